@@ -1,0 +1,122 @@
+//! The runtime built-ins that generated code calls.
+//!
+//! [`foreach_builtin!`] is the one list of them. The compiler expands it
+//! into [`Builtin`] (names and signatures, for declaring the imports of an
+//! object); the runtime expands it into compile-time checks that each of
+//! its `extern "C"` definitions has exactly the listed signature. Every
+//! built-in uses the platform C calling convention and is exported by the
+//! runtime as `smelt_rt_<name>`.
+//!
+//! Built-ins never unwind or trap themselves: one that can fail returns a
+//! status (0 on success), and the generated code that called it traps with
+//! the code given in the built-in's documentation. That keeps every trap at
+//! a site in compiled code, where the trap table and frame pointers give an
+//! exact wasm backtrace.
+
+/// Invokes `$mac!` with the list of built-ins.
+///
+/// Each entry reads `name(param: type, ...) -> type;` where a type is
+/// `pointer`, `i32` or `i64`.
+#[macro_export]
+macro_rules! foreach_builtin {
+    ($mac:ident) => {
+        $mac! {
+            /// Creates a linear memory in the `VMMemoryDefinition` at `memory`
+            /// with `min_pages` pages, growable to `max_pages` (`-1`: no
+            /// declared maximum), reserving `reservation` bytes of address
+            /// space. `flags`: `MEMORY_FLAG_64`. Returns 0, or 1 when the
+            /// address space cannot be reserved.
+            memory_new(memory: pointer, min_pages: i64, max_pages: i64, reservation: i64, flags: i32) -> i32;
+            /// `memory.grow`: returns the old size in pages, or -1.
+            memory_grow(memory: pointer, delta_pages: i64) -> i64;
+            /// `memory.copy`: returns 0, or 1 when out of bounds (the
+            /// caller traps with `MemoryOutOfBounds`).
+            memory_copy(dst_memory: pointer, dst: i64, src_memory: pointer, src: i64, len: i64) -> i32;
+            /// `memory.fill`: returns 0, or 1 when out of bounds
+            /// (`MemoryOutOfBounds`).
+            memory_fill(memory: pointer, dst: i64, value: i32, len: i64) -> i32;
+            /// `memory.init` from the `VMSegment` at `segment`: returns 0, or
+            /// 1 when out of bounds (`MemoryOutOfBounds`).
+            memory_init(memory: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;
+            /// Creates a table in the `VMTableDefinition` at `table` with
+            /// `min` elements set to `init`, growable to `max` (`-1`: no
+            /// declared maximum). Returns 0, or 1 when it cannot be
+            /// allocated.
+            table_new(table: pointer, min: i64, max: i64, init: i64) -> i32;
+            /// `table.grow`: returns the old length, or -1.
+            table_grow(table: pointer, delta: i64, init: i64) -> i64;
+            /// `table.fill`: returns 0, or 1 when out of bounds
+            /// (`TableOutOfBounds`).
+            table_fill(table: pointer, dst: i64, value: i64, len: i64) -> i32;
+            /// `table.copy`: returns 0, or 1 when out of bounds
+            /// (`TableOutOfBounds`).
+            table_copy(dst_table: pointer, dst: i64, src_table: pointer, src: i64, len: i64) -> i32;
+            /// `table.init` from the `VMSegment` at `segment`: returns 0, or
+            /// 1 when out of bounds (`TableOutOfBounds`).
+            table_init(table: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;
+        }
+    };
+}
+
+/// A parameter or result type of a built-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiType {
+    /// A pointer (64 bits on every smelt target).
+    Pointer,
+    /// A 32-bit integer.
+    I32,
+    /// A 64-bit integer.
+    I64,
+}
+
+macro_rules! define_builtin_enum {
+    ($( $(#[$attr:meta])* $name:ident($($pname:ident: $pty:ident),*) -> $rty:ident; )*) => {
+        /// One runtime built-in.
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Builtin {
+            $( $(#[$attr])* $name, )*
+        }
+
+        impl Builtin {
+            /// Every built-in, in list order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
+
+            /// The built-in's name without the `smelt_rt_` prefix.
+            pub const fn name(self) -> &'static str {
+                match self { $(Builtin::$name => stringify!($name),)* }
+            }
+
+            /// The built-in's parameter types.
+            pub const fn params(self) -> &'static [AbiType] {
+                match self { $(Builtin::$name => &[$(abi_type!($pty)),*],)* }
+            }
+
+            /// The built-in's result type.
+            pub const fn result(self) -> AbiType {
+                match self { $(Builtin::$name => abi_type!($rty),)* }
+            }
+        }
+    };
+}
+
+macro_rules! abi_type {
+    (pointer) => {
+        AbiType::Pointer
+    };
+    (i32) => {
+        AbiType::I32
+    };
+    (i64) => {
+        AbiType::I64
+    };
+}
+
+foreach_builtin!(define_builtin_enum);
+
+impl Builtin {
+    /// The built-in's symbol name: `smelt_rt_<name>`.
+    pub fn symbol(self) -> String {
+        format!("{}{}", crate::BUILTIN_PREFIX, self.name())
+    }
+}

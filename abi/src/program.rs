@@ -1,0 +1,164 @@
+//! The program descriptor: what the runtime starts from.
+//!
+//! Every object smelt emits defines one [`ProgramDesc`] under the symbol
+//! [`crate::PROGRAM_SYMBOL`]. The runtime's `main` reads it to find the
+//! compiled modules, how to run them, and the tables it needs to turn a
+//! faulting program counter into a trap code and a backtrace.
+//!
+//! All structures are `#[repr(C)]`; the compiler writes them as data with
+//! relocations at the offsets `core::mem::offset_of!` gives for these very
+//! types.
+
+use crate::vm::ValRaw;
+
+/// `instantiate` entry point of a compiled module.
+///
+/// `vmctx` is a zeroed block of [`ModuleDesc::vmctx_size`] bytes whose
+/// header the runtime has filled in; `imports` points to one pointer per
+/// import, in import order (see [`ExportDesc`] for what each kind's
+/// pointer is), already checked against the import's type. Runs the
+/// module's initialization in the specification's order (imports,
+/// globals, tables, memories, element segments, data segments, start
+/// function). Traps unwind past it like any guest code, leaving the
+/// effects made before the trap, as the specification says.
+pub type InstantiateFn = unsafe extern "C" fn(vmctx: *mut u8, imports: *const *mut u8);
+
+/// Host-to-wasm entry point of one exported function (an "array call"
+/// trampoline): reads the parameters from `values[0..params]`, calls the
+/// function, and writes the results to `values[0..results]`. `values` has
+/// room for `max(params, results)` slots.
+pub type ArrayCallFn = unsafe extern "C" fn(vmctx: *mut u8, values: *mut ValRaw);
+
+/// What kind of program this is, and so what the runtime's `main` does.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramKind {
+    /// A test executable for a `.wast` script: run [`ProgramDesc::script`]
+    /// and print one outcome line per command (see [`crate::script`]).
+    WastScript = 0,
+    /// A core module run as a command: instantiate module 0 without
+    /// imports, then call its export [`ProgramDesc::entry_export`] (if any).
+    CoreCommand = 1,
+}
+
+/// Root of a compiled program.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ProgramDesc {
+    /// [`crate::ABI_VERSION`] of the compiler that emitted this.
+    pub abi_version: u32,
+    /// A [`ProgramKind`] value.
+    pub kind: u32,
+    /// Every compiled function, sorted by address (compiled code is laid
+    /// out in this order in one text section).
+    pub funcs: *const FuncInfo,
+    /// Number of entries in `funcs`.
+    pub n_funcs: u64,
+    /// Trap sites of all functions; each function's are a contiguous,
+    /// offset-sorted run.
+    pub trap_sites: *const TrapSite,
+    /// Number of entries in `trap_sites`.
+    pub n_trap_sites: u64,
+    /// UTF-8 function names, concatenated.
+    pub names: *const u8,
+    /// Length of `names` in bytes.
+    pub names_len: u64,
+    /// The modules of the program.
+    pub modules: *const ModuleDesc,
+    /// Number of entries in `modules`.
+    pub n_modules: u64,
+    /// The encoded script ([`ProgramKind::WastScript`]); empty otherwise.
+    pub script: *const u8,
+    /// Length of `script` in bytes.
+    pub script_len: u64,
+    /// Export of module 0 to call ([`ProgramKind::CoreCommand`]), or
+    /// `u32::MAX` for none.
+    pub entry_export: u32,
+    /// Largest number of [`ValRaw`] slots any exported function needs.
+    pub max_values: u32,
+}
+
+/// One compiled function, for backtraces and trap lookup.
+///
+/// # Layout (32 bytes)
+#[repr(C)]
+#[derive(Debug)]
+pub struct FuncInfo {
+    /// Address of the function's first instruction.
+    pub addr: *const u8,
+    /// Length of the function's code, in bytes.
+    pub len: u32,
+    /// Start of the function's name in [`ProgramDesc::names`].
+    pub name_start: u32,
+    /// Length of the name in bytes.
+    pub name_len: u32,
+    /// Index of the function's first trap site in
+    /// [`ProgramDesc::trap_sites`].
+    pub traps_start: u32,
+    /// Number of the function's trap sites.
+    pub traps_len: u32,
+    /// Padding.
+    pub padding: u32,
+}
+
+/// An instruction that may trap.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TrapSite {
+    /// Offset of the instruction from its function's start, in bytes.
+    pub offset: u32,
+    /// A [`crate::trap::TrapCode`] value.
+    pub code: u32,
+}
+
+/// One compiled core module.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ModuleDesc {
+    /// Its instantiation function.
+    pub instantiate: InstantiateFn,
+    /// Its exports, in the module's export order.
+    pub exports: *const ExportDesc,
+    /// Number of entries in `exports`.
+    pub n_exports: u32,
+    /// Size of an instance's `vmctx`, in bytes (a multiple of 16).
+    pub vmctx_size: u32,
+}
+
+/// Kind of an export.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// A function: the export pointer is a `*const VMFuncRef`.
+    Func = 0,
+    /// A table: `*mut VMTableDefinition`.
+    Table = 1,
+    /// A memory: `*mut VMMemoryDefinition`.
+    Memory = 2,
+    /// A global: `*mut VMGlobal`.
+    Global = 3,
+}
+
+/// One export of a module.
+///
+/// The export's pointer (what an importer receives) is `vmctx +
+/// vmctx_offset` when `indirect` is 0, and the pointer stored at that
+/// address when `indirect` is 1 (a re-exported import).
+#[repr(C)]
+#[derive(Debug)]
+pub struct ExportDesc {
+    /// For functions, the array-call trampoline; otherwise `None`.
+    pub array_call: Option<ArrayCallFn>,
+    /// Offset of the entity (or of the pointer to it) in the `vmctx`.
+    pub vmctx_offset: u32,
+    /// An [`ExportKind`] value.
+    pub kind: u8,
+    /// 1 when the entity is imported (see above).
+    pub indirect: u8,
+    /// Padding.
+    pub padding: u16,
+    /// For functions: number of parameters.
+    pub params: u32,
+    /// For functions: number of results.
+    pub results: u32,
+}

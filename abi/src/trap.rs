@@ -1,0 +1,100 @@
+//! Trap codes: why guest execution stopped, and the message printed for it.
+//!
+//! The compiler records, for every instruction that may trap, the code
+//! offset and one of these codes (the trap table of
+//! [`crate::program::ProgramDesc`]); the runtime's signal handler finds the
+//! faulting instruction's code there. Messages use the wording of the core
+//! specification's test suite (`assert_trap` strings).
+
+/// Why a trap happened.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrapCode {
+    /// The wasm stack reached its limit (`assert_exhaustion`).
+    StackOverflow = 1,
+    /// A load, store or bulk memory operation outside a linear memory.
+    MemoryOutOfBounds = 2,
+    /// A table access or bulk table operation outside a table.
+    TableOutOfBounds = 3,
+    /// `call_indirect` through a null table element.
+    IndirectCallToNull = 4,
+    /// `call_indirect` to a function of another type.
+    BadSignature = 5,
+    /// Signed division overflow, or a float-to-int conversion out of range.
+    IntegerOverflow = 6,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero = 7,
+    /// Float-to-int conversion of a NaN.
+    BadConversionToInteger = 8,
+    /// The `unreachable` instruction.
+    UnreachableCodeReached = 9,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement = 10,
+    /// A null reference where a non-null one is required.
+    NullReference = 11,
+    /// A memory or table could not be allocated at instantiation.
+    AllocationFailed = 12,
+}
+
+impl TrapCode {
+    /// Every trap code, in numeric order.
+    pub const ALL: &'static [TrapCode] = &[
+        TrapCode::StackOverflow,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds,
+        TrapCode::IndirectCallToNull,
+        TrapCode::BadSignature,
+        TrapCode::IntegerOverflow,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::BadConversionToInteger,
+        TrapCode::UnreachableCodeReached,
+        TrapCode::UndefinedElement,
+        TrapCode::NullReference,
+        TrapCode::AllocationFailed,
+    ];
+
+    /// The message printed after `wasm trap: `, in the specification's
+    /// wording.
+    pub const fn message(self) -> &'static str {
+        match self {
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::UnreachableCodeReached => "unreachable",
+            TrapCode::UndefinedElement => "undefined element",
+            TrapCode::NullReference => "null reference",
+            TrapCode::AllocationFailed => "failed to allocate a memory or table",
+        }
+    }
+
+    /// The code with numeric value `raw`, if there is one.
+    pub fn from_u8(raw: u8) -> Option<TrapCode> {
+        TrapCode::ALL.iter().copied().find(|c| *c as u8 == raw)
+    }
+}
+
+impl core::fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_distinct() {
+        for (i, code) in TrapCode::ALL.iter().enumerate() {
+            assert_eq!(*code as u8 as usize, i + 1);
+            assert_eq!(TrapCode::from_u8(*code as u8), Some(*code));
+        }
+        assert_eq!(TrapCode::from_u8(0), None);
+        assert_eq!(TrapCode::from_u8(200), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! What every function translation of one module shares: the module's
+//! declarations, its `vmctx` layout, the object-level ids of its functions
+//! and of the runtime built-ins, and the signatures of compiled code.
+//!
+//! Compiled wasm functions use Cranelift's `tail` calling convention (so
+//! that `return_call` works between any two of them) with the signature
+//! `(vmctx, params...) -> results`. Built-ins, trampolines and
+//! instantiation functions use the platform's C calling convention.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, UserExternalName};
+use cranelift_codegen::isa::CallConv;
+use cranelift_entity::PrimaryMap;
+use cranelift_module::FuncId;
+use smelt_abi::builtins::{AbiType, Builtin};
+
+use super::module::ModuleInfo;
+use super::offsets::VMOffsets;
+use super::types::*;
+
+/// The pointer type of every smelt target.
+pub const POINTER: ir::Type = ir::types::I64;
+
+/// Object-level ids of the runtime built-ins.
+pub type BuiltinIds = HashMap<Builtin, FuncId>;
+
+/// Shared, read-only context for translating one module's functions.
+pub struct ModuleEnv<'a> {
+    /// The module.
+    pub info: &'a ModuleInfo<'a>,
+    /// Its `vmctx` layout.
+    pub offsets: VMOffsets,
+    /// Object-level id of each defined function.
+    pub func_ids: PrimaryMap<DefinedFuncIndex, FuncId>,
+    /// Object-level ids of the built-ins.
+    pub builtins: &'a BuiltinIds,
+    /// The platform C calling convention of the target.
+    pub system_call_conv: CallConv,
+    /// The target's frontend configuration.
+    pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+impl ModuleEnv<'_> {
+    /// The Cranelift signature of a wasm function of type `ty`.
+    pub fn wasm_signature(&self, ty: &FuncType) -> ir::Signature {
+        wasm_signature(ty)
+    }
+
+    /// The Cranelift signature of a built-in.
+    pub fn builtin_signature(&self, builtin: Builtin) -> ir::Signature {
+        let abi = |t: AbiType| {
+            AbiParam::new(match t {
+                AbiType::Pointer | AbiType::I64 => ir::types::I64,
+                AbiType::I32 => ir::types::I32,
+            })
+        };
+        let mut sig = ir::Signature::new(self.system_call_conv);
+        sig.params.extend(builtin.params().iter().map(|&t| abi(t)));
+        sig.returns.push(abi(builtin.result()));
+        sig
+    }
+
+    /// The external name under which a function is referenced from IR.
+    pub fn func_name(id: FuncId) -> UserExternalName {
+        UserExternalName::new(0, id.as_u32())
+    }
+}
+
+/// The Cranelift signature of a wasm function of type `ty`:
+/// `(vmctx, params...) -> results`, tail calling convention.
+pub fn wasm_signature(ty: &FuncType) -> ir::Signature {
+    let mut sig = ir::Signature::new(CallConv::Tail);
+    sig.params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    sig.params
+        .extend(ty.params.iter().map(|&t| AbiParam::new(ir_type(t))));
+    sig.returns
+        .extend(ty.results.iter().map(|&t| AbiParam::new(ir_type(t))));
+    sig
+}

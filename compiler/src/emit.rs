@@ -1,0 +1,251 @@
+//! Emitting a program's data: segment bytes, the code tables the runtime
+//! searches on a trap (functions, trap sites, names), the module and export
+//! descriptors, and the program descriptor.
+//!
+//! Each structure is written at the offsets `core::mem::offset_of!` gives
+//! for the `#[repr(C)]` definitions in `smelt_abi::program`, with a
+//! relocation for each pointer field, so the layout cannot drift from the
+//! runtime's.
+
+use core::mem::{offset_of, size_of};
+
+use cranelift_entity::{EntityRef, PrimaryMap};
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
+use cranelift_object::ObjectModule;
+use smelt_abi::program::{
+    ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrapSite,
+};
+
+use crate::core::env::ModuleEnv;
+use crate::core::module::ModuleInfo;
+use crate::core::offsets::Place;
+use crate::core::types::*;
+use crate::error::{CompileError, Result};
+use crate::program::{CompiledFunction, Entry, ModuleIds};
+
+/// Bytes of a data object under construction, with its relocations.
+#[derive(Default)]
+struct DataWriter {
+    bytes: Vec<u8>,
+    funcs: Vec<(u32, FuncId)>,
+    data: Vec<(u32, DataId)>,
+}
+
+impl DataWriter {
+    /// Appends a zeroed element of `size` bytes; returns its offset.
+    fn element(&mut self, size: usize) -> usize {
+        let at = self.bytes.len();
+        self.bytes.resize(at + size, 0);
+        at
+    }
+
+    fn put(&mut self, at: usize, bytes: &[u8]) {
+        self.bytes[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn u32(&mut self, at: usize, v: u32) {
+        self.put(at, &v.to_le_bytes());
+    }
+
+    fn u64(&mut self, at: usize, v: u64) {
+        self.put(at, &v.to_le_bytes());
+    }
+
+    fn func(&mut self, at: usize, id: FuncId) {
+        self.funcs.push((at as u32, id));
+    }
+
+    /// A pointer to `target`, or null.
+    fn data(&mut self, at: usize, target: Option<DataId>) {
+        if let Some(id) = target {
+            self.data.push((at as u32, id));
+        }
+    }
+
+    fn define(self, obj: &mut ObjectModule, id: DataId) -> Result<()> {
+        let mut desc = DataDescription::new();
+        desc.define(self.bytes.into_boxed_slice());
+        desc.set_align(16);
+        for (at, f) in self.funcs {
+            let r = obj.declare_func_in_data(f, &mut desc);
+            desc.write_function_addr(at, r);
+        }
+        for (at, d) in self.data {
+            let gv = obj.declare_data_in_data(d, &mut desc);
+            desc.write_data_addr(at, gv, 0);
+        }
+        obj.define_data(id, &desc)
+            .map_err(|e| CompileError::Object(e.to_string()))
+    }
+}
+
+/// Declares a local read-only data object and defines it from `writer`;
+/// returns `None` (a null pointer) when it would be empty.
+fn define_local(obj: &mut ObjectModule, name: &str, writer: DataWriter) -> Result<Option<DataId>> {
+    if writer.bytes.is_empty() {
+        return Ok(None);
+    }
+    let id = obj
+        .declare_data(name, Linkage::Local, false, false)
+        .map_err(|e| CompileError::Object(e.to_string()))?;
+    writer.define(obj, id)?;
+    Ok(Some(id))
+}
+
+/// Emits everything but the code.
+pub(crate) fn emit_program(
+    obj: &mut ObjectModule,
+    modules: &PrimaryMap<ModuleIndex, ModuleInfo<'_>>,
+    envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
+    ids: &PrimaryMap<ModuleIndex, ModuleIds>,
+    compiled: &[CompiledFunction],
+    entry: &Entry,
+) -> Result<()> {
+    // Data segment bytes.
+    for (m, info) in modules.iter() {
+        if let Some(blob) = &ids[m].data {
+            let mut w = DataWriter::default();
+            for seg in info.data.values() {
+                w.bytes.extend_from_slice(seg.bytes);
+            }
+            // A data object may not be empty; segments can all be.
+            if w.bytes.is_empty() {
+                w.bytes.push(0);
+            }
+            w.define(obj, blob.id)?;
+        }
+    }
+
+    // Code tables.
+    let mut names = DataWriter::default();
+    let mut sites = DataWriter::default();
+    let mut funcs = DataWriter::default();
+    let mut n_sites = 0u32;
+    for f in compiled {
+        let name_start = names.bytes.len() as u32;
+        names.bytes.extend_from_slice(f.display_name.as_bytes());
+        for &(offset, code) in &f.traps {
+            let at = sites.element(size_of::<TrapSite>());
+            sites.u32(at + offset_of!(TrapSite, offset), offset);
+            sites.u32(at + offset_of!(TrapSite, code), code as u32);
+        }
+        let at = funcs.element(size_of::<FuncInfo>());
+        funcs.func(at + offset_of!(FuncInfo, addr), f.id);
+        funcs.u32(at + offset_of!(FuncInfo, len), f.bytes.len() as u32);
+        funcs.u32(at + offset_of!(FuncInfo, name_start), name_start);
+        funcs.u32(
+            at + offset_of!(FuncInfo, name_len),
+            f.display_name.len() as u32,
+        );
+        funcs.u32(at + offset_of!(FuncInfo, traps_start), n_sites);
+        funcs.u32(at + offset_of!(FuncInfo, traps_len), f.traps.len() as u32);
+        n_sites += f.traps.len() as u32;
+    }
+    let names_len = names.bytes.len() as u64;
+    let names = define_local(obj, "smelt::names", names)?;
+    let sites = define_local(obj, "smelt::trap_sites", sites)?;
+    let funcs = define_local(obj, "smelt::functions", funcs)?;
+
+    // Modules and their exports.
+    let mut module_descs = DataWriter::default();
+    let mut max_values = 1u32;
+    for (m, info) in modules.iter() {
+        let env = &envs[m];
+        let mut exports = DataWriter::default();
+        for export in &info.exports {
+            let at = exports.element(size_of::<ExportDesc>());
+            let (kind, place) = match export.index {
+                EntityIndex::Func(f) => {
+                    exports.func(
+                        at + offset_of!(ExportDesc, array_call),
+                        ids[m].trampolines[&f],
+                    );
+                    let ty = info.func_type(f);
+                    exports.u32(at + offset_of!(ExportDesc, params), ty.params.len() as u32);
+                    exports.u32(
+                        at + offset_of!(ExportDesc, results),
+                        ty.results.len() as u32,
+                    );
+                    max_values = max_values
+                        .max(ty.params.len() as u32)
+                        .max(ty.results.len() as u32);
+                    let place = match info.defined_func(f) {
+                        None => Place::Indirect(env.offsets.imported_func(f)),
+                        Some(def) => Place::Inline(
+                            env.offsets.funcref(def).expect("exported functions escape"),
+                        ),
+                    };
+                    (ExportKind::Func, place)
+                }
+                EntityIndex::Table(t) => (ExportKind::Table, env.offsets.table(t)),
+                EntityIndex::Memory(mem) => (ExportKind::Memory, env.offsets.memory(mem)),
+                EntityIndex::Global(g) => (ExportKind::Global, env.offsets.global(g)),
+            };
+            let (offset, indirect) = match place {
+                Place::Inline(o) => (o, 0),
+                Place::Indirect(o) => (o, 1),
+            };
+            exports.bytes[at + offset_of!(ExportDesc, kind)] = kind as u8;
+            exports.bytes[at + offset_of!(ExportDesc, indirect)] = indirect;
+            exports.u32(at + offset_of!(ExportDesc, vmctx_offset), offset);
+        }
+        let exports = define_local(obj, &format!("wasm[{}]::exports", m.index()), exports)?;
+        let at = module_descs.element(size_of::<ModuleDesc>());
+        module_descs.func(at + offset_of!(ModuleDesc, instantiate), ids[m].instantiate);
+        module_descs.data(at + offset_of!(ModuleDesc, exports), exports);
+        module_descs.u32(
+            at + offset_of!(ModuleDesc, n_exports),
+            info.exports.len() as u32,
+        );
+        module_descs.u32(at + offset_of!(ModuleDesc, vmctx_size), env.offsets.size());
+    }
+    let n_modules = modules.len() as u64;
+    let module_descs = define_local(obj, "smelt::modules", module_descs)?;
+
+    // The script, if any.
+    let (kind, script, entry_export) = match entry {
+        Entry::WastScript(bytes) => (ProgramKind::WastScript, bytes.as_slice(), u32::MAX),
+        Entry::CoreCommand { export } => (
+            ProgramKind::CoreCommand,
+            &[][..],
+            export.unwrap_or(u32::MAX),
+        ),
+    };
+    let script_len = script.len() as u64;
+    let script = define_local(
+        obj,
+        "smelt::script",
+        DataWriter {
+            bytes: script.to_vec(),
+            ..DataWriter::default()
+        },
+    )?;
+
+    // The program descriptor.
+    let mut p = DataWriter::default();
+    let at = p.element(size_of::<ProgramDesc>());
+    p.u32(
+        at + offset_of!(ProgramDesc, abi_version),
+        smelt_abi::ABI_VERSION,
+    );
+    p.u32(at + offset_of!(ProgramDesc, kind), kind as u32);
+    p.data(at + offset_of!(ProgramDesc, funcs), funcs);
+    p.u64(at + offset_of!(ProgramDesc, n_funcs), compiled.len() as u64);
+    p.data(at + offset_of!(ProgramDesc, trap_sites), sites);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_trap_sites),
+        u64::from(n_sites),
+    );
+    p.data(at + offset_of!(ProgramDesc, names), names);
+    p.u64(at + offset_of!(ProgramDesc, names_len), names_len);
+    p.data(at + offset_of!(ProgramDesc, modules), module_descs);
+    p.u64(at + offset_of!(ProgramDesc, n_modules), n_modules);
+    p.data(at + offset_of!(ProgramDesc, script), script);
+    p.u64(at + offset_of!(ProgramDesc, script_len), script_len);
+    p.u32(at + offset_of!(ProgramDesc, entry_export), entry_export);
+    p.u32(at + offset_of!(ProgramDesc, max_values), max_values);
+    let id = obj
+        .declare_data(smelt_abi::PROGRAM_SYMBOL, Linkage::Export, false, false)
+        .map_err(|e| CompileError::Object(e.to_string()))?;
+    p.define(obj, id)
+}

@@ -1,0 +1,385 @@
+//! Compiling a program: a set of core modules and how to run them, into
+//! one relocatable object.
+//!
+//! In: modules added with [`ProgramBuilder::add_module`] and an [`Entry`].
+//! Out: the bytes of an ELF object that defines every compiled function,
+//! the data the runtime needs, and the program descriptor
+//! (`smelt_abi::program::ProgramDesc`) under `smelt_abi::PROGRAM_SYMBOL`.
+//!
+//! The steps:
+//!
+//! 1. declare every function of the object: the runtime built-ins
+//!    (imported), each module's functions, array-call trampolines for its
+//!    exported functions, and its instantiation function;
+//! 2. translate and compile all of them in parallel (`rayon`), each
+//!    function body validated as it is translated;
+//! 3. define the compiled code in declaration order, so that the text
+//!    section is laid out in the order of the function table;
+//! 4. emit the descriptor tables (functions, trap sites, names, modules,
+//!    exports) and the program descriptor ([`crate::emit`]).
+
+use std::collections::{HashMap, HashSet};
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, AbiParam, UserFuncName};
+use cranelift_entity::{EntityRef, PrimaryMap};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use rayon::prelude::*;
+use smelt_abi::builtins::Builtin;
+use smelt_abi::trap::TrapCode;
+use wasmparser::Validator;
+
+use crate::core::env::{BuiltinIds, ModuleEnv, POINTER, wasm_signature};
+use crate::core::init::DataBlob;
+use crate::core::module::{self, FunctionInput, ModuleInfo};
+use crate::core::offsets::VMOffsets;
+use crate::core::translate::{self, TranslatorContext};
+use crate::core::types::*;
+use crate::core::{self as core_wasm, init, trampoline};
+use crate::emit;
+use crate::error::{CompileError, Result};
+use crate::target::Target;
+
+/// How the runtime runs the program.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A `.wast` test executable with this encoded script
+    /// (`smelt_abi::script`).
+    WastScript(Vec<u8>),
+    /// Run module 0 (which has no imports) and call its export with this
+    /// index, if any.
+    CoreCommand {
+        /// Index of the export to call.
+        export: Option<u32>,
+    },
+}
+
+/// Collects the modules of a program.
+pub struct ProgramBuilder<'data> {
+    validator: Validator,
+    modules: PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
+    bodies: PrimaryMap<ModuleIndex, Vec<FunctionInput<'data>>>,
+}
+
+impl Default for ProgramBuilder<'_> {
+    fn default() -> Self {
+        ProgramBuilder {
+            validator: Validator::new_with_features(core_wasm::features()),
+            modules: PrimaryMap::new(),
+            bodies: PrimaryMap::new(),
+        }
+    }
+}
+
+/// One compiled function, ready to be defined in the object.
+pub(crate) struct CompiledFunction {
+    pub id: FuncId,
+    /// Name shown in backtraces.
+    pub display_name: String,
+    pub bytes: Vec<u8>,
+    pub alignment: u64,
+    pub relocs: Vec<ModuleReloc>,
+    /// (code offset, trap code), sorted by offset.
+    pub traps: Vec<(u32, TrapCode)>,
+}
+
+/// What to compile, in object order.
+enum Job<'data> {
+    Wasm {
+        module: ModuleIndex,
+        def: DefinedFuncIndex,
+        input: FunctionInput<'data>,
+    },
+    Trampoline {
+        module: ModuleIndex,
+        func: FuncIndex,
+    },
+    Instantiate {
+        module: ModuleIndex,
+    },
+}
+
+/// The object-level ids of one module's functions and data.
+pub(crate) struct ModuleIds {
+    pub funcs: PrimaryMap<DefinedFuncIndex, FuncId>,
+    pub trampolines: HashMap<FuncIndex, FuncId>,
+    pub instantiate: FuncId,
+    pub data: Option<DataBlob>,
+}
+
+impl<'data> ProgramBuilder<'data> {
+    /// An empty program.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses and validates a core module and adds it to the program.
+    pub fn add_module(&mut self, bytes: &'data [u8]) -> Result<ModuleIndex> {
+        let (info, bodies) = module::parse(&mut self.validator, bytes)?;
+        self.bodies.push(bodies);
+        Ok(self.modules.push(info))
+    }
+
+    /// A module added before.
+    pub fn module(&self, m: ModuleIndex) -> &ModuleInfo<'data> {
+        &self.modules[m]
+    }
+
+    /// Compiles the program for `target`; returns the object's bytes.
+    pub fn compile(self, target: &Target, entry: Entry) -> Result<Vec<u8>> {
+        let ProgramBuilder {
+            modules, bodies, ..
+        } = self;
+        let isa = target.isa();
+        let object = ObjectBuilder::new(
+            isa.clone(),
+            "smelt",
+            cranelift_module::default_libcall_names(),
+        )
+        .map_err(|e| CompileError::Object(e.to_string()))?;
+        let mut obj = ObjectModule::new(object);
+        let system_call_conv = isa.default_call_conv();
+        let obj_err = |e: cranelift_module::ModuleError| CompileError::Object(e.to_string());
+
+        // 1. Declarations.
+        let mut builtins = BuiltinIds::new();
+        for &b in Builtin::ALL {
+            let sig = builtin_signature(system_call_conv, b);
+            let id = obj
+                .declare_function(&b.symbol(), Linkage::Import, &sig)
+                .map_err(obj_err)?;
+            builtins.insert(b, id);
+        }
+        let mut symbols = SymbolNames::new();
+        let mut ids: PrimaryMap<ModuleIndex, ModuleIds> = PrimaryMap::new();
+        let mut array_sig = ir::Signature::new(system_call_conv);
+        array_sig.params.push(AbiParam::new(POINTER));
+        array_sig.params.push(AbiParam::new(POINTER));
+        for (m, info) in modules.iter() {
+            let mut funcs = PrimaryMap::new();
+            for (f, _) in info.funcs.iter().skip(info.num_imported_funcs) {
+                let name = symbols.unique(info.func_name(f), || {
+                    format!("wasm[{}]::function[{}]", m.index(), f.index())
+                });
+                let sig = wasm_signature(info.func_type(f));
+                funcs.push(
+                    obj.declare_function(&name, Linkage::Local, &sig)
+                        .map_err(obj_err)?,
+                );
+            }
+            let mut trampolines = HashMap::new();
+            for export in &info.exports {
+                if let EntityIndex::Func(f) = export.index {
+                    if trampolines.contains_key(&f) {
+                        continue;
+                    }
+                    let name = symbols.unique(None, || {
+                        format!("wasm[{}]::array_call[{}]", m.index(), f.index())
+                    });
+                    let id = obj
+                        .declare_function(&name, Linkage::Local, &array_sig)
+                        .map_err(obj_err)?;
+                    trampolines.insert(f, id);
+                }
+            }
+            let name = symbols.unique(None, || format!("wasm[{}]::instantiate", m.index()));
+            let instantiate = obj
+                .declare_function(&name, Linkage::Local, &array_sig)
+                .map_err(obj_err)?;
+            let data = if info.data.is_empty() {
+                None
+            } else {
+                let name = format!("wasm[{}]::data", m.index());
+                let id = obj
+                    .declare_data(&name, Linkage::Local, false, false)
+                    .map_err(obj_err)?;
+                let mut offsets = Vec::new();
+                let mut at = 0u32;
+                for seg in info.data.values() {
+                    offsets.push(at);
+                    at += seg.bytes.len() as u32;
+                }
+                Some(DataBlob { id, offsets })
+            };
+            ids.push(ModuleIds {
+                funcs,
+                trampolines,
+                instantiate,
+                data,
+            });
+        }
+
+        let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
+            .iter()
+            .map(|(m, info)| ModuleEnv {
+                info,
+                offsets: VMOffsets::new(info),
+                func_ids: ids[m].funcs.clone(),
+                builtins: &builtins,
+                system_call_conv,
+                frontend_config: isa.frontend_config(),
+            })
+            .collect();
+
+        // 2. Parallel translation and compilation, in object order.
+        let mut jobs = Vec::new();
+        for (m, module_bodies) in bodies.into_iter() {
+            for (i, input) in module_bodies.into_iter().enumerate() {
+                jobs.push(Job::Wasm {
+                    module: m,
+                    def: DefinedFuncIndex::new(i),
+                    input,
+                });
+            }
+            let mut trampolines: Vec<_> = ids[m].trampolines.keys().copied().collect();
+            trampolines.sort();
+            for func in trampolines {
+                jobs.push(Job::Trampoline { module: m, func });
+            }
+            jobs.push(Job::Instantiate { module: m });
+        }
+        let compiled = jobs
+            .into_par_iter()
+            .map_init(
+                || (TranslatorContext::default(), FunctionBuilderContext::new()),
+                |(tctx, fctx), job| compile_job(target, &envs, &ids, job, tctx, fctx),
+            )
+            .collect::<Result<Vec<_>>>()?;
+
+        // 3. Code, in order.
+        for f in &compiled {
+            obj.define_function_bytes(f.id, f.alignment, &f.bytes, &f.relocs)
+                .map_err(obj_err)?;
+        }
+
+        // 4. Data and descriptors.
+        emit::emit_program(&mut obj, &modules, &envs, &ids, &compiled, &entry)?;
+        obj.finish()
+            .emit()
+            .map_err(|e| CompileError::Object(e.to_string()))
+    }
+}
+
+/// The Cranelift signature of a built-in in the C calling convention.
+fn builtin_signature(call_conv: cranelift_codegen::isa::CallConv, b: Builtin) -> ir::Signature {
+    use smelt_abi::builtins::AbiType;
+    let abi = |t: AbiType| {
+        AbiParam::new(match t {
+            AbiType::Pointer | AbiType::I64 => ir::types::I64,
+            AbiType::I32 => ir::types::I32,
+        })
+    };
+    let mut sig = ir::Signature::new(call_conv);
+    sig.params.extend(b.params().iter().map(|&t| abi(t)));
+    sig.returns.push(abi(b.result()));
+    sig
+}
+
+fn compile_job(
+    target: &Target,
+    envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
+    ids: &PrimaryMap<ModuleIndex, ModuleIds>,
+    job: Job<'_>,
+    tctx: &mut TranslatorContext,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<CompiledFunction> {
+    let (func, id, display_name) = match job {
+        Job::Wasm { module, def, input } => {
+            let env = &envs[module];
+            let func = translate::translate_function(env, def, input, tctx)?;
+            let f = env.info.func_index(def);
+            let display = match env.info.func_name(f) {
+                Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+                None => format!("wasm-function[{}]", f.index()),
+            };
+            (func, ids[module].funcs[def], display)
+        }
+        Job::Trampoline { module, func } => {
+            let id = ids[module].trampolines[&func];
+            let name = UserFuncName::user(0, id.as_u32());
+            let f = trampoline::build_array_call(&envs[module], func, name, fctx);
+            (f, id, "<host-to-wasm trampoline>".to_string())
+        }
+        Job::Instantiate { module } => {
+            let id = ids[module].instantiate;
+            let name = UserFuncName::user(0, id.as_u32());
+            let f = init::build(&envs[module], name, ids[module].data.as_ref(), fctx);
+            (
+                f,
+                id,
+                format!("<instantiation of module {}>", module.index()),
+            )
+        }
+    };
+    let mut ctx = cranelift_codegen::Context::for_function(func);
+    ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen {
+            func: display_name.clone(),
+            message: format!("{:?}", e.inner),
+        })?;
+    let code = ctx.compiled_code().expect("just compiled");
+    let relocs = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
+    let mut traps: Vec<(u32, TrapCode)> = code
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| {
+            let code = translate::trap_code(t.code).unwrap_or(TrapCode::UnreachableCodeReached);
+            (t.offset, code)
+        })
+        .collect();
+    traps.sort_by_key(|t| t.0);
+    Ok(CompiledFunction {
+        id,
+        display_name,
+        bytes: code.code_buffer().to_vec(),
+        alignment: u64::from(code.buffer.alignment),
+        relocs,
+        traps,
+    })
+}
+
+/// Hands out unique symbol names.
+///
+/// A function keeps its name-section name as its symbol when that name is
+/// unique in the object and cannot be confused with a symbol the object
+/// links against (the runtime's, libm's); otherwise the name gets a
+/// `.wasm.N` suffix.
+struct SymbolNames {
+    used: HashSet<String>,
+}
+
+impl SymbolNames {
+    fn new() -> Self {
+        let libcalls = cranelift_module::default_libcall_names();
+        let mut used: HashSet<String> = ir::LibCall::all_libcalls()
+            .iter()
+            .map(|&l| libcalls(l))
+            .collect();
+        used.extend(Builtin::ALL.iter().map(|b| b.symbol()));
+        used.insert(smelt_abi::PROGRAM_SYMBOL.to_string());
+        used.insert("main".to_string());
+        SymbolNames { used }
+    }
+
+    fn unique(&mut self, wanted: Option<&str>, fallback: impl FnOnce() -> String) -> String {
+        let base = match wanted {
+            Some(name) if !name.is_empty() => name.replace('\0', "?"),
+            _ => fallback(),
+        };
+        let mut name = base.clone();
+        let mut n = 0;
+        while !self.used.insert(name.clone()) {
+            n += 1;
+            name = format!("{base}.wasm.{n}");
+        }
+        name
+    }
+}

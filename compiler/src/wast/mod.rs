@@ -1,0 +1,322 @@
+//! Running WebAssembly test scripts (`.wast`).
+//!
+//! A script is compiled into one test executable, by the same path as real
+//! programs: every module of the script (and the `spectest` module) is
+//! compiled into one object, linked with the runtime, and the script's
+//! commands become a [`smelt_abi::script`] the executable runs, printing
+//! one outcome line per command. So a script runs unchanged on any target,
+//! under an emulator if need be.
+//!
+//! The steps for one script:
+//!
+//! 1. parse it with the `wast` crate and encode every module
+//!    ([`script::read`]);
+//! 2. decide what needs no execution: `assert_malformed` and
+//!    `assert_invalid` (the module must fail to parse or validate) and
+//!    imports that cannot link by type ([`plan`]);
+//! 3. compile the other modules into one program, the commands into a
+//!    script, and link;
+//! 4. run the executable and check each outcome line against its
+//!    assertion.
+
+mod plan;
+mod script;
+mod values;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use smelt_abi::script::Outcome;
+
+use crate::target::Target;
+
+/// How to run scripts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The target to compile for.
+    pub target: Target,
+    /// Report every failed assertion (not only the first few).
+    pub verbose: bool,
+}
+
+/// Longest a test executable may run.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Failed assertions printed per script unless verbose.
+const FAILURES_SHOWN: usize = 10;
+
+/// Scripts to skip, each with the reason.
+///
+/// The file has one entry per line, `PATH: REASON`; `#` starts a comment.
+/// An entry matches a script whose path ends with `PATH`.
+#[derive(Debug, Default, Clone)]
+pub struct SkipList {
+    entries: Vec<(String, String)>,
+}
+
+impl SkipList {
+    /// Reads a skip list.
+    pub fn load(path: &Path) -> Result<SkipList> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read the skip list {}", path.display()))?;
+        SkipList::parse(&text).with_context(|| format!("in the skip list {}", path.display()))
+    }
+
+    /// Parses the text of a skip list.
+    pub fn parse(text: &str) -> Result<SkipList> {
+        let mut entries = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let Some((path, reason)) = line.split_once(':') else {
+                bail!("line {}: expected `PATH: REASON`", i + 1);
+            };
+            let reason = reason.trim();
+            if reason.is_empty() {
+                bail!("line {}: `{path}` has no reason", i + 1);
+            }
+            entries.push((path.trim().to_string(), reason.to_string()));
+        }
+        Ok(SkipList { entries })
+    }
+
+    /// Why `file` is skipped, if it is.
+    pub fn reason(&self, file: &Path) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(path, _)| file.ends_with(path))
+            .map(|(_, reason)| reason.as_str())
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// One failed assertion.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Line of the assertion in the script.
+    pub line: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The result of running one script.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Assertions (and commands) checked.
+    pub checked: usize,
+    /// Those that failed.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    fn check(&mut self, line: usize, result: Result<(), String>) {
+        self.checked += 1;
+        if let Err(message) = result {
+            self.failures.push(Failure { line, message });
+        }
+    }
+}
+
+/// Runs one script. `Err` when it cannot be run at all (it does not parse,
+/// its program does not compile or link, its executable cannot start).
+pub fn run_file(path: &Path, options: &Options) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let steps = script::read(path, &text)?;
+    let mut report = Report::default();
+    let planned = plan::plan(&steps, &options.target, &mut report)?;
+
+    let dir = tempfile::tempdir().context("failed to create a temporary directory")?;
+    let object = dir.path().join("script.o");
+    let exe = dir.path().join("script");
+    std::fs::write(&object, &planned.object)
+        .with_context(|| format!("failed to write {}", object.display()))?;
+    crate::link::link(&options.target, &object, &exe)?;
+    let (outcomes, stderr) = run_executable(&exe)?;
+    for check in &planned.checks {
+        let result = match outcomes.get(check.command) {
+            Some(outcome) => check.expect.check(outcome),
+            None => Err(format!(
+                "the test executable stopped before this command; its stderr:\n{}",
+                stderr.trim_end()
+            )),
+        };
+        report.check(check.line, result);
+    }
+    report.failures.sort_by_key(|f| f.line);
+    Ok(report)
+}
+
+/// Runs a test executable; returns its outcome lines by command index and
+/// its stderr.
+fn run_executable(exe: &Path) -> Result<(Vec<Outcome>, String)> {
+    let mut child = Command::new(exe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("failed to run {}", exe.display()))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).map(|_| s)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if start.elapsed() > RUN_TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = out_reader
+        .join()
+        .expect("reader thread")
+        .unwrap_or_default();
+    let mut stderr = err_reader
+        .join()
+        .expect("reader thread")
+        .unwrap_or_default();
+    match status {
+        None => stderr.push_str(&format!("\n(killed after {}s)", RUN_TIMEOUT.as_secs())),
+        Some(s) if !s.success() => stderr.push_str(&format!("\n(exited with {s})")),
+        Some(_) => {}
+    }
+    let mut outcomes = Vec::new();
+    for line in stdout.lines() {
+        match Outcome::parse(line) {
+            Some((index, outcome)) if index == outcomes.len() => outcomes.push(outcome),
+            _ => bail!("unexpected output from the test executable: {line:?}"),
+        }
+    }
+    Ok((outcomes, stderr))
+}
+
+/// What happened to one script.
+enum FileResult {
+    Skipped(String),
+    Ran(Report),
+    Error(anyhow::Error),
+}
+
+/// Runs scripts in parallel, printing one line per script and the closing
+/// line `N passed, N failed, N skipped` (counting scripts). Returns whether
+/// none failed.
+pub fn run_files(files: &[PathBuf], skips: &SkipList, options: &Options) -> bool {
+    let results: Vec<(PathBuf, FileResult)> = files
+        .par_iter()
+        .map(|path| {
+            let result = match skips.reason(path) {
+                Some(reason) => FileResult::Skipped(reason.to_string()),
+                None => match run_file(path, options) {
+                    Ok(report) => FileResult::Ran(report),
+                    Err(e) => FileResult::Error(e),
+                },
+            };
+            (path.clone(), result)
+        })
+        .collect();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let (mut checked, mut failed_checks) = (0, 0);
+    for (path, result) in &results {
+        let path = path.display();
+        match result {
+            FileResult::Skipped(reason) => {
+                skipped += 1;
+                println!("SKIP {path}: {reason}");
+            }
+            FileResult::Error(e) => {
+                failed += 1;
+                println!("FAIL {path}: {e:#}");
+            }
+            FileResult::Ran(report) => {
+                checked += report.checked;
+                failed_checks += report.failures.len();
+                if report.failures.is_empty() {
+                    passed += 1;
+                    println!("PASS {path} ({} assertions)", report.checked);
+                } else {
+                    failed += 1;
+                    println!(
+                        "FAIL {path}: {} of {} assertions failed",
+                        report.failures.len(),
+                        report.checked
+                    );
+                    let shown = if options.verbose {
+                        report.failures.len()
+                    } else {
+                        FAILURES_SHOWN
+                    };
+                    for f in report.failures.iter().take(shown) {
+                        println!(
+                            "    line {}: {}",
+                            f.line,
+                            f.message.replace('\n', "\n      ")
+                        );
+                    }
+                    if report.failures.len() > shown {
+                        println!("    ... and {} more", report.failures.len() - shown);
+                    }
+                }
+            }
+        }
+    }
+    println!("({checked} assertions checked, {failed_checks} failed)");
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    failed == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_list_parses_and_matches_suffixes() {
+        let list = SkipList::parse(
+            "# comment\n\ncore/simd_lane.wast: fixed-width SIMD proposal\nx.wast : reason # trailing\n",
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            list.reason(Path::new("../shared/testsuite/core/simd_lane.wast")),
+            Some("fixed-width SIMD proposal")
+        );
+        assert_eq!(list.reason(Path::new("a/x.wast")), Some("reason"));
+        assert_eq!(list.reason(Path::new("a/y.wast")), None);
+        assert_eq!(
+            list.reason(Path::new("core/xsimd_lane.wast")),
+            None,
+            "whole components"
+        );
+    }
+
+    #[test]
+    fn skip_entries_need_reasons() {
+        assert!(SkipList::parse("core/a.wast:\n").is_err());
+        assert!(SkipList::parse("core/a.wast\n").is_err());
+    }
+}

@@ -1,0 +1,435 @@
+//! Planning a script: which modules to compile, the commands of the test
+//! executable, and what to check of each command's outcome.
+//!
+//! Everything that can be decided without running code is decided here
+//! and recorded in the [`Report`] directly: modules that must be rejected
+//! (`assert_malformed`, `assert_invalid`) are validated on their own, and
+//! imports are resolved by name and type at compile time. The only link
+//! check left to run time is an import's minimum size against the current
+//! size of a memory or table, which growth can change.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use cranelift_entity::EntityRef;
+use smelt_abi::script::{self, Command, ImportCheck, ImportSource, Outcome};
+use wasmparser::Validator;
+
+use super::Report;
+use super::script::{Action, Expect, Step, StepKind};
+use super::values;
+use crate::core::module::ModuleInfo;
+use crate::core::types::{EntityIndex, ModuleIndex};
+use crate::program::{Entry, ProgramBuilder};
+use crate::target::Target;
+
+/// A check of one command's outcome.
+#[derive(Debug)]
+pub struct Check {
+    /// Line of the assertion.
+    pub line: usize,
+    /// Index of the command.
+    pub command: usize,
+    /// What the outcome must be.
+    pub expect: Expect,
+}
+
+/// A planned script.
+pub struct Planned {
+    /// The compiled object of the test executable.
+    pub object: Vec<u8>,
+    /// The checks of the commands' outcomes.
+    pub checks: Vec<Check>,
+}
+
+impl Expect {
+    /// Checks an outcome against this expectation.
+    pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
+        match (self, outcome) {
+            (Expect::Success, Outcome::Ok(_)) | (Expect::Unlinkable, Outcome::Unlinkable(_)) => {
+                Ok(())
+            }
+            (Expect::Return(patterns), Outcome::Ok(values)) => {
+                if patterns.len() != values.len() {
+                    return Err(format!(
+                        "expected {} results, got {}",
+                        patterns.len(),
+                        values.len()
+                    ));
+                }
+                for (i, (p, &v)) in patterns.iter().zip(values).enumerate() {
+                    if !values::matches(p, v)? {
+                        return Err(format!("result {i}: expected {p:?}, got {v:#x}"));
+                    }
+                }
+                Ok(())
+            }
+            (Expect::Trap(expected), Outcome::Trap(actual)) => {
+                if actual.contains(expected.as_str()) {
+                    Ok(())
+                } else {
+                    Err(format!("expected trap `{expected}`, got trap `{actual}`"))
+                }
+            }
+            (expect, Outcome::Trap(actual)) => {
+                Err(format!("unexpected trap `{actual}` (expected {expect:?})"))
+            }
+            (expect, Outcome::Unlinkable(why)) => {
+                Err(format!("failed to link: {why} (expected {expect:?})"))
+            }
+            (expect, Outcome::Ok(values)) => {
+                Err(format!("completed with {values:x?} (expected {expect:?})"))
+            }
+        }
+    }
+}
+
+/// An instance slot of the test executable.
+struct Slot {
+    module: ModuleIndex,
+    /// Where each of its imports came from: (slot, export index).
+    imports: Vec<(usize, u32)>,
+}
+
+struct Planner<'a, 'data> {
+    program: ProgramBuilder<'data>,
+    report: &'a mut Report,
+    slots: Vec<Slot>,
+    named_slots: HashMap<String, usize>,
+    last_slot: Option<usize>,
+    registered: HashMap<String, usize>,
+    definitions: HashMap<String, ModuleIndex>,
+    last_definition: Option<ModuleIndex>,
+    commands: Vec<Command>,
+    checks: Vec<Check>,
+}
+
+impl<'data> Planner<'_, 'data> {
+    fn fail(&mut self, line: usize, message: impl Into<String>) {
+        self.report.check(line, Err(message.into()));
+    }
+
+    fn add_module(
+        &mut self,
+        line: usize,
+        bytes: &'data super::script::ModuleBytes,
+    ) -> Option<ModuleIndex> {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail(line, format!("the module does not parse: {e}"));
+                return None;
+            }
+        };
+        match self.program.add_module(bytes) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.fail(line, format!("the module does not compile: {e}"));
+                None
+            }
+        }
+    }
+
+    fn slot_named(&self, name: &Option<String>) -> Option<usize> {
+        match name {
+            Some(n) => self.named_slots.get(n).copied(),
+            None => self.last_slot,
+        }
+    }
+
+    fn info(&self, slot: usize) -> &ModuleInfo<'data> {
+        self.program.module(self.slots[slot].module)
+    }
+
+    fn export_index(&self, slot: usize, name: &str) -> Option<(u32, EntityIndex)> {
+        self.info(slot)
+            .exports
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == name)
+            .map(|(i, e)| (i as u32, e.index))
+    }
+
+    /// Follows re-exported imports to the instance that defines an entity;
+    /// returns that slot and the entity's index in its module.
+    fn origin(&self, mut slot: usize, mut entity: EntityIndex) -> (usize, EntityIndex) {
+        loop {
+            let info = self.info(slot);
+            let Some(i) = info.imports.iter().position(|im| im.index == entity) else {
+                return (slot, entity);
+            };
+            let (from_slot, export) = self.slots[slot].imports[i];
+            slot = from_slot;
+            entity = self.info(slot).exports[export as usize].index;
+        }
+    }
+
+    /// Resolves the imports of module `m` against registered instances.
+    fn resolve_imports(
+        &self,
+        m: ModuleIndex,
+    ) -> Result<(Vec<ImportSource>, Vec<(usize, u32)>), String> {
+        let info = self.program.module(m);
+        let mut sources = Vec::new();
+        let mut origins = Vec::new();
+        for import in &info.imports {
+            let what = format!("`{}::{}`", import.module, import.name);
+            let slot = *self.registered.get(&import.module).ok_or_else(|| {
+                format!(
+                    "unknown import {what}: no module registered as `{}`",
+                    import.module
+                )
+            })?;
+            let (export, exported) = self
+                .export_index(slot, &import.name)
+                .ok_or_else(|| format!("unknown import {what}"))?;
+            let (oslot, oentity) = self.origin(slot, exported);
+            let exporter = self.info(oslot);
+            let incompatible = || format!("incompatible import type for {what}");
+            let check = match (import.index, oentity) {
+                (EntityIndex::Func(f), EntityIndex::Func(ef)) => {
+                    if info.func_type_id(f) != exporter.func_type_id(ef) {
+                        return Err(incompatible());
+                    }
+                    ImportCheck::None
+                }
+                (EntityIndex::Table(t), EntityIndex::Table(et)) => {
+                    let (want, have) = (&info.tables[t].ty, &exporter.tables[et].ty);
+                    if want.element_type != have.element_type
+                        || want.table64 != have.table64
+                        || !max_fits(want.maximum, have.maximum)
+                    {
+                        return Err(incompatible());
+                    }
+                    ImportCheck::TableMinElements(want.initial)
+                }
+                (EntityIndex::Memory(mi), EntityIndex::Memory(em)) => {
+                    let (want, have) = (&info.memories[mi], &exporter.memories[em]);
+                    if want.memory64 != have.memory64
+                        || want.shared != have.shared
+                        || !max_fits(want.maximum, have.maximum)
+                    {
+                        return Err(incompatible());
+                    }
+                    ImportCheck::MemoryMinPages(want.initial)
+                }
+                (EntityIndex::Global(g), EntityIndex::Global(eg)) => {
+                    let (want, have) = (&info.globals[g].ty, &exporter.globals[eg].ty);
+                    if want.mutable != have.mutable || want.content_type != have.content_type {
+                        return Err(incompatible());
+                    }
+                    ImportCheck::None
+                }
+                _ => return Err(incompatible()),
+            };
+            sources.push(ImportSource {
+                instance: slot as u32,
+                export,
+                check,
+            });
+            origins.push((slot, export));
+        }
+        Ok((sources, origins))
+    }
+
+    /// Instantiates module `m` into a new slot, checking `expect`; returns
+    /// the slot when the instantiation command was emitted.
+    fn instantiate(&mut self, line: usize, m: ModuleIndex, expect: Expect) -> Option<usize> {
+        let (imports, origins) = match self.resolve_imports(m) {
+            Ok(r) => r,
+            Err(why) => {
+                let result = match expect {
+                    Expect::Unlinkable => Ok(()),
+                    _ => Err(format!("cannot link: {why}")),
+                };
+                self.report.check(line, result);
+                return None;
+            }
+        };
+        let slot = self.slots.len();
+        self.slots.push(Slot {
+            module: m,
+            imports: origins,
+        });
+        self.commands.push(Command::Instantiate {
+            module: m.index() as u32,
+            instance: slot as u32,
+            imports,
+        });
+        self.checks.push(Check {
+            line,
+            command: self.commands.len() - 1,
+            expect,
+        });
+        Some(slot)
+    }
+
+    fn action(&mut self, line: usize, action: &Action, expect: &Expect) {
+        let (instance, export) = match action {
+            Action::Invoke {
+                instance, export, ..
+            }
+            | Action::Get { instance, export } => (instance, export),
+        };
+        let Some(slot) = self.slot_named(instance) else {
+            self.fail(line, "no such module instance");
+            return;
+        };
+        let Some((index, entity)) = self.export_index(slot, export) else {
+            self.fail(line, format!("the instance has no export `{export}`"));
+            return;
+        };
+        let command = match (action, entity) {
+            (Action::Invoke { args, .. }, EntityIndex::Func(f)) => {
+                let args = match args {
+                    Ok(a) => a.clone(),
+                    Err(e) => {
+                        self.fail(line, format!("unsupported argument: {e}"));
+                        return;
+                    }
+                };
+                if args.len() != self.info(slot).func_type(f).params.len() {
+                    self.fail(line, format!("wrong number of arguments for `{export}`"));
+                    return;
+                }
+                Command::Invoke {
+                    instance: slot as u32,
+                    export: index,
+                    args,
+                }
+            }
+            (Action::Get { .. }, EntityIndex::Global(_)) => Command::Get {
+                instance: slot as u32,
+                export: index,
+            },
+            _ => {
+                self.fail(line, format!("export `{export}` has the wrong kind"));
+                return;
+            }
+        };
+        self.commands.push(command);
+        self.checks.push(Check {
+            line,
+            command: self.commands.len() - 1,
+            expect: expect.clone(),
+        });
+    }
+
+    fn step(&mut self, step: &'data Step) {
+        let line = step.line;
+        match &step.kind {
+            StepKind::Module {
+                module,
+                name,
+                instantiate,
+            } => {
+                let Some(m) = self.add_module(line, module) else {
+                    // Later actions on "the last instance" must not reach an
+                    // older one.
+                    self.last_slot = None;
+                    return;
+                };
+                if let Some(name) = name {
+                    self.definitions.insert(name.clone(), m);
+                }
+                self.last_definition = Some(m);
+                if *instantiate {
+                    self.last_slot = self.instantiate(line, m, Expect::Success);
+                    if let (Some(slot), Some(name)) = (self.last_slot, name) {
+                        self.named_slots.insert(name.clone(), slot);
+                    }
+                }
+            }
+            StepKind::Instance { instance, module } => {
+                let m = match module {
+                    Some(name) => self.definitions.get(name).copied(),
+                    None => self.last_definition,
+                };
+                let Some(m) = m else {
+                    self.fail(line, "no such module definition");
+                    return;
+                };
+                self.last_slot = self.instantiate(line, m, Expect::Success);
+                if let (Some(slot), Some(name)) = (self.last_slot, instance) {
+                    self.named_slots.insert(name.clone(), slot);
+                }
+            }
+            StepKind::Register { name, instance } => match self.slot_named(instance) {
+                Some(slot) => {
+                    self.registered.insert(name.clone(), slot);
+                }
+                None => self.fail(line, "register: no such module instance"),
+            },
+            StepKind::Action { action, expect } => self.action(line, action, expect),
+            StepKind::AssertInstantiate { module, expect } => {
+                if let Some(m) = self.add_module(line, module) {
+                    self.instantiate(line, m, expect.clone());
+                }
+            }
+            StepKind::AssertRejected { module, message } => {
+                let result = match module {
+                    Err(_) => Ok(()),
+                    Ok(bytes) => {
+                        let mut validator = Validator::new_with_features(crate::core::features());
+                        match validator.validate_all(bytes) {
+                            Err(_) => Ok(()),
+                            Ok(_) => Err(format!(
+                                "the module is valid, but should be rejected ({message})"
+                            )),
+                        }
+                    }
+                };
+                self.report.check(line, result);
+            }
+            StepKind::Unsupported(what) => self.fail(line, format!("unsupported: {what}")),
+        }
+    }
+}
+
+/// Whether an export's maximum satisfies an import's.
+fn max_fits(wanted: Option<u64>, have: Option<u64>) -> bool {
+    match (wanted, have) {
+        (None, _) => true,
+        (Some(w), Some(h)) => h <= w,
+        (Some(_), None) => false,
+    }
+}
+
+/// Plans `steps` and compiles the test executable's object for `target`.
+/// Decided assertions are recorded in `report`.
+pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Planned> {
+    let spectest = wat::parse_str(include_str!("spectest.wat")).context("the spectest module")?;
+    let mut program = ProgramBuilder::new();
+    let spectest_module = program
+        .add_module(&spectest)
+        .context("the spectest module")?;
+    let mut planner = Planner {
+        program,
+        report,
+        slots: Vec::new(),
+        named_slots: HashMap::new(),
+        last_slot: None,
+        registered: HashMap::new(),
+        definitions: HashMap::new(),
+        last_definition: None,
+        commands: Vec::new(),
+        checks: Vec::new(),
+    };
+    let spectest_slot = planner
+        .instantiate(0, spectest_module, Expect::Success)
+        .expect("spectest has no imports");
+    planner
+        .registered
+        .insert("spectest".to_string(), spectest_slot);
+    for step in steps {
+        planner.step(step);
+    }
+    let Planner {
+        program,
+        commands,
+        checks,
+        ..
+    } = planner;
+    let object = program.compile(target, Entry::WastScript(script::encode(&commands)))?;
+    Ok(Planned { object, checks })
+}

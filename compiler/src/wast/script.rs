@@ -1,0 +1,328 @@
+//! Reading a `.wast` script into owned [`Step`]s.
+//!
+//! The `wast` crate's directives borrow the script text; this turns each
+//! into a step that owns what the later passes need: encoded modules,
+//! argument values as raw slots, and expected results as patterns.
+
+use std::path::Path;
+
+use anyhow::Result;
+use wast::core::WastArgCore;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
+
+use super::values::{self, Pattern};
+
+/// A module's binary, or why it could not be encoded (a text-format
+/// error, i.e. a malformed module).
+pub type ModuleBytes = Result<Vec<u8>, String>;
+
+/// What a step expects.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// Completes normally, whatever it returns.
+    Success,
+    /// Returns values matching these patterns.
+    Return(Vec<Pattern>),
+    /// Traps (or exhausts the stack) with a message containing this.
+    Trap(String),
+    /// Fails to link.
+    Unlinkable,
+}
+
+/// An action on an instance.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Call an exported function.
+    Invoke {
+        /// Instance name (`None`: the most recent instance).
+        instance: Option<String>,
+        /// Export name.
+        export: String,
+        /// Arguments as raw slots, or why they cannot be encoded.
+        args: Result<Vec<u128>, String>,
+    },
+    /// Read an exported global.
+    Get {
+        /// Instance name (`None`: the most recent instance).
+        instance: Option<String>,
+        /// Export name.
+        export: String,
+    },
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// Defines a module, and instantiates it unless `instantiate` is false.
+    Module {
+        /// Its binary.
+        module: ModuleBytes,
+        /// Its name (for the definition and its instance).
+        name: Option<String>,
+        /// Whether to instantiate it now.
+        instantiate: bool,
+    },
+    /// Instantiates a defined module.
+    Instance {
+        /// Name of the new instance.
+        instance: Option<String>,
+        /// The module definition (`None`: the most recent).
+        module: Option<String>,
+    },
+    /// Makes an instance's exports importable under `name`.
+    Register {
+        /// Import module name.
+        name: String,
+        /// Instance (`None`: the most recent).
+        instance: Option<String>,
+    },
+    /// Runs an action and checks what it does.
+    Action {
+        /// The action.
+        action: Action,
+        /// What it must do.
+        expect: Expect,
+    },
+    /// Instantiates a module that must fail to (trap or not link).
+    AssertInstantiate {
+        /// Its binary.
+        module: ModuleBytes,
+        /// How it must fail.
+        expect: Expect,
+    },
+    /// A module that must fail to decode or validate.
+    AssertRejected {
+        /// Its binary.
+        module: ModuleBytes,
+        /// The expected error message.
+        message: String,
+    },
+    /// Something smelt does not support yet.
+    Unsupported(String),
+}
+
+/// One step with its line in the script (1-based).
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Line of the directive.
+    pub line: usize,
+    /// What it does.
+    pub kind: StepKind,
+}
+
+fn is_component(module: &QuoteWat<'_>) -> bool {
+    matches!(
+        module,
+        QuoteWat::Wat(Wat::Component(_)) | QuoteWat::QuoteComponent(..)
+    )
+}
+
+fn encode(mut module: QuoteWat<'_>) -> ModuleBytes {
+    module.encode().map_err(|e| e.to_string())
+}
+
+fn encode_wat(mut module: Wat<'_>) -> ModuleBytes {
+    module.encode().map_err(|e| e.to_string())
+}
+
+fn invoke(invoke: WastInvoke<'_>) -> Action {
+    let args = invoke
+        .args
+        .iter()
+        .map(|a| {
+            if let WastArg::Core(WastArgCore::RefNull(ty)) = a
+                && !values::supported_heap_type(ty)
+            {
+                return Err("a typed null reference argument (GC proposal)".to_string());
+            }
+            values::encode_arg(a)
+        })
+        .collect();
+    Action::Invoke {
+        instance: invoke.module.map(|id| id.name().to_string()),
+        export: invoke.name.to_string(),
+        args,
+    }
+}
+
+/// Reads the script in `text` (from `path`, for messages).
+pub fn read(path: &Path, text: &str) -> Result<Vec<Step>> {
+    let with_path = |mut e: wast::Error| {
+        e.set_path(path);
+        e.set_text(text);
+        anyhow::Error::new(e)
+    };
+    let buf = ParseBuffer::new(text).map_err(with_path)?;
+    let wast = parser::parse::<Wast<'_>>(&buf).map_err(with_path)?;
+    let mut steps = Vec::new();
+    for directive in wast.directives {
+        let (line, _) = directive.span().linecol_in(text);
+        let kind = step(directive);
+        steps.push(Step {
+            line: line + 1,
+            kind,
+        });
+    }
+    Ok(steps)
+}
+
+fn step(directive: WastDirective<'_>) -> StepKind {
+    match directive {
+        WastDirective::Module(module) | WastDirective::ModuleDefinition(module)
+            if is_component(&module) =>
+        {
+            StepKind::Unsupported("components in core test scripts".into())
+        }
+        WastDirective::Module(module) => StepKind::Module {
+            name: module.name().map(|id| id.name().to_string()),
+            module: encode(module),
+            instantiate: true,
+        },
+        WastDirective::ModuleDefinition(module) => StepKind::Module {
+            name: module.name().map(|id| id.name().to_string()),
+            module: encode(module),
+            instantiate: false,
+        },
+        WastDirective::ModuleInstance {
+            instance, module, ..
+        } => StepKind::Instance {
+            instance: instance.map(|id| id.name().to_string()),
+            module: module.map(|id| id.name().to_string()),
+        },
+        WastDirective::Register { name, module, .. } => StepKind::Register {
+            name: name.to_string(),
+            instance: module.map(|id| id.name().to_string()),
+        },
+        WastDirective::Invoke(i) => StepKind::Action {
+            action: invoke(i),
+            expect: Expect::Success,
+        },
+        WastDirective::AssertReturn { exec, results, .. } => {
+            let expect = Expect::Return(results.iter().map(values::pattern).collect());
+            execute(exec, expect)
+        }
+        WastDirective::AssertTrap { exec, message, .. } => {
+            execute(exec, Expect::Trap(message.to_string()))
+        }
+        WastDirective::AssertExhaustion { call, message, .. } => StepKind::Action {
+            action: invoke(call),
+            expect: Expect::Trap(message.to_string()),
+        },
+        WastDirective::AssertUnlinkable { module, .. } => StepKind::AssertInstantiate {
+            module: encode_wat(module),
+            expect: Expect::Unlinkable,
+        },
+        WastDirective::AssertMalformed {
+            module, message, ..
+        }
+        | WastDirective::AssertInvalid {
+            module, message, ..
+        } => {
+            if is_component(&module) {
+                return StepKind::Unsupported("components in core test scripts".into());
+            }
+            StepKind::AssertRejected {
+                module: encode(module),
+                message: message.to_string(),
+            }
+        }
+        WastDirective::AssertException { .. } => {
+            StepKind::Unsupported("assert_exception (exception handling proposal)".into())
+        }
+        WastDirective::AssertSuspension { .. } => {
+            StepKind::Unsupported("assert_suspension (stack switching proposal)".into())
+        }
+        WastDirective::Thread(_) | WastDirective::Wait { .. } => {
+            StepKind::Unsupported("threads in test scripts (threads proposal)".into())
+        }
+        WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+            StepKind::Unsupported("custom section assertions (annotations proposal)".into())
+        }
+    }
+}
+
+fn execute(exec: WastExecute<'_>, expect: Expect) -> StepKind {
+    match exec {
+        WastExecute::Invoke(i) => StepKind::Action {
+            action: invoke(i),
+            expect,
+        },
+        WastExecute::Get { module, global, .. } => StepKind::Action {
+            action: Action::Get {
+                instance: module.map(|id| id.name().to_string()),
+                export: global.to_string(),
+            },
+            expect,
+        },
+        WastExecute::Wat(module) => match expect {
+            Expect::Trap(_) | Expect::Unlinkable => StepKind::AssertInstantiate {
+                module: encode_wat(module),
+                expect,
+            },
+            Expect::Success | Expect::Return(_) => StepKind::Module {
+                module: encode_wat(module),
+                name: None,
+                instantiate: true,
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_directives_into_steps() {
+        let text = r#"
+            (module $m (func (export "f") (param i32) (result i32) local.get 0))
+            (assert_return (invoke "f" (i32.const 7)) (i32.const 7))
+            (assert_trap (invoke $m "f" (i32.const 0)) "unreachable")
+            (assert_malformed (module quote "(func") "unexpected end")
+            (register "m" $m)
+        "#;
+        let steps = read(Path::new("t.wast"), text).unwrap();
+        assert_eq!(steps.len(), 5);
+        assert_eq!(steps[0].line, 2);
+        assert!(matches!(
+            &steps[0].kind,
+            StepKind::Module { name: Some(n), module: Ok(_), instantiate: true } if n == "m"
+        ));
+        match &steps[1].kind {
+            StepKind::Action {
+                action:
+                    Action::Invoke {
+                        args: Ok(args),
+                        export,
+                        instance: None,
+                    },
+                expect: Expect::Return(r),
+            } => {
+                assert_eq!(args, &[7]);
+                assert_eq!(export, "f");
+                assert_eq!(r, &[Pattern::I32(7)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            &steps[2].kind,
+            StepKind::Action { expect: Expect::Trap(m), action: Action::Invoke { instance: Some(i), .. } }
+                if m == "unreachable" && i == "m"
+        ));
+        assert!(matches!(
+            &steps[3].kind,
+            StepKind::AssertRejected { module: Err(_), .. }
+        ));
+        assert!(
+            matches!(&steps[4].kind, StepKind::Register { name, instance: Some(_) } if name == "m")
+        );
+    }
+
+    #[test]
+    fn a_script_that_does_not_parse_is_an_error_with_its_location() {
+        let err = read(Path::new("bad.wast"), "(module\n  (func (nonsense)))").unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("bad.wast:2"), "{message}");
+    }
+}

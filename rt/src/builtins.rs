@@ -1,0 +1,223 @@
+//! The runtime built-ins called by generated code.
+//!
+//! Each function here is exported as `smelt_rt_<name>` and must match its
+//! entry in [`smelt_abi::foreach_builtin!`]: the check at the bottom of this
+//! file expands that list into one type assertion per built-in, so a
+//! built-in that is missing here or whose signature differs from the list
+//! is a compile error. Pointers are passed as `*mut u8` and cast to the
+//! structure the list documents.
+
+use smelt_abi::vm::{MEMORY_FLAG_64, VMMemoryDefinition, VMSegment, VMTableDefinition};
+
+use crate::{memory, table};
+
+/// Converts a "maximum" argument (`-1`: none) to an option.
+fn maximum(max: i64) -> Option<u64> {
+    (max != -1).then_some(max as u64)
+}
+
+/// Converts a success flag to a built-in status (0 ok, 1 failed).
+fn status(ok: bool) -> i32 {
+    i32::from(!ok)
+}
+
+/// `memory_new`.
+///
+/// # Safety
+///
+/// `def` must be valid for writing a `VMMemoryDefinition`.
+#[unsafe(export_name = "smelt_rt_memory_new")]
+pub unsafe extern "C" fn memory_new(
+    def: *mut u8,
+    min_pages: i64,
+    max_pages: i64,
+    reservation: i64,
+    flags: i32,
+) -> i32 {
+    let memory64 = flags & MEMORY_FLAG_64 != 0;
+    // SAFETY: forwarded from the caller.
+    let r = unsafe {
+        memory::create(
+            def.cast(),
+            min_pages as u64,
+            maximum(max_pages),
+            reservation as u64,
+            memory64,
+        )
+    };
+    status(r.is_ok())
+}
+
+/// `memory_grow`.
+///
+/// # Safety
+///
+/// `def` must point to a live memory.
+#[unsafe(export_name = "smelt_rt_memory_grow")]
+pub unsafe extern "C" fn memory_grow(def: *mut u8, delta_pages: i64) -> i64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { memory::grow(def.cast::<VMMemoryDefinition>(), delta_pages as u64) }
+        .map_or(-1, |old| old as i64)
+}
+
+/// `memory_copy`.
+///
+/// # Safety
+///
+/// Both pointers must point to live memories.
+#[unsafe(export_name = "smelt_rt_memory_copy")]
+pub unsafe extern "C" fn memory_copy(
+    dst_memory: *mut u8,
+    dst: i64,
+    src_memory: *mut u8,
+    src: i64,
+    len: i64,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe {
+        memory::copy(
+            dst_memory.cast(),
+            dst as u64,
+            src_memory.cast(),
+            src as u64,
+            len as u64,
+        )
+    })
+}
+
+/// `memory_fill`.
+///
+/// # Safety
+///
+/// `def` must point to a live memory.
+#[unsafe(export_name = "smelt_rt_memory_fill")]
+pub unsafe extern "C" fn memory_fill(def: *mut u8, dst: i64, value: i32, len: i64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe { memory::fill(def.cast(), dst as u64, value as u8, len as u64) })
+}
+
+/// `memory_init`.
+///
+/// # Safety
+///
+/// `def` must point to a live memory and `segment` to a `VMSegment`.
+#[unsafe(export_name = "smelt_rt_memory_init")]
+pub unsafe extern "C" fn memory_init(
+    def: *mut u8,
+    dst: i64,
+    segment: *mut u8,
+    src: i64,
+    len: i64,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe {
+        memory::init(
+            def.cast(),
+            dst as u64,
+            segment.cast::<VMSegment>(),
+            src as u64,
+            len as u64,
+        )
+    })
+}
+
+/// `table_new`.
+///
+/// # Safety
+///
+/// `def` must be valid for writing a `VMTableDefinition`.
+#[unsafe(export_name = "smelt_rt_table_new")]
+pub unsafe extern "C" fn table_new(def: *mut u8, min: i64, max: i64, init: i64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe { table::create(def.cast(), min as u64, maximum(max), init as u64) })
+}
+
+/// `table_grow`.
+///
+/// # Safety
+///
+/// `def` must point to a live table.
+#[unsafe(export_name = "smelt_rt_table_grow")]
+pub unsafe extern "C" fn table_grow(def: *mut u8, delta: i64, init: i64) -> i64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { table::grow(def.cast::<VMTableDefinition>(), delta as u64, init as u64) }
+        .map_or(-1, |old| old as i64)
+}
+
+/// `table_fill`.
+///
+/// # Safety
+///
+/// `def` must point to a live table.
+#[unsafe(export_name = "smelt_rt_table_fill")]
+pub unsafe extern "C" fn table_fill(def: *mut u8, dst: i64, value: i64, len: i64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe { table::fill(def.cast(), dst as u64, value as u64, len as u64) })
+}
+
+/// `table_copy`.
+///
+/// # Safety
+///
+/// Both pointers must point to live tables.
+#[unsafe(export_name = "smelt_rt_table_copy")]
+pub unsafe extern "C" fn table_copy(
+    dst_table: *mut u8,
+    dst: i64,
+    src_table: *mut u8,
+    src: i64,
+    len: i64,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe {
+        table::copy(
+            dst_table.cast(),
+            dst as u64,
+            src_table.cast(),
+            src as u64,
+            len as u64,
+        )
+    })
+}
+
+/// `table_init`.
+///
+/// # Safety
+///
+/// `def` must point to a live table and `segment` to a `VMSegment` of
+/// references.
+#[unsafe(export_name = "smelt_rt_table_init")]
+pub unsafe extern "C" fn table_init(
+    def: *mut u8,
+    dst: i64,
+    segment: *mut u8,
+    src: i64,
+    len: i64,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    status(unsafe {
+        table::init(
+            def.cast(),
+            dst as u64,
+            segment.cast(),
+            src as u64,
+            len as u64,
+        )
+    })
+}
+
+macro_rules! rust_type {
+    (pointer) => { *mut u8 };
+    (i32) => { i32 };
+    (i64) => { i64 };
+}
+
+macro_rules! check_signatures {
+    ($( $(#[$attr:meta])* $name:ident($($pname:ident: $pty:ident),*) -> $rty:ident; )*) => {
+        $(
+            const _: unsafe extern "C" fn($(rust_type!($pty)),*) -> rust_type!($rty) = $name;
+        )*
+    };
+}
+
+smelt_abi::foreach_builtin!(check_signatures);

@@ -1,0 +1,98 @@
+//! Process entry: what the runtime's `main` does with a program.
+
+use std::io::Write;
+
+use smelt_abi::program::{ProgramDesc, ProgramKind};
+
+use crate::instance::{CallError, Instance};
+use crate::{program, traps};
+
+/// Exit status of a process whose guest trapped (as for `abort`).
+pub const EXIT_TRAP: i32 = 134;
+
+/// Exit status when the executable itself is broken (a runtime of another
+/// ABI version, a malformed descriptor).
+pub const EXIT_SOFTWARE: i32 = 70;
+
+/// Builds a slice from a descriptor's pointer and length (empty for null).
+///
+/// # Safety
+///
+/// `ptr` must point to `len` valid elements that live forever.
+pub(crate) unsafe fn slice<T>(ptr: *const T, len: u64) -> &'static [T] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { core::slice::from_raw_parts(ptr, len as usize) }
+    }
+}
+
+/// Runs `program` and returns the process's exit status.
+///
+/// # Safety
+///
+/// `program` must be the descriptor the compiler emitted into this
+/// executable.
+pub unsafe fn start(program: &'static ProgramDesc) -> i32 {
+    if program.abi_version != smelt_abi::ABI_VERSION {
+        eprintln!(
+            "smelt: this executable's code was compiled for runtime ABI {}, but its runtime has ABI {}",
+            program.abi_version,
+            smelt_abi::ABI_VERSION
+        );
+        return EXIT_SOFTWARE;
+    }
+    program::set(program);
+    traps::init();
+    let status = match program.kind {
+        // SAFETY: forwarded from the caller.
+        k if k == ProgramKind::WastScript as u32 => unsafe { crate::wast::run(program) },
+        // SAFETY: forwarded from the caller.
+        k if k == ProgramKind::CoreCommand as u32 => unsafe { run_core_command(program) },
+        other => {
+            eprintln!("smelt: unknown program kind {other}");
+            EXIT_SOFTWARE
+        }
+    };
+    let _ = std::io::stdout().flush();
+    status
+}
+
+/// Instantiates module 0 (which has no imports) and calls its entry export.
+///
+/// # Safety
+///
+/// See [`start`].
+unsafe fn run_core_command(program: &'static ProgramDesc) -> i32 {
+    // SAFETY: the compiler emits `n_modules` descriptors.
+    let Some(module) = (unsafe { slice(program.modules, program.n_modules) }).first() else {
+        eprintln!("smelt: the program has no module");
+        return EXIT_SOFTWARE;
+    };
+    // SAFETY: a command module has no imports.
+    let instance = match unsafe { Instance::new(module, &[]) } {
+        Ok(i) => i,
+        Err(trap) => return report_trap(&trap),
+    };
+    if program.entry_export == u32::MAX {
+        return 0;
+    }
+    // SAFETY: the compiler chose an entry export taking no parameters.
+    match unsafe { instance.call(program.entry_export, &[]) } {
+        Ok(_) => 0,
+        Err(CallError::Trap(trap)) => report_trap(&trap),
+        Err(e) => {
+            eprintln!("smelt: cannot call the entry point: {e:?}");
+            EXIT_SOFTWARE
+        }
+    }
+}
+
+/// Prints a trap and its backtrace on stderr, after flushing stdout;
+/// returns [`EXIT_TRAP`].
+pub fn report_trap(trap: &traps::Trap) -> i32 {
+    let _ = std::io::stdout().flush();
+    eprintln!("{trap}");
+    EXIT_TRAP
+}

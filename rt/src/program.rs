@@ -1,0 +1,168 @@
+//! The running program's descriptor and lookups in its code tables.
+//!
+//! The descriptor is registered once at start-up ([`set`]); the signal
+//! handler then maps a program counter to the compiled function containing
+//! it and to the trap code of the instruction there. Both lookups are
+//! binary searches over tables the compiler emits sorted, and neither
+//! allocates, so they are safe to run in a signal handler.
+
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use smelt_abi::program::{FuncInfo, ProgramDesc, TrapSite};
+use smelt_abi::trap::TrapCode;
+
+static PROGRAM: AtomicPtr<ProgramDesc> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Registers the program descriptor for lookups.
+pub fn set(program: &'static ProgramDesc) {
+    PROGRAM.store(
+        (program as *const ProgramDesc).cast_mut(),
+        Ordering::Release,
+    );
+}
+
+/// The registered program, if any.
+pub fn get() -> Option<&'static ProgramDesc> {
+    // SAFETY: only ever set from a `&'static ProgramDesc`.
+    unsafe { PROGRAM.load(Ordering::Acquire).as_ref() }
+}
+
+/// A view of a program's code tables.
+#[derive(Clone, Copy)]
+pub struct CodeTables {
+    funcs: &'static [FuncInfo],
+    trap_sites: &'static [TrapSite],
+    names: &'static [u8],
+}
+
+/// Builds a slice from a descriptor's pointer and length (empty for null).
+///
+/// # Safety
+///
+/// `ptr` must point to `len` valid elements that live forever.
+unsafe fn table<T>(ptr: *const T, len: u64) -> &'static [T] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { core::slice::from_raw_parts(ptr, len as usize) }
+    }
+}
+
+impl CodeTables {
+    /// The tables of `program`.
+    pub fn of(program: &'static ProgramDesc) -> CodeTables {
+        // SAFETY: the compiler emits these tables with these lengths, in
+        // static data.
+        unsafe {
+            CodeTables {
+                funcs: table(program.funcs, program.n_funcs),
+                trap_sites: table(program.trap_sites, program.n_trap_sites),
+                names: table(program.names, program.names_len),
+            }
+        }
+    }
+
+    /// The tables of the registered program (empty when none is).
+    pub fn current() -> CodeTables {
+        match get() {
+            Some(p) => CodeTables::of(p),
+            None => CodeTables {
+                funcs: &[],
+                trap_sites: &[],
+                names: &[],
+            },
+        }
+    }
+
+    /// The function whose code contains `pc`, with its index.
+    pub fn func_at(&self, pc: usize) -> Option<(usize, &'static FuncInfo)> {
+        let i = self
+            .funcs
+            .partition_point(|f| (f.addr as usize) <= pc)
+            .checked_sub(1)?;
+        let f = &self.funcs[i];
+        (pc < f.addr as usize + f.len as usize).then_some((i, f))
+    }
+
+    /// The trap code of the instruction at `pc`, if it is a trap site.
+    pub fn trap_code_at(&self, pc: usize) -> Option<TrapCode> {
+        let (_, f) = self.func_at(pc)?;
+        let offset = (pc - f.addr as usize) as u32;
+        let start = f.traps_start as usize;
+        let sites = self.trap_sites.get(start..start + f.traps_len as usize)?;
+        let i = sites.binary_search_by_key(&offset, |s| s.offset).ok()?;
+        TrapCode::from_u8(sites[i].code as u8)
+    }
+
+    /// The name of function `f` (from the name section; may be empty).
+    pub fn name(&self, f: &FuncInfo) -> &'static str {
+        let start = f.name_start as usize;
+        self.names
+            .get(start..start + f.name_len as usize)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leak<T>(v: Vec<T>) -> &'static [T] {
+        Box::leak(v.into_boxed_slice())
+    }
+
+    #[test]
+    fn lookups_find_functions_and_trap_sites() {
+        let code = leak(vec![0u8; 64]);
+        let base = code.as_ptr();
+        let func =
+            |off: usize, len: u32, traps_start: u32, traps_len: u32, name: (u32, u32)| FuncInfo {
+                addr: base.wrapping_add(off),
+                len,
+                name_start: name.0,
+                name_len: name.1,
+                traps_start,
+                traps_len,
+                padding: 0,
+            };
+        let tables = CodeTables {
+            funcs: leak(vec![func(0, 16, 0, 2, (0, 3)), func(32, 8, 2, 1, (3, 0))]),
+            trap_sites: leak(vec![
+                TrapSite {
+                    offset: 4,
+                    code: TrapCode::IntegerDivisionByZero as u32,
+                },
+                TrapSite {
+                    offset: 9,
+                    code: TrapCode::MemoryOutOfBounds as u32,
+                },
+                TrapSite {
+                    offset: 0,
+                    code: TrapCode::StackOverflow as u32,
+                },
+            ]),
+            names: b"fac",
+        };
+        let pc = |off: usize| base as usize + off;
+        assert_eq!(tables.func_at(pc(0)).map(|f| f.0), Some(0));
+        assert_eq!(tables.func_at(pc(15)).map(|f| f.0), Some(0));
+        assert!(tables.func_at(pc(16)).is_none(), "gap between functions");
+        assert_eq!(tables.func_at(pc(39)).map(|f| f.0), Some(1));
+        assert!(tables.func_at(pc(40)).is_none());
+        assert!(tables.func_at(base as usize - 1).is_none());
+        assert_eq!(
+            tables.trap_code_at(pc(4)),
+            Some(TrapCode::IntegerDivisionByZero)
+        );
+        assert_eq!(
+            tables.trap_code_at(pc(9)),
+            Some(TrapCode::MemoryOutOfBounds)
+        );
+        assert_eq!(tables.trap_code_at(pc(5)), None);
+        assert_eq!(tables.trap_code_at(pc(32)), Some(TrapCode::StackOverflow));
+        assert_eq!(tables.name(&tables.funcs[0]), "fac");
+        assert_eq!(tables.name(&tables.funcs[1]), "");
+    }
+}

@@ -1,0 +1,458 @@
+//! Traps: from a hardware fault in compiled code to a [`Trap`] value.
+//!
+//! Guest code is always entered through [`catch`], which records a jump
+//! buffer (in C, `unwind.c`) and the stack pointer at entry. Compiled code
+//! traps by executing a trap instruction, by dividing by zero, or by
+//! touching a guard page; the kernel raises SIGILL, SIGFPE, SIGSEGV or
+//! SIGBUS. The handler here ([`on_signal`]):
+//!
+//! 1. reads the faulting program counter and frame pointer from the signal
+//!    context;
+//! 2. looks the program counter up in the trap table the compiler emitted
+//!    ([`crate::program::CodeTables::trap_code_at`]) — a fault anywhere else
+//!    is not a trap and goes to the previous handler (or the default
+//!    action);
+//! 3. walks the frame-pointer chain of compiled frames (every compiled
+//!    function keeps a frame pointer) to capture the wasm backtrace, without
+//!    allocating;
+//! 4. jumps back to the innermost [`catch`], which returns the trap.
+//!
+//! Handlers are installed with `SA_ONSTACK` (on a dedicated alternate
+//! stack, so a fault with the stack exhausted can still be handled) and
+//! `SA_NODEFER` (so leaving a handler by a jump does not leave the signal
+//! blocked).
+//!
+//! Stack overflow in guest code is caught before it happens: every compiled
+//! function's prologue compares the stack pointer with
+//! [`smelt_abi::vm::VMStoreContext::stack_limit`], which the outermost
+//! [`catch`] sets below the current stack pointer, leaving
+//! [`HOST_STACK_RESERVE`] bytes for runtime and host code called from the
+//! guest.
+
+use core::cell::{Cell, UnsafeCell};
+use core::ffi::{c_int, c_void};
+use core::fmt;
+use core::mem::MaybeUninit;
+use std::sync::Once;
+
+use smelt_abi::trap::TrapCode;
+use smelt_abi::vm::VMStoreContext;
+
+use crate::program::CodeTables;
+
+/// Frames of a backtrace kept for printing; deeper frames are only counted.
+pub const MAX_FRAMES: usize = 64;
+
+/// Stack left below the guest's stack limit for runtime and host code that
+/// guest code calls, and above the entry point for what called it, in
+/// bytes.
+pub const HOST_STACK_RESERVE: usize = 256 << 10;
+
+/// Largest stack guest code may use, in bytes, whatever the stack rlimit.
+pub const MAX_WASM_STACK: usize = 1 << 30;
+
+/// A trap raised by guest code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    /// Why.
+    pub code: TrapCode,
+    /// Program counters of the innermost [`MAX_FRAMES`] wasm frames,
+    /// innermost first (the trapping instruction, then call sites).
+    pub frames: Vec<usize>,
+    /// Number of wasm frames on the stack at the trap.
+    pub total_frames: usize,
+}
+
+impl Trap {
+    /// The function names of the captured frames, innermost first.
+    pub fn frame_names(&self) -> Vec<String> {
+        let tables = CodeTables::current();
+        self.frames
+            .iter()
+            .map(|&pc| match tables.func_at(pc) {
+                Some((_, f)) if !tables.name(f).is_empty() => tables.name(f).to_string(),
+                Some((i, _)) => format!("<wasm function {i}>"),
+                None => format!("<unknown code at {pc:#x}>"),
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Trap {
+    /// `wasm trap: <message>`, then `wasm backtrace:` and one line per
+    /// frame.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "wasm trap: {}", self.code.message())?;
+        write!(f, "wasm backtrace:")?;
+        for (i, name) in self.frame_names().iter().enumerate() {
+            write!(f, "\n  {i:>4}: {name}")?;
+        }
+        if self.total_frames > self.frames.len() {
+            write!(
+                f,
+                "\n        ... {} more frames",
+                self.total_frames - self.frames.len()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What the signal handler writes for [`catch`], in place, without
+/// allocating.
+struct TrapRecord {
+    code: Option<TrapCode>,
+    pcs: [usize; MAX_FRAMES],
+    captured: usize,
+    total: usize,
+}
+
+impl TrapRecord {
+    fn push(&mut self, pc: usize) {
+        if self.captured < MAX_FRAMES {
+            self.pcs[self.captured] = pc;
+            self.captured += 1;
+        }
+        self.total += 1;
+    }
+
+    /// Records a trap at `regs`, walking the frame-pointer chain of
+    /// compiled frames up to `entry_sp`.
+    ///
+    /// # Safety
+    ///
+    /// `regs` must be the registers of compiled code interrupted by a
+    /// fault, on a stack that extends up to `entry_sp`.
+    unsafe fn capture(&mut self, code: TrapCode, regs: Regs, entry_sp: usize, tables: &CodeTables) {
+        self.code = Some(code);
+        self.captured = 0;
+        self.total = 0;
+        self.push(regs.pc);
+        let mut fp = regs.fp;
+        while fp >= regs.sp && fp < entry_sp && fp % 8 == 0 {
+            // SAFETY: `fp` lies between the interrupted stack pointer and the
+            // entry's, so it points into live stack; every compiled frame
+            // stores (caller's frame pointer, return address) at fp.
+            let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            let call_site = ret.wrapping_sub(1);
+            if tables.func_at(call_site).is_none() {
+                break;
+            }
+            self.push(call_site);
+            if next <= fp {
+                break;
+            }
+            fp = next;
+        }
+    }
+
+    fn take(&self) -> Trap {
+        Trap {
+            code: self.code.unwrap_or(TrapCode::UnreachableCodeReached),
+            frames: self.pcs[..self.captured].to_vec(),
+            total_frames: self.total,
+        }
+    }
+}
+
+/// One active [`catch`]: where to jump on a trap and where to record it.
+struct CallState {
+    jmp_buf: *mut c_void,
+    record: TrapRecord,
+    entry_sp: usize,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut CallState> = const { Cell::new(core::ptr::null_mut()) };
+}
+
+unsafe extern "C" {
+    fn smelt_catch(
+        body: unsafe extern "C" fn(*mut c_void),
+        payload: *mut c_void,
+        slot: *mut *mut c_void,
+    ) -> c_int;
+    fn smelt_unwind(buf: *mut c_void) -> !;
+}
+
+/// The store context every instance of this process shares.
+struct StoreCell(UnsafeCell<VMStoreContext>);
+
+// SAFETY: the stack limit is only written by the thread entering guest
+// code, which is the only thread running guest code.
+unsafe impl Sync for StoreCell {}
+
+static STORE: StoreCell = StoreCell(UnsafeCell::new(VMStoreContext { stack_limit: 0 }));
+
+/// The store context to put in every `vmctx` header.
+pub fn store_context() -> *mut VMStoreContext {
+    STORE.0.get()
+}
+
+/// How much stack guest code may use on this thread, in bytes.
+fn stack_budget() -> usize {
+    let mut limit = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: getrlimit writes the struct it is given.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) };
+    let size = if rc == 0 {
+        // SAFETY: initialized by the successful call.
+        let cur = unsafe { limit.assume_init() }.rlim_cur;
+        if cur == libc::RLIM_INFINITY {
+            MAX_WASM_STACK
+        } else {
+            cur as usize
+        }
+    } else {
+        8 << 20
+    };
+    size.saturating_sub(2 * HOST_STACK_RESERVE)
+        .clamp(HOST_STACK_RESERVE, MAX_WASM_STACK)
+}
+
+/// Runs `f`, which calls guest code, and returns the trap if one
+/// happened.
+///
+/// The outermost `catch` on a thread sets the guest stack limit. Values
+/// owned by frames that a trap skips (inside `f`) are leaked, not
+/// dropped; `f` must not rely on destructors running.
+///
+/// # Safety
+///
+/// [`init`] must have run, and the program whose code `f` runs must be
+/// registered with [`crate::program::set`].
+pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
+    unsafe extern "C" fn call<F: FnOnce()>(payload: *mut c_void) {
+        // SAFETY: `payload` is the `Option<F>` below, alive for the call.
+        let f = unsafe { &mut *payload.cast::<Option<F>>() };
+        let f = f.take().expect("called once");
+        // A panic must not unwind through C and compiled frames.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            std::process::abort();
+        }
+    }
+
+    let marker = 0u8;
+    let entry_sp = &marker as *const u8 as usize;
+    let prev = CURRENT.get();
+    if prev.is_null() {
+        // SAFETY: only this thread runs guest code (see `StoreCell`).
+        unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
+    }
+    let mut state = CallState {
+        jmp_buf: core::ptr::null_mut(),
+        record: TrapRecord {
+            code: None,
+            pcs: [0; MAX_FRAMES],
+            captured: 0,
+            total: 0,
+        },
+        entry_sp,
+    };
+    let state: *mut CallState = &mut state;
+    CURRENT.set(state);
+    let mut f = Some(f);
+    // SAFETY: `state` outlives the call; `call::<F>` matches the payload.
+    let completed = unsafe {
+        smelt_catch(
+            call::<F>,
+            (&mut f as *mut Option<F>).cast(),
+            &raw mut (*state).jmp_buf,
+        )
+    };
+    CURRENT.set(prev);
+    if completed != 0 {
+        Ok(())
+    } else {
+        // SAFETY: the handler filled the record before jumping back.
+        Err(unsafe { (*state).record.take() })
+    }
+}
+
+/// Registers at the fault.
+#[derive(Clone, Copy)]
+struct Regs {
+    pc: usize,
+    fp: usize,
+    sp: usize,
+}
+
+impl Regs {
+    /// # Safety
+    ///
+    /// `context` must be the `ucontext_t` a signal handler received.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn read(context: *mut c_void) -> Regs {
+        // SAFETY: guaranteed by the caller.
+        let gregs = unsafe { &(*context.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+        Regs {
+            pc: gregs[libc::REG_RIP as usize] as usize,
+            fp: gregs[libc::REG_RBP as usize] as usize,
+            sp: gregs[libc::REG_RSP as usize] as usize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `context` must be the `ucontext_t` a signal handler received.
+    #[cfg(target_arch = "aarch64")]
+    unsafe fn read(context: *mut c_void) -> Regs {
+        // SAFETY: guaranteed by the caller.
+        let mc = unsafe { &(*context.cast::<libc::ucontext_t>()).uc_mcontext };
+        Regs {
+            pc: mc.pc as usize,
+            fp: mc.regs[29] as usize,
+            sp: mc.sp as usize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `context` must be the `ucontext_t` a signal handler received.
+    #[cfg(target_arch = "riscv64")]
+    unsafe fn read(context: *mut c_void) -> Regs {
+        // SAFETY: guaranteed by the caller.
+        let gregs = unsafe { &(*context.cast::<libc::ucontext_t>()).uc_mcontext.__gregs };
+        Regs {
+            pc: gregs[0] as usize,
+            fp: gregs[8] as usize,
+            sp: gregs[2] as usize,
+        }
+    }
+}
+
+/// The signals a trap can raise.
+const TRAP_SIGNALS: [c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+];
+
+/// The handlers that were installed before ours, by index in
+/// [`TRAP_SIGNALS`].
+struct PreviousActions(UnsafeCell<[MaybeUninit<libc::sigaction>; TRAP_SIGNALS.len()]>);
+
+// SAFETY: written once under `Once` before any handler can read it.
+unsafe impl Sync for PreviousActions {}
+
+static PREVIOUS: PreviousActions =
+    PreviousActions(UnsafeCell::new([MaybeUninit::uninit(); TRAP_SIGNALS.len()]));
+
+/// Size of the alternate signal stack, in bytes.
+const ALT_STACK_SIZE: usize = 64 << 10;
+
+/// Installs the trap handlers (once per process) and an alternate signal
+/// stack for the calling thread.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        install_alt_stack();
+        for (i, &signo) in TRAP_SIGNALS.iter().enumerate() {
+            // SAFETY: plain sigaction calls with initialized structures;
+            // PREVIOUS is written before the handler can run.
+            unsafe {
+                let mut action: libc::sigaction = core::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+                libc::sigemptyset(&mut action.sa_mask);
+                let prev = (*PREVIOUS.0.get())[i].as_mut_ptr();
+                if libc::sigaction(signo, &action, prev) != 0 {
+                    panic!("failed to install the handler for signal {signo}");
+                }
+            }
+        }
+    });
+}
+
+/// Gives the calling thread an alternate signal stack (with a guard page
+/// below it), unless it has one.
+fn install_alt_stack() {
+    // SAFETY: querying and setting the alternate stack with valid
+    // structures; the mapping is leaked and stays valid for the thread.
+    unsafe {
+        let mut old: libc::stack_t = core::mem::zeroed();
+        if libc::sigaltstack(core::ptr::null(), &mut old) == 0
+            && old.ss_flags & libc::SS_DISABLE == 0
+            && old.ss_size >= ALT_STACK_SIZE
+        {
+            return;
+        }
+        let page = crate::memory::host_page_size() as usize;
+        let map = libc::mmap(
+            core::ptr::null_mut(),
+            ALT_STACK_SIZE + page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if map == libc::MAP_FAILED {
+            return;
+        }
+        libc::mprotect(map, page, libc::PROT_NONE);
+        let stack = libc::stack_t {
+            ss_sp: map.cast::<u8>().add(page).cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
+        libc::sigaltstack(&stack, core::ptr::null_mut());
+    }
+}
+
+/// The trap signal handler.
+unsafe extern "C" fn on_signal(signo: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    let state = CURRENT.get();
+    if !state.is_null() {
+        // SAFETY: we are in a signal handler with its context.
+        let regs = unsafe { Regs::read(context) };
+        let tables = CodeTables::current();
+        if let Some(code) = tables.trap_code_at(regs.pc) {
+            // SAFETY: `state` is the innermost active catch on this thread,
+            // whose frame encloses the interrupted compiled code.
+            unsafe {
+                let state = &mut *state;
+                state.record.capture(code, regs, state.entry_sp, &tables);
+                smelt_unwind(state.jmp_buf);
+            }
+        }
+    }
+    // SAFETY: forwarding the handler's own arguments.
+    unsafe { forward(signo, info, context) };
+}
+
+/// Passes a signal that is not a trap to the handler installed before ours,
+/// or restores the default action so that returning re-raises it.
+unsafe fn forward(signo: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    let Some(i) = TRAP_SIGNALS.iter().position(|&s| s == signo) else {
+        return;
+    };
+    // SAFETY: initialized by `init` before our handler was installed.
+    let prev = unsafe { (*PREVIOUS.0.get())[i].assume_init_ref() };
+    let handler = prev.sa_sigaction;
+    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+        write_stderr(b"smelt: fatal signal in the runtime or host code (not a wasm trap)\n");
+        // SAFETY: resetting to the default action; returning re-executes the
+        // faulting instruction, which now terminates the process.
+        unsafe { libc::signal(signo, libc::SIG_DFL) };
+    } else if prev.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: a handler installed with SA_SIGINFO takes these arguments.
+        unsafe {
+            let f: unsafe extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                core::mem::transmute(handler);
+            f(signo, info, context);
+        }
+    } else {
+        // SAFETY: a plain handler takes the signal number.
+        unsafe {
+            let f: unsafe extern "C" fn(c_int) = core::mem::transmute(handler);
+            f(signo);
+        }
+    }
+}
+
+/// Writes to stderr with a plain system call (async-signal-safe).
+fn write_stderr(bytes: &[u8]) {
+    // SAFETY: writing a valid buffer to fd 2.
+    unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}

@@ -1,0 +1,136 @@
+//! Running a compiled `.wast` script (see [`smelt_abi::script`]).
+//!
+//! Each command's outcome is printed, and flushed, as one line on stdout
+//! before the next command runs, so that `smelt wast` sees every outcome up
+//! to a crash of the process itself.
+
+use std::io::Write;
+
+use smelt_abi::program::{ModuleDesc, ProgramDesc};
+use smelt_abi::script::{self, Command, ImportCheck, Outcome};
+
+use crate::instance::{self, CallError, Instance};
+
+/// Runs the script of `program`; returns the process exit status (0, or 2
+/// when the script cannot be decoded or stdout fails).
+///
+/// # Safety
+///
+/// `program` must be the descriptor of the running executable, registered
+/// and with trap handling initialized.
+pub unsafe fn run(program: &'static ProgramDesc) -> i32 {
+    // SAFETY: the compiler emits the script with this length.
+    let bytes = unsafe { crate::entry::slice(program.script, program.script_len) };
+    let commands = match script::decode(bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smelt: {e}");
+            return 2;
+        }
+    };
+    // SAFETY: the compiler emits `n_modules` descriptors.
+    let modules = unsafe { crate::entry::slice(program.modules, program.n_modules) };
+    let mut instances: Vec<Option<Instance>> = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for (index, command) in commands.iter().enumerate() {
+        // SAFETY: the compiler built the script against these modules.
+        let outcome = unsafe { run_command(command, modules, &mut instances) };
+        if writeln!(out, "{}", outcome.line(index))
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return 2;
+        }
+    }
+    0
+}
+
+fn bad_script(what: &str) -> Outcome {
+    Outcome::Trap(format!("smelt: bad script: {what}"))
+}
+
+/// # Safety
+///
+/// See [`run`].
+unsafe fn run_command(
+    command: &Command,
+    modules: &'static [ModuleDesc],
+    instances: &mut Vec<Option<Instance>>,
+) -> Outcome {
+    match command {
+        Command::Instantiate {
+            module,
+            instance,
+            imports,
+        } => {
+            let Some(desc) = modules.get(*module as usize) else {
+                return bad_script("no such module");
+            };
+            let mut pointers = Vec::with_capacity(imports.len());
+            for import in imports {
+                let Some(export) = instances
+                    .get(import.instance as usize)
+                    .copied()
+                    .flatten()
+                    .and_then(|i| i.export(import.export))
+                else {
+                    return bad_script("import from a missing instance or export");
+                };
+                // SAFETY: the checks name the export's kind.
+                let fits = unsafe {
+                    match import.check {
+                        ImportCheck::None => true,
+                        ImportCheck::MemoryMinPages(pages) => {
+                            instance::memory_length(export.ptr)
+                                >= pages.saturating_mul(smelt_abi::vm::WASM_PAGE_SIZE)
+                        }
+                        ImportCheck::TableMinElements(n) => instance::table_length(export.ptr) >= n,
+                    }
+                };
+                if !fits {
+                    return Outcome::Unlinkable("incompatible import type".into());
+                }
+                pointers.push(export.ptr);
+            }
+            // SAFETY: the compiler checked the import types statically and
+            // the sizes were checked above.
+            match unsafe { Instance::new(desc, &pointers) } {
+                Ok(new) => {
+                    let slot = *instance as usize;
+                    if instances.len() <= slot {
+                        instances.resize(slot + 1, None);
+                    }
+                    instances[slot] = Some(new);
+                    Outcome::Ok(Vec::new())
+                }
+                Err(trap) => Outcome::Trap(trap.code.message().into()),
+            }
+        }
+        Command::Invoke {
+            instance,
+            export,
+            args,
+        } => {
+            let Some(target) = instances.get(*instance as usize).copied().flatten() else {
+                return bad_script("invoke on a missing instance");
+            };
+            // SAFETY: the compiler encoded the arguments for this export.
+            match unsafe { target.call(*export, args) } {
+                Ok(results) => Outcome::Ok(results),
+                Err(CallError::Trap(trap)) => Outcome::Trap(trap.code.message().into()),
+                Err(e) => bad_script(&format!("{e:?}")),
+            }
+        }
+        Command::Get { instance, export } => {
+            match instances
+                .get(*instance as usize)
+                .copied()
+                .flatten()
+                .and_then(|i| i.global(*export))
+            {
+                Some(value) => Outcome::Ok(vec![value]),
+                None => bad_script("get of a missing global"),
+            }
+        }
+    }
+}
