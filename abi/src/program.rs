@@ -137,6 +137,8 @@ pub enum ExportKind {
     Memory = 2,
     /// A global: `*mut VMGlobal`.
     Global = 3,
+    /// A tag: `*const VMTag`.
+    Tag = 4,
 }
 
 /// One export of a module.

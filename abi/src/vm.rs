@@ -17,10 +17,12 @@
 //!           imported tables         n × 8               *mut VMTableDefinition
 //!           imported memories       n × 8               *mut VMMemoryDefinition
 //!           imported globals        n × 8               *mut VMGlobal
+//!           imported tags           n × 8               *const VMTag
 //!           defined tables          n × 32              VMTableDefinition
 //!           defined memories        n × 32              VMMemoryDefinition
 //!           defined globals         n × 16 (16-aligned) VMGlobal
 //!           defined functions       n × 24              VMFuncRef
+//!           defined tags            n × 8               VMTag
 //!           data segments           n × 16              VMSegment (bytes)
 //!           element segments        n × 16              VMSegment (u64 references)
 //!           element storage         Σ items × 8         evaluated element references
@@ -207,6 +209,26 @@ pub struct VMGlobal(pub [u8; 16]);
 
 /// Size of a [`VMGlobal`], in bytes.
 pub const GLOBAL_SIZE: u32 = size_of::<VMGlobal>() as u32;
+
+/// A tag (exception handling): its identity is its address.
+///
+/// # Layout (8 bytes)
+///
+/// ```text
+///  0   type_id: u32, canonical id of the tag's function type
+///  4   padding
+/// ```
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTag {
+    /// Canonical function type id.
+    pub type_id: u32,
+    /// Padding.
+    pub padding: u32,
+}
+
+/// Size of a [`VMTag`], in bytes.
+pub const TAG_SIZE: u32 = size_of::<VMTag>() as u32;
 
 /// A data or element segment as an instance sees it.
 ///

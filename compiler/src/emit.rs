@@ -180,6 +180,7 @@ pub(crate) fn emit_program(
                 EntityIndex::Table(t) => (ExportKind::Table, env.offsets.table(t)),
                 EntityIndex::Memory(mem) => (ExportKind::Memory, env.offsets.memory(mem)),
                 EntityIndex::Global(g) => (ExportKind::Global, env.offsets.global(g)),
+                EntityIndex::Tag(t) => (ExportKind::Tag, env.offsets.tag(t)),
             };
             let (offset, indirect) = match place {
                 Place::Inline(o) => (o, 0),

@@ -37,6 +37,7 @@ fn export_kind(raw: u8) -> Option<ExportKind> {
         ExportKind::Table,
         ExportKind::Memory,
         ExportKind::Global,
+        ExportKind::Tag,
     ]
     .into_iter()
     .find(|k| *k as u8 == raw)

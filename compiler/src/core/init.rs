@@ -7,7 +7,7 @@
 //! ("Instantiation"):
 //!
 //! 1. import slots, from the `imports` array;
-//! 2. a `VMFuncRef` for every escaping function;
+//! 2. a `VMFuncRef` for every escaping function, and the defined tags;
 //! 3. defined globals, evaluating their constant expressions in order;
 //! 4. defined tables and memories (through runtime built-ins);
 //! 5. element segments (evaluated into the `vmctx`) and data segments;
@@ -181,6 +181,14 @@ pub fn build(
         let type_id = t.iconst(I32, i64::from(type_id));
         t.store(type_id, vmctx, offset + FUNCREF_TYPE_ID);
         debug_assert!(FUNCREF_TYPE_ID + 4 <= FUNCREF_SIZE);
+    }
+
+    // Tags: their identity is their address; they hold their type.
+    for (tag, &ty) in info.tags.iter().skip(info.num_imported_tags) {
+        if let super::offsets::Place::Inline(at) = env.offsets.tag(tag) {
+            let type_id = t.iconst(I32, i64::from(info.types[ty].type_id));
+            t.store(type_id, vmctx, at);
+        }
     }
 
     // 3. Globals.

@@ -237,6 +237,12 @@ pub struct ModuleInfo<'data> {
     pub globals: PrimaryMap<GlobalIndex, GlobalDecl>,
     /// How many of `globals` are imported.
     pub num_imported_globals: usize,
+    /// Every tag (its function type), imports first. Tags can be declared,
+    /// imported and exported; the instructions that throw and catch are not
+    /// supported yet.
+    pub tags: PrimaryMap<TagIndex, TypeIndex>,
+    /// How many of `tags` are imported.
+    pub num_imported_tags: usize,
     /// The imports, in order.
     pub imports: Vec<Import>,
     /// The exports, in order.
@@ -315,16 +321,48 @@ impl ModuleInfo<'_> {
     }
 }
 
-/// Parses and validates a core module. `validator` must be reset (or new);
-/// it is reset again after the module, keeping its canonical types.
+/// Parses and validates a core module.
+///
+/// `validator` is shared by every module of a program, so that function
+/// types get program-wide canonical ids; it must be reset (or new), and is
+/// reset again after the module. wasmparser cannot reset a validator after
+/// a failed validation, so the module's sections are first validated with
+/// a scratch validator, and only a module that passes reaches the shared
+/// one. (Function bodies are validated later, during translation.)
 pub fn parse<'data>(
     validator: &mut Validator,
     bytes: &'data [u8],
 ) -> Result<(ModuleInfo<'data>, Vec<FunctionInput<'data>>)> {
+    prevalidate(bytes)?;
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
     let mut escaping = HashSet::new();
-    let result = parse_payloads(validator, bytes, &mut info, &mut bodies, &mut escaping);
+    let mut payloads = Parser::new(0).parse_all(bytes);
+    let result = parse_payloads(
+        validator,
+        &mut payloads,
+        &mut info,
+        &mut bodies,
+        &mut escaping,
+    );
+    if result.is_err() {
+        // The module is valid but uses something unsupported: bring the
+        // shared validator to its end so that it can be reset.
+        for payload in payloads {
+            match payload
+                .map_err(CompileError::from)
+                .and_then(|p| validator.payload(&p).map_err(CompileError::from))
+            {
+                Ok(ValidPayload::End(_)) => break,
+                Ok(_) => {}
+                Err(_) => {
+                    // Unreachable after prevalidation.
+                    *validator = Validator::new_with_features(*validator.features());
+                    return Err(result.err().expect("checked"));
+                }
+            }
+        }
+    }
     validator.reset();
     result?;
     let mut escaping: Vec<DefinedFuncIndex> = escaping
@@ -336,13 +374,9 @@ pub fn parse<'data>(
     Ok((info, bodies))
 }
 
-fn parse_payloads<'data>(
-    validator: &mut Validator,
-    bytes: &'data [u8],
-    info: &mut ModuleInfo<'data>,
-    bodies: &mut Vec<FunctionInput<'data>>,
-    escaping: &mut HashSet<FuncIndex>,
-) -> Result<()> {
+/// Validates everything but the function bodies with a scratch validator.
+fn prevalidate(bytes: &[u8]) -> Result<()> {
+    let mut validator = Validator::new_with_features(super::features());
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Payload::Version {
@@ -356,6 +390,22 @@ fn parse_payloads<'data>(
                 range.start,
             ));
         }
+        if let ValidPayload::End(_) = validator.payload(&payload)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn parse_payloads<'data>(
+    validator: &mut Validator,
+    payloads: &mut impl Iterator<Item = wasmparser::Result<Payload<'data>>>,
+    info: &mut ModuleInfo<'data>,
+    bodies: &mut Vec<FunctionInput<'data>>,
+    escaping: &mut HashSet<FuncIndex>,
+) -> Result<()> {
+    for payload in payloads {
+        let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => {
                 bodies.push(FunctionInput { body, validator });
@@ -365,6 +415,7 @@ fn parse_payloads<'data>(
                 for (i, ty) in info.types.values_mut().enumerate() {
                     ty.type_id = types.core_type_at_in_module(i as u32).index() as u32;
                 }
+                return Ok(());
             }
             ValidPayload::Ok | ValidPayload::Parser(_) => {}
         }
@@ -402,11 +453,9 @@ fn parse_payloads<'data>(
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.push(GlobalDecl { ty, init: None }))
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            return Err(CompileError::unsupported(
-                                "tag imports (exception handling proposal)",
-                                offset,
-                            ));
+                        wasmparser::TypeRef::Tag(ty) => {
+                            info.num_imported_tags += 1;
+                            EntityIndex::Tag(info.tags.push(TypeIndex::from_u32(ty.func_type_idx)))
                         }
                     };
                     info.imports.push(Import {
@@ -448,10 +497,9 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::TagSection(reader) => {
-                return Err(CompileError::unsupported(
-                    "tags (exception handling proposal)",
-                    reader.range().start,
-                ));
+                for tag in reader {
+                    info.tags.push(TypeIndex::from_u32(tag?.func_type_idx));
+                }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
@@ -483,10 +531,7 @@ fn parse_payloads<'data>(
                             EntityIndex::Global(GlobalIndex::from_u32(export.index))
                         }
                         wasmparser::ExternalKind::Tag => {
-                            return Err(CompileError::unsupported(
-                                "tag exports (exception handling proposal)",
-                                0,
-                            ));
+                            EntityIndex::Tag(TagIndex::from_u32(export.index))
                         }
                     };
                     info.exports.push(Export {

@@ -6,7 +6,7 @@
 
 use cranelift_entity::{EntityRef, SecondaryMap};
 use smelt_abi::vm::{
-    FUNCREF_SIZE, GLOBAL_SIZE, MEMORY_SIZE, SEGMENT_SIZE, TABLE_SIZE, VMCTX_HEADER_SIZE,
+    FUNCREF_SIZE, GLOBAL_SIZE, MEMORY_SIZE, SEGMENT_SIZE, TABLE_SIZE, TAG_SIZE, VMCTX_HEADER_SIZE,
 };
 
 use super::module::ModuleInfo;
@@ -28,14 +28,17 @@ pub struct VMOffsets {
     num_imported_tables: u32,
     num_imported_memories: u32,
     num_imported_globals: u32,
+    num_imported_tags: u32,
     imported_funcs: u32,
     imported_tables: u32,
     imported_memories: u32,
     imported_globals: u32,
+    imported_tags: u32,
     defined_tables: u32,
     defined_memories: u32,
     defined_globals: u32,
     funcrefs: u32,
+    defined_tags: u32,
     data_segments: u32,
     elem_segments: u32,
     funcref_slots: SecondaryMap<DefinedFuncIndex, Option<u32>>,
@@ -51,6 +54,8 @@ impl VMOffsets {
         let num_imported_tables = count(module.num_imported_tables);
         let num_imported_memories = count(module.num_imported_memories);
         let num_imported_globals = count(module.num_imported_globals);
+        let num_imported_tags = count(module.num_imported_tags);
+        let defined_tags_n = count(module.tags.len()) - num_imported_tags;
         let defined_tables_n = count(module.tables.len()) - num_imported_tables;
         let defined_memories_n = count(module.memories.len()) - num_imported_memories;
         let defined_globals_n = count(module.globals.len()) - num_imported_globals;
@@ -65,6 +70,7 @@ impl VMOffsets {
         let imported_tables = take(8 * num_imported_tables, 8);
         let imported_memories = take(8 * num_imported_memories, 8);
         let imported_globals = take(8 * num_imported_globals, 8);
+        let imported_tags = take(8 * num_imported_tags, 8);
         let defined_tables = take(TABLE_SIZE * defined_tables_n, 8);
         let defined_memories = take(MEMORY_SIZE * defined_memories_n, 8);
         // Globals are 16-aligned (v128).
@@ -74,6 +80,7 @@ impl VMOffsets {
             funcref_slots[f] = Some(slot as u32);
         }
         let funcrefs = take(FUNCREF_SIZE * count(module.escaping.len()), 8);
+        let defined_tags = take(TAG_SIZE * defined_tags_n, 8);
         let data_segments = take(SEGMENT_SIZE * count(module.data.len()), 8);
         let elem_segments = take(SEGMENT_SIZE * count(module.elems.len()), 8);
         let elem_storage = module
@@ -87,14 +94,17 @@ impl VMOffsets {
             num_imported_tables,
             num_imported_memories,
             num_imported_globals,
+            num_imported_tags,
             imported_funcs,
             imported_tables,
             imported_memories,
             imported_globals,
+            imported_tags,
             defined_tables,
             defined_memories,
             defined_globals,
             funcrefs,
+            defined_tags,
             data_segments,
             elem_segments,
             funcref_slots,
@@ -150,6 +160,16 @@ impl VMOffsets {
         }
     }
 
+    /// Where tag `t`'s `VMTag` is.
+    pub fn tag(&self, t: TagIndex) -> Place {
+        let i = t.as_u32();
+        if i < self.num_imported_tags {
+            Place::Indirect(self.imported_tags + 8 * i)
+        } else {
+            Place::Inline(self.defined_tags + TAG_SIZE * (i - self.num_imported_tags))
+        }
+    }
+
     /// Offset of data segment `d`'s `VMSegment`.
     pub fn data_segment(&self, d: DataIndex) -> u32 {
         self.data_segments + SEGMENT_SIZE * d.as_u32()
@@ -180,6 +200,10 @@ impl VMOffsets {
             EntityIndex::Global(g) => match self.global(g) {
                 Place::Indirect(o) => o,
                 Place::Inline(_) => unreachable!("not an imported global"),
+            },
+            EntityIndex::Tag(t) => match self.tag(t) {
+                Place::Indirect(o) => o,
+                Place::Inline(_) => unreachable!("not an imported tag"),
             },
         }
     }

@@ -37,6 +37,8 @@ index_types! {
     GlobalIndex;
     /// A global the module defines.
     DefinedGlobalIndex;
+    /// A tag (exception handling): imports first.
+    TagIndex;
     /// An element segment.
     ElemIndex;
     /// A data segment.
@@ -56,6 +58,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// A tag.
+    Tag(TagIndex),
 }
 
 /// The Cranelift type that holds a value of wasm type `ty`: references are

@@ -49,13 +49,22 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Failed assertions printed per script unless verbose.
 const FAILURES_SHOWN: usize = 10;
 
-/// Scripts to skip, each with the reason.
+/// Scripts, or directives of scripts, to skip, each with the reason.
 ///
-/// The file has one entry per line, `PATH: REASON`; `#` starts a comment.
-/// An entry matches a script whose path ends with `PATH`.
+/// The file has one entry per line; `#` starts a comment. `PATH: REASON`
+/// skips a whole script; `PATH:FIRST-LAST: REASON` (or `PATH:LINE:
+/// REASON`) skips the script's directives that start on those lines. An
+/// entry matches a script whose path ends with `PATH`.
 #[derive(Debug, Default, Clone)]
 pub struct SkipList {
-    entries: Vec<(String, String)>,
+    entries: Vec<SkipEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct SkipEntry {
+    path: String,
+    lines: Option<std::ops::RangeInclusive<usize>>,
+    reason: String,
 }
 
 impl SkipList {
@@ -74,24 +83,50 @@ impl SkipList {
             if line.is_empty() {
                 continue;
             }
-            let Some((path, reason)) = line.split_once(':') else {
+            let Some((target, reason)) = line.split_once(": ") else {
                 bail!("line {}: expected `PATH: REASON`", i + 1);
             };
             let reason = reason.trim();
             if reason.is_empty() {
-                bail!("line {}: `{path}` has no reason", i + 1);
+                bail!("line {}: `{target}` has no reason", i + 1);
             }
-            entries.push((path.trim().to_string(), reason.to_string()));
+            let (path, lines) = match target.rsplit_once(':') {
+                None => (target, None),
+                Some((path, range)) => {
+                    let (first, last) = range.split_once('-').unwrap_or((range, range));
+                    let parse = |n: &str| {
+                        n.trim()
+                            .parse::<usize>()
+                            .with_context(|| format!("line {}: bad line number `{n}`", i + 1))
+                    };
+                    (path, Some(parse(first)?..=parse(last)?))
+                }
+            };
+            entries.push(SkipEntry {
+                path: path.trim().to_string(),
+                lines,
+                reason: reason.to_string(),
+            });
         }
         Ok(SkipList { entries })
     }
 
-    /// Why `file` is skipped, if it is.
+    /// Why the whole of `file` is skipped, if it is.
     pub fn reason(&self, file: &Path) -> Option<&str> {
         self.entries
             .iter()
-            .find(|(path, _)| file.ends_with(path))
-            .map(|(_, reason)| reason.as_str())
+            .find(|e| e.lines.is_none() && file.ends_with(&e.path))
+            .map(|e| e.reason.as_str())
+    }
+
+    /// Why the directive of `file` at `line` is skipped, if it is.
+    pub fn line_reason(&self, file: &Path, line: usize) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| {
+                file.ends_with(&e.path) && e.lines.as_ref().is_some_and(|r| r.contains(&line))
+            })
+            .map(|e| e.reason.as_str())
     }
 
     /// Number of entries.
@@ -121,6 +156,8 @@ pub struct Report {
     pub checked: usize,
     /// Those that failed.
     pub failures: Vec<Failure>,
+    /// Directives skipped by the skip list.
+    pub skipped: usize,
 }
 
 impl Report {
@@ -132,13 +169,19 @@ impl Report {
     }
 }
 
-/// Runs one script. `Err` when it cannot be run at all (it does not parse,
-/// its program does not compile or link, its executable cannot start).
-pub fn run_file(path: &Path, options: &Options) -> Result<Report> {
+/// Runs one script, leaving out the directives `skips` lists for it.
+/// `Err` when it cannot be run at all (it does not parse, its program does
+/// not compile or link, its executable cannot start).
+pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Report> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read {}", path.display()))?;
-    let steps = script::read(path, &text)?;
+    let mut steps = script::read(path, &text)?;
     let mut report = Report::default();
+    steps.retain(|step| {
+        let skip = skips.line_reason(path, step.line).is_some();
+        report.skipped += usize::from(skip);
+        !skip
+    });
     let planned = plan::plan(&steps, &options.target, &mut report)?;
 
     let dir = tempfile::tempdir().context("failed to create a temporary directory")?;
@@ -232,7 +275,7 @@ pub fn run_files(files: &[PathBuf], skips: &SkipList, options: &Options) -> bool
         .map(|path| {
             let result = match skips.reason(path) {
                 Some(reason) => FileResult::Skipped(reason.to_string()),
-                None => match run_file(path, options) {
+                None => match run_file(path, options, skips) {
                     Ok(report) => FileResult::Ran(report),
                     Err(e) => FileResult::Error(e),
                 },
@@ -241,7 +284,7 @@ pub fn run_files(files: &[PathBuf], skips: &SkipList, options: &Options) -> bool
         })
         .collect();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    let (mut checked, mut failed_checks) = (0, 0);
+    let (mut checked, mut failed_checks, mut skipped_checks) = (0, 0, 0);
     for (path, result) in &results {
         let path = path.display();
         match result {
@@ -256,9 +299,14 @@ pub fn run_files(files: &[PathBuf], skips: &SkipList, options: &Options) -> bool
             FileResult::Ran(report) => {
                 checked += report.checked;
                 failed_checks += report.failures.len();
+                skipped_checks += report.skipped;
+                let skipped_note = match report.skipped {
+                    0 => String::new(),
+                    n => format!(", {n} directives skipped"),
+                };
                 if report.failures.is_empty() {
                     passed += 1;
-                    println!("PASS {path} ({} assertions)", report.checked);
+                    println!("PASS {path} ({} assertions{skipped_note})", report.checked);
                 } else {
                     failed += 1;
                     println!(
@@ -285,7 +333,9 @@ pub fn run_files(files: &[PathBuf], skips: &SkipList, options: &Options) -> bool
             }
         }
     }
-    println!("({checked} assertions checked, {failed_checks} failed)");
+    println!(
+        "({checked} assertions checked, {failed_checks} failed; {skipped_checks} directives skipped in scripts that ran)"
+    );
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     failed == 0
 }
@@ -297,10 +347,11 @@ mod tests {
     #[test]
     fn skip_list_parses_and_matches_suffixes() {
         let list = SkipList::parse(
-            "# comment\n\ncore/simd_lane.wast: fixed-width SIMD proposal\nx.wast : reason # trailing\n",
+            "# comment\n\ncore/simd_lane.wast: fixed-width SIMD proposal\nx.wast : reason # trailing\n\
+             core/t.wast:10-12: GC\ncore/t.wast:20: one line\n",
         )
         .unwrap();
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.len(), 4);
         assert_eq!(
             list.reason(Path::new("../shared/testsuite/core/simd_lane.wast")),
             Some("fixed-width SIMD proposal")
@@ -312,11 +363,19 @@ mod tests {
             None,
             "whole components"
         );
+        let t = Path::new("s/core/t.wast");
+        assert_eq!(list.reason(t), None, "line entries do not skip the file");
+        assert_eq!(list.line_reason(t, 9), None);
+        assert_eq!(list.line_reason(t, 10), Some("GC"));
+        assert_eq!(list.line_reason(t, 12), Some("GC"));
+        assert_eq!(list.line_reason(t, 20), Some("one line"));
+        assert_eq!(list.line_reason(t, 21), None);
     }
 
     #[test]
     fn skip_entries_need_reasons() {
-        assert!(SkipList::parse("core/a.wast:\n").is_err());
+        assert!(SkipList::parse("core/a.wast: \n").is_err());
         assert!(SkipList::parse("core/a.wast\n").is_err());
+        assert!(SkipList::parse("core/a.wast:x-2: r\n").is_err());
     }
 }

@@ -153,7 +153,11 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<Step>> {
         e.set_text(text);
         anyhow::Error::new(e)
     };
-    let buf = ParseBuffer::new(text).map_err(with_path)?;
+    // Scripts test names with any Unicode, so the lexer must not reject
+    // bidirectional-override and similar characters.
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = ParseBuffer::new_with_lexer(lexer).map_err(with_path)?;
     let wast = parser::parse::<Wast<'_>>(&buf).map_err(with_path)?;
     let mut steps = Vec::new();
     for directive in wast.directives {
