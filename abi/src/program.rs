@@ -97,8 +97,19 @@ pub struct FuncInfo {
     pub traps_start: u32,
     /// Number of the function's trap sites.
     pub traps_len: u32,
-    /// Padding.
-    pub padding: u32,
+    /// A [`FuncKind`] value.
+    pub kind: u32,
+}
+
+/// What a compiled function is.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FuncKind {
+    /// A function of the guest: shown in wasm backtraces.
+    Wasm = 0,
+    /// Code smelt generates around guest functions (trampolines,
+    /// instantiation): not shown in wasm backtraces.
+    Generated = 1,
 }
 
 /// An instruction that may trap.

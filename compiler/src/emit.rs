@@ -139,6 +139,7 @@ pub(crate) fn emit_program(
         );
         funcs.u32(at + offset_of!(FuncInfo, traps_start), n_sites);
         funcs.u32(at + offset_of!(FuncInfo, traps_len), f.traps.len() as u32);
+        funcs.u32(at + offset_of!(FuncInfo, kind), f.kind as u32);
         n_sites += f.traps.len() as u32;
     }
     let names_len = names.bytes.len() as u64;

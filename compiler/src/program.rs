@@ -28,6 +28,7 @@ use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use rayon::prelude::*;
 use smelt_abi::builtins::Builtin;
+use smelt_abi::program::FuncKind;
 use smelt_abi::trap::TrapCode;
 use wasmparser::Validator;
 
@@ -76,6 +77,8 @@ impl Default for ProgramBuilder<'_> {
 /// One compiled function, ready to be defined in the object.
 pub(crate) struct CompiledFunction {
     pub id: FuncId,
+    /// Whether it is a guest function or generated code.
+    pub kind: FuncKind,
     /// Name shown in backtraces.
     pub display_name: String,
     pub bytes: Vec<u8>,
@@ -285,7 +288,7 @@ fn compile_job(
     tctx: &mut TranslatorContext,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<CompiledFunction> {
-    let (func, id, display_name) = match job {
+    let (func, id, display_name, kind) = match job {
         Job::Wasm { module, def, input } => {
             let env = &envs[module];
             let func = translate::translate_function(env, def, input, tctx)?;
@@ -294,13 +297,18 @@ fn compile_job(
                 Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
                 None => format!("wasm-function[{}]", f.index()),
             };
-            (func, ids[module].funcs[def], display)
+            (func, ids[module].funcs[def], display, FuncKind::Wasm)
         }
         Job::Trampoline { module, func } => {
             let id = ids[module].trampolines[&func];
             let name = UserFuncName::user(0, id.as_u32());
             let f = trampoline::build_array_call(&envs[module], func, name, fctx);
-            (f, id, "<host-to-wasm trampoline>".to_string())
+            (
+                f,
+                id,
+                "<host-to-wasm trampoline>".to_string(),
+                FuncKind::Generated,
+            )
         }
         Job::Instantiate { module } => {
             let id = ids[module].instantiate;
@@ -310,6 +318,7 @@ fn compile_job(
                 f,
                 id,
                 format!("<instantiation of module {}>", module.index()),
+                FuncKind::Generated,
             )
         }
     };
@@ -338,6 +347,7 @@ fn compile_job(
     traps.sort_by_key(|t| t.0);
     Ok(CompiledFunction {
         id,
+        kind,
         display_name,
         bytes: code.code_buffer().to_vec(),
         alignment: u64::from(code.buffer.alignment),

@@ -125,7 +125,7 @@ mod tests {
                 name_len: name.1,
                 traps_start,
                 traps_len,
-                padding: 0,
+                kind: 0,
             };
         let tables = CodeTables {
             funcs: leak(vec![func(0, 16, 0, 2, (0, 3)), func(32, 8, 2, 1, (3, 0))]),

@@ -35,6 +35,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use std::sync::Once;
 
+use smelt_abi::program::FuncKind;
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::VMStoreContext;
 
@@ -64,15 +65,17 @@ pub struct Trap {
 }
 
 impl Trap {
-    /// The function names of the captured frames, innermost first.
+    /// The function names of the captured guest frames, innermost first
+    /// (frames of code smelt generated around them are left out).
     pub fn frame_names(&self) -> Vec<String> {
         let tables = CodeTables::current();
         self.frames
             .iter()
-            .map(|&pc| match tables.func_at(pc) {
-                Some((_, f)) if !tables.name(f).is_empty() => tables.name(f).to_string(),
-                Some((i, _)) => format!("<wasm function {i}>"),
-                None => format!("<unknown code at {pc:#x}>"),
+            .filter_map(|&pc| match tables.func_at(pc) {
+                Some((_, f)) if f.kind != FuncKind::Wasm as u32 => None,
+                Some((_, f)) if !tables.name(f).is_empty() => Some(tables.name(f).to_string()),
+                Some((i, _)) => Some(format!("<wasm function {i}>")),
+                None => Some(format!("<unknown code at {pc:#x}>")),
             })
             .collect()
     }
@@ -84,7 +87,8 @@ impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "wasm trap: {}", self.code.message())?;
         write!(f, "wasm backtrace:")?;
-        for (i, name) in self.frame_names().iter().enumerate() {
+        let names = self.frame_names();
+        for (i, name) in names.iter().enumerate() {
             write!(f, "\n  {i:>4}: {name}")?;
         }
         if self.total_frames > self.frames.len() {
@@ -129,7 +133,7 @@ impl TrapRecord {
         self.total = 0;
         self.push(regs.pc);
         let mut fp = regs.fp;
-        while fp >= regs.sp && fp < entry_sp && fp % 8 == 0 {
+        while fp >= regs.sp && fp < entry_sp && fp.is_multiple_of(8) {
             // SAFETY: `fp` lies between the interrupted stack pointer and the
             // entry's, so it points into live stack; every compiled frame
             // stores (caller's frame pointer, return address) at fp.

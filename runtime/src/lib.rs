@@ -28,5 +28,5 @@ unsafe extern "C" {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // SAFETY: the descriptor is emitted by the compiler into this executable.
-    unsafe { smelt_rt::entry::start(&*&raw const PROGRAM) }
+    unsafe { smelt_rt::entry::start(&PROGRAM) }
 }

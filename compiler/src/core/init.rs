@@ -31,8 +31,7 @@ use cranelift_module::DataId;
 use smelt_abi::builtins::Builtin;
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{
-    FUNCREF_SIZE, FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, SEGMENT_LEN,
-    SEGMENT_PTR,
+    FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, SEGMENT_LEN, SEGMENT_PTR,
 };
 
 use super::env::{ModuleEnv, POINTER};
@@ -180,7 +179,6 @@ pub fn build(
         let type_id = info.func_type_id(info.func_index(def));
         let type_id = t.iconst(I32, i64::from(type_id));
         t.store(type_id, vmctx, offset + FUNCREF_TYPE_ID);
-        debug_assert!(FUNCREF_TYPE_ID + 4 <= FUNCREF_SIZE);
     }
 
     // Tags: their identity is their address; they hold their type.

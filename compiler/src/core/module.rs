@@ -358,7 +358,7 @@ pub fn parse<'data>(
                 Err(_) => {
                     // Unreachable after prevalidation.
                     *validator = Validator::new_with_features(*validator.features());
-                    return Err(result.err().expect("checked"));
+                    return Err(result.expect_err("checked"));
                 }
             }
         }
@@ -462,7 +462,7 @@ fn parse_payloads<'data>(
                         module: import.module.to_string(),
                         name: import.name.to_string(),
                         index,
-                        offset: offset,
+                        offset,
                     });
                 }
             }
@@ -691,7 +691,7 @@ mod tests {
                     message.contains("function index out of bounds"),
                     "{message}"
                 );
-                assert!(offset > 8 && offset < wasm.len(), "{offset}");
+                assert!(offset > 8 && offset < wasm.len() as u64, "{offset}");
             }
             other => panic!("expected an invalid-module error, got {:?}", other.err()),
         }

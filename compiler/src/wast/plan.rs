@@ -86,6 +86,10 @@ impl Expect {
     }
 }
 
+/// Resolved imports: the script's sources, and each import's (slot,
+/// export index).
+type ResolvedImports = (Vec<ImportSource>, Vec<(usize, u32)>);
+
 /// An instance slot of the test executable.
 struct Slot {
     module: ModuleIndex,
@@ -170,7 +174,7 @@ impl<'data> Planner<'_, 'data> {
     fn resolve_imports(
         &self,
         m: ModuleIndex,
-    ) -> Result<(Vec<ImportSource>, Vec<(usize, u32)>), String> {
+    ) -> Result<ResolvedImports, String> {
         let info = self.program.module(m);
         let mut sources = Vec::new();
         let mut origins = Vec::new();

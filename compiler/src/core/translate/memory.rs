@@ -83,7 +83,7 @@ impl FuncTranslator<'_, '_> {
         };
         let m = MemoryIndex::from_u32(m);
         let index = self.pop();
-        let index = self.to_i64(index);
+        let index = self.extend_to_i64(index);
         let offset = memarg.offset;
         let end_offset = offset.checked_add(u64::from(size));
         let covered_by_guard = !self.is_memory64(m)
@@ -209,7 +209,7 @@ impl FuncTranslator<'_, '_> {
             MemoryGrow { mem } => {
                 let m = MemoryIndex::from_u32(mem);
                 let delta = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.extend_to_i64(delta);
                 let def = self.memory_def(m);
                 let old = self.call_builtin(Builtin::memory_grow, &[def, delta]);
                 let v = self.index_result(old, self.is_memory64(m));
@@ -218,8 +218,8 @@ impl FuncTranslator<'_, '_> {
             MemoryFill { mem } => {
                 let m = MemoryIndex::from_u32(mem);
                 let (dst, value, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let len = self.extend_to_i64(len);
                 let def = self.memory_def(m);
                 self.call_builtin_checked(
                     Builtin::memory_fill,
@@ -229,9 +229,9 @@ impl FuncTranslator<'_, '_> {
             }
             MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let src = self.to_i64(src);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let src = self.extend_to_i64(src);
+                let len = self.extend_to_i64(len);
                 let dst_def = self.memory_def(MemoryIndex::from_u32(dst_mem));
                 let src_def = self.memory_def(MemoryIndex::from_u32(src_mem));
                 self.call_builtin_checked(
@@ -242,9 +242,9 @@ impl FuncTranslator<'_, '_> {
             }
             MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let src = self.to_i64(src);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let src = self.extend_to_i64(src);
+                let len = self.extend_to_i64(len);
                 let def = self.memory_def(MemoryIndex::from_u32(mem));
                 let seg_offset = self
                     .env

@@ -354,7 +354,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 
     /// Zero-extends an i32 (a 32-bit index or length) to i64; an i64 is
     /// returned unchanged.
-    fn to_i64(&mut self, v: Value) -> Value {
+    fn extend_to_i64(&mut self, v: Value) -> Value {
         if self.builder.func.dfg.value_type(v) == ir::types::I64 {
             v
         } else {
@@ -479,7 +479,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.stack.truncate(base);
                 self.builder.switch_to_block(header);
                 self.stack
-                    .extend_from_slice(&self.builder.block_params(header).to_vec());
+                    .extend_from_slice(self.builder.block_params(header));
                 self.control.push(Frame {
                     kind: FrameKind::Loop { header, following },
                     params: params.len(),

@@ -37,7 +37,7 @@ impl FuncTranslator<'_, '_> {
         index: Value,
         code: TrapCode,
     ) -> Value {
-        let index = self.to_i64(index);
+        let index = self.extend_to_i64(index);
         let def = self.table_def(t);
         let length = self
             .builder
@@ -89,7 +89,7 @@ impl FuncTranslator<'_, '_> {
                 let t = TableIndex::from_u32(table);
                 let delta = self.pop();
                 let init = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.extend_to_i64(delta);
                 let def = self.table_def(t);
                 let old = self.call_builtin(Builtin::table_grow, &[def, delta, init]);
                 let v = self.index_result(old, self.is_table64(t));
@@ -98,8 +98,8 @@ impl FuncTranslator<'_, '_> {
             TableFill { table } => {
                 let t = TableIndex::from_u32(table);
                 let (dst, value, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let len = self.extend_to_i64(len);
                 let def = self.table_def(t);
                 self.call_builtin_checked(
                     Builtin::table_fill,
@@ -112,9 +112,9 @@ impl FuncTranslator<'_, '_> {
                 src_table,
             } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let src = self.to_i64(src);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let src = self.extend_to_i64(src);
+                let len = self.extend_to_i64(len);
                 let dst_def = self.table_def(TableIndex::from_u32(dst_table));
                 let src_def = self.table_def(TableIndex::from_u32(src_table));
                 self.call_builtin_checked(
@@ -125,9 +125,9 @@ impl FuncTranslator<'_, '_> {
             }
             TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.to_i64(dst);
-                let src = self.to_i64(src);
-                let len = self.to_i64(len);
+                let dst = self.extend_to_i64(dst);
+                let src = self.extend_to_i64(src);
+                let len = self.extend_to_i64(len);
                 let def = self.table_def(TableIndex::from_u32(table));
                 let seg = self
                     .env

@@ -1,0 +1,172 @@
+//! Bad input gets a clear error naming what and where, and an exit status
+//! scripts can use (1), never a panic.
+
+use smelt_tests::smelt;
+
+/// Runs `smelt build` on `wasm` (written to a file); returns (status,
+/// stderr).
+fn build(wasm: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.wasm");
+    std::fs::write(&input, wasm).unwrap();
+    let output = dir.path().join("out");
+    let out = smelt(&[
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ])
+    .expect("run smelt");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "smelt panicked: {stderr}");
+    (out.status.code(), stderr)
+}
+
+fn assert_error(wasm: &[u8], needles: &[&str]) {
+    let (status, stderr) = build(wasm);
+    assert_eq!(status, Some(1), "stderr: {stderr}");
+    assert!(stderr.starts_with("smelt: error: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
+    }
+}
+
+#[test]
+fn not_webassembly() {
+    assert_error(b"\x7fELF, not wasm", &["neither a binary nor a text"]);
+}
+
+#[test]
+fn bad_magic_number_names_the_offset() {
+    assert_error(b"\0asm\x02\0\0\0", &["invalid WebAssembly", "offset 0x"]);
+}
+
+#[test]
+fn invalid_function_body_names_function_and_offset() {
+    let wasm = wat::parse_str(
+        r#"(module (func $ok) (func $broken (result i32) (i64.const 1)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &["in function 1 `broken`", "type mismatch", "(at offset 0x"],
+    );
+}
+
+#[test]
+fn unsupported_instruction_names_function_and_proposal() {
+    let wasm = wat::parse_str(
+        r#"(module (func $vec (drop (i8x16.splat (i32.const 1)))) (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &[
+            "in function 0 `vec`",
+            "fixed-width SIMD proposal",
+            "offset 0x",
+        ],
+    );
+}
+
+#[test]
+fn unresolved_import_is_named() {
+    let wasm = wat::parse_str(r#"(module (import "env" "missing" (func)))"#).unwrap();
+    assert_error(&wasm, &["`env::missing`", "nothing provides"]);
+}
+
+#[test]
+fn missing_entry_point_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("m.wat");
+    std::fs::write(&input, "(module (func (export \"go\") (param i32)))").unwrap();
+    let out = smelt(&[
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("m").to_str().unwrap(),
+        "--invoke",
+        "go",
+    ])
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no exported function `go` without parameters"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_truncation_of_a_module_is_an_error_not_a_panic() {
+    let wasm = wat::parse_str(
+        r#"(module
+            (type (func (param i32) (result i32)))
+            (import "m" "g" (global i32))
+            (memory 1) (table 2 funcref)
+            (global $x (mut i64) (i64.const 5))
+            (func $f (type 0) (i32.add (local.get 0) (global.get 0)))
+            (export "f" (func $f))
+            (elem (i32.const 0) $f)
+            (data (i32.const 8) "hello"))"#,
+    )
+    .unwrap();
+    // In-process, so that every prefix is cheap to try. A prefix that
+    // ends on a section boundary is a valid module of its own; every other
+    // one must be rejected with an error (a panic fails the test).
+    let target = smelt::target::Target::host().unwrap();
+    let mut rejected = 0;
+    for len in 0..wasm.len() {
+        let prefix = &wasm[..len];
+        match smelt::command::compile(prefix, &target, None) {
+            Ok(_) => assert!(
+                wasmparser::Validator::new().validate_all(prefix).is_ok(),
+                "an invalid {len}-byte prefix compiled"
+            ),
+            Err(e) => {
+                rejected += 1;
+                assert!(e.to_string().contains("offset 0x"), "{len} bytes: {e}");
+            }
+        }
+    }
+    assert!(
+        rejected > wasm.len() / 2,
+        "only {rejected} prefixes rejected"
+    );
+}
+
+#[test]
+fn missing_input_file_is_named() {
+    let out = smelt(&["build", "/nonexistent/x.wasm", "-o", "/tmp/never"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("failed to read /nonexistent/x.wasm"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unsupported_target_is_named() {
+    let out = smelt(&[
+        "build",
+        "x.wasm",
+        "-o",
+        "x",
+        "--target",
+        "x86_64-pc-windows-msvc",
+    ])
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not support the target `x86_64-pc-windows-msvc`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_two() {
+    let out = smelt(&["build"]).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

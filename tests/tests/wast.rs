@@ -1,0 +1,64 @@
+//! Conformance: every core test script of `../shared/testsuite/core/` (the
+//! WebAssembly 3.0 root folder) is one test, run by the same code as
+//! `smelt wast`. Scripts in `tests/wast-skip.txt` are ignored, each with
+//! the reason the list gives; the reasons are printed before the tests.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use smelt::wast::{Options, SkipList, run_file};
+
+fn scripts(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = smelt_tests::repo_root();
+    let skips = SkipList::load(&root.join("tests/wast-skip.txt")).expect("the skip list");
+    let options = Options {
+        target: smelt::target::Target::host().expect("the host target"),
+        verbose: true,
+    };
+    let core = smelt_tests::testsuite().join("core");
+    let mut trials = Vec::new();
+    let mut skipped = 0;
+    for path in scripts(&core) {
+        let name = format!("core/{}", path.file_name().unwrap().to_string_lossy());
+        if let Some(reason) = skips.reason(&path) {
+            eprintln!("skipping {name}: {reason}");
+            skipped += 1;
+            trials.push(Trial::test(name, || Ok(())).with_ignored_flag(true));
+            continue;
+        }
+        let options = options.clone();
+        let skips = skips.clone();
+        trials.push(Trial::test(name, move || {
+            let report =
+                run_file(&path, &options, &skips).map_err(|e| Failed::from(format!("{e:#}")))?;
+            if report.failures.is_empty() {
+                return Ok(());
+            }
+            let lines: Vec<String> = report
+                .failures
+                .iter()
+                .map(|f| format!("line {}: {}", f.line, f.message))
+                .collect();
+            Err(format!(
+                "{} of {} assertions failed:\n{}",
+                report.failures.len(),
+                report.checked,
+                lines.join("\n")
+            )
+            .into())
+        }));
+    }
+    eprintln!("{skipped} scripts skipped by tests/wast-skip.txt");
+    libtest_mimic::run(&args, trials).exit();
+}
