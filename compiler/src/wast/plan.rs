@@ -171,10 +171,7 @@ impl<'data> Planner<'_, 'data> {
     }
 
     /// Resolves the imports of module `m` against registered instances.
-    fn resolve_imports(
-        &self,
-        m: ModuleIndex,
-    ) -> Result<ResolvedImports, String> {
+    fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
         let info = self.program.module(m);
         let mut sources = Vec::new();
         let mut origins = Vec::new();
