@@ -6,8 +6,10 @@
 //! ([`vm`]), the trap codes and their messages ([`trap`]), the list of
 //! runtime built-ins with their signatures ([`builtins`]), the program
 //! descriptor the compiler emits for the runtime to start from
-//! ([`program`]) and the encoding of `.wast` scripts compiled into test
-//! executables ([`script`]).
+//! ([`program`]), the component model's types, trampolines and
+//! initializers ([`component`]) and the encoding of `.wast` scripts
+//! compiled into test executables ([`script`]), both in the small binary
+//! encoding of [`codec`].
 //!
 //! The compiler computes field offsets from the `#[repr(C)]` structures in
 //! this crate with `core::mem::offset_of!`, and the runtime uses the same
@@ -22,6 +24,8 @@
 #![deny(missing_docs)]
 
 pub mod builtins;
+pub mod codec;
+pub mod component;
 pub mod program;
 pub mod script;
 pub mod trap;

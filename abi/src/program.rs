@@ -39,6 +39,10 @@ pub enum ProgramKind {
     /// A core module run as a command: instantiate module 0 without
     /// imports, then call its export [`ProgramDesc::entry_export`] (if any).
     CoreCommand = 1,
+    /// A component: run [`ProgramDesc::init`], then call the adapter
+    /// [`ProgramDesc::entry_export`] (the `run` export) with the host as the
+    /// caller.
+    Component = 2,
 }
 
 /// Root of a compiled program.
@@ -71,11 +75,39 @@ pub struct ProgramDesc {
     pub script: *const u8,
     /// Length of `script` in bytes.
     pub script_len: u64,
-    /// Export of module 0 to call ([`ProgramKind::CoreCommand`]), or
-    /// `u32::MAX` for none.
+    /// Export of module 0 to call ([`ProgramKind::CoreCommand`]), or the
+    /// entry adapter ([`ProgramKind::Component`]); `u32::MAX` for none.
     pub entry_export: u32,
     /// Largest number of [`ValRaw`] slots any exported function needs.
     pub max_values: u32,
+    /// The encoded `smelt_abi::component::ComponentDesc` (empty when the
+    /// program has no component).
+    pub component: *const u8,
+    /// Length of `component` in bytes.
+    pub component_len: u64,
+    /// The encoded initializers (`Vec<smelt_abi::component::InitOp>`) of a
+    /// [`ProgramKind::Component`] program.
+    pub init: *const u8,
+    /// Length of `init` in bytes.
+    pub init_len: u64,
+    /// The compiled trampolines, by index.
+    pub trampolines: *const TrampolineCode,
+    /// Number of entries in `trampolines`.
+    pub n_trampolines: u64,
+}
+
+/// A compiled trampoline (see `smelt_abi::component`).
+///
+/// # Layout (16 bytes)
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrampolineCode {
+    /// Its code: `(context, params...) -> results`, wasm calling convention.
+    pub code: *const u8,
+    /// Canonical id of its core function type (for `call_indirect`).
+    pub type_id: u32,
+    /// Padding.
+    pub padding: u32,
 }
 
 /// One compiled function, for backtraces and trap lookup.

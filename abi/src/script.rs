@@ -16,9 +16,12 @@
 //!
 //! # Outcome lines
 //!
-//! `<command index> ok [<value>...]`, each value as `0x` and 32 hex digits;
+//! `<command index> ok [<value>...]`, each value as `0x` and 32 hex digits,
+//! followed for component calls by `memory <hex bytes>`;
 //! `<command index> trap <message>`; `<command index> unlinkable <message>`.
 
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::component::InitOp;
 use crate::vm::ValRaw;
 
 /// A check that an import's current size allows linking.
@@ -74,152 +77,158 @@ pub enum Command {
         /// Export index (a global).
         export: u32,
     },
+    /// Instantiate a flattened component by running its initializers.
+    /// Prints `ok` or `trap`.
+    InstantiateComponent {
+        /// The initializers.
+        ops: Vec<InitOp>,
+    },
+    /// Call a component export through its adapter `trampoline` with the
+    /// host as the caller: `args` are the caller's flat arguments and
+    /// `memory` the initial contents of the host's memory (where they
+    /// point). Prints `ok` with the flat results and the host memory after
+    /// the call, or `trap`.
+    CallComponent {
+        /// The adapter.
+        trampoline: u32,
+        /// Flat arguments.
+        args: Vec<ValRaw>,
+        /// Initial host memory.
+        memory: Vec<u8>,
+    },
 }
 
 const TAG_INSTANTIATE: u32 = 0;
 const TAG_INVOKE: u32 = 1;
 const TAG_GET: u32 = 2;
+const TAG_INSTANTIATE_COMPONENT: u32 = 3;
+const TAG_CALL_COMPONENT: u32 = 4;
 
-/// Encodes `commands` in the script encoding.
-pub fn encode(commands: &[Command]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let u32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-    for command in commands {
-        match command {
+impl Encode for ImportSource {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(self.instance);
+        w.u32(self.export);
+        let (kind, value) = match self.check {
+            ImportCheck::None => (0, 0),
+            ImportCheck::MemoryMinPages(n) => (1, n),
+            ImportCheck::TableMinElements(n) => (2, n),
+        };
+        w.u32(kind);
+        w.u64(value);
+    }
+}
+
+impl Decode for ImportSource {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let instance = r.u32()?;
+        let export = r.u32()?;
+        let kind_at = r.pos();
+        let kind = r.u32()?;
+        let value = r.u64()?;
+        let check = match kind {
+            0 => ImportCheck::None,
+            1 => ImportCheck::MemoryMinPages(value),
+            2 => ImportCheck::TableMinElements(value),
+            _ => return Err(DecodeError(kind_at)),
+        };
+        Ok(ImportSource {
+            instance,
+            export,
+            check,
+        })
+    }
+}
+
+impl Encode for Command {
+    fn encode(&self, w: &mut Writer) {
+        match self {
             Command::Instantiate {
                 module,
                 instance,
                 imports,
             } => {
-                u32(&mut out, TAG_INSTANTIATE);
-                u32(&mut out, *module);
-                u32(&mut out, *instance);
-                u32(&mut out, imports.len() as u32);
-                for import in imports {
-                    u32(&mut out, import.instance);
-                    u32(&mut out, import.export);
-                    let (kind, value) = match import.check {
-                        ImportCheck::None => (0, 0),
-                        ImportCheck::MemoryMinPages(n) => (1, n),
-                        ImportCheck::TableMinElements(n) => (2, n),
-                    };
-                    u32(&mut out, kind);
-                    out.extend_from_slice(&value.to_le_bytes());
-                }
+                w.u32(TAG_INSTANTIATE);
+                w.u32(*module);
+                w.u32(*instance);
+                w.list(imports);
             }
             Command::Invoke {
                 instance,
                 export,
                 args,
             } => {
-                u32(&mut out, TAG_INVOKE);
-                u32(&mut out, *instance);
-                u32(&mut out, *export);
-                u32(&mut out, args.len() as u32);
-                for arg in args {
-                    out.extend_from_slice(&arg.to_le_bytes());
-                }
+                w.u32(TAG_INVOKE);
+                w.u32(*instance);
+                w.u32(*export);
+                w.list(args);
             }
             Command::Get { instance, export } => {
-                u32(&mut out, TAG_GET);
-                u32(&mut out, *instance);
-                u32(&mut out, *export);
+                w.u32(TAG_GET);
+                w.u32(*instance);
+                w.u32(*export);
+            }
+            Command::InstantiateComponent { ops } => {
+                w.u32(TAG_INSTANTIATE_COMPONENT);
+                w.list(ops);
+            }
+            Command::CallComponent {
+                trampoline,
+                args,
+                memory,
+            } => {
+                w.u32(TAG_CALL_COMPONENT);
+                w.u32(*trampoline);
+                w.list(args);
+                w.bytes(memory);
             }
         }
     }
-    out
 }
 
-/// Error decoding a script: the byte offset where decoding failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeError(pub usize);
-
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "malformed script at byte {}", self.0)
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let end = self.pos.checked_add(N).ok_or(DecodeError(self.pos))?;
-        let slice = self.bytes.get(self.pos..end).ok_or(DecodeError(self.pos))?;
-        self.pos = end;
-        Ok(slice.try_into().expect("length checked"))
-    }
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        self.take().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        self.take().map(u64::from_le_bytes)
-    }
-    fn u128(&mut self) -> Result<u128, DecodeError> {
-        self.take().map(u128::from_le_bytes)
-    }
-}
-
-/// Decodes a script produced by [`encode`].
-pub fn decode(bytes: &[u8]) -> Result<Vec<Command>, DecodeError> {
-    let mut r = Reader { bytes, pos: 0 };
-    let mut commands = Vec::new();
-    while r.pos < bytes.len() {
-        let at = r.pos;
-        let command = match r.u32()? {
-            TAG_INSTANTIATE => {
-                let module = r.u32()?;
-                let instance = r.u32()?;
-                let n = r.u32()?;
-                let mut imports = Vec::new();
-                for _ in 0..n {
-                    let instance = r.u32()?;
-                    let export = r.u32()?;
-                    let kind_at = r.pos;
-                    let kind = r.u32()?;
-                    let value = r.u64()?;
-                    let check = match kind {
-                        0 => ImportCheck::None,
-                        1 => ImportCheck::MemoryMinPages(value),
-                        2 => ImportCheck::TableMinElements(value),
-                        _ => return Err(DecodeError(kind_at)),
-                    };
-                    imports.push(ImportSource {
-                        instance,
-                        export,
-                        check,
-                    });
-                }
-                Command::Instantiate {
-                    module,
-                    instance,
-                    imports,
-                }
-            }
-            TAG_INVOKE => {
-                let instance = r.u32()?;
-                let export = r.u32()?;
-                let n = r.u32()?;
-                let mut args = Vec::new();
-                for _ in 0..n {
-                    args.push(r.u128()?);
-                }
-                Command::Invoke {
-                    instance,
-                    export,
-                    args,
-                }
-            }
+impl Decode for Command {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u32()? {
+            TAG_INSTANTIATE => Command::Instantiate {
+                module: r.u32()?,
+                instance: r.u32()?,
+                imports: r.list()?,
+            },
+            TAG_INVOKE => Command::Invoke {
+                instance: r.u32()?,
+                export: r.u32()?,
+                args: r.list()?,
+            },
             TAG_GET => Command::Get {
                 instance: r.u32()?,
                 export: r.u32()?,
             },
+            TAG_INSTANTIATE_COMPONENT => Command::InstantiateComponent { ops: r.list()? },
+            TAG_CALL_COMPONENT => Command::CallComponent {
+                trampoline: r.u32()?,
+                args: r.list()?,
+                memory: r.bytes()?.to_vec(),
+            },
             _ => return Err(DecodeError(at)),
-        };
-        commands.push(command);
+        })
+    }
+}
+
+/// Encodes `commands` in the script encoding.
+pub fn encode(commands: &[Command]) -> Vec<u8> {
+    let mut w = Writer::default();
+    for command in commands {
+        command.encode(&mut w);
+    }
+    w.bytes
+}
+
+/// Decodes a script produced by [`encode`].
+pub fn decode(bytes: &[u8]) -> Result<Vec<Command>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let mut commands = Vec::new();
+    while !r.is_empty() {
+        commands.push(Command::decode(&mut r)?);
     }
     Ok(commands)
 }
@@ -230,6 +239,9 @@ pub enum Outcome {
     /// It completed with these values (results of an invoke, the value of
     /// a global; none for an instantiation).
     Ok(Vec<ValRaw>),
+    /// A component call completed with these flat results, leaving the
+    /// host memory with these contents.
+    Component(Vec<ValRaw>, Vec<u8>),
     /// It trapped with this message.
     Trap(String),
     /// The instantiation failed to link, for this reason.
@@ -247,6 +259,14 @@ impl Outcome {
                 }
                 line
             }
+            Outcome::Component(values, memory) => {
+                let mut line = Outcome::Ok(values.clone()).line(index);
+                line.push_str(" memory ");
+                for b in memory {
+                    line.push_str(&format!("{b:02x}"));
+                }
+                line
+            }
             Outcome::Trap(message) => format!("{index} trap {message}"),
             Outcome::Unlinkable(message) => format!("{index} unlinkable {message}"),
         }
@@ -258,11 +278,29 @@ impl Outcome {
         let index = index.parse().ok()?;
         let (word, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         let outcome = match word {
-            "ok" => Outcome::Ok(
-                rest.split_whitespace()
+            "ok" => {
+                let (values, memory) = match rest.split_once("memory") {
+                    Some((values, memory)) => (values, Some(memory.trim())),
+                    None => (rest, None),
+                };
+                let values = values
+                    .split_whitespace()
                     .map(|v| u128::from_str_radix(v.strip_prefix("0x")?, 16).ok())
-                    .collect::<Option<Vec<_>>>()?,
-            ),
+                    .collect::<Option<Vec<_>>>()?;
+                match memory {
+                    None => Outcome::Ok(values),
+                    Some(hex) => {
+                        if hex.len() % 2 != 0 {
+                            return None;
+                        }
+                        let bytes = (0..hex.len())
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                            .collect::<Option<Vec<_>>>()?;
+                        Outcome::Component(values, bytes)
+                    }
+                }
+            }
             "trap" => Outcome::Trap(rest.to_string()),
             "unlinkable" => Outcome::Unlinkable(rest.to_string()),
             _ => return None,
@@ -303,6 +341,14 @@ mod tests {
                 instance: 1,
                 export: 4,
             },
+            Command::InstantiateComponent {
+                ops: vec![InitOp::ComponentInstance],
+            },
+            Command::CallComponent {
+                trampoline: 3,
+                args: vec![7],
+                memory: vec![1, 2, 3],
+            },
         ];
         assert_eq!(decode(&encode(&commands)).unwrap(), commands);
     }
@@ -324,6 +370,8 @@ mod tests {
             Outcome::Ok(vec![1, u128::MAX]),
             Outcome::Trap("integer divide by zero".into()),
             Outcome::Unlinkable("memory too small".into()),
+            Outcome::Component(vec![3], vec![0, 0xab, 0x10]),
+            Outcome::Component(vec![], vec![]),
         ] {
             assert_eq!(Outcome::parse(&outcome.line(12)), Some((12, outcome)));
         }

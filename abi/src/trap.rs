@@ -34,6 +34,9 @@ pub enum TrapCode {
     NullReference = 11,
     /// A memory or table could not be allocated at instantiation.
     AllocationFailed = 12,
+    /// The runtime found a reason to trap during a call into it (a
+    /// canonical ABI or handle check); the runtime knows the message.
+    Runtime = 13,
 }
 
 impl TrapCode {
@@ -51,6 +54,7 @@ impl TrapCode {
         TrapCode::UndefinedElement,
         TrapCode::NullReference,
         TrapCode::AllocationFailed,
+        TrapCode::Runtime,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -69,6 +73,7 @@ impl TrapCode {
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::NullReference => "null reference",
             TrapCode::AllocationFailed => "failed to allocate a memory or table",
+            TrapCode::Runtime => "trap raised by the runtime",
         }
     }
 

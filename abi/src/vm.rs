@@ -257,6 +257,22 @@ pub const SEGMENT_LEN: u32 = offset_of!(VMSegment, len) as u32;
 /// Size of a [`VMSegment`], in bytes.
 pub const SEGMENT_SIZE: u32 = size_of::<VMSegment>() as u32;
 
+/// The start of every trampoline context (see `smelt_abi::component`): the
+/// C function the compiled trampoline calls with `(context, args,
+/// results)`; it returns 0, or non-zero when the call must trap (the
+/// runtime has recorded why).
+///
+/// # Layout
+///
+/// ```text
+///  0   call: unsafe extern "C" fn(*mut u8, *mut ValRaw, *mut ValRaw) -> u32
+///  8   runtime-private data
+/// ```
+pub type TrampolineFn = unsafe extern "C" fn(*mut u8, *mut ValRaw, *mut ValRaw) -> u32;
+
+/// Offset of the call field in a trampoline context, in bytes.
+pub const TRAMPOLINE_CALL: u32 = 0;
+
 /// One argument or result slot of an array call: 16 bytes, the value in its
 /// low bytes, little-endian (`i32`, `f32` bit pattern, `i64`, `f64` bit
 /// pattern, reference, `v128`).

@@ -13,9 +13,11 @@ use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
 use smelt_abi::program::{
-    ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrapSite,
+    ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrampolineCode,
+    TrapSite,
 };
 
+use crate::component::flatten::ComponentState;
 use crate::core::env::ModuleEnv;
 use crate::core::module::ModuleInfo;
 use crate::core::offsets::Place;
@@ -100,6 +102,7 @@ pub(crate) fn emit_program(
     ids: &PrimaryMap<ModuleIndex, ModuleIds>,
     compiled: &[CompiledFunction],
     entry: &Entry,
+    (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
 ) -> Result<()> {
     // Data segment bytes.
     for (m, info) in modules.iter() {
@@ -204,15 +207,72 @@ pub(crate) fn emit_program(
     let n_modules = modules.len() as u64;
     let module_descs = define_local(obj, "smelt::modules", module_descs)?;
 
-    // The script, if any.
-    let (kind, script, entry_export) = match entry {
-        Entry::WastScript(bytes) => (ProgramKind::WastScript, bytes.as_slice(), u32::MAX),
+    // The component descriptor and trampolines.
+    let (component_bytes, trampolines_table) =
+        if components.trampolines.is_empty() && components.component_instances == 0 {
+            (Vec::new(), None)
+        } else {
+            let desc = smelt_abi::component::ComponentDesc {
+                types: components.types.table.clone(),
+                funcs: components.types.funcs.clone(),
+                trampolines: components
+                    .trampolines
+                    .iter()
+                    .map(|t| t.kind.clone())
+                    .collect(),
+            };
+            let mut table = DataWriter::default();
+            for (t, def) in components.trampolines.iter().enumerate() {
+                let at = table.element(size_of::<TrampolineCode>());
+                if let Some(id) = trampoline_ids[t] {
+                    table.func(at + offset_of!(TrampolineCode, code), id);
+                }
+                table.u32(at + offset_of!(TrampolineCode, type_id), def.type_id);
+            }
+            (
+                smelt_abi::codec::to_bytes(&desc),
+                define_local(obj, "smelt::trampolines", table)?,
+            )
+        };
+    let component_len = component_bytes.len() as u64;
+    let component = define_local(
+        obj,
+        "smelt::component",
+        DataWriter {
+            bytes: component_bytes,
+            ..DataWriter::default()
+        },
+    )?;
+
+    // The script or initializers, if any.
+    let init_bytes;
+    let (kind, script, init, entry_export) = match entry {
+        Entry::WastScript(bytes) => (ProgramKind::WastScript, bytes.as_slice(), &[][..], u32::MAX),
         Entry::CoreCommand { export } => (
             ProgramKind::CoreCommand,
             &[][..],
+            &[][..],
             export.unwrap_or(u32::MAX),
         ),
+        Entry::Component { init, entry } => {
+            init_bytes = smelt_abi::codec::to_bytes(init);
+            (
+                ProgramKind::Component,
+                &[][..],
+                init_bytes.as_slice(),
+                *entry,
+            )
+        }
     };
+    let init_len = init.len() as u64;
+    let init = define_local(
+        obj,
+        "smelt::init",
+        DataWriter {
+            bytes: init.to_vec(),
+            ..DataWriter::default()
+        },
+    )?;
     let script_len = script.len() as u64;
     let script = define_local(
         obj,
@@ -246,6 +306,15 @@ pub(crate) fn emit_program(
     p.u64(at + offset_of!(ProgramDesc, script_len), script_len);
     p.u32(at + offset_of!(ProgramDesc, entry_export), entry_export);
     p.u32(at + offset_of!(ProgramDesc, max_values), max_values);
+    p.data(at + offset_of!(ProgramDesc, component), component);
+    p.u64(at + offset_of!(ProgramDesc, component_len), component_len);
+    p.data(at + offset_of!(ProgramDesc, init), init);
+    p.u64(at + offset_of!(ProgramDesc, init_len), init_len);
+    p.data(at + offset_of!(ProgramDesc, trampolines), trampolines_table);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_trampolines),
+        components.trampolines.len() as u64,
+    );
     let id = obj
         .declare_data(smelt_abi::PROGRAM_SYMBOL, Linkage::Export, false, false)
         .map_err(|e| CompileError::Object(e.to_string()))?;

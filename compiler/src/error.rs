@@ -26,6 +26,15 @@ pub enum CompileError {
         /// Byte offset in the input.
         offset: u64,
     },
+    /// A component's import cannot be satisfied, or its instantiation
+    /// names something that does not fit.
+    #[error("cannot link: {message} (at offset {offset:#x})")]
+    Link {
+        /// What does not fit.
+        message: String,
+        /// Byte offset in the input.
+        offset: u64,
+    },
     /// An error inside a function body.
     #[error("in function {index}{}: {error}", name_suffix(.name))]
     InFunction {

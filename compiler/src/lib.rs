@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod command;
+pub mod component;
 pub mod core;
 mod emit;
 pub mod error;

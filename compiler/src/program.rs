@@ -32,6 +32,8 @@ use smelt_abi::program::FuncKind;
 use smelt_abi::trap::TrapCode;
 use wasmparser::Validator;
 
+use crate::component::flatten::{ComponentState, Flattener, FuncDef, Instantiation, ItemDef};
+use crate::component::parse::StaticComponent;
 use crate::core::env::{BuiltinIds, ModuleEnv, POINTER, wasm_signature};
 use crate::core::init::DataBlob;
 use crate::core::module::{self, FunctionInput, ModuleInfo};
@@ -46,6 +48,14 @@ use crate::target::Target;
 /// How the runtime runs the program.
 #[derive(Debug, Clone)]
 pub enum Entry {
+    /// Run a component: its initializers, then the adapter `entry` (its
+    /// `run` export) with the host as the caller.
+    Component {
+        /// The initializers.
+        init: Vec<smelt_abi::component::InitOp>,
+        /// The entry adapter.
+        entry: u32,
+    },
     /// A `.wast` test executable with this encoded script
     /// (`smelt_abi::script`).
     WastScript(Vec<u8>),
@@ -57,11 +67,13 @@ pub enum Entry {
     },
 }
 
-/// Collects the modules of a program.
+/// Collects the modules and components of a program.
 pub struct ProgramBuilder<'data> {
-    validator: Validator,
+    pub(crate) validator: Validator,
     modules: PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
     bodies: PrimaryMap<ModuleIndex, Vec<FunctionInput<'data>>>,
+    pub(crate) components: Vec<StaticComponent<'data>>,
+    pub(crate) component_state: ComponentState,
 }
 
 impl Default for ProgramBuilder<'_> {
@@ -70,6 +82,8 @@ impl Default for ProgramBuilder<'_> {
             validator: Validator::new_with_features(core_wasm::features()),
             modules: PrimaryMap::new(),
             bodies: PrimaryMap::new(),
+            components: Vec::new(),
+            component_state: ComponentState::default(),
         }
     }
 }
@@ -102,6 +116,9 @@ enum Job<'data> {
     Instantiate {
         module: ModuleIndex,
     },
+    ComponentTrampoline {
+        index: u32,
+    },
 }
 
 /// The object-level ids of one module's functions and data.
@@ -130,10 +147,59 @@ impl<'data> ProgramBuilder<'data> {
         &self.modules[m]
     }
 
+    /// Adds a parsed module (from a component).
+    pub(crate) fn push_module(
+        &mut self,
+        info: ModuleInfo<'data>,
+        bodies: Vec<FunctionInput<'data>>,
+    ) -> ModuleIndex {
+        self.bodies.push(bodies);
+        self.modules.push(info)
+    }
+
+    /// Parses and validates a component; returns its index for
+    /// [`ProgramBuilder::instantiate_component`].
+    pub fn add_component(&mut self, bytes: &'data [u8]) -> Result<usize> {
+        crate::component::parse::parse(self, bytes)
+    }
+
+    /// Instantiates component `root` (at compile time) with `args` bound to
+    /// its imports. On error the program is left as it was: no instance,
+    /// resource type or trampoline of the failed instantiation remains.
+    pub fn instantiate_component(
+        &mut self,
+        root: usize,
+        args: HashMap<String, ItemDef>,
+    ) -> Result<Instantiation> {
+        let before = self.component_state.counts();
+        let result = Flattener::new(&self.modules, &self.components, &mut self.component_state)
+            .instantiate_root(root, args);
+        if result.is_err() {
+            self.component_state.restore(before);
+        }
+        result
+    }
+
+    /// Creates the adapter through which the host calls `func`; returns the
+    /// trampoline, its function type and the initializers that create it.
+    pub fn host_entry(&mut self, func: &FuncDef) -> (u32, u32, Vec<smelt_abi::component::InitOp>) {
+        let mut f = Flattener::new(&self.modules, &self.components, &mut self.component_state);
+        let (trampoline, ty) = f.host_entry(func);
+        (trampoline, ty, f.take_ops())
+    }
+
+    /// The program's component types and trampolines.
+    pub fn component_state(&self) -> &ComponentState {
+        &self.component_state
+    }
+
     /// Compiles the program for `target`; returns the object's bytes.
     pub fn compile(self, target: &Target, entry: Entry) -> Result<Vec<u8>> {
         let ProgramBuilder {
-            modules, bodies, ..
+            modules,
+            bodies,
+            component_state,
+            ..
         } = self;
         let isa = target.isa();
         let object = ObjectBuilder::new(
@@ -214,6 +280,24 @@ impl<'data> ProgramBuilder<'data> {
             });
         }
 
+        let mut trampoline_ids = Vec::new();
+        for (t, def) in component_state.trampolines.iter().enumerate() {
+            trampoline_ids.push(match &def.signature {
+                Some(sig) => {
+                    let name = symbols.unique(None, || format!("wasm-component::trampoline[{t}]"));
+                    Some(
+                        obj.declare_function(
+                            &name,
+                            Linkage::Local,
+                            &crate::component::trampoline::signature(sig),
+                        )
+                        .map_err(obj_err)?,
+                    )
+                }
+                None => None,
+            });
+        }
+
         let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
             .iter()
             .map(|(m, info)| ModuleEnv {
@@ -243,11 +327,26 @@ impl<'data> ProgramBuilder<'data> {
             }
             jobs.push(Job::Instantiate { module: m });
         }
+        for (t, id) in trampoline_ids.iter().enumerate() {
+            if id.is_some() {
+                jobs.push(Job::ComponentTrampoline { index: t as u32 });
+            }
+        }
         let compiled = jobs
             .into_par_iter()
             .map_init(
                 || (TranslatorContext::default(), FunctionBuilderContext::new()),
-                |(tctx, fctx), job| compile_job(target, &envs, &ids, job, tctx, fctx),
+                |(tctx, fctx), job| {
+                    compile_job(
+                        target,
+                        &envs,
+                        &ids,
+                        (&component_state, &trampoline_ids),
+                        job,
+                        tctx,
+                        fctx,
+                    )
+                },
             )
             .collect::<Result<Vec<_>>>()?;
 
@@ -258,7 +357,15 @@ impl<'data> ProgramBuilder<'data> {
         }
 
         // 4. Data and descriptors.
-        emit::emit_program(&mut obj, &modules, &envs, &ids, &compiled, &entry)?;
+        emit::emit_program(
+            &mut obj,
+            &modules,
+            &envs,
+            &ids,
+            &compiled,
+            &entry,
+            (&component_state, &trampoline_ids),
+        )?;
         obj.finish()
             .emit()
             .map_err(|e| CompileError::Object(e.to_string()))
@@ -284,6 +391,7 @@ fn compile_job(
     target: &Target,
     envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
     ids: &PrimaryMap<ModuleIndex, ModuleIds>,
+    (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
     job: Job<'_>,
     tctx: &mut TranslatorContext,
     fctx: &mut FunctionBuilderContext,
@@ -318,6 +426,26 @@ fn compile_job(
                 f,
                 id,
                 format!("<instantiation of module {}>", module.index()),
+                FuncKind::Generated,
+            )
+        }
+        Job::ComponentTrampoline { index } => {
+            let id = trampoline_ids[index as usize].expect("compiled trampolines are declared");
+            let sig = components.trampolines[index as usize]
+                .signature
+                .as_ref()
+                .expect("compiled trampolines have signatures");
+            let f = crate::component::trampoline::build(
+                sig,
+                UserFuncName::user(0, id.as_u32()),
+                target.isa().default_call_conv(),
+                target.isa().frontend_config(),
+                fctx,
+            );
+            (
+                f,
+                id,
+                format!("<component trampoline {index}>"),
                 FuncKind::Generated,
             )
         }

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod builtins;
+pub mod component;
 pub mod entry;
 pub mod instance;
 pub mod memory;

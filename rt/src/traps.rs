@@ -57,6 +57,8 @@ pub const MAX_WASM_STACK: usize = 1 << 30;
 pub struct Trap {
     /// Why.
     pub code: TrapCode,
+    /// The message of a [`TrapCode::Runtime`] trap (see [`set_pending`]).
+    pub detail: Option<String>,
     /// Program counters of the innermost [`MAX_FRAMES`] wasm frames,
     /// innermost first (the trapping instruction, then call sites).
     pub frames: Vec<usize>,
@@ -65,6 +67,11 @@ pub struct Trap {
 }
 
 impl Trap {
+    /// The trap's message.
+    pub fn message(&self) -> &str {
+        self.detail.as_deref().unwrap_or(self.code.message())
+    }
+
     /// The function names of the captured guest frames, innermost first
     /// (frames of code smelt generated around them are left out).
     pub fn frame_names(&self) -> Vec<String> {
@@ -85,7 +92,7 @@ impl fmt::Display for Trap {
     /// `wasm trap: <message>`, then `wasm backtrace:` and one line per
     /// frame.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "wasm trap: {}", self.code.message())?;
+        writeln!(f, "wasm trap: {}", self.message())?;
         write!(f, "wasm backtrace:")?;
         let names = self.frame_names();
         for (i, name) in names.iter().enumerate() {
@@ -151,8 +158,14 @@ impl TrapRecord {
     }
 
     fn take(&self) -> Trap {
+        let code = self.code.unwrap_or(TrapCode::UnreachableCodeReached);
+        let detail = match code {
+            TrapCode::Runtime => PENDING.with(|p| p.borrow_mut().take()),
+            _ => None,
+        };
         Trap {
-            code: self.code.unwrap_or(TrapCode::UnreachableCodeReached),
+            code,
+            detail,
             frames: self.pcs[..self.captured].to_vec(),
             total_frames: self.total,
         }
@@ -168,6 +181,19 @@ struct CallState {
 
 thread_local! {
     static CURRENT: Cell<*mut CallState> = const { Cell::new(core::ptr::null_mut()) };
+    static PENDING: core::cell::RefCell<Option<String>> = const { core::cell::RefCell::new(None) };
+}
+
+/// Takes the message recorded by [`set_pending`], if any.
+pub fn take_pending() -> Option<String> {
+    PENDING.with(|p| p.borrow_mut().take())
+}
+
+/// Records the message of the trap that compiled code is about to raise
+/// with [`TrapCode::Runtime`]: runtime functions called by compiled code
+/// call this, then return a non-zero status, and the caller traps.
+pub fn set_pending(message: String) {
+    PENDING.with(|p| *p.borrow_mut() = Some(message));
 }
 
 unsafe extern "C" {

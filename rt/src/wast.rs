@@ -9,6 +9,7 @@ use std::io::Write;
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
 use smelt_abi::script::{self, Command, ImportCheck, Outcome};
 
+use crate::component::Runtime;
 use crate::instance::{self, CallError, Instance};
 
 /// Runs the script of `program`; returns the process exit status (0, or 2
@@ -31,10 +32,22 @@ pub unsafe fn run(program: &'static ProgramDesc) -> i32 {
     // SAFETY: the compiler emits `n_modules` descriptors.
     let modules = unsafe { crate::entry::slice(program.modules, program.n_modules) };
     let mut instances: Vec<Option<Instance>> = Vec::new();
+    let component = if program.component_len == 0 {
+        None
+    } else {
+        // SAFETY: the program descriptor of this executable.
+        match unsafe { crate::component::start(program) } {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                eprintln!("smelt: cannot start the component runtime: {e:?}");
+                return 2;
+            }
+        }
+    };
     let mut out = std::io::stdout().lock();
     for (index, command) in commands.iter().enumerate() {
         // SAFETY: the compiler built the script against these modules.
-        let outcome = unsafe { run_command(command, modules, &mut instances) };
+        let outcome = unsafe { run_command(command, modules, &mut instances, component) };
         if writeln!(out, "{}", outcome.line(index))
             .and_then(|()| out.flush())
             .is_err()
@@ -56,6 +69,7 @@ unsafe fn run_command(
     command: &Command,
     modules: &'static [ModuleDesc],
     instances: &mut Vec<Option<Instance>>,
+    component: Option<&'static Runtime>,
 ) -> Outcome {
     match command {
         Command::Instantiate {
@@ -103,7 +117,7 @@ unsafe fn run_command(
                     instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
                 }
-                Err(trap) => Outcome::Trap(trap.code.message().into()),
+                Err(trap) => Outcome::Trap(trap.message().into()),
             }
         }
         Command::Invoke {
@@ -117,8 +131,32 @@ unsafe fn run_command(
             // SAFETY: the compiler encoded the arguments for this export.
             match unsafe { target.call(*export, args) } {
                 Ok(results) => Outcome::Ok(results),
-                Err(CallError::Trap(trap)) => Outcome::Trap(trap.code.message().into()),
+                Err(CallError::Trap(trap)) => Outcome::Trap(trap.message().into()),
                 Err(e) => bad_script(&format!("{e:?}")),
+            }
+        }
+        Command::InstantiateComponent { ops } => {
+            let Some(rt) = component else {
+                return bad_script("component command without a component runtime");
+            };
+            // SAFETY: the compiler built the initializers for this program.
+            match unsafe { rt.run(ops) } {
+                Ok(()) => Outcome::Ok(Vec::new()),
+                Err(trap) => Outcome::Trap(trap.message().into()),
+            }
+        }
+        Command::CallComponent {
+            trampoline,
+            args,
+            memory,
+        } => {
+            let Some(rt) = component else {
+                return bad_script("component command without a component runtime");
+            };
+            // SAFETY: the compiler encoded the arguments for this adapter.
+            match unsafe { rt.call_from_host(*trampoline, args, memory) } {
+                Ok((results, memory)) => Outcome::Component(results, memory),
+                Err(trap) => Outcome::Trap(trap.message().into()),
             }
         }
         Command::Get { instance, export } => {

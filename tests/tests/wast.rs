@@ -1,7 +1,9 @@
 //! Conformance: every core test script of `../shared/testsuite/core/` (the
-//! WebAssembly 3.0 root folder) is one test, run by the same code as
-//! `smelt wast`. Scripts in `tests/wast-skip.txt` are ignored, each with
-//! the reason the list gives; the reasons are printed before the tests.
+//! WebAssembly 3.0 root folder) and every Component Model reference test
+//! that needs no async (`component-model/{values,resources,linking,
+//! validation,binary}`) is one test, run by the same code as `smelt wast`.
+//! Scripts in `tests/wast-skip.txt` are ignored, each with the reason the
+//! list gives; the reasons are printed before the tests.
 
 use std::path::{Path, PathBuf};
 
@@ -26,11 +28,23 @@ fn main() {
         target: smelt::target::Target::host().expect("the host target"),
         verbose: true,
     };
-    let core = smelt_tests::testsuite().join("core");
+    let suite = smelt_tests::testsuite();
+    let dirs = [
+        "core",
+        "component-model/values",
+        "component-model/resources",
+        "component-model/linking",
+        "component-model/validation",
+        "component-model/binary",
+    ];
     let mut trials = Vec::new();
     let mut skipped = 0;
-    for path in scripts(&core) {
-        let name = format!("core/{}", path.file_name().unwrap().to_string_lossy());
+    for path in dirs.iter().flat_map(|d| scripts(&suite.join(d))) {
+        let name = path
+            .strip_prefix(&suite)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         if let Some(reason) = skips.reason(&path) {
             eprintln!("skipping {name}: {reason}");
             skipped += 1;

@@ -323,55 +323,40 @@ impl ModuleInfo<'_> {
 
 /// Parses and validates a core module.
 ///
-/// `validator` is shared by every module of a program, so that function
-/// types get program-wide canonical ids; it must be reset (or new), and is
-/// reset again after the module. wasmparser cannot reset a validator after
-/// a failed validation, so the module's sections are first validated with
-/// a scratch validator, and only a module that passes reaches the shared
-/// one. (Function bodies are validated later, during translation.)
+/// `validator` is shared by every module (and component) of a program, so
+/// that function types get program-wide canonical ids; it must be reset
+/// (or new), and is reset again after the module. wasmparser cannot reset
+/// a validator after a failed validation, so the module is first validated
+/// with a scratch validator (all but the function bodies, which are
+/// validated during translation), and only a module that passes reaches
+/// the shared one.
 pub fn parse<'data>(
     validator: &mut Validator,
     bytes: &'data [u8],
 ) -> Result<(ModuleInfo<'data>, Vec<FunctionInput<'data>>)> {
     prevalidate(bytes)?;
-    let mut info = ModuleInfo::default();
-    let mut bodies = Vec::new();
-    let mut escaping = HashSet::new();
-    let mut payloads = Parser::new(0).parse_all(bytes);
-    let result = parse_payloads(
-        validator,
-        &mut payloads,
-        &mut info,
-        &mut bodies,
-        &mut escaping,
-    );
-    if result.is_err() {
-        // The module is valid but uses something unsupported: bring the
-        // shared validator to its end so that it can be reset.
-        for payload in payloads {
-            match payload
-                .map_err(CompileError::from)
-                .and_then(|p| validator.payload(&p).map_err(CompileError::from))
-            {
-                Ok(ValidPayload::End(_)) => break,
-                Ok(_) => {}
-                Err(_) => {
-                    // Unreachable after prevalidation.
-                    *validator = Validator::new_with_features(*validator.features());
-                    return Err(result.expect_err("checked"));
-                }
-            }
+    let mut builder = ModuleBuilder::default();
+    let mut error = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        let valid = validator.payload(&payload)?;
+        let end = matches!(valid, ValidPayload::End(_));
+        if error.is_none()
+            && let Err(e) = builder.payload(&payload, valid)
+        {
+            // Keep feeding the validator to the module's end so that it can
+            // be reset.
+            error = Some(e);
+        }
+        if end {
+            break;
         }
     }
     validator.reset();
-    result?;
-    let mut escaping: Vec<DefinedFuncIndex> = escaping
-        .into_iter()
-        .filter_map(|f| info.defined_func(f))
-        .collect();
-    escaping.sort();
-    info.escaping = escaping;
-    Ok((info, bodies))
+    match error {
+        Some(e) => Err(e),
+        None => Ok(builder.finish()),
+    }
 }
 
 /// Validates everything but the function bodies with a scratch validator.
@@ -397,18 +382,39 @@ fn prevalidate(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn parse_payloads<'data>(
-    validator: &mut Validator,
-    payloads: &mut impl Iterator<Item = wasmparser::Result<Payload<'data>>>,
-    info: &mut ModuleInfo<'data>,
-    bodies: &mut Vec<FunctionInput<'data>>,
-    escaping: &mut HashSet<FuncIndex>,
-) -> Result<()> {
-    for payload in payloads {
-        let payload = payload?;
-        match validator.payload(&payload)? {
+/// Builds a [`ModuleInfo`] from a module's payloads as the validator
+/// accepts them (for a standalone module, or one nested in a component).
+#[derive(Default)]
+pub struct ModuleBuilder<'data> {
+    info: ModuleInfo<'data>,
+    bodies: Vec<FunctionInput<'data>>,
+    escaping: HashSet<FuncIndex>,
+}
+
+impl<'data> ModuleBuilder<'data> {
+    /// The module's declarations and function bodies.
+    pub fn finish(self) -> (ModuleInfo<'data>, Vec<FunctionInput<'data>>) {
+        let ModuleBuilder {
+            mut info,
+            bodies,
+            escaping,
+        } = self;
+        let mut escaping: Vec<DefinedFuncIndex> = escaping
+            .into_iter()
+            .filter_map(|f| info.defined_func(f))
+            .collect();
+        escaping.sort();
+        info.escaping = escaping;
+        (info, bodies)
+    }
+
+    /// Takes one payload of the module and what the validator made of it.
+    pub fn payload(&mut self, payload: &Payload<'data>, valid: ValidPayload<'data>) -> Result<()> {
+        let info = &mut self.info;
+        let escaping = &mut self.escaping;
+        match valid {
             ValidPayload::Func(validator, body) => {
-                bodies.push(FunctionInput { body, validator });
+                self.bodies.push(FunctionInput { body, validator });
             }
             ValidPayload::End(types) => {
                 let types = types.as_ref();
@@ -421,7 +427,7 @@ fn parse_payloads<'data>(
         }
         match payload {
             Payload::TypeSection(reader) => {
-                for group in reader {
+                for group in reader.clone() {
                     for sub in group?.into_types() {
                         let func = match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
@@ -434,7 +440,7 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::ImportSection(reader) => {
-                for import in reader.into_imports_with_offsets() {
+                for import in reader.clone().into_imports_with_offsets() {
                     let (offset, import) = import?;
                     let index = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
@@ -467,12 +473,12 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::FunctionSection(reader) => {
-                for ty in reader {
+                for ty in reader.clone() {
                     info.funcs.push(TypeIndex::from_u32(ty?));
                 }
             }
             Payload::TableSection(reader) => {
-                for table in reader {
+                for table in reader.clone() {
                     let table = table?;
                     let init = match &table.init {
                         wasmparser::TableInit::RefNull => None,
@@ -485,7 +491,7 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::MemorySection(reader) => {
-                for memory in reader.into_iter_with_offsets() {
+                for memory in reader.clone().into_iter_with_offsets() {
                     let (offset, memory) = memory?;
                     if memory.page_size_log2.is_some() {
                         return Err(CompileError::unsupported(
@@ -497,12 +503,12 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::TagSection(reader) => {
-                for tag in reader {
+                for tag in reader.clone() {
                     info.tags.push(TypeIndex::from_u32(tag?.func_type_idx));
                 }
             }
             Payload::GlobalSection(reader) => {
-                for global in reader {
+                for global in reader.clone() {
                     let global = global?;
                     let init = ConstExpr::parse(&global.init_expr)?;
                     escaping.extend(init.referenced_funcs());
@@ -513,7 +519,7 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::ExportSection(reader) => {
-                for export in reader {
+                for export in reader.clone() {
                     let export = export?;
                     let index = match export.kind {
                         wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
@@ -541,10 +547,10 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::StartSection { func, .. } => {
-                info.start = Some(FuncIndex::from_u32(func));
+                info.start = Some(FuncIndex::from_u32(*func));
             }
             Payload::ElementSection(reader) => {
-                for elem in reader {
+                for elem in reader.clone() {
                     let elem = elem?;
                     let mode = match elem.kind {
                         wasmparser::ElementKind::Passive => ElemMode::Passive,
@@ -578,7 +584,7 @@ fn parse_payloads<'data>(
                 }
             }
             Payload::DataSection(reader) => {
-                for data in reader {
+                for data in reader.clone() {
                     let data = data?;
                     let mode = match data.kind {
                         wasmparser::DataKind::Passive => DataMode::Passive,
@@ -618,8 +624,8 @@ fn parse_payloads<'data>(
             }
             _ => {}
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! 4. run the executable and check each outcome line against its
 //!    assertion.
 
+mod cvalue;
 mod plan;
 mod script;
 mod values;
@@ -193,7 +194,7 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
     let (outcomes, stderr) = run_executable(&exe)?;
     for check in &planned.checks {
         let result = match outcomes.get(check.command) {
-            Some(outcome) => check.expect.check(outcome),
+            Some(outcome) => check.verify(outcome, &planned.types),
             None => Err(format!(
                 "the test executable stopped before this command; its stderr:\n{}",
                 stderr.trim_end()

@@ -15,11 +15,17 @@ use cranelift_entity::EntityRef;
 use smelt_abi::script::{self, Command, ImportCheck, ImportSource, Outcome};
 use wasmparser::Validator;
 
+use std::rc::Rc;
+
 use super::Report;
-use super::script::{Action, Expect, Step, StepKind};
+use super::cvalue::{self, CVal};
+use super::script::{Action, Arg, Expect, Step, StepKind};
 use super::values;
+use crate::component::flatten::{InstanceDef, ItemDef};
+use crate::component::types::TypeInterner;
 use crate::core::module::ModuleInfo;
 use crate::core::types::{EntityIndex, ModuleIndex};
+use crate::error::CompileError;
 use crate::program::{Entry, ProgramBuilder};
 use crate::target::Target;
 
@@ -32,6 +38,9 @@ pub struct Check {
     pub command: usize,
     /// What the outcome must be.
     pub expect: Expect,
+    /// For a component call: its function type and flat arguments, to lift
+    /// the result.
+    pub call: Option<(u32, Vec<u128>)>,
 }
 
 /// A planned script.
@@ -40,10 +49,41 @@ pub struct Planned {
     pub object: Vec<u8>,
     /// The checks of the commands' outcomes.
     pub checks: Vec<Check>,
+    /// The program's component types, to lift component results.
+    pub types: TypeInterner,
+}
+
+impl Check {
+    /// Checks an outcome against this check's expectation.
+    pub fn verify(&self, outcome: &Outcome, types: &TypeInterner) -> Result<(), String> {
+        let (Some((func, args)), Outcome::Component(values, memory)) = (&self.call, outcome) else {
+            return self.expect.check(outcome);
+        };
+        let expected = match &self.expect {
+            Expect::Success => return Ok(()),
+            Expect::Return(patterns) => patterns,
+            other => return Err(format!("the call completed (expected {other:?})")),
+        };
+        let ty = &types.funcs[*func as usize];
+        match (ty.result, &expected[..]) {
+            (None, []) => Ok(()),
+            (Some(r), [values::Pattern::Component(want)]) => {
+                let got = cvalue::lift_result(types, r, args, values, memory)?;
+                if want.matches(&got) {
+                    Ok(())
+                } else {
+                    Err(format!("expected {want:?}, got {got:?}"))
+                }
+            }
+            _ => Err(format!(
+                "expected results {expected:?} for a function of type {ty:?}"
+            )),
+        }
+    }
 }
 
 impl Expect {
-    /// Checks an outcome against this expectation.
+    /// Checks a core outcome against this expectation.
     pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
         match (self, outcome) {
             (Expect::Success, Outcome::Ok(_)) | (Expect::Unlinkable, Outcome::Unlinkable(_)) => {
@@ -65,9 +105,12 @@ impl Expect {
                 Ok(())
             }
             (Expect::Trap(expected), Outcome::Trap(actual)) => {
-                // The reference interpreter's messages may add detail
-                // (`uninitialized element 2`) to the specification's wording.
-                if actual.contains(expected.as_str()) || expected.starts_with(actual.as_str()) {
+                // Scripts give messages with or without `wasm trap: `, and
+                // the reference interpreter's may add detail (`uninitialized
+                // element 2`) to the specification's wording.
+                let bare = |m: &str| m.strip_prefix("wasm trap: ").unwrap_or(m).to_string();
+                let (e, a) = (bare(expected), bare(actual));
+                if a.contains(e.as_str()) || e.starts_with(a.as_str()) {
                     Ok(())
                 } else {
                     Err(format!("expected trap `{expected}`, got trap `{actual}`"))
@@ -82,6 +125,9 @@ impl Expect {
             (expect, Outcome::Ok(values)) => {
                 Err(format!("completed with {values:x?} (expected {expect:?})"))
             }
+            (expect, Outcome::Component(values, _)) => Err(format!(
+                "a component call completed with {values:x?} (expected {expect:?})"
+            )),
         }
     }
 }
@@ -90,11 +136,31 @@ impl Expect {
 /// export index).
 type ResolvedImports = (Vec<ImportSource>, Vec<(usize, u32)>);
 
-/// An instance slot of the test executable.
-struct Slot {
+/// A core instance slot of the test executable.
+struct CoreSlot {
     module: ModuleIndex,
     /// Where each of its imports came from: (slot, export index).
     imports: Vec<(usize, u32)>,
+}
+
+/// A component instance of the script.
+struct ComponentSlot {
+    instance: Rc<InstanceDef>,
+    /// The host entries made for its exports: (adapter, function type).
+    entries: HashMap<String, (u32, u32)>,
+}
+
+/// An instance of the script.
+enum Slot {
+    Core(CoreSlot),
+    Component(ComponentSlot),
+}
+
+/// A module or component definition of the script.
+#[derive(Debug, Clone, Copy)]
+enum Definition {
+    Module(ModuleIndex),
+    Component(usize),
 }
 
 struct Planner<'a, 'data> {
@@ -104,8 +170,8 @@ struct Planner<'a, 'data> {
     named_slots: HashMap<String, usize>,
     last_slot: Option<usize>,
     registered: HashMap<String, usize>,
-    definitions: HashMap<String, ModuleIndex>,
-    last_definition: Option<ModuleIndex>,
+    definitions: HashMap<String, Definition>,
+    last_definition: Option<Definition>,
     commands: Vec<Command>,
     checks: Vec<Check>,
 }
@@ -143,8 +209,24 @@ impl<'data> Planner<'_, 'data> {
         }
     }
 
+    fn core(&self, slot: usize) -> &CoreSlot {
+        match &self.slots[slot] {
+            Slot::Core(c) => c,
+            Slot::Component(_) => unreachable!("a core instance slot"),
+        }
+    }
+
     fn info(&self, slot: usize) -> &ModuleInfo<'data> {
-        self.program.module(self.slots[slot].module)
+        self.program.module(self.core(slot).module)
+    }
+
+    fn check(&mut self, line: usize, expect: Expect, call: Option<(u32, Vec<u128>)>) {
+        self.checks.push(Check {
+            line,
+            command: self.commands.len() - 1,
+            expect,
+            call,
+        });
     }
 
     fn export_index(&self, slot: usize, name: &str) -> Option<(u32, EntityIndex)> {
@@ -164,7 +246,7 @@ impl<'data> Planner<'_, 'data> {
             let Some(i) = info.imports.iter().position(|im| im.index == entity) else {
                 return (slot, entity);
             };
-            let (from_slot, export) = self.slots[slot].imports[i];
+            let (from_slot, export) = self.core(slot).imports[i];
             slot = from_slot;
             entity = self.info(slot).exports[export as usize].index;
         }
@@ -183,6 +265,12 @@ impl<'data> Planner<'_, 'data> {
                     import.module
                 )
             })?;
+            if let Slot::Component(_) = self.slots[slot] {
+                return Err(format!(
+                    "unknown import {what}: `{}` is a component",
+                    import.module
+                ));
+            }
             let (export, exported) = self
                 .export_index(slot, &import.name)
                 .ok_or_else(|| format!("unknown import {what}"))?;
@@ -271,21 +359,141 @@ impl<'data> Planner<'_, 'data> {
             }
         };
         let slot = self.slots.len();
-        self.slots.push(Slot {
+        self.slots.push(Slot::Core(CoreSlot {
             module: m,
             imports: origins,
-        });
+        }));
         self.commands.push(Command::Instantiate {
             module: m.index() as u32,
             instance: slot as u32,
             imports,
         });
-        self.checks.push(Check {
-            line,
-            command: self.commands.len() - 1,
-            expect,
-        });
+        self.check(line, expect, None);
         Some(slot)
+    }
+
+    fn add_component(
+        &mut self,
+        line: usize,
+        bytes: &'data super::script::ModuleBytes,
+    ) -> Option<usize> {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail(line, format!("the component does not parse: {e}"));
+                return None;
+            }
+        };
+        match self.program.add_component(bytes) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.fail(line, format!("the component does not compile: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Instantiates component `c` into a new slot, checking `expect`.
+    fn instantiate_component(&mut self, line: usize, c: usize, expect: Expect) -> Option<usize> {
+        let instantiation = match self.program.instantiate_component(c, HashMap::new()) {
+            Ok(i) => i,
+            Err(e) => {
+                let result = match (&expect, &e) {
+                    (Expect::Unlinkable, CompileError::Link { .. }) => Ok(()),
+                    _ => Err(format!("the component cannot be instantiated: {e}")),
+                };
+                self.report.check(line, result);
+                return None;
+            }
+        };
+        self.commands.push(Command::InstantiateComponent {
+            ops: instantiation.ops,
+        });
+        self.check(line, expect, None);
+        let slot = self.slots.len();
+        self.slots.push(Slot::Component(ComponentSlot {
+            instance: instantiation.instance,
+            entries: HashMap::new(),
+        }));
+        Some(slot)
+    }
+
+    fn instantiate_definition(
+        &mut self,
+        line: usize,
+        d: Definition,
+        expect: Expect,
+    ) -> Option<usize> {
+        match d {
+            Definition::Module(m) => self.instantiate(line, m, expect),
+            Definition::Component(c) => self.instantiate_component(line, c, expect),
+        }
+    }
+
+    /// A call of export `export` of component slot `slot`.
+    fn component_action(&mut self, line: usize, slot: usize, action: &Action, expect: &Expect) {
+        let Action::Invoke { export, args, .. } = action else {
+            self.fail(line, "`get` on a component instance");
+            return;
+        };
+        let args: Vec<CVal> = match args {
+            Ok(args) => match args
+                .iter()
+                .map(|a| match a {
+                    Arg::Component(v) => Ok(v.clone()),
+                    Arg::Core(_) => Err(()),
+                })
+                .collect::<Result<_, _>>()
+            {
+                Ok(a) => a,
+                Err(()) => {
+                    self.fail(line, "a core argument to a component function");
+                    return;
+                }
+            },
+            Err(e) => {
+                self.fail(line, format!("unsupported argument: {e}"));
+                return;
+            }
+        };
+        let Slot::Component(c) = &self.slots[slot] else {
+            unreachable!("a component slot");
+        };
+        let entry = match c.entries.get(export) {
+            Some(&e) => e,
+            None => {
+                let Some(ItemDef::Func(f)) = c.instance.get(export).cloned() else {
+                    self.fail(
+                        line,
+                        format!("the instance has no function export `{export}`"),
+                    );
+                    return;
+                };
+                let (trampoline, ty, ops) = self.program.host_entry(&f);
+                self.commands.push(Command::InstantiateComponent { ops });
+                self.check(line, Expect::Success, None);
+                if let Slot::Component(c) = &mut self.slots[slot] {
+                    c.entries.insert(export.clone(), (trampoline, ty));
+                }
+                (trampoline, ty)
+            }
+        };
+        let (trampoline, func) = entry;
+        let types = &self.program.component_state().types;
+        let ty = types.funcs[func as usize].clone();
+        let (flat, memory) = match cvalue::lower_call(types, &ty.params, ty.result, &args) {
+            Ok(l) => l,
+            Err(e) => {
+                self.fail(line, format!("cannot pass the arguments: {e}"));
+                return;
+            }
+        };
+        self.commands.push(Command::CallComponent {
+            trampoline,
+            args: flat.clone(),
+            memory,
+        });
+        self.check(line, expect.clone(), Some((func, flat)));
     }
 
     fn action(&mut self, line: usize, action: &Action, expect: &Expect) {
@@ -299,14 +507,30 @@ impl<'data> Planner<'_, 'data> {
             self.fail(line, "no such module instance");
             return;
         };
+        if let Slot::Component(_) = self.slots[slot] {
+            return self.component_action(line, slot, action, expect);
+        }
         let Some((index, entity)) = self.export_index(slot, export) else {
             self.fail(line, format!("the instance has no export `{export}`"));
             return;
         };
         let command = match (action, entity) {
             (Action::Invoke { args, .. }, EntityIndex::Func(f)) => {
-                let args = match args {
-                    Ok(a) => a.clone(),
+                let args: Vec<u128> = match args {
+                    Ok(a) => match a
+                        .iter()
+                        .map(|a| match a {
+                            Arg::Core(v) => Ok(*v),
+                            Arg::Component(_) => Err(()),
+                        })
+                        .collect::<Result<_, _>>()
+                    {
+                        Ok(a) => a,
+                        Err(()) => {
+                            self.fail(line, "a component argument to a core function");
+                            return;
+                        }
+                    },
                     Err(e) => {
                         self.fail(line, format!("unsupported argument: {e}"));
                         return;
@@ -332,11 +556,7 @@ impl<'data> Planner<'_, 'data> {
             }
         };
         self.commands.push(command);
-        self.checks.push(Check {
-            line,
-            command: self.commands.len() - 1,
-            expect: expect.clone(),
-        });
+        self.check(line, expect.clone(), None);
     }
 
     fn step(&mut self, step: &'data Step) {
@@ -346,34 +566,40 @@ impl<'data> Planner<'_, 'data> {
                 module,
                 name,
                 instantiate,
+                component,
             } => {
-                let Some(m) = self.add_module(line, module) else {
+                let definition = if *component {
+                    self.add_component(line, module).map(Definition::Component)
+                } else {
+                    self.add_module(line, module).map(Definition::Module)
+                };
+                let Some(d) = definition else {
                     // Later actions on "the last instance" must not reach an
                     // older one.
                     self.last_slot = None;
                     return;
                 };
                 if let Some(name) = name {
-                    self.definitions.insert(name.clone(), m);
+                    self.definitions.insert(name.clone(), d);
                 }
-                self.last_definition = Some(m);
+                self.last_definition = Some(d);
                 if *instantiate {
-                    self.last_slot = self.instantiate(line, m, Expect::Success);
+                    self.last_slot = self.instantiate_definition(line, d, Expect::Success);
                     if let (Some(slot), Some(name)) = (self.last_slot, name) {
                         self.named_slots.insert(name.clone(), slot);
                     }
                 }
             }
             StepKind::Instance { instance, module } => {
-                let m = match module {
+                let d = match module {
                     Some(name) => self.definitions.get(name).copied(),
                     None => self.last_definition,
                 };
-                let Some(m) = m else {
+                let Some(d) = d else {
                     self.fail(line, "no such module definition");
                     return;
                 };
-                self.last_slot = self.instantiate(line, m, Expect::Success);
+                self.last_slot = self.instantiate_definition(line, d, Expect::Success);
                 if let (Some(slot), Some(name)) = (self.last_slot, instance) {
                     self.named_slots.insert(name.clone(), slot);
                 }
@@ -385,9 +611,22 @@ impl<'data> Planner<'_, 'data> {
                 None => self.fail(line, "register: no such module instance"),
             },
             StepKind::Action { action, expect } => self.action(line, action, expect),
-            StepKind::AssertInstantiate { module, expect } => {
+            StepKind::AssertInstantiate {
+                module,
+                expect,
+                component: false,
+            } => {
                 if let Some(m) = self.add_module(line, module) {
                     self.instantiate(line, m, expect.clone());
+                }
+            }
+            StepKind::AssertInstantiate {
+                module,
+                expect,
+                component: true,
+            } => {
+                if let Some(c) = self.add_component(line, module) {
+                    self.instantiate_component(line, c, expect.clone());
                 }
             }
             StepKind::AssertRejected { module, message } => {
@@ -520,6 +759,11 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         checks,
         ..
     } = planner;
+    let types = program.component_state().types.clone();
     let object = program.compile(target, Entry::WastScript(script::encode(&commands)))?;
-    Ok(Planned { object, checks })
+    Ok(Planned {
+        object,
+        checks,
+        types,
+    })
 }

@@ -11,6 +11,7 @@ use wast::core::WastArgCore;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
 
+use super::cvalue::CVal;
 use super::values::{self, Pattern};
 
 /// A module's binary, or why it could not be encoded (a text-format
@@ -30,6 +31,15 @@ pub enum Expect {
     Unlinkable,
 }
 
+/// An argument of an invocation.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// A core value as a raw slot.
+    Core(u128),
+    /// A component value.
+    Component(CVal),
+}
+
 /// An action on an instance.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -39,8 +49,8 @@ pub enum Action {
         instance: Option<String>,
         /// Export name.
         export: String,
-        /// Arguments as raw slots, or why they cannot be encoded.
-        args: Result<Vec<u128>, String>,
+        /// Arguments, or why they cannot be encoded.
+        args: Result<Vec<Arg>, String>,
     },
     /// Read an exported global.
     Get {
@@ -54,7 +64,8 @@ pub enum Action {
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    /// Defines a module, and instantiates it unless `instantiate` is false.
+    /// Defines a module or component, and instantiates it unless
+    /// `instantiate` is false.
     Module {
         /// Its binary.
         module: ModuleBytes,
@@ -62,6 +73,8 @@ pub enum StepKind {
         name: Option<String>,
         /// Whether to instantiate it now.
         instantiate: bool,
+        /// Whether it is a component.
+        component: bool,
     },
     /// Instantiates a defined module.
     Instance {
@@ -90,6 +103,8 @@ pub enum StepKind {
         module: ModuleBytes,
         /// How it must fail.
         expect: Expect,
+        /// Whether it is a component.
+        component: bool,
     },
     /// A module that must fail to decode or validate.
     AssertRejected {
@@ -130,13 +145,12 @@ fn invoke(invoke: WastInvoke<'_>) -> Action {
     let args = invoke
         .args
         .iter()
-        .map(|a| {
-            if let WastArg::Core(WastArgCore::RefNull(ty)) = a
-                && !values::supported_heap_type(ty)
-            {
-                return Err("a typed null reference argument (GC proposal)".to_string());
+        .map(|a| match a {
+            WastArg::Core(WastArgCore::RefNull(ty)) if !values::supported_heap_type(ty) => {
+                Err("a typed null reference argument (GC proposal)".to_string())
             }
-            values::encode_arg(a)
+            WastArg::Component(v) => CVal::from_wast(v).map(Arg::Component),
+            a => values::encode_arg(a).map(Arg::Core),
         })
         .collect();
     Action::Invoke {
@@ -173,18 +187,15 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<Step>> {
 
 fn step(directive: WastDirective<'_>) -> StepKind {
     match directive {
-        WastDirective::Module(module) | WastDirective::ModuleDefinition(module)
-            if is_component(&module) =>
-        {
-            StepKind::Unsupported("components in core test scripts".into())
-        }
         WastDirective::Module(module) => StepKind::Module {
             name: module.name().map(|id| id.name().to_string()),
+            component: is_component(&module),
             module: encode(module),
             instantiate: true,
         },
         WastDirective::ModuleDefinition(module) => StepKind::Module {
             name: module.name().map(|id| id.name().to_string()),
+            component: is_component(&module),
             module: encode(module),
             instantiate: false,
         },
@@ -214,6 +225,7 @@ fn step(directive: WastDirective<'_>) -> StepKind {
             expect: Expect::Trap(message.to_string()),
         },
         WastDirective::AssertUnlinkable { module, .. } => StepKind::AssertInstantiate {
+            component: matches!(module, Wat::Component(_)),
             module: encode_wat(module),
             expect: Expect::Unlinkable,
         },
@@ -222,15 +234,10 @@ fn step(directive: WastDirective<'_>) -> StepKind {
         }
         | WastDirective::AssertInvalid {
             module, message, ..
-        } => {
-            if is_component(&module) {
-                return StepKind::Unsupported("components in core test scripts".into());
-            }
-            StepKind::AssertRejected {
-                module: encode(module),
-                message: message.to_string(),
-            }
-        }
+        } => StepKind::AssertRejected {
+            module: encode(module),
+            message: message.to_string(),
+        },
         WastDirective::AssertException { .. } => {
             StepKind::Unsupported("assert_exception (exception handling proposal)".into())
         }
@@ -259,17 +266,22 @@ fn execute(exec: WastExecute<'_>, expect: Expect) -> StepKind {
             },
             expect,
         },
-        WastExecute::Wat(module) => match expect {
-            Expect::Trap(_) | Expect::Unlinkable => StepKind::AssertInstantiate {
-                module: encode_wat(module),
-                expect,
-            },
-            Expect::Success | Expect::Return(_) => StepKind::Module {
-                module: encode_wat(module),
-                name: None,
-                instantiate: true,
-            },
-        },
+        WastExecute::Wat(module) => {
+            let component = matches!(module, Wat::Component(_));
+            match expect {
+                Expect::Trap(_) | Expect::Unlinkable => StepKind::AssertInstantiate {
+                    module: encode_wat(module),
+                    expect,
+                    component,
+                },
+                Expect::Success | Expect::Return(_) => StepKind::Module {
+                    module: encode_wat(module),
+                    name: None,
+                    instantiate: true,
+                    component,
+                },
+            }
+        }
     }
 }
 
@@ -291,7 +303,7 @@ mod tests {
         assert_eq!(steps[0].line, 2);
         assert!(matches!(
             &steps[0].kind,
-            StepKind::Module { name: Some(n), module: Ok(_), instantiate: true } if n == "m"
+            StepKind::Module { name: Some(n), module: Ok(_), instantiate: true, component: false } if n == "m"
         ));
         match &steps[1].kind {
             StepKind::Action {
@@ -303,7 +315,7 @@ mod tests {
                     },
                 expect: Expect::Return(r),
             } => {
-                assert_eq!(args, &[7]);
+                assert!(matches!(args[..], [Arg::Core(7)]));
                 assert_eq!(export, "f");
                 assert_eq!(r, &[Pattern::I32(7)]);
             }

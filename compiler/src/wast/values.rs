@@ -54,6 +54,8 @@ pub enum Pattern {
     RefFunc,
     /// Any of these.
     Either(Vec<Pattern>),
+    /// A component value.
+    Component(super::cvalue::CVal),
     /// A pattern smelt cannot check (a GC reference kind).
     Unsupported(String),
 }
@@ -79,7 +81,11 @@ fn nan_pattern<T>(p: &NanPattern<T>, bits: impl Fn(&T) -> u64) -> FloatPattern {
 pub fn pattern(ret: &WastRet<'_>) -> Pattern {
     match ret {
         WastRet::Core(core) => core_pattern(core),
-        _ => Pattern::Unsupported("component-model value".into()),
+        WastRet::Component(v) => match super::cvalue::CVal::from_wast(v) {
+            Ok(v) => Pattern::Component(v),
+            Err(e) => Pattern::Unsupported(e),
+        },
+        _ => Pattern::Unsupported("an unknown kind of value".into()),
     }
 }
 
@@ -181,6 +187,9 @@ pub fn matches(p: &Pattern, raw: ValRaw) -> Result<bool, String> {
                 }
             }
             false
+        }
+        Pattern::Component(_) => {
+            return Err("a component value where a core value is expected".into());
         }
         Pattern::Unsupported(what) => return Err(format!("cannot check a {what} result")),
     })

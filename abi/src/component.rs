@@ -1,0 +1,914 @@
+//! The component model's part of the contract: value types with their
+//! canonical ABI layout and flattening, the trampolines generated code
+//! imports, and the initializers that instantiate a flattened component.
+//!
+//! Layout and flattening follow CanonicalABI.md ("Alignment", "Element
+//! Size", "Flattening"); both the compiler (signatures of lowered imports,
+//! test values) and the runtime (the canonical ABI of adapters) use these
+//! functions, so they agree by construction.
+//!
+//! # Trampolines
+//!
+//! Every function a core module imports from the component layer (a
+//! lowered function, a resource built-in) is a compiled trampoline of one
+//! shape: it stores its flat arguments in an array of 16-byte slots, calls
+//! the C function in its context's first field as `f(context, args,
+//! results) -> status`, and traps when the status is not 0 (the runtime
+//! then knows the trap's details). What the function does is the
+//! trampoline's [`TrampolineKind`].
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+
+/// Index of a type in a [`ComponentDesc::types`] table.
+pub type TypeId = u32;
+
+/// A component-level value type (CanonicalABI.md "Types"); tuples, enums,
+/// options and results are given in their despecialized form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// `bool`.
+    Bool,
+    /// `s8`.
+    S8,
+    /// `u8`.
+    U8,
+    /// `s16`.
+    S16,
+    /// `u16`.
+    U16,
+    /// `s32`.
+    S32,
+    /// `u32`.
+    U32,
+    /// `s64`.
+    S64,
+    /// `u64`.
+    U64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+    /// `char`.
+    Char,
+    /// `string`.
+    String,
+    /// `list<T>`.
+    List(TypeId),
+    /// A record or tuple: the field types in order.
+    Record(Vec<TypeId>),
+    /// A variant, enum, option or result: each case's payload type.
+    Variant(Vec<Option<TypeId>>),
+    /// `flags` with this many labels.
+    Flags(u32),
+    /// `own<R>` of runtime resource type `R`.
+    Own(u32),
+    /// `borrow<R>` of runtime resource type `R`.
+    Borrow(u32),
+}
+
+/// A core value type of the flattened representation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlatType {
+    /// `i32`.
+    I32,
+    /// `i64`.
+    I64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+}
+
+/// Most flat parameters passed directly; more go through memory.
+pub const MAX_FLAT_PARAMS: usize = 16;
+/// Most flat results returned directly; more go through memory.
+pub const MAX_FLAT_RESULTS: usize = 1;
+/// The tag bit of a `latin1+utf16` string's code-unit count marking UTF-16.
+pub const UTF16_TAG: u32 = 1 << 31;
+
+/// The joined flat type of two variant cases at one position
+/// (CanonicalABI.md "Flattening", `join`).
+pub fn join(a: FlatType, b: FlatType) -> FlatType {
+    match (a, b) {
+        _ if a == b => a,
+        (FlatType::I32, FlatType::F32) | (FlatType::F32, FlatType::I32) => FlatType::I32,
+        _ => FlatType::I64,
+    }
+}
+
+/// Rounds `n` up to a multiple of `align` (a power of two).
+pub fn align_to(n: u32, align: u32) -> u32 {
+    n.div_ceil(align) * align
+}
+
+/// The size of a variant's discriminant for `cases` cases, in bytes.
+pub fn discriminant_size(cases: usize) -> u32 {
+    match cases {
+        0..=0x100 => 1,
+        0x101..=0x1_0000 => 2,
+        _ => 4,
+    }
+}
+
+/// A table of value types with their layouts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeTable {
+    /// The types; elements refer to each other by index.
+    pub types: Vec<ValType>,
+}
+
+impl TypeTable {
+    /// Adds `ty` (or finds an equal one) and returns its id.
+    pub fn intern(&mut self, ty: ValType) -> TypeId {
+        if let Some(i) = self.types.iter().position(|t| *t == ty) {
+            return i as TypeId;
+        }
+        self.types.push(ty);
+        (self.types.len() - 1) as TypeId
+    }
+
+    /// The type with id `t`.
+    pub fn get(&self, t: TypeId) -> &ValType {
+        &self.types[t as usize]
+    }
+
+    /// Alignment of `t` in bytes.
+    pub fn alignment(&self, t: TypeId) -> u32 {
+        match self.get(t) {
+            ValType::Bool | ValType::S8 | ValType::U8 => 1,
+            ValType::S16 | ValType::U16 => 2,
+            ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
+            ValType::S64 | ValType::U64 | ValType::F64 => 8,
+            ValType::String | ValType::List(_) | ValType::Own(_) | ValType::Borrow(_) => 4,
+            ValType::Record(fields) => fields.iter().map(|&f| self.alignment(f)).max().unwrap_or(1),
+            ValType::Variant(cases) => {
+                discriminant_size(cases.len()).max(self.max_case_alignment(cases))
+            }
+            ValType::Flags(n) => match n {
+                0..=8 => 1,
+                9..=16 => 2,
+                _ => 4,
+            },
+        }
+    }
+
+    fn max_case_alignment(&self, cases: &[Option<TypeId>]) -> u32 {
+        cases
+            .iter()
+            .flatten()
+            .map(|&c| self.alignment(c))
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Size of `t` in bytes (its element size in a list).
+    pub fn size(&self, t: TypeId) -> u32 {
+        match self.get(t) {
+            ValType::Bool | ValType::S8 | ValType::U8 => 1,
+            ValType::S16 | ValType::U16 => 2,
+            ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
+            ValType::S64 | ValType::U64 | ValType::F64 => 8,
+            ValType::String | ValType::List(_) => 8,
+            ValType::Own(_) | ValType::Borrow(_) => 4,
+            ValType::Record(fields) => {
+                let mut s = 0;
+                for &f in fields {
+                    s = align_to(s, self.alignment(f)) + self.size(f);
+                }
+                align_to(s, self.alignment(t))
+            }
+            ValType::Variant(cases) => {
+                let mut s = discriminant_size(cases.len());
+                s = align_to(s, self.max_case_alignment(cases));
+                s += cases
+                    .iter()
+                    .flatten()
+                    .map(|&c| self.size(c))
+                    .max()
+                    .unwrap_or(0);
+                align_to(s, self.alignment(t))
+            }
+            ValType::Flags(n) => match n {
+                0 => 0,
+                1..=8 => 1,
+                9..=16 => 2,
+                n => 4 * n.div_ceil(32),
+            },
+        }
+    }
+
+    /// Offset of a variant's payload from its start, in bytes.
+    pub fn payload_offset(&self, cases: &[Option<TypeId>]) -> u32 {
+        align_to(
+            discriminant_size(cases.len()),
+            self.max_case_alignment(cases),
+        )
+    }
+
+    /// Offsets of a record's fields, in bytes.
+    pub fn field_offsets(&self, fields: &[TypeId]) -> Vec<u32> {
+        let mut s = 0;
+        fields
+            .iter()
+            .map(|&f| {
+                s = align_to(s, self.alignment(f));
+                let at = s;
+                s += self.size(f);
+                at
+            })
+            .collect()
+    }
+
+    /// Appends the flat representation of `t` to `out`.
+    pub fn flatten(&self, t: TypeId, out: &mut Vec<FlatType>) {
+        match self.get(t) {
+            ValType::Bool
+            | ValType::S8
+            | ValType::U8
+            | ValType::S16
+            | ValType::U16
+            | ValType::S32
+            | ValType::U32
+            | ValType::Char
+            | ValType::Own(_)
+            | ValType::Borrow(_) => out.push(FlatType::I32),
+            ValType::S64 | ValType::U64 => out.push(FlatType::I64),
+            ValType::F32 => out.push(FlatType::F32),
+            ValType::F64 => out.push(FlatType::F64),
+            ValType::String | ValType::List(_) => {
+                out.extend([FlatType::I32, FlatType::I32]);
+            }
+            ValType::Record(fields) => {
+                for &f in fields {
+                    self.flatten(f, out);
+                }
+            }
+            ValType::Variant(cases) => {
+                let start = out.len();
+                out.push(FlatType::I32);
+                let mut payload: Vec<FlatType> = Vec::new();
+                let mut case_flat = Vec::new();
+                for &c in cases.iter().flatten() {
+                    case_flat.clear();
+                    self.flatten(c, &mut case_flat);
+                    for (i, &ft) in case_flat.iter().enumerate() {
+                        match payload.get_mut(i) {
+                            Some(slot) => *slot = join(*slot, ft),
+                            None => payload.push(ft),
+                        }
+                    }
+                }
+                out.extend(payload);
+                debug_assert!(out.len() > start);
+            }
+            ValType::Flags(n) => {
+                out.extend(std::iter::repeat_n(FlatType::I32, n.div_ceil(32) as usize));
+            }
+        }
+    }
+
+    /// The flat representation of `t`.
+    pub fn flat(&self, t: TypeId) -> Vec<FlatType> {
+        let mut v = Vec::new();
+        self.flatten(t, &mut v);
+        v
+    }
+}
+
+/// A component function type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<TypeId>,
+    /// Result type, if any.
+    pub result: Option<TypeId>,
+}
+
+/// The core signature of a function of type `f` as lifted or lowered
+/// (CanonicalABI.md "Flattening", `flatten_functype`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreSignature {
+    /// Core parameters.
+    pub params: Vec<FlatType>,
+    /// Core results.
+    pub results: Vec<FlatType>,
+    /// Whether the parameters are passed through memory (one pointer).
+    pub params_indirect: bool,
+    /// Whether the results are returned through memory.
+    pub results_indirect: bool,
+}
+
+/// Whether a core signature is for the lifting (callee) or lowering
+/// (caller) side of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// `canon lift`: results through memory are returned as a pointer.
+    Lift,
+    /// `canon lower`: results through memory go to a caller-given pointer
+    /// passed as the last parameter.
+    Lower,
+}
+
+impl TypeTable {
+    /// The core signature of `f` in `context`.
+    pub fn core_signature(&self, f: &FuncType, context: Context) -> CoreSignature {
+        let mut params = Vec::new();
+        for &p in &f.params {
+            self.flatten(p, &mut params);
+        }
+        let mut results = Vec::new();
+        if let Some(r) = f.result {
+            self.flatten(r, &mut results);
+        }
+        let params_indirect = params.len() > MAX_FLAT_PARAMS;
+        if params_indirect {
+            params = vec![FlatType::I32];
+        }
+        let results_indirect = results.len() > MAX_FLAT_RESULTS;
+        if results_indirect {
+            match context {
+                Context::Lift => results = vec![FlatType::I32],
+                Context::Lower => {
+                    results.clear();
+                    params.push(FlatType::I32);
+                }
+            }
+        }
+        CoreSignature {
+            params,
+            results,
+            params_indirect,
+            results_indirect,
+        }
+    }
+}
+
+/// A string encoding option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StringEncoding {
+    /// `string-encoding=utf8`.
+    Utf8,
+    /// `string-encoding=utf16`.
+    Utf16,
+    /// `string-encoding=latin1+utf16`.
+    Latin1Utf16,
+}
+
+/// The canonical options of one side of a call, as far as the code is
+/// concerned; which memory and functions they name are in the
+/// trampoline's references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CanonOptions {
+    /// The string encoding.
+    pub string_encoding: StringEncoding,
+    /// Whether a memory is given.
+    pub memory: bool,
+    /// Whether a `realloc` is given.
+    pub realloc: bool,
+    /// Whether a `post-return` is given (lifts only).
+    pub post_return: bool,
+}
+
+/// What a trampoline does (see the module documentation).
+///
+/// The references of each kind, in order, as [`InitOp::Trampoline`] gives
+/// them:
+///
+/// - `Adapter`: caller instance, callee instance, caller memory, caller
+///   realloc, callee memory, callee realloc, callee function, callee
+///   post-return (absent options as [`Ref::None`]).
+/// - `ResourceNew`, `ResourceRep`, `ResourceDrop`: the calling instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrampolineKind {
+    /// A call from one component instance to a function lifted by another:
+    /// lifts the arguments from the caller, lowers them into the callee,
+    /// calls, and carries the result back (CanonicalABI.md `canon lower`
+    /// of a `canon lift`).
+    Adapter {
+        /// Index of the function type in [`ComponentDesc::funcs`].
+        func: u32,
+        /// The caller's (lowering) options.
+        caller: CanonOptions,
+        /// The callee's (lifting) options.
+        callee: CanonOptions,
+    },
+    /// `canon resource.new`.
+    ResourceNew {
+        /// Runtime resource type.
+        resource: u32,
+    },
+    /// `canon resource.rep`.
+    ResourceRep {
+        /// Runtime resource type.
+        resource: u32,
+    },
+    /// `canon resource.drop`.
+    ResourceDrop {
+        /// Runtime resource type.
+        resource: u32,
+    },
+}
+
+/// Number of references a trampoline of `kind` takes.
+pub fn trampoline_refs(kind: &TrampolineKind) -> usize {
+    match kind {
+        TrampolineKind::Adapter { .. } => 8,
+        TrampolineKind::ResourceNew { .. }
+        | TrampolineKind::ResourceRep { .. }
+        | TrampolineKind::ResourceDrop { .. } => 1,
+    }
+}
+
+/// Something a trampoline or an instantiation refers to, resolved at
+/// instantiation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ref {
+    /// Nothing (an absent option).
+    None,
+    /// Export `export` of core instance `instance` (in creation order).
+    CoreExport {
+        /// Core instance.
+        instance: u32,
+        /// Export index in its module.
+        export: u32,
+    },
+    /// Trampoline `index`, as a function.
+    Trampoline(u32),
+    /// Component instance `index` (its runtime state).
+    ComponentInstance(u32),
+    /// The host side of a call from outside (the test harness or the
+    /// program's entry): its instance, memory and realloc.
+    Host,
+}
+
+/// One step of instantiating a flattened component, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum InitOp {
+    /// Create the next component instance's state (its handle table).
+    ComponentInstance,
+    /// Create the next runtime resource type, implemented by component
+    /// instance `instance`, with an optional destructor (a core function).
+    Resource {
+        /// The implementing component instance.
+        instance: u32,
+        /// The destructor.
+        dtor: Ref,
+    },
+    /// Instantiate core module `module` (program-wide index) with `imports`
+    /// (one per import, in order); it becomes the next core instance.
+    CoreInstance {
+        /// The module.
+        module: u32,
+        /// Its imports.
+        imports: Vec<Ref>,
+    },
+    /// Give trampoline `trampoline` its references (see
+    /// [`TrampolineKind`]); it must come before any use of the trampoline.
+    Trampoline {
+        /// The trampoline.
+        trampoline: u32,
+        /// Its references.
+        refs: Vec<Ref>,
+    },
+}
+
+/// A function the host can call: a lifted export of the component.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExportFunc {
+    /// Its name (for messages and the test harness).
+    pub name: String,
+    /// The adapter (caller: the host) that calls it.
+    pub trampoline: u32,
+}
+
+/// Everything the runtime needs to know about a program's components.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComponentDesc {
+    /// Value types.
+    pub types: TypeTable,
+    /// Function types.
+    pub funcs: Vec<FuncType>,
+    /// Trampolines, by index.
+    pub trampolines: Vec<TrampolineKind>,
+}
+
+// ----- encoding -----
+
+impl Encode for ValType {
+    fn encode(&self, w: &mut Writer) {
+        let simple = |w: &mut Writer, tag| w.u8(tag);
+        match self {
+            ValType::Bool => simple(w, 0),
+            ValType::S8 => simple(w, 1),
+            ValType::U8 => simple(w, 2),
+            ValType::S16 => simple(w, 3),
+            ValType::U16 => simple(w, 4),
+            ValType::S32 => simple(w, 5),
+            ValType::U32 => simple(w, 6),
+            ValType::S64 => simple(w, 7),
+            ValType::U64 => simple(w, 8),
+            ValType::F32 => simple(w, 9),
+            ValType::F64 => simple(w, 10),
+            ValType::Char => simple(w, 11),
+            ValType::String => simple(w, 12),
+            ValType::List(t) => {
+                w.u8(13);
+                w.u32(*t);
+            }
+            ValType::Record(fields) => {
+                w.u8(14);
+                w.list(fields);
+            }
+            ValType::Variant(cases) => {
+                w.u8(15);
+                w.list(cases);
+            }
+            ValType::Flags(n) => {
+                w.u8(16);
+                w.u32(*n);
+            }
+            ValType::Own(r) => {
+                w.u8(17);
+                w.u32(*r);
+            }
+            ValType::Borrow(r) => {
+                w.u8(18);
+                w.u32(*r);
+            }
+        }
+    }
+}
+
+impl Decode for ValType {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u8()? {
+            0 => ValType::Bool,
+            1 => ValType::S8,
+            2 => ValType::U8,
+            3 => ValType::S16,
+            4 => ValType::U16,
+            5 => ValType::S32,
+            6 => ValType::U32,
+            7 => ValType::S64,
+            8 => ValType::U64,
+            9 => ValType::F32,
+            10 => ValType::F64,
+            11 => ValType::Char,
+            12 => ValType::String,
+            13 => ValType::List(r.u32()?),
+            14 => ValType::Record(r.list()?),
+            15 => ValType::Variant(r.list()?),
+            16 => ValType::Flags(r.u32()?),
+            17 => ValType::Own(r.u32()?),
+            18 => ValType::Borrow(r.u32()?),
+            _ => return Err(DecodeError(at)),
+        })
+    }
+}
+
+impl Encode for FuncType {
+    fn encode(&self, w: &mut Writer) {
+        w.list(&self.params);
+        w.option(&self.result);
+    }
+}
+
+impl Decode for FuncType {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(FuncType {
+            params: r.list()?,
+            result: r.option()?,
+        })
+    }
+}
+
+impl Encode for CanonOptions {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(match self.string_encoding {
+            StringEncoding::Utf8 => 0,
+            StringEncoding::Utf16 => 1,
+            StringEncoding::Latin1Utf16 => 2,
+        });
+        w.u8(u8::from(self.memory) | u8::from(self.realloc) << 1 | u8::from(self.post_return) << 2);
+    }
+}
+
+impl Decode for CanonOptions {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        let string_encoding = match r.u8()? {
+            0 => StringEncoding::Utf8,
+            1 => StringEncoding::Utf16,
+            2 => StringEncoding::Latin1Utf16,
+            _ => return Err(DecodeError(at)),
+        };
+        let bits = r.u8()?;
+        Ok(CanonOptions {
+            string_encoding,
+            memory: bits & 1 != 0,
+            realloc: bits & 2 != 0,
+            post_return: bits & 4 != 0,
+        })
+    }
+}
+
+impl Encode for TrampolineKind {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            TrampolineKind::Adapter {
+                func,
+                caller,
+                callee,
+            } => {
+                w.u8(0);
+                w.u32(*func);
+                caller.encode(w);
+                callee.encode(w);
+            }
+            TrampolineKind::ResourceNew { resource } => {
+                w.u8(1);
+                w.u32(*resource);
+            }
+            TrampolineKind::ResourceRep { resource } => {
+                w.u8(2);
+                w.u32(*resource);
+            }
+            TrampolineKind::ResourceDrop { resource } => {
+                w.u8(3);
+                w.u32(*resource);
+            }
+        }
+    }
+}
+
+impl Decode for TrampolineKind {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u8()? {
+            0 => TrampolineKind::Adapter {
+                func: r.u32()?,
+                caller: CanonOptions::decode(r)?,
+                callee: CanonOptions::decode(r)?,
+            },
+            1 => TrampolineKind::ResourceNew { resource: r.u32()? },
+            2 => TrampolineKind::ResourceRep { resource: r.u32()? },
+            3 => TrampolineKind::ResourceDrop { resource: r.u32()? },
+            _ => return Err(DecodeError(at)),
+        })
+    }
+}
+
+impl Encode for Ref {
+    fn encode(&self, w: &mut Writer) {
+        match *self {
+            Ref::None => w.u8(0),
+            Ref::CoreExport { instance, export } => {
+                w.u8(1);
+                w.u32(instance);
+                w.u32(export);
+            }
+            Ref::Trampoline(t) => {
+                w.u8(2);
+                w.u32(t);
+            }
+            Ref::ComponentInstance(c) => {
+                w.u8(3);
+                w.u32(c);
+            }
+            Ref::Host => w.u8(4),
+        }
+    }
+}
+
+impl Decode for Ref {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u8()? {
+            0 => Ref::None,
+            1 => Ref::CoreExport {
+                instance: r.u32()?,
+                export: r.u32()?,
+            },
+            2 => Ref::Trampoline(r.u32()?),
+            3 => Ref::ComponentInstance(r.u32()?),
+            4 => Ref::Host,
+            _ => return Err(DecodeError(at)),
+        })
+    }
+}
+
+impl Encode for InitOp {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            InitOp::ComponentInstance => w.u8(0),
+            InitOp::Resource { instance, dtor } => {
+                w.u8(1);
+                w.u32(*instance);
+                dtor.encode(w);
+            }
+            InitOp::CoreInstance { module, imports } => {
+                w.u8(2);
+                w.u32(*module);
+                w.list(imports);
+            }
+            InitOp::Trampoline { trampoline, refs } => {
+                w.u8(3);
+                w.u32(*trampoline);
+                w.list(refs);
+            }
+        }
+    }
+}
+
+impl Decode for InitOp {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u8()? {
+            0 => InitOp::ComponentInstance,
+            1 => InitOp::Resource {
+                instance: r.u32()?,
+                dtor: Ref::decode(r)?,
+            },
+            2 => InitOp::CoreInstance {
+                module: r.u32()?,
+                imports: r.list()?,
+            },
+            3 => InitOp::Trampoline {
+                trampoline: r.u32()?,
+                refs: r.list()?,
+            },
+            _ => return Err(DecodeError(at)),
+        })
+    }
+}
+
+impl Encode for ExportFunc {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.name.as_bytes());
+        w.u32(self.trampoline);
+    }
+}
+
+impl Decode for ExportFunc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        let name = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| DecodeError(at))?;
+        Ok(ExportFunc {
+            name,
+            trampoline: r.u32()?,
+        })
+    }
+}
+
+impl Encode for ComponentDesc {
+    fn encode(&self, w: &mut Writer) {
+        w.list(&self.types.types);
+        w.list(&self.funcs);
+        w.list(&self.trampolines);
+    }
+}
+
+impl Decode for ComponentDesc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ComponentDesc {
+            types: TypeTable { types: r.list()? },
+            funcs: r.list()?,
+            trampolines: r.list()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{from_bytes, to_bytes};
+
+    fn table() -> (TypeTable, [TypeId; 6]) {
+        let mut t = TypeTable::default();
+        let u8_ = t.intern(ValType::U8);
+        let u64_ = t.intern(ValType::U64);
+        let f32_ = t.intern(ValType::F32);
+        let string = t.intern(ValType::String);
+        // record { a: u8, b: u64, c: string }
+        let rec = t.intern(ValType::Record(vec![u8_, u64_, string]));
+        // variant { x(f32), y(u64), z }
+        let var = t.intern(ValType::Variant(vec![Some(f32_), Some(u64_), None]));
+        (t, [u8_, u64_, f32_, string, rec, var])
+    }
+
+    #[test]
+    fn layouts_follow_the_canonical_abi() {
+        let (t, [u8_, u64_, _, string, rec, var]) = table();
+        assert_eq!((t.size(u8_), t.alignment(u8_)), (1, 1));
+        assert_eq!((t.size(string), t.alignment(string)), (8, 4));
+        // u8 at 0, u64 at 8, string at 16: 24 bytes, aligned 8.
+        assert_eq!(t.field_offsets(&[u8_, u64_, string]), [0, 8, 16]);
+        assert_eq!((t.size(rec), t.alignment(rec)), (24, 8));
+        // discriminant u8, payload at 8 (u64 alignment), 16 bytes.
+        assert_eq!((t.size(var), t.alignment(var)), (16, 8));
+        let cases = match t.get(var) {
+            ValType::Variant(c) => c.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(t.payload_offset(&cases), 8);
+    }
+
+    #[test]
+    fn flags_and_discriminants() {
+        let mut t = TypeTable::default();
+        let f8 = t.intern(ValType::Flags(8));
+        let f9 = t.intern(ValType::Flags(9));
+        let f33 = t.intern(ValType::Flags(33));
+        assert_eq!((t.size(f8), t.size(f9), t.size(f33)), (1, 2, 8));
+        assert_eq!(t.flat(f33), [FlatType::I32, FlatType::I32]);
+        assert_eq!(discriminant_size(256), 1);
+        assert_eq!(discriminant_size(257), 2);
+        assert_eq!(discriminant_size(70_000), 4);
+    }
+
+    #[test]
+    fn variants_join_their_cases_flat_types() {
+        let (t, [_, _, _, _, rec, var]) = table();
+        // f32 and u64 at the same position join to i64.
+        assert_eq!(t.flat(var), [FlatType::I32, FlatType::I64]);
+        assert_eq!(
+            t.flat(rec),
+            [FlatType::I32, FlatType::I64, FlatType::I32, FlatType::I32]
+        );
+    }
+
+    #[test]
+    fn signatures_spill_past_the_flat_limits() {
+        let (mut t, [u8_, _, _, string, _, _]) = table();
+        let many = FuncType {
+            params: vec![u8_; 17],
+            result: Some(string),
+        };
+        let lift = t.core_signature(&many, Context::Lift);
+        assert!(lift.params_indirect && lift.results_indirect);
+        assert_eq!(lift.params, [FlatType::I32]);
+        assert_eq!(lift.results, [FlatType::I32]);
+        let lower = t.core_signature(&many, Context::Lower);
+        assert_eq!(lower.params, [FlatType::I32, FlatType::I32]);
+        assert!(lower.results.is_empty());
+        let two = t.intern(ValType::Record(vec![u8_, u8_]));
+        let f = FuncType {
+            params: vec![two],
+            result: Some(u8_),
+        };
+        let sig = t.core_signature(&f, Context::Lower);
+        assert_eq!(sig.params, [FlatType::I32, FlatType::I32]);
+        assert_eq!(sig.results, [FlatType::I32]);
+    }
+
+    #[test]
+    fn descriptors_round_trip() {
+        let (types, _) = table();
+        let desc = ComponentDesc {
+            types,
+            funcs: vec![FuncType {
+                params: vec![0, 3],
+                result: Some(5),
+            }],
+            trampolines: vec![
+                TrampolineKind::Adapter {
+                    func: 0,
+                    caller: CanonOptions {
+                        string_encoding: StringEncoding::Utf16,
+                        memory: true,
+                        realloc: false,
+                        post_return: false,
+                    },
+                    callee: CanonOptions {
+                        string_encoding: StringEncoding::Utf8,
+                        memory: true,
+                        realloc: true,
+                        post_return: true,
+                    },
+                },
+                TrampolineKind::ResourceDrop { resource: 2 },
+            ],
+        };
+        assert_eq!(from_bytes::<ComponentDesc>(&to_bytes(&desc)).unwrap(), desc);
+        let ops = vec![
+            InitOp::ComponentInstance,
+            InitOp::Resource {
+                instance: 0,
+                dtor: Ref::CoreExport {
+                    instance: 1,
+                    export: 2,
+                },
+            },
+            InitOp::CoreInstance {
+                module: 3,
+                imports: vec![Ref::Trampoline(1), Ref::Host],
+            },
+            InitOp::Trampoline {
+                trampoline: 0,
+                refs: vec![Ref::ComponentInstance(0), Ref::None],
+            },
+        ];
+        assert_eq!(from_bytes::<Vec<InitOp>>(&to_bytes(&ops)).unwrap(), ops);
+    }
+}

@@ -1,0 +1,869 @@
+//! Instantiating components at compile time.
+//!
+//! In: a parsed component ([`super::parse::StaticComponent`]) and what its
+//! imports are bound to. Out: the initializers that create its core
+//! instances and trampolines at run time, in definition order
+//! (`smelt_abi::component::InitOp`), and its exports as definitions other
+//! components (or the host) can use.
+//!
+//! Every definition of the component is interpreted in order, keeping the
+//! component's index spaces as lists of *definitions* ([`CoreDef`],
+//! [`FuncDef`], [`ItemDef`], ...): what a core function, a component
+//! function or an instance will be at run time. Instantiating a nested
+//! component interprets its definitions in a new [`Frame`], with its
+//! imports bound to the arguments. Each instantiation of a component is a
+//! new runtime component instance, and each resource type definition in it
+//! a new runtime resource type: a frame maps the validator's resource ids
+//! it sees to runtime resource types.
+//!
+//! Nesting is followed by recursion, bounded by [`MAX_DEPTH`].
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use cranelift_entity::EntityRef;
+use smelt_abi::component::{
+    CanonOptions, Context, CoreSignature, InitOp, Ref, StringEncoding, TrampolineKind,
+};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
+};
+use wasmparser::types::{TypeIdentifier, TypesRef};
+use wasmparser::{
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
+    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance, TypeBounds,
+};
+
+use super::parse::{Item, StaticComponent, TypeItem};
+use super::types::{Converter, TypeInterner};
+use crate::core::module::ModuleInfo;
+use crate::core::types::ModuleIndex;
+use crate::error::{CompileError, Result};
+use cranelift_entity::PrimaryMap;
+
+/// Deepest nesting of component instantiations followed.
+pub const MAX_DEPTH: usize = 100;
+
+/// A trampoline of the program.
+#[derive(Debug, Clone)]
+pub struct TrampolineDef {
+    /// What it does.
+    pub kind: TrampolineKind,
+    /// Its core signature, when core instances import it (`None`: only the
+    /// host calls it, and it has no compiled code).
+    pub signature: Option<CoreSignature>,
+    /// Canonical id of its core function type.
+    pub type_id: u32,
+}
+
+/// The component state of a program, across all its components.
+#[derive(Debug, Default)]
+pub struct ComponentState {
+    /// Value and function types.
+    pub types: TypeInterner,
+    /// Trampolines, by index.
+    pub trampolines: Vec<TrampolineDef>,
+    /// Component instances created so far.
+    pub component_instances: u32,
+    /// Core instances created so far.
+    pub core_instances: u32,
+    /// Runtime resource types created so far.
+    pub resources: u32,
+}
+
+/// How many of each runtime entity a [`ComponentState`] has created.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    component_instances: u32,
+    core_instances: u32,
+    resources: u32,
+    trampolines: usize,
+}
+
+impl ComponentState {
+    /// The current counts, for [`ComponentState::restore`].
+    pub fn counts(&self) -> Counts {
+        Counts {
+            component_instances: self.component_instances,
+            core_instances: self.core_instances,
+            resources: self.resources,
+            trampolines: self.trampolines.len(),
+        }
+    }
+
+    /// Forgets everything created since `counts` were taken.
+    pub fn restore(&mut self, counts: Counts) {
+        self.component_instances = counts.component_instances;
+        self.core_instances = counts.core_instances;
+        self.resources = counts.resources;
+        self.trampolines.truncate(counts.trampolines);
+    }
+}
+
+/// A core function, table, memory, global or tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreDef {
+    /// An export of a core instance.
+    Export {
+        /// The core instance (runtime index).
+        instance: u32,
+        /// The export's index in its module.
+        export: u32,
+    },
+    /// A trampoline.
+    Trampoline(u32),
+}
+
+impl CoreDef {
+    fn to_ref(self) -> Ref {
+        match self {
+            CoreDef::Export { instance, export } => Ref::CoreExport { instance, export },
+            CoreDef::Trampoline(t) => Ref::Trampoline(t),
+        }
+    }
+}
+
+fn option_ref(d: Option<CoreDef>) -> Ref {
+    d.map_or(Ref::None, CoreDef::to_ref)
+}
+
+/// A core instance.
+#[derive(Debug, Clone)]
+enum CoreInstanceDef {
+    /// An instantiated module.
+    Instance { index: u32, module: ModuleIndex },
+    /// A bag of exports.
+    Synthetic(Rc<HashMap<String, CoreDef>>),
+}
+
+/// Canonical options.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    encoding: StringEncoding,
+    memory: Option<CoreDef>,
+    realloc: Option<CoreDef>,
+    post_return: Option<CoreDef>,
+}
+
+impl Options {
+    fn abi(&self) -> CanonOptions {
+        CanonOptions {
+            string_encoding: self.encoding,
+            memory: self.memory.is_some(),
+            realloc: self.realloc.is_some(),
+            post_return: self.post_return.is_some(),
+        }
+    }
+}
+
+/// A function lifted from a core function.
+#[derive(Debug)]
+pub struct Lifted {
+    func: CoreDef,
+    /// Its type (index in the program's function types).
+    pub ty: u32,
+    options: Options,
+    instance: u32,
+}
+
+/// A component function.
+#[derive(Debug, Clone)]
+pub enum FuncDef {
+    /// Lifted by a component instance.
+    Lifted(Rc<Lifted>),
+}
+
+/// A type, as far as instantiation cares.
+#[derive(Debug, Clone, Copy)]
+pub enum TypeDef {
+    /// A runtime resource type.
+    Resource(u32),
+    /// Any other type.
+    Other,
+}
+
+/// A component (a static one, with the definitions it can alias).
+#[derive(Debug, Clone)]
+pub struct ComponentDef {
+    index: usize,
+    closure: Rc<Closure>,
+}
+
+/// What a component's outer aliases can reach: the enclosing component's
+/// modules, components and types when it was defined.
+#[derive(Debug, Default)]
+struct Closure {
+    modules: Vec<ModuleIndex>,
+    components: Vec<ComponentDef>,
+    types: Vec<TypeDef>,
+    resources: HashMap<ResourceId, u32>,
+    parent: Option<Rc<Closure>>,
+}
+
+/// Anything an instance can export or an import can be bound to.
+#[derive(Debug, Clone)]
+pub enum ItemDef {
+    /// A function.
+    Func(FuncDef),
+    /// An instance.
+    Instance(Rc<InstanceDef>),
+    /// A type.
+    Type(TypeDef),
+    /// A core module.
+    Module(ModuleIndex),
+    /// A component.
+    Component(ComponentDef),
+}
+
+/// A component instance: its exports, in order.
+#[derive(Debug, Default)]
+pub struct InstanceDef {
+    /// Exports by name.
+    pub exports: Vec<(String, ItemDef)>,
+}
+
+impl InstanceDef {
+    /// The export called `name`.
+    pub fn get(&self, name: &str) -> Option<&ItemDef> {
+        self.exports.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+    }
+}
+
+/// The result of instantiating a component.
+pub struct Instantiation {
+    /// The initializers, in order.
+    pub ops: Vec<InitOp>,
+    /// The instance.
+    pub instance: Rc<InstanceDef>,
+}
+
+/// A component being instantiated.
+struct Frame<'a> {
+    types: TypesRef<'a>,
+    instance: u32,
+    args: HashMap<String, ItemDef>,
+    closure: Rc<Closure>,
+    core_funcs: Vec<CoreDef>,
+    core_tables: Vec<CoreDef>,
+    core_memories: Vec<CoreDef>,
+    core_globals: Vec<CoreDef>,
+    core_tags: Vec<CoreDef>,
+    core_instances: Vec<CoreInstanceDef>,
+    modules: Vec<ModuleIndex>,
+    funcs: Vec<FuncDef>,
+    instances: Vec<Rc<InstanceDef>>,
+    components: Vec<ComponentDef>,
+    types_defs: Vec<TypeDef>,
+    resources: HashMap<ResourceId, u32>,
+    exports: Vec<(String, ItemDef)>,
+    offset: u64,
+}
+
+/// The compile-time interpreter of components.
+pub struct Flattener<'a, 'data> {
+    /// The program's modules.
+    pub modules: &'a PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
+    /// The program's parsed components.
+    pub components: &'a [StaticComponent<'data>],
+    /// The program's component state.
+    pub state: &'a mut ComponentState,
+    ops: Vec<InitOp>,
+    depth: usize,
+}
+
+fn link_error<T>(message: String, offset: u64) -> Result<T> {
+    Err(CompileError::Link { message, offset })
+}
+
+impl<'a, 'data> Flattener<'a, 'data> {
+    /// A flattener adding to `state`.
+    pub fn new(
+        modules: &'a PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
+        components: &'a [StaticComponent<'data>],
+        state: &'a mut ComponentState,
+    ) -> Self {
+        Flattener {
+            modules,
+            components,
+            state,
+            ops: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Instantiates root component `index` with `args` bound to its
+    /// imports.
+    pub fn instantiate_root(
+        mut self,
+        index: usize,
+        args: HashMap<String, ItemDef>,
+    ) -> Result<Instantiation> {
+        let def = ComponentDef {
+            index,
+            closure: Rc::new(Closure::default()),
+        };
+        let instance = self.instantiate(&def, args)?;
+        Ok(Instantiation {
+            ops: self.ops,
+            instance,
+        })
+    }
+
+    fn new_trampoline(
+        &mut self,
+        kind: TrampolineKind,
+        signature: Option<CoreSignature>,
+        type_id: u32,
+        refs: Vec<Ref>,
+    ) -> u32 {
+        let t = self.state.trampolines.len() as u32;
+        self.state.trampolines.push(TrampolineDef {
+            kind,
+            signature,
+            type_id,
+        });
+        self.ops.push(InitOp::Trampoline {
+            trampoline: t,
+            refs,
+        });
+        t
+    }
+
+    /// Creates the adapter through which the host calls `func`; returns
+    /// the trampoline and the function type.
+    pub fn host_entry(&mut self, func: &FuncDef) -> (u32, u32) {
+        let FuncDef::Lifted(l) = func;
+        let host = CanonOptions {
+            string_encoding: StringEncoding::Utf8,
+            memory: true,
+            realloc: true,
+            post_return: false,
+        };
+        let kind = TrampolineKind::Adapter {
+            func: l.ty,
+            caller: host,
+            callee: l.options.abi(),
+        };
+        let refs = vec![
+            Ref::Host,
+            Ref::ComponentInstance(l.instance),
+            Ref::Host,
+            Ref::Host,
+            option_ref(l.options.memory),
+            option_ref(l.options.realloc),
+            l.func.to_ref(),
+            option_ref(l.options.post_return),
+        ];
+        (self.new_trampoline(kind, None, 0, refs), l.ty)
+    }
+
+    /// The initializers added since the last call.
+    pub fn take_ops(&mut self) -> Vec<InitOp> {
+        std::mem::take(&mut self.ops)
+    }
+
+    fn instantiate(
+        &mut self,
+        def: &ComponentDef,
+        args: HashMap<String, ItemDef>,
+    ) -> Result<Rc<InstanceDef>> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(CompileError::unsupported(
+                format!("components nested more than {MAX_DEPTH} instantiations deep"),
+                0,
+            ));
+        }
+        let component = &self.components[def.index];
+        let instance = self.state.component_instances;
+        self.state.component_instances += 1;
+        self.ops.push(InitOp::ComponentInstance);
+        let mut resources = HashMap::new();
+        let mut c = Some(&def.closure);
+        while let Some(closure) = c {
+            for (k, v) in &closure.resources {
+                resources.entry(*k).or_insert(*v);
+            }
+            c = closure.parent.as_ref();
+        }
+        let mut frame = Frame {
+            types: component.types(),
+            instance,
+            args,
+            closure: def.closure.clone(),
+            core_funcs: Vec::new(),
+            core_tables: Vec::new(),
+            core_memories: Vec::new(),
+            core_globals: Vec::new(),
+            core_tags: Vec::new(),
+            core_instances: Vec::new(),
+            modules: Vec::new(),
+            funcs: Vec::new(),
+            instances: Vec::new(),
+            components: Vec::new(),
+            types_defs: Vec::new(),
+            resources,
+            exports: Vec::new(),
+            offset: 0,
+        };
+        for (offset, item) in &component.items {
+            frame.offset = *offset;
+            self.item(&mut frame, item)?;
+        }
+        self.depth -= 1;
+        Ok(Rc::new(InstanceDef {
+            exports: frame.exports,
+        }))
+    }
+
+    fn item(&mut self, f: &mut Frame<'_>, item: &Item<'data>) -> Result<()> {
+        match item {
+            Item::Import(import) => {
+                let name = import.name.name;
+                let Some(arg) = f.args.get(name).cloned() else {
+                    return link_error(format!("no definition for the import `{name}`"), f.offset);
+                };
+                self.push_item(f, import_kind(&import.ty), arg, name)?;
+            }
+            Item::Type(TypeItem::Resource { dtor }) => {
+                let r = self.state.resources;
+                self.state.resources += 1;
+                let dtor = dtor.map(|d| f.core_funcs[d as usize]);
+                self.ops.push(InitOp::Resource {
+                    instance: f.instance,
+                    dtor: option_ref(dtor),
+                });
+                f.types_defs.push(TypeDef::Resource(r));
+                self.bind_type(f, f.types_defs.len() - 1);
+            }
+            Item::Type(TypeItem::Other) => f.types_defs.push(TypeDef::Other),
+            Item::Module(m) => f.modules.push(*m),
+            Item::Component(index) => {
+                let closure = Closure {
+                    modules: f.modules.clone(),
+                    components: f.components.clone(),
+                    types: f.types_defs.clone(),
+                    resources: f.resources.clone(),
+                    parent: Some(f.closure.clone()),
+                };
+                f.components.push(ComponentDef {
+                    index: *index,
+                    closure: Rc::new(closure),
+                });
+            }
+            Item::CoreInstance(instance) => self.core_instance(f, instance)?,
+            Item::Instance(instance) => {
+                let def = match instance {
+                    wasmparser::ComponentInstance::Instantiate {
+                        component_index,
+                        args,
+                    } => {
+                        let component = f.components[*component_index as usize].clone();
+                        let mut bound = HashMap::new();
+                        for arg in args.iter() {
+                            bound.insert(arg.name.to_string(), item_of(f, arg.kind, arg.index)?);
+                        }
+                        self.instantiate(&component, bound)?
+                    }
+                    wasmparser::ComponentInstance::FromExports(exports) => {
+                        let mut def = InstanceDef::default();
+                        for e in exports.iter() {
+                            def.exports
+                                .push((e.name.name.to_string(), item_of(f, e.kind, e.index)?));
+                        }
+                        Rc::new(def)
+                    }
+                };
+                f.instances.push(def);
+            }
+            Item::Alias(alias) => self.alias(f, alias)?,
+            Item::Canonical(canon) => self.canonical(f, canon)?,
+            Item::Export(export) => {
+                let item = item_of(f, export.kind, export.index)?;
+                f.exports.push((export.name.name.to_string(), item.clone()));
+                self.push_item(f, export.kind, item, export.name.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `item` to the index space of `kind` (imports, exports,
+    /// aliases); binds resource types it introduces.
+    fn push_item(
+        &mut self,
+        f: &mut Frame<'_>,
+        kind: ComponentExternalKind,
+        item: ItemDef,
+        name: &str,
+    ) -> Result<()> {
+        match (kind, item) {
+            (ComponentExternalKind::Func, ItemDef::Func(d)) => f.funcs.push(d),
+            (ComponentExternalKind::Instance, ItemDef::Instance(d)) => {
+                f.instances.push(d.clone());
+                let ty = f.types.component_instance_at(f.instances.len() as u32 - 1);
+                bind_instance(f, ty, &d);
+            }
+            (ComponentExternalKind::Type, ItemDef::Type(d)) => {
+                f.types_defs.push(d);
+                self.bind_type(f, f.types_defs.len() - 1);
+            }
+            (ComponentExternalKind::Component, ItemDef::Component(d)) => f.components.push(d),
+            (ComponentExternalKind::Module, ItemDef::Module(d)) => f.modules.push(d),
+            (kind, _) => {
+                return link_error(format!("`{name}` is not a {}", kind.desc()), f.offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds the resource id of type index `index` to its runtime type.
+    fn bind_type(&self, f: &mut Frame<'_>, index: usize) {
+        if let TypeDef::Resource(r) = f.types_defs[index]
+            && let ComponentAnyTypeId::Resource(id) = f.types.component_any_type_at(index as u32)
+        {
+            f.resources.insert(id.resource(), r);
+        }
+    }
+
+    fn core_instance(&mut self, f: &mut Frame<'_>, instance: &Instance<'data>) -> Result<()> {
+        let def = match instance {
+            Instance::Instantiate { module_index, args } => {
+                let module = f.modules[*module_index as usize];
+                let info = &self.modules[module];
+                let mut by_name = HashMap::new();
+                for arg in args.iter() {
+                    by_name.insert(arg.name, f.core_instances[arg.index as usize].clone());
+                }
+                let mut imports = Vec::with_capacity(info.imports.len());
+                for import in &info.imports {
+                    let Some(from) = by_name.get(import.module.as_str()) else {
+                        return link_error(
+                            format!(
+                                "no instance `{}` for the core module's imports",
+                                import.module
+                            ),
+                            f.offset,
+                        );
+                    };
+                    let def =
+                        self.core_export(from, &import.name)
+                            .ok_or_else(|| CompileError::Link {
+                                message: format!("no export `{}::{}`", import.module, import.name),
+                                offset: f.offset,
+                            })?;
+                    imports.push(def.to_ref());
+                }
+                let index = self.state.core_instances;
+                self.state.core_instances += 1;
+                self.ops.push(InitOp::CoreInstance {
+                    module: module.index() as u32,
+                    imports,
+                });
+                CoreInstanceDef::Instance { index, module }
+            }
+            Instance::FromExports(exports) => {
+                let mut map = HashMap::new();
+                for e in exports.iter() {
+                    let space = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => &f.core_funcs,
+                        ExternalKind::Table => &f.core_tables,
+                        ExternalKind::Memory => &f.core_memories,
+                        ExternalKind::Global => &f.core_globals,
+                        ExternalKind::Tag => &f.core_tags,
+                    };
+                    map.insert(e.name.to_string(), space[e.index as usize]);
+                }
+                CoreInstanceDef::Synthetic(Rc::new(map))
+            }
+        };
+        f.core_instances.push(def);
+        Ok(())
+    }
+
+    /// Export `name` of a core instance.
+    fn core_export(&self, instance: &CoreInstanceDef, name: &str) -> Option<CoreDef> {
+        match instance {
+            CoreInstanceDef::Synthetic(map) => map.get(name).copied(),
+            CoreInstanceDef::Instance { index, module } => self.modules[*module]
+                .exports
+                .iter()
+                .position(|e| e.name == name)
+                .map(|export| CoreDef::Export {
+                    instance: *index,
+                    export: export as u32,
+                }),
+        }
+    }
+
+    fn alias(&mut self, f: &mut Frame<'_>, alias: &ComponentAlias<'data>) -> Result<()> {
+        match alias {
+            ComponentAlias::CoreInstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
+                let instance = f.core_instances[*instance_index as usize].clone();
+                let def = self
+                    .core_export(&instance, name)
+                    .ok_or_else(|| CompileError::Link {
+                        message: format!("no core export `{name}`"),
+                        offset: f.offset,
+                    })?;
+                match kind {
+                    ExternalKind::Func | ExternalKind::FuncExact => f.core_funcs.push(def),
+                    ExternalKind::Table => f.core_tables.push(def),
+                    ExternalKind::Memory => f.core_memories.push(def),
+                    ExternalKind::Global => f.core_globals.push(def),
+                    ExternalKind::Tag => f.core_tags.push(def),
+                }
+            }
+            ComponentAlias::InstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
+                let instance = f.instances[*instance_index as usize].clone();
+                let Some(item) = instance.get(name).cloned() else {
+                    return link_error(format!("the instance has no export `{name}`"), f.offset);
+                };
+                self.push_item(f, *kind, item, name)?;
+            }
+            ComponentAlias::Outer { kind, count, index } => {
+                let i = *index as usize;
+                if *count == 0 {
+                    // The component's own index spaces.
+                    match kind {
+                        ComponentOuterAliasKind::CoreModule => f.modules.push(f.modules[i]),
+                        ComponentOuterAliasKind::Component => {
+                            f.components.push(f.components[i].clone());
+                        }
+                        ComponentOuterAliasKind::Type => {
+                            f.types_defs.push(f.types_defs[i]);
+                            self.bind_type(f, f.types_defs.len() - 1);
+                        }
+                        ComponentOuterAliasKind::CoreType => {}
+                    }
+                    return Ok(());
+                }
+                let mut closure = f.closure.clone();
+                for _ in 1..*count {
+                    closure = closure
+                        .parent
+                        .clone()
+                        .expect("validated: outer alias depth");
+                }
+                match kind {
+                    ComponentOuterAliasKind::CoreModule => f.modules.push(closure.modules[i]),
+                    ComponentOuterAliasKind::Component => {
+                        f.components.push(closure.components[i].clone());
+                    }
+                    ComponentOuterAliasKind::Type => {
+                        f.types_defs.push(closure.types[i]);
+                        self.bind_type(f, f.types_defs.len() - 1);
+                    }
+                    ComponentOuterAliasKind::CoreType => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn options(&self, f: &Frame<'_>, options: &[CanonicalOption]) -> Result<Options> {
+        let mut o = Options {
+            encoding: StringEncoding::Utf8,
+            memory: None,
+            realloc: None,
+            post_return: None,
+        };
+        for option in options {
+            match option {
+                CanonicalOption::UTF8 => o.encoding = StringEncoding::Utf8,
+                CanonicalOption::UTF16 => o.encoding = StringEncoding::Utf16,
+                CanonicalOption::CompactUTF16 => o.encoding = StringEncoding::Latin1Utf16,
+                CanonicalOption::Memory(m) => o.memory = Some(f.core_memories[*m as usize]),
+                CanonicalOption::Realloc(r) => o.realloc = Some(f.core_funcs[*r as usize]),
+                CanonicalOption::PostReturn(p) => o.post_return = Some(f.core_funcs[*p as usize]),
+                CanonicalOption::CoreType(_) => {}
+                CanonicalOption::Async | CanonicalOption::Callback(_) => {
+                    return Err(CompileError::unsupported(
+                        "async lifting and lowering (component model async)",
+                        f.offset,
+                    ));
+                }
+                CanonicalOption::Gc => {
+                    return Err(CompileError::unsupported(
+                        "the GC canonical option",
+                        f.offset,
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    fn canonical(&mut self, f: &mut Frame<'_>, canon: &CanonicalFunction) -> Result<()> {
+        match canon {
+            CanonicalFunction::Lift {
+                core_func_index,
+                type_index,
+                options,
+            } => {
+                let ComponentAnyTypeId::Func(id) = f.types.component_any_type_at(*type_index)
+                else {
+                    unreachable!("validated: lift takes a function type");
+                };
+                let ty = Converter {
+                    types: f.types,
+                    resources: &f.resources,
+                    offset: f.offset,
+                }
+                .func(&mut self.state.types, id)?;
+                let options = self.options(f, options)?;
+                f.funcs.push(FuncDef::Lifted(Rc::new(Lifted {
+                    func: f.core_funcs[*core_func_index as usize],
+                    ty,
+                    options,
+                    instance: f.instance,
+                })));
+            }
+            CanonicalFunction::Lower {
+                func_index,
+                options,
+            } => {
+                let options = self.options(f, options)?;
+                let FuncDef::Lifted(callee) = f.funcs[*func_index as usize].clone();
+                let ty = &self.state.types.funcs[callee.ty as usize];
+                let signature = self.state.types.table.core_signature(ty, Context::Lower);
+                let kind = TrampolineKind::Adapter {
+                    func: callee.ty,
+                    caller: options.abi(),
+                    callee: callee.options.abi(),
+                };
+                let refs = vec![
+                    Ref::ComponentInstance(f.instance),
+                    Ref::ComponentInstance(callee.instance),
+                    option_ref(options.memory),
+                    option_ref(options.realloc),
+                    option_ref(callee.options.memory),
+                    option_ref(callee.options.realloc),
+                    callee.func.to_ref(),
+                    option_ref(callee.options.post_return),
+                ];
+                self.push_trampoline(f, kind, signature, refs);
+            }
+            CanonicalFunction::ResourceNew { resource }
+            | CanonicalFunction::ResourceRep { resource }
+            | CanonicalFunction::ResourceDrop { resource } => {
+                let ComponentAnyTypeId::Resource(id) = f.types.component_any_type_at(*resource)
+                else {
+                    unreachable!("validated: a resource type");
+                };
+                let r = *f.resources.get(&id.resource()).ok_or_else(|| {
+                    CompileError::unsupported("a resource type that is not bound", f.offset)
+                })?;
+                use smelt_abi::component::FlatType::I32;
+                let (kind, results) = match canon {
+                    CanonicalFunction::ResourceNew { .. } => {
+                        (TrampolineKind::ResourceNew { resource: r }, vec![I32])
+                    }
+                    CanonicalFunction::ResourceRep { .. } => {
+                        (TrampolineKind::ResourceRep { resource: r }, vec![I32])
+                    }
+                    _ => (TrampolineKind::ResourceDrop { resource: r }, vec![]),
+                };
+                let signature = CoreSignature {
+                    params: vec![I32],
+                    results,
+                    params_indirect: false,
+                    results_indirect: false,
+                };
+                self.push_trampoline(f, kind, signature, vec![Ref::ComponentInstance(f.instance)]);
+            }
+            other => {
+                return Err(CompileError::unsupported(
+                    format!("the canonical built-in {}", builtin_name(other)),
+                    f.offset,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a trampoline that core instances import as the next core
+    /// function of `f`.
+    fn push_trampoline(
+        &mut self,
+        f: &mut Frame<'_>,
+        kind: TrampolineKind,
+        signature: CoreSignature,
+        refs: Vec<Ref>,
+    ) {
+        let type_id = f.types.core_function_at(f.core_funcs.len() as u32).index() as u32;
+        let t = self.new_trampoline(kind, Some(signature), type_id, refs);
+        f.core_funcs.push(CoreDef::Trampoline(t));
+    }
+}
+
+/// Binds the resource types exported by an instance of type `ty` (as seen
+/// from `f`) to those of its definition `def`.
+fn bind_instance(f: &mut Frame<'_>, ty: ComponentInstanceTypeId, def: &InstanceDef) {
+    let types = f.types;
+    let mut pending = vec![(ty, def)];
+    while let Some((ty, def)) = pending.pop() {
+        for (name, item) in types[ty].exports.iter() {
+            match (&item.ty, def.get(name.as_str())) {
+                (
+                    ComponentEntityType::Type {
+                        created: ComponentAnyTypeId::Resource(id),
+                        ..
+                    },
+                    Some(ItemDef::Type(TypeDef::Resource(r))),
+                ) => {
+                    f.resources.insert(id.resource(), *r);
+                }
+                (ComponentEntityType::Instance(inner), Some(ItemDef::Instance(d))) => {
+                    pending.push((*inner, d));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The kind of item an import declares.
+fn import_kind(ty: &ComponentTypeRef) -> ComponentExternalKind {
+    match ty {
+        ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
+        ComponentTypeRef::Func(_) => ComponentExternalKind::Func,
+        ComponentTypeRef::Value(_) => ComponentExternalKind::Value,
+        ComponentTypeRef::Type(TypeBounds::Eq(_) | TypeBounds::SubResource) => {
+            ComponentExternalKind::Type
+        }
+        ComponentTypeRef::Instance(_) => ComponentExternalKind::Instance,
+        ComponentTypeRef::Component(_) => ComponentExternalKind::Component,
+    }
+}
+
+/// The item with `index` in the index space of `kind`.
+fn item_of(f: &Frame<'_>, kind: ComponentExternalKind, index: u32) -> Result<ItemDef> {
+    let i = index as usize;
+    Ok(match kind {
+        ComponentExternalKind::Func => ItemDef::Func(f.funcs[i].clone()),
+        ComponentExternalKind::Instance => ItemDef::Instance(f.instances[i].clone()),
+        ComponentExternalKind::Type => ItemDef::Type(f.types_defs[i]),
+        ComponentExternalKind::Component => ItemDef::Component(f.components[i].clone()),
+        ComponentExternalKind::Module => ItemDef::Module(f.modules[i]),
+        ComponentExternalKind::Value => {
+            return Err(CompileError::unsupported("component values", f.offset));
+        }
+    })
+}
+
+fn builtin_name(canon: &CanonicalFunction) -> String {
+    let debug = format!("{canon:?}");
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or(&debug)
+        .to_string()
+}

@@ -1,0 +1,635 @@
+//! Components at run time.
+//!
+//! The compiler flattens a component into core modules, trampolines and an
+//! ordered list of initializers ([`InitOp`]); this module runs the
+//! initializers, owns the state the component model adds to core
+//! instances (per component instance: the `may_leave` flag and the handle
+//! table; per program: the runtime resource types and the borrow scopes of
+//! calls in progress) and carries out what trampolines ask for: resource
+//! built-ins here, calls between components (and from the host) in
+//! [`canonical`].
+//!
+//! A compiled trampoline calls the function at the start of its context
+//! ([`TrampolineState`]) with its flat arguments; a non-zero status makes
+//! it trap with the message recorded by [`crate::traps::set_pending`].
+
+pub mod canonical;
+pub mod handles;
+pub mod trap;
+
+use core::cell::{Cell, RefCell};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use smelt_abi::codec;
+use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind};
+use smelt_abi::program::{ArrayCallFn, ExportKind, ModuleDesc, ProgramDesc, TrampolineCode};
+use smelt_abi::vm::{VMFuncRef, VMMemoryDefinition, ValRaw};
+
+use self::canonical::Layouts;
+use self::handles::{HandleTable, Slot};
+use self::trap::ComponentTrap;
+use crate::instance::Instance;
+use crate::traps::{self, Trap};
+
+/// A core function the runtime can call: its array-call trampoline and
+/// its instance's `vmctx`.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreFunc {
+    array_call: ArrayCallFn,
+    vmctx: *mut u8,
+}
+
+impl CoreFunc {
+    /// Calls the function with `values` as its argument and result slots.
+    ///
+    /// # Safety
+    ///
+    /// `values` must have room for the function's parameters and results,
+    /// with the parameters of its type.
+    pub unsafe fn call(&self, values: &mut [ValRaw]) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { (self.array_call)(self.vmctx, values.as_mut_ptr()) }
+    }
+}
+
+/// A linear memory, as the canonical ABI reads and writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory(*mut VMMemoryDefinition);
+
+impl Memory {
+    /// The memory's current length in bytes.
+    pub fn len(&self) -> u64 {
+        // SAFETY: memories live as long as the program.
+        unsafe { (*self.0).length }
+    }
+
+    /// Whether the memory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `[addr, addr + len)` lies inside the memory.
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        addr.checked_add(len).is_some_and(|end| end <= self.len())
+    }
+
+    /// The address of byte `addr`, which must lie inside the memory.
+    pub fn ptr(&self, addr: u32) -> *mut u8 {
+        debug_assert!(u64::from(addr) <= self.len());
+        // SAFETY: inside the memory's reservation.
+        unsafe { (*self.0).base.add(addr as usize) }
+    }
+
+    /// The bytes `[addr, addr + len)`, which must lie inside the memory.
+    ///
+    /// # Safety
+    ///
+    /// No other reference to these bytes may be live while the slice is.
+    pub unsafe fn slice<'a>(self, addr: u32, len: u32) -> &'a mut [u8] {
+        debug_assert!(self.contains(u64::from(addr), u64::from(len)));
+        // SAFETY: in bounds (checked by the caller, asserted above).
+        unsafe { core::slice::from_raw_parts_mut((*self.0).base.add(addr as usize), len as usize) }
+    }
+}
+
+/// A `realloc` option.
+#[derive(Debug, Clone, Copy)]
+pub enum Realloc {
+    /// A core function of the instance.
+    Core(CoreFunc),
+    /// The host's allocator in the host memory.
+    Host,
+}
+
+/// Runtime state of one component instance.
+#[derive(Debug)]
+pub struct InstanceState {
+    /// Its index (`u32::MAX` for the host).
+    pub index: u32,
+    /// Whether it may call out (false during its `realloc` and
+    /// `post-return`).
+    pub may_leave: Cell<bool>,
+    /// Its handle table.
+    pub table: RefCell<HandleTable>,
+}
+
+impl InstanceState {
+    fn new(index: u32) -> Self {
+        InstanceState {
+            index,
+            may_leave: Cell::new(true),
+            table: RefCell::new(HandleTable::default()),
+        }
+    }
+}
+
+/// A runtime resource type.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceType {
+    /// The component instance that implements it.
+    pub instance: u32,
+    /// Its destructor.
+    pub dtor: Option<CoreFunc>,
+}
+
+/// A resolved [`Ref`].
+#[derive(Debug, Clone, Copy)]
+pub enum Resolved {
+    /// An absent option.
+    None,
+    /// A core function.
+    Func(CoreFunc),
+    /// A memory.
+    Memory(Memory),
+    /// A component instance's state (or the host's).
+    Instance(*const InstanceState),
+    /// The host's realloc.
+    HostRealloc,
+}
+
+/// The context of one trampoline (see `smelt_abi::vm::TrampolineFn`).
+#[repr(C)]
+pub struct TrampolineState {
+    /// What compiled code calls; first, as the layout requires.
+    call: smelt_abi::vm::TrampolineFn,
+    /// The trampoline's index.
+    index: u32,
+    /// Its references, resolved.
+    refs: Vec<Resolved>,
+    /// The function reference core instances import it as.
+    funcref: VMFuncRef,
+}
+
+/// The borrow scope of one call in progress (CanonicalABI.md
+/// `borrow_scope`, `num_borrows`, and the lenders of its arguments).
+#[derive(Debug, Default)]
+struct CallScope {
+    borrow_count: u32,
+    lenders: Vec<(*const InstanceState, u32)>,
+}
+
+/// The program's component state.
+pub struct Runtime {
+    desc: ComponentDesc,
+    layouts: Layouts,
+    code: &'static [TrampolineCode],
+    modules: &'static [ModuleDesc],
+    // Boxed: trampolines and adapters keep pointers to instance states, so
+    // their addresses must not move when the list grows.
+    #[allow(clippy::vec_box)]
+    instances: RefCell<Vec<Box<InstanceState>>>,
+    host: Box<InstanceState>,
+    host_memory: Memory,
+    host_bump: Cell<u32>,
+    core: RefCell<Vec<Instance>>,
+    resources: RefCell<Vec<ResourceType>>,
+    trampolines: RefCell<Vec<Option<Box<TrampolineState>>>>,
+    scopes: RefCell<Vec<CallScope>>,
+}
+
+static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Why the component runtime could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The descriptor does not decode.
+    Decode(codec::DecodeError),
+    /// The host memory could not be created.
+    HostMemory,
+}
+
+/// Builds the slice of a descriptor table.
+///
+/// # Safety
+///
+/// `ptr` must point to `len` valid elements that live forever.
+unsafe fn table<T>(ptr: *const T, len: u64) -> &'static [T] {
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::entry::slice(ptr, len) }
+}
+
+/// Creates the component runtime of `program`. Only one exists per
+/// process.
+///
+/// # Safety
+///
+/// `program` must be the running executable's descriptor.
+pub unsafe fn start(program: &'static ProgramDesc) -> Result<&'static Runtime, StartError> {
+    // SAFETY: the compiler emits these tables with these lengths.
+    let (bytes, code, modules) = unsafe {
+        (
+            table(program.component, program.component_len),
+            table(program.trampolines, program.n_trampolines),
+            table(program.modules, program.n_modules),
+        )
+    };
+    let desc: ComponentDesc = codec::from_bytes(bytes).map_err(StartError::Decode)?;
+    let layouts = Layouts::new(&desc.types);
+    let host_memory = Box::leak(Box::new(
+        core::mem::MaybeUninit::<VMMemoryDefinition>::uninit(),
+    ));
+    // SAFETY: a fresh definition to create a memory in.
+    unsafe { crate::memory::create(host_memory.as_mut_ptr(), 1, None, 0, false) }
+        .map_err(|_| StartError::HostMemory)?;
+    let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
+    let runtime = Box::leak(Box::new(Runtime {
+        desc,
+        layouts,
+        code,
+        modules,
+        instances: RefCell::new(Vec::new()),
+        host: Box::new(InstanceState::new(u32::MAX)),
+        host_memory: Memory(host_memory.as_mut_ptr()),
+        host_bump: Cell::new(0),
+        core: RefCell::new(Vec::new()),
+        resources: RefCell::new(Vec::new()),
+        trampolines: RefCell::new(trampolines),
+        scopes: RefCell::new(Vec::new()),
+    }));
+    RUNTIME.store(runtime, Ordering::Release);
+    Ok(runtime)
+}
+
+/// The component runtime, once started.
+pub fn runtime() -> &'static Runtime {
+    // SAFETY: set once by `start` to a leaked, never-freed runtime.
+    unsafe {
+        RUNTIME
+            .load(Ordering::Acquire)
+            .as_ref()
+            .expect("component runtime started")
+    }
+}
+
+/// A runtime function's result as a trampoline status: 0, or 1 after
+/// recording the trap.
+fn status(result: Result<(), ComponentTrap>) -> u32 {
+    match result {
+        Ok(()) => 0,
+        Err(trap) => {
+            traps::set_pending(trap.to_string());
+            1
+        }
+    }
+}
+
+impl Runtime {
+    /// The component descriptor.
+    pub fn desc(&self) -> &ComponentDesc {
+        &self.desc
+    }
+
+    fn instance(&self, index: u32) -> *const InstanceState {
+        &*self.instances.borrow()[index as usize] as *const InstanceState
+    }
+
+    /// Runs initializers. A trap (in a start function, an out-of-bounds
+    /// segment) stops them and is returned.
+    ///
+    /// # Safety
+    ///
+    /// The initializers must come from the compiler for this program.
+    pub unsafe fn run(&self, ops: &[InitOp]) -> Result<(), Trap> {
+        for op in ops {
+            match op {
+                InitOp::ComponentInstance => {
+                    let mut instances = self.instances.borrow_mut();
+                    let index = instances.len() as u32;
+                    instances.push(Box::new(InstanceState::new(index)));
+                }
+                InitOp::Resource { instance, dtor } => {
+                    let dtor = match self.resolve(*dtor) {
+                        Resolved::Func(f) => Some(f),
+                        _ => None,
+                    };
+                    self.resources.borrow_mut().push(ResourceType {
+                        instance: *instance,
+                        dtor,
+                    });
+                }
+                InitOp::CoreInstance { module, imports } => {
+                    let imports: Vec<*mut u8> =
+                        imports.iter().map(|r| self.import_pointer(*r)).collect();
+                    let module = &self.modules[*module as usize];
+                    // SAFETY: the compiler resolved the imports by type.
+                    let instance = unsafe { Instance::new(module, &imports) }?;
+                    self.core.borrow_mut().push(instance);
+                }
+                InitOp::Trampoline { trampoline, refs } => {
+                    let index = *trampoline;
+                    let refs = refs.iter().map(|r| self.resolve(*r)).collect();
+                    let call = match &self.desc.trampolines[index as usize] {
+                        TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
+                        TrampolineKind::ResourceNew { .. } => resource_new,
+                        TrampolineKind::ResourceRep { .. } => resource_rep,
+                        TrampolineKind::ResourceDrop { .. } => resource_drop,
+                    };
+                    let code = &self.code[index as usize];
+                    let mut state = Box::new(TrampolineState {
+                        call,
+                        index,
+                        refs,
+                        funcref: VMFuncRef {
+                            wasm_call: code.code,
+                            vmctx: core::ptr::null_mut(),
+                            type_id: code.type_id,
+                            padding: 0,
+                        },
+                    });
+                    state.funcref.vmctx = (&mut *state as *mut TrampolineState).cast();
+                    self.trampolines.borrow_mut()[index as usize] = Some(state);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The pointer an importing core instance receives for `r`.
+    fn import_pointer(&self, r: Ref) -> *mut u8 {
+        match r {
+            Ref::CoreExport { instance, export } => {
+                let core = self.core.borrow();
+                core[instance as usize]
+                    .export(export)
+                    .expect("compiler-resolved export")
+                    .ptr
+            }
+            Ref::Trampoline(t) => {
+                let trampolines = self.trampolines.borrow();
+                let state = trampolines[t as usize]
+                    .as_ref()
+                    .expect("trampolines are initialized before use");
+                (&state.funcref as *const VMFuncRef).cast_mut().cast()
+            }
+            other => unreachable!("{other:?} is not importable"),
+        }
+    }
+
+    /// Resolves a trampoline or resource reference.
+    fn resolve(&self, r: Ref) -> Resolved {
+        match r {
+            Ref::None => Resolved::None,
+            Ref::Host => Resolved::Instance(&*self.host),
+            Ref::ComponentInstance(c) => Resolved::Instance(self.instance(c)),
+            Ref::Trampoline(_) => unreachable!("trampolines are not options"),
+            Ref::CoreExport { instance, export } => {
+                let core = self.core.borrow();
+                let export = core[instance as usize]
+                    .export(export)
+                    .expect("compiler-resolved export");
+                match export.kind {
+                    ExportKind::Func => {
+                        // SAFETY: a function export points to its VMFuncRef.
+                        let funcref = unsafe { &*export.ptr.cast::<VMFuncRef>() };
+                        let array_call = export
+                            .desc
+                            .array_call
+                            .expect("exported functions have array-call trampolines");
+                        debug_assert!(!funcref.wasm_call.is_null());
+                        Resolved::Func(CoreFunc {
+                            array_call,
+                            vmctx: core[instance as usize].vmctx(),
+                        })
+                    }
+                    ExportKind::Memory => Resolved::Memory(Memory(export.ptr.cast())),
+                    _ => unreachable!("only functions and memories are options"),
+                }
+            }
+        }
+    }
+
+    /// Resolves the host side of `r` for an adapter's options: the host
+    /// stands for its own memory and realloc.
+    fn host_option(&self, r: Resolved, memory: bool) -> Resolved {
+        match (r, memory) {
+            (Resolved::Instance(p), true) if core::ptr::eq(p, &*self.host) => {
+                Resolved::Memory(self.host_memory)
+            }
+            (Resolved::Instance(p), false) if core::ptr::eq(p, &*self.host) => {
+                Resolved::HostRealloc
+            }
+            (r, _) => r,
+        }
+    }
+
+    /// The host's allocator: bump allocation in the host memory, which
+    /// grows as needed.
+    fn host_realloc(&self, align: u32, size: u32) -> Option<u32> {
+        let start = canonical::align_up(self.host_bump.get(), align.max(1))?;
+        let end = start.checked_add(size)?;
+        while u64::from(end) > self.host_memory.len() {
+            // SAFETY: the host memory was made by memory::create.
+            unsafe { crate::memory::grow(self.host_memory.0, 1) }?;
+        }
+        self.host_bump.set(end);
+        Some(start)
+    }
+
+    /// Calls the export adapter `trampoline` with the host as the caller:
+    /// `args` are the host's flat arguments, pointing into host memory
+    /// that starts with `image`. Returns the flat results and the host
+    /// memory's contents up to its last allocation.
+    ///
+    /// # Safety
+    ///
+    /// `trampoline` must be an adapter whose caller is the host, and
+    /// `args` its flat arguments.
+    pub unsafe fn call_from_host(
+        &self,
+        trampoline: u32,
+        args: &[ValRaw],
+        image: &[u8],
+    ) -> Result<(Vec<ValRaw>, Vec<u8>), Trap> {
+        self.host_bump.set(0);
+        let start = self
+            .host_realloc(8, image.len() as u32)
+            .expect("host memory grows");
+        // SAFETY: just allocated.
+        unsafe { self.host_memory.slice(start, image.len() as u32) }.copy_from_slice(image);
+        let state: *mut TrampolineState = {
+            let mut trampolines = self.trampolines.borrow_mut();
+            let state = trampolines[trampoline as usize]
+                .as_mut()
+                .expect("export adapters are initialized before calls");
+            &mut **state
+        };
+        let mut values = vec![0 as ValRaw; args.len().max(1)];
+        values[..args.len()].copy_from_slice(args);
+        let mut results = vec![0 as ValRaw; 1];
+        let values_ptr = values.as_mut_ptr();
+        let results_ptr = results.as_mut_ptr();
+        let mut status = 0;
+        // SAFETY: the adapter reads the arguments and writes at most one
+        // flat result (MAX_FLAT_RESULTS).
+        let result = unsafe {
+            traps::catch(|| status = ((*state).call)(state.cast(), values_ptr, results_ptr))
+        };
+        let result = result.and_then(|()| {
+            if status == 0 {
+                Ok(())
+            } else {
+                Err(Trap {
+                    code: smelt_abi::trap::TrapCode::Runtime,
+                    detail: traps::take_pending(),
+                    frames: Vec::new(),
+                    total_frames: 0,
+                })
+            }
+        });
+        if let Err(trap) = result {
+            self.recover();
+            return Err(trap);
+        }
+        let used = self.host_bump.get();
+        // SAFETY: the host memory holds at least `used` bytes.
+        let memory = unsafe { self.host_memory.slice(0, used) }.to_vec();
+        Ok((results, memory))
+    }
+
+    /// Resets what a trap left half-done: call scopes and `may_leave`
+    /// flags of the calls it unwound.
+    fn recover(&self) {
+        self.scopes.borrow_mut().clear();
+        for instance in self.instances.borrow().iter() {
+            instance.may_leave.set(true);
+        }
+        self.host.may_leave.set(true);
+    }
+
+    fn resource(&self, r: u32) -> ResourceType {
+        self.resources.borrow()[r as usize]
+    }
+
+    /// Starts a call's borrow scope; returns its index.
+    fn push_scope(&self) -> u32 {
+        let mut scopes = self.scopes.borrow_mut();
+        scopes.push(CallScope::default());
+        (scopes.len() - 1) as u32
+    }
+
+    /// Ends the innermost call's borrow scope: traps if borrows remain;
+    /// ends the lends of its arguments.
+    fn pop_scope(&self) -> Result<(), ComponentTrap> {
+        let scope = self.scopes.borrow_mut().pop().expect("a scope per call");
+        for (instance, handle) in scope.lenders {
+            // SAFETY: instance states live as long as the program.
+            let instance = unsafe { &*instance };
+            if let Ok(Slot::Own { lend_count, .. }) = instance.table.borrow_mut().get_mut(handle) {
+                *lend_count -= 1;
+            }
+        }
+        if scope.borrow_count != 0 {
+            return Err(ComponentTrap::BorrowsRemain);
+        }
+        Ok(())
+    }
+}
+
+/// The instance a resource built-in acts for. `resource.new` and
+/// `resource.drop` trap if it may not leave (CanonicalABI.md
+/// `trap_if(not inst.may_leave)`); `resource.rep` does not check.
+///
+/// # Safety
+///
+/// `ctx` must be a resource built-in's trampoline state.
+unsafe fn builtin_instance<'a>(
+    ctx: *mut u8,
+    check_leave: bool,
+) -> Result<(&'a TrampolineState, &'a InstanceState), ComponentTrap> {
+    // SAFETY: guaranteed by the caller.
+    let state = unsafe { &*ctx.cast::<TrampolineState>() };
+    let Resolved::Instance(instance) = state.refs[0] else {
+        unreachable!("resource built-ins refer to their instance")
+    };
+    // SAFETY: instance states live as long as the program.
+    let instance = unsafe { &*instance };
+    if check_leave && !instance.may_leave.get() {
+        return Err(ComponentTrap::CannotLeave);
+    }
+    Ok((state, instance))
+}
+
+fn resource_of(state: &TrampolineState) -> u32 {
+    match runtime().desc.trampolines[state.index as usize] {
+        TrampolineKind::ResourceNew { resource }
+        | TrampolineKind::ResourceRep { resource }
+        | TrampolineKind::ResourceDrop { resource } => resource,
+        _ => unreachable!("a resource built-in"),
+    }
+}
+
+/// `canon resource.new`: `(rep) -> handle`.
+unsafe extern "C" fn resource_new(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {
+    // SAFETY: compiled trampolines pass their state and slots.
+    let (state, instance) = match unsafe { builtin_instance(ctx, true) } {
+        Ok(s) => s,
+        Err(e) => return status(Err(e)),
+    };
+    let rep = unsafe { *args } as u32;
+    let added = instance.table.borrow_mut().add(Slot::Own {
+        resource: resource_of(state),
+        rep,
+        lend_count: 0,
+    });
+    status(added.map(|h| unsafe { *results = ValRaw::from(h) }))
+}
+
+/// `canon resource.rep`: `(handle) -> rep`.
+unsafe extern "C" fn resource_rep(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {
+    // SAFETY: compiled trampolines pass their state and slots.
+    let (state, instance) = match unsafe { builtin_instance(ctx, false) } {
+        Ok(s) => s,
+        Err(e) => return status(Err(e)),
+    };
+    let handle = unsafe { *args } as u32;
+    let rep = instance
+        .table
+        .borrow()
+        .resource(handle, resource_of(state))
+        .map(|(_, rep)| rep);
+    status(rep.map(|rep| unsafe { *results = ValRaw::from(rep) }))
+}
+
+/// `canon resource.drop`: `(handle)`; runs the destructor of an owned
+/// resource.
+unsafe extern "C" fn resource_drop(ctx: *mut u8, args: *mut ValRaw, _results: *mut ValRaw) -> u32 {
+    // SAFETY: compiled trampolines pass their state and slots.
+    let (state, instance) = match unsafe { builtin_instance(ctx, true) } {
+        Ok(s) => s,
+        Err(e) => return status(Err(e)),
+    };
+    let handle = unsafe { *args } as u32;
+    let resource = resource_of(state);
+    let removed = (|| {
+        let mut table = instance.table.borrow_mut();
+        let (slot, rep) = table.resource(handle, resource)?;
+        if let Slot::Own { lend_count, .. } = slot
+            && lend_count != 0
+        {
+            return Err(ComponentTrap::OwnBorrowed);
+        }
+        table.remove(handle)?;
+        Ok((slot, rep))
+    })();
+    let (slot, rep) = match removed {
+        Ok(r) => r,
+        Err(e) => return status(Err(e)),
+    };
+    let rt = runtime();
+    match slot {
+        Slot::Own { .. } => {
+            if let Some(dtor) = rt.resource(resource).dtor {
+                let mut values = [ValRaw::from(rep)];
+                // SAFETY: a destructor takes the i32 representation.
+                unsafe { dtor.call(&mut values) };
+            }
+        }
+        Slot::Borrow { scope, .. } => {
+            if let Some(s) = rt.scopes.borrow_mut().get_mut(scope as usize) {
+                s.borrow_count -= 1;
+            }
+        }
+        Slot::Free => unreachable!("removed slots are in use"),
+    }
+    0
+}
