@@ -171,6 +171,19 @@ impl Decode for u128 {
     }
 }
 
+impl Encode for String {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.as_bytes());
+    }
+}
+
+impl Decode for String {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        String::from_utf8(r.bytes()?.to_vec()).map_err(|_| DecodeError(at))
+    }
+}
+
 impl<T: Encode> Encode for Option<T> {
     fn encode(&self, w: &mut Writer) {
         w.option(self);

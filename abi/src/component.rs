@@ -377,6 +377,7 @@ pub struct CanonOptions {
 /// - `Adapter`: caller instance, callee instance, caller memory, caller
 ///   realloc, callee memory, callee realloc, callee function, callee
 ///   post-return (absent options as [`Ref::None`]).
+/// - `Host`: caller instance, caller memory, caller realloc.
 /// - `ResourceNew`, `ResourceRep`, `ResourceDrop`: the calling instance.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TrampolineKind {
@@ -391,6 +392,13 @@ pub enum TrampolineKind {
         caller: CanonOptions,
         /// The callee's (lifting) options.
         callee: CanonOptions,
+    },
+    /// A host function (WASI) lowered into a component instance.
+    Host {
+        /// The host function's number (see `smelt-wit`).
+        func: u32,
+        /// The caller's (lowering) options.
+        options: CanonOptions,
     },
     /// `canon resource.new`.
     ResourceNew {
@@ -413,6 +421,7 @@ pub enum TrampolineKind {
 pub fn trampoline_refs(kind: &TrampolineKind) -> usize {
     match kind {
         TrampolineKind::Adapter { .. } => 8,
+        TrampolineKind::Host { .. } => 3,
         TrampolineKind::ResourceNew { .. }
         | TrampolineKind::ResourceRep { .. }
         | TrampolineKind::ResourceDrop { .. } => 1,
@@ -630,6 +639,11 @@ impl Encode for TrampolineKind {
                 w.u8(1);
                 w.u32(*resource);
             }
+            TrampolineKind::Host { func, options } => {
+                w.u8(4);
+                w.u32(*func);
+                options.encode(w);
+            }
             TrampolineKind::ResourceRep { resource } => {
                 w.u8(2);
                 w.u32(*resource);
@@ -654,6 +668,10 @@ impl Decode for TrampolineKind {
             1 => TrampolineKind::ResourceNew { resource: r.u32()? },
             2 => TrampolineKind::ResourceRep { resource: r.u32()? },
             3 => TrampolineKind::ResourceDrop { resource: r.u32()? },
+            4 => TrampolineKind::Host {
+                func: r.u32()?,
+                options: CanonOptions::decode(r)?,
+            },
             _ => return Err(DecodeError(at)),
         })
     }

@@ -30,6 +30,7 @@ pub mod program;
 pub mod script;
 pub mod trap;
 pub mod vm;
+pub mod wasi;
 
 /// Expands to the version number of the compiler↔runtime contract, as a
 /// literal, so that it can be spliced into symbol names with `concat!`.
@@ -38,7 +39,7 @@ pub mod vm;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        1
+        2
     };
 }
 

@@ -94,6 +94,12 @@ pub struct ProgramDesc {
     pub trampolines: *const TrampolineCode,
     /// Number of entries in `trampolines`.
     pub n_trampolines: u64,
+    /// The encoded `smelt_abi::wasi::WasiConfig` of a
+    /// [`ProgramKind::Component`] program: the capabilities granted at
+    /// build time (empty for other kinds).
+    pub wasi: *const u8,
+    /// Length of `wasi` in bytes.
+    pub wasi_len: u64,
 }
 
 /// A compiled trampoline (see `smelt_abi::component`).

@@ -1,12 +1,24 @@
-//! Compiling a core module that runs as a command.
+//! Compiling a program that runs as a command.
 //!
-//! A module without imports runs as a program: its start function (if
-//! any) runs at instantiation, then the export chosen as entry point (by
-//! default `_start`, if it exports one) is called. A trap exits with status
-//! 134 after printing the trap and a wasm backtrace.
+//! A component of the `wasi:cli/command` world is instantiated at compile
+//! time with its imports bound to the WASI host; the executable runs its
+//! initializers, then calls its `wasi:cli/run` export. It exits with 0
+//! when `run` returns `ok`, 1 when it returns `err`, and with the status a
+//! guest passes to `wasi:cli/exit`.
+//!
+//! A core module without imports runs as a program: its start function
+//! (if any) runs at instantiation, then the export chosen as entry point
+//! (by default `_start`, if it exports one) is called.
+//!
+//! Either way a trap exits with status 134 after printing the trap and a
+//! wasm backtrace.
 
 use thiserror::Error;
 
+use smelt_abi::component::ValType;
+use smelt_abi::wasi::WasiConfig;
+
+use crate::component::flatten::ItemDef;
 use crate::core::types::EntityIndex;
 use crate::error::CompileError;
 use crate::program::{Entry, ProgramBuilder};
@@ -35,6 +47,100 @@ pub enum CommandError {
     /// parameters.
     #[error("the module has no exported function `{0}` without parameters to run")]
     NoEntry(String),
+    /// The component is not a command.
+    #[error(
+        "the component exports no `wasi:cli/run@0.2.x` instance with a function \
+         `run: func() -> result`: smelt builds components of the `wasi:cli/command` world{0}"
+    )]
+    NotACommand(String),
+    /// `--invoke` was given for a component.
+    #[error("--invoke applies to core modules; a component runs its `wasi:cli/run` export")]
+    InvokeComponent,
+}
+
+/// Compiles `wasm`, a core module or a component, into an object that runs
+/// it as a command (see the module documentation). `wasi` is what a
+/// component is granted; `invoke` names a core module's entry export.
+pub fn compile_any(
+    wasm: &[u8],
+    target: &Target,
+    invoke: Option<&str>,
+    wasi: &WasiConfig,
+) -> Result<Vec<u8>, CommandError> {
+    if wasmparser::Parser::is_component(wasm) {
+        if invoke.is_some() {
+            return Err(CommandError::InvokeComponent);
+        }
+        compile_component(wasm, target, wasi)
+    } else {
+        compile(wasm, target, invoke)
+    }
+}
+
+/// Compiles `wasm`, a component of the `wasi:cli/command` world, into an
+/// object that runs its `wasi:cli/run` export with the capabilities `wasi`.
+pub fn compile_component(
+    wasm: &[u8],
+    target: &Target,
+    wasi: &WasiConfig,
+) -> Result<Vec<u8>, CommandError> {
+    let mut program = ProgramBuilder::new();
+    let root = program.add_component(wasm)?;
+    let instantiation = program.instantiate_with_host(root)?;
+    let run = instantiation
+        .instance
+        .exports
+        .iter()
+        .find(|(name, _)| {
+            name.starts_with("wasi:cli/run@")
+                && smelt_wit::unversioned(name) == Some("wasi:cli/run")
+        })
+        .map(|(_, item)| item.clone());
+    let run = match run {
+        Some(ItemDef::Instance(i)) => match i.get("run") {
+            Some(ItemDef::Func(f)) => f.clone(),
+            _ => {
+                return Err(CommandError::NotACommand(
+                    " (its `wasi:cli/run` instance has no function `run`)".into(),
+                ));
+            }
+        },
+        _ => {
+            let exports: Vec<&str> = instantiation
+                .instance
+                .exports
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let found = if exports.is_empty() {
+                " (it exports nothing)".to_string()
+            } else {
+                format!(" (it exports: {})", exports.join(", "))
+            };
+            return Err(CommandError::NotACommand(found));
+        }
+    };
+    let (entry, ty, entry_ops) = program.host_entry(&run)?;
+    let types = &program.component_state().types;
+    let func = &types.funcs[ty as usize];
+    let returns_result = func.result.is_some_and(|r| {
+        matches!(types.table.get(r), ValType::Variant(cases) if cases.len() == 2 && cases.iter().all(Option::is_none))
+    });
+    if !func.params.is_empty() || !returns_result {
+        return Err(CommandError::NotACommand(
+            " (its `run` is not `func() -> result`)".into(),
+        ));
+    }
+    let mut init = instantiation.ops;
+    init.extend(entry_ops);
+    Ok(program.compile(
+        target,
+        Entry::Component {
+            init,
+            entry,
+            wasi: wasi.clone(),
+        },
+    )?)
 }
 
 /// Compiles `wasm`, a core module, into an object that runs it as a

@@ -246,6 +246,7 @@ pub(crate) fn emit_program(
 
     // The script or initializers, if any.
     let init_bytes;
+    let mut wasi_bytes = Vec::new();
     let (kind, script, init, entry_export) = match entry {
         Entry::WastScript(bytes) => (ProgramKind::WastScript, bytes.as_slice(), &[][..], u32::MAX),
         Entry::CoreCommand { export } => (
@@ -254,8 +255,9 @@ pub(crate) fn emit_program(
             &[][..],
             export.unwrap_or(u32::MAX),
         ),
-        Entry::Component { init, entry } => {
+        Entry::Component { init, entry, wasi } => {
             init_bytes = smelt_abi::codec::to_bytes(init);
+            wasi_bytes = smelt_abi::codec::to_bytes(wasi);
             (
                 ProgramKind::Component,
                 &[][..],
@@ -270,6 +272,15 @@ pub(crate) fn emit_program(
         "smelt::init",
         DataWriter {
             bytes: init.to_vec(),
+            ..DataWriter::default()
+        },
+    )?;
+    let wasi_len = wasi_bytes.len() as u64;
+    let wasi = define_local(
+        obj,
+        "smelt::wasi",
+        DataWriter {
+            bytes: wasi_bytes,
             ..DataWriter::default()
         },
     )?;
@@ -315,6 +326,8 @@ pub(crate) fn emit_program(
         at + offset_of!(ProgramDesc, n_trampolines),
         components.trampolines.len() as u64,
     );
+    p.data(at + offset_of!(ProgramDesc, wasi), wasi);
+    p.u64(at + offset_of!(ProgramDesc, wasi_len), wasi_len);
     let id = obj
         .declare_data(smelt_abi::PROGRAM_SYMBOL, Linkage::Export, false, false)
         .map_err(|e| CompileError::Object(e.to_string()))?;

@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use smelt::target::Target;
+use smelt_abi::wasi::{EnvVar, Preopen, WasiConfig};
 
 /// Ahead-of-time compiler from WebAssembly to standalone native executables.
 #[derive(Parser)]
@@ -21,28 +22,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile a WebAssembly module into a native executable.
+    /// Compile a WebAssembly component or module into a native executable.
+    ///
+    /// A component of the `wasi:cli/command` world (for example the output
+    /// of `cargo build --target wasm32-wasip2`) runs its `wasi:cli/run`
+    /// export with the WASI capabilities granted here (none by default);
+    /// the executable takes only the program's own arguments. It exits
+    /// with the status the program passes to `wasi:cli/exit`, 0 when `run`
+    /// returns ok and 1 when it returns an error.
     ///
     /// A core module without imports runs as a command: its start function
     /// runs, then its `_start` export (or the export named by --invoke).
+    ///
     /// A trap prints the trap and a wasm backtrace on stderr and exits
     /// with status 134.
     Build {
-        /// The module (binary `.wasm`, or text `.wat`).
+        /// The component or module (binary `.wasm`, or text `.wat`).
         input: PathBuf,
         /// Where to write the output.
         #[arg(short, long)]
         output: PathBuf,
-        /// Target triple (see `smelt targets`); default: this machine.
-        #[arg(long)]
-        target: Option<String>,
-        /// Export to call after instantiation, instead of `_start`.
-        #[arg(long, value_name = "NAME")]
-        invoke: Option<String>,
+        #[command(flatten)]
+        options: BuildOptions,
         /// What to write: an executable, or the relocatable object to link
         /// yourself with libsmelt_runtime.a.
         #[arg(long, value_enum, default_value_t = Emit::Exe)]
         emit: Emit,
+    },
+    /// Compile a component or module (into a cache) and run it.
+    ///
+    /// The executable is cached under `$XDG_CACHE_HOME/smelt` (or
+    /// `~/.cache/smelt`), keyed by the input's contents, the options and
+    /// smelt's version, so a second run does not compile again. Exits with
+    /// the program's exit status, so `smelt run` works as a cargo runner
+    /// for `wasm32-wasip2`.
+    Run {
+        /// The component or module.
+        input: PathBuf,
+        #[command(flatten)]
+        options: BuildOptions,
+        /// The program's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Run WebAssembly test scripts (`.wast`): each is compiled into one
     /// test executable that checks every command of the script.
@@ -65,6 +86,65 @@ enum Command {
     },
     /// List the supported targets.
     Targets,
+}
+
+/// What an executable is built for and granted.
+#[derive(clap::Args, Clone, Debug)]
+struct BuildOptions {
+    /// Target triple (see `smelt targets`); default: this machine.
+    #[arg(long)]
+    target: Option<String>,
+    /// Export of a core module to call after instantiation, instead of
+    /// `_start`.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Grant the guest the host directory HOST, named GUEST in the guest
+    /// (default: the same as HOST). A relative HOST is resolved against
+    /// the working directory of the executable when it starts.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Grant the guest the environment variable NAME, with VALUE, or with
+    /// the value the executable finds in its own environment when it starts.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// Grant the guest the whole environment of the executable when it
+    /// starts (variables given with --env override it).
+    #[arg(long)]
+    inherit_env: bool,
+}
+
+impl BuildOptions {
+    /// The WASI capabilities these options grant.
+    fn wasi(&self) -> Result<WasiConfig> {
+        let mut config = WasiConfig {
+            inherit_env: self.inherit_env,
+            ..WasiConfig::default()
+        };
+        for d in &self.dirs {
+            let (host, guest) = d.split_once("::").unwrap_or((d, d));
+            if host.is_empty() || guest.is_empty() {
+                bail!("--dir {d}: expected HOST or HOST::GUEST");
+            }
+            config.preopens.push(Preopen {
+                host: host.to_string(),
+                guest: guest.to_string(),
+            });
+        }
+        for e in &self.envs {
+            let (name, value) = match e.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (e.as_str(), None),
+            };
+            if name.is_empty() {
+                bail!("--env {e}: expected NAME or NAME=VALUE");
+            }
+            config.env.push(EnvVar {
+                name: name.to_string(),
+                value,
+            });
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,15 +179,21 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
         })
 }
 
-fn build(
+fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
+    let wasm = read_module(input)?;
+    build_bytes(&wasm, input, output, options, emit)
+}
+
+fn build_bytes(
+    wasm: &[u8],
     input: &Path,
     output: &Path,
-    target: &Target,
-    invoke: Option<&str>,
+    options: &BuildOptions,
     emit: Emit,
 ) -> Result<()> {
-    let wasm = read_module(input)?;
-    let object = smelt::command::compile(&wasm, target, invoke)
+    let target = target(options.target.as_deref())?;
+    let wasi = options.wasi()?;
+    let object = smelt::command::compile_any(wasm, &target, options.invoke.as_deref(), &wasi)
         .with_context(|| format!("failed to compile {}", input.display()))?;
     match emit {
         Emit::Obj => std::fs::write(output, object)
@@ -117,7 +203,7 @@ fn build(
             let obj_path = dir.path().join("program.o");
             std::fs::write(&obj_path, object)
                 .with_context(|| format!("failed to write {}", obj_path.display()))?;
-            smelt::link::link(target, &obj_path, output)?;
+            smelt::link::link(&target, &obj_path, output)?;
             Ok(())
         }
     }
@@ -129,19 +215,17 @@ fn run() -> Result<ExitCode> {
         Command::Build {
             input,
             output,
-            target: t,
-            invoke,
+            options,
             emit,
         } => {
-            build(
-                &input,
-                &output,
-                &target(t.as_deref())?,
-                invoke.as_deref(),
-                emit,
-            )?;
+            build(&input, &output, &options, emit)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run {
+            input,
+            options,
+            args,
+        } => run_cached(&input, &options, &args),
         Command::Wast {
             files,
             target: t,
@@ -168,6 +252,60 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The cache folder of `smelt run`.
+fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("smelt"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("smelt")),
+        None => bail!("neither XDG_CACHE_HOME nor HOME is set: no folder for the cache"),
+    }
+}
+
+/// Builds `input` into the cache unless it is there, then runs it with
+/// `args`; returns its exit status.
+fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<ExitCode> {
+    use std::hash::{Hash, Hasher};
+    let wasm = read_module(input)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    wasm.hash(&mut hasher);
+    format!("{options:?}").hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    smelt_abi::ABI_VERSION.hash(&mut hasher);
+    // The compiler itself: a rebuilt smelt must not reuse old executables.
+    if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
+        meta.len().hash(&mut hasher);
+        if let Ok(t) = meta.modified() {
+            t.hash(&mut hasher);
+        }
+    }
+    let dir = cache_dir()?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let exe = dir.join(format!("{:016x}", hasher.finish()));
+    if !exe.exists() {
+        let partial = dir.join(format!(
+            "{:016x}.{}.tmp",
+            hasher.finish(),
+            std::process::id()
+        ));
+        build_bytes(&wasm, input, &partial, options, Emit::Exe)?;
+        std::fs::rename(&partial, &exe)
+            .with_context(|| format!("failed to write {}", exe.display()))?;
+    }
+    let status = std::process::Command::new(&exe)
+        .args(args)
+        .status()
+        .with_context(|| format!("failed to run {}", exe.display()))?;
+    Ok(match status.code() {
+        Some(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            ExitCode::from(128 + status.signal().unwrap_or(0).clamp(0, 127) as u8)
+        }
+    })
 }
 
 fn main() -> ExitCode {

@@ -55,6 +55,8 @@ pub enum Entry {
         init: Vec<smelt_abi::component::InitOp>,
         /// The entry adapter.
         entry: u32,
+        /// The capabilities (`smelt_abi::wasi::WasiConfig`).
+        wasi: smelt_abi::wasi::WasiConfig,
     },
     /// A `.wast` test executable with this encoded script
     /// (`smelt_abi::script`).
@@ -182,10 +184,30 @@ impl<'data> ProgramBuilder<'data> {
 
     /// Creates the adapter through which the host calls `func`; returns the
     /// trampoline, its function type and the initializers that create it.
-    pub fn host_entry(&mut self, func: &FuncDef) -> (u32, u32, Vec<smelt_abi::component::InitOp>) {
+    ///
+    /// # Errors
+    ///
+    /// When `func` is a host function.
+    pub fn host_entry(
+        &mut self,
+        func: &FuncDef,
+    ) -> Result<(u32, u32, Vec<smelt_abi::component::InitOp>)> {
         let mut f = Flattener::new(&self.modules, &self.components, &mut self.component_state);
-        let (trampoline, ty) = f.host_entry(func);
-        (trampoline, ty, f.take_ops())
+        let (trampoline, ty) = f.host_entry(func)?;
+        Ok((trampoline, ty, f.take_ops()))
+    }
+
+    /// Instantiates component `root` (at compile time) with its imports
+    /// bound to the WASI host.
+    ///
+    /// # Errors
+    ///
+    /// An import the host does not provide, or any error of
+    /// [`ProgramBuilder::instantiate_component`].
+    pub fn instantiate_with_host(&mut self, root: usize) -> Result<Instantiation> {
+        Flattener::new(&self.modules, &self.components, &mut self.component_state)
+            .with_host()
+            .instantiate_root(root, HashMap::new())
     }
 
     /// The program's component types and trampolines.

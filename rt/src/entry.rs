@@ -4,6 +4,7 @@ use std::io::Write;
 
 use smelt_abi::program::{ProgramDesc, ProgramKind};
 
+use crate::component::HostTable;
 use crate::instance::{CallError, Instance};
 use crate::{program, traps};
 
@@ -28,13 +29,14 @@ pub(crate) unsafe fn slice<T>(ptr: *const T, len: u64) -> &'static [T] {
     }
 }
 
-/// Runs `program` and returns the process's exit status.
+/// Runs `program`, with `host` implementing its host imports, and returns
+/// the process's exit status.
 ///
 /// # Safety
 ///
 /// `program` must be the descriptor the compiler emitted into this
 /// executable.
-pub unsafe fn start(program: &'static ProgramDesc) -> i32 {
+pub unsafe fn start(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
     if program.abi_version != smelt_abi::ABI_VERSION {
         eprintln!(
             "smelt: this executable's code was compiled for runtime ABI {}, but its runtime has ABI {}",
@@ -47,9 +49,11 @@ pub unsafe fn start(program: &'static ProgramDesc) -> i32 {
     traps::init();
     let status = match program.kind {
         // SAFETY: forwarded from the caller.
-        k if k == ProgramKind::WastScript as u32 => unsafe { crate::wast::run(program) },
+        k if k == ProgramKind::WastScript as u32 => unsafe { crate::wast::run(program, host) },
         // SAFETY: forwarded from the caller.
         k if k == ProgramKind::CoreCommand as u32 => unsafe { run_core_command(program) },
+        // SAFETY: forwarded from the caller.
+        k if k == ProgramKind::Component as u32 => unsafe { run_component(program, host) },
         other => {
             eprintln!("smelt: unknown program kind {other}");
             EXIT_SOFTWARE
@@ -86,6 +90,44 @@ unsafe fn run_core_command(program: &'static ProgramDesc) -> i32 {
             eprintln!("smelt: cannot call the entry point: {e:?}");
             EXIT_SOFTWARE
         }
+    }
+}
+
+/// Instantiates the component (runs its initializers), then calls its
+/// `wasi:cli/run` export through the entry adapter with the host as the
+/// caller. Exit status: 0 when `run` returns `ok`, 1 when it returns
+/// `err`, [`EXIT_TRAP`] after a trap.
+///
+/// # Safety
+///
+/// See [`start`].
+unsafe fn run_component(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let rt = match unsafe { crate::component::start(program, host) } {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("smelt: cannot start the component runtime: {e:?}");
+            return EXIT_SOFTWARE;
+        }
+    };
+    // SAFETY: the compiler emits the initializers with this length.
+    let bytes = unsafe { slice(program.init, program.init_len) };
+    let ops: Vec<smelt_abi::component::InitOp> = match smelt_abi::codec::from_bytes(bytes) {
+        Ok(ops) => ops,
+        Err(e) => {
+            eprintln!("smelt: malformed initializers in the executable: {e:?}");
+            return EXIT_SOFTWARE;
+        }
+    };
+    // SAFETY: the initializers of this program.
+    if let Err(trap) = unsafe { rt.run(&ops) } {
+        return report_trap(&trap);
+    }
+    // SAFETY: the entry adapter lifts `run: func() -> result`, which takes
+    // no arguments.
+    match unsafe { rt.call_from_host(program.entry_export, &[], &[]) } {
+        Ok((results, _)) => i32::from(results[0] as u32 != 0),
+        Err(trap) => report_trap(&trap),
     }
 }
 

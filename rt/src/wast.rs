@@ -9,7 +9,7 @@ use std::io::Write;
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
 use smelt_abi::script::{self, Command, ImportCheck, Outcome};
 
-use crate::component::Runtime;
+use crate::component::{HostTable, Runtime};
 use crate::instance::{self, CallError, Instance};
 
 /// Runs the script of `program`; returns the process exit status (0, or 2
@@ -19,7 +19,7 @@ use crate::instance::{self, CallError, Instance};
 ///
 /// `program` must be the descriptor of the running executable, registered
 /// and with trap handling initialized.
-pub unsafe fn run(program: &'static ProgramDesc) -> i32 {
+pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
     // SAFETY: the compiler emits the script with this length.
     let bytes = unsafe { crate::entry::slice(program.script, program.script_len) };
     let commands = match script::decode(bytes) {
@@ -36,7 +36,7 @@ pub unsafe fn run(program: &'static ProgramDesc) -> i32 {
         None
     } else {
         // SAFETY: the program descriptor of this executable.
-        match unsafe { crate::component::start(program) } {
+        match unsafe { crate::component::start(program, host) } {
             Ok(rt) => Some(rt),
             Err(e) => {
                 eprintln!("smelt: cannot start the component runtime: {e:?}");

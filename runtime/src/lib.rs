@@ -1,6 +1,6 @@
 //! The static library linked into every executable smelt produces
-//! (`libsmelt_runtime.a`): the runtime core (`smelt-rt`) and the process
-//! entry point.
+//! (`libsmelt_runtime.a`): the runtime core (`smelt-rt`), the WASI host
+//! (`smelt-wasi`, libwasi-native) and the process entry point.
 //!
 //! Rust static libraries each carry their own copy of the standard library,
 //! so everything the generated code links against is bundled into this one
@@ -26,7 +26,13 @@ unsafe extern "C" {
 ///
 /// Called by the C start files with the process's arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    // SAFETY: the descriptor is emitted by the compiler into this executable.
-    unsafe { smelt_rt::entry::start(&PROGRAM) }
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: the descriptor is emitted by the compiler into this
+    // executable; the C start files pass valid arguments.
+    if let Err(e) = unsafe { smelt_wasi::init(&PROGRAM, argc, argv) } {
+        eprintln!("smelt: cannot start: {e}");
+        return smelt_rt::entry::EXIT_SOFTWARE;
+    }
+    // SAFETY: as above.
+    unsafe { smelt_rt::entry::start(&PROGRAM, &smelt_wasi::HOST_TABLE) }
 }

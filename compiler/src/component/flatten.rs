@@ -57,7 +57,7 @@ pub struct TrampolineDef {
 }
 
 /// The component state of a program, across all its components.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ComponentState {
     /// Value and function types.
     pub types: TypeInterner,
@@ -69,6 +69,21 @@ pub struct ComponentState {
     pub core_instances: u32,
     /// Runtime resource types created so far.
     pub resources: u32,
+}
+
+impl Default for ComponentState {
+    /// An empty state. The host's resource types (WASI's, numbered by
+    /// `smelt-wit`) are the first runtime resource types of every program,
+    /// so the component's own start after them.
+    fn default() -> Self {
+        ComponentState {
+            types: TypeInterner::default(),
+            trampolines: Vec::new(),
+            component_instances: 0,
+            core_instances: 0,
+            resources: smelt_wit::p2().resources.len() as u32,
+        }
+    }
 }
 
 /// How many of each runtime entity a [`ComponentState`] has created.
@@ -166,11 +181,25 @@ pub struct Lifted {
     instance: u32,
 }
 
+/// A function of the host (WASI).
+#[derive(Debug)]
+pub struct HostFunc {
+    /// Its number (`smelt_wit::HostWorld::functions`).
+    pub func: u32,
+    /// Its type, as the importing component sees it (index in the
+    /// program's function types).
+    pub ty: u32,
+    /// `interface#name`, for messages.
+    pub name: String,
+}
+
 /// A component function.
 #[derive(Debug, Clone)]
 pub enum FuncDef {
     /// Lifted by a component instance.
     Lifted(Rc<Lifted>),
+    /// Provided by the host.
+    Host(Rc<HostFunc>),
 }
 
 /// A type, as far as instantiation cares.
@@ -269,6 +298,7 @@ pub struct Flattener<'a, 'data> {
     pub state: &'a mut ComponentState,
     ops: Vec<InitOp>,
     depth: usize,
+    host: bool,
 }
 
 fn link_error<T>(message: String, offset: u64) -> Result<T> {
@@ -288,7 +318,15 @@ impl<'a, 'data> Flattener<'a, 'data> {
             state,
             ops: Vec::new(),
             depth: 0,
+            host: false,
         }
+    }
+
+    /// Binds the root component's imports that no argument provides to the
+    /// WASI host (`smelt-wit`), by interface name, any `0.2.x` version.
+    pub fn with_host(mut self) -> Self {
+        self.host = true;
+        self
     }
 
     /// Instantiates root component `index` with `args` bound to its
@@ -331,8 +369,21 @@ impl<'a, 'data> Flattener<'a, 'data> {
 
     /// Creates the adapter through which the host calls `func`; returns
     /// the trampoline and the function type.
-    pub fn host_entry(&mut self, func: &FuncDef) -> (u32, u32) {
-        let FuncDef::Lifted(l) = func;
+    ///
+    /// # Errors
+    ///
+    /// When `func` is the host's own function (a component re-exporting a
+    /// WASI import).
+    pub fn host_entry(&mut self, func: &FuncDef) -> Result<(u32, u32)> {
+        let l = match func {
+            FuncDef::Lifted(l) => l,
+            FuncDef::Host(h) => {
+                return Err(CompileError::unsupported(
+                    format!("exporting the host function `{}` back to the host", h.name),
+                    0,
+                ));
+            }
+        };
         let host = CanonOptions {
             string_encoding: StringEncoding::Utf8,
             memory: true,
@@ -354,7 +405,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             l.func.to_ref(),
             option_ref(l.options.post_return),
         ];
-        (self.new_trampoline(kind, None, 0, refs), l.ty)
+        Ok((self.new_trampoline(kind, None, 0, refs), l.ty))
     }
 
     /// The initializers added since the last call.
@@ -420,8 +471,15 @@ impl<'a, 'data> Flattener<'a, 'data> {
         match item {
             Item::Import(import) => {
                 let name = import.name.name;
-                let Some(arg) = f.args.get(name).cloned() else {
-                    return link_error(format!("no definition for the import `{name}`"), f.offset);
+                let arg = match f.args.get(name) {
+                    Some(arg) => arg.clone(),
+                    None if self.host && self.depth == 1 => self.host_import(f, import)?,
+                    None => {
+                        return link_error(
+                            format!("no definition for the import `{name}`"),
+                            f.offset,
+                        );
+                    }
                 };
                 self.push_item(f, import_kind(&import.ty), arg, name)?;
             }
@@ -731,7 +789,24 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 options,
             } => {
                 let options = self.options(f, options)?;
-                let FuncDef::Lifted(callee) = f.funcs[*func_index as usize].clone();
+                let callee = match f.funcs[*func_index as usize].clone() {
+                    FuncDef::Lifted(callee) => callee,
+                    FuncDef::Host(h) => {
+                        let ty = &self.state.types.funcs[h.ty as usize];
+                        let signature = self.state.types.table.core_signature(ty, Context::Lower);
+                        let kind = TrampolineKind::Host {
+                            func: h.func,
+                            options: options.abi(),
+                        };
+                        let refs = vec![
+                            Ref::ComponentInstance(f.instance),
+                            option_ref(options.memory),
+                            option_ref(options.realloc),
+                        ];
+                        self.push_trampoline(f, kind, signature, refs);
+                        return Ok(());
+                    }
+                };
                 let ty = &self.state.types.funcs[callee.ty as usize];
                 let signature = self.state.types.table.core_signature(ty, Context::Lower);
                 let kind = TrampolineKind::Adapter {
@@ -787,6 +862,99 @@ impl<'a, 'data> Flattener<'a, 'data> {
             }
         }
         Ok(())
+    }
+
+    /// The host's instance for the root component's import `import`:
+    /// a WASI interface (`wasi:io/streams@0.2.x`). Its functions become
+    /// host functions, typed as the component sees them; its resource types
+    /// are the host's (or, for a type the instance type only re-exports,
+    /// the resource an earlier import bound).
+    fn host_import(
+        &mut self,
+        f: &mut Frame<'_>,
+        import: &wasmparser::ComponentImport<'data>,
+    ) -> Result<ItemDef> {
+        let name = import.name.name;
+        let world = smelt_wit::p2();
+        let ComponentTypeRef::Instance(_) = import.ty else {
+            return link_error(
+                format!(
+                    "the component imports `{name}`, which smelt's host does not provide \
+                     (it provides the WASI 0.2 interfaces, as instances)"
+                ),
+                f.offset,
+            );
+        };
+        if !world.has_interface(name) {
+            return link_error(
+                format!(
+                    "the component imports `{name}`, which smelt's host does not provide \
+                     (it provides the WASI 0.2 interfaces of wasi:cli, wasi:io, wasi:clocks, \
+                     wasi:random, wasi:filesystem, wasi:sockets and wasi:http)"
+                ),
+                f.offset,
+            );
+        }
+        let types = f.types;
+        let ty = types.component_instance_at(f.instances.len() as u32);
+        let mut exports = Vec::new();
+        for (export, entity) in types[ty].exports.iter() {
+            let item = match &entity.ty {
+                ComponentEntityType::Type {
+                    created: ComponentAnyTypeId::Resource(id),
+                    ..
+                } => {
+                    let r = match f.resources.get(&id.resource()) {
+                        Some(r) => *r,
+                        None => world
+                            .resource(name, export)
+                            .ok_or_else(|| CompileError::Link {
+                                message: format!(
+                                    "the component imports resource `{export}` of `{name}`, \
+                                     which smelt's host does not provide"
+                                ),
+                                offset: f.offset,
+                            })?,
+                    };
+                    f.resources.insert(id.resource(), r);
+                    ItemDef::Type(TypeDef::Resource(r))
+                }
+                ComponentEntityType::Type { .. } => ItemDef::Type(TypeDef::Other),
+                ComponentEntityType::Func(id) => {
+                    let Some((func, _)) = world.function(name, export) else {
+                        return link_error(
+                            format!(
+                                "the component imports function `{export}` of `{name}`, \
+                                 which smelt's host does not provide"
+                            ),
+                            f.offset,
+                        );
+                    };
+                    let ty = Converter {
+                        types,
+                        resources: &f.resources,
+                        offset: f.offset,
+                    }
+                    .func(&mut self.state.types, *id)?;
+                    ItemDef::Func(FuncDef::Host(Rc::new(HostFunc {
+                        func,
+                        ty,
+                        name: format!("{name}#{export}"),
+                    })))
+                }
+                _ => {
+                    return link_error(
+                        format!(
+                            "the component imports `{export}` of `{name}` as something other \
+                             than a function or a type, which smelt's host does not provide"
+                        ),
+                        f.offset,
+                    );
+                }
+            };
+            exports.push((export.clone(), item));
+        }
+        Ok(ItemDef::Instance(Rc::new(InstanceDef { exports })))
     }
 
     /// Adds a trampoline that core instances import as the next core

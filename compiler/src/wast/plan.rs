@@ -469,7 +469,13 @@ impl<'data> Planner<'_, 'data> {
                     );
                     return;
                 };
-                let (trampoline, ty, ops) = self.program.host_entry(&f);
+                let (trampoline, ty, ops) = match self.program.host_entry(&f) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        self.fail(line, format!("cannot call `{export}`: {e}"));
+                        return;
+                    }
+                };
                 self.commands.push(Command::InstantiateComponent { ops });
                 self.check(line, Expect::Success, None);
                 if let Slot::Component(c) = &mut self.slots[slot] {

@@ -15,6 +15,7 @@
 
 pub mod canonical;
 pub mod handles;
+pub mod host;
 pub mod trap;
 
 use core::cell::{Cell, RefCell};
@@ -126,10 +127,33 @@ impl InstanceState {
 /// A runtime resource type.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceType {
-    /// The component instance that implements it.
+    /// The component instance that implements it (`HOST` for the host's).
     pub instance: u32,
-    /// Its destructor.
+    /// Its destructor, a core function.
     pub dtor: Option<CoreFunc>,
+    /// Its destructor, for a host resource.
+    pub host_drop: Option<fn(u32)>,
+}
+
+/// The instance number standing for the host.
+pub const HOST: u32 = u32::MAX;
+
+/// A host resource type.
+#[derive(Debug)]
+pub struct HostResourceType {
+    /// Its name (`wasi:io/streams#output-stream`).
+    pub name: &'static str,
+    /// Frees the host object with this representation.
+    pub drop: fn(u32),
+}
+
+/// What the host (WASI) provides, in the order `smelt-wit` numbers it.
+#[derive(Debug)]
+pub struct HostTable {
+    /// Host functions, by number.
+    pub functions: &'static [smelt_abi::vm::TrampolineFn],
+    /// Host resource types; they are the first runtime resource types.
+    pub resources: &'static [HostResourceType],
 }
 
 /// A resolved [`Ref`].
@@ -171,6 +195,7 @@ struct CallScope {
 /// The program's component state.
 pub struct Runtime {
     desc: ComponentDesc,
+    host_table: &'static HostTable,
     layouts: Layouts,
     code: &'static [TrampolineCode],
     modules: &'static [ModuleDesc],
@@ -208,13 +233,16 @@ unsafe fn table<T>(ptr: *const T, len: u64) -> &'static [T] {
     unsafe { crate::entry::slice(ptr, len) }
 }
 
-/// Creates the component runtime of `program`. Only one exists per
-/// process.
+/// Creates the component runtime of `program`, with `host` as the
+/// implementation of host imports. Only one exists per process.
 ///
 /// # Safety
 ///
 /// `program` must be the running executable's descriptor.
-pub unsafe fn start(program: &'static ProgramDesc) -> Result<&'static Runtime, StartError> {
+pub unsafe fn start(
+    program: &'static ProgramDesc,
+    host: &'static HostTable,
+) -> Result<&'static Runtime, StartError> {
     // SAFETY: the compiler emits these tables with these lengths.
     let (bytes, code, modules) = unsafe {
         (
@@ -232,8 +260,18 @@ pub unsafe fn start(program: &'static ProgramDesc) -> Result<&'static Runtime, S
     unsafe { crate::memory::create(host_memory.as_mut_ptr(), 1, None, 0, false) }
         .map_err(|_| StartError::HostMemory)?;
     let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
+    let resources = host
+        .resources
+        .iter()
+        .map(|r| ResourceType {
+            instance: HOST,
+            dtor: None,
+            host_drop: Some(r.drop),
+        })
+        .collect();
     let runtime = Box::leak(Box::new(Runtime {
         desc,
+        host_table: host,
         layouts,
         code,
         modules,
@@ -242,7 +280,7 @@ pub unsafe fn start(program: &'static ProgramDesc) -> Result<&'static Runtime, S
         host_memory: Memory(host_memory.as_mut_ptr()),
         host_bump: Cell::new(0),
         core: RefCell::new(Vec::new()),
-        resources: RefCell::new(Vec::new()),
+        resources: RefCell::new(resources),
         trampolines: RefCell::new(trampolines),
         scopes: RefCell::new(Vec::new()),
     }));
@@ -305,6 +343,7 @@ impl Runtime {
                     self.resources.borrow_mut().push(ResourceType {
                         instance: *instance,
                         dtor,
+                        host_drop: None,
                     });
                 }
                 InitOp::CoreInstance { module, imports } => {
@@ -320,6 +359,9 @@ impl Runtime {
                     let refs = refs.iter().map(|r| self.resolve(*r)).collect();
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
+                        TrampolineKind::Host { func, .. } => {
+                            self.host_table.functions[*func as usize]
+                        }
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
@@ -618,10 +660,14 @@ unsafe extern "C" fn resource_drop(ctx: *mut u8, args: *mut ValRaw, _results: *m
     let rt = runtime();
     match slot {
         Slot::Own { .. } => {
-            if let Some(dtor) = rt.resource(resource).dtor {
+            let ty = rt.resource(resource);
+            if let Some(dtor) = ty.dtor {
                 let mut values = [ValRaw::from(rep)];
                 // SAFETY: a destructor takes the i32 representation.
                 unsafe { dtor.call(&mut values) };
+            }
+            if let Some(drop) = ty.host_drop {
+                drop(rep);
             }
         }
         Slot::Borrow { scope, .. } => {

@@ -1,0 +1,123 @@
+//! The WASI capabilities an executable is built with.
+//!
+//! `smelt build --dir`, `--env` and `--inherit-env` are decided when the
+//! executable is built; the compiler encodes them as a [`WasiConfig`] into
+//! [`crate::program::ProgramDesc::wasi`], and the WASI host reads it at
+//! start-up. Nothing is granted by default: no directory, no environment
+//! variable.
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+
+/// A host directory made visible to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preopen {
+    /// The host path, as given at build time; a relative path is resolved
+    /// against the working directory of the process when it starts.
+    pub host: String,
+    /// The name the guest sees (`wasi:filesystem/preopens`).
+    pub guest: String,
+}
+
+/// An environment variable granted to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: String,
+    /// Its value; `None`: the value the process has when it starts (the
+    /// variable is left out when the process does not have it).
+    pub value: Option<String>,
+}
+
+/// The capabilities of a component executable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WasiConfig {
+    /// Preopened directories, in order.
+    pub preopens: Vec<Preopen>,
+    /// Environment variables, in order; after the inherited ones, which
+    /// they override.
+    pub env: Vec<EnvVar>,
+    /// Whether the guest sees the whole environment of the process.
+    pub inherit_env: bool,
+}
+
+fn string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    String::decode(r)
+}
+
+impl Encode for Preopen {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.host.as_bytes());
+        w.bytes(self.guest.as_bytes());
+    }
+}
+
+impl Decode for Preopen {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Preopen {
+            host: string(r)?,
+            guest: string(r)?,
+        })
+    }
+}
+
+impl Encode for EnvVar {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.name.as_bytes());
+        w.option(&self.value);
+    }
+}
+
+impl Decode for EnvVar {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(EnvVar {
+            name: string(r)?,
+            value: r.option()?,
+        })
+    }
+}
+
+impl Encode for WasiConfig {
+    fn encode(&self, w: &mut Writer) {
+        w.list(&self.preopens);
+        w.list(&self.env);
+        w.u8(u8::from(self.inherit_env));
+    }
+}
+
+impl Decode for WasiConfig {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(WasiConfig {
+            preopens: r.list()?,
+            env: r.list()?,
+            inherit_env: r.u8()? != 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let c = WasiConfig {
+            preopens: vec![Preopen {
+                host: "data".into(),
+                guest: "/".into(),
+            }],
+            env: vec![
+                EnvVar {
+                    name: "A".into(),
+                    value: Some("1".into()),
+                },
+                EnvVar {
+                    name: "HOME".into(),
+                    value: None,
+                },
+            ],
+            inherit_env: true,
+        };
+        let bytes = crate::codec::to_bytes(&c);
+        assert_eq!(crate::codec::from_bytes::<WasiConfig>(&bytes), Ok(c));
+    }
+}

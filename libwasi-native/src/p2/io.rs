@@ -1,0 +1,482 @@
+//! `wasi:io`: errors, pollables and byte streams.
+//!
+//! Output streams write through to the file descriptor (no buffering in
+//! the host), so everything a guest wrote is out when the process ends,
+//! whatever way it ends. `poll` blocks in `poll(2)` over the descriptors
+//! and the nearest monotonic deadline of the pollables it waits for.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::rc::Rc;
+
+use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
+
+use crate::WasiHost;
+use crate::bindings::wasi_io_error::{self, Error};
+use crate::bindings::wasi_io_poll::{self, Pollable as PollableRes};
+use crate::bindings::wasi_io_streams::{
+    self, InputStream as InputRes, OutputStream as OutputRes, StreamError,
+};
+use crate::p2::clocks::monotonic_now;
+use crate::table::Object;
+
+/// Largest number of bytes one `read` returns, and the write budget
+/// `check-write` grants.
+pub const CHUNK: u64 = 1 << 20;
+
+/// What a pollable waits for.
+#[derive(Debug, Clone, Copy)]
+pub enum Pollable {
+    /// Always ready.
+    Ready,
+    /// Ready once the monotonic clock reaches this instant (ns).
+    Deadline(u64),
+    /// Ready once the descriptor is readable.
+    Readable(i32),
+}
+
+/// An `input-stream`.
+#[derive(Debug)]
+pub enum InputStream {
+    /// The process's standard input (descriptor 0).
+    Stdin,
+    /// A file, read from `offset` on.
+    File {
+        /// The file.
+        file: Rc<File>,
+        /// The next byte to read.
+        offset: u64,
+    },
+}
+
+/// An `output-stream`.
+#[derive(Debug)]
+pub enum OutputStream {
+    /// A descriptor written in order: standard output (1) or error (2).
+    Fd(i32),
+    /// A file, written at `offset` on, or appended to.
+    File {
+        /// The file.
+        file: Rc<File>,
+        /// Where the next write goes; `None` for append mode.
+        offset: Option<u64>,
+    },
+}
+
+impl WasiHost {
+    /// An `error` resource for a failed operation.
+    pub fn error(&mut self, e: std::io::Error) -> HostResult<StreamError> {
+        let code = crate::p2::filesystem::error_code(&e);
+        let rep = self.table.push(Object::Error {
+            message: e.to_string(),
+            code: Some(code),
+        })?;
+        Ok(StreamError::LastOperationFailed(Own::new(rep)))
+    }
+
+    fn new_pollable(&mut self, p: Pollable) -> HostResult<Own<PollableRes>> {
+        Ok(Own::new(self.table.push(Object::Pollable(p))?))
+    }
+
+    /// A new pollable resource.
+    pub fn pollable(&mut self, p: Pollable) -> HostResult<Own<PollableRes>> {
+        self.new_pollable(p)
+    }
+}
+
+/// Whether `p` is ready now.
+fn ready(p: Pollable) -> bool {
+    match p {
+        Pollable::Ready => true,
+        Pollable::Deadline(t) => monotonic_now() >= t,
+        Pollable::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
+    }
+}
+
+/// `poll(2)` over `fds` for at most `timeout_ms` (-1: no limit); returns
+/// how many are ready (0 on timeout or error).
+fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `pfds` is a valid array of `pfds.len()` entries.
+    let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    n.max(0) as usize
+}
+
+/// Blocks until at least one of `ps` is ready; returns the indices of the
+/// ready ones, in order.
+pub fn wait(ps: &[Pollable]) -> Vec<u32> {
+    loop {
+        let ready_now: Vec<u32> = ps
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| ready(**p))
+            .map(|(i, _)| i as u32)
+            .collect();
+        if !ready_now.is_empty() || ps.is_empty() {
+            return ready_now;
+        }
+        let now = monotonic_now();
+        let deadline = ps
+            .iter()
+            .filter_map(|p| match p {
+                Pollable::Deadline(t) => Some(*t),
+                _ => None,
+            })
+            .min();
+        let timeout = match deadline {
+            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
+            None => -1,
+        };
+        let mut fds: Vec<(i32, i16)> = ps
+            .iter()
+            .filter_map(|p| match p {
+                Pollable::Readable(fd) => Some((*fd, libc::POLLIN)),
+                _ => None,
+            })
+            .collect();
+        if fds.is_empty() {
+            if let Some(t) = deadline {
+                sleep_until(t);
+            }
+        } else {
+            poll_fds(&mut fds, timeout);
+        }
+    }
+}
+
+/// Sleeps until the monotonic clock reaches `t` (ns).
+fn sleep_until(t: u64) {
+    let ts = libc::timespec {
+        tv_sec: (t / 1_000_000_000) as libc::time_t,
+        tv_nsec: (t % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: a valid timespec; interrupted sleeps are retried by `wait`.
+    unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            core::ptr::null_mut(),
+        )
+    };
+}
+
+/// Reads up to `len` bytes from descriptor `fd` (blocking).
+fn read_fd(fd: i32, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    loop {
+        // SAFETY: `buf` has room for `len` bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Ok(buf);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => {
+                poll_fds(&mut [(fd, libc::POLLIN)], -1);
+            }
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Writes all of `bytes` to descriptor `fd`.
+pub fn write_fd(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for its length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            bytes = &bytes[n as usize..];
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN) => {
+                poll_fds(&mut [(fd, libc::POLLOUT)], -1);
+            }
+            _ => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn closed_on_pipe(host: &mut WasiHost, e: std::io::Error) -> HostResult<StreamError> {
+    if e.raw_os_error() == Some(libc::EPIPE) {
+        Ok(StreamError::Closed)
+    } else {
+        host.error(e)
+    }
+}
+
+impl WasiHost {
+    fn read(
+        &mut self,
+        rep: u32,
+        len: u64,
+        blocking: bool,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        let len = len.min(CHUNK) as usize;
+        let result = match self.table.input_stream(rep)? {
+            InputStream::Stdin => {
+                if len == 0 {
+                    return Ok(Ok(Vec::new()));
+                }
+                if !blocking && !ready(Pollable::Readable(0)) {
+                    return Ok(Ok(Vec::new()));
+                }
+                read_fd(0, len)
+            }
+            InputStream::File { file, offset } => {
+                let mut buf = vec![0u8; len];
+                match file.read_at(&mut buf, *offset) {
+                    Ok(n) => {
+                        *offset += n as u64;
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        Ok(match result {
+            Ok(bytes) if bytes.is_empty() && len > 0 => Err(StreamError::Closed),
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(self.error(e)?),
+        })
+    }
+
+    fn write(&mut self, rep: u32, bytes: &[u8]) -> HostResult<Result<(), StreamError>> {
+        let result = match self.table.output_stream(rep)? {
+            OutputStream::Fd(fd) => write_fd(*fd, bytes),
+            OutputStream::File { file, offset } => match offset {
+                Some(at) => file
+                    .write_all_at(bytes, *at)
+                    .map(|()| *at += bytes.len() as u64),
+                None => {
+                    use std::io::Write;
+                    (&**file).write_all(bytes)
+                }
+            },
+        };
+        Ok(match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(closed_on_pipe(self, e)?),
+        })
+    }
+}
+
+impl wasi_io_error::Host for WasiHost {
+    fn method_error_to_debug_string(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<Error>,
+    ) -> HostResult<String> {
+        match self.table.get(this.rep)? {
+            Object::Error { message, .. } => Ok(message.clone()),
+            _ => Err(crate::table::wrong_type(this.rep, "error")),
+        }
+    }
+}
+
+impl wasi_io_poll::Host for WasiHost {
+    fn method_pollable_ready(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<PollableRes>,
+    ) -> HostResult<bool> {
+        Ok(ready(*self.table.pollable(this.rep)?))
+    }
+
+    fn method_pollable_block(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<PollableRes>,
+    ) -> HostResult<()> {
+        let p = *self.table.pollable(this.rep)?;
+        wait(&[p]);
+        Ok(())
+    }
+
+    fn poll(&mut self, _: &mut Cx<'_>, list: Vec<Borrow<PollableRes>>) -> HostResult<Vec<u32>> {
+        if list.is_empty() {
+            return Err(HostTrap::Message(
+                "wasi:io/poll#poll: the list of pollables is empty".into(),
+            ));
+        }
+        let ps = list
+            .iter()
+            .map(|b| self.table.pollable(b.rep).copied())
+            .collect::<HostResult<Vec<_>>>()?;
+        Ok(wait(&ps))
+    }
+}
+
+impl wasi_io_streams::Host for WasiHost {
+    fn method_input_stream_read(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        self.read(this.rep, len, false)
+    }
+
+    fn method_input_stream_blocking_read(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        self.read(this.rep, len, true)
+    }
+
+    fn method_input_stream_skip(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<u64, StreamError>> {
+        Ok(self.read(this.rep, len, false)?.map(|b| b.len() as u64))
+    }
+
+    fn method_input_stream_blocking_skip(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<u64, StreamError>> {
+        Ok(self.read(this.rep, len, true)?.map(|b| b.len() as u64))
+    }
+
+    fn method_input_stream_subscribe(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<InputRes>,
+    ) -> HostResult<Own<PollableRes>> {
+        let p = match self.table.input_stream(this.rep)? {
+            InputStream::Stdin => Pollable::Readable(0),
+            InputStream::File { .. } => Pollable::Ready,
+        };
+        self.new_pollable(p)
+    }
+
+    fn method_output_stream_check_write(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+    ) -> HostResult<Result<u64, StreamError>> {
+        self.table.output_stream(this.rep)?;
+        Ok(Ok(CHUNK))
+    }
+
+    fn method_output_stream_write(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        contents: Vec<u8>,
+    ) -> HostResult<Result<(), StreamError>> {
+        self.write(this.rep, &contents)
+    }
+
+    fn method_output_stream_blocking_write_and_flush(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        contents: Vec<u8>,
+    ) -> HostResult<Result<(), StreamError>> {
+        self.write(this.rep, &contents)
+    }
+
+    fn method_output_stream_flush(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+    ) -> HostResult<Result<(), StreamError>> {
+        self.table.output_stream(this.rep)?;
+        Ok(Ok(()))
+    }
+
+    fn method_output_stream_blocking_flush(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+    ) -> HostResult<Result<(), StreamError>> {
+        self.table.output_stream(this.rep)?;
+        Ok(Ok(()))
+    }
+
+    fn method_output_stream_subscribe(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+    ) -> HostResult<Own<PollableRes>> {
+        self.table.output_stream(this.rep)?;
+        self.new_pollable(Pollable::Ready)
+    }
+
+    fn method_output_stream_write_zeroes(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        len: u64,
+    ) -> HostResult<Result<(), StreamError>> {
+        let zeroes = vec![0u8; len.min(CHUNK) as usize];
+        self.write(this.rep, &zeroes)
+    }
+
+    fn method_output_stream_blocking_write_zeroes_and_flush(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        len: u64,
+    ) -> HostResult<Result<(), StreamError>> {
+        let zeroes = vec![0u8; len.min(CHUNK) as usize];
+        self.write(this.rep, &zeroes)
+    }
+
+    fn method_output_stream_splice(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        src: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<u64, StreamError>> {
+        self.splice(this.rep, src.rep, len, false)
+    }
+
+    fn method_output_stream_blocking_splice(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutputRes>,
+        src: Borrow<InputRes>,
+        len: u64,
+    ) -> HostResult<Result<u64, StreamError>> {
+        self.splice(this.rep, src.rep, len, true)
+    }
+}
+
+impl WasiHost {
+    fn splice(
+        &mut self,
+        dst: u32,
+        src: u32,
+        len: u64,
+        blocking: bool,
+    ) -> HostResult<Result<u64, StreamError>> {
+        let bytes = match self.read(src, len, blocking)? {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(self.write(dst, &bytes)?.map(|()| bytes.len() as u64))
+    }
+}

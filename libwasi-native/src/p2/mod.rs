@@ -1,0 +1,8 @@
+//! WASI 0.2, by package.
+
+pub mod cli;
+pub mod clocks;
+pub mod filesystem;
+pub mod io;
+pub mod random;
+pub mod sockets;

@@ -1,0 +1,131 @@
+//! The host objects guests hold handles to.
+//!
+//! One [`Table`] holds every object of the host; a guest's handle to a
+//! host resource has the object's slot number as its representation
+//! (rep). Slot numbers are reused after the object is dropped (most
+//! recently freed first). The component runtime checks a handle's
+//! resource type before the host sees its rep, so a rep always names an
+//! object of the type the WIT signature says; [`Table::get`] still checks
+//! and traps on a mismatch, which would be a bug in smelt.
+
+use smelt_rt::component::host::{HostResult, HostTrap};
+
+use crate::p2::filesystem::{Descriptor, DirectoryEntries};
+use crate::p2::io::{InputStream, OutputStream, Pollable};
+
+/// A host object.
+#[derive(Debug)]
+pub enum Object {
+    /// `wasi:io/error#error`: a description of what failed, and the
+    /// filesystem error code it stands for, if any.
+    Error {
+        /// The description.
+        message: String,
+        /// The `wasi:filesystem` error code, for `filesystem-error-code`.
+        code: Option<crate::bindings::wasi_filesystem_types::ErrorCode>,
+    },
+    /// `wasi:io/poll#pollable`.
+    Pollable(Pollable),
+    /// `wasi:io/streams#input-stream`.
+    InputStream(InputStream),
+    /// `wasi:io/streams#output-stream`.
+    OutputStream(OutputStream),
+    /// `wasi:filesystem/types#descriptor`.
+    Descriptor(Descriptor),
+    /// `wasi:filesystem/types#directory-entry-stream`.
+    DirectoryEntries(DirectoryEntries),
+    /// `wasi:cli/terminal-input#terminal-input` or
+    /// `wasi:cli/terminal-output#terminal-output`.
+    Terminal,
+    /// `wasi:sockets/network#network` (no access is granted through it).
+    Network,
+}
+
+/// The host's objects, by rep.
+#[derive(Debug, Default)]
+pub struct Table {
+    slots: Vec<Option<Object>>,
+    free: Vec<u32>,
+}
+
+/// Most host objects a program can hold at once.
+pub const MAX_OBJECTS: usize = 1 << 20;
+
+impl Table {
+    /// Adds `object`; returns its rep.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the table already holds [`MAX_OBJECTS`] objects.
+    pub fn push(&mut self, object: Object) -> HostResult<u32> {
+        if let Some(rep) = self.free.pop() {
+            self.slots[rep as usize] = Some(object);
+            return Ok(rep);
+        }
+        if self.slots.len() >= MAX_OBJECTS {
+            return Err(HostTrap::Message(format!(
+                "the program holds more than {MAX_OBJECTS} WASI host objects"
+            )));
+        }
+        self.slots.push(Some(object));
+        Ok(self.slots.len() as u32 - 1)
+    }
+
+    /// The object `rep`.
+    ///
+    /// # Errors
+    ///
+    /// A trap when there is no such object (a bug in smelt: the runtime
+    /// checks handles first).
+    pub fn get(&mut self, rep: u32) -> HostResult<&mut Object> {
+        self.slots
+            .get_mut(rep as usize)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| HostTrap::Message(format!("smelt bug: no WASI host object {rep}")))
+    }
+
+    /// Removes object `rep`, if there is one.
+    pub fn remove(&mut self, rep: u32) -> Option<Object> {
+        let object = self.slots.get_mut(rep as usize)?.take()?;
+        self.free.push(rep);
+        Some(object)
+    }
+}
+
+/// The trap of a rep that names an object of another type than its
+/// handle's (a bug in smelt).
+pub fn wrong_type(rep: u32, wanted: &str) -> HostTrap {
+    HostTrap::Message(format!(
+        "smelt bug: WASI host object {rep} is not a {wanted}"
+    ))
+}
+
+/// Accessors for one kind of object.
+macro_rules! accessor {
+    ($name:ident, $variant:ident, $ty:ty, $what:literal) => {
+        impl Table {
+            #[doc = concat!("The ", $what, " `rep`.")]
+            ///
+            /// # Errors
+            ///
+            /// A trap when `rep` is not one (a bug in smelt).
+            pub fn $name(&mut self, rep: u32) -> HostResult<&mut $ty> {
+                match self.get(rep)? {
+                    Object::$variant(v) => Ok(v),
+                    _ => Err(wrong_type(rep, $what)),
+                }
+            }
+        }
+    };
+}
+
+accessor!(pollable, Pollable, Pollable, "pollable");
+accessor!(input_stream, InputStream, InputStream, "input-stream");
+accessor!(output_stream, OutputStream, OutputStream, "output-stream");
+accessor!(descriptor, Descriptor, Descriptor, "descriptor");
+accessor!(
+    directory_entries,
+    DirectoryEntries,
+    DirectoryEntries,
+    "directory-entry-stream"
+);
