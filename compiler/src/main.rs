@@ -180,20 +180,20 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
+    let target = target(options.target.as_deref())?;
+    let wasi = options.wasi()?;
     let wasm = read_module(input)?;
-    build_bytes(&wasm, input, output, options, emit)
+    build_bytes(&wasm, input, output, (&target, &wasi, options), emit)
 }
 
 fn build_bytes(
     wasm: &[u8],
     input: &Path,
     output: &Path,
-    options: &BuildOptions,
+    (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
     emit: Emit,
 ) -> Result<()> {
-    let target = target(options.target.as_deref())?;
-    let wasi = options.wasi()?;
-    let object = smelt::command::compile_any(wasm, &target, options.invoke.as_deref(), &wasi)
+    let object = smelt::command::compile_any(wasm, target, options.invoke.as_deref(), wasi)
         .with_context(|| format!("failed to compile {}", input.display()))?;
     match emit {
         Emit::Obj => std::fs::write(output, object)
@@ -203,7 +203,7 @@ fn build_bytes(
             let obj_path = dir.path().join("program.o");
             std::fs::write(&obj_path, object)
                 .with_context(|| format!("failed to write {}", obj_path.display()))?;
-            smelt::link::link(&target, &obj_path, output)?;
+            smelt::link::link(target, &obj_path, output)?;
             Ok(())
         }
     }
@@ -269,6 +269,8 @@ fn cache_dir() -> Result<PathBuf> {
 /// `args`; returns its exit status.
 fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<ExitCode> {
     use std::hash::{Hash, Hasher};
+    let target = target(options.target.as_deref())?;
+    let wasi = options.wasi()?;
     let wasm = read_module(input)?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     wasm.hash(&mut hasher);
@@ -291,11 +293,13 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
             hasher.finish(),
             std::process::id()
         ));
-        build_bytes(&wasm, input, &partial, options, Emit::Exe)?;
+        build_bytes(&wasm, input, &partial, (&target, &wasi, options), Emit::Exe)?;
         std::fs::rename(&partial, &exe)
             .with_context(|| format!("failed to write {}", exe.display()))?;
     }
+    use std::os::unix::process::CommandExt;
     let status = std::process::Command::new(&exe)
+        .arg0(input)
         .args(args)
         .status()
         .with_context(|| format!("failed to run {}", exe.display()))?;

@@ -170,3 +170,46 @@ fn bad_arguments_exit_two() {
     let out = smelt(&["build"]).unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn component_import_the_host_lacks_is_named() {
+    let wasm = wat::parse_str(
+        r#"(component (import "example:kv/store@1.0.0" (instance (export "get" (func (param "k" string) (result string))))))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &[
+            "imports `example:kv/store@1.0.0`",
+            "does not provide",
+            "offset",
+        ],
+    );
+}
+
+#[test]
+fn component_function_the_host_lacks_is_named() {
+    let wasm = wat::parse_str(
+        r#"(component (import "wasi:cli/environment@0.2.0" (instance (export "get-secrets" (func (result string))))))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &["function `get-secrets` of `wasi:cli/environment@0.2.0`"],
+    );
+}
+
+#[test]
+fn wasi_0_3_import_is_not_taken_for_0_2() {
+    let wasm = wat::parse_str(
+        r#"(component (import "wasi:cli/environment@0.3.0" (instance (export "get-arguments" (func (result (list string)))))))"#,
+    )
+    .unwrap();
+    assert_error(&wasm, &["imports `wasi:cli/environment@0.3.0`"]);
+}
+
+#[test]
+fn component_without_run_export_is_not_a_command() {
+    let wasm = wat::parse_str(r#"(component)"#).unwrap();
+    assert_error(&wasm, &["no `wasi:cli/run@0.2.x`", "exports nothing"]);
+}

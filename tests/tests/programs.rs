@@ -1,0 +1,834 @@
+//! End to end: the guest programs of `tests/programs/` (one Rust binary per
+//! area of WASI 0.2: arguments and environment, stdio, exit, files,
+//! directories, the sandbox, clocks, randomness, panics and traps).
+//!
+//! The programs are built once, at start, with `cargo build --release
+//! --target wasm32-wasip2`. Each case is one trial: its program compiled by
+//! `smelt build` with the case's grants (`--dir`, `--env`, `--inherit-env`)
+//! into an executable in a fresh temporary directory, run there with the
+//! case's arguments, environment and standard input, and its exit status,
+//! stdout and stderr compared with what the program is known to print. The
+//! expected outputs were checked by running the programs natively and under
+//! a reference WASI 0.2 runtime.
+//!
+//! In the case table, `{root}` in a flag or an argument stands for the case's
+//! temporary directory; its subdirectory `data/` always exists and is what
+//! `.data()` grants as `/data`.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::symlink;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The target the guest programs are built for.
+const TARGET: &str = "wasm32-wasip2";
+
+/// How long one executable may run before it is killed and the case fails.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The status of an executable that trapped (see the README).
+const TRAP: i32 = 134;
+
+/// Environment variables the cases set themselves: removed from the
+/// environment every executable and every `smelt build` starts with, so that
+/// the outer environment cannot change an outcome.
+const CASE_VARS: &str = "SMELT_TEST_";
+
+/// How a captured stream must look.
+enum Text {
+    /// Exactly these bytes.
+    Exact(Vec<u8>),
+    /// Each of these strings, somewhere.
+    Contains(Vec<&'static str>),
+    /// Line by line: exactly as many lines, each equal to its pattern, or,
+    /// for a pattern ending in `*`, starting with what precedes the `*`.
+    Lines(Vec<&'static str>),
+}
+
+impl Text {
+    /// Why `actual` does not match, if it does not.
+    fn mismatch(&self, actual: &[u8]) -> Option<String> {
+        let text = String::from_utf8_lossy(actual);
+        match self {
+            Text::Exact(expected) if expected == actual => None,
+            Text::Exact(expected) => Some(format!(
+                "expected:\n{}\ngot:\n{}",
+                quote(&String::from_utf8_lossy(expected)),
+                quote(&text)
+            )),
+            Text::Contains(needles) => {
+                let missing: Vec<&str> = needles
+                    .iter()
+                    .copied()
+                    .filter(|n| !text.contains(n))
+                    .collect();
+                (!missing.is_empty()).then(|| format!("missing {missing:?} in:\n{}", quote(&text)))
+            }
+            Text::Lines(patterns) => {
+                let lines: Vec<&str> = text.lines().collect();
+                let matches = lines.len() == patterns.len()
+                    && lines.iter().zip(patterns).all(|(line, pattern)| {
+                        match pattern.strip_suffix('*') {
+                            Some(prefix) => line.starts_with(prefix),
+                            None => line == pattern,
+                        }
+                    });
+                (!matches).then(|| {
+                    format!(
+                        "expected lines matching:\n{}\ngot:\n{}",
+                        quote(&patterns.join("\n")),
+                        quote(&text)
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// `text` indented, long text cut, so that a failure stays readable.
+fn quote(text: &str) -> String {
+    const MAX: usize = 4000;
+    let mut cut = text.len().min(MAX);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out: String = text[..cut]
+        .lines()
+        .map(|l| format!("    | {l}\n"))
+        .collect();
+    if cut < text.len() {
+        out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
+    }
+    out
+}
+
+/// What a case's extra check after the run gets.
+struct Ran<'a> {
+    /// The executable, to run again.
+    exe: &'a Path,
+    /// The case's temporary directory (`{root}`).
+    root: &'a Path,
+    /// The first run's stderr.
+    stderr: &'a [u8],
+}
+
+/// A check after the run: the host side of the filesystem, a second run.
+type After = fn(&Ran) -> Result<(), String>;
+
+/// Lays out the case's temporary directory (`{root}`) before the build.
+type Setup = fn(&Path) -> std::io::Result<()>;
+
+/// One program, compiled with some grants, run once.
+struct Case {
+    name: String,
+    program: &'static str,
+    /// `smelt build` flags after `INPUT -o OUTPUT`.
+    flags: Vec<String>,
+    /// Variables set for `smelt build` itself.
+    build_env: Vec<(&'static str, &'static str)>,
+    args: Vec<String>,
+    /// Variables set for the executable, on top of the test's environment.
+    run_env: Vec<(&'static str, &'static str)>,
+    stdin: Vec<u8>,
+    setup: Option<Setup>,
+    status: i32,
+    stdout: Text,
+    stderr: Text,
+    after: Option<After>,
+}
+
+impl Case {
+    /// A case named `name` that runs `program` with no grants, arguments
+    /// or input, expected to exit 0 with empty stdout and stderr.
+    fn new(name: &str, program: &'static str) -> Case {
+        Case {
+            name: name.to_string(),
+            program,
+            flags: Vec::new(),
+            build_env: Vec::new(),
+            args: Vec::new(),
+            run_env: Vec::new(),
+            stdin: Vec::new(),
+            setup: None,
+            status: 0,
+            stdout: Text::Exact(Vec::new()),
+            stderr: Text::Exact(Vec::new()),
+            after: None,
+        }
+    }
+
+    fn flags(mut self, flags: &[&str]) -> Case {
+        self.flags.extend(flags.iter().map(|f| f.to_string()));
+        self
+    }
+
+    /// Grants `{root}/data` as `/data`.
+    fn data(self) -> Case {
+        self.flags(&["--dir", "{root}/data::/data"])
+    }
+
+    fn build_env(mut self, vars: &[(&'static str, &'static str)]) -> Case {
+        self.build_env.extend_from_slice(vars);
+        self
+    }
+
+    fn args(mut self, args: &[&str]) -> Case {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    fn run_env(mut self, vars: &[(&'static str, &'static str)]) -> Case {
+        self.run_env.extend_from_slice(vars);
+        self
+    }
+
+    fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Case {
+        self.stdin = bytes.into();
+        self
+    }
+
+    fn setup(mut self, setup: Setup) -> Case {
+        self.setup = Some(setup);
+        self
+    }
+
+    fn status(mut self, status: i32) -> Case {
+        self.status = status;
+        self
+    }
+
+    fn stdout(mut self, text: impl Into<Vec<u8>>) -> Case {
+        self.stdout = Text::Exact(text.into());
+        self
+    }
+
+    fn stderr(mut self, text: impl Into<Vec<u8>>) -> Case {
+        self.stderr = Text::Exact(text.into());
+        self
+    }
+
+    fn stderr_contains(mut self, needles: &[&'static str]) -> Case {
+        self.stderr = Text::Contains(needles.to_vec());
+        self
+    }
+
+    fn stderr_lines(mut self, patterns: &[&'static str]) -> Case {
+        self.stderr = Text::Lines(patterns.to_vec());
+        self
+    }
+
+    fn after(mut self, after: After) -> Case {
+        self.after = Some(after);
+        self
+    }
+}
+
+/// `n` bytes of a fixed pseudo-random sequence (xorshift64), every byte
+/// value included.
+fn pseudo_random_bytes(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Every case, in the order they are listed.
+fn cases() -> Vec<Case> {
+    let big = pseudo_random_bytes((1 << 20) + 17);
+    vec![
+        Case::new("hello", "hello")
+            .stdout("hello from a smelt test program\n")
+            .stderr("hello on stderr\n"),
+        // Arguments and environment.
+        Case::new("args_env/no_arguments", "args_env").stdout("argc: 0\n"),
+        Case::new("args_env/arguments", "args_env")
+            .args(&["a", "b c", "ünï", "", "--x=y", "-"])
+            .stdout(
+                "argc: 6\narg[0]: a\narg[1]: b c\narg[2]: ünï\narg[3]: \narg[4]: --x=y\narg[5]: -\n",
+            ),
+        // Without --inherit-env the guest sees only what --env gives, not
+        // the executable's environment.
+        Case::new("args_env/only_env_given_by_flags", "args_env")
+            .flags(&[
+                "--env",
+                "FOO=bar",
+                "--env",
+                "EMPTY=",
+                "--env",
+                "WITH_EQUALS=a=b=c",
+            ])
+            .run_env(&[("SMELT_TEST_HOST_ONLY", "1")])
+            .args(&["--all-env"])
+            .stdout(
+                "argc: 1\narg[0]: --all-env\nall-env: 3\nEMPTY=\nFOO=bar\nWITH_EQUALS=a=b=c\n",
+            ),
+        // `--env NAME` takes the value the executable finds when it starts,
+        // not the one smelt saw at build time; unset then, it is absent.
+        Case::new("args_env/env_name_takes_the_run_time_value", "args_env")
+            .flags(&[
+                "--env",
+                "SMELT_TEST_NAMED",
+                "--env",
+                "SMELT_TEST_NAMED_UNSET",
+            ])
+            .build_env(&[
+                ("SMELT_TEST_NAMED", "at build time"),
+                ("SMELT_TEST_NAMED_UNSET", "at build time"),
+            ])
+            .run_env(&[
+                ("SMELT_TEST_NAMED", "at run time"),
+                ("SMELT_TEST_OTHER", "1"),
+            ])
+            .args(&["--all-env"])
+            .stdout("argc: 1\narg[0]: --all-env\nall-env: 1\nSMELT_TEST_NAMED=at run time\n"),
+        // --inherit-env passes the executable's environment; --env
+        // overrides it.
+        Case::new("args_env/inherit_env", "args_env")
+            .flags(&[
+                "--inherit-env",
+                "--env",
+                "SMELT_TEST_OVERRIDDEN=from smelt",
+            ])
+            .run_env(&[
+                ("SMELT_TEST_INHERITED", "from the host"),
+                ("SMELT_TEST_OVERRIDDEN", "from the host"),
+            ])
+            .args(&[
+                "--env",
+                "SMELT_TEST_INHERITED",
+                "--env",
+                "SMELT_TEST_OVERRIDDEN",
+                "--env",
+                "SMELT_TEST_UNSET",
+            ])
+            .stdout(
+                "argc: 6\narg[0]: --env\narg[1]: SMELT_TEST_INHERITED\narg[2]: --env\n\
+                 arg[3]: SMELT_TEST_OVERRIDDEN\narg[4]: --env\narg[5]: SMELT_TEST_UNSET\n\
+                 env SMELT_TEST_INHERITED=from the host\n\
+                 env SMELT_TEST_OVERRIDDEN=from smelt\n\
+                 env SMELT_TEST_UNSET is not set\n",
+            ),
+        // Standard streams.
+        Case::new("stdin_to_stdout/empty", "stdin_to_stdout").stderr("0 bytes\n"),
+        Case::new("stdin_to_stdout/text", "stdin_to_stdout")
+            .stdin("one\ntwo\nthree")
+            .stdout("one\ntwo\nthree")
+            .stderr("13 bytes\n"),
+        Case::new("stdin_to_stdout/1MiB_binary", "stdin_to_stdout")
+            .stdin(big.clone())
+            .stdout(big)
+            .stderr("1048593 bytes\n"),
+        // Exit status. WASI 0.2's `exit` carries only success or failure: any
+        // non-zero status reaches the host as 1.
+        Case::new("exit_code/0", "exit_code")
+            .args(&["0"])
+            .stdout("exiting with 0\n")
+            .stderr("stderr before exit\n"),
+        Case::new("exit_code/1", "exit_code")
+            .args(&["1"])
+            .status(1)
+            .stdout("exiting with 1\n")
+            .stderr("stderr before exit\n"),
+        Case::new("exit_code/3_is_failure", "exit_code")
+            .args(&["3"])
+            .status(1)
+            .stdout("exiting with 3\n")
+            .stderr("stderr before exit\n"),
+        Case::new("exit_code/255_is_failure", "exit_code")
+            .args(&["255"])
+            .status(1)
+            .stdout("exiting with 255\n")
+            .stderr("stderr before exit\n"),
+        // Files.
+        Case::new("files", "files")
+            .data()
+            .setup(|root| std::fs::write(root.join("data/input.txt"), "from the host\n"))
+            .stdout(concat!(
+                "input.txt: \"from the host\\n\"\n",
+                "created notes.txt\n",
+                "after append: \"line 1\\nline 2\\nline 3\\n\"\n",
+                "at 7: \"line 2\"\n",
+                "from end -7 (offset 14): \"line 3\\n\"\n",
+                "current -14: offset 7\n",
+                "overwritten and truncated: \"line A\\nline 2\\n\"\n",
+                "metadata: len 14, file true, dir false\n",
+                "modified within the last hour: true\n",
+                "root is a directory: true\n",
+                "open missing.txt: Err(NotFound)\n",
+                "create_new notes.txt: Err(AlreadyExists)\n",
+                "renamed: notes.txt exists false, renamed.txt exists true\n",
+                "create_dir sub again: Err(AlreadyExists)\n",
+                "listing: [input.txt, renamed.txt, sub/]\n",
+                "listing sub: [a/, inner.txt]\n",
+                "remove_dir non-empty sub is an error: true\n",
+                "after removing: [input.txt]\n",
+                "done\n",
+            ))
+            .after(files_left_on_the_host),
+        // Directories.
+        Case::new("readdir/data", "readdir")
+            .data()
+            .setup(readdir_tree)
+            .args(&["/data"])
+            .stdout(READDIR_DATA),
+        Case::new("readdir/subdirectory", "readdir")
+            .data()
+            .setup(readdir_tree)
+            .args(&["/data/b"])
+            .stdout("file nested.txt (7 bytes)\n1 entries\n"),
+        Case::new("readdir/missing", "readdir")
+            .data()
+            .setup(readdir_tree)
+            .args(&["/data/missing"])
+            .status(1)
+            .stderr_contains(&["readdir: /data/missing: "]),
+        // A relative HOST is resolved against the executable's working
+        // directory when it starts ({root} here).
+        Case::new("readdir/relative_host_dir", "readdir")
+            .flags(&["--dir", "data::/data"])
+            .setup(readdir_tree)
+            .args(&["/data"])
+            .stdout(READDIR_DATA),
+        // --dir HOST without ::GUEST: the guest uses the host path.
+        Case::new("readdir/host_path_as_guest_path", "readdir")
+            .flags(&["--dir", "{root}/data"])
+            .setup(readdir_tree)
+            .args(&["{root}/data"])
+            .stdout(READDIR_DATA),
+        Case::new("readdir/two_dirs", "readdir")
+            .flags(&[
+                "--dir",
+                "{root}/data::/data",
+                "--dir",
+                "{root}/data/b::/other",
+            ])
+            .setup(readdir_tree)
+            .args(&["/other"])
+            .stdout("file nested.txt (7 bytes)\n1 entries\n"),
+        // The sandbox: `..`, absolute paths and symlinks must not leave
+        // /data. A path resolved beneath /data that escapes is
+        // `not-permitted` (PermissionDenied); a path under no preopen is
+        // refused by wasi-libc itself (NotFound).
+        Case::new("escape", "escape")
+            .data()
+            .setup(escape_tree)
+            .stdout(concat!(
+                "read /data/../etc/passwd: denied (PermissionDenied)\n",
+                "read /data/../../../../../../../../../../etc/passwd: denied (PermissionDenied)\n",
+                "read /etc/passwd: denied (NotFound)\n",
+                "read /data/link/passwd: denied (PermissionDenied)\n",
+                "read /data/passwd_link: denied (PermissionDenied)\n",
+                "read /data/up/etc/passwd: denied (PermissionDenied)\n",
+                "read /data/sub/../../../../../../../../../../../etc/passwd: denied (PermissionDenied)\n",
+                "read_dir /data/link: denied (PermissionDenied)\n",
+                "metadata /data/link/passwd: denied (PermissionDenied)\n",
+                "write /data/outside_link/probe: denied (PermissionDenied)\n",
+                "write /data/../outside/probe: denied (PermissionDenied)\n",
+                "create_dir /data/../outside/dir: denied (PermissionDenied)\n",
+                "read /data/inside.txt: ok \"inside\\n\"\n",
+                "read /data/inside_link: ok \"inside\\n\"\n",
+                "read /data/sub/../inside.txt: ok \"inside\\n\"\n",
+                "symlink_metadata /data/link: ok, symlink true\n",
+                "escapes: 0\n",
+            ))
+            .after(nothing_written_outside),
+        // Clocks and randomness.
+        Case::new("clocks", "clocks").stdout(concat!(
+            "sleep(50ms) took >= 50ms: true\n",
+            "sleep(50ms) took < 5s: true\n",
+            "Instant never goes backwards: true\n",
+            "SystemTime::now() is after 2024-01-01: true\n",
+            "SystemTime advances across a sleep: true\n",
+        )),
+        Case::new("random", "random")
+            .stdout("ok\n")
+            .stderr_lines(&["fingerprint: *"])
+            .after(random_differs_between_runs),
+        // Panics and traps: status 134, the message on stderr, and the stdout
+        // line written before not lost.
+        Case::new("panic", "panic")
+            .status(TRAP)
+            .stdout("before the panic\n")
+            .stderr_contains(&[
+                "panicked at src/bin/panic.rs:7:5:\nboom\n",
+                "wasm trap: unreachable\n",
+            ]),
+        Case::new("trap/unreachable", "trap")
+            .status(TRAP)
+            .stdout("about to trap (unreachable)\n")
+            .stderr_contains(&["wasm trap: unreachable\nwasm backtrace:\n", "trap::main"]),
+        Case::new("trap/out_of_bounds", "trap")
+            .args(&["oob"])
+            .status(TRAP)
+            .stdout("about to trap (oob)\n")
+            .stderr_contains(&[
+                "wasm trap: out of bounds memory access\nwasm backtrace:\n",
+                "trap::main",
+            ]),
+        // Many descriptors at once.
+        Case::new("many_files", "many_files")
+            .data()
+            .stdout(concat!(
+                "opened 1000 files\n",
+                "wrote 28872 bytes\n",
+                "read 28872 bytes, 0 mismatches\n",
+                "checksum: 281be2c2e4cc6875\n",
+                "removed 1000 files, 0 entries left\n",
+            ))
+            .after(data_left_empty),
+    ]
+}
+
+/// What `readdir` prints for the tree `readdir_tree` lays out.
+const READDIR_DATA: &str = "\
+file .hidden (0 bytes)
+file a.txt (3 bytes)
+dir b
+symlink c
+symlink d
+file with space.txt (1 bytes)
+6 entries
+";
+
+/// `{root}/data`: files, a directory, a symlink to a file and a dangling one.
+fn readdir_tree(root: &Path) -> std::io::Result<()> {
+    let data = root.join("data");
+    std::fs::write(data.join("a.txt"), "abc")?;
+    std::fs::create_dir(data.join("b"))?;
+    std::fs::write(data.join("b/nested.txt"), "nested\n")?;
+    symlink("a.txt", data.join("c"))?;
+    symlink("/nonexistent", data.join("d"))?;
+    std::fs::write(data.join(".hidden"), "")?;
+    std::fs::write(data.join("with space.txt"), "x")?;
+    Ok(())
+}
+
+/// The layout `tests/programs/src/bin/escape.rs` describes.
+fn escape_tree(root: &Path) -> std::io::Result<()> {
+    let data = root.join("data");
+    std::fs::write(data.join("inside.txt"), "inside\n")?;
+    std::fs::create_dir(data.join("sub"))?;
+    std::fs::create_dir(root.join("outside"))?;
+    symlink("inside.txt", data.join("inside_link"))?;
+    symlink("/etc", data.join("link"))?;
+    symlink("/etc/passwd", data.join("passwd_link"))?;
+    symlink("../../../../../../../../../..", data.join("up"))?;
+    symlink(root.join("outside"), data.join("outside_link"))?;
+    Ok(())
+}
+
+/// The sorted names in `dir`.
+fn names(dir: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    names.sort();
+    Ok(names)
+}
+
+/// `files` leaves `input.txt` untouched and `result.txt` written, nothing
+/// else.
+fn files_left_on_the_host(ran: &Ran) -> Result<(), String> {
+    let data = ran.root.join("data");
+    let left = names(&data)?;
+    if left != ["input.txt", "result.txt"] {
+        return Err(format!("on the host, data/ holds {left:?}"));
+    }
+    let read = |name: &str| std::fs::read_to_string(data.join(name)).unwrap_or_default();
+    if read("input.txt") != "from the host\n" || read("result.txt") != "written by the guest\n" {
+        return Err(format!(
+            "on the host: input.txt {:?}, result.txt {:?}",
+            read("input.txt"),
+            read("result.txt")
+        ));
+    }
+    Ok(())
+}
+
+/// `escape` wrote nothing outside `/data`.
+fn nothing_written_outside(ran: &Ran) -> Result<(), String> {
+    let left = names(&ran.root.join("outside"))?;
+    if !left.is_empty() {
+        return Err(format!("the guest wrote {left:?} outside /data"));
+    }
+    Ok(())
+}
+
+/// `many_files` removed all it created.
+fn data_left_empty(ran: &Ran) -> Result<(), String> {
+    let left = names(&ran.root.join("data"))?;
+    if !left.is_empty() {
+        return Err(format!(
+            "on the host, data/ still holds {} entries",
+            left.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A second run of `random` prints another fingerprint: the seed comes from
+/// the host at run time, not from the build.
+fn random_differs_between_runs(ran: &Ran) -> Result<(), String> {
+    let mut command = Command::new(ran.exe);
+    command.current_dir(ran.root);
+    let second = run_with_timeout(command, &[])?;
+    if second.stderr == ran.stderr {
+        return Err(format!(
+            "two runs printed the same {}",
+            String::from_utf8_lossy(&second.stderr).trim_end()
+        ));
+    }
+    Ok(())
+}
+
+/// A finished (or killed) process's status and output.
+struct Finished {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Runs `command` with `stdin` as its standard input, capturing its output;
+/// kills it after [`TIMEOUT`].
+fn run_with_timeout(mut command: Command, stdin: &[u8]) -> Result<Finished, String> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("failed to run {:?}: {e}", command.get_program()))?;
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_vec();
+    // A program that does not read its input closes the pipe early: not an
+    // error here.
+    let writer = std::thread::spawn(move || drop(input.write_all(&stdin)));
+    let reader = |mut stream: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            drop(stream.read_to_end(&mut bytes));
+            bytes
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = reader(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + TIMEOUT;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                timed_out = true;
+                drop(child.kill());
+                break child.wait().map_err(|e| e.to_string())?;
+            }
+            Err(e) => return Err(format!("failed to wait for the executable: {e}")),
+        }
+    };
+    drop(writer.join());
+    let finished = Finished {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    if timed_out {
+        return Err(format!(
+            "killed after {TIMEOUT:?}; stdout:\n{}stderr:\n{}",
+            quote(&String::from_utf8_lossy(&finished.stdout)),
+            quote(&String::from_utf8_lossy(&finished.stderr))
+        ));
+    }
+    Ok(finished)
+}
+
+/// `status` as the shell would describe it.
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => status.to_string(),
+    }
+}
+
+/// A command whose environment holds none of the variables cases set.
+fn command(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with(CASE_VARS) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Compiles and runs one case in a fresh temporary directory.
+fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
+    let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let root = tmp.path();
+    std::fs::create_dir(root.join("data")).map_err(|e| format!("data/: {e}"))?;
+    if let Some(setup) = case.setup {
+        setup(root).map_err(|e| format!("setting up {}: {e}", root.display()))?;
+    }
+    let fill = |s: &String| s.replace("{root}", &root.to_string_lossy());
+
+    // 1. smelt build.
+    let wasm = wasm_dir.join(format!("{}.wasm", case.program));
+    let exe = root.join(case.program);
+    let smelt = smelt_tests::smelt_bin().map_err(|e| format!("{e:#}"))?;
+    let mut build = command(&smelt);
+    build
+        .arg("build")
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&exe)
+        .args(case.flags.iter().map(fill))
+        .envs(case.build_env.iter().copied())
+        .current_dir(root);
+    let built = run_with_timeout(build, &[])?;
+    if !built.status.success() {
+        return Err(format!(
+            "`smelt build {}.wasm {}` failed ({}):\n{}",
+            case.program,
+            case.flags.join(" "),
+            describe(built.status),
+            quote(&String::from_utf8_lossy(&built.stderr))
+        )
+        .into());
+    }
+
+    // 2. Run the executable.
+    let mut run = command(&exe);
+    run.args(case.args.iter().map(fill))
+        .envs(case.run_env.iter().copied())
+        .current_dir(root);
+    let ran = run_with_timeout(run, &case.stdin)?;
+
+    // 3. Compare.
+    let mut problems = Vec::new();
+    if ran.status.code() != Some(case.status) {
+        problems.push(format!(
+            "expected exit status {}, got {}",
+            case.status,
+            describe(ran.status)
+        ));
+    }
+    if let Some(why) = case.stdout.mismatch(&ran.stdout) {
+        problems.push(format!("stdout: {why}"));
+    }
+    if let Some(why) = case.stderr.mismatch(&ran.stderr) {
+        problems.push(format!("stderr: {why}"));
+    } else if !problems.is_empty() {
+        problems.push(format!(
+            "stderr:\n{}",
+            quote(&String::from_utf8_lossy(&ran.stderr))
+        ));
+    }
+    if problems.is_empty()
+        && let Some(after) = case.after
+    {
+        let ran = Ran {
+            exe: &exe,
+            root,
+            stderr: &ran.stderr,
+        };
+        if let Err(why) = after(&ran) {
+            problems.push(why);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
+/// Builds `tests/programs` for [`TARGET`]; returns the folder of the
+/// `.wasm` files, or why it failed (with the build's output).
+fn build_programs() -> Result<PathBuf, String> {
+    let root = smelt_tests::repo_root();
+    let manifest = root.join("tests/programs/Cargo.toml");
+    let target_dir = root.join("tests/programs/target");
+    let hint = format!("the {TARGET} target is not installed: run `rustup target add {TARGET}`");
+    // `rustc --print target-libdir` names the folder even when it is
+    // missing; its absence is the missing target.
+    let libdir = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output();
+    if let Ok(out) = libdir
+        && out.status.success()
+    {
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !Path::new(&dir).is_dir() {
+            return Err(hint);
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build
+        .args(["build", "--release", "--locked", "--target", TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir);
+    let out = build
+        .output()
+        .map_err(|e| format!("failed to run {}: {e}", cargo.to_string_lossy()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut message = format!(
+            "`cargo build --release --locked --target {TARGET} --manifest-path {}` failed ({}):\n{}{}",
+            manifest.display(),
+            describe(out.status),
+            String::from_utf8_lossy(&out.stdout),
+            stderr
+        );
+        if stderr.contains("target may not be installed") {
+            message = format!("{hint}\n{message}");
+        }
+        return Err(message);
+    }
+    Ok(target_dir.join(TARGET).join("release"))
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let cases = cases();
+    // Listing the trials needs no build.
+    let built = if args.list {
+        Err(String::new())
+    } else {
+        build_programs()
+    };
+    if let Err(why) = &built
+        && !args.list
+    {
+        eprintln!("programs: building the guest programs failed:\n{why}");
+    }
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let built = built.clone();
+            Trial::test(case.name.clone(), move || match &built {
+                Ok(wasm_dir) => run_case(&case, wasm_dir),
+                Err(why) => Err(format!(
+                    "the guest programs of tests/programs did not build: {}",
+                    why.lines().next().unwrap_or_default()
+                )
+                .into()),
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
