@@ -213,3 +213,15 @@ fn component_without_run_export_is_not_a_command() {
     let wasm = wat::parse_str(r#"(component)"#).unwrap();
     assert_error(&wasm, &["no `wasi:cli/run@0.2.x`", "exports nothing"]);
 }
+
+#[test]
+fn component_import_with_another_type_than_the_host_is_refused() {
+    let wasm = wat::parse_str(
+        r#"(component (import "wasi:cli/environment@0.2.0" (instance (export "get-arguments" (func (result u32))))))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &["`get-arguments` of `wasi:cli/environment@0.2.0` with a type"],
+    );
+}

@@ -23,6 +23,8 @@ pub mod bindings;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
+use smelt_abi::component::FlatType;
+use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function, InterfaceId, Resolve, TypeDefKind, TypeId, TypeOwner};
 
 /// The WIT files of WASI 0.2, dependencies first.
@@ -166,6 +168,28 @@ impl HostWorld {
             .iter()
             .position(|r| r.type_id == ty)
             .map(|i| i as u32)
+    }
+
+    /// The core signature through which a component calls host function
+    /// `func` (`canon lower` without async): (parameters, results), with
+    /// the return pointer as the last parameter when the results do not
+    /// fit the flat limit (CanonicalABI.md "Flattening").
+    pub fn import_signature(&self, func: u32) -> (Vec<FlatType>, Vec<FlatType>) {
+        let sig = self
+            .resolve
+            .wasm_signature(AbiVariant::GuestImport, &self.functions[func as usize].func);
+        let flat = |types: &[WasmType]| {
+            types
+                .iter()
+                .map(|t| match t {
+                    WasmType::I32 | WasmType::Pointer | WasmType::Length => FlatType::I32,
+                    WasmType::I64 | WasmType::PointerOrI64 => FlatType::I64,
+                    WasmType::F32 => FlatType::F32,
+                    WasmType::F64 => FlatType::F64,
+                })
+                .collect()
+        };
+        (flat(&sig.params), flat(&sig.results))
     }
 
     /// Whether the host provides interface `interface` (versioned import

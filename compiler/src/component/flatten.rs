@@ -936,6 +936,21 @@ impl<'a, 'data> Flattener<'a, 'data> {
                         offset: f.offset,
                     }
                     .func(&mut self.state.types, *id)?;
+                    let wanted = world.import_signature(func);
+                    let sig = self
+                        .state
+                        .types
+                        .table
+                        .core_signature(&self.state.types.funcs[ty as usize], Context::Lower);
+                    if (sig.params, sig.results) != wanted {
+                        return link_error(
+                            format!(
+                                "the component imports function `{export}` of `{name}` with a \
+                                 type that is not the one of smelt's WASI 0.2 host"
+                            ),
+                            f.offset,
+                        );
+                    }
                     ItemDef::Func(FuncDef::Host(Rc::new(HostFunc {
                         func,
                         ty,
