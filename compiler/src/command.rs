@@ -6,6 +6,9 @@
 //! when `run` returns `ok`, 1 when it returns `err`, and with the status a
 //! guest passes to `wasi:cli/exit`.
 //!
+//! A core module importing WASI preview1 is first wrapped into such a
+//! component with the preview1 adapter ([`crate::preview1`]).
+//!
 //! A core module without imports runs as a program: its start function
 //! (if any) runs at instantiation, then the export chosen as entry point
 //! (by default `_start`, if it exports one) is called.
@@ -56,6 +59,12 @@ pub enum CommandError {
     /// `--invoke` was given for a component.
     #[error("--invoke applies to core modules; a component runs its `wasi:cli/run` export")]
     InvokeComponent,
+    /// `--invoke` was given for a WASI preview1 module.
+    #[error("--invoke applies to core modules without imports; a WASI command starts at `_start`")]
+    InvokePreview1,
+    /// A WASI preview1 module that cannot be compiled.
+    #[error(transparent)]
+    Preview1(#[from] crate::preview1::Preview1Error),
 }
 
 /// Compiles `wasm`, a core module or a component, into an object that runs
@@ -72,6 +81,12 @@ pub fn compile_any(
             return Err(CommandError::InvokeComponent);
         }
         compile_component(wasm, target, wasi)
+    } else if crate::preview1::is_preview1(wasm) {
+        if invoke.is_some() {
+            return Err(CommandError::InvokePreview1);
+        }
+        let component = crate::preview1::to_component(wasm)?;
+        compile_component(&component, target, wasi)
     } else {
         compile(wasm, target, invoke)
     }

@@ -21,6 +21,7 @@ pub mod core;
 mod emit;
 pub mod error;
 pub mod link;
+pub mod preview1;
 pub mod program;
 pub mod target;
 pub mod wast;

@@ -225,3 +225,65 @@ fn component_import_with_another_type_than_the_host_is_refused() {
         &["`get-arguments` of `wasi:cli/environment@0.2.0` with a type"],
     );
 }
+
+#[test]
+fn preview1_module_with_a_foreign_import_names_it() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+             (import "env" "host_log" (func (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_error(&wasm, &["imports `env::host_log`", "offset 0x"]);
+}
+
+#[test]
+fn preview1_reactor_is_refused_with_a_reason() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_initialize")))"#,
+    )
+    .unwrap();
+    assert_error(&wasm, &["WASI reactor", "`_initialize`"]);
+}
+
+#[test]
+fn preview1_command_runs_through_the_adapter() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write"
+               (func $fd_write (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "preview1 ok\n")
+             (func (export "_start")
+               (i32.store (i32.const 0) (i32.const 16))
+               (i32.store (i32.const 4) (i32.const 12))
+               (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+               (call $exit (i32.const 0))))"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("p1.wasm");
+    std::fs::write(&input, &wasm).unwrap();
+    let exe = dir.path().join("p1");
+    let out = smelt(&[
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        exe.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::process::Command::new(&exe).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "preview1 ok\n");
+}

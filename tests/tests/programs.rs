@@ -2,8 +2,13 @@
 //! area of WASI 0.2: arguments and environment, stdio, exit, files,
 //! directories, the sandbox, clocks, randomness, panics and traps).
 //!
-//! The programs are built once, at start, with `cargo build --release
-//! --target wasm32-wasip2`. Each case is one trial: its program compiled by
+//! The programs are built once per target, at start, with `cargo build
+//! --release --target wasm32-wasip2` (components) and `--target
+//! wasm32-wasip1` (WASI preview1 core modules, which smelt adapts).
+//! Some programs also have a C twin in `tests/programs/c/`, built with
+//! clang and Debian's wasi-libc into a preview1 module; the cases of those
+//! programs run for it too (`c::<case>`).
+//! Each case is one trial per target: its program compiled by
 //! `smelt build` with the case's grants (`--dir`, `--env`, `--inherit-env`)
 //! into an executable in a fresh temporary directory, run there with the
 //! case's arguments, environment and standard input, and its exit status,
@@ -24,8 +29,20 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-/// The target the guest programs are built for.
-const TARGET: &str = "wasm32-wasip2";
+/// The targets the guest programs are built for: every case runs once
+/// for each, as `<target>::<case>`. A `wasm32-wasip1` program is a core
+/// module importing WASI preview1, which smelt wraps into a component with
+/// the preview1 adapter; it must behave as its `wasm32-wasip2` twin.
+const TARGETS: &[&str] = &["wasm32-wasip2", "wasm32-wasip1"];
+
+/// Cases that cannot pass for one target, each with the reason: listed as
+/// ignored, and printed at the start.
+const SKIPS: &[(&str, &str, &str)] = &[(
+    "wasm32-wasip1",
+    "many_files",
+    "the WASI preview1 adapter's descriptor table holds 128 descriptors, fewer than the \
+     1000 files the program keeps open",
+)];
 
 /// How long one executable may run before it is killed and the case fails.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -754,17 +771,17 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
     }
 }
 
-/// Builds `tests/programs` for [`TARGET`]; returns the folder of the
-/// `.wasm` files, or why it failed (with the build's output).
-fn build_programs() -> Result<PathBuf, String> {
+/// Builds `tests/programs` for `target` (one of [`TARGETS`]); returns the
+/// folder of the `.wasm` files, or why it failed (with the build's output).
+fn build_programs(target: &str) -> Result<PathBuf, String> {
     let root = smelt_tests::repo_root();
     let manifest = root.join("tests/programs/Cargo.toml");
     let target_dir = root.join("tests/programs/target");
-    let hint = format!("the {TARGET} target is not installed: run `rustup target add {TARGET}`");
+    let hint = format!("the {target} target is not installed: run `rustup target add {target}`");
     // `rustc --print target-libdir` names the folder even when it is
     // missing; its absence is the missing target.
     let libdir = Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", TARGET])
+        .args(["--print", "target-libdir", "--target", target])
         .output();
     if let Ok(out) = libdir
         && out.status.success()
@@ -777,7 +794,7 @@ fn build_programs() -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(&cargo);
     build
-        .args(["build", "--release", "--locked", "--target", TARGET])
+        .args(["build", "--release", "--locked", "--target", target])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -788,7 +805,7 @@ fn build_programs() -> Result<PathBuf, String> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let mut message = format!(
-            "`cargo build --release --locked --target {TARGET} --manifest-path {}` failed ({}):\n{}{}",
+            "`cargo build --release --locked --target {target} --manifest-path {}` failed ({}):\n{}{}",
             manifest.display(),
             describe(out.status),
             String::from_utf8_lossy(&out.stdout),
@@ -799,36 +816,125 @@ fn build_programs() -> Result<PathBuf, String> {
         }
         return Err(message);
     }
-    Ok(target_dir.join(TARGET).join("release"))
+    Ok(target_dir.join(target).join("release"))
+}
+
+/// The folder of the C twins of some programs (`<program>.c`).
+fn c_sources() -> PathBuf {
+    smelt_tests::repo_root().join("tests/programs/c")
+}
+
+/// The programs that have a C twin.
+fn c_programs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(c_sources())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".c"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Builds the C twins with clang and Debian's wasi-libc (`--target=wasm32-wasi
+/// --sysroot=/usr`) into WASI preview1 core modules; returns their folder.
+fn build_c_programs() -> Result<PathBuf, String> {
+    const HINT: &str = "building the C programs needs clang and wasi-libc: run \
+                        `apt-get install clang lld wasi-libc libclang-rt-dev-wasm32`";
+    let out_dir = smelt_tests::repo_root().join("tests/programs/target/wasm32-wasi-c");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    for name in c_programs() {
+        let source = c_sources().join(format!("{name}.c"));
+        let output = out_dir.join(format!("{name}.wasm"));
+        let out = Command::new("clang")
+            .args([
+                "--target=wasm32-wasi",
+                "--sysroot=/usr",
+                "-O2",
+                "-Wall",
+                "-Werror",
+                "-o",
+            ])
+            .arg(&output)
+            .arg(&source)
+            .output()
+            .map_err(|e| format!("{HINT}\n(running `clang`: {e})"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{HINT}\n`clang` failed on {} ({}):\n{}",
+                source.display(),
+                describe(out.status),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    Ok(out_dir)
+}
+
+/// The trial of `case` under `name`, run with the programs in `built`.
+fn trial(name: String, case: Case, built: Result<PathBuf, String>, ignored: bool) -> Trial {
+    Trial::test(name, move || match &built {
+        Ok(wasm_dir) => run_case(&case, wasm_dir),
+        Err(why) => Err(format!(
+            "the guest programs of tests/programs did not build: {}",
+            why.lines().next().unwrap_or_default()
+        )
+        .into()),
+    })
+    .with_ignored_flag(ignored)
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let cases = cases();
-    // Listing the trials needs no build.
+    let mut trials = Vec::new();
+    for target in TARGETS {
+        // Listing the trials needs no build.
+        let built = if args.list {
+            Err(String::new())
+        } else {
+            build_programs(target)
+        };
+        if let Err(why) = &built
+            && !args.list
+        {
+            eprintln!("programs: building the guest programs for {target} failed:\n{why}");
+        }
+        let short = target.trim_start_matches("wasm32-");
+        for case in cases() {
+            let skip = SKIPS
+                .iter()
+                .find(|(t, name, _)| t == target && *name == case.name);
+            if let Some((_, _, why)) = skip {
+                eprintln!("programs: skipping {short}::{}: {why}", case.name);
+            }
+            let name = format!("{short}::{}", case.name);
+            trials.push(trial(name, case, built.clone(), skip.is_some()));
+        }
+    }
+    // The C twins: WASI preview1 modules from clang and wasi-libc, which
+    // must behave as the Rust programs do.
+    let c = c_programs();
     let built = if args.list {
         Err(String::new())
     } else {
-        build_programs()
+        build_c_programs()
     };
     if let Err(why) = &built
         && !args.list
     {
-        eprintln!("programs: building the guest programs failed:\n{why}");
+        eprintln!("programs: building the C programs failed:\n{why}");
     }
-    let trials = cases
-        .into_iter()
-        .map(|case| {
-            let built = built.clone();
-            Trial::test(case.name.clone(), move || match &built {
-                Ok(wasm_dir) => run_case(&case, wasm_dir),
-                Err(why) => Err(format!(
-                    "the guest programs of tests/programs did not build: {}",
-                    why.lines().next().unwrap_or_default()
-                )
-                .into()),
-            })
-        })
-        .collect();
+    for case in cases() {
+        if c.iter().any(|p| p == case.program) {
+            let name = format!("c::{}", case.name);
+            trials.push(trial(name, case, built.clone(), false));
+        }
+    }
     libtest_mimic::run(&args, trials).exit();
 }
