@@ -1,47 +1,42 @@
 //! Linking an object with the runtime library into an executable.
 //!
-//! The runtime (`libsmelt_runtime.a`, the `smelt-runtime` crate) is found
-//! in `$SMELT_RUNTIME_DIR` if set, else next to the `smelt` executable (in
-//! a Cargo target directory: `target/<profile>/`, and
-//! `target/<triple>/<profile>/` for another target). The system C compiler
-//! driver (`cc`) links, as a non-PIE executable.
+//! In: the program's object and a [`Target`]; out: an executable, linked
+//! by the command line of the target's description (`targets/<triple>.toml`,
+//! [`crate::target::LinkSpec`]).
+//!
+//! The runtime (`libsmelt_runtime.a`, the `smelt-runtime` crate built for
+//! the target) is found in `$SMELT_RUNTIME_DIR` (or its `<triple>/`
+//! folder) if set, else next to the `smelt` executable, in a Cargo target
+//! directory: `target/<profile>/` for this machine's target, and
+//! `target/<triple>/<profile>/` for any target.
+//!
+//! Before the linker runs, [`check`] makes sure every piece is there — the
+//! runtime library, the linker, the sysroot, the C runtime files — and
+//! when one is missing the error says what to install, rather than letting
+//! the linker fail.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use thiserror::Error;
 
-use crate::target::Target;
+use crate::target::{Target, find_program, rust_sysroot};
 
 /// File name of the runtime library.
 pub const RUNTIME_LIB: &str = "libsmelt_runtime.a";
 
-/// Libraries the runtime (a Rust static library) needs from the system.
-const SYSTEM_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
 /// Why linking failed.
 #[derive(Debug, Error)]
 pub enum LinkError {
-    /// No runtime library for the target was found.
-    #[error(
-        "the smelt runtime library for {target} was not found (looked for {searched}); \
-         build it with `cargo build --release -p smelt-runtime{target_flag}` or set SMELT_RUNTIME_DIR"
-    )]
-    RuntimeNotFound {
+    /// Pieces the target needs are missing on this machine.
+    #[error("cannot link for {target}: {missing}\n{fix}")]
+    Missing {
         /// The target triple.
         target: String,
-        /// `--target ...` for the build command, or empty for the host.
-        target_flag: String,
-        /// The paths tried.
-        searched: String,
+        /// What is missing, one item per line.
+        missing: String,
+        /// The commands that install it.
+        fix: String,
     },
     /// The linker could not be started.
     #[error("failed to run the linker `{linker}`: {error}")]
@@ -65,8 +60,112 @@ pub enum LinkError {
     },
 }
 
-/// Finds the runtime library for `target`.
-pub fn find_runtime(target: &Target) -> Result<PathBuf, LinkError> {
+/// A piece a target needs that this machine lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// The runtime library built for the target.
+    Runtime {
+        /// The paths tried.
+        searched: Vec<PathBuf>,
+    },
+    /// The linker program.
+    Linker(String),
+    /// The target's C library folder.
+    Sysroot(String),
+    /// The Rust toolchain's self-contained C runtime for the target.
+    SelfContained(PathBuf),
+    /// The emulator that runs the target's executables here (this one
+    /// does not prevent building).
+    Runner(String),
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Runtime { searched } => write!(
+                f,
+                "the smelt runtime library for the target (looked for {})",
+                searched
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Missing::Linker(l) => write!(f, "the linker `{l}`"),
+            Missing::Sysroot(s) => write!(f, "the target's C library ({s})"),
+            Missing::SelfContained(p) => {
+                write!(f, "Rust's C runtime for the target ({})", p.display())
+            }
+            Missing::Runner(r) => write!(f, "the emulator `{r}` to run its executables here"),
+        }
+    }
+}
+
+/// What [`check`] found for a target.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// The runtime library, when found.
+    pub runtime: Option<PathBuf>,
+    /// The linker program, when found.
+    pub linker: Option<PathBuf>,
+    /// Everything missing (building needs all but [`Missing::Runner`]).
+    pub missing: Vec<Missing>,
+}
+
+impl Readiness {
+    /// Whether executables for the target can be built here.
+    pub fn can_build(&self) -> bool {
+        self.missing.iter().all(|m| matches!(m, Missing::Runner(_)))
+    }
+
+    /// Whether they can also run here.
+    pub fn can_run(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// The commands that install what is missing, one per line.
+    pub fn fix(&self, target: &Target) -> String {
+        let spec = target.spec();
+        let triple = target.triple().to_string();
+        let rustup = spec.install.rustup_target.as_deref().unwrap_or(&triple);
+        let mut lines = Vec::new();
+        let mut apt: Vec<&str> = Vec::new();
+        let needs_rustup = self
+            .missing
+            .iter()
+            .any(|m| matches!(m, Missing::Runtime { .. } | Missing::SelfContained(_)));
+        if needs_rustup {
+            lines.push(format!("rustup target add {rustup}"));
+        }
+        for m in &self.missing {
+            match m {
+                Missing::Linker(_) | Missing::Sysroot(_) => {
+                    apt.extend(spec.install.apt_link.iter().map(String::as_str))
+                }
+                Missing::Runner(_) => apt.extend(spec.install.apt_run.iter().map(String::as_str)),
+                _ => {}
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        apt.retain(|p| seen.insert(*p));
+        if !apt.is_empty() {
+            lines.push(format!("apt-get install {}", apt.join(" ")));
+        }
+        if self
+            .missing
+            .iter()
+            .any(|m| matches!(m, Missing::Runtime { .. }))
+        {
+            lines.push(format!(
+                "cargo build --release -p smelt-runtime --target {triple}   # in smelt's source tree"
+            ));
+        }
+        lines.join("\n")
+    }
+}
+
+/// The places the runtime library for `target` is looked for, in order.
+pub fn runtime_candidates(target: &Target) -> Vec<PathBuf> {
     let triple = target.triple().to_string();
     let host = Target::host()
         .map(|h| h.triple().to_string() == triple)
@@ -91,40 +190,158 @@ pub fn find_runtime(target: &Target) -> Result<PathBuf, LinkError> {
         }
     }
     candidates
+}
+
+/// Finds the runtime library for `target`.
+pub fn find_runtime(target: &Target) -> Result<PathBuf, LinkError> {
+    let candidates = runtime_candidates(target);
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let readiness = Readiness {
+        runtime: None,
+        linker: None,
+        missing: vec![Missing::Runtime {
+            searched: candidates,
+        }],
+    };
+    Err(missing_error(target, &readiness))
+}
+
+/// The folder `{self-contained}` stands for.
+fn self_contained_dir(target: &Target) -> Option<PathBuf> {
+    rust_sysroot().map(|root| {
+        root.join("lib/rustlib")
+            .join(target.triple().to_string())
+            .join("lib/self-contained")
+    })
+}
+
+/// The linker program of `target`, when this machine has it.
+fn find_linker(target: &Target) -> Option<PathBuf> {
+    let linker = &target.spec().link.linker;
+    if linker == "rust-lld" {
+        let host = Target::host().ok()?.triple().to_string();
+        let bundled = rust_sysroot()?
+            .join("lib/rustlib")
+            .join(host)
+            .join("bin/rust-lld");
+        return Some(bundled)
+            .filter(|p| p.is_file())
+            .or_else(|| find_program("ld.lld"));
+    }
+    find_program(linker)
+}
+
+/// Looks for every piece `target` needs on this machine.
+pub fn check(target: &Target) -> Readiness {
+    let spec = target.spec();
+    let mut missing = Vec::new();
+    let candidates = runtime_candidates(target);
+    let runtime = candidates.iter().find(|p| p.is_file()).cloned();
+    if runtime.is_none() {
+        missing.push(Missing::Runtime {
+            searched: candidates,
+        });
+    }
+    let linker = find_linker(target);
+    if linker.is_none() {
+        missing.push(Missing::Linker(spec.link.linker.clone()));
+    }
+    if let Some(sysroot) = &spec.link.sysroot
+        && !Path::new(sysroot).is_dir()
+    {
+        missing.push(Missing::Sysroot(sysroot.clone()));
+    }
+    if spec
+        .link
+        .args
         .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| LinkError::RuntimeNotFound {
-            target: triple.clone(),
-            target_flag: if host {
-                String::new()
-            } else {
-                format!(" --target {triple}")
-            },
-            searched: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        .any(|a| a.contains("{self-contained}"))
+    {
+        match self_contained_dir(target) {
+            Some(dir) if dir.is_dir() => {
+                for arg in &spec.link.args {
+                    if arg.contains("{self-contained}") {
+                        let file =
+                            PathBuf::from(arg.replace("{self-contained}", &dir.to_string_lossy()));
+                        if !file.is_file() {
+                            missing.push(Missing::SelfContained(file));
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(dir) => missing.push(Missing::SelfContained(dir)),
+            None => missing.push(Missing::SelfContained(PathBuf::from(format!(
+                "lib/rustlib/{}/lib/self-contained of the Rust toolchain (`rustc` was not found)",
+                target.triple()
+            )))),
+        }
+    }
+    if !target.is_native_arch()
+        && let Some(runner) = spec.run.runner.first()
+        && find_program(runner).is_none()
+    {
+        missing.push(Missing::Runner(runner.clone()));
+    }
+    Readiness {
+        runtime,
+        linker,
+        missing,
+    }
+}
+
+fn missing_error(target: &Target, readiness: &Readiness) -> LinkError {
+    LinkError::Missing {
+        target: target.triple().to_string(),
+        missing: readiness
+            .missing
+            .iter()
+            .filter(|m| !matches!(m, Missing::Runner(_)))
+            .map(|m| format!("missing {m}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        fix: format!("install it with:\n{}", readiness.fix(target)),
+    }
 }
 
 /// Links `object` with the runtime for `target` into the executable
 /// `output`.
 pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkError> {
-    let runtime = find_runtime(target)?;
-    let linker = "cc";
+    let readiness = check(target);
+    let (Some(runtime), Some(linker), true) =
+        (&readiness.runtime, &readiness.linker, readiness.can_build())
+    else {
+        let only_build = Readiness {
+            missing: readiness
+                .missing
+                .iter()
+                .filter(|m| !matches!(m, Missing::Runner(_)))
+                .cloned()
+                .collect(),
+            ..readiness.clone()
+        };
+        return Err(missing_error(target, &only_build));
+    };
+    let self_contained = self_contained_dir(target)
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut cmd = Command::new(linker);
-    cmd.arg("-no-pie")
-        .arg("-Wl,--gc-sections")
-        .arg("-o")
-        .arg(output)
-        .arg(object)
-        .arg(&runtime)
-        .args(SYSTEM_LIBS);
+    if linker.file_name().is_some_and(|n| n == "rust-lld") {
+        cmd.args(["-flavor", "gnu"]);
+    }
+    for arg in &target.spec().link.args {
+        match arg.as_str() {
+            "{output}" => cmd.arg(output),
+            "{object}" => cmd.arg(object),
+            "{runtime}" => cmd.arg(runtime),
+            other => cmd.arg(other.replace("{self-contained}", &self_contained)),
+        };
+    }
     let command = format!("{cmd:?}");
     let out = cmd.output().map_err(|error| LinkError::Spawn {
-        linker: linker.to_string(),
+        linker: linker.display().to_string(),
         error,
     })?;
     if !out.status.success() {

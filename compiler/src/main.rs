@@ -84,7 +84,12 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// List the supported targets.
+    /// List the supported targets and whether each is ready here.
+    ///
+    /// A target is `ready` when executables can be built for it and run on
+    /// this machine (under its emulator for another architecture),
+    /// `build-only` when they can be built but not run here, and `missing`
+    /// when a piece is missing; the commands that install it follow.
     Targets,
 }
 
@@ -233,6 +238,20 @@ fn run() -> Result<ExitCode> {
             verbose,
         } => {
             let target = target(t.as_deref())?;
+            let readiness = smelt::link::check(&target);
+            if !readiness.can_run() {
+                bail!(
+                    "cannot run test executables for {} here: missing {}\ninstall it with:\n{}",
+                    target.triple(),
+                    readiness
+                        .missing
+                        .iter()
+                        .map(|m| m.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    readiness.fix(&target)
+                );
+            }
             let skips = match &skip_list {
                 Some(path) => smelt::wast::SkipList::load(path)?,
                 None => smelt::wast::SkipList::default(),
@@ -246,12 +265,43 @@ fn run() -> Result<ExitCode> {
             })
         }
         Command::Targets => {
-            for triple in smelt::target::SUPPORTED_TRIPLES {
-                println!("{triple}");
-            }
+            list_targets()?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints every supported target, whether it is ready on this machine,
+/// and what to install for those that are not.
+fn list_targets() -> Result<()> {
+    for triple in smelt::target::SUPPORTED_TRIPLES {
+        let target = Target::from_name(triple)?;
+        let readiness = smelt::link::check(&target);
+        let status = if readiness.can_run() {
+            "ready"
+        } else if readiness.can_build() {
+            "build-only"
+        } else {
+            "missing"
+        };
+        println!("{triple:<30} {status:<10} {}", target.spec().summary);
+        if !target.is_native_arch() && readiness.can_run() {
+            println!(
+                "{:41} runs here with: {}",
+                "",
+                target.spec().run.runner.join(" ")
+            );
+        }
+        for missing in &readiness.missing {
+            println!("{:41} missing {missing}", "");
+        }
+        if !readiness.missing.is_empty() {
+            for line in readiness.fix(&target).lines() {
+                println!("{:41} $ {line}", "");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The cache folder of `smelt run`.
@@ -298,8 +348,11 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
             .with_context(|| format!("failed to write {}", exe.display()))?;
     }
     use std::os::unix::process::CommandExt;
-    let status = std::process::Command::new(&exe)
-        .arg0(input)
+    let mut command = target.run_command(&exe);
+    if target.is_native_arch() {
+        command.arg0(input);
+    }
+    let status = command
         .args(args)
         .status()
         .with_context(|| format!("failed to run {}", exe.display()))?;

@@ -1,5 +1,7 @@
-//! Compilation targets: the triple and the Cranelift ISA with smelt's
-//! code generation settings.
+//! Compilation targets: the triple, the Cranelift ISA with smelt's code
+//! generation settings, and the target's description (`targets/<triple>.toml`:
+//! how to link for it, how to run its executables on this machine, and what
+//! to install when a piece is missing).
 //!
 //! smelt produces standalone executables, so each target has one fixed CPU
 //! baseline rather than the compiling machine's features:
@@ -9,12 +11,18 @@
 //! | x86_64 | x86-64-v2 (SSE4.2, POPCNT): every x86_64 CPU since 2009 |
 //! | aarch64 | ARMv8.0-A |
 //! | riscv64 | RV64GC (IMAFD, Zicsr, Zifencei, C) |
+//!
+//! The descriptions of the supported targets are compiled into smelt (from
+//! the repository's `targets/` folder); `$SMELT_TARGETS_DIR`, when set, is a
+//! folder whose `<triple>.toml` files replace them.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use serde::Deserialize;
 use target_lexicon::{Architecture, Environment, OperatingSystem, Triple};
 use thiserror::Error;
 
@@ -26,6 +34,34 @@ pub const SUPPORTED_TRIPLES: &[&str] = &[
     "x86_64-unknown-linux-musl",
     "aarch64-unknown-linux-musl",
     "riscv64gc-unknown-linux-musl",
+];
+
+/// The built-in target descriptions, by triple (the files of `targets/`).
+const BUILTIN_SPECS: &[(&str, &str)] = &[
+    (
+        "x86_64-unknown-linux-gnu",
+        include_str!("../../targets/x86_64-unknown-linux-gnu.toml"),
+    ),
+    (
+        "aarch64-unknown-linux-gnu",
+        include_str!("../../targets/aarch64-unknown-linux-gnu.toml"),
+    ),
+    (
+        "riscv64gc-unknown-linux-gnu",
+        include_str!("../../targets/riscv64gc-unknown-linux-gnu.toml"),
+    ),
+    (
+        "x86_64-unknown-linux-musl",
+        include_str!("../../targets/x86_64-unknown-linux-musl.toml"),
+    ),
+    (
+        "aarch64-unknown-linux-musl",
+        include_str!("../../targets/aarch64-unknown-linux-musl.toml"),
+    ),
+    (
+        "riscv64gc-unknown-linux-musl",
+        include_str!("../../targets/riscv64gc-unknown-linux-musl.toml"),
+    ),
 ];
 
 /// Why a target cannot be used.
@@ -42,6 +78,16 @@ pub enum TargetError {
     /// The triple parses but smelt does not support it.
     #[error("smelt does not support the target `{0}` (supported: {list})", list = SUPPORTED_TRIPLES.join(", "))]
     Unsupported(String),
+    /// The target's description cannot be read or is wrong.
+    #[error("the description of the target `{triple}` ({source_name}) is invalid: {message}")]
+    Spec {
+        /// The triple.
+        triple: String,
+        /// Where the description came from.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Cranelift could not build the ISA (a bug in smelt's settings).
     #[error("internal error: cannot configure code generation for `{triple}`: {message}")]
     Isa {
@@ -52,11 +98,156 @@ pub enum TargetError {
     },
 }
 
+/// A target's description: the contents of `targets/<triple>.toml`.
+///
+/// In `link.args`, `{self-contained}` stands for the
+/// folder of the Rust toolchain's self-contained C runtime for the target
+/// (`$(rustc --print sysroot)/lib/rustlib/<triple>/lib/self-contained`:
+/// musl's `libc.a` and start files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TargetSpec {
+    /// The target triple; must match the file name.
+    pub triple: String,
+    /// One line for `smelt targets`.
+    pub summary: String,
+    /// How executables are linked.
+    pub link: LinkSpec,
+    /// How its executables run on a machine of another architecture.
+    #[serde(default)]
+    pub run: RunSpec,
+    /// What to install when a piece is missing.
+    #[serde(default)]
+    pub install: InstallSpec,
+}
+
+/// How executables for a target are linked: `linker args…`, where the
+/// arguments name the output `{output}`, the program's object `{object}`
+/// and the runtime library `{runtime}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LinkSpec {
+    /// The linker: a program looked up on `PATH`, or `rust-lld`, the
+    /// `ld.lld` that ships with the Rust toolchain (run as `rust-lld
+    /// -flavor gnu`), else `ld.lld` from `PATH`.
+    pub linker: String,
+    /// The arguments.
+    pub args: Vec<String>,
+    /// The target's C library folder, which must exist (for a cross C
+    /// toolchain, where its libc development files are installed).
+    #[serde(default)]
+    pub sysroot: Option<String>,
+}
+
+/// How a target's executables run here when this machine has another
+/// architecture.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunSpec {
+    /// The emulator and its arguments, before the executable
+    /// (`["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]`); empty when
+    /// the target cannot run elsewhere.
+    #[serde(default)]
+    pub runner: Vec<String>,
+}
+
+/// Packages that provide a target's pieces.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InstallSpec {
+    /// The Rust target the runtime library is built for (`rustup target
+    /// add`); it also provides `{self-contained}`.
+    #[serde(default)]
+    pub rustup_target: Option<String>,
+    /// Debian packages that provide the linker and the sysroot.
+    #[serde(default)]
+    pub apt_link: Vec<String>,
+    /// Debian packages that provide the runner.
+    #[serde(default)]
+    pub apt_run: Vec<String>,
+}
+
+impl TargetSpec {
+    /// Parses a description; `source_name` says where it came from.
+    pub fn parse(triple: &str, text: &str, source_name: &str) -> Result<TargetSpec, TargetError> {
+        let err = |message: String| TargetError::Spec {
+            triple: triple.to_string(),
+            source_name: source_name.to_string(),
+            message,
+        };
+        let spec: TargetSpec = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        if spec.triple != triple {
+            return Err(err(format!("it describes `{}`", spec.triple)));
+        }
+        if spec.link.linker.is_empty() {
+            return Err(err("`link.linker` is empty".to_string()));
+        }
+        for placeholder in ["{output}", "{object}", "{runtime}"] {
+            if !spec.link.args.iter().any(|a| a == placeholder) {
+                return Err(err(format!("`link.args` has no `{placeholder}`")));
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The description of `triple`: from `$SMELT_TARGETS_DIR/<triple>.toml`
+    /// if that exists, else the built-in one.
+    pub fn load(triple: &str) -> Result<TargetSpec, TargetError> {
+        if let Some(dir) = std::env::var_os("SMELT_TARGETS_DIR") {
+            let path = Path::new(&dir).join(format!("{triple}.toml"));
+            if path.is_file() {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(&path).map_err(|e| TargetError::Spec {
+                    triple: triple.to_string(),
+                    source_name: name.clone(),
+                    message: e.to_string(),
+                })?;
+                return TargetSpec::parse(triple, &text, &name);
+            }
+        }
+        let (_, text) = BUILTIN_SPECS
+            .iter()
+            .find(|(t, _)| *t == triple)
+            .ok_or_else(|| TargetError::Unsupported(triple.to_string()))?;
+        TargetSpec::parse(triple, text, &format!("built-in targets/{triple}.toml"))
+    }
+}
+
+/// The Rust toolchain's sysroot (`rustc --print sysroot`), asked once.
+pub fn rust_sysroot() -> Option<&'static Path> {
+    static SYSROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    SYSROOT
+        .get_or_init(|| {
+            let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+            let out = std::process::Command::new(rustc)
+                .args(["--print", "sysroot"])
+                .output()
+                .ok()?;
+            let text = String::from_utf8(out.stdout).ok()?;
+            let path = PathBuf::from(text.trim());
+            (out.status.success() && path.is_dir()).then_some(path)
+        })
+        .as_deref()
+}
+
+/// Looks `program` up on `PATH` (or takes it as a path if it has a `/`).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return path.is_file().then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
 /// A compilation target.
 #[derive(Clone)]
 pub struct Target {
     triple: Triple,
     isa: OwnedTargetIsa,
+    spec: Arc<TargetSpec>,
 }
 
 impl std::fmt::Debug for Target {
@@ -95,10 +286,41 @@ impl Target {
             return Err(TargetError::Unsupported(triple.to_string()));
         }
         let isa = build_isa(&parsed)?;
+        let spec = TargetSpec::load(triple)?;
         Ok(Target {
             triple: parsed,
             isa,
+            spec: Arc::new(spec),
         })
+    }
+
+    /// The target's description.
+    pub fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    /// Whether this machine's architecture is the target's (its
+    /// executables run here without an emulator).
+    pub fn is_native_arch(&self) -> bool {
+        let arch = match std::env::consts::ARCH {
+            "riscv64" => "riscv64gc",
+            other => other,
+        };
+        self.triple.to_string().starts_with(&format!("{arch}-"))
+    }
+
+    /// The command that runs the target's executable `exe` on this
+    /// machine: the executable itself, or under the description's runner
+    /// when this machine has another architecture.
+    pub fn run_command(&self, exe: &Path) -> std::process::Command {
+        match self.spec.run.runner.split_first() {
+            Some((program, args)) if !self.is_native_arch() => {
+                let mut command = std::process::Command::new(program);
+                command.args(args).arg(exe);
+                command
+            }
+            _ => std::process::Command::new(exe),
+        }
     }
 
     /// The target triple.
@@ -190,6 +412,32 @@ mod tests {
             let target = Target::from_name(triple).unwrap();
             assert_eq!(target.triple().to_string(), *triple);
         }
+    }
+
+    #[test]
+    fn every_builtin_description_parses_and_names_its_file() {
+        assert_eq!(BUILTIN_SPECS.len(), SUPPORTED_TRIPLES.len());
+        for (triple, text) in BUILTIN_SPECS {
+            assert!(SUPPORTED_TRIPLES.contains(triple));
+            let spec = TargetSpec::parse(triple, text, "test").unwrap();
+            assert!(spec.install.rustup_target.is_some(), "{triple}");
+            if !triple.starts_with("x86_64") {
+                assert!(!spec.run.runner.is_empty(), "{triple} has no runner");
+            }
+        }
+    }
+
+    #[test]
+    fn a_description_must_match_its_triple() {
+        let text = BUILTIN_SPECS[0].1;
+        assert!(matches!(
+            TargetSpec::parse("aarch64-unknown-linux-gnu", text, "test"),
+            Err(TargetError::Spec { .. })
+        ));
+        assert!(matches!(
+            TargetSpec::parse(BUILTIN_SPECS[0].0, "triple = 1", "test"),
+            Err(TargetError::Spec { .. })
+        ));
     }
 
     #[test]

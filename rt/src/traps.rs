@@ -1,7 +1,7 @@
 //! Traps: from a hardware fault in compiled code to a [`Trap`] value.
 //!
 //! Guest code is always entered through [`catch`], which records a jump
-//! buffer (in C, `unwind.c`) and the stack pointer at entry. Compiled code
+//! buffer (in assembly, `traps/unwind.rs`) and the stack pointer at entry. Compiled code
 //! traps by executing a trap instruction, by dividing by zero, or by
 //! touching a guard page; the kernel raises SIGILL, SIGFPE, SIGSEGV or
 //! SIGBUS. The handler here ([`on_signal`]):
@@ -40,6 +40,10 @@ use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::VMStoreContext;
 
 use crate::program::CodeTables;
+
+mod unwind;
+
+use unwind::{smelt_catch, smelt_unwind};
 
 /// Frames of a backtrace kept for printing; deeper frames are only counted.
 pub const MAX_FRAMES: usize = 64;
@@ -194,15 +198,6 @@ pub fn take_pending() -> Option<String> {
 /// call this, then return a non-zero status, and the caller traps.
 pub fn set_pending(message: String) {
     PENDING.with(|p| *p.borrow_mut() = Some(message));
-}
-
-unsafe extern "C" {
-    fn smelt_catch(
-        body: unsafe extern "C" fn(*mut c_void),
-        payload: *mut c_void,
-        slot: *mut *mut c_void,
-    ) -> c_int;
-    fn smelt_unwind(buf: *mut c_void) -> !;
 }
 
 /// The store context every instance of this process shares.

@@ -26,7 +26,7 @@ mod values;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -191,7 +191,7 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
     std::fs::write(&object, &planned.object)
         .with_context(|| format!("failed to write {}", object.display()))?;
     crate::link::link(&options.target, &object, &exe)?;
-    let (outcomes, stderr) = run_executable(&exe)?;
+    let (outcomes, stderr) = run_executable(&options.target, &exe)?;
     for check in &planned.checks {
         let result = match outcomes.get(check.command) {
             Some(outcome) => check.verify(outcome, &planned.types),
@@ -206,10 +206,12 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
     Ok(report)
 }
 
-/// Runs a test executable; returns its outcome lines by command index and
-/// its stderr.
-fn run_executable(exe: &Path) -> Result<(Vec<Outcome>, String)> {
-    let mut child = Command::new(exe)
+/// Runs a test executable (under the target's runner when this machine
+/// has another architecture); returns its outcome lines by command index
+/// and its stderr.
+fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Outcome>, String)> {
+    let mut child = target
+        .run_command(exe)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
