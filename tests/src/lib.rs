@@ -50,11 +50,60 @@ pub fn smelt(args: &[&str]) -> Result<Output> {
         .with_context(|| format!("failed to run {}", bin.display()))
 }
 
+/// The environment variable that names the target the end-to-end tests
+/// compile for (default: this machine's); executables for another
+/// architecture run under the target's runner (see `smelt targets`).
+pub const TARGET_VAR: &str = "SMELT_TEST_TARGET";
+
+/// The target the end-to-end tests compile for: `$SMELT_TEST_TARGET`, or
+/// this machine's.
+pub fn test_target() -> Result<smelt::target::Target> {
+    match std::env::var(TARGET_VAR) {
+        Ok(name) if !name.is_empty() => {
+            smelt::target::Target::from_name(&name).with_context(|| format!("{TARGET_VAR}={name}"))
+        }
+        _ => Ok(smelt::target::Target::host()?),
+    }
+}
+
+/// The `smelt build` flags that select [`test_target`]: `--target TRIPLE`
+/// when `$SMELT_TEST_TARGET` is set, else none.
+pub fn target_flags() -> Vec<String> {
+    match std::env::var(TARGET_VAR) {
+        Ok(name) if !name.is_empty() => vec!["--target".to_string(), name],
+        _ => Vec::new(),
+    }
+}
+
+/// `command`, which runs an executable built for [`test_target`], as it
+/// must run on this machine: unchanged, or under the target's runner
+/// (program, arguments, environment and working directory carried over).
+pub fn under_runner(command: Command) -> Command {
+    let Ok(target) = test_target() else {
+        return command;
+    };
+    if target.is_native_arch() {
+        return command;
+    }
+    let mut wrapped = target.run_command(Path::new(command.get_program()));
+    wrapped.args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(name, value),
+            None => wrapped.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
 /// Compiles the text module `wat` as a command (see `smelt::command`) into
-/// an executable in `dir`; returns its path.
+/// an executable for [`test_target`] in `dir`; returns its path.
 pub fn build_wat(dir: &Path, name: &str, wat: &str, invoke: Option<&str>) -> Result<PathBuf> {
     let wasm = wat::parse_str(wat)?;
-    let target = smelt::target::Target::host()?;
+    let target = test_target()?;
     let object = smelt::command::compile(&wasm, &target, invoke)?;
     let obj_path = dir.join(format!("{name}.o"));
     std::fs::write(&obj_path, object)?;
@@ -63,9 +112,10 @@ pub fn build_wat(dir: &Path, name: &str, wat: &str, invoke: Option<&str>) -> Res
     Ok(exe)
 }
 
-/// Runs an executable with `args`, capturing its output.
+/// Runs an executable (built for [`test_target`]) with `args`, capturing
+/// its output.
 pub fn run(exe: &Path, args: &[&str]) -> Result<Output> {
-    Command::new(exe)
+    under_runner(Command::new(exe))
         .args(args)
         .output()
         .with_context(|| format!("failed to run {}", exe.display()))

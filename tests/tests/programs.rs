@@ -597,7 +597,7 @@ fn data_left_empty(ran: &Ran) -> Result<(), String> {
 /// A second run of `random` prints another fingerprint: the seed comes from
 /// the host at run time, not from the build.
 fn random_differs_between_runs(ran: &Ran) -> Result<(), String> {
-    let mut command = Command::new(ran.exe);
+    let mut command = smelt_tests::under_runner(Command::new(ran.exe));
     command.current_dir(ran.root);
     let second = run_with_timeout(command, &[])?;
     if second.stderr == ran.stderr {
@@ -710,6 +710,7 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
         .arg(&wasm)
         .arg("-o")
         .arg(&exe)
+        .args(smelt_tests::target_flags())
         .args(case.flags.iter().map(fill))
         .envs(case.build_env.iter().copied())
         .current_dir(root);
@@ -726,7 +727,7 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
     }
 
     // 2. Run the executable.
-    let mut run = command(&exe);
+    let mut run = smelt_tests::under_runner(command(&exe));
     run.args(case.args.iter().map(fill))
         .envs(case.run_env.iter().copied())
         .current_dir(root);
