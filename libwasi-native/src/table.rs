@@ -11,6 +11,7 @@
 use smelt_rt::component::host::{HostResult, HostTrap};
 
 use crate::p2::filesystem::{Descriptor, DirectoryEntries};
+use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 
 /// A host object.
@@ -39,6 +40,14 @@ pub enum Object {
     Terminal,
     /// `wasi:sockets/network#network` (no access is granted through it).
     Network,
+    /// `wasi:http/types#fields`.
+    Fields(Fields),
+    /// `wasi:http/types#outgoing-request`.
+    OutgoingRequest(OutgoingRequest),
+    /// `wasi:http/types#outgoing-body`.
+    OutgoingBody(OutgoingBody),
+    /// `wasi:http/types#request-options`.
+    RequestOptions(RequestOptions),
 }
 
 /// The host's objects, by rep.
@@ -128,4 +137,18 @@ accessor!(
     DirectoryEntries,
     DirectoryEntries,
     "directory-entry-stream"
+);
+accessor!(fields, Fields, Fields, "fields");
+accessor!(
+    outgoing_request,
+    OutgoingRequest,
+    OutgoingRequest,
+    "outgoing-request"
+);
+accessor!(outgoing_body, OutgoingBody, OutgoingBody, "outgoing-body");
+accessor!(
+    request_options,
+    RequestOptions,
+    RequestOptions,
+    "request-options"
 );

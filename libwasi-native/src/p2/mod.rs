@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod clocks;
 pub mod filesystem;
+pub mod http;
 pub mod io;
 pub mod random;
 pub mod sockets;

@@ -1,9 +1,9 @@
-//! `wasi:sockets` and `wasi:http`: not granted. A component may import
-//! them (Rust's standard library does) and still run: creating a socket
-//! or resolving a name returns `access-denied`, the errors the interfaces
-//! define for a network that is not granted. The methods of sockets and
-//! HTTP resources, which a guest cannot get hold of, keep the generated
-//! behaviour (a trap naming the function).
+//! `wasi:sockets`: not granted. A component may import it (Rust's
+//! standard library does) and still run: creating a socket or resolving a
+//! name returns `access-denied`, the error the interfaces define for a
+//! network that is not granted. The methods of sockets, which a guest
+//! cannot get hold of, keep the generated behaviour (a trap naming the
+//! function). `wasi:http` is in `http.rs`.
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, Own};
 
@@ -61,6 +61,3 @@ impl wasi_sockets_udp_create_socket::Host for WasiHost {
         Ok(Err(wasi_sockets_network::ErrorCode::AccessDenied))
     }
 }
-
-impl wasi_http_types::Host for WasiHost {}
-impl wasi_http_outgoing_handler::Host for WasiHost {}
