@@ -1,0 +1,5 @@
+//! Hello world: what start-to-exit time and executable size are measured on.
+
+fn main() {
+    println!("Hello, world!");
+}

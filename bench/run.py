@@ -1,0 +1,767 @@
+#!/usr/bin/env python3
+"""smelt's benchmark harness: the programs of bench/programs/, native against smelt
+(and against wasmtime when it is on PATH).
+
+In one run it
+
+ 1. builds smelt (`cargo build --release`), unless --smelt names a binary;
+ 2. builds bench/programs/ natively (`--release`) and for wasm32-wasip2, from the
+    same source and the same Cargo.lock;
+ 3. compiles each .wasm with `smelt build` (timed) and, when `wasmtime` is on
+    PATH, precompiles it with `wasmtime compile` (timed) so that wasmtime's
+    compile time is left out of its run time;
+ 4. runs every version of every program N times in alternation (native, smelt,
+    wasmtime, native, ...), each run's stdout going to a file, and checks that
+    all of them print the same bytes and exit with status 0;
+ 5. measures hello world start-to-exit over many repetitions, stripped
+    executable sizes and peak RSS (`ru_maxrss` of the child, from wait4);
+ 6. prints a table and writes docs/benchmarks.md and docs/benchmarks.json.
+
+`--quick` is what CI runs so the suite cannot rot: tiny inputs, one untimed
+run each, no files written. Only the Python 3 standard library is used.
+
+Exit status: 0 when everything built and every output matched, 1 when a build
+failed, a run failed or outputs differed, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROGRAMS = os.path.join(ROOT, "bench", "programs")
+TARGET = os.path.join(PROGRAMS, "target")
+WASM_DIR = os.path.join(TARGET, "wasm32-wasip2", "release")
+NATIVE_DIR = os.path.join(TARGET, "release")
+OUT_DIR = os.path.join(TARGET, "bench")  # smelt executables, .cwasm files, run outputs
+DATA_DIR = os.path.join(TARGET, "bench-data", "files")  # what wasi_calls stats
+GUEST_DATA = "/data"
+DATA_FILES = 500
+
+
+@dataclass
+class Bench:
+    """One benchmark program: a `[[bin]]` of bench/programs."""
+
+    name: str
+    what: str
+    # Extra arguments after the size; "{dir}" becomes the data directory as the
+    # program sees it (the host path natively, GUEST_DATA under smelt/wasmtime).
+    args: list[str] = field(default_factory=list)
+    needs_data: bool = False
+
+
+BENCHES = [
+    Bench("deflate", "miniz_oxide compress (levels 1, 6, 9) + inflate, 3 MiB of text"),
+    Bench("sha256", "sha2 (software): 64 MiB + 2M short messages"),
+    Bench("blake3_hash", "blake3 (portable): 128 MiB + 2M short messages"),
+    Bench("json", "serde_json: 40k records to text, typed and Value parse, pretty print"),
+    Bench("regex_search", "regex: 7 patterns + captures + replace_all over 2.3 MB, 16 times"),
+    Bench("markdown", "pulldown-cmark: 4 MiB of markdown to HTML, 8 times"),
+    Bench("sort", "2M u64 (unstable, stable), 2M f64, 500k strings, 2M records by key"),
+    Bench("nbody", "n-body, 15M steps"),
+    Bench("spectral_norm", "spectral norm, n = 4000"),
+    Bench("matmul", "f64 i-k-j 800x800 twice, f32 blocked 800x800"),
+    Bench("bigint", "num-bigint: 4000 digits of pi (spigot), 20000!, fib(10^6)"),
+    Bench("interp", "bytecode interpreter: primes, recursive fib, collatz (509M ops)"),
+    Bench("wasi_calls", "1M short lines to stdout, 200k stats in a --dir directory",
+          args=["{dir}"], needs_data=True),
+]
+HELLO = "hello"
+
+
+START = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"bench: [{time.perf_counter() - START:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Running things
+
+
+@dataclass
+class RunResult:
+    seconds: float
+    status: int  # exit status, or -signal
+    max_rss_kib: int
+    stdout_path: str
+    stderr_path: str
+    timed_out: bool = False
+
+    def digest(self) -> str:
+        with open(self.stdout_path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def last_line(self) -> str:
+        with open(self.stdout_path, "rb") as f:
+            data = f.read()
+        lines = data.decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def stderr_tail(self, n: int = 6) -> str:
+        with open(self.stderr_path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+        return "\n".join(lines[-n:])
+
+
+def run_timed(argv: list[str], stdout_path: str, stderr_path: str, timeout: float,
+              env: dict[str, str] | None = None) -> RunResult:
+    """Runs argv once with stdin from /dev/null and stdout/stderr to files.
+
+    The wall time covers posix_spawn to wait4 and nothing else; the peak RSS
+    is the child's ru_maxrss (KiB on Linux).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, stdout_path, flags, 0o644),
+        (os.POSIX_SPAWN_OPEN, 2, stderr_path, flags, 0o644),
+    ]
+    timed_out = threading.Event()
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
+                         file_actions=actions)
+
+    def kill() -> None:
+        timed_out.set()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(pid, 0)
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - start
+    return RunResult(seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss,
+                     stdout_path, stderr_path, timed_out.is_set())
+
+
+def run_checked(argv: list[str], what: str, cwd: str | None = None,
+                env: dict[str, str] | None = None) -> tuple[bool, float, str]:
+    """Runs a build step; returns (ok, seconds, combined output)."""
+    start = time.perf_counter()
+    try:
+        p = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as e:
+        return False, 0.0, f"{what}: cannot run {argv[0]}: {e}"
+    seconds = time.perf_counter() - start
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        return False, seconds, f"{what} failed (exit {p.returncode}):\n{tail(out, 30)}"
+    return True, seconds, out
+
+
+def tail(text: str, n: int) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+def capture(argv: list[str]) -> str:
+    """The first line argv prints, or "not found"."""
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL).stdout.decode("utf-8", "replace")
+    except OSError:
+        return "not found"
+    lines = out.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+# ---------------------------------------------------------------------------
+# The machine
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(f.readline().split()[1])
+            mem = f"{kib / (1 << 20):.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        load = "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "kernel": f"{platform.system()} {platform.release()}",
+        "arch": platform.machine(),
+        "load_average_at_start": load,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Building
+
+
+def make_data_dir() -> None:
+    """The directory wasi_calls stats: DATA_FILES files of growing sizes."""
+    os.makedirs(DATA_DIR, exist_ok=True)
+    want = {f"f{i:04}" for i in range(DATA_FILES)}
+    for name in os.listdir(DATA_DIR):
+        if name not in want:
+            os.unlink(os.path.join(DATA_DIR, name))
+    for i in range(DATA_FILES):
+        path = os.path.join(DATA_DIR, f"f{i:04}")
+        if not os.path.exists(path) or os.path.getsize(path) != i * 7:
+            with open(path, "wb") as f:
+                f.write(bytes(i * 7))
+
+
+def stripped_size(path: str, strip: str | None) -> int | None:
+    if strip is None:
+        return None
+    with tempfile.NamedTemporaryFile(dir=OUT_DIR, delete=False) as tmp:
+        copy = tmp.name
+    try:
+        if subprocess.run([strip, "-o", copy, path], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            return None
+        return os.path.getsize(copy)
+    finally:
+        if os.path.exists(copy):
+            os.unlink(copy)
+
+
+# ---------------------------------------------------------------------------
+# Reporting helpers
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def geomean(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None and x > 0]
+    if not xs:
+        return None
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "–"
+    if x < 0.01:
+        return f"{x * 1000:.2f} ms"
+    return f"{x:.3f} s"
+
+
+def fmt_r(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}×"
+
+
+def fmt_kib(x: int | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x / 1024:.1f} MiB" if x >= 1024 else f"{x} KiB"
+
+
+def fmt_bytes(x: int | None) -> str:
+    if x is None:
+        return "–"
+    if x >= 1 << 20:
+        return f"{x / (1 << 20):.2f} MiB"
+    return f"{x / 1024:.0f} KiB"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class Config:
+    """The command line, parsed into plain values."""
+
+    size: str  # "tiny" | "full"
+    runs: int
+    hello_runs: int
+    timeout: float
+    write: bool
+    benches: list[Bench]
+    smelt: str | None  # a given binary, or None to build the workspace
+    notes: list[str]
+
+
+@dataclass
+class Variant:
+    """One way of running a program."""
+
+    kind: str  # "native" | "smelt" | "wasmtime"
+    argv: list[str]
+
+
+class Harness:
+    """One run of the suite: its tools, per-program results and failures."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.failures: list[str] = []
+        self.failed: set[str] = set()  # programs with a failed build, run or comparison
+        self.results: dict[str, dict] = {}
+        self.variants: dict[str, list[Variant]] = {}
+        self.wasmtime = shutil.which("wasmtime")
+        self.strip = shutil.which("strip")
+        self.gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+        self.smelt = ""
+        self.info: dict = {
+            "machine": machine(),
+            "wasmtime": capture([self.wasmtime, "--version"]) if self.wasmtime else None,
+            "peak_rss_from": "GNU time (%M)" if self.gnu_time
+            else "wait4 ru_maxrss (includes the harness's own RSS at spawn)",
+        }
+        self.info["machine"]["rustc"] = capture(["rustc", "-V"])
+
+    def fail(self, msg: str, program: str | None = None) -> None:
+        self.failures.append(msg)
+        self.failed.add(program or "*")
+        log(f"FAILED: {msg}")
+
+    def run(self) -> int:
+        if not self.wasmtime:
+            log("wasmtime not found: the smelt/wasmtime columns stay empty")
+        # 1. smelt itself, unless given.
+        if not self.build_smelt():
+            return self.finish()
+        # 2. The programs, natively and for wasm32-wasip2.
+        if not self.build_programs():
+            return self.finish()
+        # 3. `smelt build` and `wasmtime compile` of each component, timed;
+        #    stripped sizes.
+        self.compile_components()
+        # 4. Each benchmark, every version in alternation, outputs compared.
+        for bench in self.cfg.benches:
+            self.run_benchmark(bench.name)
+        # 5. Hello world start-to-exit.
+        self.run_hello()
+        # 6. The table and the files.
+        self.report()
+        return self.finish()
+
+    def programs(self) -> list[str]:
+        return [HELLO] + [b.name for b in self.cfg.benches]
+
+    def build_smelt(self) -> bool:
+        if self.cfg.smelt:
+            self.smelt = os.path.abspath(self.cfg.smelt)
+            self.info["smelt"] = capture([self.smelt, "--version"])
+        else:
+            # The whole workspace, as the README and tests/run.sh build it: a
+            # subset of packages could unify features differently and rebuild.
+            log("building smelt (cargo build --release --workspace)")
+            ok, _, out = run_checked(["cargo", "build", "--release", "--workspace"],
+                                     "building smelt", cwd=ROOT)
+            if not ok:
+                self.fail(out)
+                return False
+            self.smelt = os.path.join(ROOT, "target", "release", "smelt")
+            self.info["smelt"] = capture([self.smelt, "--version"])
+            rev = capture(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+            if rev and rev != "not found" and "fatal" not in rev:
+                self.info["smelt"] += f" (git {rev})"
+        log(f"smelt: {self.smelt} ({self.info['smelt']})")
+        return True
+
+    def build_programs(self) -> bool:
+        bin_args = [a for n in self.programs() for a in ("--bin", n)]
+        env = dict(os.environ)
+        env.pop("CARGO_BUILD_TARGET", None)
+        for what, extra in (("native", []), ("wasm32-wasip2", ["--target", "wasm32-wasip2"])):
+            log(f"building bench/programs ({what})")
+            ok, secs, out = run_checked(["cargo", "build", "--release", "--locked", *extra,
+                                         *bin_args],
+                                        f"building bench/programs for {what}", cwd=PROGRAMS,
+                                        env=env)
+            if not ok:
+                self.fail(out)
+                return False
+            self.info[f"cargo_build_{what}_s"] = round(secs, 3)
+        os.makedirs(OUT_DIR, exist_ok=True)
+        make_data_dir()
+        return True
+
+    def compile_components(self) -> None:
+        size = self.cfg.size
+        for name in self.programs():
+            bench = next((b for b in self.cfg.benches if b.name == name), None)
+            wasm = os.path.join(WASM_DIR, f"{name}.wasm")
+            native = os.path.join(NATIVE_DIR, name)
+            exe = os.path.join(OUT_DIR, f"{name}.smelt")
+            cwasm = os.path.join(OUT_DIR, f"{name}.cwasm")
+            r = self.results[name] = {"name": name,
+                                      "what": bench.what if bench else "hello world",
+                                      "wasm_bytes": os.path.getsize(wasm)}
+            dirs = ["--dir", f"{DATA_DIR}::{GUEST_DATA}"] if bench and bench.needs_data else []
+            ok, secs, out = run_checked([self.smelt, "build", wasm, "-o", exe, *dirs],
+                                        f"smelt build {name}.wasm")
+            r["smelt_build_s"] = round(secs, 4) if ok else None
+            if ok:
+                log(f"smelt build {name}: {secs:.2f} s")
+            else:
+                self.fail(out, name)
+            ok_w = False
+            r["wasmtime_compile_s"] = None
+            if self.wasmtime:
+                ok_w, secs_w, out_w = run_checked([self.wasmtime, "compile", wasm, "-o", cwasm],
+                                                  f"wasmtime compile {name}.wasm")
+                if ok_w:
+                    r["wasmtime_compile_s"] = round(secs_w, 4)
+                else:
+                    self.fail(out_w, name)
+
+            def prog_args(guest: bool) -> list[str]:
+                if bench is None:
+                    return []
+                data = GUEST_DATA if guest else DATA_DIR
+                return [size] + [a.replace("{dir}", data) for a in bench.args]
+
+            vs = [Variant("native", [native, *prog_args(False)])]
+            if ok:
+                vs.append(Variant("smelt", [exe, *prog_args(True)]))
+            if ok_w:
+                vs.append(Variant("wasmtime", [self.wasmtime, "run", "--allow-precompiled", *dirs,
+                                               cwasm, *prog_args(True)]))
+            self.variants[name] = vs
+            r["stripped_bytes"] = {"native": stripped_size(native, self.strip),
+                                   "smelt": stripped_size(exe, self.strip) if ok else None}
+
+    def run_all(self, name: str, n: int) -> dict[str, list[RunResult]]:
+        """n rounds of every version of `name`, in rotating order; stops at
+        the first failed run or differing output."""
+        vs = self.variants[name]
+        got: dict[str, list[RunResult]] = {v.kind: [] for v in vs}
+        ref = None  # (kind, sha256 of stdout, last line) of the first run
+        for i in range(n):
+            # Rotate the order each round so no version always runs first.
+            for v in vs[i % len(vs):] + vs[:i % len(vs)]:
+                base = os.path.join(OUT_DIR, f"{name}.{v.kind}")
+                res = run_timed(v.argv, base + ".out", base + ".err", self.cfg.timeout)
+                got[v.kind].append(res)
+                if res.timed_out or res.status != 0:
+                    why = (f"killed after {self.cfg.timeout:.0f} s" if res.timed_out
+                           else f"exit status {res.status}")
+                    self.fail(f"{name} ({v.kind}, {self.cfg.size}): {why}\n{res.stderr_tail()}",
+                              name)
+                    return got
+                digest = res.digest()
+                if ref is None:
+                    ref = (v.kind, digest, res.last_line())
+                elif digest != ref[1]:
+                    self.fail(f"{name}: {v.kind} output differs from {ref[0]}: "
+                              f"{res.last_line()!r} vs {ref[2]!r}", name)
+                    return got
+        return got
+
+    def peak_rss(self, name: str) -> dict[str, int | None]:
+        """Peak RSS (KiB) of each version in one more, untimed run.
+
+        The timed runs' own ru_maxrss is useless: a child spawned by this
+        Python process inherits the harness's high-water mark (Linux keeps
+        the largest RSS the process had before exec). GNU time forks the
+        program from its own small image, so its figure is the program's
+        (plus time's ~1-2 MiB floor, the same for every version).
+        """
+        out: dict[str, int | None] = {}
+        for v in self.variants[name]:
+            base = os.path.join(OUT_DIR, f"{name}.{v.kind}.rss")
+            if self.gnu_time:
+                res = run_timed([self.gnu_time, "-f", "%M", "-o", base + ".kib", *v.argv],
+                                os.devnull, base + ".err", self.cfg.timeout)
+                try:
+                    with open(base + ".kib") as f:
+                        out[v.kind] = int(f.read().strip().splitlines()[-1])
+                except (OSError, ValueError, IndexError):
+                    out[v.kind] = None
+            else:
+                res = run_timed(v.argv, os.devnull, base + ".err", self.cfg.timeout)
+                out[v.kind] = res.max_rss_kib
+            if res.status != 0:
+                out[v.kind] = None
+        return out
+
+    def run_benchmark(self, name: str) -> None:
+        kinds = ", ".join(v.kind for v in self.variants[name])
+        log(f"running {name} ({self.cfg.size}, {self.cfg.runs}× each of {kinds})")
+        got = self.run_all(name, self.cfg.runs)
+        r = self.results[name]
+        r["output"] = got["native"][0].last_line() if got.get("native") else None
+        r["median_s"] = {k: median([x.seconds for x in v]) for k, v in got.items()}
+        r["runs_s"] = {k: [round(x.seconds, 4) for x in v] for k, v in got.items()}
+        r["max_rss_kib"] = self.peak_rss(name)
+        m = r["median_s"]
+        r["failed"] = name in self.failed
+        ok = not r["failed"]
+        r["smelt_over_native"] = ratio(m.get("smelt"), m.get("native")) if ok else None
+        r["smelt_over_wasmtime"] = ratio(m.get("smelt"), m.get("wasmtime")) if ok else None
+        log(f"  {name}: native {fmt_s(m.get('native'))}, smelt {fmt_s(m.get('smelt'))}"
+            f" ({fmt_r(r['smelt_over_native'])})"
+            + (f", wasmtime {fmt_s(m.get('wasmtime'))}" if "wasmtime" in m else ""))
+
+    def run_hello(self) -> None:
+        n = self.cfg.hello_runs
+        log(f"hello world start-to-exit, {n}× each")
+        got = self.run_all(HELLO, n)
+        hello = self.results[HELLO]
+        hello["median_s"] = {k: median([x.seconds for x in v]) for k, v in got.items()}
+        hello["min_s"] = {k: min((x.seconds for x in v), default=None) for k, v in got.items()}
+        hello["max_rss_kib"] = self.peak_rss(HELLO)
+        hello["runs"] = n
+
+    def report(self) -> None:
+        timed = [self.results[b.name] for b in self.cfg.benches]
+        summary = {
+            "size": self.cfg.size,
+            "runs": self.cfg.runs,
+            "geomean_smelt_over_native": geomean([r.get("smelt_over_native") for r in timed]),
+            "geomean_smelt_over_wasmtime": geomean([r.get("smelt_over_wasmtime") for r in timed]),
+            "failures": self.failures,
+        }
+        rep = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **self.info,
+               "notes": self.cfg.notes, "summary": summary, "hello": self.results[HELLO],
+               "benchmarks": timed}
+        text = markdown(rep)
+        print(text)
+        if self.cfg.write:
+            docs = os.path.join(ROOT, "docs")
+            with open(os.path.join(docs, "benchmarks.md"), "w") as f:
+                f.write(text)
+            with open(os.path.join(docs, "benchmarks.json"), "w") as f:
+                json.dump(rep, f, indent=1)
+                f.write("\n")
+            log("wrote docs/benchmarks.md and docs/benchmarks.json")
+
+    def finish(self) -> int:
+        """The closing line, counting programs (hello world included): a
+        program passes when every version built, ran and printed the same."""
+        names = self.programs()
+        failed = len(names) if "*" in self.failed else len(self.failed)
+        print(f"bench: {len(names) - failed} passed, {failed} failed", flush=True)
+        if self.failures:
+            log(f"{len(self.failures)} failure(s); see above")
+            return 1
+        log("all builds succeeded and all outputs matched")
+        return 0
+
+
+def parse_args(argv: list[str]) -> Config:
+    ap = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Build bench/programs natively and with smelt (and wasmtime when on "
+                    "PATH), run them in alternation, compare outputs, report ratios. "
+                    "Exit status: 0 when all built and all outputs matched, 1 otherwise, "
+                    "2 on bad arguments.")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny inputs, one run each, a few hello runs, no files written (CI)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs of each version (default 5)")
+    ap.add_argument("--hello-runs", type=int, default=200,
+                    help="start-to-exit repetitions of hello world (default 200)")
+    ap.add_argument("--filter", action="append", default=[], metavar="NAME",
+                    help="only benchmarks whose name contains NAME (repeatable); "
+                         "files are not written")
+    ap.add_argument("--smelt", metavar="PATH",
+                    help="use this smelt binary instead of building the workspace with cargo "
+                         "(libsmelt_runtime.a must be beside it or in $SMELT_RUNTIME_DIR)")
+    ap.add_argument("--no-write", action="store_true",
+                    help="do not write docs/benchmarks.md and docs/benchmarks.json")
+    ap.add_argument("--note", action="append", default=[], metavar="TEXT",
+                    help="a line to add under the machine description (repeatable), "
+                         "e.g. that the machine was busy")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds before a run is killed (default 300, 60 with --quick)")
+    args = ap.parse_args(argv)
+    if args.runs < 1 or args.hello_runs < 1:
+        ap.error("--runs and --hello-runs must be at least 1")
+    benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
+    if not benches:
+        ap.error(f"no benchmark matches {args.filter}; there are: "
+                 + ", ".join(b.name for b in BENCHES))
+    return Config(
+        size="tiny" if args.quick else "full",
+        runs=1 if args.quick else args.runs,
+        hello_runs=min(args.hello_runs, 5) if args.quick else args.hello_runs,
+        timeout=args.timeout or (60.0 if args.quick else 300.0),
+        write=not (args.quick or args.filter or args.no_write),
+        benches=benches,
+        smelt=args.smelt,
+        notes=args.note,
+    )
+
+
+def main(argv: list[str]) -> int:
+    return Harness(parse_args(argv)).run()
+
+
+def markdown(rep: dict) -> str:
+    m = rep["machine"]
+    s = rep["summary"]
+    h = rep["hello"]
+    out = ["# Benchmarks", "",
+           "Written by `python3 bench/run.py` (see the README's \"Benchmarks\"); do not edit by hand.",
+           "",
+           f"- when: {rep['generated']}",
+           f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['kernel']} ({m['arch']}),"
+           f" load average at start {m['load_average_at_start']}",
+           f"- rustc: {m['rustc']}",
+           f"- smelt: {rep['smelt']}",
+           f"- wasmtime: {rep['wasmtime'] or 'wasmtime not found (its columns are empty)'}",
+           f"- input size `{s['size']}`, median of {s['runs']} runs per version, run in alternation;"
+           " every version's stdout checked byte for byte against the native one",
+           *[f"- **note**: {n}" for n in rep["notes"]],
+           *(["- **note**: tiny inputs and one run: a check that everything builds and agrees,"
+              " not a measurement"] if s["size"] == "tiny" else []),
+           ""]
+    out.append("## Run time")
+    out.append("")
+    rows = []
+    for r in rep["benchmarks"]:
+        md = r.get("median_s", {})
+        bad = "**failed**" if r.get("failed") else None
+        rows.append([f"`{r['name']}`", fmt_s(md.get("native")), fmt_s(md.get("smelt")),
+                     fmt_s(md.get("wasmtime")), bad or fmt_r(r.get("smelt_over_native")),
+                     bad or fmt_r(r.get("smelt_over_wasmtime"))])
+    rows.append(["**geometric mean**", "", "", "", fmt_r(s["geomean_smelt_over_native"]),
+                 fmt_r(s["geomean_smelt_over_wasmtime"])])
+    out.append(table(["benchmark", "native", "smelt", "wasmtime", "smelt/native", "smelt/wasmtime"],
+                     rows))
+    out.append("")
+    out.append("## Hello world start-to-exit")
+    out.append("")
+    hm = h.get("median_s", {})
+    hmin = h.get("min_s", {})
+    rows = [[k, fmt_s(hm.get(k)), fmt_s(hmin.get(k)), fmt_r(ratio(hm.get(k), hm.get("native")))]
+            for k in ("native", "smelt", "wasmtime") if k in hm]
+    out.append(f"{h['runs']} runs of each, in alternation; `wasmtime run` of a precompiled `.cwasm`.")
+    out.append("")
+    out.append(table(["version", "median", "fastest", "/native"], rows))
+    out.append("")
+    out.append("## Compile time, size, memory")
+    out.append("")
+    rows = []
+    for r in [h] + rep["benchmarks"]:
+        sb = r.get("stripped_bytes", {})
+        rss = r.get("max_rss_kib", {})
+        rows.append([f"`{r['name']}`", fmt_bytes(r.get("wasm_bytes")), fmt_s(r.get("smelt_build_s")),
+                     fmt_s(r.get("wasmtime_compile_s")), fmt_bytes(sb.get("native")),
+                     fmt_bytes(sb.get("smelt")), fmt_r(ratio(sb.get("smelt"), sb.get("native"))),
+                     fmt_kib(rss.get("native")), fmt_kib(rss.get("smelt")),
+                     fmt_kib(rss.get("wasmtime"))])
+    out.append("Executables stripped with `strip`; peak RSS of one more run of each version, "
+               f"measured with {rep['peak_rss_from']}.")
+    out.append("")
+    out.append(table(["program", ".wasm", "smelt build", "wasmtime compile", "native exe",
+                      "smelt exe", "size ratio", "RSS native", "RSS smelt", "RSS wasmtime"], rows))
+    out.append("")
+    if s["size"] == "full":
+        out += goals(rep)
+    out.append("## Programs")
+    out.append("")
+    out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "
+               "(`opt-level = 3`, `codegen-units = 1`, `panic = \"abort\"`) natively and for "
+               "`wasm32-wasip2`. The native build targets baseline x86-64 (no FMA, so "
+               "floating-point results agree bit for bit), but crates that detect CPU features "
+               "at run time (`memchr` under `regex`, `pulldown-cmark` and `serde_json`) use "
+               "SSE2/AVX2 natively and their portable code in wasm. `sha2` is built with "
+               "`force-soft` and `blake3` with `pure`, so both versions run the same "
+               "portable code.")
+    out.append("")
+    for r in rep["benchmarks"]:
+        out.append(f"- `{r['name']}`: {r['what']}")
+    if s["failures"]:
+        out.append("")
+        out.append("## Failures")
+        out.append("")
+        for f in s["failures"]:
+            out.append("```")
+            out.append(f)
+            out.append("```")
+    out.append("")
+    return "\n".join(out)
+
+
+def goals(rep: dict) -> list[str]:
+    """Where smelt stands against the goals of issue 5."""
+    s = rep["summary"]
+    h = rep["hello"]
+    hm = h.get("median_s", {})
+    sb = h.get("stripped_bytes", {})
+    out = ["## Goals", ""]
+
+    def line(goal: str, value: str, met: bool | None) -> None:
+        verdict = "–" if met is None else ("met" if met else "**not met**")
+        out.append(f"| {goal} | {value} | {verdict} |")
+
+    out.append("| goal | measured | |")
+    out.append("| --- | --- | --- |")
+    g = s["geomean_smelt_over_native"]
+    line("geometric mean smelt/native ≤ 1.15", fmt_r(g), None if g is None else g <= 1.15)
+    slower = [r["name"] for r in rep["benchmarks"]
+              if r.get("smelt_over_wasmtime") is not None and r["smelt_over_wasmtime"] > 1.0]
+    have_w = any(r.get("smelt_over_wasmtime") is not None for r in rep["benchmarks"])
+    line("no benchmark slower than wasmtime",
+         ("slower: " + ", ".join(slower) if slower else "none slower") if have_w else "no wasmtime",
+         (not slower) if have_w else None)
+    hr = ratio(hm.get("smelt"), hm.get("native"))
+    line("hello world start-to-exit ≤ 2× native", fmt_r(hr), None if hr is None else hr <= 2.0)
+    hw = ratio(hm.get("smelt"), hm.get("wasmtime"))
+    line("hello world well under `wasmtime run` (≤ 0.5× here)", fmt_r(hw) + " of wasmtime" if hw else "no wasmtime",
+         None if hw is None else hw < 0.5)
+    sr = ratio(sb.get("smelt"), sb.get("native"))
+    line("stripped hello world ≤ 2× native", fmt_r(sr), None if sr is None else sr <= 2.0)
+    builds = [(r["smelt_build_s"], r["wasmtime_compile_s"]) for r in [h] + rep["benchmarks"]
+              if r.get("smelt_build_s") and r.get("wasmtime_compile_s")]
+    if builds:
+        br = geomean([a / b for a, b in builds])
+        line("`smelt build` no slower than `wasmtime compile`", fmt_r(br) + " (geometric mean)",
+             all(a <= b for a, b in builds))
+    else:
+        line("`smelt build` no slower than `wasmtime compile`", "no wasmtime", None)
+    out.append("")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
