@@ -64,6 +64,12 @@ pub enum ValType {
     Own(u32),
     /// `borrow<R>` of runtime resource type `R`.
     Borrow(u32),
+    /// `stream<T>` (or a stream without elements).
+    Stream(Option<TypeId>),
+    /// `future<T>` (or a future without a value).
+    Future(Option<TypeId>),
+    /// `error-context`.
+    ErrorContext,
 }
 
 /// A core value type of the flattened representation.
@@ -83,6 +89,8 @@ pub enum FlatType {
 pub const MAX_FLAT_PARAMS: usize = 16;
 /// Most flat results returned directly; more go through memory.
 pub const MAX_FLAT_RESULTS: usize = 1;
+/// Most flat parameters an `async` lowering passes directly.
+pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 /// The tag bit of a `latin1+utf16` string's code-unit count marking UTF-16.
 pub const UTF16_TAG: u32 = 1 << 31;
 
@@ -139,7 +147,13 @@ impl TypeTable {
             ValType::S16 | ValType::U16 => 2,
             ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
             ValType::S64 | ValType::U64 | ValType::F64 => 8,
-            ValType::String | ValType::List(_) | ValType::Own(_) | ValType::Borrow(_) => 4,
+            ValType::String
+            | ValType::List(_)
+            | ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => 4,
             ValType::Record(fields) => fields.iter().map(|&f| self.alignment(f)).max().unwrap_or(1),
             ValType::Variant(cases) => {
                 discriminant_size(cases.len()).max(self.max_case_alignment(cases))
@@ -169,7 +183,11 @@ impl TypeTable {
             ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
             ValType::S64 | ValType::U64 | ValType::F64 => 8,
             ValType::String | ValType::List(_) => 8,
-            ValType::Own(_) | ValType::Borrow(_) => 4,
+            ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => 4,
             ValType::Record(fields) => {
                 let mut s = 0;
                 for &f in fields {
@@ -231,7 +249,10 @@ impl TypeTable {
             | ValType::U32
             | ValType::Char
             | ValType::Own(_)
-            | ValType::Borrow(_) => out.push(FlatType::I32),
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => out.push(FlatType::I32),
             ValType::S64 | ValType::U64 => out.push(FlatType::I64),
             ValType::F32 => out.push(FlatType::F32),
             ValType::F64 => out.push(FlatType::F64),
@@ -282,6 +303,9 @@ pub struct FuncType {
     pub params: Vec<TypeId>,
     /// Result type, if any.
     pub result: Option<TypeId>,
+    /// Whether the type is `async` (its callee may block before it
+    /// returns).
+    pub async_: bool,
 }
 
 /// The core signature of a function of type `f` as lifted or lowered
@@ -310,8 +334,22 @@ pub enum Context {
 }
 
 impl TypeTable {
-    /// The core signature of `f` in `context`.
+    /// The core signature of `f` in `context` for a synchronous lift or
+    /// lower.
     pub fn core_signature(&self, f: &FuncType, context: Context) -> CoreSignature {
+        self.core_signature_with(f, context, false, false)
+    }
+
+    /// The core signature of `f` in `context` (CanonicalABI.md
+    /// `flatten_functype`), for a lift or lower with the `async` option
+    /// (`async_`) and, for a lift, a `callback` option.
+    pub fn core_signature_with(
+        &self,
+        f: &FuncType,
+        context: Context,
+        async_: bool,
+        callback: bool,
+    ) -> CoreSignature {
         let mut params = Vec::new();
         for &p in &f.params {
             self.flatten(p, &mut params);
@@ -320,9 +358,29 @@ impl TypeTable {
         if let Some(r) = f.result {
             self.flatten(r, &mut results);
         }
-        let params_indirect = params.len() > MAX_FLAT_PARAMS;
+        let max_params = match (async_, context) {
+            (true, Context::Lower) => MAX_FLAT_ASYNC_PARAMS,
+            _ => MAX_FLAT_PARAMS,
+        };
+        let params_indirect = params.len() > max_params;
         if params_indirect {
             params = vec![FlatType::I32];
+        }
+        if async_ {
+            let results_indirect = !results.is_empty() && context == Context::Lower;
+            if results_indirect {
+                params.push(FlatType::I32);
+            }
+            let results = match context {
+                Context::Lift if !callback => Vec::new(),
+                _ => vec![FlatType::I32],
+            };
+            return CoreSignature {
+                params,
+                results,
+                params_indirect,
+                results_indirect,
+            };
         }
         let results_indirect = results.len() > MAX_FLAT_RESULTS;
         if results_indirect {
@@ -367,6 +425,25 @@ pub struct CanonOptions {
     pub realloc: bool,
     /// Whether a `post-return` is given (lifts only).
     pub post_return: bool,
+    /// Whether the `async` option is given.
+    pub async_: bool,
+    /// Whether a `callback` is given (async lifts only).
+    pub callback: bool,
+}
+
+impl CanonOptions {
+    /// The options of a synchronous lift or lower with only a string
+    /// encoding.
+    pub const fn plain(string_encoding: StringEncoding) -> Self {
+        CanonOptions {
+            string_encoding,
+            memory: false,
+            realloc: false,
+            post_return: false,
+            async_: false,
+            callback: false,
+        }
+    }
 }
 
 /// What a trampoline does (see the module documentation).
@@ -376,9 +453,10 @@ pub struct CanonOptions {
 ///
 /// - `Adapter`: caller instance, callee instance, caller memory, caller
 ///   realloc, callee memory, callee realloc, callee function, callee
-///   post-return (absent options as [`Ref::None`]).
+///   post-return, callee callback (absent options as [`Ref::None`]).
 /// - `Host`: caller instance, caller memory, caller realloc.
 /// - `ResourceNew`, `ResourceRep`, `ResourceDrop`: the calling instance.
+/// - `Builtin`: the calling instance, its memory, its realloc.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TrampolineKind {
     /// A call from one component instance to a function lifted by another:
@@ -415,13 +493,142 @@ pub enum TrampolineKind {
         /// Runtime resource type.
         resource: u32,
     },
+    /// One of the component model's async built-ins (task, waitable set,
+    /// subtask, stream, future and error-context operations).
+    Builtin(Builtin),
+}
+
+/// Which async built-in a [`Builtin`] trampoline is (CanonicalABI.md,
+/// "Canonical Built-ins").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum BuiltinOp {
+    /// `canon task.return`: `ty` is the result type.
+    TaskReturn,
+    /// `canon task.cancel`.
+    TaskCancel,
+    /// `canon context.get`: `slot` is the slot.
+    ContextGet,
+    /// `canon context.set`: `slot` is the slot.
+    ContextSet,
+    /// `canon backpressure.inc`.
+    BackpressureInc,
+    /// `canon backpressure.dec`.
+    BackpressureDec,
+    /// `canon thread.yield`.
+    Yield,
+    /// `canon subtask.drop`.
+    SubtaskDrop,
+    /// `canon subtask.cancel`.
+    SubtaskCancel,
+    /// `canon waitable-set.new`.
+    WaitableSetNew,
+    /// `canon waitable-set.wait`.
+    WaitableSetWait,
+    /// `canon waitable-set.poll`.
+    WaitableSetPoll,
+    /// `canon waitable-set.drop`.
+    WaitableSetDrop,
+    /// `canon waitable.join`.
+    WaitableJoin,
+    /// `canon stream.new`: `ty` is the stream type.
+    StreamNew,
+    /// `canon stream.read`.
+    StreamRead,
+    /// `canon stream.write`.
+    StreamWrite,
+    /// `canon stream.cancel-read`.
+    StreamCancelRead,
+    /// `canon stream.cancel-write`.
+    StreamCancelWrite,
+    /// `canon stream.drop-readable`.
+    StreamDropReadable,
+    /// `canon stream.drop-writable`.
+    StreamDropWritable,
+    /// `canon future.new`: `ty` is the future type.
+    FutureNew,
+    /// `canon future.read`.
+    FutureRead,
+    /// `canon future.write`.
+    FutureWrite,
+    /// `canon future.cancel-read`.
+    FutureCancelRead,
+    /// `canon future.cancel-write`.
+    FutureCancelWrite,
+    /// `canon future.drop-readable`.
+    FutureDropReadable,
+    /// `canon future.drop-writable`.
+    FutureDropWritable,
+    /// `canon error-context.new`.
+    ErrorContextNew,
+    /// `canon error-context.debug-message`.
+    ErrorContextDebugMessage,
+    /// `canon error-context.drop`.
+    ErrorContextDrop,
+    /// `canon thread.index`.
+    ThreadIndex,
+}
+
+impl BuiltinOp {
+    const ALL: [BuiltinOp; 32] = [
+        BuiltinOp::TaskReturn,
+        BuiltinOp::TaskCancel,
+        BuiltinOp::ContextGet,
+        BuiltinOp::ContextSet,
+        BuiltinOp::BackpressureInc,
+        BuiltinOp::BackpressureDec,
+        BuiltinOp::Yield,
+        BuiltinOp::SubtaskDrop,
+        BuiltinOp::SubtaskCancel,
+        BuiltinOp::WaitableSetNew,
+        BuiltinOp::WaitableSetWait,
+        BuiltinOp::WaitableSetPoll,
+        BuiltinOp::WaitableSetDrop,
+        BuiltinOp::WaitableJoin,
+        BuiltinOp::StreamNew,
+        BuiltinOp::StreamRead,
+        BuiltinOp::StreamWrite,
+        BuiltinOp::StreamCancelRead,
+        BuiltinOp::StreamCancelWrite,
+        BuiltinOp::StreamDropReadable,
+        BuiltinOp::StreamDropWritable,
+        BuiltinOp::FutureNew,
+        BuiltinOp::FutureRead,
+        BuiltinOp::FutureWrite,
+        BuiltinOp::FutureCancelRead,
+        BuiltinOp::FutureCancelWrite,
+        BuiltinOp::FutureDropReadable,
+        BuiltinOp::FutureDropWritable,
+        BuiltinOp::ErrorContextNew,
+        BuiltinOp::ErrorContextDebugMessage,
+        BuiltinOp::ErrorContextDrop,
+        BuiltinOp::ThreadIndex,
+    ];
+}
+
+/// An async built-in with its immediates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Builtin {
+    /// Which built-in.
+    pub op: BuiltinOp,
+    /// Its type immediate: `task.return`'s result type, a stream's or
+    /// future's type.
+    pub ty: Option<TypeId>,
+    /// `context.get`/`context.set`'s slot.
+    pub slot: u32,
+    /// The `async` immediate of `subtask.cancel` and the `cancel-*`
+    /// built-ins.
+    pub async_: bool,
+    /// Canonical options (memory, string encoding, `async`) of the
+    /// built-ins that take them.
+    pub options: CanonOptions,
 }
 
 /// Number of references a trampoline of `kind` takes.
 pub fn trampoline_refs(kind: &TrampolineKind) -> usize {
     match kind {
-        TrampolineKind::Adapter { .. } => 8,
-        TrampolineKind::Host { .. } => 3,
+        TrampolineKind::Adapter { .. } => 9,
+        TrampolineKind::Host { .. } | TrampolineKind::Builtin(_) => 3,
         TrampolineKind::ResourceNew { .. }
         | TrampolineKind::ResourceRep { .. }
         | TrampolineKind::ResourceDrop { .. } => 1,
@@ -453,8 +660,13 @@ pub enum Ref {
 /// One step of instantiating a flattened component, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum InitOp {
-    /// Create the next component instance's state (its handle table).
-    ComponentInstance,
+    /// Create the next component instance's state (its handle table),
+    /// instantiated inside component instance `parent` (`None` for a root
+    /// instance).
+    ComponentInstance {
+        /// The enclosing component instance.
+        parent: Option<u32>,
+    },
     /// Create the next runtime resource type, implemented by component
     /// instance `instance`, with an optional destructor (a core function).
     Resource {
@@ -544,6 +756,15 @@ impl Encode for ValType {
                 w.u8(18);
                 w.u32(*r);
             }
+            ValType::Stream(t) => {
+                w.u8(19);
+                w.option(t);
+            }
+            ValType::Future(t) => {
+                w.u8(20);
+                w.option(t);
+            }
+            ValType::ErrorContext => w.u8(21),
         }
     }
 }
@@ -571,6 +792,9 @@ impl Decode for ValType {
             16 => ValType::Flags(r.u32()?),
             17 => ValType::Own(r.u32()?),
             18 => ValType::Borrow(r.u32()?),
+            19 => ValType::Stream(r.option()?),
+            20 => ValType::Future(r.option()?),
+            21 => ValType::ErrorContext,
             _ => return Err(DecodeError(at)),
         })
     }
@@ -580,6 +804,7 @@ impl Encode for FuncType {
     fn encode(&self, w: &mut Writer) {
         w.list(&self.params);
         w.option(&self.result);
+        w.u8(u8::from(self.async_));
     }
 }
 
@@ -588,6 +813,7 @@ impl Decode for FuncType {
         Ok(FuncType {
             params: r.list()?,
             result: r.option()?,
+            async_: r.u8()? != 0,
         })
     }
 }
@@ -599,7 +825,11 @@ impl Encode for CanonOptions {
             StringEncoding::Utf16 => 1,
             StringEncoding::Latin1Utf16 => 2,
         });
-        w.u8(u8::from(self.memory) | u8::from(self.realloc) << 1 | u8::from(self.post_return) << 2);
+        w.u8(u8::from(self.memory)
+            | u8::from(self.realloc) << 1
+            | u8::from(self.post_return) << 2
+            | u8::from(self.async_) << 3
+            | u8::from(self.callback) << 4);
     }
 }
 
@@ -618,6 +848,8 @@ impl Decode for CanonOptions {
             memory: bits & 1 != 0,
             realloc: bits & 2 != 0,
             post_return: bits & 4 != 0,
+            async_: bits & 8 != 0,
+            callback: bits & 16 != 0,
         })
     }
 }
@@ -652,6 +884,14 @@ impl Encode for TrampolineKind {
                 w.u8(3);
                 w.u32(*resource);
             }
+            TrampolineKind::Builtin(b) => {
+                w.u8(5);
+                w.u8(b.op as u8);
+                w.option(&b.ty);
+                w.u32(b.slot);
+                w.u8(u8::from(b.async_));
+                b.options.encode(w);
+            }
         }
     }
 }
@@ -672,6 +912,18 @@ impl Decode for TrampolineKind {
                 func: r.u32()?,
                 options: CanonOptions::decode(r)?,
             },
+            5 => {
+                let op = *BuiltinOp::ALL
+                    .get(usize::from(r.u8()?))
+                    .ok_or(DecodeError(at))?;
+                TrampolineKind::Builtin(Builtin {
+                    op,
+                    ty: r.option()?,
+                    slot: r.u32()?,
+                    async_: r.u8()? != 0,
+                    options: CanonOptions::decode(r)?,
+                })
+            }
             _ => return Err(DecodeError(at)),
         })
     }
@@ -719,7 +971,10 @@ impl Decode for Ref {
 impl Encode for InitOp {
     fn encode(&self, w: &mut Writer) {
         match self {
-            InitOp::ComponentInstance => w.u8(0),
+            InitOp::ComponentInstance { parent } => {
+                w.u8(0);
+                w.option(parent);
+            }
             InitOp::Resource { instance, dtor } => {
                 w.u8(1);
                 w.u32(*instance);
@@ -743,7 +998,9 @@ impl Decode for InitOp {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let at = r.pos();
         Ok(match r.u8()? {
-            0 => InitOp::ComponentInstance,
+            0 => InitOp::ComponentInstance {
+                parent: r.option()?,
+            },
             1 => InitOp::Resource {
                 instance: r.u32()?,
                 dtor: Ref::decode(r)?,
@@ -862,6 +1119,7 @@ mod tests {
         let many = FuncType {
             params: vec![u8_; 17],
             result: Some(string),
+            async_: false,
         };
         let lift = t.core_signature(&many, Context::Lift);
         assert!(lift.params_indirect && lift.results_indirect);
@@ -874,10 +1132,25 @@ mod tests {
         let f = FuncType {
             params: vec![two],
             result: Some(u8_),
+            async_: false,
         };
         let sig = t.core_signature(&f, Context::Lower);
         assert_eq!(sig.params, [FlatType::I32, FlatType::I32]);
         assert_eq!(sig.results, [FlatType::I32]);
+        // Async lowering: params past 4 and every result go through memory.
+        let five = FuncType {
+            params: vec![u8_; 5],
+            result: Some(u8_),
+            async_: true,
+        };
+        let lower = t.core_signature_with(&five, Context::Lower, true, false);
+        assert_eq!(lower.params, [FlatType::I32, FlatType::I32]);
+        assert_eq!(lower.results, [FlatType::I32]);
+        let lift = t.core_signature_with(&five, Context::Lift, true, true);
+        assert_eq!(lift.params, [FlatType::I32; 5]);
+        assert_eq!(lift.results, [FlatType::I32]);
+        let stackful = t.core_signature_with(&five, Context::Lift, true, false);
+        assert!(stackful.results.is_empty());
     }
 
     #[test]
@@ -888,6 +1161,7 @@ mod tests {
             funcs: vec![FuncType {
                 params: vec![0, 3],
                 result: Some(5),
+                async_: true,
             }],
             trampolines: vec![
                 TrampolineKind::Adapter {
@@ -897,20 +1171,32 @@ mod tests {
                         memory: true,
                         realloc: false,
                         post_return: false,
+                        async_: true,
+                        callback: false,
                     },
                     callee: CanonOptions {
                         string_encoding: StringEncoding::Utf8,
                         memory: true,
                         realloc: true,
                         post_return: true,
+                        async_: true,
+                        callback: true,
                     },
                 },
                 TrampolineKind::ResourceDrop { resource: 2 },
+                TrampolineKind::Builtin(Builtin {
+                    op: BuiltinOp::FutureCancelWrite,
+                    ty: Some(4),
+                    slot: 0,
+                    async_: true,
+                    options: CanonOptions::plain(StringEncoding::Utf16),
+                }),
             ],
         };
         assert_eq!(from_bytes::<ComponentDesc>(&to_bytes(&desc)).unwrap(), desc);
         let ops = vec![
-            InitOp::ComponentInstance,
+            InitOp::ComponentInstance { parent: None },
+            InitOp::ComponentInstance { parent: Some(0) },
             InitOp::Resource {
                 instance: 0,
                 dtor: Ref::CoreExport {

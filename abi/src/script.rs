@@ -342,7 +342,7 @@ mod tests {
                 export: 4,
             },
             Command::InstantiateComponent {
-                ops: vec![InitOp::ComponentInstance],
+                ops: vec![InitOp::ComponentInstance { parent: None }],
             },
             Command::CallComponent {
                 trampoline: 3,

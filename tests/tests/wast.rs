@@ -1,7 +1,7 @@
 //! Conformance: every core test script of `../shared/testsuite/core/` (the
 //! WebAssembly 3.0 root folder) and every Component Model reference test
-//! that needs no async (`component-model/{values,resources,linking,
-//! validation,binary}`) is one test, run by the same code as `smelt wast`.
+//! (`component-model/{values,resources,linking,validation,binary,async}`)
+//! is one test, run by the same code as `smelt wast`.
 //! Scripts in `tests/wast-skip.txt` are ignored, each with the reason the
 //! list gives; the reasons are printed before the tests.
 
@@ -36,6 +36,7 @@ fn main() {
         "component-model/linking",
         "component-model/validation",
         "component-model/binary",
+        "component-model/async",
     ];
     let mut trials = Vec::new();
     let mut skipped = 0;

@@ -23,7 +23,8 @@ use std::rc::Rc;
 
 use cranelift_entity::EntityRef;
 use smelt_abi::component::{
-    CanonOptions, Context, CoreSignature, InitOp, Ref, StringEncoding, TrampolineKind,
+    Builtin, BuiltinOp, CanonOptions, Context, CoreSignature, FlatType, InitOp, Ref,
+    StringEncoding, TrampolineKind,
 };
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
@@ -158,6 +159,8 @@ pub struct Options {
     memory: Option<CoreDef>,
     realloc: Option<CoreDef>,
     post_return: Option<CoreDef>,
+    async_: bool,
+    callback: Option<CoreDef>,
 }
 
 impl Options {
@@ -167,6 +170,8 @@ impl Options {
             memory: self.memory.is_some(),
             realloc: self.realloc.is_some(),
             post_return: self.post_return.is_some(),
+            async_: self.async_,
+            callback: self.callback.is_some(),
         }
     }
 }
@@ -299,6 +304,8 @@ pub struct Flattener<'a, 'data> {
     ops: Vec<InitOp>,
     depth: usize,
     host: bool,
+    /// The component instances being instantiated, innermost last.
+    parents: Vec<u32>,
 }
 
 fn link_error<T>(message: String, offset: u64) -> Result<T> {
@@ -319,6 +326,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             ops: Vec::new(),
             depth: 0,
             host: false,
+            parents: Vec::new(),
         }
     }
 
@@ -385,10 +393,9 @@ impl<'a, 'data> Flattener<'a, 'data> {
             }
         };
         let host = CanonOptions {
-            string_encoding: StringEncoding::Utf8,
             memory: true,
             realloc: true,
-            post_return: false,
+            ..CanonOptions::plain(StringEncoding::Utf8)
         };
         let kind = TrampolineKind::Adapter {
             func: l.ty,
@@ -404,6 +411,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             option_ref(l.options.realloc),
             l.func.to_ref(),
             option_ref(l.options.post_return),
+            option_ref(l.options.callback),
         ];
         Ok((self.new_trampoline(kind, None, 0, refs), l.ty))
     }
@@ -428,7 +436,10 @@ impl<'a, 'data> Flattener<'a, 'data> {
         let component = &self.components[def.index];
         let instance = self.state.component_instances;
         self.state.component_instances += 1;
-        self.ops.push(InitOp::ComponentInstance);
+        self.ops.push(InitOp::ComponentInstance {
+            parent: self.parents.last().copied(),
+        });
+        self.parents.push(instance);
         let mut resources = HashMap::new();
         let mut c = Some(&def.closure);
         while let Some(closure) = c {
@@ -461,6 +472,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             frame.offset = *offset;
             self.item(&mut frame, item)?;
         }
+        self.parents.pop();
         self.depth -= 1;
         Ok(Rc::new(InstanceDef {
             exports: frame.exports,
@@ -732,6 +744,8 @@ impl<'a, 'data> Flattener<'a, 'data> {
             memory: None,
             realloc: None,
             post_return: None,
+            async_: false,
+            callback: None,
         };
         for option in options {
             match option {
@@ -742,12 +756,8 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 CanonicalOption::Realloc(r) => o.realloc = Some(f.core_funcs[*r as usize]),
                 CanonicalOption::PostReturn(p) => o.post_return = Some(f.core_funcs[*p as usize]),
                 CanonicalOption::CoreType(_) => {}
-                CanonicalOption::Async | CanonicalOption::Callback(_) => {
-                    return Err(CompileError::unsupported(
-                        "async lifting and lowering (component model async)",
-                        f.offset,
-                    ));
-                }
+                CanonicalOption::Async => o.async_ = true,
+                CanonicalOption::Callback(c) => o.callback = Some(f.core_funcs[*c as usize]),
                 CanonicalOption::Gc => {
                     return Err(CompileError::unsupported(
                         "the GC canonical option",
@@ -792,6 +802,16 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 let callee = match f.funcs[*func_index as usize].clone() {
                     FuncDef::Lifted(callee) => callee,
                     FuncDef::Host(h) => {
+                        if options.async_ {
+                            return Err(CompileError::unsupported(
+                                format!(
+                                    "an async lowering of the host function `{}` \
+                                     (WASI 0.3 host functions)",
+                                    h.name
+                                ),
+                                f.offset,
+                            ));
+                        }
                         let ty = &self.state.types.funcs[h.ty as usize];
                         let signature = self.state.types.table.core_signature(ty, Context::Lower);
                         let kind = TrampolineKind::Host {
@@ -808,7 +828,12 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     }
                 };
                 let ty = &self.state.types.funcs[callee.ty as usize];
-                let signature = self.state.types.table.core_signature(ty, Context::Lower);
+                let signature = self.state.types.table.core_signature_with(
+                    ty,
+                    Context::Lower,
+                    options.async_,
+                    false,
+                );
                 let kind = TrampolineKind::Adapter {
                     func: callee.ty,
                     caller: options.abi(),
@@ -823,6 +848,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     option_ref(callee.options.realloc),
                     callee.func.to_ref(),
                     option_ref(callee.options.post_return),
+                    option_ref(callee.options.callback),
                 ];
                 self.push_trampoline(f, kind, signature, refs);
             }
@@ -854,6 +880,145 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 };
                 self.push_trampoline(f, kind, signature, vec![Ref::ComponentInstance(f.instance)]);
             }
+            other => self.builtin(f, other)?,
+        }
+        Ok(())
+    }
+
+    /// An async built-in (task, subtask, waitable set, stream, future and
+    /// error-context operations) as a trampoline; its core signature is
+    /// the one the validator gave the core function.
+    fn builtin(&mut self, f: &mut Frame<'_>, canon: &CanonicalFunction) -> Result<()> {
+        use CanonicalFunction as C;
+        let mut b = Builtin {
+            op: BuiltinOp::TaskCancel,
+            ty: None,
+            slot: 0,
+            async_: false,
+            options: CanonOptions::plain(StringEncoding::Utf8),
+        };
+        let mut options = None;
+        let mut memory = None;
+        let ty_at = |this: &mut Self, f: &Frame<'_>, index: u32| {
+            Converter {
+                types: f.types,
+                resources: &f.resources,
+                offset: f.offset,
+            }
+            .defined_at(&mut this.state.types, index)
+        };
+        match canon {
+            C::TaskReturn { result, options: o } => {
+                b.op = BuiltinOp::TaskReturn;
+                b.ty = result
+                    .map(|t| {
+                        let t = match t {
+                            wasmparser::ComponentValType::Primitive(p) => {
+                                wasmparser::component_types::ComponentValType::Primitive(p)
+                            }
+                            wasmparser::ComponentValType::Type(i) => {
+                                match f.types.component_any_type_at(i) {
+                                    ComponentAnyTypeId::Defined(id) => {
+                                        wasmparser::component_types::ComponentValType::Type(id)
+                                    }
+                                    _ => unreachable!("validated: a value type"),
+                                }
+                            }
+                        };
+                        Converter {
+                            types: f.types,
+                            resources: &f.resources,
+                            offset: f.offset,
+                        }
+                        .val(&mut self.state.types, t)
+                    })
+                    .transpose()?;
+                options = Some(self.options(f, o)?);
+            }
+            C::TaskCancel => b.op = BuiltinOp::TaskCancel,
+            C::ContextGet { slot, .. } => {
+                b.op = BuiltinOp::ContextGet;
+                b.slot = *slot;
+            }
+            C::ContextSet { slot, .. } => {
+                b.op = BuiltinOp::ContextSet;
+                b.slot = *slot;
+            }
+            C::BackpressureInc => b.op = BuiltinOp::BackpressureInc,
+            C::BackpressureDec => b.op = BuiltinOp::BackpressureDec,
+            C::ThreadYield => b.op = BuiltinOp::Yield,
+            C::SubtaskDrop => b.op = BuiltinOp::SubtaskDrop,
+            C::SubtaskCancel { async_ } => {
+                b.op = BuiltinOp::SubtaskCancel;
+                b.async_ = *async_;
+            }
+            C::WaitableSetNew => b.op = BuiltinOp::WaitableSetNew,
+            C::WaitableSetWait { memory: m } => {
+                b.op = BuiltinOp::WaitableSetWait;
+                memory = Some(f.core_memories[*m as usize]);
+            }
+            C::WaitableSetPoll { memory: m } => {
+                b.op = BuiltinOp::WaitableSetPoll;
+                memory = Some(f.core_memories[*m as usize]);
+            }
+            C::WaitableSetDrop => b.op = BuiltinOp::WaitableSetDrop,
+            C::WaitableJoin => b.op = BuiltinOp::WaitableJoin,
+            C::StreamNew { ty } | C::FutureNew { ty } => {
+                b.op = if matches!(canon, C::StreamNew { .. }) {
+                    BuiltinOp::StreamNew
+                } else {
+                    BuiltinOp::FutureNew
+                };
+                b.ty = Some(ty_at(self, f, *ty)?);
+            }
+            C::StreamRead { ty, options: o }
+            | C::StreamWrite { ty, options: o }
+            | C::FutureRead { ty, options: o }
+            | C::FutureWrite { ty, options: o } => {
+                b.op = match canon {
+                    C::StreamRead { .. } => BuiltinOp::StreamRead,
+                    C::StreamWrite { .. } => BuiltinOp::StreamWrite,
+                    C::FutureRead { .. } => BuiltinOp::FutureRead,
+                    _ => BuiltinOp::FutureWrite,
+                };
+                b.ty = Some(ty_at(self, f, *ty)?);
+                options = Some(self.options(f, o)?);
+            }
+            C::StreamCancelRead { ty, async_ }
+            | C::StreamCancelWrite { ty, async_ }
+            | C::FutureCancelRead { ty, async_ }
+            | C::FutureCancelWrite { ty, async_ } => {
+                b.op = match canon {
+                    C::StreamCancelRead { .. } => BuiltinOp::StreamCancelRead,
+                    C::StreamCancelWrite { .. } => BuiltinOp::StreamCancelWrite,
+                    C::FutureCancelRead { .. } => BuiltinOp::FutureCancelRead,
+                    _ => BuiltinOp::FutureCancelWrite,
+                };
+                b.ty = Some(ty_at(self, f, *ty)?);
+                b.async_ = *async_;
+            }
+            C::StreamDropReadable { ty }
+            | C::StreamDropWritable { ty }
+            | C::FutureDropReadable { ty }
+            | C::FutureDropWritable { ty } => {
+                b.op = match canon {
+                    C::StreamDropReadable { .. } => BuiltinOp::StreamDropReadable,
+                    C::StreamDropWritable { .. } => BuiltinOp::StreamDropWritable,
+                    C::FutureDropReadable { .. } => BuiltinOp::FutureDropReadable,
+                    _ => BuiltinOp::FutureDropWritable,
+                };
+                b.ty = Some(ty_at(self, f, *ty)?);
+            }
+            C::ErrorContextNew { options: o } | C::ErrorContextDebugMessage { options: o } => {
+                b.op = if matches!(canon, C::ErrorContextNew { .. }) {
+                    BuiltinOp::ErrorContextNew
+                } else {
+                    BuiltinOp::ErrorContextDebugMessage
+                };
+                options = Some(self.options(f, o)?);
+            }
+            C::ErrorContextDrop => b.op = BuiltinOp::ErrorContextDrop,
+            C::ThreadIndex => b.op = BuiltinOp::ThreadIndex,
             other => {
                 return Err(CompileError::unsupported(
                     format!("the canonical built-in {}", builtin_name(other)),
@@ -861,6 +1026,37 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 ));
             }
         }
+        let mut realloc = None;
+        if let Some(o) = options {
+            b.options = o.abi();
+            memory = memory.or(o.memory);
+            realloc = o.realloc;
+        }
+        b.options.memory |= memory.is_some();
+        let type_id = f.types.core_function_at(f.core_funcs.len() as u32);
+        let func = f.types[type_id].unwrap_func();
+        let flat = |t: &wasmparser::ValType| match t {
+            wasmparser::ValType::I32 => Ok(FlatType::I32),
+            wasmparser::ValType::I64 => Ok(FlatType::I64),
+            wasmparser::ValType::F32 => Ok(FlatType::F32),
+            wasmparser::ValType::F64 => Ok(FlatType::F64),
+            _ => Err(CompileError::unsupported(
+                "a built-in with a non-numeric core type",
+                f.offset,
+            )),
+        };
+        let signature = CoreSignature {
+            params: func.params().iter().map(flat).collect::<Result<_>>()?,
+            results: func.results().iter().map(flat).collect::<Result<_>>()?,
+            params_indirect: false,
+            results_indirect: false,
+        };
+        let refs = vec![
+            Ref::ComponentInstance(f.instance),
+            option_ref(memory),
+            option_ref(realloc),
+        ];
+        self.push_trampoline(f, TrampolineKind::Builtin(b), signature, refs);
         Ok(())
     }
 

@@ -107,7 +107,25 @@ impl Converter<'_> {
             .map(|(_, t)| self.val(interner, *t))
             .collect::<Result<Vec<_>>>()?;
         let result = ty.result.map(|t| self.val(interner, t)).transpose()?;
-        Ok(interner.func(FuncType { params, result }))
+        Ok(interner.func(FuncType {
+            params,
+            result,
+            async_: ty.async_,
+        }))
+    }
+
+    /// Converts the type of a `defined` type index (a stream or future
+    /// type named by a built-in).
+    pub fn defined_at(&self, interner: &mut TypeInterner, index: u32) -> Result<TypeId> {
+        match self.types.component_any_type_at(index) {
+            wasmparser::component_types::ComponentAnyTypeId::Defined(id) => {
+                self.defined(interner, id)
+            }
+            _ => Err(CompileError::unsupported(
+                "a built-in whose type is not a defined type",
+                self.offset,
+            )),
+        }
     }
 
     /// Converts a value type.
@@ -176,11 +194,13 @@ impl Converter<'_> {
             ComponentDefinedType::Borrow(r) => {
                 (ValType::Borrow(self.resource(r.resource())?), Labels::None)
             }
-            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
-                return Err(CompileError::unsupported(
-                    "future and stream types (component model async)",
-                    self.offset,
-                ));
+            ComponentDefinedType::Future { ty, .. } => {
+                let t = ty.map(|t| self.val(interner, t)).transpose()?;
+                (ValType::Future(t), Labels::None)
+            }
+            ComponentDefinedType::Stream { ty, .. } => {
+                let t = ty.map(|t| self.val(interner, t)).transpose()?;
+                (ValType::Stream(t), Labels::None)
             }
             ComponentDefinedType::Map { key, value, .. } => {
                 // A map is its despecialization, list<tuple<K, V>>.
@@ -216,12 +236,7 @@ impl Converter<'_> {
             PrimitiveValType::F64 => ValType::F64,
             PrimitiveValType::Char => ValType::Char,
             PrimitiveValType::String => ValType::String,
-            PrimitiveValType::ErrorContext => {
-                return Err(CompileError::unsupported(
-                    "error-context values (component model async)",
-                    self.offset,
-                ));
-            }
+            PrimitiveValType::ErrorContext => ValType::ErrorContext,
         })
     }
 }

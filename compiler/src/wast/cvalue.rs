@@ -289,7 +289,11 @@ impl<'a> Lowerer<'a> {
                     out.push(u128::from((bits >> (32 * w)) as u32));
                 }
             }
-            ValType::Own(_) | ValType::Borrow(_) => {
+            ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => {
                 return Err("handles as script arguments".to_string());
             }
             scalar => out.push(u128::from(self.scalar(v, scalar)?)),
@@ -348,7 +352,11 @@ impl<'a> Lowerer<'a> {
                     self.put(addr + 4 * w, size.min(4), (bits >> (32 * w)) & 0xffff_ffff);
                 }
             }
-            ValType::Own(_) | ValType::Borrow(_) => {
+            ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => {
                 return Err("handles as script arguments".to_string());
             }
             scalar => {
@@ -381,6 +389,7 @@ pub fn lower_call(
         &smelt_abi::component::FuncType {
             params: params.to_vec(),
             result,
+            async_: false,
         },
         Context::Lower,
     );
@@ -563,7 +572,11 @@ impl Lifter<'_> {
                 }
                 Ok(self.flags(t, bits))
             }
-            ValType::Own(_) | ValType::Borrow(_) => Ok(CVal::Int(IntKind::U32, next()?)),
+            ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => Ok(CVal::Int(IntKind::U32, next()?)),
             scalar => self.scalar(scalar, next()?),
         }
     }
@@ -601,7 +614,11 @@ impl Lifter<'_> {
                 }
                 Ok(self.flags(t, bits))
             }
-            ValType::Own(_) | ValType::Borrow(_) => Ok(CVal::Int(IntKind::U32, self.get(addr, 4)?)),
+            ValType::Own(_)
+            | ValType::Borrow(_)
+            | ValType::Stream(_)
+            | ValType::Future(_)
+            | ValType::ErrorContext => Ok(CVal::Int(IntKind::U32, self.get(addr, 4)?)),
             scalar => self.scalar(scalar, self.get(addr, size)?),
         }
     }

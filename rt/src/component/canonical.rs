@@ -20,14 +20,22 @@
 //! 6. end the call's borrow scope: trap if the callee kept borrows, end
 //!    the lends of the caller's owned handles.
 
+use std::rc::Rc;
+
 use smelt_abi::component::{
-    StringEncoding, TrampolineKind, TypeId, TypeTable, UTF16_TAG, ValType, discriminant_size,
+    CanonOptions, Context, FuncType, StringEncoding, TrampolineKind, TypeId, TypeTable, UTF16_TAG,
+    ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
 use super::handles::Slot;
+use super::task::{Event, Task, TaskId, TaskState, ThreadId, event};
 use super::trap::ComponentTrap;
-use super::{InstanceState, Memory, Realloc, Resolved, Runtime, TrampolineState, runtime, status};
+use super::waitable::{Kind, Pending, Subtask, SubtaskState};
+use super::{
+    CallScope, CoreFunc, HOST, InstanceState, Memory, Realloc, Resolved, Runtime, TrampolineState,
+    runtime, status,
+};
 
 /// Longest string the canonical ABI allows, in bytes.
 const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
@@ -330,6 +338,9 @@ impl Cx<'_> {
                 })?;
                 self.write(dst, 4, u64::from(new))
             }
+            ValType::Stream(_) | ValType::Future(_) | ValType::ErrorContext => Err(
+                ComponentTrap::Unsupported("passing streams, futures and error contexts"),
+            ),
             ValType::Borrow(resource) => {
                 let handle = self.read(src, 4)? as u32;
                 let rep = {
@@ -339,7 +350,10 @@ impl Cx<'_> {
                         if let Slot::Own { lend_count, .. } = table.get_mut(handle)? {
                             *lend_count += 1;
                         }
-                        self.rt.scopes.borrow_mut()[self.scope as usize]
+                        self.rt
+                            .scopes
+                            .borrow_mut()
+                            .get_mut(self.scope)
                             .lenders
                             .push((self.from.instance, handle));
                     }
@@ -353,7 +367,7 @@ impl Cx<'_> {
                     rep,
                     scope: self.scope,
                 })?;
-                self.rt.scopes.borrow_mut()[self.scope as usize].borrow_count += 1;
+                self.rt.scopes.borrow_mut().get_mut(self.scope).borrow_count += 1;
                 self.write(dst, 4, u64::from(new))
             }
         }
@@ -431,7 +445,7 @@ impl Cx<'_> {
                 ];
                 self.to.instance.may_leave.set(false);
                 // SAFETY: realloc has type (i32, i32, i32, i32) -> i32.
-                unsafe { f.call(&mut values) };
+                unsafe { f.call(&mut values) }?;
                 self.to.instance.may_leave.set(true);
                 Ok(values[0] as u32)
             }
@@ -748,12 +762,7 @@ fn tuple_layout(types: &TypeTable, params: &[TypeId]) -> (Vec<u32>, u32, u32) {
     (offsets, smelt_abi::component::align_to(end, align), align)
 }
 
-fn side<'a>(
-    rt: &'a Runtime,
-    refs: &[Resolved],
-    at: usize,
-    options: smelt_abi::component::CanonOptions,
-) -> Side<'a> {
+fn side<'a>(rt: &'a Runtime, refs: &[Resolved], at: usize, options: CanonOptions) -> Side<'a> {
     let Resolved::Instance(instance) = refs[at] else {
         unreachable!("adapters refer to both instances")
     };
@@ -794,53 +803,80 @@ pub(super) unsafe extern "C" fn adapter_trampoline(
     status(unsafe { call(&*ctx.cast::<TrampolineState>(), args, results) })
 }
 
-/// Carries out one adapted call (see the module documentation).
-///
-/// # Safety
-///
-/// As [`adapter_trampoline`].
-unsafe fn call(
-    state: &TrampolineState,
-    args: *mut ValRaw,
+/// One call from a component instance (or the host) into a lifted
+/// function, while it is in progress: what lifting its arguments when the
+/// callee starts and lowering its result when the callee returns need
+/// (CanonicalABI.md `canon lower`'s `on_start` and `on_resolve`).
+pub struct Call {
+    state: *const TrampolineState,
+    func: u32,
+    caller_opts: CanonOptions,
+    callee_opts: CanonOptions,
+    /// The caller's flat arguments.
+    args: Vec<ValRaw>,
+    /// Where a synchronous caller's flat result goes.
     results: *mut ValRaw,
-) -> Result<(), ComponentTrap> {
-    let rt = runtime();
-    let TrampolineKind::Adapter {
-        func,
-        caller: caller_opts,
-        callee: callee_opts,
-    } = &rt.desc.trampolines[state.index as usize]
-    else {
-        unreachable!("an adapter trampoline");
-    };
-    let f = &rt.desc.funcs[*func as usize];
-    let types = &rt.desc.types;
-    let refs = &state.refs;
-    let caller = side(rt, refs, 0, *caller_opts);
-    let callee = side(rt, refs, 1, *callee_opts);
-    let Resolved::Func(callee_func) = refs[6] else {
-        unreachable!("adapters refer to the callee");
-    };
-    let post_return = match refs[7] {
-        Resolved::Func(p) => Some(p),
-        _ => None,
-    };
-    if !caller.instance.may_leave.get() {
-        return Err(ComponentTrap::CannotLeave);
+    /// The caller's subtask (a waitable).
+    pub subtask: u32,
+    /// The call's borrow scope.
+    pub scope: u32,
+}
+
+impl Call {
+    fn state(&self) -> &TrampolineState {
+        // SAFETY: trampoline states live as long as the program.
+        unsafe { &*self.state }
     }
-    let lower = types.core_signature(f, smelt_abi::component::Context::Lower);
-    let lift = types.core_signature(f, smelt_abi::component::Context::Lift);
-    // SAFETY: the caller passes its flat arguments.
-    let args = unsafe { core::slice::from_raw_parts(args, lower.params.len()) };
-    let scope = rt.push_scope();
-    let result = (|| {
+
+    fn sides<'a>(&self, rt: &'a Runtime) -> (Side<'a>, Side<'a>) {
+        let refs = &self.state().refs;
+        (
+            side(rt, refs, 0, self.caller_opts),
+            side(rt, refs, 1, self.callee_opts),
+        )
+    }
+
+    fn func<'a>(&self, rt: &'a Runtime) -> &'a FuncType {
+        &rt.desc.funcs[self.func as usize]
+    }
+
+    /// The called function's result type.
+    pub fn result_type(&self, rt: &Runtime) -> Option<TypeId> {
+        self.func(rt).result
+    }
+
+    /// The callee's core function, post-return and callback.
+    fn callee_funcs(&self) -> (CoreFunc, Option<CoreFunc>, Option<CoreFunc>) {
+        let refs = &self.state().refs;
+        let Resolved::Func(f) = refs[6] else {
+            unreachable!("adapters refer to the callee");
+        };
+        let opt = |r: Resolved| match r {
+            Resolved::Func(p) => Some(p),
+            _ => None,
+        };
+        (f, opt(refs[7]), opt(refs[8]))
+    }
+
+    /// Lifts the caller's arguments into the callee: its flat arguments.
+    fn lift_args(&self, rt: &Runtime) -> Result<Vec<ValRaw>, ComponentTrap> {
+        let f = self.func(rt);
+        let types = &rt.desc.types;
+        let (caller, callee) = self.sides(rt);
+        let lower = types.core_signature_with(f, Context::Lower, self.caller_opts.async_, false);
+        let lift = types.core_signature_with(
+            f,
+            Context::Lift,
+            self.callee_opts.async_,
+            self.callee_opts.callback,
+        );
+        let args = &self.args;
         let cx = Cx {
             rt,
             from: &caller,
             to: &callee,
-            scope,
+            scope: self.scope,
         };
-        // 2. Arguments.
         let (offsets, tuple_size, tuple_align) = tuple_layout(types, &f.params);
         let mut flat = FlatIter {
             values: args,
@@ -881,77 +917,495 @@ unsafe fn call(
         if let Some(t) = callee_tuple {
             callee_args.push(ValRaw::from(t));
         }
+        Ok(callee_args)
+    }
 
-        // 3. The call.
-        let n_results = lift.results.len();
-        callee_args.resize(callee_args.len().max(n_results).max(1), 0);
-        // SAFETY: the callee's core function has the lifted signature.
-        unsafe { callee_func.call(&mut callee_args) };
-
-        // 4. The result.
-        if let Some(r) = f.result {
-            let back = Cx {
-                rt,
-                from: &callee,
-                to: &caller,
-                scope,
-            };
-            let mut results_iter = FlatIter {
-                values: &callee_args[..n_results],
-                pos: 0,
-            };
-            let mut src = if lift.results_indirect {
-                let ptr = callee_args[0] as u32;
-                if !ptr.is_multiple_of(types.alignment(r)) {
-                    return Err(ComponentTrap::UnalignedPointer);
-                }
-                if !callee
-                    .memory()
-                    .contains(u64::from(ptr), u64::from(types.size(r)))
-                {
-                    return Err(ComponentTrap::ListOutOfBounds { host: caller.host });
-                }
-                Src::Mem(ptr)
-            } else {
-                Src::Flat(&mut results_iter)
-            };
-            let mut flat_out = Vec::new();
-            let mut dst = if lower.results_indirect {
-                let ptr = args[lower.params.len() - 1] as u32;
-                if !ptr.is_multiple_of(types.alignment(r)) {
-                    return Err(ComponentTrap::UnalignedPointer);
-                }
-                if !caller
-                    .memory()
-                    .contains(u64::from(ptr), u64::from(types.size(r)))
-                {
-                    return Err(ComponentTrap::ListOutOfBounds { host: false });
-                }
-                Dst::Mem(ptr)
-            } else {
-                Dst::Flat(&mut flat_out)
-            };
-            back.value(r, &mut src, &mut dst)?;
-            for (i, v) in flat_out.into_iter().enumerate() {
-                // SAFETY: the caller has room for its flat result.
-                unsafe { *results.add(i) = v };
+    /// Lowers the callee's result into the caller: `values` are the
+    /// callee's flat values of it, or one pointer to it in the callee's
+    /// memory when `indirect`.
+    fn lower_result(
+        &self,
+        rt: &Runtime,
+        values: &[ValRaw],
+        indirect: bool,
+    ) -> Result<(), ComponentTrap> {
+        let f = self.func(rt);
+        let Some(r) = f.result else { return Ok(()) };
+        let types = &rt.desc.types;
+        let (caller, callee) = self.sides(rt);
+        let lower = types.core_signature_with(f, Context::Lower, self.caller_opts.async_, false);
+        let back = Cx {
+            rt,
+            from: &callee,
+            to: &caller,
+            scope: self.scope,
+        };
+        let mut results_iter = FlatIter { values, pos: 0 };
+        let mut src = if indirect {
+            let ptr = values[0] as u32;
+            if !ptr.is_multiple_of(types.alignment(r)) {
+                return Err(ComponentTrap::UnalignedPointer);
             }
-        }
-
-        // 5. post-return.
-        if let Some(post) = post_return {
-            let mut values = callee_args[..n_results].to_vec();
-            values.resize(values.len().max(1), 0);
-            callee.instance.may_leave.set(false);
-            // SAFETY: post-return takes the callee's flat results.
-            unsafe { post.call(&mut values) };
-            callee.instance.may_leave.set(true);
+            if !callee
+                .memory()
+                .contains(u64::from(ptr), u64::from(types.size(r)))
+            {
+                return Err(ComponentTrap::ListOutOfBounds { host: caller.host });
+            }
+            Src::Mem(ptr)
+        } else {
+            Src::Flat(&mut results_iter)
+        };
+        let mut flat_out = Vec::new();
+        let mut dst = if lower.results_indirect {
+            let ptr = self.args[lower.params.len() - 1] as u32;
+            if !ptr.is_multiple_of(types.alignment(r)) {
+                return Err(ComponentTrap::UnalignedPointer);
+            }
+            if !caller
+                .memory()
+                .contains(u64::from(ptr), u64::from(types.size(r)))
+            {
+                return Err(ComponentTrap::ListOutOfBounds { host: false });
+            }
+            Dst::Mem(ptr)
+        } else {
+            Dst::Flat(&mut flat_out)
+        };
+        back.value(r, &mut src, &mut dst)?;
+        for (i, v) in flat_out.into_iter().enumerate() {
+            // SAFETY: a synchronous caller waits for the result with room
+            // for its flat result.
+            unsafe { *self.results.add(i) = v };
         }
         Ok(())
-    })();
-    // 6. The borrow scope.
-    let end = rt.pop_scope();
-    result.and(end)
+    }
+}
+
+/// Resolves `task` with a result (CanonicalABI.md `Task.return_`):
+/// lowers it into the caller and marks the subtask returned.
+pub(super) fn task_return(
+    rt: &Runtime,
+    task: TaskId,
+    values: &[ValRaw],
+    indirect: bool,
+) -> Result<(), ComponentTrap> {
+    let (state, scope, call) = {
+        let tasks = rt.sched.tasks.borrow();
+        let t = tasks.get(task);
+        (t.state, t.scope, t.call.clone())
+    };
+    if state == TaskState::Resolved {
+        return Err(ComponentTrap::AlreadyReturned);
+    }
+    if rt.scopes.borrow().get(scope).borrow_count != 0 {
+        return Err(ComponentTrap::BorrowsRemain);
+    }
+    let call = call.expect("tasks of calls have their call");
+    call.lower_result(rt, values, indirect)?;
+    rt.sched.tasks.borrow_mut().get_mut(task).state = TaskState::Resolved;
+    resolve_subtask(rt, call.subtask, SubtaskState::Returned);
+    Ok(())
+}
+
+/// Resolves `task` without a result (CanonicalABI.md `Task.cancel`).
+pub(super) fn task_cancel(rt: &Runtime, task: TaskId) -> Result<(), ComponentTrap> {
+    let (state, scope, call) = {
+        let tasks = rt.sched.tasks.borrow();
+        let t = tasks.get(task);
+        (t.state, t.scope, t.call.clone())
+    };
+    if state != TaskState::CancelDelivered {
+        return Err(ComponentTrap::NotCancelled);
+    }
+    if rt.scopes.borrow().get(scope).borrow_count != 0 {
+        return Err(ComponentTrap::BorrowsRemain);
+    }
+    rt.sched.tasks.borrow_mut().get_mut(task).state = TaskState::Resolved;
+    let call = call.expect("tasks of calls have their call");
+    let started = {
+        let items = rt.sched.waitables.items.borrow();
+        let s = items.get(call.subtask).subtask();
+        s.state == SubtaskState::Started
+    };
+    let state = if started {
+        SubtaskState::CancelledBeforeReturned
+    } else {
+        SubtaskState::CancelledBeforeStarted
+    };
+    resolve_subtask(rt, call.subtask, state);
+    Ok(())
+}
+
+/// Moves subtask `w` to `state` and, if its caller holds it in its table,
+/// records a progress event (CanonicalABI.md `on_progress`).
+fn progress(rt: &Runtime, w: u32, state: SubtaskState) {
+    let mut items = rt.sched.waitables.items.borrow_mut();
+    let item = items.get_mut(w);
+    let s = item.subtask_mut();
+    s.state = state;
+    if state.resolved() {
+        s.task = None;
+    }
+    if item.index != 0 {
+        item.pending = Some(Pending::Subtask);
+    }
+}
+
+fn resolve_subtask(rt: &Runtime, w: u32, state: SubtaskState) {
+    progress(rt, w, state);
+}
+
+/// Ends the lends of the call of a subtask whose resolution is delivered
+/// (CanonicalABI.md `Subtask.deliver_resolve`).
+pub(super) fn end_lends(rt: &Runtime, scope: u32) {
+    let lenders = core::mem::take(&mut rt.scopes.borrow_mut().get_mut(scope).lenders);
+    for (instance, handle) in lenders {
+        // SAFETY: instance states live as long as the program.
+        let instance = unsafe { &*instance };
+        if let Ok(Slot::Own { lend_count, .. }) = instance.table.borrow_mut().get_mut(handle) {
+            *lend_count -= 1;
+        }
+    }
+}
+
+/// Whether a call from `caller` (the calling task, if a component's)
+/// into `callee` might re-enter an instance (CanonicalABI.md
+/// `call_might_be_recursive`).
+fn might_be_recursive(caller: &InstanceState, callee: &InstanceState) -> bool {
+    let rt = runtime();
+    if caller.index == HOST {
+        return false;
+    }
+    rt.is_ancestor(caller.index, callee.index) || rt.is_ancestor(callee.index, caller.index)
+}
+
+/// Carries out one adapted call (CanonicalABI.md `canon lower` of a
+/// `canon lift`).
+///
+/// # Safety
+///
+/// As [`adapter_trampoline`].
+unsafe fn call(
+    state: &TrampolineState,
+    args: *mut ValRaw,
+    results: *mut ValRaw,
+) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let TrampolineKind::Adapter {
+        func,
+        caller: caller_opts,
+        callee: callee_opts,
+    } = rt.desc.trampolines[state.index as usize]
+    else {
+        unreachable!("an adapter trampoline");
+    };
+    let f = &rt.desc.funcs[func as usize];
+    let refs = &state.refs;
+    let caller = side(rt, refs, 0, caller_opts);
+    let callee = side(rt, refs, 1, callee_opts);
+    // canon lower.
+    if !caller.instance.may_leave.get() {
+        return Err(ComponentTrap::CannotLeave);
+    }
+    let sched = &rt.sched;
+    if !caller.host && f.async_ && !caller_opts.async_ && !sched.may_block() {
+        return Err(ComponentTrap::CannotBlockSync);
+    }
+    // canon lift.
+    if callee.instance.poisoned.get() || might_be_recursive(caller.instance, callee.instance) {
+        return Err(ComponentTrap::CannotEnter);
+    }
+    let lower = rt
+        .desc
+        .types
+        .core_signature_with(f, Context::Lower, caller_opts.async_, false);
+    // SAFETY: the caller passes its flat arguments.
+    let args = unsafe { core::slice::from_raw_parts(args, lower.params.len()) }.to_vec();
+    let scope = rt.scopes.borrow_mut().add(CallScope::default());
+    let subtask = sched.waitables.add(Kind::Subtask(Subtask {
+        state: SubtaskState::Starting,
+        task: None,
+        scope,
+        delivered: false,
+        cancel_requested: false,
+    }));
+    let call = Rc::new(Call {
+        state,
+        func,
+        caller_opts,
+        callee_opts,
+        args,
+        results,
+        subtask,
+        scope,
+    });
+    let task = sched.add_task(Task {
+        inst: callee.instance,
+        async_ft: f.async_,
+        async_lift: callee_opts.async_,
+        callback: callee_opts.callback,
+        state: TaskState::Initial,
+        scope,
+        supertask: sched.current_task(),
+        thread: None,
+        waiting_to_enter: None,
+        subtask,
+        call: Some(call.clone()),
+    });
+    sched
+        .waitables
+        .items
+        .borrow_mut()
+        .get_mut(subtask)
+        .subtask_mut()
+        .task = Some(task);
+    if f.async_ {
+        let thread = sched.spawn(task, move |t| run_async_task(task, t))?;
+        sched.resume(thread, false)?;
+    } else {
+        // A function that is not `async` cannot block: it runs here.
+        let thread = sched.inline_thread(task);
+        let prev = sched.enter(Some(thread));
+        let result = run_sync_task(rt, &call, task);
+        sched.enter(prev);
+        sched.finish_thread(thread);
+        result?;
+    }
+    let resolved = move |rt: &Runtime| {
+        let items = rt.sched.waitables.items.borrow();
+        let s = items.get(subtask).subtask();
+        s.state.resolved()
+    };
+    if !caller_opts.async_ {
+        if !resolved(rt) {
+            if caller.host {
+                // The host drives the event loop until the call resolves.
+                while !resolved(rt) {
+                    if !sched.tick()? {
+                        return Err(ComponentTrap::Deadlock);
+                    }
+                }
+            } else {
+                let me = sched
+                    .current()
+                    .expect("a task that may block runs on a thread");
+                sched.wait_until(me, Rc::new(move || resolved(runtime())), false, false);
+            }
+        }
+        sched.waitables.remove(subtask);
+        end_lends(rt, scope);
+        rt.scopes.borrow_mut().remove(scope);
+        return Ok(());
+    }
+    // An async lowering: the subtask's state, and its handle if it has not
+    // resolved.
+    if resolved(rt) {
+        sched.waitables.remove(subtask);
+        end_lends(rt, scope);
+        rt.scopes.borrow_mut().remove(scope);
+        // SAFETY: the caller has room for its i32 result.
+        unsafe { *results = ValRaw::from(SubtaskState::Returned as u32) };
+        return Ok(());
+    }
+    let index = caller
+        .instance
+        .table
+        .borrow_mut()
+        .add(Slot::Subtask(subtask))?;
+    let state = {
+        let mut items = sched.waitables.items.borrow_mut();
+        let item = items.get_mut(subtask);
+        item.index = index;
+        let s = item.subtask();
+        s.state as u32
+    };
+    // SAFETY: the caller has room for its i32 result.
+    unsafe { *results = ValRaw::from(state | (index << 4)) };
+    Ok(())
+}
+
+/// Runs a call of a function that is not `async` on the caller's stack.
+fn run_sync_task(rt: &Runtime, call: &Call, task: TaskId) -> Result<(), ComponentTrap> {
+    let f = call.func(rt);
+    let (callee_func, post_return, _) = call.callee_funcs();
+    let lift = rt.desc.types.core_signature(f, Context::Lift);
+    progress(rt, call.subtask, SubtaskState::Started);
+    let mut values = call.lift_args(rt)?;
+    let n_results = lift.results.len();
+    values.resize(values.len().max(n_results).max(1), 0);
+    // SAFETY: the callee's core function has the lifted signature.
+    unsafe { callee_func.call(&mut values) }?;
+    task_return(rt, task, &values[..n_results], lift.results_indirect)?;
+    if let Some(post) = post_return {
+        let mut values = values[..n_results].to_vec();
+        values.resize(values.len().max(1), 0);
+        let (_, callee) = call.sides(rt);
+        callee.instance.may_leave.set(false);
+        // SAFETY: post-return takes the callee's flat results.
+        unsafe { post.call(&mut values) }?;
+        callee.instance.may_leave.set(true);
+    }
+    Ok(())
+}
+
+/// The body of the thread of a call of an `async` function
+/// (CanonicalABI.md `canon lift`'s `thread_func`).
+fn run_async_task(task: TaskId, thread: ThreadId) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let sched = &rt.sched;
+    let (inst, call, needs_exclusive) = {
+        let tasks = sched.tasks.borrow();
+        let t = tasks.get(task);
+        (
+            t.instance(),
+            t.call.clone().expect("a call"),
+            t.needs_exclusive(),
+        )
+    };
+    // Task.enter: wait while the instance applies backpressure.
+    let has_backpressure =
+        move || inst.backpressure.get() > 0 || (needs_exclusive && inst.exclusive.get().is_some());
+    if has_backpressure() || inst.num_waiting_to_enter.get() > 0 {
+        inst.num_waiting_to_enter
+            .set(inst.num_waiting_to_enter.get() + 1);
+        sched.tasks.borrow_mut().get_mut(task).waiting_to_enter = Some(thread);
+        let cancelled = sched.wait_until(thread, Rc::new(move || !has_backpressure()), true, true);
+        sched.tasks.borrow_mut().get_mut(task).waiting_to_enter = None;
+        inst.num_waiting_to_enter
+            .set(inst.num_waiting_to_enter.get() - 1);
+        if cancelled {
+            return task_cancel(rt, task);
+        }
+    }
+    if needs_exclusive {
+        inst.exclusive.set(Some(task));
+    }
+    let f = call.func(rt);
+    let (callee_func, post_return, callback) = call.callee_funcs();
+    let lift = rt.desc.types.core_signature_with(
+        f,
+        Context::Lift,
+        call.callee_opts.async_,
+        call.callee_opts.callback,
+    );
+    progress(rt, call.subtask, SubtaskState::Started);
+    let mut values = call.lift_args(rt)?;
+    let n_results = lift.results.len();
+    values.resize(values.len().max(n_results).max(1), 0);
+    if !call.callee_opts.async_ {
+        // SAFETY: the callee's core function has the lifted signature.
+        unsafe { callee_func.call(&mut values) }?;
+        task_return(rt, task, &values[..n_results], lift.results_indirect)?;
+        if let Some(post) = post_return {
+            let mut values = values[..n_results].to_vec();
+            values.resize(values.len().max(1), 0);
+            inst.may_leave.set(false);
+            // SAFETY: post-return takes the callee's flat results.
+            unsafe { post.call(&mut values) }?;
+            inst.may_leave.set(true);
+        }
+        return exit(rt, task, inst, needs_exclusive);
+    }
+    // SAFETY: as above.
+    unsafe { callee_func.call(&mut values) }?;
+    let Some(callback) = callback else {
+        return exit(rt, task, inst, needs_exclusive);
+    };
+    let mut packed = values[0] as u32;
+    loop {
+        let (code, si) = (packed & 0xf, packed >> 4);
+        let event = match code {
+            callback_code::EXIT => break,
+            callback_code::YIELD => {
+                inst.exclusive.set(None);
+                let ready = Rc::new(move || inst.exclusive.get().is_none());
+                if sched.yield_until(thread, ready, true) {
+                    (event::TASK_CANCELLED, 0, 0)
+                } else {
+                    (event::NONE, 0, 0)
+                }
+            }
+            callback_code::WAIT => {
+                inst.exclusive.set(None);
+                let set = match inst.table.borrow().get(si)? {
+                    Slot::WaitableSet(s) => s,
+                    _ => return Err(ComponentTrap::NotAWaitableSet(si)),
+                };
+                wait_on_set(rt, thread, set, Some(inst), true)
+            }
+            _ => return Err(ComponentTrap::CallbackCode),
+        };
+        inst.exclusive.set(Some(task));
+        let mut args = [
+            ValRaw::from(event.0),
+            ValRaw::from(event.1),
+            ValRaw::from(event.2),
+        ];
+        // SAFETY: a callback has type (i32, i32, i32) -> i32.
+        unsafe { callback.call(&mut args) }?;
+        packed = args[0] as u32;
+    }
+    exit(rt, task, inst, needs_exclusive)
+}
+
+/// CanonicalABI.md `Task.exit`: a task must have resolved when its last
+/// thread ends.
+fn exit(
+    rt: &Runtime,
+    task: TaskId,
+    inst: &InstanceState,
+    needs_exclusive: bool,
+) -> Result<(), ComponentTrap> {
+    if needs_exclusive && inst.exclusive.get() == Some(task) {
+        inst.exclusive.set(None);
+    }
+    if rt.sched.tasks.borrow().get(task).state != TaskState::Resolved {
+        return Err(ComponentTrap::NoResult);
+    }
+    Ok(())
+}
+
+/// Blocks `thread` until waitable set `set` has an event (and, for a
+/// callback, until `exclusive`'s instance is free); returns the event
+/// (CanonicalABI.md `WaitableSet.wait_until`).
+pub(super) fn wait_on_set(
+    rt: &Runtime,
+    thread: ThreadId,
+    set: u32,
+    exclusive: Option<&'static InstanceState>,
+    cancellable: bool,
+) -> Event {
+    let sched = &rt.sched;
+    sched.waitables.sets.borrow_mut().get_mut(set).num_waiting += 1;
+    let ready = Rc::new(move || {
+        exclusive.is_none_or(|i| i.exclusive.get().is_none())
+            && runtime().sched.waitables.set_has_pending(set)
+    });
+    let event = if sched.wait_until(thread, ready, cancellable, false) {
+        (event::TASK_CANCELLED, 0, 0)
+    } else {
+        take_set_event(rt, set).expect("ready: an event is pending")
+    };
+    sched.waitables.sets.borrow_mut().get_mut(set).num_waiting -= 1;
+    event
+}
+
+/// Takes the next pending event of waitable set `set`, if any.
+pub(super) fn take_set_event(rt: &Runtime, set: u32) -> Option<Event> {
+    let w = rt.sched.waitables.set_pending(set)?;
+    let (event, ended) = rt.sched.waitables.take_event(w);
+    if let Some(scope) = ended {
+        end_lends(rt, scope);
+    }
+    Some(event)
+}
+
+/// The codes a callback returns (CanonicalABI.md `CallbackCode`).
+mod callback_code {
+    pub const EXIT: u32 = 0;
+    pub const YIELD: u32 = 1;
+    pub const WAIT: u32 = 2;
 }
 
 #[cfg(test)]

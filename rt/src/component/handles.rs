@@ -31,9 +31,14 @@ pub enum Slot {
         resource: u32,
         /// The resource's representation.
         rep: u32,
-        /// The call (index in the runtime's call stack) it is scoped to.
+        /// The call (index in the runtime's borrow scopes) it is scoped
+        /// to.
         scope: u32,
     },
+    /// A subtask (its index in the scheduler's waitables).
+    Subtask(u32),
+    /// A waitable set (its index in the scheduler's waitable sets).
+    WaitableSet(u32),
 }
 
 /// A component instance's handle table.
@@ -108,6 +113,7 @@ impl HandleTable {
                 Ok((slot, rep))
             }
             Slot::Free => unreachable!("get never returns a free slot"),
+            _ => Err(ComponentTrap::WrongHandleType(index)),
         }
     }
 }

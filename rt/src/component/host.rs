@@ -119,7 +119,7 @@ impl Cx<'_> {
         let mut values = [0, 0, ValRaw::from(align), ValRaw::from(size)];
         self.instance.may_leave.set(false);
         // SAFETY: realloc has type (i32, i32, i32, i32) -> i32.
-        unsafe { realloc.call(&mut values) };
+        unsafe { realloc.call(&mut values) }?;
         self.instance.may_leave.set(true);
         let ptr = values[0] as u32;
         if !ptr.is_multiple_of(align) {

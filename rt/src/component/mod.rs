@@ -13,10 +13,13 @@
 //! ([`TrampolineState`]) with its flat arguments; a non-zero status makes
 //! it trap with the message recorded by [`crate::traps::set_pending`].
 
+pub mod builtins;
 pub mod canonical;
 pub mod handles;
 pub mod host;
+pub mod task;
 pub mod trap;
+pub mod waitable;
 
 use core::cell::{Cell, RefCell};
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -32,24 +35,58 @@ use self::trap::ComponentTrap;
 use crate::instance::Instance;
 use crate::traps::{self, Trap};
 
-/// A core function the runtime can call: its array-call trampoline and
-/// its instance's `vmctx`.
+/// A core function the runtime can call: a module's function (its
+/// array-call trampoline and its instance's `vmctx`), or a component
+/// trampoline used directly as an option or a lifted function.
 #[derive(Debug, Clone, Copy)]
-pub struct CoreFunc {
-    array_call: ArrayCallFn,
-    vmctx: *mut u8,
+pub enum CoreFunc {
+    /// A function of a core instance.
+    Array {
+        /// Its array-call trampoline.
+        array_call: ArrayCallFn,
+        /// Its instance.
+        vmctx: *mut u8,
+    },
+    /// A trampoline.
+    Trampoline(*const TrampolineState),
 }
 
 impl CoreFunc {
-    /// Calls the function with `values` as its argument and result slots.
+    /// Calls the function with `values` as its argument and result slots;
+    /// a trampoline's trap (a canonical ABI check) is returned.
     ///
     /// # Safety
     ///
     /// `values` must have room for the function's parameters and results,
     /// with the parameters of its type.
-    pub unsafe fn call(&self, values: &mut [ValRaw]) {
-        // SAFETY: guaranteed by the caller.
-        unsafe { (self.array_call)(self.vmctx, values.as_mut_ptr()) }
+    pub unsafe fn call(&self, values: &mut [ValRaw]) -> Result<(), ComponentTrap> {
+        match *self {
+            // SAFETY: guaranteed by the caller.
+            CoreFunc::Array { array_call, vmctx } => unsafe {
+                array_call(vmctx, values.as_mut_ptr());
+                Ok(())
+            },
+            CoreFunc::Trampoline(state) => {
+                let mut results = [0 as ValRaw; 4];
+                // SAFETY: the trampoline reads its parameters from `values`
+                // and writes at most a few results.
+                let status = unsafe {
+                    ((*state).call)(
+                        state.cast_mut().cast(),
+                        values.as_mut_ptr(),
+                        results.as_mut_ptr(),
+                    )
+                };
+                if status != 0 {
+                    return Err(ComponentTrap::Pending(
+                        traps::take_pending().unwrap_or_default(),
+                    ));
+                }
+                let n = values.len().min(results.len());
+                values[..n].copy_from_slice(&results[..n]);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -112,14 +149,30 @@ pub struct InstanceState {
     pub may_leave: Cell<bool>,
     /// Its handle table.
     pub table: RefCell<HandleTable>,
+    /// The instance it was instantiated in, if any.
+    pub parent: Option<u32>,
+    /// Whether a trap left it unusable.
+    pub poisoned: Cell<bool>,
+    /// Its backpressure counter (`backpressure.inc`/`dec`).
+    pub backpressure: Cell<u32>,
+    /// The task that has exclusive use of it (a synchronously lifted or
+    /// callback task that is running).
+    pub exclusive: Cell<Option<task::TaskId>>,
+    /// Tasks waiting to enter it.
+    pub num_waiting_to_enter: Cell<u32>,
 }
 
 impl InstanceState {
-    fn new(index: u32) -> Self {
+    fn new(index: u32, parent: Option<u32>) -> Self {
         InstanceState {
             index,
             may_leave: Cell::new(true),
             table: RefCell::new(HandleTable::default()),
+            parent,
+            poisoned: Cell::new(false),
+            backpressure: Cell::new(0),
+            exclusive: Cell::new(None),
+            num_waiting_to_enter: Cell::new(0),
         }
     }
 }
@@ -187,7 +240,7 @@ pub struct TrampolineState {
 /// The borrow scope of one call in progress (CanonicalABI.md
 /// `borrow_scope`, `num_borrows`, and the lenders of its arguments).
 #[derive(Debug, Default)]
-struct CallScope {
+pub(crate) struct CallScope {
     borrow_count: u32,
     lenders: Vec<(*const InstanceState, u32)>,
 }
@@ -206,10 +259,12 @@ pub struct Runtime {
     host: Box<InstanceState>,
     host_memory: Memory,
     host_bump: Cell<u32>,
-    core: RefCell<Vec<Instance>>,
+    core: RefCell<Vec<Option<Instance>>>,
     resources: RefCell<Vec<ResourceType>>,
     trampolines: RefCell<Vec<Option<Box<TrampolineState>>>>,
-    scopes: RefCell<Vec<CallScope>>,
+    scopes: RefCell<task::Slab<CallScope>>,
+    /// Tasks, threads, waitables.
+    pub sched: task::Sched,
 }
 
 static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(core::ptr::null_mut());
@@ -276,13 +331,14 @@ pub unsafe fn start(
         code,
         modules,
         instances: RefCell::new(Vec::new()),
-        host: Box::new(InstanceState::new(u32::MAX)),
+        host: Box::new(InstanceState::new(u32::MAX, None)),
         host_memory: Memory(host_memory.as_mut_ptr()),
         host_bump: Cell::new(0),
         core: RefCell::new(Vec::new()),
         resources: RefCell::new(resources),
         trampolines: RefCell::new(trampolines),
-        scopes: RefCell::new(Vec::new()),
+        scopes: RefCell::new(task::Slab::default()),
+        sched: task::Sched::default(),
     }));
     RUNTIME.store(runtime, Ordering::Release);
     Ok(runtime)
@@ -328,12 +384,12 @@ impl Runtime {
     ///
     /// The initializers must come from the compiler for this program.
     pub unsafe fn run(&self, ops: &[InitOp]) -> Result<(), Trap> {
-        for op in ops {
+        for (at, op) in ops.iter().enumerate() {
             match op {
-                InitOp::ComponentInstance => {
+                InitOp::ComponentInstance { parent } => {
                     let mut instances = self.instances.borrow_mut();
                     let index = instances.len() as u32;
-                    instances.push(Box::new(InstanceState::new(index)));
+                    instances.push(Box::new(InstanceState::new(index, *parent)));
                 }
                 InitOp::Resource { instance, dtor } => {
                     let dtor = match self.resolve(*dtor) {
@@ -351,8 +407,14 @@ impl Runtime {
                         imports.iter().map(|r| self.import_pointer(*r)).collect();
                     let module = &self.modules[*module as usize];
                     // SAFETY: the compiler resolved the imports by type.
-                    let instance = unsafe { Instance::new(module, &imports) }?;
-                    self.core.borrow_mut().push(instance);
+                    match unsafe { Instance::new(module, &imports) } {
+                        Ok(instance) => self.core.borrow_mut().push(Some(instance)),
+                        Err(trap) => {
+                            self.abandon(&ops[at..]);
+                            self.recover();
+                            return Err(trap);
+                        }
+                    }
                 }
                 InitOp::Trampoline { trampoline, refs } => {
                     let index = *trampoline;
@@ -365,6 +427,7 @@ impl Runtime {
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
+                        TrampolineKind::Builtin(_) => builtins::builtin_trampoline,
                     };
                     let code = &self.code[index as usize];
                     let mut state = Box::new(TrampolineState {
@@ -386,12 +449,40 @@ impl Runtime {
         Ok(())
     }
 
+    /// Keeps the numbering of instances and resource types after an
+    /// instantiation trapped at the first of `ops`: the instances the rest
+    /// would have created exist, unusable.
+    fn abandon(&self, ops: &[InitOp]) {
+        for op in ops {
+            match op {
+                InitOp::ComponentInstance { parent } => {
+                    let mut instances = self.instances.borrow_mut();
+                    let index = instances.len() as u32;
+                    let state = InstanceState::new(index, *parent);
+                    state.poisoned.set(true);
+                    instances.push(Box::new(state));
+                }
+                InitOp::Resource { instance, .. } => {
+                    self.resources.borrow_mut().push(ResourceType {
+                        instance: *instance,
+                        dtor: None,
+                        host_drop: None,
+                    });
+                }
+                InitOp::CoreInstance { .. } => self.core.borrow_mut().push(None),
+                InitOp::Trampoline { .. } => {}
+            }
+        }
+    }
+
     /// The pointer an importing core instance receives for `r`.
     fn import_pointer(&self, r: Ref) -> *mut u8 {
         match r {
             Ref::CoreExport { instance, export } => {
                 let core = self.core.borrow();
                 core[instance as usize]
+                    .as_ref()
+                    .expect("instantiated")
                     .export(export)
                     .expect("compiler-resolved export")
                     .ptr
@@ -413,10 +504,18 @@ impl Runtime {
             Ref::None => Resolved::None,
             Ref::Host => Resolved::Instance(&*self.host),
             Ref::ComponentInstance(c) => Resolved::Instance(self.instance(c)),
-            Ref::Trampoline(_) => unreachable!("trampolines are not options"),
+            Ref::Trampoline(t) => {
+                let trampolines = self.trampolines.borrow();
+                let state = trampolines[t as usize]
+                    .as_ref()
+                    .expect("trampolines are initialized before use");
+                Resolved::Func(CoreFunc::Trampoline(&**state))
+            }
             Ref::CoreExport { instance, export } => {
                 let core = self.core.borrow();
                 let export = core[instance as usize]
+                    .as_ref()
+                    .expect("instantiated")
                     .export(export)
                     .expect("compiler-resolved export");
                 match export.kind {
@@ -428,9 +527,12 @@ impl Runtime {
                             .array_call
                             .expect("exported functions have array-call trampolines");
                         debug_assert!(!funcref.wasm_call.is_null());
-                        Resolved::Func(CoreFunc {
+                        Resolved::Func(CoreFunc::Array {
                             array_call,
-                            vmctx: core[instance as usize].vmctx(),
+                            vmctx: core[instance as usize]
+                                .as_ref()
+                                .expect("instantiated")
+                                .vmctx(),
                         })
                     }
                     ExportKind::Memory => Resolved::Memory(Memory(export.ptr.cast())),
@@ -528,42 +630,35 @@ impl Runtime {
         Ok((results, memory))
     }
 
-    /// Resets what a trap left half-done: call scopes and `may_leave`
-    /// flags of the calls it unwound.
+    /// Resets what a trap left half-done: the `may_leave` flags of the
+    /// calls it unwound and the threads it abandoned; the instances of the
+    /// tasks that were live become unusable.
     fn recover(&self) {
-        self.scopes.borrow_mut().clear();
+        for instance in self.sched.reset() {
+            // SAFETY: instance states live as long as the program.
+            unsafe { (*instance).poisoned.set(true) };
+        }
         for instance in self.instances.borrow().iter() {
             instance.may_leave.set(true);
         }
         self.host.may_leave.set(true);
     }
 
+    /// Whether component instance `a` is `b` or encloses it.
+    fn is_ancestor(&self, a: u32, b: u32) -> bool {
+        let instances = self.instances.borrow();
+        let mut at = Some(b);
+        while let Some(i) = at {
+            if i == a {
+                return true;
+            }
+            at = instances[i as usize].parent;
+        }
+        false
+    }
+
     fn resource(&self, r: u32) -> ResourceType {
         self.resources.borrow()[r as usize]
-    }
-
-    /// Starts a call's borrow scope; returns its index.
-    fn push_scope(&self) -> u32 {
-        let mut scopes = self.scopes.borrow_mut();
-        scopes.push(CallScope::default());
-        (scopes.len() - 1) as u32
-    }
-
-    /// Ends the innermost call's borrow scope: traps if borrows remain;
-    /// ends the lends of its arguments.
-    fn pop_scope(&self) -> Result<(), ComponentTrap> {
-        let scope = self.scopes.borrow_mut().pop().expect("a scope per call");
-        for (instance, handle) in scope.lenders {
-            // SAFETY: instance states live as long as the program.
-            let instance = unsafe { &*instance };
-            if let Ok(Slot::Own { lend_count, .. }) = instance.table.borrow_mut().get_mut(handle) {
-                *lend_count -= 1;
-            }
-        }
-        if scope.borrow_count != 0 {
-            return Err(ComponentTrap::BorrowsRemain);
-        }
-        Ok(())
     }
 }
 
@@ -664,18 +759,18 @@ unsafe extern "C" fn resource_drop(ctx: *mut u8, args: *mut ValRaw, _results: *m
             if let Some(dtor) = ty.dtor {
                 let mut values = [ValRaw::from(rep)];
                 // SAFETY: a destructor takes the i32 representation.
-                unsafe { dtor.call(&mut values) };
+                if let Err(e) = unsafe { dtor.call(&mut values) } {
+                    return status(Err(e));
+                }
             }
             if let Some(drop) = ty.host_drop {
                 drop(rep);
             }
         }
         Slot::Borrow { scope, .. } => {
-            if let Some(s) = rt.scopes.borrow_mut().get_mut(scope as usize) {
-                s.borrow_count -= 1;
-            }
+            rt.scopes.borrow_mut().get_mut(scope).borrow_count -= 1;
         }
-        Slot::Free => unreachable!("removed slots are in use"),
+        _ => unreachable!("removed slots are resources"),
     }
     0
 }

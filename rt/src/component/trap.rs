@@ -53,6 +53,48 @@ pub enum ComponentTrap {
     BorrowsRemain,
     /// A handle table is full.
     TooManyHandles,
+    /// A synchronous task would block before returning.
+    CannotBlockSync,
+    /// A call would enter an instance that is poisoned by a trap or that
+    /// might be on the call stack already.
+    CannotEnter,
+    /// The event loop has nothing left to run while the host waits.
+    Deadlock,
+    /// A task returned twice.
+    AlreadyReturned,
+    /// `task.cancel` without a cancellation delivered.
+    NotCancelled,
+    /// A task's thread ended before the task returned.
+    NoResult,
+    /// A callback returned an unknown code.
+    CallbackCode,
+    /// A handle names no waitable set.
+    NotAWaitableSet(u32),
+    /// A handle names no waitable.
+    NotAWaitable(u32),
+    /// A handle names no subtask.
+    NotASubtask(u32),
+    /// `subtask.drop` of a subtask that has not resolved.
+    SubtaskNotResolved,
+    /// `subtask.cancel` after cancellation was requested or the
+    /// resolution delivered.
+    SubtaskCancelTwice,
+    /// `waitable-set.drop` of a set with waiters.
+    SetHasWaiters,
+    /// `task.return` whose type or options differ from the task's.
+    TaskReturnMismatch,
+    /// `task.return` or `task.cancel` of a task lifted without `async`.
+    TaskNotAsync,
+    /// Backpressure counted past its limits.
+    BackpressureOverflow,
+    /// No built-in task context (the current thread has no task).
+    NoTask,
+    /// A coroutine stack could not be allocated.
+    OutOfStacks,
+    /// Something smelt does not implement yet.
+    Unsupported(&'static str),
+    /// A trap a trampoline the runtime called raised, with its message.
+    Pending(String),
 }
 
 impl fmt::Display for ComponentTrap {
@@ -95,6 +137,46 @@ impl fmt::Display for ComponentTrap {
                 f.write_str("borrow handles still remain at the end of the call")
             }
             ComponentTrap::TooManyHandles => f.write_str("handle table is full"),
+            ComponentTrap::CannotBlockSync => {
+                f.write_str("cannot block a synchronous task before returning")
+            }
+            ComponentTrap::CannotEnter => f.write_str("cannot enter component instance"),
+            ComponentTrap::Deadlock => {
+                f.write_str("deadlock detected: event loop cannot make further progress")
+            }
+            ComponentTrap::AlreadyReturned => f.write_str("task already returned a value"),
+            ComponentTrap::NotCancelled => {
+                f.write_str("`task.cancel` called without a cancellation delivered")
+            }
+            ComponentTrap::NoResult => {
+                f.write_str("async-lifted export failed to produce a result")
+            }
+            ComponentTrap::CallbackCode => f.write_str("unsupported callback code"),
+            ComponentTrap::NotAWaitableSet(i) => {
+                write!(f, "handle index {i} is not a waitable set")
+            }
+            ComponentTrap::NotAWaitable(i) => write!(f, "handle index {i} is not a waitable"),
+            ComponentTrap::NotASubtask(i) => write!(f, "handle index {i} is not a subtask"),
+            ComponentTrap::SubtaskNotResolved => {
+                f.write_str("cannot drop a subtask which has not yet resolved")
+            }
+            ComponentTrap::SubtaskCancelTwice => {
+                f.write_str("`subtask.cancel` of a subtask already cancelled or resolved")
+            }
+            ComponentTrap::SetHasWaiters => f.write_str("cannot drop waitable set with waiters"),
+            ComponentTrap::TaskReturnMismatch => {
+                f.write_str("invalid `task.return` signature and/or options for current task")
+            }
+            ComponentTrap::TaskNotAsync => {
+                f.write_str("`task.return` or `task.cancel` in a task not lifted async")
+            }
+            ComponentTrap::BackpressureOverflow => {
+                f.write_str("backpressure counter overflow or underflow")
+            }
+            ComponentTrap::NoTask => f.write_str("async built-in called outside of a task"),
+            ComponentTrap::OutOfStacks => f.write_str("cannot allocate a coroutine stack"),
+            ComponentTrap::Unsupported(what) => write!(f, "{what} is not supported by smelt yet"),
+            ComponentTrap::Pending(m) => f.write_str(m),
         }
     }
 }

@@ -1,0 +1,400 @@
+//! The async built-ins core instances import (CanonicalABI.md, the
+//! `canon task.*`, `context.*`, `backpressure.*`, `thread.yield`,
+//! `subtask.*`, `waitable-set.*` and `waitable.join` definitions).
+//!
+//! One trampoline function, [`builtin_trampoline`], serves them all: it
+//! finds the built-in's [`Builtin`] descriptor and its references (the
+//! calling instance, its memory) and acts for the running thread's task.
+//! Handle indices are checked against the calling instance's table; every
+//! misuse is a [`ComponentTrap`].
+
+use std::rc::Rc;
+
+use smelt_abi::component::{Builtin, BuiltinOp, MAX_FLAT_PARAMS, TrampolineKind, TypeId, ValType};
+use smelt_abi::vm::ValRaw;
+
+use super::canonical::{end_lends, take_set_event, task_cancel, task_return, wait_on_set};
+use super::handles::Slot;
+use super::task::{TaskState, event};
+use super::trap::ComponentTrap;
+use super::waitable::WaitableSet;
+use super::{InstanceState, Memory, Resolved, Runtime, TrampolineState, runtime, status};
+
+/// The trampoline function of async built-ins (see
+/// `smelt_abi::vm::TrampolineFn`).
+///
+/// # Safety
+///
+/// `ctx` must be a built-in's trampoline state; `args` must hold its flat
+/// arguments and `results` room for its flat results.
+pub(super) unsafe extern "C" fn builtin_trampoline(
+    ctx: *mut u8,
+    args: *mut ValRaw,
+    results: *mut ValRaw,
+) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let state = unsafe { &*ctx.cast::<TrampolineState>() };
+    let rt = runtime();
+    let TrampolineKind::Builtin(b) = rt.desc.trampolines[state.index as usize] else {
+        unreachable!("a built-in trampoline");
+    };
+    let Resolved::Instance(inst) = state.refs[0] else {
+        unreachable!("built-ins refer to their instance");
+    };
+    // SAFETY: instance states live as long as the program.
+    let inst = unsafe { &*inst };
+    let memory = match state.refs[1] {
+        Resolved::Memory(m) => Some(m),
+        _ => None,
+    };
+    let arg = |i: usize| -> u32 {
+        // SAFETY: the built-in's core type has at least `i + 1` params.
+        unsafe { *args.add(i) as u32 }
+    };
+    let cx = Cx {
+        rt,
+        inst,
+        memory,
+        b,
+    };
+    let result = cx.run(&arg, args);
+    status(result.map(|r| {
+        if let Some(v) = r {
+            // SAFETY: built-ins with a result have room for it.
+            unsafe { *results = v };
+        }
+    }))
+}
+
+struct Cx<'a> {
+    rt: &'a Runtime,
+    inst: &'static InstanceState,
+    memory: Option<Memory>,
+    b: Builtin,
+}
+
+impl Cx<'_> {
+    fn leave(&self) -> Result<(), ComponentTrap> {
+        if self.inst.may_leave.get() {
+            Ok(())
+        } else {
+            Err(ComponentTrap::CannotLeave)
+        }
+    }
+
+    fn set(&self, si: u32) -> Result<u32, ComponentTrap> {
+        match self.inst.table.borrow().get(si)? {
+            Slot::WaitableSet(s) => Ok(s),
+            _ => Err(ComponentTrap::NotAWaitableSet(si)),
+        }
+    }
+
+    fn store_event(&self, ptr: u32, p1: u32, p2: u32) -> Result<(), ComponentTrap> {
+        let mem = self.memory.expect("validated: a memory option");
+        if !ptr.is_multiple_of(4) {
+            return Err(ComponentTrap::UnalignedPointer);
+        }
+        if !mem.contains(u64::from(ptr), 8) {
+            return Err(ComponentTrap::ListOutOfBounds { host: false });
+        }
+        // SAFETY: checked above.
+        let bytes = unsafe { mem.slice(ptr, 8) };
+        bytes[..4].copy_from_slice(&p1.to_le_bytes());
+        bytes[4..].copy_from_slice(&p2.to_le_bytes());
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        arg: &dyn Fn(usize) -> u32,
+        args: *mut ValRaw,
+    ) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        let sched = &rt.sched;
+        let inst = self.inst;
+        let ok = |v: u32| Ok(Some(ValRaw::from(v)));
+        match self.b.op {
+            BuiltinOp::TaskReturn => {
+                let task = sched.current_task().ok_or(ComponentTrap::NoTask)?;
+                self.leave()?;
+                let (async_lift, call) = {
+                    let tasks = sched.tasks.borrow();
+                    let t = tasks.get(task);
+                    (t.async_lift, t.call.clone())
+                };
+                if !async_lift {
+                    return Err(ComponentTrap::TaskNotAsync);
+                }
+                let call = call.expect("tasks of calls have their call");
+                let want = call.result_type(rt);
+                if !same_type(rt, self.b.ty, want) {
+                    return Err(ComponentTrap::TaskReturnMismatch);
+                }
+                let flat = self.b.ty.map_or(0, |t| rt.desc.types.flat(t).len());
+                let indirect = flat > MAX_FLAT_PARAMS;
+                let n = if indirect { 1 } else { flat };
+                // SAFETY: the built-in's core type has `n` params.
+                let values = unsafe { core::slice::from_raw_parts(args, n) }.to_vec();
+                task_return(rt, task, &values, indirect)?;
+                Ok(None)
+            }
+            BuiltinOp::TaskCancel => {
+                let task = sched.current_task().ok_or(ComponentTrap::NoTask)?;
+                self.leave()?;
+                if !sched.tasks.borrow().get(task).async_lift {
+                    return Err(ComponentTrap::TaskNotAsync);
+                }
+                task_cancel(rt, task)?;
+                Ok(None)
+            }
+            BuiltinOp::ContextGet => {
+                let v = match sched.current() {
+                    Some(t) => sched.threads.borrow().get(t).context[self.b.slot as usize],
+                    None => 0,
+                };
+                ok(v)
+            }
+            BuiltinOp::ContextSet => {
+                if let Some(t) = sched.current() {
+                    sched.threads.borrow_mut().get_mut(t).context[self.b.slot as usize] = arg(0);
+                }
+                Ok(None)
+            }
+            BuiltinOp::BackpressureInc => {
+                let n = inst.backpressure.get() + 1;
+                if n >= 1 << 16 {
+                    return Err(ComponentTrap::BackpressureOverflow);
+                }
+                inst.backpressure.set(n);
+                Ok(None)
+            }
+            BuiltinOp::BackpressureDec => {
+                let n = inst
+                    .backpressure
+                    .get()
+                    .checked_sub(1)
+                    .ok_or(ComponentTrap::BackpressureOverflow)?;
+                inst.backpressure.set(n);
+                Ok(None)
+            }
+            BuiltinOp::Yield => {
+                self.leave()?;
+                let cancelled = match sched.current() {
+                    Some(t) => sched.yield_until(t, Rc::new(|| true), false),
+                    None => false,
+                };
+                ok(u32::from(cancelled))
+            }
+            BuiltinOp::WaitableSetNew => {
+                self.leave()?;
+                let s = sched
+                    .waitables
+                    .sets
+                    .borrow_mut()
+                    .add(WaitableSet::default());
+                ok(inst.table.borrow_mut().add(Slot::WaitableSet(s))?)
+            }
+            BuiltinOp::WaitableSetWait => {
+                self.leave()?;
+                if !sched.may_block() {
+                    return Err(ComponentTrap::CannotBlockSync);
+                }
+                let set = self.set(arg(0))?;
+                let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
+                let (code, p1, p2) = wait_on_set(rt, thread, set, None, false);
+                self.store_event(arg(1), p1, p2)?;
+                ok(code)
+            }
+            BuiltinOp::WaitableSetPoll => {
+                self.leave()?;
+                let set = self.set(arg(0))?;
+                let (code, p1, p2) = take_set_event(rt, set).unwrap_or((event::NONE, 0, 0));
+                self.store_event(arg(1), p1, p2)?;
+                ok(code)
+            }
+            BuiltinOp::WaitableSetDrop => {
+                self.leave()?;
+                let si = arg(0);
+                let set = self.set(si)?;
+                {
+                    let sets = sched.waitables.sets.borrow();
+                    if sets.get(set).num_waiting > 0 {
+                        return Err(ComponentTrap::SetHasWaiters);
+                    }
+                }
+                inst.table.borrow_mut().remove(si)?;
+                let elems = sched.waitables.sets.borrow_mut().remove(set).elems;
+                let mut items = sched.waitables.items.borrow_mut();
+                for w in elems {
+                    items.get_mut(w).set = None;
+                }
+                Ok(None)
+            }
+            BuiltinOp::WaitableJoin => {
+                self.leave()?;
+                let (wi, si) = (arg(0), arg(1));
+                let w = match inst.table.borrow().get(wi)? {
+                    Slot::Subtask(w) => w,
+                    _ => return Err(ComponentTrap::NotAWaitable(wi)),
+                };
+                let set = if si == 0 { None } else { Some(self.set(si)?) };
+                sched.waitables.join(w, set);
+                Ok(None)
+            }
+            BuiltinOp::SubtaskDrop => {
+                self.leave()?;
+                let i = arg(0);
+                let w = match inst.table.borrow().get(i)? {
+                    Slot::Subtask(w) => w,
+                    _ => return Err(ComponentTrap::NotASubtask(i)),
+                };
+                let delivered = {
+                    let items = sched.waitables.items.borrow();
+                    let s = items.get(w).subtask();
+                    s.delivered
+                };
+                if !delivered {
+                    return Err(ComponentTrap::SubtaskNotResolved);
+                }
+                inst.table.borrow_mut().remove(i)?;
+                let removed = sched.waitables.remove(w);
+                rt.scopes.borrow_mut().remove(removed.subtask().scope);
+                Ok(None)
+            }
+            BuiltinOp::SubtaskCancel => self.subtask_cancel(arg(0)),
+            BuiltinOp::ThreadIndex => {
+                self.leave()?;
+                ok(sched.current().map_or(0, |t| t + 1))
+            }
+            op => {
+                self.leave()?;
+                Err(ComponentTrap::Unsupported(match op {
+                    BuiltinOp::ErrorContextNew
+                    | BuiltinOp::ErrorContextDebugMessage
+                    | BuiltinOp::ErrorContextDrop => "error contexts",
+                    _ => "streams and futures",
+                }))
+            }
+        }
+    }
+
+    /// `canon subtask.cancel` (CanonicalABI.md `canon_subtask_cancel`).
+    fn subtask_cancel(&self, i: u32) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        let sched = &rt.sched;
+        self.leave()?;
+        if !self.b.async_ && !sched.may_block() {
+            return Err(ComponentTrap::CannotBlockSync);
+        }
+        let w = match self.inst.table.borrow().get(i)? {
+            Slot::Subtask(w) => w,
+            _ => return Err(ComponentTrap::NotASubtask(i)),
+        };
+        let (state, task, delivered, requested) = {
+            let items = sched.waitables.items.borrow();
+            let s = items.get(w).subtask();
+            (s.state, s.task, s.delivered, s.cancel_requested)
+        };
+        if delivered || requested {
+            return Err(ComponentTrap::SubtaskCancelTwice);
+        }
+        let resolved = move || {
+            let items = runtime().sched.waitables.items.borrow();
+            let s = items.get(w).subtask();
+            s.state.resolved()
+        };
+        if !state.resolved() {
+            sched
+                .waitables
+                .items
+                .borrow_mut()
+                .get_mut(w)
+                .subtask_mut()
+                .cancel_requested = true;
+            if let Some(task) = task {
+                request_cancellation(rt, task)?;
+            }
+            if !resolved() {
+                if self.b.async_ {
+                    return Ok(Some(ValRaw::from(BLOCKED)));
+                }
+                let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
+                sched.wait_until(thread, Rc::new(resolved), false, false);
+            }
+        }
+        // The resolution is delivered here rather than as an event.
+        let (_, ended) = if sched.waitables.has_pending(w) {
+            sched.waitables.take_event(w)
+        } else {
+            let mut items = sched.waitables.items.borrow_mut();
+            let s = items.get_mut(w).subtask_mut();
+            s.delivered = true;
+            ((0, 0, 0), Some(s.scope))
+        };
+        if let Some(scope) = ended {
+            end_lends(rt, scope);
+        }
+        let items = sched.waitables.items.borrow();
+        let s = items.get(w).subtask();
+        Ok(Some(ValRaw::from(s.state as u32)))
+    }
+}
+
+/// `BLOCKED`: the operation did not complete yet.
+pub const BLOCKED: u32 = 0xffff_ffff;
+
+/// CanonicalABI.md `Task.request_cancellation`.
+fn request_cancellation(rt: &Runtime, task: u32) -> Result<(), ComponentTrap> {
+    let sched = &rt.sched;
+    let (waiting, inst, needs_exclusive) = {
+        let tasks = sched.tasks.borrow();
+        let t = tasks.get(task);
+        (t.waiting_to_enter, t.instance(), t.needs_exclusive())
+    };
+    if let Some(thread) = waiting {
+        sched.tasks.borrow_mut().get_mut(task).state = TaskState::CancelDelivered;
+        return sched.resume(thread, true);
+    }
+    let exclusive = inst.exclusive.get();
+    if (!needs_exclusive || exclusive.is_none() || exclusive == Some(task))
+        && sched.cancel_thread(task)?
+    {
+        return Ok(());
+    }
+    sched.tasks.borrow_mut().get_mut(task).state = TaskState::PendingCancel;
+    Ok(())
+}
+
+/// Whether `a` and `b` are the same type (or both absent).
+fn same_type(rt: &Runtime, a: Option<TypeId>, b: Option<TypeId>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => equal(rt, a, b),
+        _ => false,
+    }
+}
+
+fn equal(rt: &Runtime, a: TypeId, b: TypeId) -> bool {
+    if a == b {
+        return true;
+    }
+    let types = &rt.desc.types;
+    let opt = |x: &Option<TypeId>, y: &Option<TypeId>| match (x, y) {
+        (None, None) => true,
+        (Some(x), Some(y)) => equal(rt, *x, *y),
+        _ => false,
+    };
+    match (types.get(a), types.get(b)) {
+        (ValType::List(x), ValType::List(y)) => equal(rt, *x, *y),
+        (ValType::Record(x), ValType::Record(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(rt, *x, *y))
+        }
+        (ValType::Variant(x), ValType::Variant(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| opt(x, y))
+        }
+        (ValType::Stream(x), ValType::Stream(y)) | (ValType::Future(x), ValType::Future(y)) => {
+            opt(x, y)
+        }
+        (x, y) => x == y,
+    }
+}

@@ -1,0 +1,464 @@
+//! Tasks, threads and the scheduler of the async canonical ABI
+//! (CanonicalABI.md "Thread State", "Task State", "Waitable State",
+//! "Subtask State").
+//!
+//! In: calls between component instances whose function type is `async`
+//! (and the host's calls of such exports). Out: every such call is a
+//! [`Task`] whose code runs on its own [`Thread`], a stackful coroutine
+//! (`corosensei`), so that it can block — in a synchronously lowered call,
+//! in `waitable-set.wait`, waiting for backpressure — by suspending back to
+//! whoever resumed it. Calls of functions whose type is not `async` cannot
+//! block before they return, so they run inline on the caller's stack
+//! with a thread record that has no coroutine.
+//!
+//! Invariants:
+//!
+//! - a thread is *running* (it, or a thread it resumed, is on the CPU),
+//!   *waiting* (in [`Sched::waiting`] with a ready condition) or
+//!   *suspended*; only waiting threads whose condition holds are resumed by
+//!   the event loop ([`tick`]), in the order they started waiting, so runs
+//!   are deterministic;
+//! - no `RefCell` borrow of the scheduler is held across a resume or a
+//!   call into guest code: a trap in guest code jumps straight back to the
+//!   host's entry point, skipping every frame in between, and
+//!   [`Sched::reset`] then forgets the abandoned coroutines;
+//! - a coroutine is dropped only once it has finished.
+
+use core::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use corosensei::stack::{DefaultStack, Stack};
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::InstanceState;
+use super::trap::ComponentTrap;
+use super::waitable::Waitables;
+
+/// Size of a coroutine's stack, in bytes (reserved, committed as used).
+const STACK_SIZE: usize = 8 << 20;
+
+/// Stack kept free at the bottom of a coroutine's stack for runtime code
+/// that guest code calls, in bytes.
+const STACK_RESERVE: usize = 256 << 10;
+
+/// Event codes (CanonicalABI.md `EventCode`).
+pub mod event {
+    /// No event.
+    pub const NONE: u32 = 0;
+    /// A subtask made progress.
+    pub const SUBTASK: u32 = 1;
+    /// A stream read finished.
+    pub const STREAM_READ: u32 = 2;
+    /// A stream write finished.
+    pub const STREAM_WRITE: u32 = 3;
+    /// A future read finished.
+    pub const FUTURE_READ: u32 = 4;
+    /// A future write finished.
+    pub const FUTURE_WRITE: u32 = 5;
+    /// The task was cancelled.
+    pub const TASK_CANCELLED: u32 = 6;
+}
+
+/// An event: its code and two payload words.
+pub type Event = (u32, u32, u32);
+
+/// A thread's index in the scheduler.
+pub type ThreadId = u32;
+/// A task's index in the scheduler.
+pub type TaskId = u32;
+
+type Coro = Coroutine<(), (), Result<(), ComponentTrap>, DefaultStack>;
+
+/// When a waiting thread may be resumed.
+pub type ReadyFn = Rc<dyn Fn() -> bool>;
+
+/// A thread of a task (CanonicalABI.md `Thread`).
+pub struct Thread {
+    /// Its task.
+    pub task: TaskId,
+    coro: *mut Coro,
+    yielder: *const Yielder<(), ()>,
+    stack_limit: usize,
+    ready: Option<ReadyFn>,
+    /// Whether it is waiting in [`Sched::waiting`].
+    waiting: bool,
+    cancellable: bool,
+    cancelled: bool,
+    /// `context.get`/`context.set` storage.
+    pub context: [u32; 2],
+}
+
+/// A task's progress (CanonicalABI.md `Task.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Running, not cancelled.
+    Initial,
+    /// Cancellation was requested but not yet delivered.
+    PendingCancel,
+    /// Cancellation was delivered to the task.
+    CancelDelivered,
+    /// It returned a value or acknowledged cancellation.
+    Resolved,
+}
+
+/// One call of a lifted function (CanonicalABI.md `Task`).
+pub struct Task {
+    /// The callee's component instance.
+    pub inst: *const InstanceState,
+    /// Whether the function type is `async`.
+    pub async_ft: bool,
+    /// Whether the lift has the `async` option.
+    pub async_lift: bool,
+    /// Whether the lift has a `callback`.
+    pub callback: bool,
+    /// Its progress.
+    pub state: TaskState,
+    /// Its borrow scope (an index in the runtime's scopes).
+    pub scope: u32,
+    /// The task of the caller, if the caller is a component.
+    pub supertask: Option<TaskId>,
+    /// Its thread.
+    pub thread: Option<ThreadId>,
+    /// The thread waiting to enter the instance, if any.
+    pub waiting_to_enter: Option<ThreadId>,
+    /// The caller's subtask.
+    pub subtask: u32,
+    /// The call being carried out, to lift arguments and lower results.
+    pub call: Option<Rc<super::canonical::Call>>,
+}
+
+impl Task {
+    /// CanonicalABI.md `Task.needs_exclusive`.
+    pub fn needs_exclusive(&self) -> bool {
+        !self.async_lift || self.callback
+    }
+
+    /// CanonicalABI.md `Task.may_block`.
+    pub fn may_block(&self) -> bool {
+        self.async_ft || self.state == TaskState::Resolved
+    }
+
+    /// The callee's instance.
+    pub fn instance(&self) -> &'static InstanceState {
+        // SAFETY: instance states live as long as the program.
+        unsafe { &*self.inst }
+    }
+}
+
+/// A slab: entries addressed by index, freed indices reused.
+pub struct Slab<T> {
+    entries: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            entries: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Adds `v`; returns its index.
+    pub fn add(&mut self, v: T) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.entries[i as usize] = Some(v);
+            return i;
+        }
+        self.entries.push(Some(v));
+        (self.entries.len() - 1) as u32
+    }
+
+    /// The entry at `i`.
+    pub fn get(&self, i: u32) -> &T {
+        self.entries[i as usize].as_ref().expect("a live entry")
+    }
+
+    /// The entry at `i`, for changing it.
+    pub fn get_mut(&mut self, i: u32) -> &mut T {
+        self.entries[i as usize].as_mut().expect("a live entry")
+    }
+
+    /// Removes the entry at `i`.
+    pub fn remove(&mut self, i: u32) -> T {
+        let v = self.entries[i as usize].take().expect("a live entry");
+        self.free.push(i);
+        v
+    }
+
+    /// Every live entry with its index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
+    }
+}
+
+/// The scheduler (CanonicalABI.md `Store`).
+#[derive(Default)]
+pub struct Sched {
+    /// Threads.
+    pub threads: RefCell<Slab<Thread>>,
+    /// Tasks.
+    pub tasks: RefCell<Slab<Task>>,
+    /// Waitables and waitable sets.
+    pub waitables: Waitables,
+    /// Threads waiting for their condition, in the order they started.
+    waiting: RefCell<Vec<ThreadId>>,
+    /// The running thread, if any.
+    current: Cell<Option<ThreadId>>,
+}
+
+impl Sched {
+    /// The running thread.
+    pub fn current(&self) -> Option<ThreadId> {
+        self.current.get()
+    }
+
+    /// The running thread's task.
+    pub fn current_task(&self) -> Option<TaskId> {
+        self.current
+            .get()
+            .map(|t| self.threads.borrow().get(t).task)
+    }
+
+    /// Whether the running task may block (false outside any task: start
+    /// functions run as synchronous tasks).
+    pub fn may_block(&self) -> bool {
+        match self.current_task() {
+            Some(t) => self.tasks.borrow().get(t).may_block(),
+            None => false,
+        }
+    }
+
+    /// Adds a task.
+    pub fn add_task(&self, task: Task) -> TaskId {
+        self.tasks.borrow_mut().add(task)
+    }
+
+    /// Creates a thread of `task` without a coroutine, for a task that runs
+    /// inline on its caller's stack.
+    pub fn inline_thread(&self, task: TaskId) -> ThreadId {
+        let t = self.threads.borrow_mut().add(Thread {
+            task,
+            coro: core::ptr::null_mut(),
+            yielder: core::ptr::null(),
+            stack_limit: 0,
+            ready: None,
+            waiting: false,
+            cancellable: false,
+            cancelled: false,
+            context: [0; 2],
+        });
+        self.tasks.borrow_mut().get_mut(task).thread = Some(t);
+        t
+    }
+
+    /// Makes `thread` the running one; returns the previous one.
+    pub fn enter(&self, thread: Option<ThreadId>) -> Option<ThreadId> {
+        self.current.replace(thread)
+    }
+
+    /// Creates a suspended thread of `task` that runs `body` on its own
+    /// stack when first resumed.
+    pub fn spawn(
+        &self,
+        task: TaskId,
+        body: impl FnOnce(ThreadId) -> Result<(), ComponentTrap> + 'static,
+    ) -> Result<ThreadId, ComponentTrap> {
+        let stack = DefaultStack::new(STACK_SIZE).map_err(|_| ComponentTrap::OutOfStacks)?;
+        let stack_limit = stack.limit().get() + STACK_RESERVE;
+        let t = self.threads.borrow_mut().add(Thread {
+            task,
+            coro: core::ptr::null_mut(),
+            yielder: core::ptr::null(),
+            stack_limit,
+            ready: None,
+            waiting: false,
+            cancellable: false,
+            cancelled: false,
+            context: [0; 2],
+        });
+        let coro = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
+            let sched = &super::runtime().sched;
+            sched.threads.borrow_mut().get_mut(t).yielder = yielder;
+            body(t)
+        });
+        self.threads.borrow_mut().get_mut(t).coro = Box::into_raw(Box::new(coro));
+        self.tasks.borrow_mut().get_mut(task).thread = Some(t);
+        Ok(t)
+    }
+
+    /// Resumes suspended or waiting thread `t` (CanonicalABI.md
+    /// `Thread.resume`) until it suspends again or finishes; a trap it
+    /// raised outside guest code is returned.
+    pub fn resume(&self, t: ThreadId, cancelled: bool) -> Result<(), ComponentTrap> {
+        let (coro, limit) = {
+            let mut threads = self.threads.borrow_mut();
+            let th = threads.get_mut(t);
+            if th.waiting {
+                th.waiting = false;
+                self.waiting.borrow_mut().retain(|&w| w != t);
+            }
+            th.ready = None;
+            th.cancelled = cancelled;
+            (th.coro, th.stack_limit)
+        };
+        debug_assert!(!coro.is_null());
+        let store = crate::traps::store_context();
+        let prev = self.enter(Some(t));
+        // SAFETY: the store context is this thread's; compiled code on the
+        // coroutine's stack must stop before its reserve.
+        let saved_limit = unsafe { core::mem::replace(&mut (*store).stack_limit, limit) };
+        // SAFETY: `coro` is this thread's live coroutine; no borrow is held.
+        let result = unsafe { (*coro).resume(()) };
+        // SAFETY: as above.
+        unsafe { (*store).stack_limit = saved_limit };
+        self.enter(prev);
+        match result {
+            CoroutineResult::Yield(()) => Ok(()),
+            CoroutineResult::Return(r) => {
+                self.finish_thread(t);
+                // SAFETY: finished, so dropping it frees only its stack.
+                drop(unsafe { Box::from_raw(coro) });
+                r
+            }
+        }
+    }
+
+    /// Forgets finished thread `t`, and its task once that has resolved.
+    pub fn finish_thread(&self, t: ThreadId) {
+        let task = self.threads.borrow_mut().remove(t).task;
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.get_mut(task);
+        entry.thread = None;
+        if entry.state == TaskState::Resolved {
+            tasks.remove(task);
+        }
+    }
+
+    /// Suspends running thread `t` (CanonicalABI.md `Thread.suspend`);
+    /// returns whether it was resumed because its task was cancelled.
+    fn suspend(&self, t: ThreadId, cancellable: bool) -> bool {
+        let yielder = {
+            let mut threads = self.threads.borrow_mut();
+            let th = threads.get_mut(t);
+            th.cancellable = cancellable;
+            th.yielder
+        };
+        debug_assert!(!yielder.is_null(), "only coroutine threads suspend");
+        // SAFETY: the yielder of the running coroutine, which is `t`.
+        unsafe { (*yielder).suspend(()) };
+        let mut threads = self.threads.borrow_mut();
+        let th = threads.get_mut(t);
+        core::mem::take(&mut th.cancelled)
+    }
+
+    /// Delivers a pending cancellation to `t`'s task if `cancellable`
+    /// (CanonicalABI.md `Task.deliver_pending_cancel`).
+    fn deliver_pending_cancel(&self, t: ThreadId, cancellable: bool) -> bool {
+        if !cancellable {
+            return false;
+        }
+        let task = self.threads.borrow().get(t).task;
+        let mut tasks = self.tasks.borrow_mut();
+        let task = tasks.get_mut(task);
+        if task.state == TaskState::PendingCancel {
+            task.state = TaskState::CancelDelivered;
+            return true;
+        }
+        false
+    }
+
+    /// Blocks running thread `t` until `ready` holds (CanonicalABI.md
+    /// `Thread.wait_until`); returns whether it was cancelled instead.
+    /// Without `always`, a condition that already holds returns at once.
+    pub fn wait_until(&self, t: ThreadId, ready: ReadyFn, cancellable: bool, always: bool) -> bool {
+        if self.deliver_pending_cancel(t, cancellable) {
+            return true;
+        }
+        if !always && ready() {
+            return false;
+        }
+        {
+            let mut threads = self.threads.borrow_mut();
+            let th = threads.get_mut(t);
+            th.ready = Some(ready);
+            th.waiting = true;
+        }
+        self.waiting.borrow_mut().push(t);
+        self.suspend(t, cancellable)
+    }
+
+    /// Lets other threads run (CanonicalABI.md `Thread.yield_until`): a
+    /// task that may not block returns at once.
+    pub fn yield_until(&self, t: ThreadId, ready: ReadyFn, cancellable: bool) -> bool {
+        let task = self.threads.borrow().get(t).task;
+        if self.tasks.borrow().get(task).may_block() && !self.threads.borrow().get(t).coro.is_null()
+        {
+            self.wait_until(t, ready, cancellable, true)
+        } else {
+            false
+        }
+    }
+
+    /// Resumes one waiting thread whose condition holds (CanonicalABI.md
+    /// `Store.tick`); returns whether there was one.
+    pub fn tick(&self) -> Result<bool, ComponentTrap> {
+        let candidates: Vec<ThreadId> = self.waiting.borrow().clone();
+        for t in candidates {
+            let ready = {
+                let threads = self.threads.borrow();
+                threads.get(t).ready.clone()
+            };
+            if ready.is_some_and(|r| r()) {
+                self.resume(t, false)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Resumes a waiting thread of `task` that waits cancellably, with
+    /// cancellation; returns whether there was one.
+    pub fn cancel_thread(&self, task: TaskId) -> Result<bool, ComponentTrap> {
+        let thread = self.tasks.borrow().get(task).thread;
+        let Some(t) = thread else { return Ok(false) };
+        let cancellable = {
+            let threads = self.threads.borrow();
+            let th = threads.get(t);
+            th.waiting && th.cancellable
+        };
+        if !cancellable {
+            return Ok(false);
+        }
+        self.tasks.borrow_mut().get_mut(task).state = TaskState::CancelDelivered;
+        self.resume(t, true)?;
+        Ok(true)
+    }
+
+    /// Stops every thread after a trap: the coroutines the trap abandoned
+    /// are leaked, never unwound, and no waiting thread is resumed again.
+    /// Returns the instances of the tasks that were live, which the trap
+    /// leaves unusable.
+    pub fn reset(&self) -> Vec<*const InstanceState> {
+        let live = self
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|(_, t)| t.thread.is_some())
+            .map(|(_, t)| t.inst)
+            .collect();
+        for t in self.waiting.borrow_mut().drain(..) {
+            let mut threads = self.threads.borrow_mut();
+            let th = threads.get_mut(t);
+            th.waiting = false;
+            th.ready = None;
+        }
+        self.current.set(None);
+        live
+    }
+}
