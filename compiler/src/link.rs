@@ -160,6 +160,18 @@ impl Readiness {
                 "cargo build --release -p smelt-runtime --target {triple}   # in smelt's source tree"
             ));
         }
+        if needs_rustup
+            && spec
+                .link
+                .args
+                .iter()
+                .any(|a| a.contains("{self-contained}"))
+        {
+            lines.push(format!(
+                "# or, where rustup cannot install the target: \
+                 bash targets/musl-from-source.sh {triple}   # in smelt's source tree"
+            ));
+        }
         lines.join("\n")
     }
 }
@@ -208,13 +220,24 @@ pub fn find_runtime(target: &Target) -> Result<PathBuf, LinkError> {
     Err(missing_error(target, &readiness))
 }
 
-/// The folder `{self-contained}` stands for.
-fn self_contained_dir(target: &Target) -> Option<PathBuf> {
-    rust_sysroot().map(|root| {
+/// The folder `{self-contained}` stands for: the Rust toolchain's for the
+/// target, else `self-contained/` beside the runtime library (where
+/// `targets/musl-from-source.sh` puts the C runtime it builds for a target
+/// the toolchain cannot install).
+fn self_contained_dir(target: &Target, runtime: Option<&Path>) -> Option<PathBuf> {
+    let toolchain = rust_sysroot().map(|root| {
         root.join("lib/rustlib")
             .join(target.triple().to_string())
             .join("lib/self-contained")
-    })
+    });
+    let beside_runtime = runtime
+        .and_then(Path::parent)
+        .map(|dir| dir.join("self-contained"))
+        .filter(|dir| dir.is_dir());
+    match toolchain {
+        Some(dir) if dir.is_dir() => Some(dir),
+        other => beside_runtime.or(other),
+    }
 }
 
 /// The linker program of `target`, when this machine has it.
@@ -259,7 +282,7 @@ pub fn check(target: &Target) -> Readiness {
         .iter()
         .any(|a| a.contains("{self-contained}"))
     {
-        match self_contained_dir(target) {
+        match self_contained_dir(target, runtime.as_deref()) {
             Some(dir) if dir.is_dir() => {
                 for arg in &spec.link.args {
                     if arg.contains("{self-contained}") {
@@ -324,7 +347,7 @@ pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkErr
         };
         return Err(missing_error(target, &only_build));
     };
-    let self_contained = self_contained_dir(target)
+    let self_contained = self_contained_dir(target, Some(runtime))
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut cmd = Command::new(linker);

@@ -288,8 +288,28 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     if completed != 0 {
         Ok(())
     } else {
+        unblock_trap_signals();
         // SAFETY: the handler filled the record before jumping back.
         Err(unsafe { (*state).record.take() })
+    }
+}
+
+/// Unblocks the trap signals after a jump out of the handler.
+///
+/// The handlers are installed with `SA_NODEFER`, so the kernel does not
+/// block the signal while its handler runs. Under qemu-user that is not
+/// always enough: on riscv64 with musl, after a trap in a misaligned store
+/// that crosses into a guard page, the next fault killed the process
+/// without reaching the handler, and unblocking here prevents it.
+fn unblock_trap_signals() {
+    // SAFETY: plain signal-mask calls on an initialized set.
+    unsafe {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(set.as_mut_ptr());
+        for signo in TRAP_SIGNALS {
+            libc::sigaddset(set.as_mut_ptr(), signo);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, set.as_ptr(), core::ptr::null_mut());
     }
 }
 

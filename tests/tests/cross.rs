@@ -1,0 +1,299 @@
+//! Cross-compilation: for every supported target, programs compiled and
+//! linked for it, their ELF headers checked (architecture; a musl output
+//! is static, with no program interpreter) and run here (under the
+//! target's runner, qemu-user, for another architecture), exercising each
+//! architecture-specific part of the runtime: trap instructions, faults
+//! on guard pages, reading the program counter and frame pointer from the
+//! signal context for the backtrace, stack-overflow detection, the entry
+//! and unwind code (`rt/src/traps/unwind.rs`). (Wasm atomics, the threads
+//! proposal, are not compiled yet; the runtime's own atomics are Rust's.)
+//!
+//! One trial per target and case, named `<triple>::<case>`. A target whose
+//! pieces are missing here (see `smelt targets`) is listed as ignored with
+//! what is missing, unless `SMELT_CROSS_REQUIRED=1` (as `tests/run.sh`
+//! sets), which makes it a failure.
+//!
+//! The full suites (the specification scripts, the `tests/programs` guest
+//! programs, the trap tests) run per target through `smelt wast --target`
+//! and `SMELT_TEST_TARGET`; see `tests/run.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use smelt::target::{SUPPORTED_TRIPLES, Target};
+
+/// Exit status after a trap.
+const TRAP: i32 = 134;
+
+/// One program and what it must do.
+struct Case {
+    name: &'static str,
+    wat: &'static str,
+    /// `None`: exits 0 with empty stderr; `Some((message, frames))`: traps
+    /// with `message`, and the backtrace starts with `frames`.
+    trap: Option<(&'static str, &'static [&'static str])>,
+}
+
+/// The cases, each aimed at one architecture-specific part.
+const CASES: &[Case] = &[
+    // Cranelift's trap instruction (ud2, udf, unimp) raises SIGILL; the
+    // handler reads the PC and walks the frame pointers.
+    Case {
+        name: "unreachable_with_backtrace",
+        wat: r#"(module
+            (func $outer (call $middle))
+            (func $middle (call $inner))
+            (func $inner unreachable)
+            (func (export "_start") (call $outer)))"#,
+        trap: Some(("unreachable", &["inner", "middle", "outer"])),
+    },
+    // x86_64 faults in the divide instruction (SIGFPE); aarch64 and
+    // riscv64 do not, and Cranelift checks explicitly.
+    Case {
+        name: "integer_divide_by_zero",
+        wat: r#"(module
+            (func $div (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
+            (func (export "_start") (drop (call $div (i32.const 0)))))"#,
+        trap: Some(("integer divide by zero", &["div"])),
+    },
+    Case {
+        name: "integer_overflow",
+        wat: r#"(module
+            (func $div (param i64) (result i64)
+              (i64.div_s (i64.const 0x8000000000000000) (local.get 0)))
+            (func (export "_start") (drop (call $div (i64.const -1)))))"#,
+        trap: Some(("integer overflow", &["div"])),
+    },
+    // A load from the guard region: SIGSEGV at a recorded trap site.
+    Case {
+        name: "out_of_bounds_load",
+        wat: r#"(module (memory 1)
+            (func $load (param i32) (result i64) (i64.load (local.get 0)))
+            (func (export "_start") (drop (call $load (i32.const 65530)))))"#,
+        trap: Some(("out of bounds memory access", &["load"])),
+    },
+    // The stack limit check in every prologue.
+    Case {
+        name: "stack_overflow",
+        wat: r#"(module
+            (func $recurse (param i64) (result i64)
+              (i64.add (local.get 0) (call $recurse (i64.add (local.get 0) (i64.const 1)))))
+            (func (export "_start") (drop (call $recurse (i64.const 0)))))"#,
+        trap: Some(("call stack exhausted", &["recurse", "recurse"])),
+    },
+    // Deep but finite recursion fits the guest stack budget.
+    Case {
+        name: "deep_recursion_completes",
+        wat: r#"(module
+            (func $down (param i32) (result i32)
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 0))
+                (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+            (func (export "_start")
+              (if (i32.ne (call $down (i32.const 50000)) (i32.const 50000)) (then unreachable))))"#,
+        trap: None,
+    },
+    // Floating point and conversions that trap (checked explicitly on
+    // every architecture).
+    Case {
+        name: "float_to_int_trap",
+        wat: r#"(module
+            (func $cvt (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+            (func (export "_start")
+              (if (i32.ne (call $cvt (f64.const -2.75)) (i32.const -2)) (then unreachable))
+              (drop (call $cvt (f64.const 3e9)))))"#,
+        trap: Some(("integer overflow", &["cvt"])),
+    },
+];
+
+/// ELF `e_machine` of each architecture.
+fn expected_machine(triple: &str) -> u16 {
+    match triple.split('-').next() {
+        Some("x86_64") => 62,
+        Some("aarch64") => 183,
+        Some("riscv64gc") => 243,
+        other => panic!("no ELF machine for {other:?}"),
+    }
+}
+
+/// Checks the ELF header and program headers of `exe` for `triple`: a
+/// 64-bit little-endian executable for the architecture, with a program
+/// interpreter for glibc and none (static) for musl.
+fn check_elf(exe: &Path, triple: &str) -> Result<(), String> {
+    let bytes = std::fs::read(exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    const ET_EXEC: u16 = 2;
+    if u16_at(16) != ET_EXEC {
+        return Err(format!("ELF type {}, not an executable", u16_at(16)));
+    }
+    let machine = u16_at(18);
+    if machine != expected_machine(triple) {
+        return Err(format!(
+            "ELF machine {machine}, expected {}",
+            expected_machine(triple)
+        ));
+    }
+    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
+    const PT_INTERP: u32 = 3;
+    const PT_DYNAMIC: u32 = 2;
+    let kinds: Vec<u32> = (0..phnum as usize)
+        .map(|i| u32_at(phoff + i * phentsize))
+        .collect();
+    let dynamic = kinds.contains(&PT_INTERP) || kinds.contains(&PT_DYNAMIC);
+    let musl = triple.ends_with("-musl");
+    match (musl, dynamic) {
+        (true, true) => Err("a musl executable must be static, but it is dynamic".into()),
+        (false, false) => Err("a glibc executable must have a program interpreter".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Compiles and links `wat` for `target` into `dir`.
+fn build(target: &Target, dir: &Path, name: &str, wat: &str) -> Result<PathBuf, String> {
+    let wasm = wat::parse_str(wat).map_err(|e| e.to_string())?;
+    let object = smelt::command::compile(&wasm, target, None).map_err(|e| format!("{e:#}"))?;
+    let obj = dir.join(format!("{name}.o"));
+    std::fs::write(&obj, object).map_err(|e| e.to_string())?;
+    let exe = dir.join(name);
+    smelt::link::link(target, &obj, &exe).map_err(|e| e.to_string())?;
+    Ok(exe)
+}
+
+fn run(target: &Target, exe: &Path) -> Result<Output, String> {
+    target
+        .run_command(exe)
+        .output()
+        .map_err(|e| format!("failed to run {}: {e}", exe.display()))
+}
+
+fn run_case(target: &Target, case: &Case) -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let triple = target.triple().to_string();
+    let exe = build(target, dir.path(), case.name, case.wat)?;
+    check_elf(&exe, &triple)?;
+    let out = run(target, &exe)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match case.trap {
+        None if out.status.code() == Some(0) && stderr.is_empty() => Ok(()),
+        None => Err(format!(
+            "expected exit status 0, got {}; stderr:\n{stderr}",
+            out.status
+        )
+        .into()),
+        Some((message, frames)) => {
+            if out.status.code() != Some(TRAP) {
+                return Err(format!(
+                    "expected exit status {TRAP}, got {}; stderr:\n{stderr}",
+                    out.status
+                )
+                .into());
+            }
+            let head = format!("wasm trap: {message}\nwasm backtrace:\n");
+            if !stderr.starts_with(&head) {
+                return Err(format!("expected `{message}`; stderr:\n{stderr}").into());
+            }
+            let got: Vec<String> = stderr
+                .lines()
+                .skip(2)
+                .take(frames.len())
+                .map(|l| l.trim().split_once(": ").map_or("", |(_, n)| n).to_string())
+                .collect();
+            if got != frames {
+                return Err(format!("expected frames {frames:?} first; stderr:\n{stderr}").into());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A target description whose linker does not exist: `smelt build` must
+/// say what to install, not fail inside a linker.
+fn missing_linker_is_explained() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let triple = "aarch64-unknown-linux-gnu";
+    let builtin = smelt::target::TargetSpec::load(triple).map_err(|e| e.to_string())?;
+    let text = format!(
+        r#"triple = "{triple}"
+summary = "test"
+[link]
+linker = "smelt-test-no-such-linker"
+args = ["-o", "{{output}}", "{{object}}", "{{runtime}}"]
+sysroot = "/nonexistent/sysroot"
+[install]
+rustup-target = "{triple}"
+apt-link = ["gcc-smelt-test-package"]
+"#
+    );
+    assert!(builtin.link.sysroot.is_some());
+    std::fs::write(dir.path().join(format!("{triple}.toml")), text).map_err(|e| e.to_string())?;
+    let wasm = dir.path().join("m.wat");
+    std::fs::write(&wasm, "(module (func (export \"_start\")))").map_err(|e| e.to_string())?;
+    let smelt = smelt_tests::smelt_bin().map_err(|e| format!("{e:#}"))?;
+    let out = std::process::Command::new(smelt)
+        .args(["build", "--target", triple, "-o"])
+        .arg(dir.path().join("m"))
+        .arg(&wasm)
+        .env("SMELT_TARGETS_DIR", dir.path())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let wanted = [
+        "missing the linker `smelt-test-no-such-linker`",
+        "/nonexistent/sysroot",
+        "apt-get install gcc-smelt-test-package",
+    ];
+    if out.status.code() != Some(1) || wanted.iter().any(|w| !stderr.contains(w)) {
+        return Err(format!(
+            "expected exit status 1 and {wanted:?}; got {}, stderr:\n{stderr}",
+            out.status
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let required = std::env::var("SMELT_CROSS_REQUIRED").is_ok_and(|v| v == "1");
+    let mut trials = vec![Trial::test(
+        "diagnostics::missing_linker_is_explained",
+        missing_linker_is_explained,
+    )];
+    for triple in SUPPORTED_TRIPLES {
+        let target = Target::from_name(triple).expect("a supported target");
+        let readiness = smelt::link::check(&target);
+        let missing = (!readiness.can_run()).then(|| {
+            readiness
+                .missing
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        if let Some(missing) = &missing
+            && !args.list
+        {
+            eprintln!("cross: {triple} is not ready here: missing {missing}");
+        }
+        for case in CASES {
+            let name = format!("{triple}::{}", case.name);
+            let target = target.clone();
+            let trial = match (&missing, required) {
+                (Some(missing), true) => {
+                    let why = format!("{triple} is not ready here: missing {missing}");
+                    Trial::test(name, move || Err(why.into()))
+                }
+                (Some(_), false) => Trial::test(name, || Ok(())).with_ignored_flag(true),
+                (None, _) => Trial::test(name, move || run_case(&target, case)),
+            };
+            trials.push(trial);
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
