@@ -47,23 +47,59 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
         Resolved::Memory(m) => Some(m),
         _ => None,
     };
+    let realloc = match state.refs[2] {
+        Resolved::Func(f) => Some(super::Realloc::Core(f)),
+        _ => None,
+    };
     let arg = |i: usize| -> u32 {
         // SAFETY: the built-in's core type has at least `i + 1` params.
         unsafe { *args.add(i) as u32 }
     };
-    let cx = Cx {
-        rt,
-        inst,
-        memory,
-        b,
+    let result = if is_stream_op(b.op) {
+        super::stream::Op {
+            rt,
+            inst,
+            memory,
+            realloc,
+            b,
+        }
+        .run(&arg)
+    } else {
+        Cx {
+            rt,
+            inst,
+            memory,
+            b,
+        }
+        .run(&arg, args)
     };
-    let result = cx.run(&arg, args);
     status(result.map(|r| {
         if let Some(v) = r {
             // SAFETY: built-ins with a result have room for it.
             unsafe { *results = v };
         }
     }))
+}
+
+fn is_stream_op(op: BuiltinOp) -> bool {
+    use BuiltinOp as B;
+    matches!(
+        op,
+        B::StreamNew
+            | B::StreamRead
+            | B::StreamWrite
+            | B::StreamCancelRead
+            | B::StreamCancelWrite
+            | B::StreamDropReadable
+            | B::StreamDropWritable
+            | B::FutureNew
+            | B::FutureRead
+            | B::FutureWrite
+            | B::FutureCancelRead
+            | B::FutureCancelWrite
+            | B::FutureDropReadable
+            | B::FutureDropWritable
+    )
 }
 
 struct Cx<'a> {
@@ -234,7 +270,7 @@ impl Cx<'_> {
                 self.leave()?;
                 let (wi, si) = (arg(0), arg(1));
                 let w = match inst.table.borrow().get(wi)? {
-                    Slot::Subtask(w) => w,
+                    Slot::Subtask(w) | Slot::Stream { end: w } | Slot::Future { end: w } => w,
                     _ => return Err(ComponentTrap::NotAWaitable(wi)),
                 };
                 let set = if si == 0 { None } else { Some(self.set(si)?) };
@@ -272,7 +308,7 @@ impl Cx<'_> {
                     BuiltinOp::ErrorContextNew
                     | BuiltinOp::ErrorContextDebugMessage
                     | BuiltinOp::ErrorContextDrop => "error contexts",
-                    _ => "streams and futures",
+                    _ => unreachable!("stream built-ins are handled apart"),
                 }))
             }
         }
@@ -297,6 +333,9 @@ impl Cx<'_> {
         };
         if delivered || requested {
             return Err(ComponentTrap::SubtaskCancelTwice);
+        }
+        if !self.b.async_ && sched.waitables.items.borrow().get(w).set.is_some() {
+            return Err(ComponentTrap::SyncInSet);
         }
         let resolved = move || {
             let items = runtime().sched.waitables.items.borrow();
@@ -366,7 +405,7 @@ fn request_cancellation(rt: &Runtime, task: u32) -> Result<(), ComponentTrap> {
 }
 
 /// Whether `a` and `b` are the same type (or both absent).
-fn same_type(rt: &Runtime, a: Option<TypeId>, b: Option<TypeId>) -> bool {
+pub(super) fn same_type(rt: &Runtime, a: Option<TypeId>, b: Option<TypeId>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => equal(rt, a, b),

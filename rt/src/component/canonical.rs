@@ -79,13 +79,13 @@ impl Layouts {
 }
 
 /// One side of a call: whose instance, and its canonical options.
-struct Side<'a> {
-    instance: &'a InstanceState,
-    memory: Option<Memory>,
-    realloc: Option<Realloc>,
-    encoding: StringEncoding,
+pub(super) struct Side<'a> {
+    pub(super) instance: &'a InstanceState,
+    pub(super) memory: Option<Memory>,
+    pub(super) realloc: Option<Realloc>,
+    pub(super) encoding: StringEncoding,
     /// Whether this side is the host.
-    host: bool,
+    pub(super) host: bool,
 }
 
 impl Side<'_> {
@@ -96,7 +96,7 @@ impl Side<'_> {
 }
 
 /// Flat values being read, in order.
-struct FlatIter<'v> {
+pub(super) struct FlatIter<'v> {
     values: &'v [ValRaw],
     pos: usize,
 }
@@ -115,7 +115,7 @@ impl FlatIter<'_> {
 
 /// Where a value is read from: flat values, or memory of the source side
 /// at an address.
-enum Src<'a, 'v> {
+pub(super) enum Src<'a, 'v> {
     Flat(&'a mut FlatIter<'v>),
     Mem(u32),
 }
@@ -132,7 +132,7 @@ impl<'v> Src<'_, 'v> {
 
 /// Where a value is written: flat values, or memory of the destination
 /// side at an address.
-enum Dst<'a> {
+pub(super) enum Dst<'a> {
     Flat(&'a mut Vec<ValRaw>),
     Mem(u32),
 }
@@ -174,11 +174,11 @@ enum Simple {
 }
 
 /// Moving values between two sides of one call.
-struct Cx<'a> {
-    rt: &'a Runtime,
-    from: &'a Side<'a>,
-    to: &'a Side<'a>,
-    scope: u32,
+pub(super) struct Cx<'a> {
+    pub(super) rt: &'a Runtime,
+    pub(super) from: &'a Side<'a>,
+    pub(super) to: &'a Side<'a>,
+    pub(super) scope: u32,
 }
 
 fn load(mem: Memory, addr: u32, size: u32) -> Result<u64, ComponentTrap> {
@@ -242,7 +242,7 @@ impl Cx<'_> {
     }
 
     /// Moves one value of type `ty`.
-    fn value(
+    pub(super) fn value(
         &self,
         ty: TypeId,
         src: &mut Src<'_, '_>,
@@ -338,9 +338,18 @@ impl Cx<'_> {
                 })?;
                 self.write(dst, 4, u64::from(new))
             }
-            ValType::Stream(_) | ValType::Future(_) | ValType::ErrorContext => Err(
-                ComponentTrap::Unsupported("passing streams, futures and error contexts"),
-            ),
+            ValType::Stream(_) | ValType::Future(_) => {
+                let handle = self.read(src, 4)? as u32;
+                let new = super::stream::transfer(
+                    self.rt,
+                    ty,
+                    self.from.instance,
+                    self.to.instance,
+                    handle,
+                )?;
+                self.write(dst, 4, u64::from(new))
+            }
+            ValType::ErrorContext => Err(ComponentTrap::Unsupported("passing error contexts")),
             ValType::Borrow(resource) => {
                 let handle = self.read(src, 4)? as u32;
                 let rep = {

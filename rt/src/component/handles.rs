@@ -39,6 +39,16 @@ pub enum Slot {
     Subtask(u32),
     /// A waitable set (its index in the scheduler's waitable sets).
     WaitableSet(u32),
+    /// A stream end (its index in the scheduler's waitables).
+    Stream {
+        /// The end.
+        end: u32,
+    },
+    /// A future end (its index in the scheduler's waitables).
+    Future {
+        /// The end.
+        end: u32,
+    },
 }
 
 /// A component instance's handle table.

@@ -95,6 +95,37 @@ pub enum ComponentTrap {
     Unsupported(&'static str),
     /// A trap a trampoline the runtime called raised, with its message.
     Pending(String),
+    /// A stream or future copy between two ends in one instance, of
+    /// elements that are not numbers.
+    IntraComponent,
+    /// A readable stream end passed on after its writer dropped.
+    LiftStreamDone,
+    /// A readable future end passed on after its value was read.
+    LiftFutureDone,
+    /// A stream or future end removed while it is copying.
+    BusyRemove,
+    /// A stream or future end dropped while it is copying.
+    BusyDrop,
+    /// A readable stream end passed on while in a waitable set.
+    LiftStreamInSet,
+    /// A readable future end passed on while in a waitable set.
+    LiftFutureInSet,
+    /// `stream.write` after the readable end dropped.
+    StreamWriteDone,
+    /// `stream.read` after the writable end dropped.
+    StreamReadDone,
+    /// `future.write` after the value was written or the reader dropped.
+    FutureWriteDone,
+    /// `future.read` after the value was read.
+    FutureReadDone,
+    /// A copy while another is active on the same end.
+    Concurrent,
+    /// A synchronous operation on a waitable that is in a waitable set.
+    SyncInSet,
+    /// `cancel-read`/`cancel-write` without an async copy in progress.
+    NotCopying,
+    /// A future's writable end dropped before a value was written.
+    FutureNotWritten,
 }
 
 impl fmt::Display for ComponentTrap {
@@ -177,6 +208,47 @@ impl fmt::Display for ComponentTrap {
             ComponentTrap::OutOfStacks => f.write_str("cannot allocate a coroutine stack"),
             ComponentTrap::Unsupported(what) => write!(f, "{what} is not supported by smelt yet"),
             ComponentTrap::Pending(m) => f.write_str(m),
+            ComponentTrap::IntraComponent => {
+                f.write_str("cannot read from and write to intra-component future")
+            }
+            ComponentTrap::LiftStreamDone => {
+                f.write_str("cannot lift stream after being notified that the writable end dropped")
+            }
+            ComponentTrap::LiftFutureDone => {
+                f.write_str("cannot lift future after previous read succeeded")
+            }
+            ComponentTrap::BusyRemove => f.write_str("cannot remove busy stream"),
+            ComponentTrap::BusyDrop => f.write_str("cannot drop busy stream"),
+            ComponentTrap::LiftStreamInSet => {
+                f.write_str("cannot lift stream while it's in a waitable set")
+            }
+            ComponentTrap::LiftFutureInSet => {
+                f.write_str("cannot lift future while it's in a waitable set")
+            }
+            ComponentTrap::StreamWriteDone => f.write_str(
+                "cannot write to stream after being notified that the readable end dropped",
+            ),
+            ComponentTrap::StreamReadDone => f.write_str(
+                "cannot read from stream after being notified that the writable end dropped",
+            ),
+            ComponentTrap::FutureWriteDone => f.write_str(
+                "cannot write to future after previous write succeeded or readable end dropped",
+            ),
+            ComponentTrap::FutureReadDone => {
+                f.write_str("cannot read from future after previous read succeeded")
+            }
+            ComponentTrap::Concurrent => {
+                f.write_str("cannot have concurrent operations active on a future/stream")
+            }
+            ComponentTrap::SyncInSet => {
+                f.write_str("waitable cannot be used synchronously while added to a waitable set")
+            }
+            ComponentTrap::NotCopying => {
+                f.write_str("cannot cancel a stream or future copy that is not in progress")
+            }
+            ComponentTrap::FutureNotWritten => {
+                f.write_str("cannot drop future write end without first writing a value")
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use core::cell::RefCell;
 
+use super::stream::{Buffer, CopyState, Shared};
 use super::task::{Event, Slab, TaskId, event};
 
 /// A subtask's progress (CanonicalABI.md `Subtask.State`), with the
@@ -68,6 +69,10 @@ pub struct End {
     pub shared: u32,
     /// Whether this is the writable end.
     pub writable: bool,
+    /// What it is doing.
+    pub state: CopyState,
+    /// The buffer of its copy in progress.
+    pub buffer: Option<Buffer>,
 }
 
 /// A pending event of a waitable; computed when delivered.
@@ -77,6 +82,14 @@ pub enum Pending {
     Subtask,
     /// A fixed event.
     Event(Event),
+    /// A stream or future copy ended with `result`; `reclaim`: the end's
+    /// buffer stops being the stream's pending one when it is delivered.
+    Copy {
+        /// The copy result.
+        result: u32,
+        /// Whether the buffer is reclaimed on delivery.
+        reclaim: bool,
+    },
 }
 
 /// One waitable.
@@ -126,6 +139,8 @@ pub struct Waitables {
     pub items: RefCell<Slab<Waitable>>,
     /// Waitable sets.
     pub sets: RefCell<Slab<WaitableSet>>,
+    /// The shared states of streams and futures.
+    pub shared: RefCell<Slab<Shared>>,
 }
 
 impl Waitables {
@@ -194,6 +209,13 @@ impl Waitables {
         let pending = item.pending.take().expect("a pending event");
         match (pending, &mut item.kind) {
             (Pending::Event(e), _) => (e, None),
+            (Pending::Copy { result, reclaim }, _) => {
+                drop(items);
+                (
+                    super::stream::take_end_event(super::runtime(), w, result, reclaim),
+                    None,
+                )
+            }
             (Pending::Subtask, Kind::Subtask(s)) => {
                 let mut ended = None;
                 if s.state.resolved() && !s.delivered {

@@ -1,0 +1,594 @@
+//! Streams and futures (CanonicalABI.md "Buffer State", "Stream State",
+//! "Future State" and the `stream.*`/`future.*` built-ins).
+//!
+//! A stream or future is one [`Shared`] state and two ends; each end is a
+//! waitable (`waitable::Kind::End`) in its owner's handle table. A copy
+//! (`stream.read`, `stream.write`, `future.*`) gives its end a [`Buffer`]
+//! of guest memory; when the other end has no buffer waiting, this end's
+//! becomes the stream's *pending* one; otherwise the elements move
+//! directly from the writer's memory into the reader's (one canonical ABI
+//! copy, no intermediate buffer) and both ends get their events. A pending
+//! end's buffer stays pending, filling up, until its event is delivered.
+
+use std::rc::Rc;
+
+use smelt_abi::component::{BuiltinOp, StringEncoding, TypeId, ValType};
+use smelt_abi::vm::ValRaw;
+
+use super::builtins::{BLOCKED, same_type};
+use super::canonical::{Cx, Dst, Side, Src};
+use super::handles::Slot;
+use super::task::event;
+use super::trap::ComponentTrap;
+use super::waitable::{End, Kind, Pending};
+use super::{InstanceState, Memory, Realloc, Runtime, runtime};
+
+/// Most elements one copy may name (CanonicalABI.md `Buffer.MAX_LENGTH`).
+const MAX_LENGTH: u32 = (1 << 28) - 1;
+
+/// How a copy ended (CanonicalABI.md `CopyResult`).
+pub mod copy_result {
+    /// Elements were copied (maybe none), and the other end is still open.
+    pub const COMPLETED: u32 = 0;
+    /// The other end was dropped.
+    pub const DROPPED: u32 = 1;
+    /// The copy was cancelled.
+    pub const CANCELLED: u32 = 2;
+}
+
+/// What a stream or future end is doing (CanonicalABI.md `CopyState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyState {
+    /// No copy.
+    Idle,
+    /// A synchronous copy is waiting.
+    SyncCopying,
+    /// An asynchronous copy is in progress.
+    AsyncCopying,
+    /// An asynchronous copy is being cancelled.
+    CancellingCopy,
+    /// The other end dropped (or, for a future, the value moved).
+    Done,
+}
+
+impl CopyState {
+    fn copying(self) -> bool {
+        matches!(
+            self,
+            CopyState::SyncCopying | CopyState::AsyncCopying | CopyState::CancellingCopy
+        )
+    }
+}
+
+/// The guest memory of one copy (CanonicalABI.md `BufferGuestImpl`).
+#[derive(Debug, Clone, Copy)]
+pub struct Buffer {
+    inst: *const InstanceState,
+    memory: Option<Memory>,
+    realloc: Option<Realloc>,
+    encoding: StringEncoding,
+    ptr: u32,
+    length: u32,
+    /// Elements copied so far.
+    pub progress: u32,
+}
+
+impl Buffer {
+    fn remain(&self) -> u32 {
+        self.length - self.progress
+    }
+
+    fn side(&self) -> Side<'static> {
+        Side {
+            // SAFETY: instance states live as long as the program.
+            instance: unsafe { &*self.inst },
+            memory: self.memory,
+            realloc: self.realloc,
+            encoding: self.encoding,
+            host: false,
+        }
+    }
+}
+
+/// The state both ends of a stream or future share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The element type.
+    pub elem: Option<TypeId>,
+    /// Whether it is a future.
+    pub future: bool,
+    /// Whether one end was dropped.
+    pub dropped: bool,
+    /// The end whose buffer waits for the other end, if any.
+    pub pending: Option<u32>,
+}
+
+fn numeric(rt: &Runtime, t: Option<TypeId>) -> bool {
+    t.is_none_or(|t| {
+        matches!(
+            rt.desc.types.get(t),
+            ValType::U8
+                | ValType::S8
+                | ValType::U16
+                | ValType::S16
+                | ValType::U32
+                | ValType::S32
+                | ValType::U64
+                | ValType::S64
+                | ValType::F32
+                | ValType::F64
+        )
+    })
+}
+
+fn end(rt: &Runtime, w: u32) -> (u32, bool, CopyState, Option<Buffer>) {
+    let items = rt.sched.waitables.items.borrow();
+    let Kind::End(e) = &items.get(w).kind else {
+        unreachable!("an end")
+    };
+    (e.shared, e.writable, e.state, e.buffer)
+}
+
+fn with_end<R>(rt: &Runtime, w: u32, f: impl FnOnce(&mut End) -> R) -> R {
+    let mut items = rt.sched.waitables.items.borrow_mut();
+    let Kind::End(e) = &mut items.get_mut(w).kind else {
+        unreachable!("an end")
+    };
+    f(e)
+}
+
+fn set_event(rt: &Runtime, w: u32, result: u32, reclaim: bool) {
+    rt.sched.waitables.items.borrow_mut().get_mut(w).pending =
+        Some(Pending::Copy { result, reclaim });
+}
+
+/// Copies `n` elements from the writer's buffer to the reader's.
+fn move_elems(
+    rt: &Runtime,
+    elem: Option<TypeId>,
+    src: u32,
+    dst: u32,
+    n: u32,
+) -> Result<(), ComponentTrap> {
+    let (_, _, _, Some(sb)) = end(rt, src) else {
+        unreachable!("a copying end has a buffer")
+    };
+    let (_, _, _, Some(db)) = end(rt, dst) else {
+        unreachable!("a copying end has a buffer")
+    };
+    if let Some(t) = elem
+        && numeric(rt, elem)
+    {
+        // Numbers copy as bytes, with `memmove` semantics: a copy within
+        // one memory may overlap.
+        let size = rt.desc.types.size(t);
+        let (sm, dm) = (sb.memory.expect("checked"), db.memory.expect("checked"));
+        // SAFETY: both ranges were checked when the buffers were made.
+        unsafe {
+            core::ptr::copy(
+                sm.ptr(sb.ptr + sb.progress * size),
+                dm.ptr(db.ptr + db.progress * size),
+                (n * size) as usize,
+            )
+        };
+    } else if let Some(t) = elem {
+        let size = rt.desc.types.size(t);
+        let (from, to) = (sb.side(), db.side());
+        let cx = Cx {
+            rt,
+            from: &from,
+            to: &to,
+            scope: 0,
+        };
+        for i in 0..n {
+            cx.value(
+                t,
+                &mut Src::Mem(sb.ptr + (sb.progress + i) * size),
+                &mut Dst::Mem(db.ptr + (db.progress + i) * size),
+            )?;
+        }
+    }
+    for w in [src, dst] {
+        with_end(rt, w, |e| {
+            if let Some(b) = &mut e.buffer {
+                b.progress += n;
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Starts or completes a copy at end `w`, whose buffer is set
+/// (CanonicalABI.md `SharedStreamImpl.read`/`write`,
+/// `SharedFutureImpl.read`/`write`).
+fn copy(rt: &Runtime, w: u32) -> Result<(), ComponentTrap> {
+    let (sid, writable, _, buf) = end(rt, w);
+    let buf = buf.expect("a copying end has a buffer");
+    let (elem, future, dropped, pending) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.elem, s.future, s.dropped, s.pending)
+    };
+    let set_pending = |p: Option<u32>| {
+        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = p;
+    };
+    if dropped {
+        set_event(rt, w, copy_result::DROPPED, false);
+        return Ok(());
+    }
+    let Some(p) = pending else {
+        set_pending(Some(w));
+        return Ok(());
+    };
+    let (_, _, _, pbuf) = end(rt, p);
+    let pbuf = pbuf.expect("a pending end has a buffer");
+    if core::ptr::eq(pbuf.inst, buf.inst) && !numeric(rt, elem) {
+        return Err(ComponentTrap::IntraComponent);
+    }
+    let (src, dst) = if writable { (w, p) } else { (p, w) };
+    if future {
+        move_elems(rt, elem, src, dst, 1)?;
+        set_pending(None);
+        set_event(rt, p, copy_result::COMPLETED, false);
+        set_event(rt, w, copy_result::COMPLETED, false);
+        return Ok(());
+    }
+    if pbuf.remain() > 0 {
+        if buf.remain() > 0 {
+            let n = buf.remain().min(pbuf.remain());
+            move_elems(rt, elem, src, dst, n)?;
+            set_event(rt, p, copy_result::COMPLETED, true);
+        }
+        set_event(rt, w, copy_result::COMPLETED, false);
+    } else if writable && buf.length == 0 && pbuf.length == 0 {
+        set_event(rt, w, copy_result::COMPLETED, false);
+    } else {
+        set_pending(None);
+        set_event(rt, p, copy_result::COMPLETED, false);
+        set_pending(Some(w));
+    }
+    Ok(())
+}
+
+/// Takes end `w`'s pending event (the copy's end): its payload, after
+/// moving the end out of its copy.
+pub fn take_end_event(rt: &Runtime, w: u32, result: u32, reclaim: bool) -> (u32, u32, u32) {
+    let (sid, writable, _, buf) = end(rt, w);
+    let future = rt.sched.waitables.shared.borrow().get(sid).future;
+    if reclaim {
+        let mut shared = rt.sched.waitables.shared.borrow_mut();
+        let s = shared.get_mut(sid);
+        if s.pending == Some(w) {
+            s.pending = None;
+        }
+    }
+    let done = result == copy_result::DROPPED || (future && result == copy_result::COMPLETED);
+    with_end(rt, w, |e| {
+        e.state = if done {
+            CopyState::Done
+        } else {
+            CopyState::Idle
+        };
+        e.buffer = None;
+    });
+    let index = rt.sched.waitables.items.borrow().get(w).index;
+    let (code, payload) = match (future, writable) {
+        (false, false) => (
+            event::STREAM_READ,
+            result | buf.map_or(0, |b| b.progress) << 4,
+        ),
+        (false, true) => (
+            event::STREAM_WRITE,
+            result | buf.map_or(0, |b| b.progress) << 4,
+        ),
+        (true, false) => (event::FUTURE_READ, result),
+        (true, true) => (event::FUTURE_WRITE, result),
+    };
+    (code, index, payload)
+}
+
+/// Moves the readable end `handle` of a stream or future of type `ty`
+/// from `from`'s table to a new end in `to`'s (CanonicalABI.md
+/// `lift_async_value`, `lower_stream`, `lower_future`); returns its new
+/// handle.
+pub fn transfer(
+    rt: &Runtime,
+    ty: TypeId,
+    from: &InstanceState,
+    to: &InstanceState,
+    handle: u32,
+) -> Result<u32, ComponentTrap> {
+    let (future, elem) = match rt.desc.types.get(ty) {
+        ValType::Stream(e) => (false, *e),
+        ValType::Future(e) => (true, *e),
+        _ => unreachable!("a stream or future type"),
+    };
+    let w = match from.table.borrow().get(handle)? {
+        Slot::Stream { end } | Slot::Future { end } => end,
+        _ => return Err(ComponentTrap::WrongHandleType(handle)),
+    };
+    let (sid, writable, state, _) = end(rt, w);
+    let (sfuture, selem) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.future, s.elem)
+    };
+    if writable || sfuture != future || !same_type(rt, selem, elem) {
+        return Err(ComponentTrap::WrongHandleType(handle));
+    }
+    match state {
+        CopyState::Done => {
+            return Err(if future {
+                ComponentTrap::LiftFutureDone
+            } else {
+                ComponentTrap::LiftStreamDone
+            });
+        }
+        s if s.copying() => return Err(ComponentTrap::BusyRemove),
+        _ => {}
+    }
+    if rt.sched.waitables.items.borrow().get(w).set.is_some() {
+        return Err(if future {
+            ComponentTrap::LiftFutureInSet
+        } else {
+            ComponentTrap::LiftStreamInSet
+        });
+    }
+    from.table.borrow_mut().remove(handle)?;
+    rt.sched.waitables.remove(w);
+    new_end(rt, to, sid, false, future)
+}
+
+fn new_end(
+    rt: &Runtime,
+    inst: &InstanceState,
+    shared: u32,
+    writable: bool,
+    future: bool,
+) -> Result<u32, ComponentTrap> {
+    let w = rt.sched.waitables.add(Kind::End(End {
+        shared,
+        writable,
+        state: CopyState::Idle,
+        buffer: None,
+    }));
+    let slot = if future {
+        Slot::Future { end: w }
+    } else {
+        Slot::Stream { end: w }
+    };
+    let index = inst.table.borrow_mut().add(slot)?;
+    rt.sched.waitables.items.borrow_mut().get_mut(w).index = index;
+    Ok(index)
+}
+
+/// The stream and future built-ins, for [`super::builtins`].
+pub(super) struct Op<'a> {
+    pub rt: &'a Runtime,
+    pub inst: &'static InstanceState,
+    pub memory: Option<Memory>,
+    pub realloc: Option<Realloc>,
+    pub b: smelt_abi::component::Builtin,
+}
+
+impl Op<'_> {
+    fn elem(&self) -> (bool, Option<TypeId>) {
+        match self
+            .rt
+            .desc
+            .types
+            .get(self.b.ty.expect("stream built-ins have a type"))
+        {
+            ValType::Stream(e) => (false, *e),
+            ValType::Future(e) => (true, *e),
+            _ => unreachable!("a stream or future type"),
+        }
+    }
+
+    /// The end `i` of this built-in's type, and whether it is the
+    /// writable end.
+    fn get_end(&self, i: u32, writable: bool) -> Result<u32, ComponentTrap> {
+        let (future, elem) = self.elem();
+        let w = match (self.inst.table.borrow().get(i)?, future) {
+            (Slot::Stream { end }, false) | (Slot::Future { end }, true) => end,
+            _ => return Err(ComponentTrap::WrongHandleType(i)),
+        };
+        let (sid, is_writable, _, _) = end(self.rt, w);
+        let selem = self.rt.sched.waitables.shared.borrow().get(sid).elem;
+        if is_writable != writable || !same_type(self.rt, selem, elem) {
+            return Err(ComponentTrap::WrongHandleType(i));
+        }
+        Ok(w)
+    }
+
+    pub fn run(&self, arg: &dyn Fn(usize) -> u32) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        if !self.inst.may_leave.get() {
+            return Err(ComponentTrap::CannotLeave);
+        }
+        match self.b.op {
+            BuiltinOp::StreamNew | BuiltinOp::FutureNew => {
+                let (future, elem) = self.elem();
+                let sid = rt.sched.waitables.shared.borrow_mut().add(Shared {
+                    elem,
+                    future,
+                    dropped: false,
+                    pending: None,
+                });
+                let r = new_end(rt, self.inst, sid, false, future)?;
+                let w = new_end(rt, self.inst, sid, true, future)?;
+                Ok(Some(ValRaw::from(u64::from(r) | u64::from(w) << 32)))
+            }
+            BuiltinOp::StreamRead | BuiltinOp::StreamWrite => {
+                let writable = self.b.op == BuiltinOp::StreamWrite;
+                self.copy(arg(0), writable, arg(1), arg(2))
+            }
+            BuiltinOp::FutureRead | BuiltinOp::FutureWrite => {
+                let writable = self.b.op == BuiltinOp::FutureWrite;
+                self.copy(arg(0), writable, arg(1), 1)
+            }
+            BuiltinOp::StreamCancelRead | BuiltinOp::FutureCancelRead => self.cancel(arg(0), false),
+            BuiltinOp::StreamCancelWrite | BuiltinOp::FutureCancelWrite => {
+                self.cancel(arg(0), true)
+            }
+            BuiltinOp::StreamDropReadable | BuiltinOp::FutureDropReadable => {
+                self.drop_end(arg(0), false)
+            }
+            BuiltinOp::StreamDropWritable | BuiltinOp::FutureDropWritable => {
+                self.drop_end(arg(0), true)
+            }
+            _ => unreachable!("a stream or future built-in"),
+        }
+    }
+
+    /// CanonicalABI.md `stream_copy` and `future_copy`.
+    fn copy(
+        &self,
+        i: u32,
+        writable: bool,
+        ptr: u32,
+        n: u32,
+    ) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        let sched = &rt.sched;
+        let async_ = self.b.options.async_;
+        if !async_ && !sched.may_block() {
+            return Err(ComponentTrap::CannotBlockSync);
+        }
+        let (future, elem) = self.elem();
+        let w = self.get_end(i, writable)?;
+        let (_, _, state, _) = end(rt, w);
+        match state {
+            CopyState::Idle => {}
+            CopyState::Done => {
+                return Err(match (future, writable) {
+                    (false, true) => ComponentTrap::StreamWriteDone,
+                    (false, false) => ComponentTrap::StreamReadDone,
+                    (true, true) => ComponentTrap::FutureWriteDone,
+                    (true, false) => ComponentTrap::FutureReadDone,
+                });
+            }
+            _ => return Err(ComponentTrap::Concurrent),
+        }
+        if !async_ && sched.waitables.items.borrow().get(w).set.is_some() {
+            return Err(ComponentTrap::SyncInSet);
+        }
+        if n > MAX_LENGTH {
+            return Err(ComponentTrap::TooLarge);
+        }
+        if let Some(t) = elem
+            && n > 0
+        {
+            let align = rt.desc.types.alignment(t);
+            let size = rt.desc.types.size(t);
+            if !ptr.is_multiple_of(align) {
+                return Err(ComponentTrap::UnalignedPointer);
+            }
+            let mem = self.memory.expect("validated: a memory option");
+            if !mem.contains(u64::from(ptr), u64::from(n) * u64::from(size)) {
+                return Err(ComponentTrap::ListOutOfBounds { host: false });
+            }
+        }
+        let buffer = Buffer {
+            inst: self.inst,
+            memory: self.memory,
+            realloc: self.realloc,
+            encoding: self.b.options.string_encoding,
+            ptr,
+            length: n,
+            progress: 0,
+        };
+        with_end(rt, w, |e| e.buffer = Some(buffer));
+        copy(rt, w)?;
+        if !sched.waitables.has_pending(w) {
+            if async_ {
+                with_end(rt, w, |e| e.state = CopyState::AsyncCopying);
+                return Ok(Some(ValRaw::from(BLOCKED)));
+            }
+            with_end(rt, w, |e| e.state = CopyState::SyncCopying);
+            let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
+            let ready = Rc::new(move || runtime().sched.waitables.has_pending(w));
+            sched.wait_until(thread, ready, false, false);
+        }
+        let ((_, _, payload), _) = sched.waitables.take_event(w);
+        Ok(Some(ValRaw::from(payload)))
+    }
+
+    /// CanonicalABI.md `cancel_copy`.
+    fn cancel(&self, i: u32, writable: bool) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        let sched = &rt.sched;
+        let async_ = self.b.async_;
+        if !async_ && !sched.may_block() {
+            return Err(ComponentTrap::CannotBlockSync);
+        }
+        let w = self.get_end(i, writable)?;
+        let (sid, _, state, _) = end(rt, w);
+        if state != CopyState::AsyncCopying {
+            return Err(ComponentTrap::NotCopying);
+        }
+        if !async_ && sched.waitables.items.borrow().get(w).set.is_some() {
+            return Err(ComponentTrap::SyncInSet);
+        }
+        with_end(rt, w, |e| e.state = CopyState::CancellingCopy);
+        // A buffer still pending is cancelled, even when an event for the
+        // elements copied into it so far awaits delivery: the event reports
+        // them with the cancellation.
+        let was_pending = {
+            let mut shared = sched.waitables.shared.borrow_mut();
+            let s = shared.get_mut(sid);
+            let was = s.pending == Some(w);
+            if was {
+                s.pending = None;
+            }
+            was
+        };
+        if was_pending {
+            set_event(rt, w, copy_result::CANCELLED, false);
+        }
+        if !sched.waitables.has_pending(w) {
+            if async_ {
+                return Ok(Some(ValRaw::from(BLOCKED)));
+            }
+            let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
+            let ready = Rc::new(move || runtime().sched.waitables.has_pending(w));
+            sched.wait_until(thread, ready, false, false);
+        }
+        let ((_, _, payload), _) = sched.waitables.take_event(w);
+        Ok(Some(ValRaw::from(payload)))
+    }
+
+    /// CanonicalABI.md `drop` of a stream or future end.
+    fn drop_end(&self, i: u32, writable: bool) -> Result<Option<ValRaw>, ComponentTrap> {
+        let rt = self.rt;
+        let (future, _) = self.elem();
+        let w = self.get_end(i, writable)?;
+        let (sid, _, state, _) = end(rt, w);
+        if state.copying() {
+            return Err(if writable {
+                ComponentTrap::BusyDrop
+            } else {
+                ComponentTrap::BusyRemove
+            });
+        }
+        if future && writable && state != CopyState::Done {
+            return Err(ComponentTrap::FutureNotWritten);
+        }
+        self.inst.table.borrow_mut().remove(i)?;
+        rt.sched.waitables.remove(w);
+        let pending = {
+            let mut shared = rt.sched.waitables.shared.borrow_mut();
+            let s = shared.get_mut(sid);
+            if s.dropped {
+                None
+            } else {
+                s.dropped = true;
+                s.pending.take()
+            }
+        };
+        if let Some(p) = pending {
+            set_event(rt, p, copy_result::DROPPED, false);
+        }
+        Ok(None)
+    }
+}
