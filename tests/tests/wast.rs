@@ -1,7 +1,8 @@
 //! Conformance: every core test script of `../shared/testsuite/core/` (the
 //! WebAssembly 3.0 root folder) and every Component Model reference test
 //! (`component-model/{values,resources,linking,validation,binary,async}`)
-//! is one test, run by the same code as `smelt wast`.
+//! is one test, run by the same code as `smelt wast`; so is each of the
+//! project's own scripts in `tests/wast/`.
 //! Scripts in `tests/wast-skip.txt` are ignored, each with the reason the
 //! list gives; the reasons are printed before the tests.
 
@@ -40,9 +41,11 @@ fn main() {
     ];
     let mut trials = Vec::new();
     let mut skipped = 0;
-    for path in dirs.iter().flat_map(|d| scripts(&suite.join(d))) {
+    let own = scripts(&root.join("tests/wast"));
+    for path in dirs.iter().flat_map(|d| scripts(&suite.join(d))).chain(own) {
         let name = path
             .strip_prefix(&suite)
+            .or_else(|_| path.strip_prefix(&root))
             .unwrap_or(&path)
             .display()
             .to_string();

@@ -28,4 +28,5 @@ pub fn features() -> wasmparser::WasmFeatures {
         | F::CM_IMPLEMENTS
         | F::CM_FIXED_LENGTH_LISTS
         | F::CM_MAP
+        | F::CM_ERROR_CONTEXT
 }

@@ -69,6 +69,7 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
             rt,
             inst,
             memory,
+            realloc,
             b,
         }
         .run(&arg, args)
@@ -106,10 +107,22 @@ struct Cx<'a> {
     rt: &'a Runtime,
     inst: &'static InstanceState,
     memory: Option<Memory>,
+    realloc: Option<super::Realloc>,
     b: Builtin,
 }
 
 impl Cx<'_> {
+    /// The calling instance as one side of a canonical ABI copy.
+    fn side(&self) -> super::canonical::Side<'static> {
+        super::canonical::Side {
+            instance: self.inst,
+            memory: self.memory,
+            realloc: self.realloc,
+            encoding: self.b.options.string_encoding,
+            host: false,
+        }
+    }
+
     fn leave(&self) -> Result<(), ComponentTrap> {
         if self.inst.may_leave.get() {
             Ok(())
@@ -298,6 +311,53 @@ impl Cx<'_> {
                 Ok(None)
             }
             BuiltinOp::SubtaskCancel => self.subtask_cancel(arg(0)),
+            BuiltinOp::ErrorContextNew => {
+                self.leave()?;
+                let side = self.side();
+                let cx = super::canonical::Cx {
+                    rt,
+                    from: &side,
+                    to: &side,
+                    scope: 0,
+                };
+                let text = cx.lift_string(arg(0), arg(1))?.text;
+                let id = {
+                    let mut all = sched.waitables.error_contexts.borrow_mut();
+                    all.push(text);
+                    (all.len() - 1) as u32
+                };
+                ok(inst.table.borrow_mut().add(Slot::ErrorContext(id))?)
+            }
+            BuiltinOp::ErrorContextDebugMessage => {
+                self.leave()?;
+                let i = arg(0);
+                let id = match inst.table.borrow().get(i)? {
+                    Slot::ErrorContext(id) => id,
+                    _ => return Err(ComponentTrap::WrongHandleType(i)),
+                };
+                let text = sched.waitables.error_contexts.borrow()[id as usize].clone();
+                let side = self.side();
+                let cx = super::canonical::Cx {
+                    rt,
+                    from: &side,
+                    to: &side,
+                    scope: 0,
+                };
+                let (ptr, units) = cx.store_string(&super::canonical::SourceString::utf8(text))?;
+                let ret = arg(1);
+                self.store_event(ret, ptr, units)?;
+                Ok(None)
+            }
+            BuiltinOp::ErrorContextDrop => {
+                self.leave()?;
+                let i = arg(0);
+                match inst.table.borrow().get(i)? {
+                    Slot::ErrorContext(_) => {}
+                    _ => return Err(ComponentTrap::WrongHandleType(i)),
+                }
+                inst.table.borrow_mut().remove(i)?;
+                Ok(None)
+            }
             BuiltinOp::ThreadIndex => {
                 self.leave()?;
                 ok(sched.current().map_or(0, |t| t + 1))

@@ -154,8 +154,9 @@ enum Purpose {
 }
 
 /// A source string: its raw bytes, its encoding, and its code units.
-struct SourceString {
-    text: String,
+pub(super) struct SourceString {
+    /// The string.
+    pub(super) text: String,
     /// The simple encoding of the bytes (utf8, utf16 or latin1).
     simple: Simple,
     /// The source option's encoding.
@@ -164,6 +165,19 @@ struct SourceString {
     units: u32,
     /// The raw bytes.
     bytes: Vec<u8>,
+}
+
+impl SourceString {
+    /// A string to store, held as UTF-8.
+    pub(super) fn utf8(text: String) -> Self {
+        SourceString {
+            units: text.len() as u32,
+            bytes: text.as_bytes().to_vec(),
+            simple: Simple::Utf8,
+            option: StringEncoding::Utf8,
+            text,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -349,7 +363,22 @@ impl Cx<'_> {
                 )?;
                 self.write(dst, 4, u64::from(new))
             }
-            ValType::ErrorContext => Err(ComponentTrap::Unsupported("passing error contexts")),
+            ValType::ErrorContext => {
+                // The handle stays: the receiver gets a new one to the same
+                // error context (CanonicalABI.md `lift_error_context`).
+                let handle = self.read(src, 4)? as u32;
+                let id = match self.from.instance.table.borrow().get(handle)? {
+                    Slot::ErrorContext(id) => id,
+                    _ => return Err(ComponentTrap::WrongHandleType(handle)),
+                };
+                let new = self
+                    .to
+                    .instance
+                    .table
+                    .borrow_mut()
+                    .add(Slot::ErrorContext(id))?;
+                self.write(dst, 4, u64::from(new))
+            }
             ValType::Borrow(resource) => {
                 let handle = self.read(src, 4)? as u32;
                 let rep = {
@@ -554,7 +583,7 @@ impl Cx<'_> {
     }
 
     /// Lifts a string from the source side.
-    fn lift_string(&self, ptr: u32, tagged: u32) -> Result<SourceString, ComponentTrap> {
+    pub(super) fn lift_string(&self, ptr: u32, tagged: u32) -> Result<SourceString, ComponentTrap> {
         let option = self.from.encoding;
         let (simple, units, byte_len, align) = match option {
             StringEncoding::Utf8 => (Simple::Utf8, tagged, u64::from(tagged), 1),
@@ -605,7 +634,7 @@ impl Cx<'_> {
 
     /// Stores a string in the destination (CanonicalABI.md
     /// `store_string_into_range`).
-    fn store_string(&self, s: &SourceString) -> Result<(u32, u32), ComponentTrap> {
+    pub(super) fn store_string(&self, s: &SourceString) -> Result<(u32, u32), ComponentTrap> {
         match (self.to.encoding, s.simple) {
             (StringEncoding::Utf8, Simple::Utf8) => self.copy_string(s, s.bytes.clone(), 1, 1),
             (StringEncoding::Utf8, Simple::Utf16) => self.to_utf8(s, 3 * u64::from(s.units)),

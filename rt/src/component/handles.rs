@@ -49,6 +49,8 @@ pub enum Slot {
         /// The end.
         end: u32,
     },
+    /// An error context (its index in the scheduler's error contexts).
+    ErrorContext(u32),
 }
 
 /// A component instance's handle table.

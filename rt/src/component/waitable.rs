@@ -141,6 +141,10 @@ pub struct Waitables {
     pub sets: RefCell<Slab<WaitableSet>>,
     /// The shared states of streams and futures.
     pub shared: RefCell<Slab<Shared>>,
+    /// The debug messages of error contexts (CanonicalABI.md
+    /// `ErrorContext`); never freed, since handles to one may be in many
+    /// tables.
+    pub error_contexts: RefCell<Vec<String>>,
 }
 
 impl Waitables {

@@ -1,0 +1,56 @@
+;; error-context.new, .debug-message and .drop, and an error context passed
+;; between components as a value (the handle stays with the sender).
+(component
+  (component $C
+    (core module $Memory
+      (memory (export "mem") 1)
+      (global $bump (mut i32) (i32.const 1024))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $bump))
+        (global.set $bump (i32.add (global.get $bump) (local.get 3)))
+        (local.get $p)))
+    (core instance $memory (instantiate $Memory))
+    (core module $CM
+      (import "" "mem" (memory 1))
+      (import "" "error-context.new" (func $new (param i32 i32) (result i32)))
+      (import "" "error-context.debug-message" (func $msg (param i32 i32)))
+      (import "" "error-context.drop" (func $drop (param i32)))
+      (data (i32.const 0) "boom")
+      (func (export "make") (result i32)
+        (call $new (i32.const 0) (i32.const 4)))
+      (func (export "len") (param $e i32) (result i32)
+        (call $msg (local.get $e) (i32.const 16))
+        (call $drop (local.get $e))
+        (i32.load (i32.const 20)))
+    )
+    (canon error-context.new (memory (core memory $memory "mem")) (core func $new))
+    (canon error-context.debug-message (memory (core memory $memory "mem")) (realloc (core func $memory "realloc")) (core func $msg))
+    (canon error-context.drop (core func $drop))
+    (core instance $cm (instantiate $CM (with "" (instance
+      (export "mem" (memory $memory "mem"))
+      (export "error-context.new" (func $new))
+      (export "error-context.debug-message" (func $msg))
+      (export "error-context.drop" (func $drop))))))
+    (func (export "make") (result error-context) (canon lift (core func $cm "make")))
+    (func (export "len") (param "e" error-context) (result u32) (canon lift (core func $cm "len")))
+  )
+  (component $D
+    (import "make" (func $make (result error-context)))
+    (import "len" (func $len (param "e" error-context) (result u32)))
+    (core module $DM
+      (import "" "make" (func $make (result i32)))
+      (import "" "len" (func $len (param i32) (result i32)))
+      (func (export "run") (result i32)
+        (call $len (call $make))))
+    (canon lower (func $make) (core func $make'))
+    (canon lower (func $len) (core func $len'))
+    (core instance $dm (instantiate $DM (with "" (instance
+      (export "make" (func $make')) (export "len" (func $len'))))))
+    (func (export "run") (result u32) (canon lift (core func $dm "run")))
+  )
+  (instance $c (instantiate $C))
+  (instance $d (instantiate $D (with "make" (func $c "make")) (with "len" (func $c "len"))))
+  (func (export "run") (alias export $d "run"))
+)
+(assert_return (invoke "run") (u32.const 4))
