@@ -418,7 +418,7 @@ impl Cx<'_> {
                     return Ok(Some(ValRaw::from(BLOCKED)));
                 }
                 let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
-                sched.wait_until(thread, Rc::new(resolved), false, false);
+                sched.block_until(thread, Rc::new(resolved));
             }
         }
         // The resolution is delivered here rather than as an event.

@@ -1228,7 +1228,7 @@ unsafe fn call(
                 let me = sched
                     .current()
                     .expect("a task that may block runs on a thread");
-                sched.wait_until(me, Rc::new(move || resolved(runtime())), false, false);
+                sched.block_until(me, Rc::new(move || resolved(runtime())));
             }
         }
         sched.waitables.remove(subtask);

@@ -508,7 +508,7 @@ impl Op<'_> {
             with_end(rt, w, |e| e.state = CopyState::SyncCopying);
             let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
             let ready = Rc::new(move || runtime().sched.waitables.has_pending(w));
-            sched.wait_until(thread, ready, false, false);
+            sched.block_until(thread, ready);
         }
         let ((_, _, payload), _) = sched.waitables.take_event(w);
         Ok(Some(ValRaw::from(payload)))
@@ -552,7 +552,7 @@ impl Op<'_> {
             }
             let thread = sched.current().ok_or(ComponentTrap::NoTask)?;
             let ready = Rc::new(move || runtime().sched.waitables.has_pending(w));
-            sched.wait_until(thread, ready, false, false);
+            sched.block_until(thread, ready);
         }
         let ((_, _, payload), _) = sched.waitables.take_event(w);
         Ok(Some(ValRaw::from(payload)))

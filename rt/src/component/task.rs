@@ -22,7 +22,8 @@
 //!   call into guest code: a trap in guest code jumps straight back to the
 //!   host's entry point, skipping every frame in between, and
 //!   [`Sched::reset`] then forgets the abandoned coroutines;
-//! - a coroutine is dropped only once it has finished.
+//! - a coroutine is dropped only once it has finished; its stack is then
+//!   kept for the next one.
 
 use core::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -40,6 +41,9 @@ const STACK_SIZE: usize = 8 << 20;
 /// Stack kept free at the bottom of a coroutine's stack for runtime code
 /// that guest code calls, in bytes.
 const STACK_RESERVE: usize = 256 << 10;
+
+/// Most stacks of finished coroutines kept for new ones.
+const MAX_POOLED_STACKS: usize = 16;
 
 /// Event codes (CanonicalABI.md `EventCode`).
 pub mod event {
@@ -210,6 +214,8 @@ pub struct Sched {
     waiting: RefCell<Vec<ThreadId>>,
     /// The running thread, if any.
     current: Cell<Option<ThreadId>>,
+    /// Stacks of finished coroutines, for reuse.
+    stacks: RefCell<Vec<DefaultStack>>,
 }
 
 impl Sched {
@@ -269,7 +275,11 @@ impl Sched {
         task: TaskId,
         body: impl FnOnce(ThreadId) -> Result<(), ComponentTrap> + 'static,
     ) -> Result<ThreadId, ComponentTrap> {
-        let stack = DefaultStack::new(STACK_SIZE).map_err(|_| ComponentTrap::OutOfStacks)?;
+        let pooled = self.stacks.borrow_mut().pop();
+        let stack = match pooled {
+            Some(stack) => stack,
+            None => DefaultStack::new(STACK_SIZE).map_err(|_| ComponentTrap::OutOfStacks)?,
+        };
         let stack_limit = stack.limit().get() + STACK_RESERVE;
         let t = self.threads.borrow_mut().add(Thread {
             task,
@@ -322,8 +332,12 @@ impl Sched {
             CoroutineResult::Yield(()) => Ok(()),
             CoroutineResult::Return(r) => {
                 self.finish_thread(t);
-                // SAFETY: finished, so dropping it frees only its stack.
-                drop(unsafe { Box::from_raw(coro) });
+                // SAFETY: finished, so it gives its stack back.
+                let stack = unsafe { Box::from_raw(coro) }.into_stack();
+                let mut stacks = self.stacks.borrow_mut();
+                if stacks.len() < MAX_POOLED_STACKS {
+                    stacks.push(stack);
+                }
                 r
             }
         }
@@ -391,6 +405,31 @@ impl Sched {
         }
         self.waiting.borrow_mut().push(t);
         self.suspend(t, cancellable)
+    }
+
+    /// Blocks running thread `t` in a synchronous built-in or call until
+    /// `ready` holds. A callback task that has already returned its value
+    /// gives up its instance's exclusive lock while it waits (so that
+    /// other calls into the instance can start) and takes it back before
+    /// it goes on; other tasks keep it (the reference tests expect both).
+    pub fn block_until(&self, t: ThreadId, ready: ReadyFn) {
+        let task = self.threads.borrow().get(t).task;
+        let (inst, release) = {
+            let tasks = self.tasks.borrow();
+            let entry = tasks.get(task);
+            (
+                entry.instance(),
+                entry.async_lift && entry.callback && entry.state == TaskState::Resolved,
+            )
+        };
+        if !(release && inst.exclusive.get() == Some(task)) {
+            self.wait_until(t, ready, false, false);
+            return;
+        }
+        inst.exclusive.set(None);
+        let ready = Rc::new(move || ready() && inst.exclusive.get().is_none());
+        self.wait_until(t, ready, false, false);
+        inst.exclusive.set(Some(task));
     }
 
     /// Lets other threads run (CanonicalABI.md `Thread.yield_until`): a
