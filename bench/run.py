@@ -4,7 +4,8 @@
 
 In one run it
 
- 1. builds smelt (`cargo build --release`), unless --smelt names a binary;
+ 1. builds smelt (`cargo build --release --workspace`), unless --smelt names a
+    binary;
  2. builds bench/programs/ natively (`--release`) and for wasm32-wasip2, from the
     same source and the same Cargo.lock;
  3. compiles each .wasm with `smelt build` (timed) and, when `wasmtime` is on
@@ -14,8 +15,9 @@ In one run it
     wasmtime, native, ...), each run's stdout going to a file, and checks that
     all of them print the same bytes and exit with status 0;
  5. measures hello world start-to-exit over many repetitions, stripped
-    executable sizes and peak RSS (`ru_maxrss` of the child, from wait4);
- 6. prints a table and writes docs/benchmarks.md and docs/benchmarks.json.
+    executable sizes and peak RSS (GNU time's %M, in one more run of each);
+ 6. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
+    and ends with `bench: N passed, N failed` (programs, hello world included).
 
 `--quick` is what CI runs so the suite cannot rot: tiny inputs, one untimed
 run each, no files written. Only the Python 3 standard library is used.
@@ -82,8 +84,6 @@ BENCHES = [
           args=["{dir}"], needs_data=True),
 ]
 HELLO = "hello"
-
-
 START = time.perf_counter()
 
 
@@ -124,8 +124,10 @@ def run_timed(argv: list[str], stdout_path: str, stderr_path: str, timeout: floa
               env: dict[str, str] | None = None) -> RunResult:
     """Runs argv once with stdin from /dev/null and stdout/stderr to files.
 
-    The wall time covers posix_spawn to wait4 and nothing else; the peak RSS
-    is the child's ru_maxrss (KiB on Linux).
+    The wall time covers posix_spawn to wait4 and nothing else. The peak RSS
+    is the child's ru_maxrss (KiB), which counts the harness's own RSS at the
+    spawn too (see Harness.peak_rss). A program that cannot be started is a
+    run with status 127 and the reason in its stderr file.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     actions = [
@@ -135,8 +137,13 @@ def run_timed(argv: list[str], stdout_path: str, stderr_path: str, timeout: floa
     ]
     timed_out = threading.Event()
     start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
-                         file_actions=actions)
+    try:
+        pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
+                             file_actions=actions)
+    except OSError as e:
+        with open(stderr_path, "w") as f:
+            f.write(f"cannot run {argv[0]}: {e}\n")
+        return RunResult(0.0, 127, 0, stdout_path, stderr_path)
 
     def kill() -> None:
         timed_out.set()
@@ -192,15 +199,27 @@ def capture(argv: list[str]) -> str:
 
 
 def machine() -> dict:
-    cpu = "unknown"
+    cpu, flags, family_model = "unknown", set(), {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "model name" and cpu == "unknown":
+                    cpu = value
+                elif key in ("cpu family", "model", "stepping") and key not in family_model:
+                    family_model[key] = value
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
     except OSError:
         pass
+    if family_model:
+        cpu += " (" + ", ".join(f"{k} {v}" for k, v in family_model.items()) + ")"
+    notable = [f for f in ("sse4_2", "avx2", "avx512f", "fma", "sha_ni", "aes") if f in flags]
+    if notable:
+        cpu += ", with " + " ".join(notable)
+    if "hypervisor" in flags:
+        cpu += ", virtual machine"
     mem = ""
     try:
         with open("/proc/meminfo") as f:
@@ -398,7 +417,8 @@ class Harness:
             if not ok:
                 self.fail(out)
                 return False
-            self.smelt = os.path.join(ROOT, "target", "release", "smelt")
+            target = os.path.join(ROOT, os.environ.get("CARGO_TARGET_DIR") or "target")
+            self.smelt = os.path.join(target, "release", "smelt")
             self.info["smelt"] = capture([self.smelt, "--version"])
             rev = capture(["git", "-C", ROOT, "describe", "--always", "--dirty"])
             if rev and rev != "not found" and "fatal" not in rev:
@@ -412,8 +432,8 @@ class Harness:
         env.pop("CARGO_BUILD_TARGET", None)
         for what, extra in (("native", []), ("wasm32-wasip2", ["--target", "wasm32-wasip2"])):
             log(f"building bench/programs ({what})")
-            ok, secs, out = run_checked(["cargo", "build", "--release", "--locked", *extra,
-                                         *bin_args],
+            ok, secs, out = run_checked(["cargo", "build", "--release", "--locked",
+                                         "--target-dir", TARGET, *extra, *bin_args],
                                         f"building bench/programs for {what}", cwd=PROGRAMS,
                                         env=env)
             if not ok:
@@ -701,12 +721,22 @@ def markdown(rep: dict) -> str:
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "
                "(`opt-level = 3`, `codegen-units = 1`, `panic = \"abort\"`) natively and for "
-               "`wasm32-wasip2`. The native build targets baseline x86-64 (no FMA, so "
-               "floating-point results agree bit for bit), but crates that detect CPU features "
-               "at run time (`memchr` under `regex`, `pulldown-cmark` and `serde_json`) use "
-               "SSE2/AVX2 natively and their portable code in wasm. `sha2` is built with "
-               "`force-soft` and `blake3` with `pure`, so both versions run the same "
-               "portable code.")
+               "`wasm32-wasip2`. What differs between the two builds of the same source, "
+               "beyond smelt:")
+    out.append("")
+    out.append("- The native build targets baseline x86-64: no FMA, so floating-point results "
+               "agree bit for bit, but LLVM vectorizes loops with SSE2 (`matmul`, "
+               "`spectral_norm`, `sort`), while the wasm build has no SIMD (`simd128` is off "
+               "by default, and smelt does not support it).")
+    out.append("- Crates that detect CPU features at run time (`memchr` under `regex`, "
+               "`pulldown-cmark` and `serde_json`) use SSE2/AVX2 natively and their portable "
+               "code in wasm. `sha2` is built with `force-soft` and `blake3` with `pure`, so "
+               "both versions of those run the same portable code.")
+    out.append("- `num-bigint` picks its digit by pointer width: 64-bit digits (with `u128` "
+               "products) natively, 32-bit digits on wasm32, about twice the multiply work "
+               "for `bigint`.")
+    out.append("- The allocator: glibc `malloc` natively, "
+               "`malloc` in wasm (wasi-libc's, a dlmalloc).")
     out.append("")
     for r in rep["benchmarks"]:
         out.append(f"- `{r['name']}`: {r['what']}")
