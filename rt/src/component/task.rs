@@ -501,3 +501,19 @@ impl Sched {
         live
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slab_reuses_the_last_freed_index() {
+        let mut s = Slab::default();
+        assert_eq!((s.add('a'), s.add('b'), s.add('c')), (0, 1, 2));
+        assert_eq!(s.remove(1), 'b');
+        assert_eq!(s.add('d'), 1);
+        assert_eq!(*s.get(1), 'd');
+        let live: Vec<_> = s.iter().map(|(i, c)| (i, *c)).collect();
+        assert_eq!(live, [(0, 'a'), (1, 'd'), (2, 'c')]);
+    }
+}

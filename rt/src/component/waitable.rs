@@ -232,3 +232,45 @@ impl Waitables {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subtask(state: SubtaskState) -> Kind {
+        Kind::Subtask(Subtask {
+            state,
+            task: None,
+            scope: 7,
+            delivered: false,
+            cancel_requested: false,
+        })
+    }
+
+    #[test]
+    fn events_come_in_join_order_and_report_the_state_at_delivery() {
+        let w = Waitables::default();
+        let set = w.sets.borrow_mut().add(WaitableSet::default());
+        let a = w.add(subtask(SubtaskState::Started));
+        let b = w.add(subtask(SubtaskState::Started));
+        w.items.borrow_mut().get_mut(a).index = 1;
+        w.items.borrow_mut().get_mut(b).index = 2;
+        w.join(b, Some(set));
+        w.join(a, Some(set));
+        assert!(!w.set_has_pending(set));
+        for x in [a, b] {
+            w.items.borrow_mut().get_mut(x).pending = Some(Pending::Subtask);
+        }
+        // `a` returns before its event is delivered: one event, RETURNED.
+        w.items.borrow_mut().get_mut(a).subtask_mut().state = SubtaskState::Returned;
+        assert_eq!(w.set_pending(set), Some(b));
+        assert_eq!(w.take_event(b), ((event::SUBTASK, 2, 1), None));
+        assert_eq!(w.set_pending(set), Some(a));
+        assert_eq!(w.take_event(a), ((event::SUBTASK, 1, 2), Some(7)));
+        assert!(w.items.borrow().get(a).subtask().delivered);
+        assert!(!w.set_has_pending(set));
+        // Leaving the set on removal.
+        w.remove(a);
+        assert_eq!(w.sets.borrow().get(set).elems, vec![b]);
+    }
+}
