@@ -1,14 +1,63 @@
 #!/usr/bin/env bash
 # The test command of the README: builds the workspace (the `smelt`
-# executable and the runtime library the tests link against), runs every
-# test (unit tests, end-to-end tests, the conformance scripts as test
-# trials), then `smelt wast` over the core specification scripts and the
-# Component Model reference tests that need no async, whose closing line
-# `N passed, N failed, N skipped` ends the output.
+# executable and the runtime library the tests link against) and the
+# runtime library for every other target, runs every test (unit tests,
+# end-to-end tests, the conformance scripts as test trials, the
+# cross-compilation tests), then, for each other target, the trap tests,
+# the tests/programs suite and `smelt wast` compiled for that target and
+# run here (under qemu-user for aarch64 and riscv64), and last `smelt wast`
+# for this machine over the core specification scripts and the Component
+# Model reference tests. It ends with one closing line
+# `N passed, N failed, N skipped` per target, this machine's last.
+#
+# SMELT_CROSS selects the other targets: `all` (the default: every
+# supported target, each of which must be ready, see `smelt targets`),
+# `none`, or a comma-separated list of triples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+host=$(rustc -vV | sed -n 's/^host: //p')
+all_targets=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu riscv64gc-unknown-linux-gnu
+  x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-linux-musl)
+case "${SMELT_CROSS:-all}" in
+  all) targets=("${all_targets[@]}"); export SMELT_CROSS_REQUIRED=1 ;;
+  none) targets=() ;;
+  *) IFS=, read -r -a targets <<< "$SMELT_CROSS" ;;
+esac
+cross=()
+for t in "${targets[@]}"; do
+  [ "$t" = "$host" ] || cross+=("$t")
+done
+
 cargo build --release --workspace --locked
+# The runtime library for each other target. A musl target that rustup
+# cannot install here is built from source (targets/musl-from-source.sh).
+for t in "${cross[@]}"; do
+  if [ -d "$(rustc --print target-libdir --target "$t")" ]; then
+    cargo build --release --locked -p smelt-runtime --target "$t"
+  elif [[ "$t" == *-musl ]]; then
+    bash targets/musl-from-source.sh "$t"
+  else
+    echo "run.sh: the Rust target $t is missing: rustup target add $t" >&2
+    exit 1
+  fi
+done
 cargo test --release --workspace --locked
+
 suite=../shared/testsuite
-./target/release/smelt wast --skip-list tests/wast-skip.txt "$suite"/core/*.wast \
-  "$suite"/component-model/{values,resources,linking,validation,binary}/*.wast
+scripts=("$suite"/core/*.wast
+  "$suite"/component-model/{values,resources,linking,validation,binary,async}/*.wast)
+log=target/wast-logs
+mkdir -p "$log"
+summary=()
+for t in "${cross[@]}"; do
+  echo "== $t: trap tests and tests/programs"
+  SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs
+  echo "== $t: smelt wast"
+  ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
+    | tee "$log/$t.txt"
+  summary+=("$t: $(tail -1 "$log/$t.txt")")
+done
+./target/release/smelt wast --skip-list tests/wast-skip.txt "${scripts[@]}" | tee "$log/$host.txt"
+summary+=("$host: $(tail -1 "$log/$host.txt")")
+echo "== smelt wast, per target"
+printf '%s\n' "${summary[@]}"

@@ -188,17 +188,20 @@ pub fn runtime_candidates(target: &Target) -> Vec<PathBuf> {
         candidates.push(dir.join(&triple).join(RUNTIME_LIB));
         candidates.push(dir.join(RUNTIME_LIB));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        // `target/<profile>/smelt`, or a test binary in
-        // `target/<profile>/deps/`.
-        for dir in exe.ancestors().skip(1).take(2) {
-            let profile = dir.file_name().map(|p| p.to_owned());
-            if host {
-                candidates.push(dir.join(RUNTIME_LIB));
-            }
-            if let (Some(profile), Some(target_dir)) = (profile, dir.parent()) {
-                candidates.push(target_dir.join(&triple).join(profile).join(RUNTIME_LIB));
-            }
+    // `target/<profile>/smelt`, or a test binary in `target/<profile>/deps/`.
+    let profile_dir = std::env::current_exe().ok().and_then(|exe| {
+        let dir = exe.parent()?.to_path_buf();
+        match dir.file_name() {
+            Some(name) if name == "deps" => dir.parent().map(Path::to_path_buf),
+            _ => Some(dir),
+        }
+    });
+    if let Some(dir) = profile_dir {
+        if host {
+            candidates.push(dir.join(RUNTIME_LIB));
+        }
+        if let (Some(profile), Some(target_dir)) = (dir.file_name(), dir.parent()) {
+            candidates.push(target_dir.join(&triple).join(profile).join(RUNTIME_LIB));
         }
     }
     candidates
