@@ -41,7 +41,10 @@ for t in "${cross[@]}"; do
     exit 1
   fi
 done
-cargo test --release --workspace --locked
+# Every suite runs even when one before it failed; the script fails at the
+# end if any did.
+failed=()
+cargo test --release --workspace --locked || failed+=("cargo test")
 
 suite=../shared/testsuite
 scripts=("$suite"/core/*.wast
@@ -51,13 +54,20 @@ mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
   echo "== $t: trap tests and tests/programs"
-  SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs
+  SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
+    || failed+=("$t: trap tests and tests/programs")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
-    | tee "$log/$t.txt"
+    | tee "$log/$t.txt" || failed+=("$t: smelt wast")
   summary+=("$t: $(tail -1 "$log/$t.txt")")
 done
-./target/release/smelt wast --skip-list tests/wast-skip.txt "${scripts[@]}" | tee "$log/$host.txt"
+./target/release/smelt wast --skip-list tests/wast-skip.txt "${scripts[@]}" \
+  | tee "$log/$host.txt" || failed+=("$host: smelt wast")
 summary+=("$host: $(tail -1 "$log/$host.txt")")
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "== failed"
+  printf '%s\n' "${failed[@]}"
+fi
 echo "== smelt wast, per target"
 printf '%s\n' "${summary[@]}"
+[ ${#failed[@]} -eq 0 ]
