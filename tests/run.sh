@@ -5,9 +5,10 @@
 # end-to-end tests, the conformance scripts as test trials, the
 # cross-compilation tests), then, for each other target, the trap tests,
 # the tests/programs suite and `smelt wast` compiled for that target and
-# run here (under qemu-user for aarch64 and riscv64), and last `smelt wast`
-# for this machine over the core specification scripts and the Component
-# Model reference tests. It ends with one closing line
+# run here (under qemu-user for aarch64 and riscv64), then what `file` and
+# `ldd` say of each target's executable (musl ones are static) and that it
+# runs here, and last `smelt wast` for this machine over the core
+# specification scripts and the Component Model reference tests. It ends with one closing line
 # `N passed, N failed, N skipped` per target, this machine's last.
 #
 # SMELT_CROSS selects the other targets: `all` (the default: every
@@ -60,6 +61,41 @@ for t in "${cross[@]}"; do
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")
   summary+=("$t: $(tail -1 "$log/$t.txt")")
+done
+# What `file` and `ldd` say of each target's executable, and that it runs
+# here: the hello program of tests/programs (built by the programs test).
+hello=tests/programs/target/wasm32-wasip2/release/hello.wasm
+echo "== executables per target"
+for t in "$host" "${cross[@]}"; do
+  exe=target/cross-hello/$t
+  mkdir -p target/cross-hello
+  ./target/release/smelt build "$hello" --target "$t" -o "$exe" || { failed+=("$t: smelt build"); continue; }
+  desc=$(file -b "$exe")
+  echo "$t: $desc"
+  case "$t" in
+    x86_64-*) want="x86-64" ;;
+    aarch64-*) want="ARM aarch64" ;;
+    riscv64gc-*) want="RISC-V" ;;
+  esac
+  [[ "$desc" == *"$want"* ]] || failed+=("$t: file does not say $want")
+  if [[ "$t" == *-musl ]]; then
+    echo "$t: ldd: $(ldd "$exe" 2>&1 | tr -d '\t')"
+    [[ "$desc" == *"statically linked"* ]] || failed+=("$t: not statically linked")
+    ldd "$exe" 2>&1 | grep -q "not a dynamic executable" || failed+=("$t: ldd finds it dynamic")
+  fi
+  # A static executable runs under qemu with no sysroot.
+  arch=${t%%-*}
+  arch=${arch%gc}
+  if [ "$arch" = "${host%%-*}" ]; then
+    run=("$exe")
+  elif [[ "$t" == *-musl ]]; then
+    run=("qemu-$arch" "$exe")
+  else
+    run=("qemu-$arch" -L "/usr/$arch-linux-gnu" "$exe")
+  fi
+  out=$("${run[@]}" 2>/dev/null) || true
+  echo "$t: ${run[*]} prints: $out"
+  [ "$out" = "hello from a smelt test program" ] || failed+=("$t: the executable does not run here")
 done
 ./target/release/smelt wast --skip-list tests/wast-skip.txt "${scripts[@]}" \
   | tee "$log/$host.txt" || failed+=("$host: smelt wast")
