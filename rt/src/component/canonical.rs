@@ -23,8 +23,8 @@
 use std::rc::Rc;
 
 use smelt_abi::component::{
-    CanonOptions, Context, FuncType, StringEncoding, TrampolineKind, TypeId, TypeTable, UTF16_TAG,
-    ValType, discriminant_size,
+    CanonOptions, Context, CoreSignature, FuncType, StringEncoding, TrampolineKind, TypeId,
+    TypeTable, UTF16_TAG, ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -841,6 +841,35 @@ pub(super) unsafe extern "C" fn adapter_trampoline(
     status(unsafe { call(&*ctx.cast::<TrampolineState>(), args, results) })
 }
 
+/// The core signatures of an adapter's two sides (CanonicalABI.md
+/// `flatten_functype`): the caller's lowering and the callee's lifting.
+#[derive(Debug)]
+pub struct Signatures {
+    lower: CoreSignature,
+    lift: CoreSignature,
+}
+
+impl Signatures {
+    /// The signatures of an adapter of function type `func` with these
+    /// options.
+    pub fn new(
+        desc: &smelt_abi::component::ComponentDesc,
+        func: u32,
+        caller: CanonOptions,
+        callee: CanonOptions,
+    ) -> Self {
+        let f = &desc.funcs[func as usize];
+        Signatures {
+            lower: desc
+                .types
+                .core_signature_with(f, Context::Lower, caller.async_, false),
+            lift: desc
+                .types
+                .core_signature_with(f, Context::Lift, callee.async_, callee.callback),
+        }
+    }
+}
+
 /// One call from a component instance (or the host) into a lifted
 /// function, while it is in progress: what lifting its arguments when the
 /// callee starts and lowering its result when the callee returns need
@@ -864,6 +893,13 @@ impl Call {
     fn state(&self) -> &TrampolineState {
         // SAFETY: trampoline states live as long as the program.
         unsafe { &*self.state }
+    }
+
+    fn sigs(&self) -> &Signatures {
+        self.state()
+            .sigs
+            .as_deref()
+            .expect("adapters have signatures")
     }
 
     fn sides<'a>(&self, rt: &'a Runtime) -> (Side<'a>, Side<'a>) {
@@ -901,13 +937,7 @@ impl Call {
         let f = self.func(rt);
         let types = &rt.desc.types;
         let (caller, callee) = self.sides(rt);
-        let lower = types.core_signature_with(f, Context::Lower, self.caller_opts.async_, false);
-        let lift = types.core_signature_with(
-            f,
-            Context::Lift,
-            self.callee_opts.async_,
-            self.callee_opts.callback,
-        );
+        let Signatures { lower, lift } = self.sigs();
         let args = &self.args;
         let cx = Cx {
             rt,
@@ -971,7 +1001,7 @@ impl Call {
         let Some(r) = f.result else { return Ok(()) };
         let types = &rt.desc.types;
         let (caller, callee) = self.sides(rt);
-        let lower = types.core_signature_with(f, Context::Lower, self.caller_opts.async_, false);
+        let lower = &self.sigs().lower;
         let back = Cx {
             rt,
             from: &callee,
@@ -1154,10 +1184,11 @@ unsafe fn call(
     if callee.instance.poisoned.get() || might_be_recursive(caller.instance, callee.instance) {
         return Err(ComponentTrap::CannotEnter);
     }
-    let lower = rt
-        .desc
-        .types
-        .core_signature_with(f, Context::Lower, caller_opts.async_, false);
+    let lower = &state
+        .sigs
+        .as_deref()
+        .expect("adapters have signatures")
+        .lower;
     // SAFETY: the caller passes its flat arguments.
     let args = unsafe { core::slice::from_raw_parts(args, lower.params.len()) }.to_vec();
     let scope = rt.scopes.borrow_mut().add(CallScope::default());
@@ -1265,9 +1296,8 @@ unsafe fn call(
 
 /// Runs a call of a function that is not `async` on the caller's stack.
 fn run_sync_task(rt: &Runtime, call: &Call, task: TaskId) -> Result<(), ComponentTrap> {
-    let f = call.func(rt);
     let (callee_func, post_return, _) = call.callee_funcs();
-    let lift = rt.desc.types.core_signature(f, Context::Lift);
+    let lift = &call.sigs().lift;
     progress(rt, call.subtask, SubtaskState::Started);
     let mut values = call.lift_args(rt)?;
     let n_results = lift.results.len();
@@ -1319,14 +1349,8 @@ fn run_async_task(task: TaskId, thread: ThreadId) -> Result<(), ComponentTrap> {
     if needs_exclusive {
         inst.exclusive.set(Some(task));
     }
-    let f = call.func(rt);
     let (callee_func, post_return, callback) = call.callee_funcs();
-    let lift = rt.desc.types.core_signature_with(
-        f,
-        Context::Lift,
-        call.callee_opts.async_,
-        call.callee_opts.callback,
-    );
+    let lift = &call.sigs().lift;
     progress(rt, call.subtask, SubtaskState::Started);
     let mut values = call.lift_args(rt)?;
     let n_results = lift.results.len();

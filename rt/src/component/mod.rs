@@ -236,6 +236,9 @@ pub struct TrampolineState {
     refs: Vec<Resolved>,
     /// The function reference core instances import it as.
     funcref: VMFuncRef,
+    /// For an adapter, the core signatures of its lowering and lifting,
+    /// computed once.
+    sigs: Option<Box<canonical::Signatures>>,
 }
 
 /// The borrow scope of one call in progress (CanonicalABI.md
@@ -431,10 +434,21 @@ impl Runtime {
                         TrampolineKind::Builtin(_) => builtins::builtin_trampoline,
                     };
                     let code = &self.code[index as usize];
+                    let sigs = match self.desc.trampolines[index as usize] {
+                        TrampolineKind::Adapter {
+                            func,
+                            caller,
+                            callee,
+                        } => Some(Box::new(canonical::Signatures::new(
+                            &self.desc, func, caller, callee,
+                        ))),
+                        _ => None,
+                    };
                     let mut state = Box::new(TrampolineState {
                         call,
                         index,
                         refs,
+                        sigs,
                         funcref: VMFuncRef {
                             wasm_call: code.code,
                             vmctx: core::ptr::null_mut(),
