@@ -567,10 +567,21 @@ pub enum BuiltinOp {
     ErrorContextDrop,
     /// `canon thread.index`.
     ThreadIndex,
+    /// `canon thread.new-indirect` (the second reference is the start
+    /// helper's function, not a memory).
+    ThreadNewIndirect,
+    /// `canon thread.suspend`.
+    ThreadSuspend,
+    /// `canon thread.resume-later`.
+    ThreadResumeLater,
+    /// `canon thread.suspend-then-resume`.
+    ThreadSuspendThenResume,
+    /// `canon thread.yield-then-resume`.
+    ThreadYieldThenResume,
 }
 
 impl BuiltinOp {
-    const ALL: [BuiltinOp; 32] = [
+    const ALL: [BuiltinOp; 37] = [
         BuiltinOp::TaskReturn,
         BuiltinOp::TaskCancel,
         BuiltinOp::ContextGet,
@@ -603,6 +614,11 @@ impl BuiltinOp {
         BuiltinOp::ErrorContextDebugMessage,
         BuiltinOp::ErrorContextDrop,
         BuiltinOp::ThreadIndex,
+        BuiltinOp::ThreadNewIndirect,
+        BuiltinOp::ThreadSuspend,
+        BuiltinOp::ThreadResumeLater,
+        BuiltinOp::ThreadSuspendThenResume,
+        BuiltinOp::ThreadYieldThenResume,
     ];
 }
 

@@ -70,6 +70,9 @@ pub struct ComponentState {
     pub core_instances: u32,
     /// Runtime resource types created so far.
     pub resources: u32,
+    /// The module that starts threads of `thread.new-indirect` (see
+    /// `super::parse`), once a component uses that built-in.
+    pub thread_helper: Option<ModuleIndex>,
 }
 
 impl Default for ComponentState {
@@ -83,6 +86,7 @@ impl Default for ComponentState {
             component_instances: 0,
             core_instances: 0,
             resources: smelt_wit::p2().resources.len() as u32,
+            thread_helper: None,
         }
     }
 }
@@ -899,6 +903,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
         };
         let mut options = None;
         let mut memory = None;
+        let mut start = None;
         let ty_at = |this: &mut Self, f: &Frame<'_>, index: u32| {
             Converter {
                 types: f.types,
@@ -1019,6 +1024,30 @@ impl<'a, 'data> Flattener<'a, 'data> {
             }
             C::ErrorContextDrop => b.op = BuiltinOp::ErrorContextDrop,
             C::ThreadIndex => b.op = BuiltinOp::ThreadIndex,
+            C::ThreadSuspend => b.op = BuiltinOp::ThreadSuspend,
+            C::ThreadResumeLater => b.op = BuiltinOp::ThreadResumeLater,
+            C::ThreadSuspendThenResume => b.op = BuiltinOp::ThreadSuspendThenResume,
+            C::ThreadYieldThenResume => b.op = BuiltinOp::ThreadYieldThenResume,
+            C::ThreadNewIndirect { table_index, .. } => {
+                // The helper module, instantiated with the table, calls
+                // the thread's start function.
+                b.op = BuiltinOp::ThreadNewIndirect;
+                let helper = self
+                    .state
+                    .thread_helper
+                    .expect("parsing added the thread helper");
+                let table = f.core_tables[*table_index as usize];
+                self.ops.push(InitOp::CoreInstance {
+                    module: helper.index() as u32,
+                    imports: vec![table.to_ref()],
+                });
+                let instance = self.state.core_instances;
+                self.state.core_instances += 1;
+                start = Some(CoreDef::Export {
+                    instance,
+                    export: 0,
+                });
+            }
             other => {
                 return Err(CompileError::unsupported(
                     format!("the canonical built-in {}", builtin_name(other)),
@@ -1053,7 +1082,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
         };
         let refs = vec![
             Ref::ComponentInstance(f.instance),
-            option_ref(memory),
+            option_ref(start.or(memory)),
             option_ref(realloc),
         ];
         self.push_trampoline(f, TrampolineKind::Builtin(b), signature, refs);

@@ -150,10 +150,38 @@ pub fn parse<'data>(program: &mut ProgramBuilder<'data>, bytes: &'data [u8]) -> 
         &mut program.validator,
         Validator::new_with_features(crate::core::features()),
     );
+    let first = program.components.len();
     let result = parse_with(program, &mut validator, bytes);
     validator.reset();
     program.validator = validator;
-    result
+    let root = result?;
+    let uses_threads = program.components[first..].iter().any(|c| {
+        c.items.iter().any(|(_, item)| {
+            matches!(
+                item,
+                Item::Canonical(CanonicalFunction::ThreadNewIndirect { .. })
+            )
+        })
+    });
+    if uses_threads && program.component_state.thread_helper.is_none() {
+        program.component_state.thread_helper = Some(thread_helper(program)?);
+    }
+    Ok(root)
+}
+
+/// The core module through which the runtime starts a thread of
+/// `thread.new-indirect`: its export `start(index, arg)` calls element
+/// `index` of the table it imports with `arg` (a `call_indirect`, so the
+/// element's type is checked as the built-in requires). One per program,
+/// instantiated once per use with the built-in's table.
+fn thread_helper(program: &mut ProgramBuilder<'_>) -> Result<ModuleIndex> {
+    const HELPER: &str = r#"(module
+        (type $start (func (param i32)))
+        (import "" "table" (table 0 funcref))
+        (func (export "start") (param $index i32) (param $arg i32)
+          (call_indirect (type $start) (local.get $arg) (local.get $index))))"#;
+    let bytes = wat::parse_str(HELPER).expect("the thread helper is valid");
+    program.add_module(Box::leak(bytes.into_boxed_slice()))
 }
 
 fn parse_with<'data>(

@@ -55,7 +55,13 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
         // SAFETY: the built-in's core type has at least `i + 1` params.
         unsafe { *args.add(i) as u32 }
     };
-    let result = if is_stream_op(b.op) {
+    let start = match state.refs[1] {
+        Resolved::Func(f) => Some(f),
+        _ => None,
+    };
+    let result = if switches_threads(b.op) {
+        thread_op(rt, inst, b.op, start, &arg)
+    } else if is_stream_op(b.op) {
         super::stream::Op {
             rt,
             inst,
@@ -80,6 +86,18 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
             unsafe { *results = v };
         }
     }))
+}
+
+/// Whether `op` is a `thread.*` built-in that creates or switches threads.
+pub(super) fn switches_threads(op: BuiltinOp) -> bool {
+    matches!(
+        op,
+        BuiltinOp::ThreadNewIndirect
+            | BuiltinOp::ThreadSuspend
+            | BuiltinOp::ThreadResumeLater
+            | BuiltinOp::ThreadSuspendThenResume
+            | BuiltinOp::ThreadYieldThenResume
+    )
 }
 
 fn is_stream_op(op: BuiltinOp) -> bool {
@@ -287,6 +305,9 @@ impl Cx<'_> {
                     _ => return Err(ComponentTrap::NotAWaitable(wi)),
                 };
                 let set = if si == 0 { None } else { Some(self.set(si)?) };
+                if set.is_some() && super::stream::sync_copying(rt, w) {
+                    return Err(ComponentTrap::SyncInSet);
+                }
                 sched.waitables.join(w, set);
                 Ok(None)
             }
@@ -436,6 +457,91 @@ impl Cx<'_> {
         let items = sched.waitables.items.borrow();
         let s = items.get(w).subtask();
         Ok(Some(ValRaw::from(s.state as u32)))
+    }
+}
+
+/// The `thread.*` built-ins that create and switch threads
+/// (CanonicalABI.md `canon thread.new-indirect`, `thread.suspend`,
+/// `thread.resume-later`, `thread.suspend-then-resume`,
+/// `thread.yield-then-resume`). Thread indices are the scheduler's, plus
+/// one.
+fn thread_op(
+    rt: &Runtime,
+    inst: &'static InstanceState,
+    op: BuiltinOp,
+    start: Option<super::CoreFunc>,
+    arg: &dyn Fn(usize) -> u32,
+) -> Result<Option<ValRaw>, ComponentTrap> {
+    let sched = &rt.sched;
+    if !inst.may_leave.get() {
+        return Err(ComponentTrap::CannotLeave);
+    }
+    let me = sched.current().ok_or(ComponentTrap::NoTask)?;
+    if op != BuiltinOp::ThreadNewIndirect
+        && op != BuiltinOp::ThreadResumeLater
+        && !sched.has_stack(me)
+    {
+        // Only a thread on its own stack can suspend.
+        return Err(ComponentTrap::CannotBlockSync);
+    }
+    // Another suspended thread of the same instance, by index.
+    let other = |i: u32| -> Result<u32, ComponentTrap> {
+        let t = i.wrapping_sub(1);
+        let same = {
+            let threads = sched.threads.borrow();
+            let tasks = sched.tasks.borrow();
+            threads
+                .iter()
+                .find(|(id, _)| *id == t)
+                .is_some_and(|(_, th)| core::ptr::eq(tasks.get(th.task).inst, inst))
+        };
+        if !same {
+            return Err(ComponentTrap::UnknownThread(i));
+        }
+        if !sched.suspended(t) {
+            return Err(ComponentTrap::ThreadNotSuspended(i));
+        }
+        Ok(t)
+    };
+    match op {
+        BuiltinOp::ThreadNewIndirect => {
+            let start = start.expect("thread.new-indirect refers to its helper");
+            let (index, c) = (arg(0), arg(1));
+            let task = sched.threads.borrow().get(me).task;
+            let t = sched.spawn(task, false, move |t| {
+                let mut values = [ValRaw::from(index), ValRaw::from(c)];
+                // SAFETY: the helper has type (i32, i32) -> ().
+                unsafe { start.call(&mut values) }?;
+                let rt = runtime();
+                let task = rt.sched.threads.borrow().get(t).task;
+                let tasks = rt.sched.tasks.borrow();
+                let task = tasks.get(task);
+                if task.threads == 1 && task.state != TaskState::Resolved {
+                    return Err(ComponentTrap::NoResult);
+                }
+                Ok(())
+            })?;
+            Ok(Some(ValRaw::from(t + 1)))
+        }
+        BuiltinOp::ThreadSuspend => {
+            if !sched.may_block() {
+                return Err(ComponentTrap::CannotBlockSync);
+            }
+            Ok(Some(ValRaw::from(u32::from(sched.suspend_thread(me)))))
+        }
+        BuiltinOp::ThreadResumeLater => {
+            let t = other(arg(0))?;
+            sched.resume_later(t);
+            Ok(None)
+        }
+        BuiltinOp::ThreadSuspendThenResume | BuiltinOp::ThreadYieldThenResume => {
+            let t = other(arg(0))?;
+            let yield_ = op == BuiltinOp::ThreadYieldThenResume;
+            Ok(Some(ValRaw::from(u32::from(
+                sched.switch_to(me, t, yield_),
+            ))))
+        }
+        _ => unreachable!("a thread built-in"),
     }
 }
 

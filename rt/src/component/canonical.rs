@@ -1218,6 +1218,7 @@ unsafe fn call(
         scope,
         supertask: sched.current_task(),
         thread: None,
+        threads: 0,
         waiting_to_enter: None,
         subtask,
         call: Some(call.clone()),
@@ -1229,8 +1230,10 @@ unsafe fn call(
         .get_mut(subtask)
         .subtask_mut()
         .task = Some(task);
-    if f.async_ {
-        let thread = sched.spawn(task, move |t| run_async_task(task, t))?;
+    if f.async_ || callee.instance.uses_threads.get() {
+        // A function that is not `async` runs on its own stack too when its
+        // instance may switch threads (`thread.*` built-ins).
+        let thread = sched.spawn(task, true, move |t| run_async_task(task, t))?;
         sched.resume(thread, false)?;
     } else {
         // A function that is not `async` cannot block: it runs here.
@@ -1248,18 +1251,21 @@ unsafe fn call(
     };
     if !caller_opts.async_ {
         if !resolved(rt) {
-            if caller.host {
-                // The host drives the event loop until the call resolves.
-                while !resolved(rt) {
-                    if !sched.tick()? {
-                        return Err(ComponentTrap::Deadlock);
+            match sched.current() {
+                Some(me) if !caller.host && sched.has_stack(me) => {
+                    sched.block_until(me, Rc::new(move || resolved(runtime())));
+                }
+                _ => {
+                    // The host, or a caller on a stack it cannot leave (a
+                    // function that is not `async`, whose callee switched
+                    // threads), drives the event loop until the call
+                    // resolves.
+                    while !resolved(rt) {
+                        if !sched.tick()? {
+                            return Err(ComponentTrap::Deadlock);
+                        }
                     }
                 }
-            } else {
-                let me = sched
-                    .current()
-                    .expect("a task that may block runs on a thread");
-                sched.block_until(me, Rc::new(move || resolved(runtime())));
             }
         }
         sched.waitables.remove(subtask);
@@ -1325,16 +1331,19 @@ fn run_async_task(task: TaskId, thread: ThreadId) -> Result<(), ComponentTrap> {
     let (inst, call, needs_exclusive) = {
         let tasks = sched.tasks.borrow();
         let t = tasks.get(task);
+        // Only `async` functions wait for backpressure and take the
+        // exclusive lock (CanonicalABI.md `Task.enter`).
         (
             t.instance(),
             t.call.clone().expect("a call"),
-            t.needs_exclusive(),
+            t.async_ft && t.needs_exclusive(),
         )
     };
     // Task.enter: wait while the instance applies backpressure.
     let has_backpressure =
         move || inst.backpressure.get() > 0 || (needs_exclusive && inst.exclusive.get().is_some());
-    if has_backpressure() || inst.num_waiting_to_enter.get() > 0 {
+    let async_ft = sched.tasks.borrow().get(task).async_ft;
+    if async_ft && (has_backpressure() || inst.num_waiting_to_enter.get() > 0) {
         inst.num_waiting_to_enter
             .set(inst.num_waiting_to_enter.get() + 1);
         sched.tasks.borrow_mut().get_mut(task).waiting_to_enter = Some(thread);
@@ -1422,7 +1431,10 @@ fn exit(
     if needs_exclusive && inst.exclusive.get() == Some(task) {
         inst.exclusive.set(None);
     }
-    if rt.sched.tasks.borrow().get(task).state != TaskState::Resolved {
+    let tasks = rt.sched.tasks.borrow();
+    let t = tasks.get(task);
+    // The task must have resolved when its last thread ends.
+    if t.threads == 1 && t.state != TaskState::Resolved {
         return Err(ComponentTrap::NoResult);
     }
     Ok(())

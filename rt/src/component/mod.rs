@@ -161,6 +161,9 @@ pub struct InstanceState {
     pub exclusive: Cell<Option<task::TaskId>>,
     /// Tasks waiting to enter it.
     pub num_waiting_to_enter: Cell<u32>,
+    /// Whether it imports `thread.*` built-ins that switch threads: then
+    /// every call into it runs on its own stack.
+    pub uses_threads: Cell<bool>,
 }
 
 impl InstanceState {
@@ -174,6 +177,7 @@ impl InstanceState {
             backpressure: Cell::new(0),
             exclusive: Cell::new(None),
             num_waiting_to_enter: Cell::new(0),
+            uses_threads: Cell::new(false),
         }
     }
 }
@@ -422,7 +426,14 @@ impl Runtime {
                 }
                 InitOp::Trampoline { trampoline, refs } => {
                     let index = *trampoline;
-                    let refs = refs.iter().map(|r| self.resolve(*r)).collect();
+                    let refs: Vec<Resolved> = refs.iter().map(|r| self.resolve(*r)).collect();
+                    if let TrampolineKind::Builtin(b) = &self.desc.trampolines[index as usize]
+                        && builtins::switches_threads(b.op)
+                        && let Resolved::Instance(inst) = refs[0]
+                    {
+                        // SAFETY: instance states live as long as the program.
+                        unsafe { (*inst).uses_threads.set(true) };
+                    }
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
                         TrampolineKind::Host { func, .. } => {

@@ -250,6 +250,17 @@ fn copy(rt: &Runtime, w: u32) -> Result<(), ComponentTrap> {
     Ok(())
 }
 
+/// Whether waitable `w` is a stream or future end in a synchronous copy.
+pub fn sync_copying(rt: &Runtime, w: u32) -> bool {
+    matches!(
+        &rt.sched.waitables.items.borrow().get(w).kind,
+        Kind::End(End {
+            state: CopyState::SyncCopying,
+            ..
+        })
+    )
+}
+
 /// Takes end `w`'s pending event (the copy's end): its payload, after
 /// moving the end out of its copy.
 pub fn take_end_event(rt: &Runtime, w: u32, result: u32, reclaim: bool) -> (u32, u32, u32) {

@@ -86,6 +86,8 @@ pub struct Thread {
     ready: Option<ReadyFn>,
     /// Whether it is waiting in [`Sched::waiting`].
     waiting: bool,
+    /// Whether it is running (resumed and not suspended since).
+    running: bool,
     cancellable: bool,
     cancelled: bool,
     /// `context.get`/`context.set` storage.
@@ -121,8 +123,10 @@ pub struct Task {
     pub scope: u32,
     /// The task of the caller, if the caller is a component.
     pub supertask: Option<TaskId>,
-    /// Its thread.
+    /// Its first thread, while it runs.
     pub thread: Option<ThreadId>,
+    /// Its threads (the first and those of `thread.new-indirect`).
+    pub threads: u32,
     /// The thread waiting to enter the instance, if any.
     pub waiting_to_enter: Option<ThreadId>,
     /// The caller's subtask.
@@ -216,6 +220,9 @@ pub struct Sched {
     current: Cell<Option<ThreadId>>,
     /// Stacks of finished coroutines, for reuse.
     stacks: RefCell<Vec<DefaultStack>>,
+    /// The thread a suspending thread asked to run in its place
+    /// (`thread.suspend-then-resume`, `thread.yield-then-resume`).
+    switch_to: Cell<Option<ThreadId>>,
 }
 
 impl Sched {
@@ -255,11 +262,15 @@ impl Sched {
             stack_limit: 0,
             ready: None,
             waiting: false,
+            running: true,
             cancellable: false,
             cancelled: false,
             context: [0; 2],
         });
-        self.tasks.borrow_mut().get_mut(task).thread = Some(t);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.get_mut(task);
+        entry.thread = Some(t);
+        entry.threads += 1;
         t
     }
 
@@ -269,10 +280,11 @@ impl Sched {
     }
 
     /// Creates a suspended thread of `task` that runs `body` on its own
-    /// stack when first resumed.
+    /// stack when first resumed; `first`: the task's first thread.
     pub fn spawn(
         &self,
         task: TaskId,
+        first: bool,
         body: impl FnOnce(ThreadId) -> Result<(), ComponentTrap> + 'static,
     ) -> Result<ThreadId, ComponentTrap> {
         let pooled = self.stacks.borrow_mut().pop();
@@ -288,6 +300,7 @@ impl Sched {
             stack_limit,
             ready: None,
             waiting: false,
+            running: false,
             cancellable: false,
             cancelled: false,
             context: [0; 2],
@@ -298,7 +311,12 @@ impl Sched {
             body(t)
         });
         self.threads.borrow_mut().get_mut(t).coro = Box::into_raw(Box::new(coro));
-        self.tasks.borrow_mut().get_mut(task).thread = Some(t);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.get_mut(task);
+        if first {
+            entry.thread = Some(t);
+        }
+        entry.threads += 1;
         Ok(t)
     }
 
@@ -306,41 +324,100 @@ impl Sched {
     /// `Thread.resume`) until it suspends again or finishes; a trap it
     /// raised outside guest code is returned.
     pub fn resume(&self, t: ThreadId, cancelled: bool) -> Result<(), ComponentTrap> {
-        let (coro, limit) = {
-            let mut threads = self.threads.borrow_mut();
-            let th = threads.get_mut(t);
-            if th.waiting {
-                th.waiting = false;
-                self.waiting.borrow_mut().retain(|&w| w != t);
-            }
-            th.ready = None;
-            th.cancelled = cancelled;
-            (th.coro, th.stack_limit)
-        };
-        debug_assert!(!coro.is_null());
-        let store = crate::traps::store_context();
-        let prev = self.enter(Some(t));
-        // SAFETY: the store context is this thread's; compiled code on the
-        // coroutine's stack must stop before its reserve.
-        let saved_limit = unsafe { core::mem::replace(&mut (*store).stack_limit, limit) };
-        // SAFETY: `coro` is this thread's live coroutine; no borrow is held.
-        let result = unsafe { (*coro).resume(()) };
-        // SAFETY: as above.
-        unsafe { (*store).stack_limit = saved_limit };
-        self.enter(prev);
-        match result {
-            CoroutineResult::Yield(()) => Ok(()),
-            CoroutineResult::Return(r) => {
-                self.finish_thread(t);
-                // SAFETY: finished, so it gives its stack back.
-                let stack = unsafe { Box::from_raw(coro) }.into_stack();
-                let mut stacks = self.stacks.borrow_mut();
-                if stacks.len() < MAX_POOLED_STACKS {
-                    stacks.push(stack);
+        let mut t = t;
+        let mut cancelled = cancelled;
+        loop {
+            let (coro, limit) = {
+                let mut threads = self.threads.borrow_mut();
+                let th = threads.get_mut(t);
+                if th.waiting {
+                    th.waiting = false;
+                    self.waiting.borrow_mut().retain(|&w| w != t);
                 }
-                r
+                th.ready = None;
+                th.cancelled = cancelled;
+                th.running = true;
+                (th.coro, th.stack_limit)
+            };
+            debug_assert!(!coro.is_null());
+            let store = crate::traps::store_context();
+            let prev = self.enter(Some(t));
+            // SAFETY: the store context is this thread's; compiled code on
+            // the coroutine's stack must stop before its reserve.
+            let saved_limit = unsafe { core::mem::replace(&mut (*store).stack_limit, limit) };
+            // SAFETY: `coro` is this thread's live coroutine; no borrow is
+            // held.
+            let result = unsafe { (*coro).resume(()) };
+            // SAFETY: as above.
+            unsafe { (*store).stack_limit = saved_limit };
+            self.enter(prev);
+            match result {
+                CoroutineResult::Yield(()) => {
+                    self.threads.borrow_mut().get_mut(t).running = false;
+                    // A thread that switched to another one: that one runs
+                    // in its place.
+                    match self.switch_to.take() {
+                        Some(next) => {
+                            t = next;
+                            cancelled = false;
+                        }
+                        None => return Ok(()),
+                    }
+                }
+                CoroutineResult::Return(r) => {
+                    self.finish_thread(t);
+                    // SAFETY: finished, so it gives its stack back.
+                    let stack = unsafe { Box::from_raw(coro) }.into_stack();
+                    let mut stacks = self.stacks.borrow_mut();
+                    if stacks.len() < MAX_POOLED_STACKS {
+                        stacks.push(stack);
+                    }
+                    return r;
+                }
             }
         }
+    }
+
+    /// Whether thread `t` runs on its own stack (and so may suspend).
+    pub fn has_stack(&self, t: ThreadId) -> bool {
+        !self.threads.borrow().get(t).coro.is_null()
+    }
+
+    /// Whether thread `t` is suspended: neither running nor waiting.
+    pub fn suspended(&self, t: ThreadId) -> bool {
+        let threads = self.threads.borrow();
+        let th = threads.get(t);
+        !th.running && !th.waiting && !th.coro.is_null()
+    }
+
+    /// Makes suspended thread `t` wait to be resumed by the event loop
+    /// (CanonicalABI.md `Thread.resume_later`).
+    pub fn resume_later(&self, t: ThreadId) {
+        {
+            let mut threads = self.threads.borrow_mut();
+            let th = threads.get_mut(t);
+            th.ready = Some(Rc::new(|| true));
+            th.waiting = true;
+        }
+        self.waiting.borrow_mut().push(t);
+    }
+
+    /// Suspends running thread `t` and runs suspended thread `other` in
+    /// its place (CanonicalABI.md `Thread.switch_to`); with `yield_`, `t`
+    /// waits to be resumed by the event loop, else it stays suspended.
+    /// Returns whether `t` was resumed by a cancellation.
+    pub fn switch_to(&self, t: ThreadId, other: ThreadId, yield_: bool) -> bool {
+        if yield_ {
+            self.resume_later(t);
+        }
+        self.switch_to.set(Some(other));
+        self.suspend(t, false)
+    }
+
+    /// Suspends running thread `t` until another resumes it
+    /// (`thread.suspend`); returns whether it was cancelled.
+    pub fn suspend_thread(&self, t: ThreadId) -> bool {
+        self.suspend(t, false)
     }
 
     /// Forgets finished thread `t`, and its task once that has resolved.
@@ -348,8 +425,11 @@ impl Sched {
         let task = self.threads.borrow_mut().remove(t).task;
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.get_mut(task);
-        entry.thread = None;
-        if entry.state == TaskState::Resolved {
+        if entry.thread == Some(t) {
+            entry.thread = None;
+        }
+        entry.threads -= 1;
+        if entry.threads == 0 && entry.state == TaskState::Resolved {
             tasks.remove(task);
         }
     }

@@ -126,6 +126,10 @@ pub enum ComponentTrap {
     NotCopying,
     /// A future's writable end dropped before a value was written.
     FutureNotWritten,
+    /// A thread index names no thread of the instance.
+    UnknownThread(u32),
+    /// A thread to resume is not suspended.
+    ThreadNotSuspended(u32),
 }
 
 impl fmt::Display for ComponentTrap {
@@ -245,6 +249,10 @@ impl fmt::Display for ComponentTrap {
             }
             ComponentTrap::NotCopying => {
                 f.write_str("cannot cancel a stream or future copy that is not in progress")
+            }
+            ComponentTrap::UnknownThread(i) => write!(f, "unknown thread index {i}"),
+            ComponentTrap::ThreadNotSuspended(i) => {
+                write!(f, "thread index {i} is not a suspended thread")
             }
             ComponentTrap::FutureNotWritten => {
                 f.write_str("cannot drop future write end without first writing a value")
