@@ -100,10 +100,11 @@ pub enum TargetError {
 
 /// A target's description: the contents of `targets/<triple>.toml`.
 ///
-/// In `link.args`, `{self-contained}` stands for the
-/// folder of the Rust toolchain's self-contained C runtime for the target
-/// (`$(rustc --print sysroot)/lib/rustlib/<triple>/lib/self-contained`:
-/// musl's `libc.a` and start files).
+/// In `link.args`, `{self-contained}` stands for the folder of the Rust
+/// toolchain's self-contained C runtime for the target (`$(rustc --print
+/// sysroot)/lib/rustlib/<triple>/lib/self-contained`: musl's `libc.a` and
+/// start files), or, when the toolchain has none, for `self-contained/`
+/// beside the runtime library (what `targets/musl-from-source.sh` builds).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TargetSpec {
