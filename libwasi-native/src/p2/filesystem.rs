@@ -741,7 +741,7 @@ fn timespec(t: NewTimestamp) -> Result<libc::timespec, ErrorCode> {
                 return Err(ErrorCode::Invalid);
             }
             libc::timespec {
-                tv_sec: libc::time_t::try_from(d.seconds).map_err(|_| ErrorCode::Overflow)?,
+                tv_sec: d.seconds.try_into().map_err(|_| ErrorCode::Overflow)?,
                 tv_nsec: d.nanoseconds as _,
             }
         }

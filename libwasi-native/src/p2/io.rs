@@ -154,7 +154,7 @@ pub fn wait(ps: &[Pollable]) -> Vec<u32> {
 /// Sleeps until the monotonic clock reaches `t` (ns).
 fn sleep_until(t: u64) {
     let ts = libc::timespec {
-        tv_sec: (t / 1_000_000_000) as libc::time_t,
+        tv_sec: (t / 1_000_000_000) as _,
         tv_nsec: (t % 1_000_000_000) as libc::c_long,
     };
     // SAFETY: a valid timespec; interrupted sleeps are retried by `wait`.
