@@ -16,6 +16,10 @@
 # `none`, or a comma-separated list of triples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# wasm-tools (tests/setup.sh installs it with pip) may live in Python's
+# scripts folder rather than on PATH.
+PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+export PATH
 host=$(rustc -vV | sed -n 's/^host: //p')
 all_targets=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu riscv64gc-unknown-linux-gnu
   x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-linux-musl)
