@@ -120,3 +120,20 @@ pub fn run(exe: &Path, args: &[&str]) -> Result<Output> {
         .output()
         .with_context(|| format!("failed to run {}", exe.display()))
 }
+
+/// `text` indented, long text cut, so that a failure stays readable.
+pub fn quote(text: &str) -> String {
+    const MAX: usize = 4000;
+    let mut cut = text.len().min(MAX);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out: String = text[..cut]
+        .lines()
+        .map(|l| format!("    | {l}\n"))
+        .collect();
+    if cut < text.len() {
+        out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
+    }
+    out
+}

@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use smelt_tests::quote;
 
 /// How long the executable may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -58,23 +59,6 @@ struct Ran {
     status: ExitStatus,
     stdout: String,
     stderr: String,
-}
-
-/// `text` indented, long text cut, so that a failure stays readable.
-fn quote(text: &str) -> String {
-    const MAX: usize = 4000;
-    let mut cut = text.len().min(MAX);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut out: String = text[..cut]
-        .lines()
-        .map(|l| format!("    | {l}\n"))
-        .collect();
-    if cut < text.len() {
-        out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
-    }
-    out
 }
 
 /// The first word of `line`: what it reports on.

@@ -28,6 +28,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use smelt_tests::quote;
 
 /// The targets the guest programs are built for: every case runs once
 /// for each, as `<target>::<case>`. A `wasm32-wasip1` program is a core
@@ -104,23 +105,6 @@ impl Text {
             }
         }
     }
-}
-
-/// `text` indented, long text cut, so that a failure stays readable.
-fn quote(text: &str) -> String {
-    const MAX: usize = 4000;
-    let mut cut = text.len().min(MAX);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut out: String = text[..cut]
-        .lines()
-        .map(|l| format!("    | {l}\n"))
-        .collect();
-    if cut < text.len() {
-        out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
-    }
-    out
 }
 
 /// What a case's extra check after the run gets.

@@ -36,6 +36,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use smelt_tests::quote;
 
 /// The target the component is built for.
 const TARGET: &str = "wasm32-wasip2";
@@ -305,23 +306,6 @@ fn cases() -> Vec<Case> {
             "one_byte.gz",
         ]),
     ]
-}
-
-/// `text` indented, long text cut, so that a failure stays readable.
-fn quote(text: &str) -> String {
-    const MAX: usize = 4000;
-    let mut cut = text.len().min(MAX);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut out: String = text[..cut]
-        .lines()
-        .map(|l| format!("    | {l}\n"))
-        .collect();
-    if cut < text.len() {
-        out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
-    }
-    out
 }
 
 /// `status` as the shell would describe it.
