@@ -475,6 +475,10 @@ pub enum TrampolineKind {
     Host {
         /// The host function's number (see `smelt-wit`).
         func: u32,
+        /// Its type as the caller sees it: index in [`ComponentDesc::funcs`]
+        /// (the runtime finds the stream and future types of its result
+        /// there).
+        ty: u32,
         /// The caller's (lowering) options.
         options: CanonOptions,
     },
@@ -887,9 +891,10 @@ impl Encode for TrampolineKind {
                 w.u8(1);
                 w.u32(*resource);
             }
-            TrampolineKind::Host { func, options } => {
+            TrampolineKind::Host { func, ty, options } => {
                 w.u8(4);
                 w.u32(*func);
+                w.u32(*ty);
                 options.encode(w);
             }
             TrampolineKind::ResourceRep { resource } => {
@@ -926,6 +931,7 @@ impl Decode for TrampolineKind {
             3 => TrampolineKind::ResourceDrop { resource: r.u32()? },
             4 => TrampolineKind::Host {
                 func: r.u32()?,
+                ty: r.u32()?,
                 options: CanonOptions::decode(r)?,
             },
             5 => {

@@ -52,8 +52,9 @@ pub enum CommandError {
     NoEntry(String),
     /// The component is not a command.
     #[error(
-        "the component exports no `wasi:cli/run@0.2.x` instance with a function \
-         `run: func() -> result`: smelt builds components of the `wasi:cli/command` world{0}"
+        "the component exports no `wasi:cli/run@0.2.x` or `wasi:cli/run@0.3.x` instance with \
+         a function `run: func() -> result` (`async` in WASI 0.3): smelt builds components of \
+         the `wasi:cli/command` world{0}"
     )]
     NotACommand(String),
     /// `--invoke` was given for a component.
@@ -102,14 +103,16 @@ pub fn compile_component(
     let mut program = ProgramBuilder::new();
     let root = program.add_component(wasm)?;
     let instantiation = program.instantiate_with_host(root)?;
+    // `wasi:cli/run@0.3.x` (an async `run`) is preferred to
+    // `wasi:cli/run@0.2.x`: a component built with Rust's std for WASI 0.3
+    // exports both.
     let run = instantiation
         .instance
         .exports
         .iter()
-        .find(|(name, _)| {
-            name.starts_with("wasi:cli/run@")
-                && smelt_wit::unversioned(name) == Some("wasi:cli/run")
-        })
+        .filter(|(name, _)| name.starts_with("wasi:cli/run@"))
+        .filter_map(|(name, item)| Some((smelt_wit::wasi_minor(name)?, item)))
+        .max_by_key(|(minor, _)| *minor)
         .map(|(_, item)| item.clone());
     let run = match run {
         Some(ItemDef::Instance(i)) => match i.get("run") {

@@ -1,4 +1,5 @@
-//! libwasi-native: the WASI 0.2 host of smelt executables, on Linux.
+//! libwasi-native: the WASI 0.2 and 0.3 host of smelt executables, on
+//! Linux.
 //!
 //! In: the capabilities baked into the executable
 //! ([`smelt_abi::wasi::WasiConfig`]) and the process's arguments. Out: the
@@ -8,7 +9,8 @@
 //! The bindings (Rust types of the WIT types, one `Host` trait per
 //! interface, the canonical ABI shims) are generated from the WIT files by
 //! `smelt-wit` at build time; this crate implements the traits, laid out
-//! by version and package (`p2/cli.rs`, `p2/io.rs`, ...). Every host object
+//! by version and package (`p2/cli.rs`, `p2/io.rs`, `p3/cli.rs`, ...); the
+//! WASI 0.3 host reuses the 0.2 one's OS code. Every host object
 //! a guest holds a handle to (a stream, a pollable, a descriptor, ...) is
 //! an [`table::Object`] in one [`table::Table`]; a handle's representation
 //! (rep) is the object's slot number there.
@@ -25,13 +27,19 @@ use smelt_abi::program::ProgramDesc;
 use smelt_abi::wasi::WasiConfig;
 use smelt_rt::component::HostTable;
 
-/// The generated bindings.
+/// The generated bindings: WASI 0.2's at the root, WASI 0.3's in `p3`.
 #[allow(missing_docs, clippy::all, unused_imports)]
 pub mod bindings {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+    /// The WASI 0.3 bindings.
+    pub mod p3 {
+        include!(concat!(env!("OUT_DIR"), "/bindings_p3.rs"));
+    }
 }
 
 pub mod p2;
+pub mod p3;
 pub mod table;
 
 use table::Table;

@@ -1,19 +1,22 @@
 //! The WASI interfaces smelt's host implements, from the WIT files of WASI
-//! 0.2 (`wit/p2/`, the files the `wasip2` crate ships for WASI 0.2.12).
+//! 0.2 (`wit/p2/`, the files the `wasip2` crate ships for WASI 0.2.12) and
+//! WASI 0.3 (`wit/p3/`, the files the `wasip3` crate ships for WASI 0.3.2).
 //!
 //! Both sides of a host call use this crate, so they agree by
 //! construction:
 //!
 //! - the compiler ([`HostWorld::function`], [`HostWorld::resource`]) maps
 //!   a component's imports to host functions and host resource types by
-//!   interface name, semver-compatibly (any `0.2.x`);
+//!   interface name, semver-compatibly (any `0.2.x` to [`p2`], any `0.3.x`
+//!   to [`p3`]);
 //! - `libwasi-native`'s build script ([`bindings`]) generates the Rust bindings
 //!   and canonical ABI shims of the same functions, in the same order.
 //!
-//! Host functions are numbered in a fixed order (interfaces in package
-//! order, functions in declaration order); host resource types likewise,
-//! and they are the first runtime resource types of every program
-//! (`0..HOST_RESOURCES`), so a host function knows the runtime type of
+//! Host functions are numbered in a fixed order (the WASI 0.2 world's,
+//! then the WASI 0.3 world's; in each, interfaces in package order,
+//! functions in declaration order); host resource types likewise, and they
+//! are the first runtime resource types of every program
+//! (`0..`[`host_resources`]), so a host function knows the runtime type of
 //! every handle it lifts or lowers as a constant.
 
 #![deny(missing_docs)]
@@ -38,11 +41,33 @@ pub const P2_FILES: &[(&str, &str)] = &[
     ("http.wit", include_str!("../p2/http.wit")),
 ];
 
+/// The WIT files of WASI 0.3, dependencies first.
+pub const P3_FILES: &[(&str, &str)] = &[
+    ("clocks.wit", include_str!("../p3/clocks.wit")),
+    ("random.wit", include_str!("../p3/random.wit")),
+    ("filesystem.wit", include_str!("../p3/filesystem.wit")),
+    ("sockets.wit", include_str!("../p3/sockets.wit")),
+    ("cli.wit", include_str!("../p3/cli.wit")),
+    ("http.wit", include_str!("../p3/http.wit")),
+];
+
 /// Interfaces a command exports rather than imports: not host functions.
-const GUEST_EXPORTS: &[&str] = &["wasi:cli/run", "wasi:http/incoming-handler"];
+const GUEST_EXPORTS: &[&str] = &[
+    "wasi:cli/run",
+    "wasi:http/incoming-handler",
+    "wasi:http/handler",
+];
+
+/// Packages of WASI 0.3 whose interfaces the host provides. The others
+/// (`wasi:sockets`, `wasi:http`) are parsed, since the provided ones refer
+/// to them, but not provided yet.
+const P3_PROVIDED: &[&str] = &["cli", "clocks", "random", "filesystem"];
 
 /// The WASI version whose WIT files these are.
 pub const P2_VERSION: (u64, u64, u64) = (0, 2, 12);
+
+/// The WASI 0.3 version whose WIT files these are.
+pub const P3_VERSION: (u64, u64, u64) = (0, 3, 2);
 
 /// One host function.
 #[derive(Debug, Clone)]
@@ -68,9 +93,16 @@ pub struct HostResource {
     pub type_id: TypeId,
 }
 
-/// The host's interfaces, functions and resource types.
+/// The host's interfaces, functions and resource types of one WASI
+/// version.
 #[derive(Debug)]
 pub struct HostWorld {
+    /// The WASI minor version (`2` or `3`) whose imports it provides.
+    pub minor: u32,
+    /// The number of its first host function.
+    pub first_function: u32,
+    /// The runtime type of its first host resource type.
+    pub first_resource: u32,
     /// The parsed WIT.
     pub resolve: Resolve,
     /// Host interfaces, in order.
@@ -94,10 +126,16 @@ pub fn interface_name(resolve: &Resolve, id: InterfaceId) -> String {
 }
 
 impl HostWorld {
-    fn load() -> Result<HostWorld> {
+    fn load(
+        minor: u32,
+        files: &[(&str, &str)],
+        provided: Option<&[&str]>,
+        first_function: u32,
+        first_resource: u32,
+    ) -> Result<HostWorld> {
         let mut resolve = Resolve::default();
         resolve.all_features = true;
-        for (path, text) in P2_FILES {
+        for (path, text) in files {
             resolve
                 .push_str(path, text)
                 .with_context(|| format!("parsing {path}"))?;
@@ -106,6 +144,9 @@ impl HostWorld {
         let mut functions = Vec::new();
         let mut resources = Vec::new();
         for (_, pkg) in resolve.packages.iter() {
+            if provided.is_some_and(|p| !p.contains(&pkg.name.name.as_str())) {
+                continue;
+            }
             for (_, &id) in pkg.interfaces.iter() {
                 let name = interface_name(&resolve, id);
                 if GUEST_EXPORTS.contains(&name.as_str()) {
@@ -133,6 +174,9 @@ impl HostWorld {
             }
         }
         Ok(HostWorld {
+            minor,
+            first_function,
+            first_resource,
             resolve,
             interfaces,
             functions,
@@ -140,25 +184,33 @@ impl HostWorld {
         })
     }
 
+    /// The interface name of a versioned import name, if its version is
+    /// one this world provides (`wasi:io/streams@0.2.3` →
+    /// `wasi:io/streams` for WASI 0.2).
+    pub fn unversioned<'a>(&self, name: &'a str) -> Option<&'a str> {
+        unversioned_in(name, self.minor)
+    }
+
     /// The host function `name` of `interface` (an import name such as
-    /// `wasi:io/streams@0.2.3`), if the host implements it: any `0.2.x`
-    /// version is accepted.
+    /// `wasi:io/streams@0.2.3`), if the host implements it: any version of
+    /// this world's minor version is accepted. Returns its number and its
+    /// definition.
     pub fn function(&self, interface: &str, name: &str) -> Option<(u32, &HostFunction)> {
-        let interface = unversioned(interface)?;
+        let interface = self.unversioned(interface)?;
         self.functions
             .iter()
             .enumerate()
             .find(|(_, f)| f.interface == interface && f.name == name)
-            .map(|(i, f)| (i as u32, f))
+            .map(|(i, f)| (self.first_function + i as u32, f))
     }
 
     /// The runtime type of host resource `name` of `interface`.
     pub fn resource(&self, interface: &str, name: &str) -> Option<u32> {
-        let interface = unversioned(interface)?;
+        let interface = self.unversioned(interface)?;
         self.resources
             .iter()
             .position(|r| r.interface == interface && r.name == name)
-            .map(|i| i as u32)
+            .map(|i| self.first_resource + i as u32)
     }
 
     /// The runtime type of the host resource with WIT type `ty`.
@@ -167,7 +219,12 @@ impl HostWorld {
         self.resources
             .iter()
             .position(|r| r.type_id == ty)
-            .map(|i| i as u32)
+            .map(|i| self.first_resource + i as u32)
+    }
+
+    /// The host function numbered `func`, which must be this world's.
+    pub fn get(&self, func: u32) -> &HostFunction {
+        &self.functions[(func - self.first_function) as usize]
     }
 
     /// The core signature through which a component calls host function
@@ -177,7 +234,7 @@ impl HostWorld {
     pub fn import_signature(&self, func: u32) -> (Vec<FlatType>, Vec<FlatType>) {
         let sig = self
             .resolve
-            .wasm_signature(AbiVariant::GuestImport, &self.functions[func as usize].func);
+            .wasm_signature(AbiVariant::GuestImport, &self.get(func).func);
         let flat = |types: &[WasmType]| {
             types
                 .iter()
@@ -195,7 +252,8 @@ impl HostWorld {
     /// Whether the host provides interface `interface` (versioned import
     /// name).
     pub fn has_interface(&self, interface: &str) -> bool {
-        unversioned(interface).is_some_and(|i| self.interfaces.iter().any(|(n, _)| n == i))
+        self.unversioned(interface)
+            .is_some_and(|i| self.interfaces.iter().any(|(n, _)| n == i))
     }
 }
 
@@ -212,21 +270,69 @@ pub fn dealias(resolve: &Resolve, mut ty: TypeId) -> TypeId {
 /// The interface name of a versioned import name, if its version is a WASI
 /// 0.2 version (`wasi:io/streams@0.2.3` → `wasi:io/streams`).
 pub fn unversioned(name: &str) -> Option<&str> {
+    unversioned_in(name, 2)
+}
+
+/// The interface name of a versioned import name, if its version is
+/// `0.{minor}.x` (an unversioned name counts as WASI 0.2).
+fn unversioned_in(name: &str, minor: u32) -> Option<&str> {
     match name.split_once('@') {
-        None => Some(name),
+        None => (minor == 2).then_some(name),
         Some((iface, version)) => {
             let mut parts = version.split('.');
             let major = parts.next()?;
-            let minor = parts.next()?;
-            (major == "0" && minor == "2").then_some(iface)
+            let m = parts.next()?;
+            (major == "0" && m == minor.to_string()).then_some(iface)
         }
     }
+}
+
+/// The WASI version (minor number, 2 or 3) of a versioned import name, if
+/// it is one smelt's host has a world for.
+pub fn wasi_minor(name: &str) -> Option<u32> {
+    [2, 3]
+        .into_iter()
+        .find(|&m| unversioned_in(name, m).is_some())
 }
 
 /// The WASI 0.2 host world, loaded once.
 pub fn p2() -> &'static HostWorld {
     static WORLD: OnceLock<HostWorld> = OnceLock::new();
-    WORLD.get_or_init(|| HostWorld::load().expect("the vendored WASI 0.2 WIT files parse"))
+    WORLD.get_or_init(|| {
+        HostWorld::load(2, P2_FILES, None, 0, 0).expect("the vendored WASI 0.2 WIT files parse")
+    })
+}
+
+/// The WASI 0.3 host world, loaded once: its host functions and resource
+/// types are numbered after [`p2`]'s.
+pub fn p3() -> &'static HostWorld {
+    static WORLD: OnceLock<HostWorld> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let p2 = p2();
+        HostWorld::load(
+            3,
+            P3_FILES,
+            Some(P3_PROVIDED),
+            p2.functions.len() as u32,
+            p2.resources.len() as u32,
+        )
+        .expect("the vendored WASI 0.3 WIT files parse")
+    })
+}
+
+/// The world for imports of WASI version `0.{minor}`.
+pub fn world(minor: u32) -> Option<&'static HostWorld> {
+    match minor {
+        2 => Some(p2()),
+        3 => Some(p3()),
+        _ => None,
+    }
+}
+
+/// How many host resource types there are (every world's): the runtime
+/// types of a program's own resources start here.
+pub fn host_resources() -> u32 {
+    (p2().resources.len() + p3().resources.len()) as u32
 }
 
 /// The owner of a type, for naming.
@@ -269,6 +375,32 @@ mod tests {
                 .is_some()
         );
         assert!(w.has_interface("wasi:sockets/tcp@0.2.0"));
+    }
+
+    #[test]
+    fn the_p3_world_is_numbered_after_p2() {
+        let (p2, p3) = (p2(), p3());
+        let (n, f) = p3
+            .function("wasi:cli/stdout@0.3.2", "write-via-stream")
+            .expect("stdout");
+        assert!(n >= p2.functions.len() as u32);
+        assert_eq!(p3.get(n).name, f.name);
+        assert!(
+            p3.function("wasi:cli/stdout@0.2.6", "write-via-stream")
+                .is_none()
+        );
+        assert!(
+            p3.function("wasi:clocks/monotonic-clock@0.3.0", "wait-for")
+                .is_some()
+        );
+        assert!(!p3.has_interface("wasi:sockets/types@0.3.2"));
+        assert!(p3.function("wasi:cli/run@0.3.2", "run").is_none());
+        assert_eq!(wasi_minor("wasi:cli/run@0.3.0-rc-2025"), Some(3));
+        assert!(
+            p3.resource("wasi:filesystem/types@0.3.2", "descriptor")
+                .unwrap()
+                >= p2.resources.len() as u32
+        );
     }
 
     #[test]

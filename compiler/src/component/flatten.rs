@@ -85,7 +85,7 @@ impl Default for ComponentState {
             trampolines: Vec::new(),
             component_instances: 0,
             core_instances: 0,
-            resources: smelt_wit::p2().resources.len() as u32,
+            resources: smelt_wit::host_resources(),
             thread_helper: None,
         }
     }
@@ -806,20 +806,19 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 let callee = match f.funcs[*func_index as usize].clone() {
                     FuncDef::Lifted(callee) => callee,
                     FuncDef::Host(h) => {
-                        if options.async_ {
-                            return Err(CompileError::unsupported(
-                                format!(
-                                    "an async lowering of the host function `{}` \
-                                     (WASI 0.3 host functions)",
-                                    h.name
-                                ),
-                                f.offset,
-                            ));
-                        }
+                        // An async lowering returns a subtask when the host
+                        // function does not finish at once (CanonicalABI.md
+                        // `canon_lower`), whether or not its type is `async`.
                         let ty = &self.state.types.funcs[h.ty as usize];
-                        let signature = self.state.types.table.core_signature(ty, Context::Lower);
+                        let signature = self.state.types.table.core_signature_with(
+                            ty,
+                            Context::Lower,
+                            options.async_,
+                            false,
+                        );
                         let kind = TrampolineKind::Host {
                             func: h.func,
+                            ty: h.ty,
                             options: options.abi(),
                         };
                         let refs = vec![
@@ -1090,36 +1089,43 @@ impl<'a, 'data> Flattener<'a, 'data> {
     }
 
     /// The host's instance for the root component's import `import`:
-    /// a WASI interface (`wasi:io/streams@0.2.x`). Its functions become
-    /// host functions, typed as the component sees them; its resource types
-    /// are the host's (or, for a type the instance type only re-exports,
-    /// the resource an earlier import bound).
+    /// a WASI interface (`wasi:io/streams@0.2.x`, `wasi:cli/stdout@0.3.x`).
+    /// Its functions become host functions, typed as the component sees
+    /// them; its resource types are the host's (or, for a type the instance
+    /// type only re-exports, the resource an earlier import bound).
     fn host_import(
         &mut self,
         f: &mut Frame<'_>,
         import: &wasmparser::ComponentImport<'data>,
     ) -> Result<ItemDef> {
         let name = import.name.name;
-        let world = smelt_wit::p2();
         let ComponentTypeRef::Instance(_) = import.ty else {
             return link_error(
                 format!(
                     "the component imports `{name}`, which smelt's host does not provide \
-                     (it provides the WASI 0.2 interfaces, as instances)"
+                     (it provides the WASI 0.2 and 0.3 interfaces, as instances)"
                 ),
                 f.offset,
             );
         };
-        if !world.has_interface(name) {
+        let world = smelt_wit::wasi_minor(name).and_then(smelt_wit::world);
+        let Some(world) = world.filter(|w| w.has_interface(name)) else {
             return link_error(
                 format!(
                     "the component imports `{name}`, which smelt's host does not provide \
                      (it provides the WASI 0.2 interfaces of wasi:cli, wasi:io, wasi:clocks, \
-                     wasi:random, wasi:filesystem, wasi:sockets and wasi:http)"
+                     wasi:random, wasi:filesystem, wasi:sockets and wasi:http, and the \
+                     WASI 0.3 interfaces of wasi:cli, wasi:clocks, wasi:random and \
+                     wasi:filesystem)"
                 ),
                 f.offset,
             );
-        }
+        };
+        let version = if world.minor == 2 {
+            "WASI 0.2"
+        } else {
+            "WASI 0.3"
+        };
         let types = f.types;
         let ty = types.component_instance_at(f.instances.len() as u32);
         let mut exports = Vec::new();
@@ -1162,16 +1168,14 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     }
                     .func(&mut self.state.types, *id)?;
                     let wanted = world.import_signature(func);
-                    let sig = self
-                        .state
-                        .types
-                        .table
-                        .core_signature(&self.state.types.funcs[ty as usize], Context::Lower);
-                    if (sig.params, sig.results) != wanted {
+                    let fty = &self.state.types.funcs[ty as usize];
+                    let sig = self.state.types.table.core_signature(fty, Context::Lower);
+                    let async_ = world.get(func).func.kind.is_async();
+                    if (sig.params, sig.results) != wanted || fty.async_ != async_ {
                         return link_error(
                             format!(
                                 "the component imports function `{export}` of `{name}` with a \
-                                 type that is not the one of smelt's WASI 0.2 host"
+                                 type that is not the one of smelt's {version} host"
                             ),
                             f.offset,
                         );

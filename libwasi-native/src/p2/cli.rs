@@ -12,7 +12,7 @@ use crate::table::Object;
 
 /// Ends the process with `code`, after flushing what the runtime itself
 /// buffered (guest output is never buffered in the host).
-fn exit(code: i32) -> ! {
+pub fn exit(code: i32) -> ! {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     std::process::exit(code)
@@ -70,7 +70,7 @@ impl wasi_cli_terminal_input::Host for WasiHost {}
 impl wasi_cli_terminal_output::Host for WasiHost {}
 
 /// Whether descriptor `fd` is a terminal.
-fn is_terminal(fd: i32) -> bool {
+pub fn is_terminal(fd: i32) -> bool {
     // SAFETY: isatty only inspects the descriptor.
     unsafe { libc::isatty(fd) == 1 }
 }

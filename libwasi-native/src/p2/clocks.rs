@@ -8,7 +8,8 @@ use crate::bindings::wasi_clocks_wall_clock::{self, Datetime};
 use crate::bindings::wasi_io_poll::Pollable as PollableRes;
 use crate::p2::io::Pollable;
 
-fn clock(id: libc::clockid_t) -> libc::timespec {
+/// The current reading of clock `id`.
+pub fn clock(id: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -18,7 +19,8 @@ fn clock(id: libc::clockid_t) -> libc::timespec {
     ts
 }
 
-fn resolution(id: libc::clockid_t) -> libc::timespec {
+/// The resolution of clock `id`.
+pub fn resolution(id: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -28,7 +30,8 @@ fn resolution(id: libc::clockid_t) -> libc::timespec {
     ts
 }
 
-fn nanos(ts: libc::timespec) -> u64 {
+/// A clock reading in nanoseconds.
+pub fn nanos(ts: libc::timespec) -> u64 {
     (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
 }
 

@@ -27,7 +27,12 @@ fn fill(buf: &mut [u8]) -> HostResult<()> {
     Ok(())
 }
 
-fn bytes(len: u64) -> HostResult<Vec<u8>> {
+/// `len` random bytes.
+///
+/// # Errors
+///
+/// More than 64 MiB asked for, or the kernel failing.
+pub fn bytes(len: u64) -> HostResult<Vec<u8>> {
     if len > MAX_BYTES {
         return Err(HostTrap::Message(format!(
             "wasi:random: {len} random bytes asked for at once (at most {MAX_BYTES})"
@@ -38,7 +43,12 @@ fn bytes(len: u64) -> HostResult<Vec<u8>> {
     Ok(buf)
 }
 
-fn u64_random() -> HostResult<u64> {
+/// A random `u64`.
+///
+/// # Errors
+///
+/// The kernel failing.
+pub fn u64_random() -> HostResult<u64> {
     let mut b = [0u8; 8];
     fill(&mut b)?;
     Ok(u64::from_le_bytes(b))

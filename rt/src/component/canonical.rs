@@ -1261,7 +1261,7 @@ unsafe fn call(
                     // threads), drives the event loop until the call
                     // resolves.
                     while !resolved(rt) {
-                        if !sched.tick()? {
+                        if !sched.step()? {
                             return Err(ComponentTrap::Deadlock);
                         }
                     }

@@ -12,17 +12,33 @@
 //! `smelt-wit` generates for WIT records, variants, enums and flags, are
 //! all the marshalling there is (CanonicalABI.md "Lifting and Lowering
 //! Values").
+//!
+//! WASI 0.3 adds three things. A guest may lower a host function `async`
+//! (CanonicalABI.md `canon_lower` with `async`): parameters past 4 flat
+//! values go through memory, the result always does, and the call returns
+//! a subtask state. A host function whose type is `async` returns
+//! [`Async`]: its result, or the host I/O to wait for first — then an
+//! async lowering gets a subtask that the event loop resolves later, and a
+//! synchronous lowering blocks. And `stream<T>`/`future<T>` values are
+//! [`StreamReader`]/[`FutureReader`]: readable ends that move between a
+//! guest's handle table and the host (see [`super::stream`]).
 
 use core::marker::PhantomData;
 
 use smelt_abi::component::{
-    MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding, TrampolineKind, UTF16_TAG,
+    MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding, TrampolineKind,
+    TypeId, UTF16_TAG, ValType,
 };
 use smelt_abi::vm::ValRaw;
 
 use super::handles::Slot;
+use super::hostio::Wait;
+use super::stream::{HostEnd, HostSink, HostSource, StoreFn};
 use super::trap::ComponentTrap;
-use super::{CoreFunc, InstanceState, Memory, Resolved, TrampolineState, runtime, status};
+use super::waitable::{Kind, Pending, Subtask, SubtaskState};
+use super::{
+    CallScope, CoreFunc, InstanceState, Memory, Resolved, TrampolineState, runtime, status,
+};
 
 /// Why a host call traps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +81,58 @@ pub struct Cx<'a> {
     memory: Option<Memory>,
     realloc: Option<CoreFunc>,
     encoding: StringEncoding,
+    /// The stream and future types of the result, in the order the
+    /// result's values are lowered, and how many were used.
+    async_types: Vec<(bool, Option<TypeId>)>,
+    next_async: usize,
+}
+
+impl<'a> Cx<'a> {
+    /// The context of lowering into `instance` with these options.
+    pub(crate) fn new(
+        instance: &'a InstanceState,
+        memory: Option<Memory>,
+        realloc: Option<CoreFunc>,
+        encoding: StringEncoding,
+    ) -> Self {
+        Cx {
+            instance,
+            memory,
+            realloc,
+            encoding,
+            async_types: Vec::new(),
+            next_async: 0,
+        }
+    }
+
+    /// The element type of the next stream (or, with `future`, future)
+    /// the result lowers.
+    fn next_async_type(&mut self, future: bool) -> HostResult<Option<TypeId>> {
+        match self.async_types.get(self.next_async) {
+            Some(&(f, elem)) if f == future => {
+                self.next_async += 1;
+                Ok(elem)
+            }
+            _ => Err(HostTrap::Message(
+                "a host function lowered a stream or future its type does not have".into(),
+            )),
+        }
+    }
+}
+
+/// The stream and future types in `ty`, in the order its values are
+/// lowered (every case of a variant in turn: the host functions lowering
+/// streams do not put them in variants).
+fn async_types(ty: TypeId, out: &mut Vec<(bool, Option<TypeId>)>) {
+    let types = &runtime().desc.types;
+    match types.get(ty) {
+        ValType::Stream(e) => out.push((false, *e)),
+        ValType::Future(e) => out.push((true, *e)),
+        ValType::List(t) => async_types(*t, out),
+        ValType::Record(fields) => fields.iter().for_each(|t| async_types(*t, out)),
+        ValType::Variant(cases) => cases.iter().flatten().for_each(|t| async_types(*t, out)),
+        _ => {}
+    }
 }
 
 impl Cx<'_> {
@@ -782,51 +850,232 @@ impl<R: HostResource> Lift for Borrow<R> {
     }
 }
 
+/// What a host function whose type is `async` returns.
+pub enum Async<R> {
+    /// The result, at once.
+    Ready(R),
+    /// The result once `wait` is over, from `then`.
+    Pending {
+        /// What to wait for.
+        wait: Wait,
+        /// Makes the result.
+        then: Box<dyn FnOnce() -> R>,
+    },
+}
+
+/// The readable end of a `stream<T>` on its way between a guest and the
+/// host: lifted from a guest's parameter (the host reads it: [`Self::
+/// attach_sink`]) or made by the host ([`StreamReader::from_source`]) and
+/// lowered into a guest's result. Its value is the stream's shared state.
+pub struct StreamReader<T> {
+    shared: u32,
+    _type: PhantomData<T>,
+}
+
+impl<T> core::fmt::Debug for StreamReader<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "StreamReader({})", self.shared)
+    }
+}
+
+impl StreamReader<u8> {
+    /// A byte stream the host writes from `source`, for a guest to read.
+    pub fn from_source(source: Box<dyn HostSource>) -> Self {
+        StreamReader {
+            shared: super::stream::host_shared(false, HostEnd::Source(source)),
+            _type: PhantomData,
+        }
+    }
+
+    /// Makes the host the reader of this stream: what the guest writes
+    /// goes to `sink`.
+    ///
+    /// # Errors
+    ///
+    /// A trap from a copy that goes on now, or from the sink's end.
+    pub fn attach_sink(self, sink: Box<dyn HostSink>) -> HostResult<()> {
+        Ok(super::stream::attach_sink(self.shared, sink)?)
+    }
+}
+
+/// The readable end of a `future<T>` on its way between a guest and the
+/// host; the host makes one with [`future`] and resolves it through the
+/// [`FutureWriter`].
+pub struct FutureReader<T> {
+    shared: u32,
+    _type: PhantomData<T>,
+}
+
+impl<T> core::fmt::Debug for FutureReader<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FutureReader({})", self.shared)
+    }
+}
+
+/// The host's writable end of a future it made.
+pub struct FutureWriter<T> {
+    shared: u32,
+    _type: PhantomData<T>,
+}
+
+/// A future the host resolves later: its readable end, to give a guest,
+/// and its writable end.
+pub fn future<T>() -> (FutureReader<T>, FutureWriter<T>) {
+    let shared = super::stream::host_shared(true, HostEnd::Future(None));
+    (
+        FutureReader {
+            shared,
+            _type: PhantomData,
+        },
+        FutureWriter {
+            shared,
+            _type: PhantomData,
+        },
+    )
+}
+
+impl<T: Lower + 'static> FutureWriter<T> {
+    /// Resolves the future with `value` (CanonicalABI.md `future.write`
+    /// by the host): a guest waiting to read it gets it now.
+    ///
+    /// # Errors
+    ///
+    /// A trap from lowering the value into the reader.
+    pub fn resolve(self, value: T) -> Result<(), ComponentTrap> {
+        let store: StoreFn = Box::new(move |cx, addr| {
+            value.store(cx, addr).map_err(|e| match e {
+                HostTrap::Abi(t) => t,
+                HostTrap::Message(m) => ComponentTrap::Pending(m),
+            })
+        });
+        super::stream::resolve_future(self.shared, store)
+    }
+}
+
+impl<T> Layout for StreamReader<T> {
+    const FLAT: usize = 1;
+    const SIZE: u32 = 4;
+    const ALIGN: u32 = 4;
+}
+
+impl<T> Layout for FutureReader<T> {
+    const FLAT: usize = 1;
+    const SIZE: u32 = 4;
+    const ALIGN: u32 = 4;
+}
+
+impl<T> Lift for StreamReader<T> {
+    fn lift_flat(cx: &mut Cx<'_>, src: &[ValRaw]) -> HostResult<Self> {
+        let shared = super::stream::take_readable(cx.instance, src[0] as u32, false)?;
+        Ok(StreamReader {
+            shared,
+            _type: PhantomData,
+        })
+    }
+    fn load(cx: &mut Cx<'_>, addr: u32) -> HostResult<Self> {
+        let handle = cx.load_int(addr, 4)?;
+        Self::lift_flat(cx, &[ValRaw::from(handle)])
+    }
+}
+
+impl<T> Lower for StreamReader<T> {
+    fn lower_flat(self, cx: &mut Cx<'_>, dst: &mut [ValRaw]) -> HostResult<()> {
+        let elem = cx.next_async_type(false)?;
+        let h = super::stream::give_readable(cx.instance, self.shared, elem, false)?;
+        dst[0] = ValRaw::from(h);
+        Ok(())
+    }
+    fn store(self, cx: &mut Cx<'_>, addr: u32) -> HostResult<()> {
+        let mut v = [0 as ValRaw];
+        self.lower_flat(cx, &mut v)?;
+        cx.store_int(addr, 4, v[0] as u32 as u64)
+    }
+}
+
+impl<T> Lift for FutureReader<T> {
+    fn lift_flat(cx: &mut Cx<'_>, src: &[ValRaw]) -> HostResult<Self> {
+        let shared = super::stream::take_readable(cx.instance, src[0] as u32, true)?;
+        Ok(FutureReader {
+            shared,
+            _type: PhantomData,
+        })
+    }
+    fn load(cx: &mut Cx<'_>, addr: u32) -> HostResult<Self> {
+        let handle = cx.load_int(addr, 4)?;
+        Self::lift_flat(cx, &[ValRaw::from(handle)])
+    }
+}
+
+impl<T> Lower for FutureReader<T> {
+    fn lower_flat(self, cx: &mut Cx<'_>, dst: &mut [ValRaw]) -> HostResult<()> {
+        let elem = cx.next_async_type(true)?;
+        let h = super::stream::give_readable(cx.instance, self.shared, elem, true)?;
+        dst[0] = ValRaw::from(h);
+        Ok(())
+    }
+    fn store(self, cx: &mut Cx<'_>, addr: u32) -> HostResult<()> {
+        let mut v = [0 as ValRaw];
+        self.lower_flat(cx, &mut v)?;
+        cx.store_int(addr, 4, v[0] as u32 as u64)
+    }
+}
+
 /// Carries out a host call: lifts `P` from the caller's arguments, calls
 /// `f`, lowers its `R` to the caller (CanonicalABI.md `canon lower` of a
-/// host function).
+/// host function, with or without `async`).
 ///
 /// # Safety
 ///
 /// `ctx` must be a host trampoline's state, `args` the caller's flat
 /// arguments and `results` room for its flat result, for a function whose
 /// parameters and result are `P` and `R`.
-pub unsafe fn call<P: Lift, R: Lower>(
+pub unsafe fn call<P: Lift, R: Lower + 'static>(
     ctx: *mut u8,
     args: *mut ValRaw,
     results: *mut ValRaw,
-    f: impl FnOnce(&mut Cx<'_>, P) -> HostResult<R>,
+    f: impl FnOnce(&mut Cx<'_>, P) -> HostResult<Async<R>>,
 ) -> u32 {
     // SAFETY: guaranteed by the caller.
     let state = unsafe { &*ctx.cast::<TrampolineState>() };
-    let encoding = match runtime().desc.trampolines[state.index as usize] {
-        TrampolineKind::Host { options, .. } => options.string_encoding,
+    let rt = runtime();
+    let (ty, options) = match rt.desc.trampolines[state.index as usize] {
+        TrampolineKind::Host { ty, options, .. } => (ty, options),
         _ => unreachable!("a host trampoline"),
     };
     let Resolved::Instance(instance) = state.refs[0] else {
         unreachable!("host trampolines refer to their caller");
     };
     // SAFETY: instance states live as long as the program.
-    let instance = unsafe { &*instance };
-    let mut cx = Cx {
-        instance,
-        memory: match state.refs[1] {
-            Resolved::Memory(m) => Some(m),
-            _ => None,
-        },
-        realloc: match state.refs[2] {
-            Resolved::Func(f) => Some(f),
-            _ => None,
-        },
-        encoding,
+    let instance: &'static InstanceState = unsafe { &*instance };
+    let memory = match state.refs[1] {
+        Resolved::Memory(m) => Some(m),
+        _ => None,
     };
+    let realloc = match state.refs[2] {
+        Resolved::Func(f) => Some(f),
+        _ => None,
+    };
+    let mut cx = Cx::new(instance, memory, realloc, options.string_encoding);
+    if let Some(r) = rt.desc.funcs[ty as usize].result {
+        async_types(r, &mut cx.async_types);
+    }
+    let async_lower = options.async_;
     let result = (|| {
         if !instance.may_leave.get() {
             return Err(ComponentTrap::CannotLeave.into());
         }
-        let params_indirect = P::FLAT > MAX_FLAT_PARAMS;
+        let max_params = if async_lower {
+            MAX_FLAT_ASYNC_PARAMS
+        } else {
+            MAX_FLAT_PARAMS
+        };
+        let params_indirect = P::FLAT > max_params;
         let n_params = if params_indirect { 1 } else { P::FLAT };
-        let results_indirect = R::FLAT > MAX_FLAT_RESULTS;
+        let results_indirect = if async_lower {
+            R::FLAT > 0
+        } else {
+            R::FLAT > MAX_FLAT_RESULTS
+        };
         // SAFETY: the caller passes this many flat arguments.
         let args =
             unsafe { core::slice::from_raw_parts(args, n_params + usize::from(results_indirect)) };
@@ -839,22 +1088,44 @@ pub unsafe fn call<P: Lift, R: Lower>(
         } else {
             P::lift_flat(&mut cx, args)?
         };
-        let result = f(&mut cx, params)?;
-        if results_indirect {
+        let out_ptr = if results_indirect {
             let ptr = args[n_params] as u32;
             if !ptr.is_multiple_of(R::ALIGN) {
                 return Err(ComponentTrap::UnalignedPointer.into());
             }
-            result.store(&mut cx, ptr)
+            Some(ptr)
         } else {
-            let mut out = [0 as ValRaw; MAX_FLAT_RESULTS];
-            result.lower_flat(&mut cx, &mut out[..R::FLAT])?;
-            if R::FLAT == 1 {
-                // SAFETY: room for one flat result.
-                unsafe { *results = out[0] };
+            None
+        };
+        let result = match f(&mut cx, params)? {
+            Async::Ready(r) => r,
+            Async::Pending { wait, then } if !async_lower => {
+                super::hostio::block_on(wait);
+                then()
             }
-            Ok(())
+            Async::Pending { wait, then } => {
+                let status = start_subtask(cx, out_ptr, wait, then)?;
+                // SAFETY: an async lowering has an i32 result.
+                unsafe { *results = ValRaw::from(status) };
+                return Ok(());
+            }
+        };
+        match out_ptr {
+            Some(ptr) => result.store(&mut cx, ptr)?,
+            None => {
+                let mut out = [0 as ValRaw; MAX_FLAT_RESULTS];
+                result.lower_flat(&mut cx, &mut out[..R::FLAT])?;
+                if R::FLAT == 1 {
+                    // SAFETY: room for one flat result.
+                    unsafe { *results = out[0] };
+                }
+            }
         }
+        if async_lower {
+            // SAFETY: an async lowering has an i32 result.
+            unsafe { *results = ValRaw::from(SubtaskState::Returned as u32) };
+        }
+        Ok(())
     })();
     match result {
         Ok(()) => 0,
@@ -864,6 +1135,51 @@ pub unsafe fn call<P: Lift, R: Lower>(
             1
         }
     }
+}
+
+/// The subtask of an async-lowered host call that waits for `wait`: a
+/// handle in the caller's table, resolved by the event loop once the wait
+/// is over (the result from `then` lowered at `out_ptr`). Returns the
+/// call's status: `STARTED` with the subtask's handle (CanonicalABI.md
+/// `canon_lower`, `Subtask.State`).
+fn start_subtask<R: Lower + 'static>(
+    cx: Cx<'static>,
+    out_ptr: Option<u32>,
+    wait: Wait,
+    then: Box<dyn FnOnce() -> R>,
+) -> HostResult<u32> {
+    let rt = runtime();
+    let sched = &rt.sched;
+    let scope = rt.scopes.borrow_mut().add(CallScope::default());
+    let w = sched.waitables.add(Kind::Subtask(Subtask {
+        state: SubtaskState::Started,
+        task: None,
+        scope,
+        delivered: false,
+        cancel_requested: false,
+    }));
+    let index = cx.instance.table.borrow_mut().add(Slot::Subtask(w))?;
+    sched.waitables.items.borrow_mut().get_mut(w).index = index;
+    let mut cx = cx;
+    sched.host.add(
+        wait,
+        Box::new(|| true),
+        Box::new(move || {
+            let r = then();
+            if let Some(ptr) = out_ptr {
+                r.store(&mut cx, ptr).map_err(|e| match e {
+                    HostTrap::Abi(t) => t,
+                    HostTrap::Message(m) => ComponentTrap::Pending(m),
+                })?;
+            }
+            let mut items = runtime().sched.waitables.items.borrow_mut();
+            let item = items.get_mut(w);
+            item.subtask_mut().state = SubtaskState::Returned;
+            item.pending = Some(Pending::Subtask);
+            Ok(())
+        }),
+    );
+    Ok(SubtaskState::Started as u32 | (index << 4))
 }
 
 #[cfg(test)]

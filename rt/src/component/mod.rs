@@ -17,6 +17,7 @@ pub mod builtins;
 pub mod canonical;
 pub mod handles;
 pub mod host;
+pub mod hostio;
 pub mod stream;
 pub mod task;
 pub mod trap;

@@ -9,6 +9,14 @@
 //! directly from the writer's memory into the reader's (one canonical ABI
 //! copy, no intermediate buffer) and both ends get their events. A pending
 //! end's buffer stays pending, filling up, until its event is delivered.
+//!
+//! The host (WASI 0.3) can hold one end of a stream or future instead of a
+//! guest ([`HostEnd`]): then a guest's copy goes straight to the host's
+//! side — a [`HostSink`] gets the bytes a guest writes as a slice of the
+//! guest's memory, a [`HostSource`] reads into the guest's buffer, a host
+//! future's value is lowered into the reader's memory — with no buffer in
+//! between. A source that has no data yet leaves the guest's end pending
+//! and registers a [`Wait`] with the event loop.
 
 use std::rc::Rc;
 
@@ -18,6 +26,7 @@ use smelt_abi::vm::ValRaw;
 use super::builtins::{BLOCKED, same_type};
 use super::canonical::{Cx, Dst, Side, Src};
 use super::handles::Slot;
+use super::hostio::Wait;
 use super::task::event;
 use super::trap::ComponentTrap;
 use super::waitable::{End, Kind, Pending};
@@ -90,6 +99,64 @@ impl Buffer {
     }
 }
 
+/// The host's reading end of a guest's `stream<u8>` (stdout, a file
+/// written through `write-via-stream`).
+pub trait HostSink {
+    /// Takes bytes the guest wrote, straight from its memory; returns how
+    /// many were taken (at least one, unless `bytes` is empty). An error
+    /// ends the stream: the guest's write reports `DROPPED`.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize>;
+    /// The guest dropped its writable end (or a write failed): no more
+    /// bytes come. `error` is the failed write's error, if any.
+    ///
+    /// # Errors
+    ///
+    /// A trap, from lowering a value into a guest (resolving a future).
+    fn end(&mut self, error: Option<std::io::Error>) -> Result<(), ComponentTrap>;
+}
+
+/// What a [`HostSource`] read did.
+#[derive(Debug)]
+pub enum SourceRead {
+    /// This many bytes were read into the guest's buffer.
+    Data(usize),
+    /// The source is at its end (or failed): the host drops its end.
+    End,
+    /// No data yet: read again once this wait is over.
+    Wait(Wait),
+}
+
+/// The host's writable end of a `stream<u8>` a guest reads (stdin, a file
+/// read through `read-via-stream`).
+pub trait HostSource {
+    /// Reads into `buf`, a slice of the guest's memory, without blocking.
+    fn read(&mut self, buf: &mut [u8]) -> SourceRead;
+}
+
+/// Lowers a host future's value into a guest's memory at an address.
+pub type StoreFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
+
+/// The end of a stream or future the host holds.
+pub enum HostEnd {
+    /// The host reads the stream.
+    Sink(Box<dyn HostSink>),
+    /// The host writes the stream.
+    Source(Box<dyn HostSource>),
+    /// The host writes the future: its value once resolved.
+    Future(Option<StoreFn>),
+}
+
+impl core::fmt::Debug for HostEnd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            HostEnd::Sink(_) => "Sink",
+            HostEnd::Source(_) => "Source",
+            HostEnd::Future(Some(_)) => "Future(resolved)",
+            HostEnd::Future(None) => "Future(unresolved)",
+        })
+    }
+}
+
 /// The state both ends of a stream or future share.
 #[derive(Debug)]
 pub struct Shared {
@@ -101,6 +168,8 @@ pub struct Shared {
     pub dropped: bool,
     /// The end whose buffer waits for the other end, if any.
     pub pending: Option<u32>,
+    /// The end the host holds, once it has attached to it.
+    pub host: Option<HostEnd>,
 }
 
 fn numeric(rt: &Runtime, t: Option<TypeId>) -> bool {
@@ -216,6 +285,9 @@ fn copy(rt: &Runtime, w: u32) -> Result<(), ComponentTrap> {
         set_event(rt, w, copy_result::DROPPED, false);
         return Ok(());
     }
+    if rt.sched.waitables.shared.borrow().get(sid).host.is_some() {
+        return host_copy(rt, w, sid);
+    }
     let Some(p) = pending else {
         set_pending(Some(w));
         return Ok(());
@@ -248,6 +320,274 @@ fn copy(rt: &Runtime, w: u32) -> Result<(), ComponentTrap> {
         set_pending(Some(w));
     }
     Ok(())
+}
+
+/// A host [`Cx`](super::host::Cx) for lowering into the memory of
+/// buffer `b`.
+fn host_cx(b: &Buffer) -> super::host::Cx<'static> {
+    super::host::Cx::new(
+        // SAFETY: instance states live as long as the program.
+        unsafe { &*b.inst },
+        b.memory,
+        match b.realloc {
+            Some(Realloc::Core(f)) => Some(f),
+            _ => None,
+        },
+        b.encoding,
+    )
+}
+
+/// The bytes of the elements of buffer `b` not copied yet, and the size of
+/// one element.
+fn remaining_bytes<'a>(rt: &Runtime, sid: u32, b: &Buffer) -> (&'a mut [u8], u32) {
+    let size = rt
+        .sched
+        .waitables
+        .shared
+        .borrow()
+        .get(sid)
+        .elem
+        .map_or(0, |t| rt.desc.types.size(t));
+    let bytes = match b.memory {
+        // SAFETY: the range was checked when the buffer was made; the
+        // guest does not run while the host uses it.
+        Some(m) if size > 0 => unsafe { m.slice(b.ptr + b.progress * size, b.remain() * size) },
+        _ => &mut [],
+    };
+    (bytes, size.max(1))
+}
+
+/// A copy at guest end `w` of a stream or future whose other end the host
+/// holds: the host takes or gives what it can now. A source with no data
+/// leaves `w` pending and has the event loop try again when its wait is
+/// over.
+fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
+    let (_, writable, _, buf) = end(rt, w);
+    let buf = buf.expect("a copying end has a buffer");
+    let Some(mut host) = rt
+        .sched
+        .waitables
+        .shared
+        .borrow_mut()
+        .get_mut(sid)
+        .host
+        .take()
+    else {
+        unreachable!("checked by the caller")
+    };
+    let mut keep = true;
+    match (&mut host, writable) {
+        (HostEnd::Sink(sink), true) => {
+            let (bytes, size) = remaining_bytes(rt, sid, &buf);
+            let mut done = 0;
+            let mut failed = None;
+            while done < bytes.len() {
+                match sink.write(&bytes[done..]) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            advance(rt, w, done as u32 / size);
+            if let Some(e) = failed {
+                keep = false;
+                rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                sink.end(Some(e))?;
+                set_event(rt, w, copy_result::DROPPED, false);
+            } else {
+                set_event(rt, w, copy_result::COMPLETED, false);
+            }
+        }
+        (HostEnd::Source(source), false) => {
+            if buf.remain() == 0 {
+                set_event(rt, w, copy_result::COMPLETED, false);
+            } else {
+                let (bytes, size) = remaining_bytes(rt, sid, &buf);
+                match source.read(bytes) {
+                    SourceRead::Data(n) => {
+                        advance(rt, w, n as u32 / size);
+                        set_event(rt, w, copy_result::COMPLETED, false);
+                    }
+                    SourceRead::End => {
+                        keep = false;
+                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                        set_event(rt, w, copy_result::DROPPED, false);
+                    }
+                    SourceRead::Wait(wait) => {
+                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
+                        let live = move || {
+                            runtime().sched.waitables.shared.borrow().get(sid).pending == Some(w)
+                        };
+                        rt.sched.host.add(
+                            wait,
+                            Box::new(live),
+                            Box::new(move || {
+                                let rt = runtime();
+                                rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+                                host_copy(rt, w, sid)
+                            }),
+                        );
+                    }
+                }
+            }
+        }
+        (HostEnd::Future(value), false) => match value.take() {
+            Some(store) => {
+                keep = false;
+                store(&mut host_cx(&buf), buf.ptr)?;
+                advance(rt, w, 1);
+                set_event(rt, w, copy_result::COMPLETED, false);
+            }
+            None => {
+                rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
+            }
+        },
+        _ => unreachable!("the guest holds the other end than the host"),
+    }
+    if keep {
+        rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(host);
+    }
+    Ok(())
+}
+
+/// Records `n` more elements copied at end `w`.
+fn advance(rt: &Runtime, w: u32, n: u32) {
+    with_end(rt, w, |e| {
+        if let Some(b) = &mut e.buffer {
+            b.progress += n;
+        }
+    });
+}
+
+/// A stream or future shared state with the host at one end and no guest
+/// end yet (the guest's readable end is made when it is lowered).
+pub fn host_shared(future: bool, host: HostEnd) -> u32 {
+    runtime().sched.waitables.shared.borrow_mut().add(Shared {
+        elem: None,
+        future,
+        dropped: false,
+        pending: None,
+        host: Some(host),
+    })
+}
+
+/// Attaches the host as the reader of stream `sid`, whose readable end a
+/// guest gave it: a write the guest started before goes on now, and a
+/// guest that already dropped its writable end ends the sink at once.
+///
+/// # Errors
+///
+/// A trap from the copy or from the sink's end.
+pub fn attach_sink(sid: u32, mut sink: Box<dyn HostSink>) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let (dropped, pending) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.dropped, s.pending)
+    };
+    if dropped {
+        // A dropped end is never in a copy: nothing is pending.
+        return sink.end(None);
+    }
+    rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(HostEnd::Sink(sink));
+    if let Some(p) = pending {
+        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+        host_copy(rt, p, sid)?;
+    }
+    Ok(())
+}
+
+/// Resolves host future `sid` with the value `store` lowers: a guest
+/// read waiting for it completes now, a later one gets it at once; a
+/// guest that dropped its readable end never sees it.
+///
+/// # Errors
+///
+/// A trap from lowering the value.
+pub fn resolve_future(sid: u32, store: StoreFn) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let (dropped, pending) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.dropped, s.pending)
+    };
+    if dropped {
+        return Ok(());
+    }
+    rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(HostEnd::Future(Some(store)));
+    if let Some(w) = pending {
+        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+        host_copy(rt, w, sid)?;
+    }
+    Ok(())
+}
+
+/// Takes readable end `handle` of a stream (or, with `future`, a future)
+/// out of `inst`'s table for the host (CanonicalABI.md `lift_stream`,
+/// `lift_future` with the host as the receiver); returns its shared
+/// state.
+///
+/// # Errors
+///
+/// The traps of lifting a stream or future end: not such an end, a
+/// writable end, an end in a copy or a waitable set, a finished one.
+pub fn take_readable(
+    inst: &InstanceState,
+    handle: u32,
+    future: bool,
+) -> Result<u32, ComponentTrap> {
+    let rt = runtime();
+    let w = match (inst.table.borrow().get(handle)?, future) {
+        (Slot::Stream { end }, false) | (Slot::Future { end }, true) => end,
+        _ => return Err(ComponentTrap::WrongHandleType(handle)),
+    };
+    let (sid, writable, state, _) = end(rt, w);
+    if writable {
+        return Err(ComponentTrap::WrongHandleType(handle));
+    }
+    match state {
+        CopyState::Done => {
+            return Err(if future {
+                ComponentTrap::LiftFutureDone
+            } else {
+                ComponentTrap::LiftStreamDone
+            });
+        }
+        s if s.copying() => return Err(ComponentTrap::BusyRemove),
+        _ => {}
+    }
+    if rt.sched.waitables.items.borrow().get(w).set.is_some() {
+        return Err(if future {
+            ComponentTrap::LiftFutureInSet
+        } else {
+            ComponentTrap::LiftStreamInSet
+        });
+    }
+    inst.table.borrow_mut().remove(handle)?;
+    rt.sched.waitables.remove(w);
+    Ok(sid)
+}
+
+/// Gives `inst` the readable end of host stream or future `sid`, whose
+/// elements have type `elem` (CanonicalABI.md `lower_stream`,
+/// `lower_future` from the host); returns its handle.
+///
+/// # Errors
+///
+/// A full handle table.
+pub fn give_readable(
+    inst: &InstanceState,
+    sid: u32,
+    elem: Option<TypeId>,
+    future: bool,
+) -> Result<u32, ComponentTrap> {
+    let rt = runtime();
+    rt.sched.waitables.shared.borrow_mut().get_mut(sid).elem = elem;
+    new_end(rt, inst, sid, false, future)
 }
 
 /// Whether waitable `w` is a stream or future end in a synchronous copy.
@@ -425,6 +765,7 @@ impl Op<'_> {
                     future,
                     dropped: false,
                     pending: None,
+                    host: None,
                 });
                 let r = new_end(rt, self.inst, sid, false, future)?;
                 let w = new_end(rt, self.inst, sid, true, future)?;
@@ -587,18 +928,23 @@ impl Op<'_> {
         }
         self.inst.table.borrow_mut().remove(i)?;
         rt.sched.waitables.remove(w);
-        let pending = {
+        let (pending, host) = {
             let mut shared = rt.sched.waitables.shared.borrow_mut();
             let s = shared.get_mut(sid);
             if s.dropped {
-                None
+                (None, None)
             } else {
                 s.dropped = true;
-                s.pending.take()
+                (s.pending.take(), s.host.take())
             }
         };
         if let Some(p) = pending {
             set_event(rt, p, copy_result::DROPPED, false);
+        }
+        // The host's end learns that the guest's is gone: a sink that no
+        // more bytes come.
+        if let Some(HostEnd::Sink(mut sink)) = host {
+            sink.end(None)?;
         }
         Ok(None)
     }

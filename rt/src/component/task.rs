@@ -223,6 +223,8 @@ pub struct Sched {
     /// The thread a suspending thread asked to run in its place
     /// (`thread.suspend-then-resume`, `thread.yield-then-resume`).
     switch_to: Cell<Option<ThreadId>>,
+    /// Host I/O and timers that host operations in progress wait for.
+    pub host: super::hostio::HostWaits,
 }
 
 impl Sched {
@@ -524,6 +526,18 @@ impl Sched {
         }
     }
 
+    /// Makes progress in the event loop: resumes a waiting thread whose
+    /// condition holds ([`Sched::tick`]) or, when none does, blocks until
+    /// host I/O or a timer some host operation waits for is ready and runs
+    /// its continuation ([`super::hostio::HostWaits::poll`]). Returns
+    /// whether anything happened (if not, nothing ever will: a deadlock).
+    pub fn step(&self) -> Result<bool, ComponentTrap> {
+        if self.tick()? {
+            return Ok(true);
+        }
+        self.host.poll()
+    }
+
     /// Resumes one waiting thread whose condition holds (CanonicalABI.md
     /// `Store.tick`); returns whether there was one.
     pub fn tick(&self) -> Result<bool, ComponentTrap> {
@@ -578,6 +592,7 @@ impl Sched {
             th.ready = None;
         }
         self.current.set(None);
+        self.host.clear();
         live
     }
 }

@@ -1,0 +1,69 @@
+//! `wasi:clocks` of WASI 0.3: the monotonic clock with its `async` waits,
+//! the system clock, the time zone.
+
+use std::time::{Duration, Instant};
+
+use smelt_rt::component::host::{Async, Cx, HostResult};
+use smelt_rt::component::hostio::{Wait, after};
+
+use crate::WasiHost;
+use crate::bindings::p3::*;
+use crate::p2::clocks::{clock, monotonic_now, nanos, resolution};
+
+/// A wait until the monotonic clock reads `mark` nanoseconds.
+fn until(mark: u64) -> Async<()> {
+    let now = monotonic_now();
+    if mark <= now {
+        return Async::Ready(());
+    }
+    Async::Pending {
+        wait: Wait::Until(after(Duration::from_nanos(mark - now))),
+        then: Box::new(|| ()),
+    }
+}
+
+impl wasi_clocks_types::Host for WasiHost {}
+
+impl wasi_clocks_monotonic_clock::Host for WasiHost {
+    fn now(&mut self, _: &mut Cx<'_>) -> HostResult<u64> {
+        Ok(monotonic_now())
+    }
+
+    fn get_resolution(&mut self, _: &mut Cx<'_>) -> HostResult<u64> {
+        Ok(nanos(resolution(libc::CLOCK_MONOTONIC)).max(1))
+    }
+
+    fn wait_until(&mut self, _: &mut Cx<'_>, when: u64) -> HostResult<Async<()>> {
+        Ok(until(when))
+    }
+
+    fn wait_for(&mut self, _: &mut Cx<'_>, how_long: u64) -> HostResult<Async<()>> {
+        if how_long == 0 {
+            return Ok(Async::Ready(()));
+        }
+        Ok(Async::Pending {
+            wait: Wait::Until(
+                Instant::now()
+                    .checked_add(Duration::from_nanos(how_long))
+                    .unwrap_or_else(|| after(Duration::MAX)),
+            ),
+            then: Box::new(|| ()),
+        })
+    }
+}
+
+impl wasi_clocks_system_clock::Host for WasiHost {
+    fn now(&mut self, _: &mut Cx<'_>) -> HostResult<wasi_clocks_system_clock::Instant> {
+        let ts = clock(libc::CLOCK_REALTIME);
+        Ok(wasi_clocks_system_clock::Instant {
+            seconds: ts.tv_sec as i64,
+            nanoseconds: ts.tv_nsec as u32,
+        })
+    }
+
+    fn get_resolution(&mut self, _: &mut Cx<'_>) -> HostResult<u64> {
+        Ok(nanos(resolution(libc::CLOCK_REALTIME)).max(1))
+    }
+}
+
+impl wasi_clocks_timezone::Host for WasiHost {}

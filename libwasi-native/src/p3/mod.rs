@@ -1,0 +1,15 @@
+//! The WASI 0.3 host: `wasi:cli`, `wasi:clocks`, `wasi:random` and
+//! `wasi:filesystem` of WASI 0.3.x, on the WASI 0.2 host's OS code.
+//!
+//! What is new in 0.3 is the shape of the calls: standard streams and file
+//! contents are `stream<u8>`s whose other end the host holds (a
+//! [`smelt_rt::component::stream::HostSink`] or
+//! [`smelt_rt::component::stream::HostSource`] on a file descriptor), their
+//! outcome a `future<result<_, error-code>>` the host resolves, and waits
+//! are `async` functions that return to the guest as subtasks.
+
+pub mod cli;
+pub mod clocks;
+pub mod filesystem;
+pub mod random;
+pub mod stream;

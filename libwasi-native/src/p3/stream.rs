@@ -1,0 +1,125 @@
+//! Byte streams on file descriptors: the host's end of a WASI 0.3
+//! `stream<u8>` (standard streams, file contents).
+//!
+//! A [`FdSink`] writes what a guest writes straight from the guest's
+//! memory with `write(2)` (or `pwrite(2)` at a moving offset); a
+//! [`FdSource`] reads straight into the guest's buffer, first asking
+//! `poll(2)` with no timeout whether a read would block — if it would,
+//! the guest's read waits in the event loop for the descriptor to become
+//! readable. When the stream ends, `on_end` gets the error that ended it,
+//! if any (to resolve the stream's `future<result<_, error-code>>`).
+
+use std::io;
+
+use smelt_rt::component::hostio::Wait;
+use smelt_rt::component::stream::{HostSink, HostSource, SourceRead};
+use smelt_rt::component::trap::ComponentTrap;
+
+/// What runs when a stream ends: with the error that ended it, if any.
+pub type OnEnd = Box<dyn FnOnce(Option<io::Error>) -> Result<(), ComponentTrap>>;
+
+/// The host reading a guest's byte stream into a file descriptor.
+pub struct FdSink {
+    /// The descriptor.
+    pub fd: i32,
+    /// Where to write next, for a positioned write (`pwrite`); `None`
+    /// writes at the descriptor's position.
+    pub offset: Option<u64>,
+    /// Runs once, when the stream ends.
+    pub on_end: Option<OnEnd>,
+}
+
+impl HostSink for FdSink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if bytes.is_empty() {
+            return Ok(0);
+        }
+        // SAFETY: `bytes` is valid for reads of its length.
+        let n = unsafe {
+            match self.offset {
+                Some(at) => libc::pwrite(self.fd, bytes.as_ptr().cast(), bytes.len(), at as i64),
+                None => libc::write(self.fd, bytes.as_ptr().cast(), bytes.len()),
+            }
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if let Some(at) = &mut self.offset {
+            *at += n as u64;
+        }
+        Ok(n as usize)
+    }
+
+    fn end(&mut self, error: Option<io::Error>) -> Result<(), ComponentTrap> {
+        match self.on_end.take() {
+            Some(f) => f(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The host writing a byte stream a guest reads, from a file descriptor.
+pub struct FdSource {
+    /// The descriptor.
+    pub fd: i32,
+    /// Where to read next, for a positioned read (`pread`); `None` reads
+    /// at the descriptor's position.
+    pub offset: Option<u64>,
+    /// Runs once, when the stream ends.
+    pub on_end: Option<OnEnd>,
+}
+
+impl FdSource {
+    fn end(&mut self, error: Option<io::Error>) -> SourceRead {
+        if let Some(f) = self.on_end.take() {
+            // A trap lowering the outcome into a guest reading it now
+            // cannot be raised from here; the guest then sees the future
+            // unresolved.
+            let _ = f(error);
+        }
+        SourceRead::End
+    }
+}
+
+/// Whether a read of `fd` would not block now.
+fn readable(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+}
+
+impl HostSource for FdSource {
+    fn read(&mut self, buf: &mut [u8]) -> SourceRead {
+        if self.offset.is_none() && !readable(self.fd) {
+            return SourceRead::Wait(Wait::Readable(self.fd));
+        }
+        loop {
+            // SAFETY: `buf` is valid for writes of its length.
+            let n = unsafe {
+                match self.offset {
+                    Some(at) => libc::pread(self.fd, buf.as_mut_ptr().cast(), buf.len(), at as i64),
+                    None => libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()),
+                }
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return SourceRead::Wait(Wait::Readable(self.fd)),
+                    _ => return self.end(Some(e)),
+                }
+            }
+            if n == 0 {
+                return self.end(None);
+            }
+            if let Some(at) = &mut self.offset {
+                *at += n as u64;
+            }
+            return SourceRead::Data(n as usize);
+        }
+    }
+}
