@@ -58,7 +58,7 @@ log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests and tests/programs"
+  echo "== $t: trap tests and tests/programs (with the WASI 0.3 twins of tests/programs-p3)"
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
     || failed+=("$t: trap tests and tests/programs")
   echo "== $t: smelt wast"

@@ -5,7 +5,8 @@
 # Steps whose pieces are already there are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The guest programs of the end-to-end tests are built for wasm32-wasip2;
+# The guest programs of the end-to-end tests are built for wasm32-wasip2
+# (tests/programs-p3 too: its crates, wasip3 and futures, come from crates.io);
 # wasm-tools composes the components of tests/composed.
 rustup target add wasm32-wasip2 wasm32-wasip1
 # The C twins of tests/programs are built with clang and Debian's wasi-libc.

@@ -7,7 +7,12 @@
 //! wasm32-wasip1` (WASI preview1 core modules, which smelt adapts).
 //! Some programs also have a C twin in `tests/programs/c/`, built with
 //! clang and Debian's wasi-libc into a preview1 module; the cases of those
-//! programs run for it too (`c::<case>`).
+//! programs run for it too (`c::<case>`). Some have a WASI 0.3 twin in
+//! `tests/programs-p3/` (a component exporting `wasi:cli/run@0.3.x`, its
+//! I/O through `stream<u8>`s and `async` host functions), built for
+//! `wasm32-wasip2` with the `wasip3` crate; the cases of those run for it
+//! too (`p3::<case>`), as do the cases only a WASI 0.3 program has
+//! ([`p3_cases`]).
 //! Each case is one trial per target: its program compiled by
 //! `smelt build` with the case's grants (`--dir`, `--env`, `--inherit-env`)
 //! into an executable in a fresh temporary directory, run there with the
@@ -756,12 +761,50 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
     }
 }
 
+/// Cases of programs that only have a WASI 0.3 version.
+fn p3_cases() -> Vec<Case> {
+    vec![
+        // Three `wait-for`s joined must overlap: the program checks that
+        // they took at least one wait and less than two.
+        Case::new("timers", "timers").stdout(concat!(
+            "3 joined waits of 300ms took >= 300ms: true\n",
+            "3 joined waits of 300ms took < 600ms: true\n",
+        )),
+    ]
+}
+
+/// The programs of `tests/programs-p3`, the WASI 0.3 twins.
+fn p3_programs() -> Vec<String> {
+    let dir = smelt_tests::repo_root().join("tests/programs-p3/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".rs"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Builds `tests/programs` for `target` (one of [`TARGETS`]); returns the
 /// folder of the `.wasm` files, or why it failed (with the build's output).
 fn build_programs(target: &str) -> Result<PathBuf, String> {
+    build_project("tests/programs", target)
+}
+
+/// Builds the Cargo project of guest programs in `project` (relative to
+/// the repository) for `target`; returns the folder of the `.wasm` files,
+/// or why it failed (with the build's output).
+fn build_project(project: &str, target: &str) -> Result<PathBuf, String> {
     let root = smelt_tests::repo_root();
-    let manifest = root.join("tests/programs/Cargo.toml");
-    let target_dir = root.join("tests/programs/target");
+    let manifest = root.join(project).join("Cargo.toml");
+    let target_dir = root.join(project).join("target");
     let hint = format!("the {target} target is not installed: run `rustup target add {target}`");
     // `rustc --print target-libdir` names the folder even when it is
     // missing; its absence is the missing target.
@@ -867,7 +910,7 @@ fn trial(name: String, case: Case, built: Result<PathBuf, String>, ignored: bool
     Trial::test(name, move || match &built {
         Ok(wasm_dir) => run_case(&case, wasm_dir),
         Err(why) => Err(format!(
-            "the guest programs of tests/programs did not build: {}",
+            "the guest programs did not build: {}",
             why.lines().next().unwrap_or_default()
         )
         .into()),
@@ -918,6 +961,25 @@ fn main() {
     for case in cases() {
         if c.iter().any(|p| p == case.program) {
             let name = format!("c::{}", case.name);
+            trials.push(trial(name, case, built.clone(), false));
+        }
+    }
+    // The WASI 0.3 twins, which must behave as the WASI 0.2 programs do,
+    // and the cases only WASI 0.3 programs have.
+    let p3 = p3_programs();
+    let built = if args.list {
+        Err(String::new())
+    } else {
+        build_project("tests/programs-p3", "wasm32-wasip2")
+    };
+    if let Err(why) = &built
+        && !args.list
+    {
+        eprintln!("programs: building the WASI 0.3 programs failed:\n{why}");
+    }
+    for case in cases().into_iter().chain(p3_cases()) {
+        if p3.iter().any(|p| p == case.program) {
+            let name = format!("p3::{}", case.name);
             trials.push(trial(name, case, built.clone(), false));
         }
     }
