@@ -448,6 +448,19 @@ fn cases() -> Vec<Case> {
             ))
             .after(nothing_written_outside),
         // Clocks and randomness.
+        Case::new("fs_streams", "fs_streams")
+            .data()
+            .setup(fs_streams_files)
+            .stdout(concat!(
+                "out.txt: \"written by the guest\\nappended\\n\"\n",
+                "size: 30\n",
+                "listing: [input.bin, input.txt, out.txt, sub/]\n",
+                "input.txt: \"from the host\\n\"\n",
+                "copied input.bin: 1048593 bytes\n",
+                "missing.txt: not found\n",
+                "../etc/passwd: denied\n",
+            ))
+            .after(fs_streams_copied),
         Case::new("clocks", "clocks").stdout(concat!(
             "sleep(50ms) took >= 50ms: true\n",
             "sleep(50ms) took < 5s: true\n",
@@ -519,6 +532,24 @@ fn readdir_tree(root: &Path) -> std::io::Result<()> {
 }
 
 /// The layout `tests/programs/src/bin/escape.rs` describes.
+/// The inputs of `fs_streams`: a text file and 1 MiB (and a bit) of
+/// binary data.
+fn fs_streams_files(root: &Path) -> std::io::Result<()> {
+    let data = root.join("data");
+    std::fs::write(data.join("input.txt"), "from the host\n")?;
+    std::fs::write(data.join("input.bin"), pseudo_random_bytes((1 << 20) + 17))
+}
+
+/// `fs_streams` copied `input.bin` to `copy.bin` byte for byte.
+fn fs_streams_copied(ran: &Ran) -> Result<(), String> {
+    let data = ran.root.join("data");
+    let read = |name: &str| std::fs::read(data.join(name)).map_err(|e| format!("{name}: {e}"));
+    if read("copy.bin")? != read("input.bin")? {
+        return Err("on the host, copy.bin differs from input.bin".into());
+    }
+    Ok(())
+}
+
 fn escape_tree(root: &Path) -> std::io::Result<()> {
     let data = root.join("data");
     std::fs::write(data.join("inside.txt"), "inside\n")?;

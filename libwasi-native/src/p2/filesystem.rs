@@ -1124,7 +1124,7 @@ pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), Er
 /// `O_APPEND` (through `/proc/self/fd`, which names the same inode),
 /// so appending does not turn the descriptor's `pwrite`s into appends.
 /// Without `/proc`, the file itself, its position moved to the end.
-fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
+pub fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
     let path =
         CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(|_| ErrorCode::Io)?;
     // SAFETY: a valid C string.
@@ -1151,7 +1151,7 @@ fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
 
 impl WasiHost {
     /// The file and flags of descriptor `rep`.
-    fn fs_descriptor(&mut self, rep: u32) -> HostResult<(Rc<File>, DescriptorFlags)> {
+    pub fn fs_descriptor(&mut self, rep: u32) -> HostResult<(Rc<File>, DescriptorFlags)> {
         let d = self.table.descriptor(rep)?;
         Ok((d.file.clone(), d.flags))
     }
@@ -1169,7 +1169,7 @@ impl WasiHost {
 
     /// Descriptor `rep`, a file that is about to be read (needs `read`,
     /// else `bad-descriptor`) or written (`write`).
-    fn fs_file(&mut self, rep: u32, needs: u64) -> HostResult<Result<Rc<File>, ErrorCode>> {
+    pub fn fs_file(&mut self, rep: u32, needs: u64) -> HostResult<Result<Rc<File>, ErrorCode>> {
         let (file, flags) = self.fs_descriptor(rep)?;
         if !flags.contains(needs) {
             return Ok(Err(ErrorCode::BadDescriptor));

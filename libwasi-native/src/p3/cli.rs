@@ -33,6 +33,7 @@ fn write_via_stream(
         fd,
         offset: None,
         on_end: Some(on_end),
+        owner: None,
     }))?;
     Ok(reader)
 }
@@ -73,6 +74,7 @@ impl wasi_cli_stdin::Host for WasiHost {
             fd: 0,
             offset: None,
             on_end: Some(on_end),
+            owner: None,
         }));
         Ok((stream, reader))
     }

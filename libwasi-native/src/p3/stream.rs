@@ -9,7 +9,9 @@
 //! readable. When the stream ends, `on_end` gets the error that ended it,
 //! if any (to resolve the stream's `future<result<_, error-code>>`).
 
+use std::fs::File;
 use std::io;
+use std::rc::Rc;
 
 use smelt_rt::component::hostio::Wait;
 use smelt_rt::component::stream::{HostSink, HostSource, SourceRead};
@@ -27,6 +29,8 @@ pub struct FdSink {
     pub offset: Option<u64>,
     /// Runs once, when the stream ends.
     pub on_end: Option<OnEnd>,
+    /// The file `fd` belongs to, kept open while the stream lives.
+    pub owner: Option<Rc<File>>,
 }
 
 impl HostSink for FdSink {
@@ -67,6 +71,8 @@ pub struct FdSource {
     pub offset: Option<u64>,
     /// Runs once, when the stream ends.
     pub on_end: Option<OnEnd>,
+    /// The file `fd` belongs to, kept open while the stream lives.
+    pub owner: Option<Rc<File>>,
 }
 
 impl FdSource {

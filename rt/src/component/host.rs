@@ -898,6 +898,47 @@ impl StreamReader<u8> {
     }
 }
 
+impl<T: Lower + 'static> StreamReader<T> {
+    /// A stream the host writes `values` into, for a guest to read; it
+    /// ends after the last.
+    pub fn from_values(values: Vec<T>) -> Self {
+        StreamReader {
+            shared: super::stream::host_shared(
+                false,
+                HostEnd::Values(Box::new(ValueSource(values.into_iter()))),
+            ),
+            _type: PhantomData,
+        }
+    }
+}
+
+/// The values of a [`StreamReader::from_values`] stream not read yet.
+struct ValueSource<T>(std::vec::IntoIter<T>);
+
+impl<T: Lower> super::stream::HostValues for ValueSource<T> {
+    fn fill(
+        &mut self,
+        cx: &mut Cx<'_>,
+        ptr: u32,
+        n: u32,
+    ) -> Result<super::stream::SourceRead, ComponentTrap> {
+        let mut done = 0;
+        while done < n {
+            let Some(v) = self.0.next() else { break };
+            v.store(cx, ptr + done * T::SIZE).map_err(|e| match e {
+                HostTrap::Abi(t) => t,
+                HostTrap::Message(m) => ComponentTrap::Pending(m),
+            })?;
+            done += 1;
+        }
+        Ok(if done == 0 {
+            super::stream::SourceRead::End
+        } else {
+            super::stream::SourceRead::Data(done as usize)
+        })
+    }
+}
+
 /// The readable end of a `future<T>` on its way between a guest and the
 /// host; the host makes one with [`future`] and resolves it through the
 /// [`FutureWriter`].

@@ -133,6 +133,24 @@ pub trait HostSource {
     fn read(&mut self, buf: &mut [u8]) -> SourceRead;
 }
 
+/// The host's writable end of a stream of values other than bytes (a
+/// directory listing), which it lowers one by one.
+pub trait HostValues {
+    /// Lowers up to `n` values into the guest's memory at `ptr` (values
+    /// laid out one after another) through `cx`; returns how many, or
+    /// [`SourceRead::End`] when there are no more.
+    ///
+    /// # Errors
+    ///
+    /// A trap from lowering a value.
+    fn fill(
+        &mut self,
+        cx: &mut super::host::Cx<'_>,
+        ptr: u32,
+        n: u32,
+    ) -> Result<SourceRead, ComponentTrap>;
+}
+
 /// Lowers a host future's value into a guest's memory at an address.
 pub type StoreFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
 
@@ -142,6 +160,8 @@ pub enum HostEnd {
     Sink(Box<dyn HostSink>),
     /// The host writes the stream.
     Source(Box<dyn HostSource>),
+    /// The host writes the stream's values.
+    Values(Box<dyn HostValues>),
     /// The host writes the future: its value once resolved.
     Future(Option<StoreFn>),
 }
@@ -151,6 +171,7 @@ impl core::fmt::Debug for HostEnd {
         f.write_str(match self {
             HostEnd::Sink(_) => "Sink",
             HostEnd::Source(_) => "Source",
+            HostEnd::Values(_) => "Values",
             HostEnd::Future(Some(_)) => "Future(resolved)",
             HostEnd::Future(None) => "Future(unresolved)",
         })
@@ -431,6 +452,25 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                                 host_copy(rt, w, sid)
                             }),
                         );
+                    }
+                }
+            }
+        }
+        (HostEnd::Values(values), false) => {
+            if buf.remain() == 0 {
+                set_event(rt, w, copy_result::COMPLETED, false);
+            } else {
+                let (_, size) = remaining_bytes(rt, sid, &buf);
+                let ptr = buf.ptr + buf.progress * size;
+                match values.fill(&mut host_cx(&buf), ptr, buf.remain())? {
+                    SourceRead::Data(n) => {
+                        advance(rt, w, n as u32);
+                        set_event(rt, w, copy_result::COMPLETED, false);
+                    }
+                    _ => {
+                        keep = false;
+                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                        set_event(rt, w, copy_result::DROPPED, false);
                     }
                 }
             }
