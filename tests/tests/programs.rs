@@ -801,7 +801,47 @@ fn p3_cases() -> Vec<Case> {
             "3 joined waits of 300ms took >= 300ms: true\n",
             "3 joined waits of 300ms took < 600ms: true\n",
         )),
+        // Input there at once is read before the timer fires; input that
+        // comes late, after it (see `timer_fires_while_stdin_waits`).
+        Case::new("timer_and_stdin", "timer_and_stdin")
+            .stdin("abc")
+            .stdout("stdin: 3 bytes\ntimer\n")
+            .after(timer_fires_while_stdin_waits),
     ]
+}
+
+/// A second run of `timer_and_stdin` whose stdin only gets its bytes
+/// 600 ms after the start: the 200 ms timer must fire while the read of
+/// stdin waits (the event loop blocks in the OS on both).
+fn timer_fires_while_stdin_waits(ran: &Ran) -> Result<(), String> {
+    let mut command = smelt_tests::under_runner(Command::new(ran.exe));
+    command
+        .current_dir(ran.root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("failed to run {}: {e}", ran.exe.display()))?;
+    let mut input = child.stdin.take().expect("piped stdin");
+    std::thread::sleep(Duration::from_millis(600));
+    input
+        .write_all(b"late")
+        .map_err(|e| format!("writing stdin: {e}"))?;
+    drop(input);
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for the executable: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || stdout != "timer\nstdin: 4 bytes\n" {
+        return Err(format!(
+            "with stdin 600 ms late: {}, stdout:\n{}stderr:\n{}",
+            describe(out.status),
+            quote(&stdout),
+            quote(&String::from_utf8_lossy(&out.stderr))
+        ));
+    }
+    Ok(())
 }
 
 /// The programs of `tests/programs-p3`, the WASI 0.3 twins.
