@@ -87,6 +87,16 @@ impl FdSource {
     }
 }
 
+impl Drop for FdSource {
+    /// A guest that drops the stream before its end stopped reading; the
+    /// outcome is success.
+    fn drop(&mut self) {
+        if let Some(f) = self.on_end.take() {
+            let _ = f(None);
+        }
+    }
+}
+
 /// Whether a read of `fd` would not block now.
 fn readable(fd: i32) -> bool {
     let mut p = libc::pollfd {
