@@ -199,13 +199,44 @@ fn component_function_the_host_lacks_is_named() {
     );
 }
 
+/// A WASI 0.3 import binds to the WASI 0.3 host (here: the component is
+/// refused only for having no `run`), never to the WASI 0.2 one.
 #[test]
-fn wasi_0_3_import_is_not_taken_for_0_2() {
+fn wasi_0_3_import_binds_to_the_0_3_host() {
     let wasm = wat::parse_str(
         r#"(component (import "wasi:cli/environment@0.3.0" (instance (export "get-arguments" (func (result (list string)))))))"#,
     )
     .unwrap();
-    assert_error(&wasm, &["imports `wasi:cli/environment@0.3.0`"]);
+    assert_error(
+        &wasm,
+        &["exports no `wasi:cli/run@0.2.x` or `wasi:cli/run@0.3.x`"],
+    );
+}
+
+#[test]
+fn wasi_0_3_interface_the_host_lacks_is_named() {
+    let wasm =
+        wat::parse_str(r#"(component (import "wasi:sockets/types@0.3.2" (instance)))"#).unwrap();
+    assert_error(
+        &wasm,
+        &["imports `wasi:sockets/types@0.3.2`", "does not provide"],
+    );
+}
+
+/// `wait-for` is an `async func`: a component declaring it without
+/// `async` does not get it.
+#[test]
+fn wasi_0_3_function_must_be_async_as_in_the_wit() {
+    let wasm = wat::parse_str(
+        r#"(component (import "wasi:clocks/monotonic-clock@0.3.2" (instance (export "wait-for" (func (param "how-long" u64))))))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &[
+            "`wait-for` of `wasi:clocks/monotonic-clock@0.3.2` with a type that is not the one of smelt's WASI 0.3 host",
+        ],
+    );
 }
 
 #[test]
