@@ -178,3 +178,60 @@ pub fn after(d: Duration) -> Instant {
     now.checked_add(d)
         .unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn nothing_to_wait_for_is_no_progress() {
+        assert!(!HostWaits::default().poll().unwrap());
+    }
+
+    #[test]
+    fn the_earliest_timer_and_a_readable_pipe_end_the_wait() {
+        let mut fds = [0; 2];
+        // SAFETY: a valid array of two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let start = Instant::now();
+        let waits = [
+            Wait::Until(start + Duration::from_millis(30)),
+            Wait::Readable(fds[0]),
+            Wait::Until(start + Duration::from_secs(60)),
+        ];
+        // Nothing to read: the 30 ms timer ends the wait.
+        assert_eq!(wait_any(&waits), [true, false, false]);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        // SAFETY: one byte from a valid buffer.
+        assert_eq!(unsafe { libc::write(fds[1], b"x".as_ptr().cast(), 1) }, 1);
+        assert_eq!(wait_any(&waits[1..]), [true, false]);
+        // SAFETY: descriptors made above.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    }
+
+    #[test]
+    fn continuations_run_in_order_and_dead_waits_are_dropped() {
+        let waits = HostWaits::default();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let now = Instant::now();
+        for (i, live) in [(1, true), (2, false), (3, true)] {
+            let log = log.clone();
+            waits.add(
+                Wait::Until(now),
+                Box::new(move || live),
+                Box::new(move || {
+                    log.borrow_mut().push(i);
+                    Ok(())
+                }),
+            );
+        }
+        assert!(waits.poll().unwrap());
+        assert_eq!(*log.borrow(), [1, 3]);
+        assert!(waits.is_empty());
+    }
+}
