@@ -56,7 +56,7 @@ impl wasi_clocks_system_clock::Host for WasiHost {
     fn now(&mut self, _: &mut Cx<'_>) -> HostResult<wasi_clocks_system_clock::Instant> {
         let ts = clock(libc::CLOCK_REALTIME);
         Ok(wasi_clocks_system_clock::Instant {
-            seconds: ts.tv_sec as i64,
+            seconds: ts.tv_sec,
             nanoseconds: ts.tv_nsec as u32,
         })
     }
