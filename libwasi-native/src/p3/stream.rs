@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io;
 use std::rc::Rc;
 
-use smelt_rt::component::hostio::Wait;
+use smelt_rt::component::hostio::{Wait, block_on};
 use smelt_rt::component::stream::{HostSink, HostSource, SourceRead};
 use smelt_rt::component::trap::ComponentTrap;
 
@@ -38,16 +38,28 @@ impl HostSink for FdSink {
         if bytes.is_empty() {
             return Ok(0);
         }
-        // SAFETY: `bytes` is valid for reads of its length.
-        let n = unsafe {
-            match self.offset {
-                Some(at) => libc::pwrite(self.fd, bytes.as_ptr().cast(), bytes.len(), at as i64),
-                None => libc::write(self.fd, bytes.as_ptr().cast(), bytes.len()),
+        let n = loop {
+            // SAFETY: `bytes` is valid for reads of its length.
+            let n = unsafe {
+                match self.offset {
+                    Some(at) => {
+                        libc::pwrite(self.fd, bytes.as_ptr().cast(), bytes.len(), at as i64)
+                    }
+                    None => libc::write(self.fd, bytes.as_ptr().cast(), bytes.len()),
+                }
+            };
+            if n >= 0 {
+                break n;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                // A non-blocking descriptor (set so by whoever shares it):
+                // wait until it takes more.
+                io::ErrorKind::WouldBlock => block_on(Wait::Writable(self.fd)),
+                _ => return Err(e),
             }
         };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
         if let Some(at) = &mut self.offset {
             *at += n as u64;
         }

@@ -10,7 +10,8 @@
 //! descriptor until one is ready or the earliest deadline passes, then
 //! runs the continuations of the waits that are ready; those set the
 //! events (a subtask's resolution, a copy's completion) that make
-//! waiting threads ready again.
+//! waiting threads ready again. Now and then the event loop also runs the
+//! waits that are over without blocking ([`HostWaits::poll_now`]).
 //!
 //! Invariants: the process never busy-waits and never starts an OS
 //! thread; continuations run on the event loop's stack with no scheduler
@@ -76,12 +77,30 @@ impl HostWaits {
     ///
     /// The first trap a continuation returns.
     pub fn poll(&self) -> Result<bool, ComponentTrap> {
+        self.poll_with(true)
+    }
+
+    /// Runs the continuations of the registered waits that are over now,
+    /// without blocking (so that host I/O makes progress while threads
+    /// keep running). Returns whether any was.
+    ///
+    /// # Errors
+    ///
+    /// The first trap a continuation returns.
+    pub fn poll_now(&self) -> Result<bool, ComponentTrap> {
+        self.poll_with(false)
+    }
+
+    fn poll_with(&self, block: bool) -> Result<bool, ComponentTrap> {
         self.entries.borrow_mut().retain(|e| (e.live)());
         let waits: Vec<Wait> = self.entries.borrow().iter().map(|e| e.wait).collect();
         if waits.is_empty() {
             return Ok(false);
         }
-        let ready = wait_any(&waits);
+        let ready = ready(&waits, block);
+        if !ready.iter().any(|&r| r) {
+            return Ok(false);
+        }
         let done: Vec<Entry> = {
             let mut entries = self.entries.borrow_mut();
             let mut done = Vec::new();
@@ -111,9 +130,14 @@ pub fn block_on(wait: Wait) {
 }
 
 /// Blocks in `ppoll(2)` until one of `waits` is over; returns which are.
-/// A descriptor that reports an error or hang-up counts as ready: the
-/// operation then finds out what happened.
 fn wait_any(waits: &[Wait]) -> Vec<bool> {
+    ready(waits, true)
+}
+
+/// Which of `waits` are over: asks `ppoll(2)`, blocking (when `block`)
+/// until one is. A descriptor that reports an error or hang-up counts as
+/// ready: the operation then finds out what happened.
+fn ready(waits: &[Wait], block: bool) -> Vec<bool> {
     loop {
         let now = Instant::now();
         let mut fds: Vec<libc::pollfd> = Vec::new();
@@ -133,6 +157,7 @@ fn wait_any(waits: &[Wait]) -> Vec<bool> {
                 }),
             }
         }
+        let deadline = if block { deadline } else { Some(now) };
         let timeout = deadline.map(|d| {
             let left = d.saturating_duration_since(now);
             libc::timespec {
@@ -166,7 +191,7 @@ fn wait_any(waits: &[Wait]) -> Vec<bool> {
                 _ => fd.next().is_some_and(|p| p.revents != 0),
             })
             .collect();
-        if ready.iter().any(|&r| r) {
+        if !block || ready.iter().any(|&r| r) {
             return ready;
         }
     }

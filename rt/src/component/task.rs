@@ -42,6 +42,10 @@ const STACK_SIZE: usize = 8 << 20;
 /// that guest code calls, in bytes.
 const STACK_RESERVE: usize = 256 << 10;
 
+/// Every this many event loop steps, host waits that are over run even
+/// when threads are ready ([`Sched::step`]).
+const HOST_POLL_STEPS: u32 = 64;
+
 /// Most stacks of finished coroutines kept for new ones.
 const MAX_POOLED_STACKS: usize = 16;
 
@@ -225,6 +229,8 @@ pub struct Sched {
     switch_to: Cell<Option<ThreadId>>,
     /// Host I/O and timers that host operations in progress wait for.
     pub host: super::hostio::HostWaits,
+    /// Event loop steps taken ([`Sched::step`]).
+    steps: Cell<u32>,
 }
 
 impl Sched {
@@ -532,6 +538,13 @@ impl Sched {
     /// its continuation ([`super::hostio::HostWaits::poll`]). Returns
     /// whether anything happened (if not, nothing ever will: a deadlock).
     pub fn step(&self) -> Result<bool, ComponentTrap> {
+        // Threads that keep running (yielding, say) must not starve host
+        // I/O: every so many steps, the waits that are over anyway go on.
+        let n = self.steps.get().wrapping_add(1);
+        self.steps.set(n);
+        if n % HOST_POLL_STEPS == 0 && !self.host.is_empty() {
+            self.host.poll_now()?;
+        }
         if self.tick()? {
             return Ok(true);
         }
