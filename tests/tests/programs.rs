@@ -801,6 +801,11 @@ fn p3_cases() -> Vec<Case> {
             "3 joined waits of 300ms took >= 300ms: true\n",
             "3 joined waits of 300ms took < 600ms: true\n",
         )),
+        // The stream stdin gives, handed straight to stdout: the host
+        // holds both of its ends and moves the bytes itself.
+        Case::new("stdin_spliced/1MiB_binary", "stdin_spliced")
+            .stdin(pseudo_random_bytes((1 << 20) + 17))
+            .stdout(pseudo_random_bytes((1 << 20) + 17)),
         // Input there at once is read before the timer fires; input that
         // comes late, after it (see `timer_fires_while_stdin_waits`).
         Case::new("timer_and_stdin", "timer_and_stdin")

@@ -16,7 +16,7 @@ use smelt_rt::component::host::{
     self, Async, Borrow, Cx, FutureReader, HostResult, Own, StreamReader,
 };
 
-use super::stream::{FdSink, FdSource, OnEnd};
+use super::stream::{Ended, FdSink, FdSource, OnEnd};
 use crate::WasiHost;
 use crate::bindings::p3::wasi_clocks_system_clock::Instant;
 use crate::bindings::p3::wasi_filesystem_preopens;
@@ -202,7 +202,7 @@ impl t3::Host for WasiHost {
             },
             Err(e) => {
                 let code = error(e);
-                return Ok((StreamReader::from_values(Vec::new()), failed(code)?));
+                return Ok((StreamReader::from_source(Box::new(Ended)), failed(code)?));
             }
         };
         Ok((StreamReader::from_source(Box::new(source)), reader))

@@ -99,6 +99,16 @@ impl FdSource {
     }
 }
 
+/// A byte stream that ends at once (the contents of a file that cannot be
+/// read; the stream's outcome says why).
+pub struct Ended;
+
+impl HostSource for Ended {
+    fn read(&mut self, _: &mut [u8]) -> SourceRead {
+        SourceRead::End
+    }
+}
+
 impl Drop for FdSource {
     /// A guest that drops the stream before its end stopped reading; the
     /// outcome is success.

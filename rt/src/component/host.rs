@@ -1005,9 +1005,9 @@ impl<T> Layout for FutureReader<T> {
     const ALIGN: u32 = 4;
 }
 
-impl<T> Lift for StreamReader<T> {
+impl<T: Layout> Lift for StreamReader<T> {
     fn lift_flat(cx: &mut Cx<'_>, src: &[ValRaw]) -> HostResult<Self> {
-        let shared = super::stream::take_readable(cx.instance, src[0] as u32, false)?;
+        let shared = super::stream::take_readable(cx.instance, src[0] as u32, false, T::SIZE)?;
         Ok(StreamReader {
             shared,
             _type: PhantomData,
@@ -1033,9 +1033,9 @@ impl<T> Lower for StreamReader<T> {
     }
 }
 
-impl<T> Lift for FutureReader<T> {
+impl<T: Layout> Lift for FutureReader<T> {
     fn lift_flat(cx: &mut Cx<'_>, src: &[ValRaw]) -> HostResult<Self> {
-        let shared = super::stream::take_readable(cx.instance, src[0] as u32, true)?;
+        let shared = super::stream::take_readable(cx.instance, src[0] as u32, true, T::SIZE)?;
         Ok(FutureReader {
             shared,
             _type: PhantomData,

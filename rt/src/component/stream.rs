@@ -533,12 +533,66 @@ pub fn attach_sink(sid: u32, mut sink: Box<dyn HostSink>) -> Result<(), Componen
         // A dropped end is never in a copy: nothing is pending.
         return sink.end(None);
     }
+    let host = rt
+        .sched
+        .waitables
+        .shared
+        .borrow_mut()
+        .get_mut(sid)
+        .host
+        .take();
+    match host {
+        // The guest handed back a stream the host writes: no guest buffer
+        // will ever come between the two, so the host moves the bytes.
+        Some(HostEnd::Source(source)) => return pump(source, sink),
+        Some(other) => {
+            rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(other);
+            return Err(ComponentTrap::Pending(
+                "a stream of values the host writes was given back to the host as bytes".into(),
+            ));
+        }
+        None => {}
+    }
     rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(HostEnd::Sink(sink));
     if let Some(p) = pending {
         rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
         host_copy(rt, p, sid)?;
     }
     Ok(())
+}
+
+/// Bytes one step of [`pump`] moves at most.
+const PUMP_CHUNK: usize = 64 << 10;
+
+/// Moves what `source` reads into `sink` until the source ends, through
+/// a host buffer; when the source has no data yet, the event loop goes on
+/// later. Ends the sink (with the failed write's error, if any).
+fn pump(mut source: Box<dyn HostSource>, mut sink: Box<dyn HostSink>) -> Result<(), ComponentTrap> {
+    let mut buf = vec![0u8; PUMP_CHUNK];
+    loop {
+        match source.read(&mut buf) {
+            SourceRead::Data(n) => {
+                let mut done = 0;
+                while done < n {
+                    match sink.write(&buf[done..n]) {
+                        Ok(0) => return sink.end(None),
+                        Ok(k) => done += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return sink.end(Some(e)),
+                    }
+                }
+            }
+            SourceRead::End => return sink.end(None),
+            SourceRead::Wait(wait) => {
+                runtime().sched.host.add(
+                    wait,
+                    Box::new(|| true),
+                    Box::new(move || pump(source, sink)),
+                );
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// Resolves host future `sid` with the value `store` lowers: a guest
@@ -573,12 +627,14 @@ pub fn resolve_future(sid: u32, store: StoreFn) -> Result<(), ComponentTrap> {
 ///
 /// # Errors
 ///
-/// The traps of lifting a stream or future end: not such an end, a
-/// writable end, an end in a copy or a waitable set, a finished one.
+/// The traps of lifting a stream or future end: not such an end (or one
+/// whose elements are not `elem_size` bytes), a writable end, an end in a
+/// copy or a waitable set, a finished one.
 pub fn take_readable(
     inst: &InstanceState,
     handle: u32,
     future: bool,
+    elem_size: u32,
 ) -> Result<u32, ComponentTrap> {
     let rt = runtime();
     let w = match (inst.table.borrow().get(handle)?, future) {
@@ -586,7 +642,11 @@ pub fn take_readable(
         _ => return Err(ComponentTrap::WrongHandleType(handle)),
     };
     let (sid, writable, state, _) = end(rt, w);
-    if writable {
+    let elem = rt.sched.waitables.shared.borrow().get(sid).elem;
+    // The host function's signature was checked when the component was
+    // compiled, but flat types do not tell streams of one element type from
+    // another: the element size does, for the host's streams.
+    if writable || elem.map_or(0, |t| rt.desc.types.size(t)) != elem_size {
         return Err(ComponentTrap::WrongHandleType(handle));
     }
     match state {
