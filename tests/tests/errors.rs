@@ -239,6 +239,27 @@ fn wasi_0_3_function_must_be_async_as_in_the_wit() {
     );
 }
 
+/// Flat types do not tell a `stream<u32>` from a `stream<u8>`: the
+/// structural check does.
+#[test]
+fn wasi_0_3_stream_of_another_element_type_is_refused() {
+    let wasm = wat::parse_str(
+        r#"(component
+             (import "wasi:cli/stdout@0.3.2" (instance
+               (type $e (enum "io" "illegal-byte-sequence" "pipe"))
+               (export "error-code" (type $ec (eq $e)))
+               (type $r (result (error $ec)))
+               (type $f (future $r))
+               (type $s (stream u32))
+               (export "write-via-stream" (func (param "data" $s) (result $f))))))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &["`write-via-stream` of `wasi:cli/stdout@0.3.2` with a type that is not the one"],
+    );
+}
+
 #[test]
 fn component_without_run_export_is_not_a_command() {
     let wasm = wat::parse_str(r#"(component)"#).unwrap();

@@ -26,7 +26,7 @@ pub mod bindings;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
-use smelt_abi::component::FlatType;
+use smelt_abi::component::{FlatType, FuncType, TypeId as ValTypeId, TypeTable, ValType};
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function, InterfaceId, Resolve, TypeDefKind, TypeId, TypeOwner};
 
@@ -247,6 +247,92 @@ impl HostWorld {
                 .collect()
         };
         (flat(&sig.params), flat(&sig.results))
+    }
+
+    /// Whether `ty`, a function type as an importing component sees it
+    /// (its value types in `table`), is host function `func`'s WIT type:
+    /// the same parameter and result types, structurally (names aside),
+    /// with handles to the host's resource types, and `async` exactly when
+    /// the WIT function is.
+    pub fn matches(&self, func: u32, ty: &FuncType, table: &TypeTable) -> bool {
+        let f = &self.get(func).func;
+        f.kind.is_async() == ty.async_
+            && f.params.len() == ty.params.len()
+            && f.params
+                .iter()
+                .zip(&ty.params)
+                .all(|(p, &t)| self.type_matches(&p.ty, table, t))
+            && match (&f.result, ty.result) {
+                (None, None) => true,
+                (Some(w), Some(t)) => self.type_matches(w, table, t),
+                _ => false,
+            }
+    }
+
+    fn type_matches(&self, wit: &wit_parser::Type, table: &TypeTable, ty: ValTypeId) -> bool {
+        use wit_parser::Type as W;
+        let v = table.get(ty);
+        let opt = |w: &Option<wit_parser::Type>, t: &Option<ValTypeId>| match (w, t) {
+            (None, None) => true,
+            (Some(w), Some(t)) => self.type_matches(w, table, *t),
+            _ => false,
+        };
+        match wit {
+            W::Bool => *v == ValType::Bool,
+            W::U8 => *v == ValType::U8,
+            W::S8 => *v == ValType::S8,
+            W::U16 => *v == ValType::U16,
+            W::S16 => *v == ValType::S16,
+            W::U32 => *v == ValType::U32,
+            W::S32 => *v == ValType::S32,
+            W::U64 => *v == ValType::U64,
+            W::S64 => *v == ValType::S64,
+            W::F32 => *v == ValType::F32,
+            W::F64 => *v == ValType::F64,
+            W::Char => *v == ValType::Char,
+            W::String => *v == ValType::String,
+            W::ErrorContext => *v == ValType::ErrorContext,
+            W::Id(id) => match (&self.resolve.types[*id].kind, v) {
+                (TypeDefKind::Type(w), _) => self.type_matches(w, table, ty),
+                (TypeDefKind::Record(r), ValType::Record(fields)) => {
+                    r.fields.len() == fields.len()
+                        && r.fields
+                            .iter()
+                            .zip(fields)
+                            .all(|(f, &t)| self.type_matches(&f.ty, table, t))
+                }
+                (TypeDefKind::Tuple(tu), ValType::Record(fields)) => {
+                    tu.types.len() == fields.len()
+                        && tu
+                            .types
+                            .iter()
+                            .zip(fields)
+                            .all(|(w, &t)| self.type_matches(w, table, t))
+                }
+                (TypeDefKind::Flags(f), ValType::Flags(n)) => f.flags.len() as u32 == *n,
+                (TypeDefKind::Enum(e), ValType::Variant(cases)) => {
+                    e.cases.len() == cases.len() && cases.iter().all(Option::is_none)
+                }
+                (TypeDefKind::Variant(w), ValType::Variant(cases)) => {
+                    w.cases.len() == cases.len()
+                        && w.cases.iter().zip(cases).all(|(c, t)| opt(&c.ty, t))
+                }
+                (TypeDefKind::Option(w), ValType::Variant(cases)) => {
+                    cases.len() == 2 && cases[0].is_none() && opt(&Some(*w), &cases[1])
+                }
+                (TypeDefKind::Result(r), ValType::Variant(cases)) => {
+                    cases.len() == 2 && opt(&r.ok, &cases[0]) && opt(&r.err, &cases[1])
+                }
+                (TypeDefKind::List(w), ValType::List(t)) => self.type_matches(w, table, *t),
+                (TypeDefKind::Stream(w), ValType::Stream(t))
+                | (TypeDefKind::Future(w), ValType::Future(t)) => opt(w, t),
+                (TypeDefKind::Handle(wit_parser::Handle::Own(r)), ValType::Own(n))
+                | (TypeDefKind::Handle(wit_parser::Handle::Borrow(r)), ValType::Borrow(n)) => {
+                    self.resource_of(*r) == Some(*n)
+                }
+                _ => false,
+            },
+        }
     }
 
     /// Whether the host provides interface `interface` (versioned import

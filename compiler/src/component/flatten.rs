@@ -1170,8 +1170,10 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     let wanted = world.import_signature(func);
                     let fty = &self.state.types.funcs[ty as usize];
                     let sig = self.state.types.table.core_signature(fty, Context::Lower);
-                    let async_ = world.get(func).func.kind.is_async();
-                    if (sig.params, sig.results) != wanted || fty.async_ != async_ {
+                    // The structural check is what matters; the flat one
+                    // guards the generated shim's calling convention.
+                    let same = world.matches(func, fty, &self.state.types.table);
+                    if (sig.params, sig.results) != wanted || !same {
                         return link_error(
                             format!(
                                 "the component imports function `{export}` of `{name}` with a \
