@@ -816,7 +816,8 @@ fn p3_cases() -> Vec<Case> {
 }
 
 /// A second run of `timer_and_stdin` whose stdin only gets its bytes
-/// 600 ms after the start: the 200 ms timer must fire while the read of
+/// 1.5 s after the start (time for qemu-user to start it on other
+/// targets): the 200 ms timer must fire while the read of
 /// stdin waits (the event loop blocks in the OS on both).
 fn timer_fires_while_stdin_waits(ran: &Ran) -> Result<(), String> {
     let mut command = smelt_tests::under_runner(Command::new(ran.exe));
@@ -829,7 +830,7 @@ fn timer_fires_while_stdin_waits(ran: &Ran) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("failed to run {}: {e}", ran.exe.display()))?;
     let mut input = child.stdin.take().expect("piped stdin");
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(Duration::from_millis(1500));
     input
         .write_all(b"late")
         .map_err(|e| format!("writing stdin: {e}"))?;
@@ -840,7 +841,7 @@ fn timer_fires_while_stdin_waits(ran: &Ran) -> Result<(), String> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || stdout != "timer\nstdin: 4 bytes\n" {
         return Err(format!(
-            "with stdin 600 ms late: {}, stdout:\n{}stderr:\n{}",
+            "with stdin 1.5 s late: {}, stdout:\n{}stderr:\n{}",
             describe(out.status),
             quote(&stdout),
             quote(&String::from_utf8_lossy(&out.stderr))
