@@ -801,6 +801,9 @@ fn p3_cases() -> Vec<Case> {
             "3 joined waits of 300ms took >= 300ms: true\n",
             "3 joined waits of 300ms took < 600ms: true\n",
         )),
+        // The losing 30 s wait of a race is cancelled, not waited for.
+        Case::new("cancel_timer", "cancel_timer")
+            .stdout("short wait won: true\nended within 5s: true\n"),
         // The stream stdin gives, handed straight to stdout: the host
         // holds both of its ends and moves the bytes itself.
         Case::new("stdin_spliced/1MiB_binary", "stdin_spliced")

@@ -433,6 +433,14 @@ impl Cx<'_> {
                 .cancel_requested = true;
             if let Some(task) = task {
                 request_cancellation(rt, task)?;
+            } else if let Some(abandon) = sched.host_subtasks.borrow_mut().remove(&w) {
+                // A host call still waiting: it stops waiting, and the
+                // subtask resolves as cancelled, with no result.
+                abandon.set(true);
+                let mut items = sched.waitables.items.borrow_mut();
+                let item = items.get_mut(w);
+                item.subtask_mut().state = super::waitable::SubtaskState::CancelledBeforeReturned;
+                item.pending = Some(super::waitable::Pending::Subtask);
             }
             if !resolved() {
                 if self.b.async_ {

@@ -1180,7 +1180,8 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
 
 /// The subtask of an async-lowered host call that waits for `wait`: a
 /// handle in the caller's table, resolved by the event loop once the wait
-/// is over (the result from `then` lowered at `out_ptr`). Returns the
+/// is over (the result from `then` lowered at `out_ptr`), unless the
+/// caller cancels it first (`subtask.cancel` then abandons the wait). Returns the
 /// call's status: `STARTED` with the subtask's handle (CanonicalABI.md
 /// `canon_lower`, `Subtask.State`).
 fn start_subtask<R: Lower + 'static>(
@@ -1202,10 +1203,16 @@ fn start_subtask<R: Lower + 'static>(
     let index = cx.instance.table.borrow_mut().add(Slot::Subtask(w))?;
     sched.waitables.items.borrow_mut().get_mut(w).index = index;
     let mut cx = cx;
+    let cancelled = std::rc::Rc::new(core::cell::Cell::new(false));
+    sched
+        .host_subtasks
+        .borrow_mut()
+        .insert(w, cancelled.clone());
     sched.host.add(
         wait,
-        Box::new(|| true),
+        Box::new(move || !cancelled.get()),
         Box::new(move || {
+            runtime().sched.host_subtasks.borrow_mut().remove(&w);
             let r = then();
             if let Some(ptr) = out_ptr {
                 r.store(&mut cx, ptr).map_err(|e| match e {

@@ -231,6 +231,10 @@ pub struct Sched {
     pub host: super::hostio::HostWaits,
     /// Event loop steps taken ([`Sched::step`]).
     steps: Cell<u32>,
+    /// The subtasks of async host calls still waiting (by waitable), each
+    /// with the flag that abandons the host's wait when the caller cancels
+    /// the subtask.
+    pub host_subtasks: RefCell<std::collections::HashMap<u32, Rc<Cell<bool>>>>,
 }
 
 impl Sched {
@@ -606,6 +610,7 @@ impl Sched {
         }
         self.current.set(None);
         self.host.clear();
+        self.host_subtasks.borrow_mut().clear();
         live
     }
 }
