@@ -801,6 +801,17 @@ fn p3_cases() -> Vec<Case> {
             "3 joined waits of 300ms took >= 300ms: true\n",
             "3 joined waits of 300ms took < 600ms: true\n",
         )),
+        // 1 MiB to stdout while a timer runs; with a reader that drains
+        // stdout late, the timer still fires on time
+        // (`timer_fires_while_stdout_is_full`).
+        Case::new("slow_reader", "slow_reader")
+            .stdout(
+                (0..(1u32 << 20) + 17)
+                    .map(|i| (i % 251) as u8)
+                    .collect::<Vec<u8>>(),
+            )
+            .stderr("timer fired\n")
+            .after(timer_fires_while_stdout_is_full),
         // The losing 30 s wait of a race is cancelled, not waited for.
         Case::new("cancel_timer", "cancel_timer")
             .stdout("short wait won: true\nended within 5s: true\n"),
@@ -816,6 +827,47 @@ fn p3_cases() -> Vec<Case> {
             .stdout("stdin: 3 bytes\ntimer\n")
             .after(timer_fires_while_stdin_waits),
     ]
+}
+
+/// A second run of `slow_reader` whose stdout is not read for 2 s: its
+/// pipe fills up, and the 100 ms timer must still fire (and its line
+/// reach stderr) long before, as the write waits in the event loop rather
+/// than in `write(2)`.
+fn timer_fires_while_stdout_is_full(ran: &Ran) -> Result<(), String> {
+    let mut command = smelt_tests::under_runner(Command::new(ran.exe));
+    command
+        .current_dir(ran.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("failed to run {}: {e}", ran.exe.display()))?;
+    let mut err = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while !line.ends_with(b"\n") && matches!(err.read(&mut byte), Ok(1)) {
+            line.push(byte[0]);
+        }
+        (line, start.elapsed())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for the executable: {e}"))?;
+    let (line, at) = stderr.join().map_err(|_| "the stderr reader panicked")?;
+    if line != b"timer fired\n" || at >= Duration::from_millis(1500) {
+        return Err(format!(
+            "with stdout unread for 2 s: stderr {:?} after {at:?} (expected `timer fired` \
+             before 1.5 s), {} bytes on stdout, {}",
+            String::from_utf8_lossy(&line),
+            out.stdout.len(),
+            describe(out.status)
+        ));
+    }
+    Ok(())
 }
 
 /// A second run of `timer_and_stdin` whose stdin only gets its bytes

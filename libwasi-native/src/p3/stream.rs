@@ -2,7 +2,9 @@
 //! `stream<u8>` (standard streams, file contents).
 //!
 //! A [`FdSink`] writes what a guest writes straight from the guest's
-//! memory with `write(2)` (or `pwrite(2)` at a moving offset); a
+//! memory with `write(2)` (or `pwrite(2)` at a moving offset), to a pipe
+//! no more than it has room for, so that a slow reader makes the guest's
+//! write wait in the event loop rather than block the process; a
 //! [`FdSource`] reads straight into the guest's buffer, first asking
 //! `poll(2)` with no timeout whether a read would block — if it would,
 //! the guest's read waits in the event loop for the descriptor to become
@@ -13,7 +15,7 @@ use std::fs::File;
 use std::io;
 use std::rc::Rc;
 
-use smelt_rt::component::hostio::{Wait, block_on};
+use smelt_rt::component::hostio::Wait;
 use smelt_rt::component::stream::{HostSink, HostSource, SourceRead};
 use smelt_rt::component::trap::ComponentTrap;
 
@@ -33,37 +35,63 @@ pub struct FdSink {
     pub owner: Option<Rc<File>>,
 }
 
+/// How many bytes a write to pipe `fd` can take without blocking (its
+/// capacity less what is unread), if `fd` is a pipe.
+fn pipe_room(fd: i32) -> Option<usize> {
+    // SAFETY: `F_GETPIPE_SZ` only inspects the descriptor; it fails on
+    // anything but a pipe.
+    let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    if capacity <= 0 {
+        return None;
+    }
+    let mut unread: libc::c_int = 0;
+    // SAFETY: `FIONREAD` writes one int.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) } < 0 {
+        return None;
+    }
+    Some((capacity - unread).max(0) as usize)
+}
+
 impl HostSink for FdSink {
+    /// Writes without blocking the process on a pipe (at most the room it
+    /// has, `WouldBlock` when full: the guest's write then waits in the
+    /// event loop) or a non-blocking descriptor; other files take it all.
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if bytes.is_empty() {
             return Ok(0);
         }
+        let len = match self.offset {
+            None => match pipe_room(self.fd) {
+                Some(0) => return Err(io::ErrorKind::WouldBlock.into()),
+                Some(room) => bytes.len().min(room),
+                None => bytes.len(),
+            },
+            Some(_) => bytes.len(),
+        };
         let n = loop {
-            // SAFETY: `bytes` is valid for reads of its length.
+            // SAFETY: `bytes` is valid for reads of `len` bytes.
             let n = unsafe {
                 match self.offset {
-                    Some(at) => {
-                        libc::pwrite(self.fd, bytes.as_ptr().cast(), bytes.len(), at as i64)
-                    }
-                    None => libc::write(self.fd, bytes.as_ptr().cast(), bytes.len()),
+                    Some(at) => libc::pwrite(self.fd, bytes.as_ptr().cast(), len, at as i64),
+                    None => libc::write(self.fd, bytes.as_ptr().cast(), len),
                 }
             };
             if n >= 0 {
                 break n;
             }
             let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => {}
-                // A non-blocking descriptor (set so by whoever shares it):
-                // wait until it takes more.
-                io::ErrorKind::WouldBlock => block_on(Wait::Writable(self.fd)),
-                _ => return Err(e),
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
             }
         };
         if let Some(at) = &mut self.offset {
             *at += n as u64;
         }
         Ok(n as usize)
+    }
+
+    fn writable(&self) -> Wait {
+        Wait::Writable(self.fd)
     }
 
     fn end(&mut self, error: Option<io::Error>) -> Result<(), ComponentTrap> {

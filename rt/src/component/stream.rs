@@ -102,10 +102,14 @@ impl Buffer {
 /// The host's reading end of a guest's `stream<u8>` (stdout, a file
 /// written through `write-via-stream`).
 pub trait HostSink {
-    /// Takes bytes the guest wrote, straight from its memory; returns how
-    /// many were taken (at least one, unless `bytes` is empty). An error
-    /// ends the stream: the guest's write reports `DROPPED`.
+    /// Takes bytes the guest wrote, straight from its memory, without
+    /// blocking; returns how many were taken (at least one, unless `bytes`
+    /// is empty). `WouldBlock` when it cannot take any now: the write goes
+    /// on once [`HostSink::writable`] is over. Another error ends the
+    /// stream: the guest's write reports `DROPPED`.
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize>;
+    /// What to wait for after `WouldBlock`.
+    fn writable(&self) -> Wait;
     /// The guest dropped its writable end (or a write failed): no more
     /// bytes come. `error` is the failed write's error, if any.
     ///
@@ -402,11 +406,16 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
             let (bytes, size) = remaining_bytes(rt, sid, &buf);
             let mut done = 0;
             let mut failed = None;
+            let mut full = false;
             while done < bytes.len() {
                 match sink.write(&bytes[done..]) {
                     Ok(0) => break,
                     Ok(n) => done += n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        full = true;
+                        break;
+                    }
                     Err(e) => {
                         failed = Some(e);
                         break;
@@ -414,7 +423,10 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                 }
             }
             advance(rt, w, done as u32 / size);
-            if let Some(e) = failed {
+            if full && done == 0 {
+                // Nothing taken: the write waits until the sink has room.
+                wait_for_host(rt, w, sid, sink.writable());
+            } else if let Some(e) = failed {
                 keep = false;
                 rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
                 sink.end(Some(e))?;
@@ -438,21 +450,7 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                         rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
                         set_event(rt, w, copy_result::DROPPED, false);
                     }
-                    SourceRead::Wait(wait) => {
-                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
-                        let live = move || {
-                            runtime().sched.waitables.shared.borrow().get(sid).pending == Some(w)
-                        };
-                        rt.sched.host.add(
-                            wait,
-                            Box::new(live),
-                            Box::new(move || {
-                                let rt = runtime();
-                                rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
-                                host_copy(rt, w, sid)
-                            }),
-                        );
-                    }
+                    SourceRead::Wait(wait) => wait_for_host(rt, w, sid, wait),
                 }
             }
         }
@@ -492,6 +490,22 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
         rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(host);
     }
     Ok(())
+}
+
+/// Leaves guest end `w`'s copy pending until `wait` is over, then tries
+/// it again (unless it was cancelled meanwhile).
+fn wait_for_host(rt: &Runtime, w: u32, sid: u32, wait: Wait) {
+    rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
+    let live = move || runtime().sched.waitables.shared.borrow().get(sid).pending == Some(w);
+    rt.sched.host.add(
+        wait,
+        Box::new(live),
+        Box::new(move || {
+            let rt = runtime();
+            rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+            host_copy(rt, w, sid)
+        }),
+    );
 }
 
 /// Records `n` more elements copied at end `w`.
@@ -578,6 +592,10 @@ fn pump(mut source: Box<dyn HostSource>, mut sink: Box<dyn HostSink>) -> Result<
                         Ok(0) => return sink.end(None),
                         Ok(k) => done += k,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        // No guest waits on this copy: the host waits here.
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            super::hostio::block_on(sink.writable());
+                        }
                         Err(e) => return sink.end(Some(e)),
                     }
                 }
