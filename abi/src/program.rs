@@ -104,7 +104,7 @@ pub struct ProgramDesc {
 
 /// A compiled trampoline (see `smelt_abi::component`).
 ///
-/// # Layout (16 bytes)
+/// # Layout (24 bytes)
 #[repr(C)]
 #[derive(Debug)]
 pub struct TrampolineCode {
@@ -114,6 +114,12 @@ pub struct TrampolineCode {
     pub type_id: u32,
     /// Padding.
     pub padding: u32,
+    /// The host function a [`crate::component::TrampolineKind::Host`]
+    /// trampoline calls (a [`crate::vm::TrampolineFn`]), null for other
+    /// kinds. The object refers to it by its symbol (`smelt-wit`'s
+    /// `HostFunction::symbol`), so that an executable links only the
+    /// host functions its program imports.
+    pub host: *const u8,
 }
 
 /// One compiled function, for backtraces and trap lookup.

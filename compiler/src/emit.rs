@@ -12,6 +12,7 @@ use core::mem::{offset_of, size_of};
 use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
+use smelt_abi::component::TrampolineKind;
 use smelt_abi::program::{
     ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrampolineCode,
     TrapSite,
@@ -228,6 +229,16 @@ pub(crate) fn emit_program(
                     table.func(at + offset_of!(TrampolineCode, code), id);
                 }
                 table.u32(at + offset_of!(TrampolineCode, type_id), def.type_id);
+                if let TrampolineKind::Host { func, .. } = def.kind {
+                    // By symbol: the linker keeps only the host functions
+                    // a program imports.
+                    let symbol = smelt_wit::p2().functions[func as usize].symbol();
+                    let signature = obj.make_signature();
+                    let id = obj
+                        .declare_function(&symbol, Linkage::Import, &signature)
+                        .map_err(|e| CompileError::Object(e.to_string()))?;
+                    table.func(at + offset_of!(TrampolineCode, host), id);
+                }
             }
             (
                 smelt_abi::codec::to_bytes(&desc),

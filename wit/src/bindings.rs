@@ -13,8 +13,10 @@
 //!
 //! and, for the whole world, one shim per function (`smelt_abi::vm::
 //! TrampolineFn`) calling `smelt_rt::component::host::call` with the
-//! function's Rust types, the table of shims in [`HostWorld::functions`]
-//! order, and the table of host resource types with their destructors.
+//! function's Rust types, exported under [`crate::HostFunction::symbol`]
+//! (compiled programs refer to the shims they import by that name, so an
+//! executable links only those), and the table of host resource types
+//! with their destructors.
 //!
 //! The generated code expects, in the crate that includes it, a function
 //! `crate::host()` returning the host state, whose type implements every
@@ -504,12 +506,8 @@ pub fn generate(world: &HostWorld) -> String {
         writeln!(g.out, "}}").unwrap();
     }
 
-    // The shims and their table.
-    writeln!(g.out, "/// Every host function, by number.\npub static FUNCTIONS: [smelt_abi::vm::TrampolineFn; {}] = [", world.functions.len()).unwrap();
-    for i in 0..world.functions.len() {
-        writeln!(g.out, "    shim_{i},").unwrap();
-    }
-    writeln!(g.out, "];").unwrap();
+    // The shims, each under the symbol compiled programs refer to it by
+    // (no table of them: the linker keeps only the ones a program imports).
     for (i, f) in world.functions.iter().enumerate() {
         let (params, result) = g.signature(&f.func);
         let types: Vec<&str> = params.iter().map(|(_, t)| t.as_str()).collect();
@@ -527,9 +525,10 @@ pub fn generate(world: &HostWorld) -> String {
         let module = module_name(&f.interface);
         writeln!(
             g.out,
-            "/// `{}#{}`.\nunsafe extern \"C\" fn shim_{i}(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {{\n    // SAFETY: the compiled trampoline passes its state and slots.\n    unsafe {{ smelt_rt::component::host::call::<{tuple_ty}, {result}>(ctx, args, results, |cx, {tuple_pat}| {module}::Host::{}(crate::host(), cx{}{})) }}\n}}",
+            "/// `{}#{}`.\n#[unsafe(export_name = \"{}\")]\nunsafe extern \"C\" fn shim_{i}(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {{\n    // SAFETY: the compiled trampoline passes its state and slots.\n    unsafe {{ smelt_rt::component::host::call::<{tuple_ty}, {result}>(ctx, args, results, |cx, {tuple_pat}| {module}::Host::{}(crate::host(), cx{}{})) }}\n}}",
             f.interface,
             f.name,
+            f.symbol(),
             method_name(&f.name),
             if names.is_empty() { "" } else { ", " },
             names.join(", ")

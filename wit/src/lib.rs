@@ -57,6 +57,20 @@ pub struct HostFunction {
     pub func: Function,
 }
 
+impl HostFunction {
+    /// The symbol of its shim in the runtime library
+    /// (`smelt_host__wasi_io_streams__method_output_stream_write`). A
+    /// compiled program refers to each host function it imports by this
+    /// name, so that the linker keeps only those.
+    pub fn symbol(&self) -> String {
+        format!(
+            "smelt_host__{}__{}",
+            bindings::module_name(&self.interface),
+            bindings::method_name(&self.name)
+        )
+    }
+}
+
 /// One host resource type.
 #[derive(Debug, Clone)]
 pub struct HostResource {
@@ -269,6 +283,21 @@ mod tests {
                 .is_some()
         );
         assert!(w.has_interface("wasi:sockets/tcp@0.2.0"));
+    }
+
+    #[test]
+    fn host_function_symbols_are_distinct() {
+        let w = p2();
+        let (_, f) = w
+            .function("wasi:io/streams@0.2.0", "[method]output-stream.write")
+            .unwrap();
+        assert_eq!(
+            f.symbol(),
+            "smelt_host__wasi_io_streams__method_output_stream_write"
+        );
+        let symbols: std::collections::HashSet<String> =
+            w.functions.iter().map(HostFunction::symbol).collect();
+        assert_eq!(symbols.len(), w.functions.len());
     }
 
     #[test]

@@ -206,10 +206,12 @@ pub struct HostResourceType {
 }
 
 /// What the host (WASI) provides, in the order `smelt-wit` numbers it.
+///
+/// Host functions are not listed here: a compiled program refers to each
+/// one it imports by its symbol ([`TrampolineCode::host`]), so that an
+/// executable links only those.
 #[derive(Debug)]
 pub struct HostTable {
-    /// Host functions, by number.
-    pub functions: &'static [smelt_abi::vm::TrampolineFn],
     /// Host resource types; they are the first runtime resource types.
     pub resources: &'static [HostResourceType],
 }
@@ -256,7 +258,6 @@ pub(crate) struct CallScope {
 /// The program's component state.
 pub struct Runtime {
     desc: ComponentDesc,
-    host_table: &'static HostTable,
     layouts: Layouts,
     code: &'static [TrampolineCode],
     modules: &'static [ModuleDesc],
@@ -334,7 +335,6 @@ pub unsafe fn start(
         .collect();
     let runtime = Box::leak(Box::new(Runtime {
         desc,
-        host_table: host,
         layouts,
         code,
         modules,
@@ -436,8 +436,17 @@ impl Runtime {
                     }
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
-                        TrampolineKind::Host { func, .. } => {
-                            self.host_table.functions[*func as usize]
+                        TrampolineKind::Host { .. } => {
+                            let host = self.code[index as usize].host;
+                            assert!(
+                                !host.is_null(),
+                                "a host trampoline without its host function"
+                            );
+                            // SAFETY: the compiler points a host trampoline's
+                            // `host` at a shim, a `TrampolineFn`.
+                            unsafe {
+                                core::mem::transmute::<*const u8, smelt_abi::vm::TrampolineFn>(host)
+                            }
                         }
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
