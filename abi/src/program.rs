@@ -45,6 +45,20 @@ pub enum ProgramKind {
     Component = 2,
 }
 
+impl ProgramKind {
+    /// The symbol of the runtime function that runs a program of this kind
+    /// ([`ProgramDesc::run`]). The program refers to it by name, so that an
+    /// executable links only the runtime its kind needs (no `.wast` driver
+    /// in a component, no component runtime in a core command).
+    pub fn run_symbol(self) -> &'static str {
+        match self {
+            ProgramKind::WastScript => "smelt_run_wast_script",
+            ProgramKind::CoreCommand => "smelt_run_core_command",
+            ProgramKind::Component => "smelt_run_component",
+        }
+    }
+}
+
 /// Root of a compiled program.
 #[repr(C)]
 #[derive(Debug)]
@@ -100,6 +114,10 @@ pub struct ProgramDesc {
     pub wasi: *const u8,
     /// Length of `wasi` in bytes.
     pub wasi_len: u64,
+    /// The runtime function that runs the program, found by the symbol
+    /// [`ProgramKind::run_symbol`] of its kind (an `entry::RunFn` of
+    /// `smelt-rt`).
+    pub run: *const u8,
 }
 
 /// A compiled trampoline (see `smelt_abi::component`).

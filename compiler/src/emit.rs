@@ -339,6 +339,13 @@ pub(crate) fn emit_program(
     );
     p.data(at + offset_of!(ProgramDesc, wasi), wasi);
     p.u64(at + offset_of!(ProgramDesc, wasi_len), wasi_len);
+    // By symbol: the linker keeps only the runtime this kind of program
+    // needs.
+    let signature = obj.make_signature();
+    let run = obj
+        .declare_function(kind.run_symbol(), Linkage::Import, &signature)
+        .map_err(|e| CompileError::Object(e.to_string()))?;
+    p.func(at + offset_of!(ProgramDesc, run), run);
     let id = obj
         .declare_data(smelt_abi::PROGRAM_SYMBOL, Linkage::Export, false, false)
         .map_err(|e| CompileError::Object(e.to_string()))?;
