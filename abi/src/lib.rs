@@ -46,6 +46,11 @@ macro_rules! abi_version {
 /// Version of the compiler↔runtime contract (see [`abi_version!`]).
 pub const ABI_VERSION: u32 = abi_version!();
 
+/// Symbol of the runtime function that every
+/// [`component::TrampolineKind::Builtin`] trampoline calls
+/// ([`program::TrampolineCode::callee`]).
+pub const BUILTIN_TRAMPOLINE_SYMBOL: &str = "smelt_builtin_trampoline";
+
 /// Name of the data symbol holding the [`program::ProgramDesc`] in every
 /// object smelt emits. It embeds [`ABI_VERSION`].
 pub const PROGRAM_SYMBOL: &str = concat!("smelt_program_v", abi_version!());

@@ -132,12 +132,15 @@ pub struct TrampolineCode {
     pub type_id: u32,
     /// Padding.
     pub padding: u32,
-    /// The host function a [`crate::component::TrampolineKind::Host`]
-    /// trampoline calls (a [`crate::vm::TrampolineFn`]), null for other
-    /// kinds. The object refers to it by its symbol (`smelt-wit`'s
-    /// `HostFunction::symbol`), so that an executable links only the
-    /// host functions its program imports.
-    pub host: *const u8,
+    /// The runtime function (a [`crate::vm::TrampolineFn`]) that a
+    /// [`crate::component::TrampolineKind::Host`] trampoline calls (its
+    /// host function's shim, `smelt-wit`'s `HostFunction::symbol`) or a
+    /// [`crate::component::TrampolineKind::Builtin`] one calls
+    /// ([`crate::BUILTIN_TRAMPOLINE_SYMBOL`]); null for other kinds. The
+    /// object refers to it by its symbol, so that an executable links only
+    /// the host functions its program imports, and the built-ins (the
+    /// async runtime) only if it uses one.
+    pub callee: *const u8,
 }
 
 /// One compiled function, for backtraces and trap lookup.

@@ -229,15 +229,23 @@ pub(crate) fn emit_program(
                     table.func(at + offset_of!(TrampolineCode, code), id);
                 }
                 table.u32(at + offset_of!(TrampolineCode, type_id), def.type_id);
-                if let TrampolineKind::Host { func, .. } = def.kind {
-                    // By symbol: the linker keeps only the host functions
-                    // a program imports.
-                    let symbol = smelt_wit::p2().functions[func as usize].symbol();
+                // By symbol: the linker keeps only the host functions a
+                // program imports, and the built-ins if it uses one.
+                let callee = match &def.kind {
+                    TrampolineKind::Host { func, .. } => {
+                        Some(smelt_wit::p2().functions[*func as usize].symbol())
+                    }
+                    TrampolineKind::Builtin(_) => {
+                        Some(smelt_abi::BUILTIN_TRAMPOLINE_SYMBOL.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(symbol) = callee {
                     let signature = obj.make_signature();
                     let id = obj
                         .declare_function(&symbol, Linkage::Import, &signature)
                         .map_err(|e| CompileError::Object(e.to_string()))?;
-                    table.func(at + offset_of!(TrampolineCode, host), id);
+                    table.func(at + offset_of!(TrampolineCode, callee), id);
                 }
             }
             (

@@ -208,7 +208,7 @@ pub struct HostResourceType {
 /// What the host (WASI) provides, in the order `smelt-wit` numbers it.
 ///
 /// Host functions are not listed here: a compiled program refers to each
-/// one it imports by its symbol ([`TrampolineCode::host`]), so that an
+/// one it imports by its symbol ([`TrampolineCode::callee`]), so that an
 /// executable links only those.
 #[derive(Debug)]
 pub struct HostTable {
@@ -436,22 +436,22 @@ impl Runtime {
                     }
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
-                        TrampolineKind::Host { .. } => {
-                            let host = self.code[index as usize].host;
-                            assert!(
-                                !host.is_null(),
-                                "a host trampoline without its host function"
-                            );
-                            // SAFETY: the compiler points a host trampoline's
-                            // `host` at a shim, a `TrampolineFn`.
+                        TrampolineKind::Host { .. } | TrampolineKind::Builtin(_) => {
+                            let callee = self.code[index as usize].callee;
+                            assert!(!callee.is_null(), "a trampoline without its callee");
+                            // SAFETY: the compiler points the `callee` of a
+                            // host or built-in trampoline at a `TrampolineFn`
+                            // (a host function's shim, or
+                            // `builtins::builtin_trampoline`).
                             unsafe {
-                                core::mem::transmute::<*const u8, smelt_abi::vm::TrampolineFn>(host)
+                                core::mem::transmute::<*const u8, smelt_abi::vm::TrampolineFn>(
+                                    callee,
+                                )
                             }
                         }
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
-                        TrampolineKind::Builtin(_) => builtins::builtin_trampoline,
                     };
                     let code = &self.code[index as usize];
                     let sigs = match self.desc.trampolines[index as usize] {
