@@ -620,8 +620,9 @@ def parse_args(argv: list[str]) -> Config:
     ap.add_argument("--hello-runs", type=int, default=200,
                     help="start-to-exit repetitions of hello world (default 200)")
     ap.add_argument("--filter", action="append", default=[], metavar="NAME",
-                    help="only benchmarks whose name contains NAME (repeatable); "
-                         "files are not written")
+                    help="only benchmarks whose name contains NAME (repeatable; hello world "
+                         "always runs, so `--filter hello` runs it alone); files are not "
+                         "written")
     ap.add_argument("--smelt", metavar="PATH",
                     help="use this smelt binary instead of building the workspace with cargo "
                          "(libsmelt_runtime.a must be beside it or in $SMELT_RUNTIME_DIR)")
@@ -636,7 +637,7 @@ def parse_args(argv: list[str]) -> Config:
     if args.runs < 1 or args.hello_runs < 1:
         ap.error("--runs and --hello-runs must be at least 1")
     benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
-    if not benches:
+    if not benches and not any(f in HELLO for f in args.filter):
         ap.error(f"no benchmark matches {args.filter}; there are: "
                  + ", ".join(b.name for b in BENCHES))
     return Config(

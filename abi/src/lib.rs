@@ -39,12 +39,17 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        5
+        6
     };
 }
 
 /// Version of the compiler↔runtime contract (see [`abi_version!`]).
 pub const ABI_VERSION: u32 = abi_version!();
+
+/// Symbol of the runtime function that every
+/// [`component::TrampolineKind::Builtin`] trampoline calls
+/// ([`program::TrampolineCode::callee`]).
+pub const BUILTIN_TRAMPOLINE_SYMBOL: &str = "smelt_builtin_trampoline";
 
 /// Name of the data symbol holding the [`program::ProgramDesc`] in every
 /// object smelt emits. It embeds [`ABI_VERSION`].

@@ -12,6 +12,7 @@ use core::mem::{offset_of, size_of};
 use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
+use smelt_abi::component::TrampolineKind;
 use smelt_abi::program::{
     ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrampolineCode,
     TrapSite,
@@ -228,6 +229,22 @@ pub(crate) fn emit_program(
                     table.func(at + offset_of!(TrampolineCode, code), id);
                 }
                 table.u32(at + offset_of!(TrampolineCode, type_id), def.type_id);
+                // By symbol: the linker keeps only the host functions a
+                // program imports, and the built-ins if it uses one.
+                let callee = match &def.kind {
+                    TrampolineKind::Host { func, .. } => Some(smelt_wit::function(*func).symbol()),
+                    TrampolineKind::Builtin(_) => {
+                        Some(smelt_abi::BUILTIN_TRAMPOLINE_SYMBOL.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(symbol) = callee {
+                    let signature = obj.make_signature();
+                    let id = obj
+                        .declare_function(&symbol, Linkage::Import, &signature)
+                        .map_err(|e| CompileError::Object(e.to_string()))?;
+                    table.func(at + offset_of!(TrampolineCode, callee), id);
+                }
             }
             (
                 smelt_abi::codec::to_bytes(&desc),
@@ -328,6 +345,13 @@ pub(crate) fn emit_program(
     );
     p.data(at + offset_of!(ProgramDesc, wasi), wasi);
     p.u64(at + offset_of!(ProgramDesc, wasi_len), wasi_len);
+    // By symbol: the linker keeps only the runtime this kind of program
+    // needs.
+    let signature = obj.make_signature();
+    let run = obj
+        .declare_function(kind.run_symbol(), Linkage::Import, &signature)
+        .map_err(|e| CompileError::Object(e.to_string()))?;
+    p.func(at + offset_of!(ProgramDesc, run), run);
     let id = obj
         .declare_data(smelt_abi::PROGRAM_SYMBOL, Linkage::Export, false, false)
         .map_err(|e| CompileError::Object(e.to_string()))?;

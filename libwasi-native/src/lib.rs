@@ -3,8 +3,9 @@
 //!
 //! In: the capabilities baked into the executable
 //! ([`smelt_abi::wasi::WasiConfig`]) and the process's arguments. Out: the
-//! [`HOST_TABLE`] of host functions and host resource types that the
-//! component runtime binds a component's WASI imports to.
+//! host functions that the component runtime binds a component's WASI
+//! imports to (each an exported symbol, which the compiled program refers
+//! to), and the [`HOST_TABLE`] of host resource types.
 //!
 //! The bindings (Rust types of the WIT types, one `Host` trait per
 //! interface, the canonical ABI shims) are generated from the WIT files by
@@ -76,11 +77,11 @@ pub fn host() -> &'static mut WasiHost {
     unsafe { (*HOST.0.get()).as_mut() }.expect("smelt_wasi::init runs before the guest")
 }
 
-/// What the component runtime binds WASI imports to: the generated shims,
-/// by host function number, and the host resource types, by runtime
-/// resource type.
+/// What the component runtime binds WASI imports to: the host resource
+/// types, by runtime resource type. (The generated shims of the host
+/// functions are found by their symbols, which compiled programs refer
+/// to.)
 pub static HOST_TABLE: HostTable = HostTable {
-    functions: &bindings::FUNCTIONS,
     resources: &bindings::RESOURCES,
 };
 

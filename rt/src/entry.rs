@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use smelt_abi::program::{ProgramDesc, ProgramKind};
+use smelt_abi::program::ProgramDesc;
 
 use crate::component::HostTable;
 use crate::instance::{CallError, Instance};
@@ -29,6 +29,14 @@ pub(crate) unsafe fn slice<T>(ptr: *const T, len: u64) -> &'static [T] {
     }
 }
 
+/// What runs one kind of program, given its descriptor and the host, and
+/// returns the process's exit status: [`ProgramDesc::run`] points to one
+/// of [`run_core_command`], [`run_component`] and [`crate::wast::run`],
+/// each exported under its kind's symbol
+/// ([`smelt_abi::program::ProgramKind::run_symbol`]), so that an
+/// executable links only the one its program needs.
+pub type RunFn = unsafe fn(&'static ProgramDesc, &'static HostTable) -> i32;
+
 /// Runs `program`, with `host` implementing its host imports, and returns
 /// the process's exit status.
 ///
@@ -47,28 +55,27 @@ pub unsafe fn start(program: &'static ProgramDesc, host: &'static HostTable) -> 
     }
     program::set(program);
     traps::init();
-    let status = match program.kind {
-        // SAFETY: forwarded from the caller.
-        k if k == ProgramKind::WastScript as u32 => unsafe { crate::wast::run(program, host) },
-        // SAFETY: forwarded from the caller.
-        k if k == ProgramKind::CoreCommand as u32 => unsafe { run_core_command(program) },
-        // SAFETY: forwarded from the caller.
-        k if k == ProgramKind::Component as u32 => unsafe { run_component(program, host) },
-        other => {
-            eprintln!("smelt: unknown program kind {other}");
-            EXIT_SOFTWARE
-        }
-    };
+    if program.run.is_null() {
+        eprintln!("smelt: the program has no entry (kind {})", program.kind);
+        return EXIT_SOFTWARE;
+    }
+    // SAFETY: the compiler points `run` at the `RunFn` of the program's
+    // kind, by its symbol.
+    let run = unsafe { core::mem::transmute::<*const u8, RunFn>(program.run) };
+    // SAFETY: forwarded from the caller.
+    let status = unsafe { run(program, host) };
     let _ = std::io::stdout().flush();
     status
 }
 
-/// Instantiates module 0 (which has no imports) and calls its entry export.
+/// Instantiates module 0 (which has no imports) and calls its entry export
+/// ([`smelt_abi::program::ProgramKind::CoreCommand`]).
 ///
 /// # Safety
 ///
 /// See [`start`].
-unsafe fn run_core_command(program: &'static ProgramDesc) -> i32 {
+#[unsafe(export_name = "smelt_run_core_command")]
+pub unsafe fn run_core_command(program: &'static ProgramDesc, _host: &'static HostTable) -> i32 {
     // SAFETY: the compiler emits `n_modules` descriptors.
     let Some(module) = (unsafe { slice(program.modules, program.n_modules) }).first() else {
         eprintln!("smelt: the program has no module");
@@ -95,13 +102,15 @@ unsafe fn run_core_command(program: &'static ProgramDesc) -> i32 {
 
 /// Instantiates the component (runs its initializers), then calls its
 /// `wasi:cli/run` export through the entry adapter with the host as the
-/// caller. Exit status: 0 when `run` returns `ok`, 1 when it returns
-/// `err`, [`EXIT_TRAP`] after a trap.
+/// caller ([`smelt_abi::program::ProgramKind::Component`]). Exit status:
+/// 0 when `run` returns `ok`, 1 when it returns `err`, [`EXIT_TRAP`] after
+/// a trap.
 ///
 /// # Safety
 ///
 /// See [`start`].
-unsafe fn run_component(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
+#[unsafe(export_name = "smelt_run_component")]
+pub unsafe fn run_component(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
     // SAFETY: forwarded from the caller.
     let rt = match unsafe { crate::component::start(program, host) } {
         Ok(rt) => rt,

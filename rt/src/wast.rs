@@ -12,13 +12,15 @@ use smelt_abi::script::{self, Command, ImportCheck, Outcome};
 use crate::component::{HostTable, Runtime};
 use crate::instance::{self, CallError, Instance};
 
-/// Runs the script of `program`; returns the process exit status (0, or 2
-/// when the script cannot be decoded or stdout fails).
+/// Runs the script of `program` ([`smelt_abi::program::ProgramKind::WastScript`]);
+/// returns the process exit status (0, or 2 when the script cannot be
+/// decoded or stdout fails).
 ///
 /// # Safety
 ///
 /// `program` must be the descriptor of the running executable, registered
 /// and with trap handling initialized.
+#[unsafe(export_name = "smelt_run_wast_script")]
 pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i32 {
     // SAFETY: the compiler emits the script with this length.
     let bytes = unsafe { crate::entry::slice(program.script, program.script_len) };

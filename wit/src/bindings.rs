@@ -15,9 +15,10 @@
 //!
 //! and, for the whole world, one shim per function (`smelt_abi::vm::
 //! TrampolineFn`) calling `smelt_rt::component::host::call` with the
-//! function's Rust types. [`tables`] makes the table of every world's
-//! shims in host function number order, and the table of host resource
-//! types with their destructors.
+//! function's Rust types, exported under [`crate::HostFunction::symbol`]
+//! (compiled programs refer to the shims they import by that name, so an
+//! executable links only those). [`resource_table`] makes the table of
+//! every world's host resource types with their destructors.
 //!
 //! `stream<T>` and `future<T>` are `StreamReader<T>` and `FutureReader<T>`
 //! of `smelt_rt::component::host`: the readable end the guest passes to
@@ -498,7 +499,7 @@ impl Lower for {name} {{
 }
 
 /// Generates the bindings of `world` (see the module documentation),
-/// without the tables ([`tables`]).
+/// without the resource table ([`resource_table`]).
 pub fn generate(world: &HostWorld) -> String {
     let mut sizes = SizeAlign::default();
     sizes
@@ -533,6 +534,8 @@ pub fn generate(world: &HostWorld) -> String {
         writeln!(g.out, "}}").unwrap();
     }
 
+    // The shims, each under the symbol compiled programs refer to it by
+    // (no table of them: the linker keeps only the ones a program imports).
     for (i, f) in world.functions.iter().enumerate() {
         let (params, result) = g.signature(&f.func);
         let wrap = if f.func.kind.is_async() {
@@ -555,9 +558,10 @@ pub fn generate(world: &HostWorld) -> String {
         let module = module_name(&f.interface);
         writeln!(
             g.out,
-            "/// `{}#{}`.\npub unsafe extern \"C\" fn shim_{i}(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {{\n    // SAFETY: the compiled trampoline passes its state and slots.\n    unsafe {{ smelt_rt::component::host::call::<{tuple_ty}, {result}>(ctx, args, results, |cx, {tuple_pat}| {module}::Host::{}(crate::host(), cx{}{}){wrap}) }}\n}}",
+            "/// `{}#{}`.\n#[unsafe(export_name = \"{}\")]\nunsafe extern \"C\" fn shim_{i}(ctx: *mut u8, args: *mut ValRaw, results: *mut ValRaw) -> u32 {{\n    // SAFETY: the compiled trampoline passes its state and slots.\n    unsafe {{ smelt_rt::component::host::call::<{tuple_ty}, {result}>(ctx, args, results, |cx, {tuple_pat}| {module}::Host::{}(crate::host(), cx{}{}){wrap}) }}\n}}",
             f.interface,
             f.name,
+            f.symbol(),
             method_name(&f.name),
             if names.is_empty() { "" } else { ", " },
             names.join(", ")
@@ -567,36 +571,23 @@ pub fn generate(world: &HostWorld) -> String {
     g.out
 }
 
-/// Generates the tables of every world's host functions and resource
-/// types, in number order: `worlds` gives each world with the path of the
-/// module its bindings ([`generate`]) are included in (`""` for the
-/// bindings root).
-pub fn tables(worlds: &[(&str, &HostWorld)]) -> String {
+/// Generates the table of every world's host resource types, in runtime
+/// type number order (each world's from its `first_resource`), with their
+/// destructors (`crate::drop_resource(type, rep)`).
+pub fn resource_table(worlds: &[&HostWorld]) -> String {
     let mut out = String::new();
-    let n: usize = worlds.iter().map(|(_, w)| w.functions.len()).sum();
-    writeln!(
-        out,
-        "/// Every host function, by number.\npub static FUNCTIONS: [smelt_abi::vm::TrampolineFn; {n}] = ["
-    )
-    .unwrap();
-    for (module, world) in worlds {
-        assert_eq!(
-            out.matches("shim_").count(),
-            world.first_function as usize,
-            "worlds in number order"
-        );
-        for i in 0..world.functions.len() {
-            writeln!(out, "    {module}shim_{i},").unwrap();
-        }
-    }
-    writeln!(out, "];").unwrap();
-    let n: usize = worlds.iter().map(|(_, w)| w.resources.len()).sum();
+    let n: usize = worlds.iter().map(|w| w.resources.len()).sum();
     writeln!(
         out,
         "/// Every host resource type, by runtime type number.\npub static RESOURCES: [smelt_rt::component::HostResourceType; {n}] = ["
     )
     .unwrap();
-    for (_, world) in worlds {
+    for world in worlds {
+        assert_eq!(
+            out.matches("HostResourceType {").count(),
+            world.first_resource as usize,
+            "worlds in number order"
+        );
         for (i, r) in world.resources.iter().enumerate() {
             let ty = world.first_resource as usize + i;
             writeln!(
@@ -642,7 +633,11 @@ mod tests {
         let code = generate(crate::p3());
         assert!(code.contains("Duration) -> HostResult<Async<()>>"));
         assert!(code.contains("StreamReader<u8>"));
-        let tables = tables(&[("", crate::p2()), ("p3::", crate::p3())]);
-        assert!(tables.contains("p3::shim_0,"));
+        assert!(
+            code.contains("export_name = \"smelt_host_p3__wasi_cli_stdout__write_via_stream\"")
+        );
+        let table = resource_table(&[crate::p2(), crate::p3()]);
+        let resources = crate::p2().resources.len() + crate::p3().resources.len();
+        assert_eq!(table.matches("HostResourceType {").count(), resources);
     }
 }

@@ -80,6 +80,25 @@ pub struct HostFunction {
     pub name: String,
     /// Its WIT definition.
     pub func: Function,
+    /// The WASI minor version (`2` or `3`) of its world.
+    pub minor: u32,
+}
+
+impl HostFunction {
+    /// The symbol of its shim in the runtime library
+    /// (`smelt_host__wasi_io_streams__method_output_stream_write` for WASI
+    /// 0.2, `smelt_host_p3__wasi_cli_stdout__write_via_stream` for WASI
+    /// 0.3, whose interfaces share names with 0.2's). A compiled program
+    /// refers to each host function it imports by this name, so that the
+    /// linker keeps only those.
+    pub fn symbol(&self) -> String {
+        let world = if self.minor == 2 { "" } else { "_p3" };
+        format!(
+            "smelt_host{world}__{}__{}",
+            bindings::module_name(&self.interface),
+            bindings::method_name(&self.name)
+        )
+    }
 }
 
 /// One host resource type.
@@ -169,6 +188,7 @@ impl HostWorld {
                         interface_id: id,
                         name: func.name.clone(),
                         func: func.clone(),
+                        minor,
                     });
                 }
             }
@@ -415,6 +435,21 @@ pub fn world(minor: u32) -> Option<&'static HostWorld> {
     }
 }
 
+/// Host function `func`, numbered over every world (WASI 0.2's first,
+/// then 0.3's).
+///
+/// # Panics
+///
+/// If `func` is not a host function's number.
+pub fn function(func: u32) -> &'static HostFunction {
+    let p3 = p3();
+    if func < p3.first_function {
+        p2().get(func)
+    } else {
+        p3.get(func)
+    }
+}
+
 /// How many host resource types there are (every world's): the runtime
 /// types of a program's own resources start here.
 pub fn host_resources() -> u32 {
@@ -487,6 +522,24 @@ mod tests {
                 .unwrap()
                 >= p2.resources.len() as u32
         );
+    }
+
+    #[test]
+    fn host_function_symbols_are_distinct() {
+        let w = p2();
+        let (_, f) = w
+            .function("wasi:io/streams@0.2.0", "[method]output-stream.write")
+            .unwrap();
+        assert_eq!(
+            f.symbol(),
+            "smelt_host__wasi_io_streams__method_output_stream_write"
+        );
+        let all = || w.functions.iter().chain(&p3().functions);
+        let symbols: std::collections::HashSet<String> = all().map(HostFunction::symbol).collect();
+        assert_eq!(symbols.len(), all().count());
+        let n = w.functions.len() as u32;
+        assert_eq!(function(n).symbol(), p3().get(n).symbol());
+        assert_eq!(function(0).symbol(), w.get(0).symbol());
     }
 
     #[test]

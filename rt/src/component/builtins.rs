@@ -27,6 +27,7 @@ use super::{InstanceState, Memory, Resolved, Runtime, TrampolineState, runtime, 
 ///
 /// `ctx` must be a built-in's trampoline state; `args` must hold its flat
 /// arguments and `results` room for its flat results.
+#[unsafe(export_name = "smelt_builtin_trampoline")] // smelt_abi::BUILTIN_TRAMPOLINE_SYMBOL
 pub(super) unsafe extern "C" fn builtin_trampoline(
     ctx: *mut u8,
     args: *mut ValRaw,

@@ -207,10 +207,12 @@ pub struct HostResourceType {
 }
 
 /// What the host (WASI) provides, in the order `smelt-wit` numbers it.
+///
+/// Host functions are not listed here: a compiled program refers to each
+/// one it imports by its symbol ([`TrampolineCode::callee`]), so that an
+/// executable links only those.
 #[derive(Debug)]
 pub struct HostTable {
-    /// Host functions, by number.
-    pub functions: &'static [smelt_abi::vm::TrampolineFn],
     /// Host resource types; they are the first runtime resource types.
     pub resources: &'static [HostResourceType],
 }
@@ -257,7 +259,6 @@ pub(crate) struct CallScope {
 /// The program's component state.
 pub struct Runtime {
     desc: ComponentDesc,
-    host_table: &'static HostTable,
     layouts: Layouts,
     code: &'static [TrampolineCode],
     modules: &'static [ModuleDesc],
@@ -335,7 +336,6 @@ pub unsafe fn start(
         .collect();
     let runtime = Box::leak(Box::new(Runtime {
         desc,
-        host_table: host,
         layouts,
         code,
         modules,
@@ -437,13 +437,22 @@ impl Runtime {
                     }
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
-                        TrampolineKind::Host { func, .. } => {
-                            self.host_table.functions[*func as usize]
+                        TrampolineKind::Host { .. } | TrampolineKind::Builtin(_) => {
+                            let callee = self.code[index as usize].callee;
+                            assert!(!callee.is_null(), "a trampoline without its callee");
+                            // SAFETY: the compiler points the `callee` of a
+                            // host or built-in trampoline at a `TrampolineFn`
+                            // (a host function's shim, or
+                            // `builtins::builtin_trampoline`).
+                            unsafe {
+                                core::mem::transmute::<*const u8, smelt_abi::vm::TrampolineFn>(
+                                    callee,
+                                )
+                            }
                         }
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
-                        TrampolineKind::Builtin(_) => builtins::builtin_trampoline,
                     };
                     let code = &self.code[index as usize];
                     let sigs = match self.desc.trampolines[index as usize] {
