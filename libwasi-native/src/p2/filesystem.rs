@@ -662,6 +662,11 @@ fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
 
+/// Whether `st` is a symbolic link's.
+fn is_symlink(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
 /// The `descriptor-type` of file mode `mode`.
 fn descriptor_type(mode: libc::mode_t) -> DescriptorType {
     match mode & libc::S_IFMT {
@@ -814,12 +819,22 @@ pub fn open_at(
     follow: bool,
     oflags: c_int,
 ) -> Result<File, ErrorCode> {
-    let r = at.resolve_as(path, follow)?;
-    let mut oflags = oflags | libc::O_NOFOLLOW;
-    if r.must_be_dir {
-        oflags |= libc::O_DIRECTORY;
+    let open = |r: &sandbox::Resolved<'_>| {
+        let mut oflags = oflags | libc::O_NOFOLLOW;
+        if r.must_be_dir {
+            oflags |= libc::O_DIRECTORY;
+        }
+        openat(r.dir(), &r.name, oflags, 0o666)
+    };
+    // The common case first: the last component opened as it is, without
+    // a `readlinkat` to ask whether it is a symbolic link. `O_NOFOLLOW`
+    // makes `openat` fail with `ELOOP` (and change nothing) when it is
+    // one; only then, when it must be followed, is it expanded.
+    let r = at.resolve(path)?;
+    match open(&r) {
+        Err(Errno(libc::ELOOP)) if follow => Ok(File::from(open(&at.resolve_as(path, true)?)?)),
+        result => Ok(File::from(result?)),
     }
-    Ok(File::from(openat(r.dir(), &r.name, oflags, 0o666)?))
 }
 
 /// `stat-at`: the status of `path` beneath `at`.
@@ -828,8 +843,15 @@ pub fn open_at(
 ///
 /// As [`Beneath::resolve`], or the error of `fstatat`.
 pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, ErrorCode> {
-    let r = at.resolve_as(path, follow)?;
-    let st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    // The common case in one system call: the last component is stated
+    // as it is, without a `readlinkat` to ask whether it is a symbolic
+    // link; only when it is one that must be followed is it expanded.
+    let r = at.resolve(path)?;
+    let mut st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    if follow && is_symlink(&st) {
+        let r = at.resolve_as(path, true)?;
+        st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    }
     if r.must_be_dir && !is_dir(&st) {
         return Err(ErrorCode::NotDirectory);
     }
@@ -1881,6 +1903,38 @@ mod tests {
             assert_eq!(read(&dir, s, "to-file", true).unwrap(), b"inside", "{s:?}");
             assert_eq!(readlink_at(at(&dir, s), "to-file").unwrap(), "b/file.txt");
         }
+    }
+
+    #[test]
+    fn a_last_symbolic_link_is_followed_only_when_asked() {
+        let (root, dir) = sandbox("last-link");
+        let sb = root.0.join("sandbox");
+        symlink("b/file.txt", sb.join("to-file")).unwrap();
+        symlink("b/new.txt", sb.join("dangling")).unwrap();
+        symlink("../created.txt", sb.join("dangling-out")).unwrap();
+        let create = libc::O_WRONLY | libc::O_CREAT;
+        for s in STRATEGIES {
+            let kind = |path, follow| {
+                stat_at(at(&dir, s), path, follow).map(|st| descriptor_type(st.st_mode))
+            };
+            assert_eq!(kind("to-file", true), Ok(DescriptorType::RegularFile));
+            assert_eq!(kind("to-file", false), Ok(DescriptorType::SymbolicLink));
+            assert_eq!(kind("b/file.txt", true), Ok(DescriptorType::RegularFile));
+            assert_eq!(kind("dangling", true), Err(ErrorCode::NoEntry));
+            assert_eq!(kind("escape", true), Err(ErrorCode::NotPermitted));
+            assert_eq!(kind("escape", false), Ok(DescriptorType::SymbolicLink));
+            // Creating through a link creates its target, beneath the base
+            // only.
+            open_at(at(&dir, s), "dangling", true, create).unwrap();
+            assert!(sb.join("b/new.txt").is_file(), "{s:?}");
+            std::fs::remove_file(sb.join("b/new.txt")).unwrap();
+            let r = open_at(at(&dir, s), "dangling-out", true, create);
+            assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+            let r = open_at(at(&dir, s), "dangling", false, create);
+            assert_eq!(r.err(), Some(ErrorCode::Loop), "{s:?}");
+        }
+        assert!(!root.0.join("created.txt").exists());
+        assert!(!sb.join("b/new.txt").exists());
     }
 
     #[test]
