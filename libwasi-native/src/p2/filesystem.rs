@@ -711,12 +711,14 @@ fn descriptor_stat(st: &libc::stat) -> DescriptorStat {
 /// and status-change times.
 fn metadata_hash(st: &libc::stat) -> MetadataHashValue {
     static KEY: OnceLock<RandomState> = OnceLock::new();
-    let key = KEY.get_or_init(RandomState::new);
+    let mut h = KEY.get_or_init(RandomState::new).build_hasher();
+    (st.st_dev, st.st_ino, st.st_size).hash(&mut h);
+    (st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec).hash(&mut h);
+    // The two halves share the hashing of the fields and differ by a
+    // last byte.
     let half = |salt: u8| {
-        let mut h = key.build_hasher();
+        let mut h = h.clone();
         salt.hash(&mut h);
-        (st.st_dev, st.st_ino, st.st_size).hash(&mut h);
-        (st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec).hash(&mut h);
         h.finish()
     };
     MetadataHashValue {
