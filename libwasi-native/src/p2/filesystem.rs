@@ -830,11 +830,15 @@ pub fn open_at(
     };
     // The common case first: the last component opened as it is, without
     // a `readlinkat` to ask whether it is a symbolic link. `O_NOFOLLOW`
-    // makes `openat` fail with `ELOOP` (and change nothing) when it is
-    // one; only then, when it must be followed, is it expanded.
+    // makes `openat` fail (and change nothing) when it is one: with
+    // `ELOOP`, or `ENOTDIR` when a directory is asked for. Only then, when
+    // it must be followed, is it expanded.
     let r = at.resolve(path)?;
+    let directory = r.must_be_dir || oflags & libc::O_DIRECTORY != 0;
     match open(&r) {
-        Err(Errno(libc::ELOOP)) if follow => Ok(File::from(open(&at.resolve_as(path, true)?)?)),
+        Err(Errno(e)) if follow && (e == libc::ELOOP || (e == libc::ENOTDIR && directory)) => {
+            Ok(File::from(open(&at.resolve_as(path, true)?)?))
+        }
         result => Ok(File::from(result?)),
     }
 }
@@ -1934,6 +1938,13 @@ mod tests {
             assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
             let r = open_at(at(&dir, s), "dangling", false, create);
             assert_eq!(r.err(), Some(ErrorCode::Loop), "{s:?}");
+            // Directories through a link: inside, and out of the base.
+            let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY;
+            open_at(at(&dir, s), "link-b", true, dir_flags).unwrap();
+            let r = open_at(at(&dir, s), "etc", true, dir_flags);
+            assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+            let r = open_at(at(&dir, s), "b/file.txt", true, dir_flags);
+            assert_eq!(r.err(), Some(ErrorCode::NotDirectory), "{s:?}");
         }
         assert!(!root.0.join("created.txt").exists());
         assert!(!sb.join("b/new.txt").exists());
