@@ -77,6 +77,9 @@ enum Command {
         /// Target triple; default: this machine.
         #[arg(long)]
         target: Option<String>,
+        /// CPU level, as for `smelt build`.
+        #[arg(long, value_name = "CPU", default_value = "baseline")]
+        cpu: String,
         /// A skip list: lines `PATH: REASON`; listed scripts are skipped.
         #[arg(long, value_name = "FILE")]
         skip_list: Option<PathBuf>,
@@ -99,6 +102,11 @@ struct BuildOptions {
     /// Target triple (see `smelt targets`); default: this machine.
     #[arg(long)]
     target: Option<String>,
+    /// The CPUs the executable runs on: `baseline` (the default: every
+    /// CPU of the target), or, for x86_64, `x86-64-v3` (AVX2, BMI1/2,
+    /// LZCNT, FMA: faster, but `SIGILL` on CPUs before 2013-2015).
+    #[arg(long, value_name = "CPU", default_value = "baseline")]
+    cpu: String,
     /// Export of a core module to call after instantiation, instead of
     /// `_start`.
     #[arg(long, value_name = "NAME")]
@@ -185,7 +193,7 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
-    let target = target(options.target.as_deref())?;
+    let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
     build_bytes(&wasm, input, output, (&target, &wasi, options), emit)
@@ -234,10 +242,11 @@ fn run() -> Result<ExitCode> {
         Command::Wast {
             files,
             target: t,
+            cpu,
             skip_list,
             verbose,
         } => {
-            let target = target(t.as_deref())?;
+            let target = target(t.as_deref())?.with_cpu(&cpu)?;
             let readiness = smelt::link::check(&target);
             if !readiness.can_run() {
                 bail!(
@@ -319,7 +328,7 @@ fn cache_dir() -> Result<PathBuf> {
 /// `args`; returns its exit status.
 fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<ExitCode> {
     use std::hash::{Hash, Hasher};
-    let target = target(options.target.as_deref())?;
+    let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

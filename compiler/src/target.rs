@@ -12,6 +12,12 @@
 //! | aarch64 | ARMv8.0-A |
 //! | riscv64 | RV64GC (IMAFD, Zicsr, Zifencei, C) |
 //!
+//! `smelt build --cpu x86-64-v3` lets an x86_64 executable use AVX2, BMI1,
+//! BMI2, LZCNT and FMA as well (Haswell, 2013, and later; what `wasmtime`
+//! uses when the machine it runs on has them): shifts and rotates by a
+//! variable amount without `cl`, three-operand floating point, `andn`.
+//! Such an executable dies with `SIGILL` on an older CPU.
+//!
 //! The descriptions of the supported targets are compiled into smelt (from
 //! the repository's `targets/` folder); `$SMELT_TARGETS_DIR`, when set, is a
 //! folder whose `<triple>.toml` files replace them.
@@ -87,6 +93,14 @@ pub enum TargetError {
         source_name: String,
         /// What is wrong.
         message: String,
+    },
+    /// A `--cpu` level the target does not have.
+    #[error("the target `{triple}` has no CPU level `{cpu}` (it has: {list})", list = cpu_levels(triple).join(", "))]
+    Cpu {
+        /// The triple.
+        triple: String,
+        /// The level asked for.
+        cpu: String,
     },
     /// Cranelift could not build the ISA (a bug in smelt's settings).
     #[error("internal error: cannot configure code generation for `{triple}`: {message}")]
@@ -286,13 +300,26 @@ impl Target {
         {
             return Err(TargetError::Unsupported(triple.to_string()));
         }
-        let isa = build_isa(&parsed)?;
+        let isa = build_isa(&parsed, &[])?;
         let spec = TargetSpec::load(triple)?;
         Ok(Target {
             triple: parsed,
             isa,
             spec: Arc::new(spec),
         })
+    }
+
+    /// The target with code generation for CPU level `cpu` (one of
+    /// [`cpu_levels`]): `baseline`, the target's own, or one that adds
+    /// instruction set extensions.
+    pub fn with_cpu(self, cpu: &str) -> Result<Target, TargetError> {
+        let triple = self.triple.to_string();
+        let features = cpu_features(&self.triple, cpu).ok_or_else(|| TargetError::Cpu {
+            triple,
+            cpu: cpu.to_string(),
+        })?;
+        let isa = build_isa(&self.triple, features)?;
+        Ok(Target { isa, ..self })
     }
 
     /// The target's description.
@@ -340,7 +367,33 @@ impl Target {
     }
 }
 
-fn build_isa(triple: &Triple) -> Result<OwnedTargetIsa, TargetError> {
+/// The CPU levels `triple` can be compiled for, `baseline` first.
+pub fn cpu_levels(triple: &str) -> Vec<&'static str> {
+    let mut levels = vec!["baseline"];
+    if triple.starts_with("x86_64-") {
+        levels.push("x86-64-v3");
+    }
+    levels
+}
+
+/// The Cranelift ISA flags CPU level `cpu` adds to `triple`'s baseline;
+/// `None` when the target has no such level.
+fn cpu_features(triple: &Triple, cpu: &str) -> Option<&'static [&'static str]> {
+    match (cpu, triple.architecture) {
+        ("baseline", _) => Some(&[]),
+        ("x86-64-v3", Architecture::X86_64) => Some(&[
+            "has_avx",
+            "has_avx2",
+            "has_bmi1",
+            "has_bmi2",
+            "has_lzcnt",
+            "has_fma",
+        ]),
+        _ => None,
+    }
+}
+
+fn build_isa(triple: &Triple, extra: &[&str]) -> Result<OwnedTargetIsa, TargetError> {
     let err = |message: String| TargetError::Isa {
         triple: triple.to_string(),
         message,
@@ -395,7 +448,7 @@ fn build_isa(triple: &Triple) -> Result<OwnedTargetIsa, TargetError> {
         ],
         _ => &[],
     };
-    for name in isa_flags {
+    for name in isa_flags.iter().chain(extra) {
         builder.enable(name).map_err(|e| err(e.to_string()))?;
     }
     builder
@@ -438,6 +491,33 @@ mod tests {
         assert!(matches!(
             TargetSpec::parse(BUILTIN_SPECS[0].0, "triple = 1", "test"),
             Err(TargetError::Spec { .. })
+        ));
+    }
+
+    #[test]
+    fn cpu_levels_build_an_isa_and_others_are_errors() {
+        for triple in SUPPORTED_TRIPLES {
+            for cpu in cpu_levels(triple) {
+                Target::from_name(triple).unwrap().with_cpu(cpu).unwrap();
+            }
+        }
+        let target = Target::from_name("x86_64-unknown-linux-gnu").unwrap();
+        let v3 = target.clone().with_cpu("x86-64-v3").unwrap();
+        assert!(
+            v3.isa()
+                .isa_flags()
+                .iter()
+                .any(|f| f.name == "has_bmi2" && f.as_bool() == Some(true))
+        );
+        assert!(matches!(
+            target.with_cpu("x86-64-v9"),
+            Err(TargetError::Cpu { .. })
+        ));
+        assert!(matches!(
+            Target::from_name("aarch64-unknown-linux-gnu")
+                .unwrap()
+                .with_cpu("x86-64-v3"),
+            Err(TargetError::Cpu { .. })
         ));
     }
 

@@ -662,6 +662,11 @@ fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
 
+/// Whether `st` is a symbolic link's.
+fn is_symlink(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
 /// The `descriptor-type` of file mode `mode`.
 fn descriptor_type(mode: libc::mode_t) -> DescriptorType {
     match mode & libc::S_IFMT {
@@ -706,12 +711,14 @@ fn descriptor_stat(st: &libc::stat) -> DescriptorStat {
 /// and status-change times.
 fn metadata_hash(st: &libc::stat) -> MetadataHashValue {
     static KEY: OnceLock<RandomState> = OnceLock::new();
-    let key = KEY.get_or_init(RandomState::new);
+    let mut h = KEY.get_or_init(RandomState::new).build_hasher();
+    (st.st_dev, st.st_ino, st.st_size).hash(&mut h);
+    (st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec).hash(&mut h);
+    // The two halves share the hashing of the fields and differ by a
+    // last byte.
     let half = |salt: u8| {
-        let mut h = key.build_hasher();
+        let mut h = h.clone();
         salt.hash(&mut h);
-        (st.st_dev, st.st_ino, st.st_size).hash(&mut h);
-        (st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec).hash(&mut h);
         h.finish()
     };
     MetadataHashValue {
@@ -814,12 +821,26 @@ pub fn open_at(
     follow: bool,
     oflags: c_int,
 ) -> Result<File, ErrorCode> {
-    let r = at.resolve_as(path, follow)?;
-    let mut oflags = oflags | libc::O_NOFOLLOW;
-    if r.must_be_dir {
-        oflags |= libc::O_DIRECTORY;
+    let open = |r: &sandbox::Resolved<'_>| {
+        let mut oflags = oflags | libc::O_NOFOLLOW;
+        if r.must_be_dir {
+            oflags |= libc::O_DIRECTORY;
+        }
+        openat(r.dir(), &r.name, oflags, 0o666)
+    };
+    // The common case first: the last component opened as it is, without
+    // a `readlinkat` to ask whether it is a symbolic link. `O_NOFOLLOW`
+    // makes `openat` fail (and change nothing) when it is one: with
+    // `ELOOP`, or `ENOTDIR` when a directory is asked for. Only then, when
+    // it must be followed, is it expanded.
+    let r = at.resolve(path)?;
+    let directory = r.must_be_dir || oflags & libc::O_DIRECTORY != 0;
+    match open(&r) {
+        Err(Errno(e)) if follow && (e == libc::ELOOP || (e == libc::ENOTDIR && directory)) => {
+            Ok(File::from(open(&at.resolve_as(path, true)?)?))
+        }
+        result => Ok(File::from(result?)),
     }
-    Ok(File::from(openat(r.dir(), &r.name, oflags, 0o666)?))
 }
 
 /// `stat-at`: the status of `path` beneath `at`.
@@ -828,8 +849,15 @@ pub fn open_at(
 ///
 /// As [`Beneath::resolve`], or the error of `fstatat`.
 pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, ErrorCode> {
-    let r = at.resolve_as(path, follow)?;
-    let st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    // The common case in one system call: the last component is stated
+    // as it is, without a `readlinkat` to ask whether it is a symbolic
+    // link; only when it is one that must be followed is it expanded.
+    let r = at.resolve(path)?;
+    let mut st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    if follow && is_symlink(&st) {
+        let r = at.resolve_as(path, true)?;
+        st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    }
     if r.must_be_dir && !is_dir(&st) {
         return Err(ErrorCode::NotDirectory);
     }
@@ -1881,6 +1909,45 @@ mod tests {
             assert_eq!(read(&dir, s, "to-file", true).unwrap(), b"inside", "{s:?}");
             assert_eq!(readlink_at(at(&dir, s), "to-file").unwrap(), "b/file.txt");
         }
+    }
+
+    #[test]
+    fn a_last_symbolic_link_is_followed_only_when_asked() {
+        let (root, dir) = sandbox("last-link");
+        let sb = root.0.join("sandbox");
+        symlink("b/file.txt", sb.join("to-file")).unwrap();
+        symlink("b/new.txt", sb.join("dangling")).unwrap();
+        symlink("../created.txt", sb.join("dangling-out")).unwrap();
+        let create = libc::O_WRONLY | libc::O_CREAT;
+        for s in STRATEGIES {
+            let kind = |path, follow| {
+                stat_at(at(&dir, s), path, follow).map(|st| descriptor_type(st.st_mode))
+            };
+            assert_eq!(kind("to-file", true), Ok(DescriptorType::RegularFile));
+            assert_eq!(kind("to-file", false), Ok(DescriptorType::SymbolicLink));
+            assert_eq!(kind("b/file.txt", true), Ok(DescriptorType::RegularFile));
+            assert_eq!(kind("dangling", true), Err(ErrorCode::NoEntry));
+            assert_eq!(kind("escape", true), Err(ErrorCode::NotPermitted));
+            assert_eq!(kind("escape", false), Ok(DescriptorType::SymbolicLink));
+            // Creating through a link creates its target, beneath the base
+            // only.
+            open_at(at(&dir, s), "dangling", true, create).unwrap();
+            assert!(sb.join("b/new.txt").is_file(), "{s:?}");
+            std::fs::remove_file(sb.join("b/new.txt")).unwrap();
+            let r = open_at(at(&dir, s), "dangling-out", true, create);
+            assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+            let r = open_at(at(&dir, s), "dangling", false, create);
+            assert_eq!(r.err(), Some(ErrorCode::Loop), "{s:?}");
+            // Directories through a link: inside, and out of the base.
+            let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY;
+            open_at(at(&dir, s), "link-b", true, dir_flags).unwrap();
+            let r = open_at(at(&dir, s), "etc", true, dir_flags);
+            assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+            let r = open_at(at(&dir, s), "b/file.txt", true, dir_flags);
+            assert_eq!(r.err(), Some(ErrorCode::NotDirectory), "{s:?}");
+        }
+        assert!(!root.0.join("created.txt").exists());
+        assert!(!sb.join("b/new.txt").exists());
     }
 
     #[test]

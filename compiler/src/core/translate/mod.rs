@@ -152,6 +152,9 @@ pub fn translate_function(
         }
         result
     };
+    if result.is_ok() {
+        numeric::drop_redundant_shift_masks(&mut func);
+    }
     ctx.validator = validator.into_allocations();
     result.map_err(|error| CompileError::InFunction {
         index: func_index.as_u32(),

@@ -11,7 +11,9 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    Function, InstBuilder, InstructionData, MemFlagsData, Opcode, Value, ValueDef,
+};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -188,5 +190,55 @@ impl FuncTranslator<'_, '_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// Drops the `and` of a shift or rotate amount with a constant that keeps
+/// every bit the shift looks at (what compilers emit for `x << (n & 31)`):
+/// WebAssembly, like Cranelift, takes the amount modulo the width, and
+/// Cranelift's optimizer keeps such an `and` and recomputes it inside
+/// loops. Runs on the finished function, where locals' block parameters
+/// have been resolved to the values they carry.
+pub(super) fn drop_redundant_shift_masks(func: &mut Function) {
+    let stencil = &mut func.stencil;
+    let (dfg, layout) = (&mut stencil.dfg, &stencil.layout);
+    for block in layout.blocks() {
+        for inst in layout.block_insts(block) {
+            let InstructionData::Binary {
+                opcode: Opcode::Ishl | Opcode::Ushr | Opcode::Sshr | Opcode::Rotl | Opcode::Rotr,
+                args: [x, amount],
+            } = dfg.insts[inst]
+            else {
+                continue;
+            };
+            let mask = u64::from(dfg.value_type(x).bits() - 1);
+            let amount = dfg.resolve_aliases(amount);
+            let ValueDef::Result(and, _) = dfg.value_def(amount) else {
+                continue;
+            };
+            let InstructionData::Binary {
+                opcode: Opcode::Band,
+                args: [a, b],
+            } = dfg.insts[and]
+            else {
+                continue;
+            };
+            let keeps_the_bits = |v: Value| match dfg.value_def(dfg.resolve_aliases(v)) {
+                ValueDef::Result(c, _) => matches!(
+                    dfg.insts[c],
+                    InstructionData::UnaryImm { opcode: Opcode::Iconst, imm }
+                        if imm.bits() as u64 & mask == mask
+                ),
+                _ => false,
+            };
+            let unmasked = if keeps_the_bits(b) {
+                a
+            } else if keeps_the_bits(a) {
+                b
+            } else {
+                continue;
+            };
+            dfg.inst_args_mut(inst)[1] = unmasked;
+        }
     }
 }
