@@ -45,6 +45,20 @@ pub enum ProgramKind {
     Component = 2,
 }
 
+impl ProgramKind {
+    /// The symbol of the runtime function that runs a program of this kind
+    /// ([`ProgramDesc::run`]). The program refers to it by name, so that an
+    /// executable links only the runtime its kind needs (no `.wast` driver
+    /// in a component, no component runtime in a core command).
+    pub fn run_symbol(self) -> &'static str {
+        match self {
+            ProgramKind::WastScript => "smelt_run_wast_script",
+            ProgramKind::CoreCommand => "smelt_run_core_command",
+            ProgramKind::Component => "smelt_run_component",
+        }
+    }
+}
+
 /// Root of a compiled program.
 #[repr(C)]
 #[derive(Debug)]
@@ -100,11 +114,15 @@ pub struct ProgramDesc {
     pub wasi: *const u8,
     /// Length of `wasi` in bytes.
     pub wasi_len: u64,
+    /// The runtime function that runs the program, found by the symbol
+    /// [`ProgramKind::run_symbol`] of its kind (an `entry::RunFn` of
+    /// `smelt-rt`).
+    pub run: *const u8,
 }
 
 /// A compiled trampoline (see `smelt_abi::component`).
 ///
-/// # Layout (16 bytes)
+/// # Layout (24 bytes)
 #[repr(C)]
 #[derive(Debug)]
 pub struct TrampolineCode {
@@ -114,6 +132,15 @@ pub struct TrampolineCode {
     pub type_id: u32,
     /// Padding.
     pub padding: u32,
+    /// The runtime function (a [`crate::vm::TrampolineFn`]) that a
+    /// [`crate::component::TrampolineKind::Host`] trampoline calls (its
+    /// host function's shim, `smelt-wit`'s `HostFunction::symbol`) or a
+    /// [`crate::component::TrampolineKind::Builtin`] one calls
+    /// ([`crate::BUILTIN_TRAMPOLINE_SYMBOL`]); null for other kinds. The
+    /// object refers to it by its symbol, so that an executable links only
+    /// the host functions its program imports, and the built-ins (the
+    /// async runtime) only if it uses one.
+    pub callee: *const u8,
 }
 
 /// One compiled function, for backtraces and trap lookup.
