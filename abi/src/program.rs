@@ -177,14 +177,16 @@ pub enum FuncKind {
     Generated = 1,
 }
 
-/// An instruction that may trap.
-#[repr(C)]
+/// An instruction that may trap: 5 bytes, unaligned (`packed`), since an
+/// executable holds one per memory access and the table is only searched
+/// when a signal arrives.
+#[repr(C, packed)]
 #[derive(Debug, Clone, Copy)]
 pub struct TrapSite {
     /// Offset of the instruction from its function's start, in bytes.
     pub offset: u32,
     /// A [`crate::trap::TrapCode`] value.
-    pub code: u32,
+    pub code: u8,
 }
 
 /// One compiled core module.

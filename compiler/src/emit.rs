@@ -131,7 +131,7 @@ pub(crate) fn emit_program(
         for &(offset, code) in &f.traps {
             let at = sites.element(size_of::<TrapSite>());
             sites.u32(at + offset_of!(TrapSite, offset), offset);
-            sites.u32(at + offset_of!(TrapSite, code), code as u32);
+            sites.put(at + offset_of!(TrapSite, code), &[code as u8]);
         }
         let at = funcs.element(size_of::<FuncInfo>());
         funcs.func(at + offset_of!(FuncInfo, addr), f.id);

@@ -92,7 +92,7 @@ impl CodeTables {
         let start = f.traps_start as usize;
         let sites = self.trap_sites.get(start..start + f.traps_len as usize)?;
         let i = sites.binary_search_by_key(&offset, |s| s.offset).ok()?;
-        TrapCode::from_u8(sites[i].code as u8)
+        TrapCode::from_u8(sites[i].code)
     }
 
     /// The name of function `f` (from the name section; may be empty).
@@ -132,15 +132,15 @@ mod tests {
             trap_sites: leak(vec![
                 TrapSite {
                     offset: 4,
-                    code: TrapCode::IntegerDivisionByZero as u32,
+                    code: TrapCode::IntegerDivisionByZero as u8,
                 },
                 TrapSite {
                     offset: 9,
-                    code: TrapCode::MemoryOutOfBounds as u32,
+                    code: TrapCode::MemoryOutOfBounds as u8,
                 },
                 TrapSite {
                     offset: 0,
-                    code: TrapCode::StackOverflow as u32,
+                    code: TrapCode::StackOverflow as u8,
                 },
             ]),
             names: b"fac",
