@@ -42,7 +42,9 @@ const TINY: Size = Size {
 };
 const FULL: Size = Size {
     yields: 2_000_000,
-    calls: 1_000_000,
+    // wasmtime 48 stops a run of 1M calls from one task with "resource
+    // table has no free keys"; 500k both runtimes complete.
+    calls: 500_000,
     stream_bytes: 1 << 30,
     stdout_bytes: 1 << 30,
 };
