@@ -638,6 +638,37 @@ pub fn resolve_future(sid: u32, store: StoreFn) -> Result<(), ComponentTrap> {
     Ok(())
 }
 
+/// Whether readable end `w`, in `state`, may leave its handle table (be
+/// lifted into a call): not after its stream or future is done, not while
+/// it copies, not while it is in a waitable set (CanonicalABI.md
+/// `lift_async_value`).
+fn check_movable(
+    rt: &Runtime,
+    w: u32,
+    state: CopyState,
+    future: bool,
+) -> Result<(), ComponentTrap> {
+    match state {
+        CopyState::Done => {
+            return Err(if future {
+                ComponentTrap::LiftFutureDone
+            } else {
+                ComponentTrap::LiftStreamDone
+            });
+        }
+        s if s.copying() => return Err(ComponentTrap::BusyRemove),
+        _ => {}
+    }
+    if rt.sched.waitables.items.borrow().get(w).set.is_some() {
+        return Err(if future {
+            ComponentTrap::LiftFutureInSet
+        } else {
+            ComponentTrap::LiftStreamInSet
+        });
+    }
+    Ok(())
+}
+
 /// Takes readable end `handle` of a stream (or, with `future`, a future)
 /// out of `inst`'s table for the host (CanonicalABI.md `lift_stream`,
 /// `lift_future` with the host as the receiver); returns its shared
@@ -667,24 +698,7 @@ pub fn take_readable(
     if writable || elem.map_or(0, |t| rt.desc.types.size(t)) != elem_size {
         return Err(ComponentTrap::WrongHandleType(handle));
     }
-    match state {
-        CopyState::Done => {
-            return Err(if future {
-                ComponentTrap::LiftFutureDone
-            } else {
-                ComponentTrap::LiftStreamDone
-            });
-        }
-        s if s.copying() => return Err(ComponentTrap::BusyRemove),
-        _ => {}
-    }
-    if rt.sched.waitables.items.borrow().get(w).set.is_some() {
-        return Err(if future {
-            ComponentTrap::LiftFutureInSet
-        } else {
-            ComponentTrap::LiftStreamInSet
-        });
-    }
+    check_movable(rt, w, state, future)?;
     inst.table.borrow_mut().remove(handle)?;
     rt.sched.waitables.remove(w);
     Ok(sid)
@@ -785,24 +799,7 @@ pub fn transfer(
     if writable || sfuture != future || !same_type(rt, selem, elem) {
         return Err(ComponentTrap::WrongHandleType(handle));
     }
-    match state {
-        CopyState::Done => {
-            return Err(if future {
-                ComponentTrap::LiftFutureDone
-            } else {
-                ComponentTrap::LiftStreamDone
-            });
-        }
-        s if s.copying() => return Err(ComponentTrap::BusyRemove),
-        _ => {}
-    }
-    if rt.sched.waitables.items.borrow().get(w).set.is_some() {
-        return Err(if future {
-            ComponentTrap::LiftFutureInSet
-        } else {
-            ComponentTrap::LiftStreamInSet
-        });
-    }
+    check_movable(rt, w, state, future)?;
     from.table.borrow_mut().remove(handle)?;
     rt.sched.waitables.remove(w);
     new_end(rt, to, sid, false, future)
