@@ -76,7 +76,9 @@ pub fn is_terminal(fd: i32) -> bool {
 }
 
 impl WasiHost {
-    fn terminal<R>(&mut self, fd: i32) -> HostResult<Option<Own<R>>> {
+    /// A new terminal handle if `fd` is a terminal (WASI 0.2's and 0.3's
+    /// `get-terminal-*`), else `None`.
+    pub(crate) fn terminal<R>(&mut self, fd: i32) -> HostResult<Option<Own<R>>> {
         if !is_terminal(fd) {
             return Ok(None);
         }

@@ -6,7 +6,6 @@ use smelt_rt::component::host::{self, Cx, FutureReader, HostResult, Own, StreamR
 use super::stream::{FdSink, FdSource, OnEnd};
 use crate::WasiHost;
 use crate::bindings::p3::*;
-use crate::table::Object;
 
 use wasi_cli_types::ErrorCode;
 
@@ -103,21 +102,12 @@ impl wasi_cli_stderr::Host for WasiHost {
 impl wasi_cli_terminal_input::Host for WasiHost {}
 impl wasi_cli_terminal_output::Host for WasiHost {}
 
-impl WasiHost {
-    fn terminal_p3<R>(&mut self, fd: i32) -> HostResult<Option<Own<R>>> {
-        if !crate::p2::cli::is_terminal(fd) {
-            return Ok(None);
-        }
-        Ok(Some(Own::new(self.table.push(Object::Terminal)?)))
-    }
-}
-
 impl wasi_cli_terminal_stdin::Host for WasiHost {
     fn get_terminal_stdin(
         &mut self,
         _: &mut Cx<'_>,
     ) -> HostResult<Option<Own<wasi_cli_terminal_input::TerminalInput>>> {
-        self.terminal_p3(0)
+        self.terminal(0)
     }
 }
 
@@ -126,7 +116,7 @@ impl wasi_cli_terminal_stdout::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
     ) -> HostResult<Option<Own<wasi_cli_terminal_output::TerminalOutput>>> {
-        self.terminal_p3(1)
+        self.terminal(1)
     }
 }
 
@@ -135,6 +125,6 @@ impl wasi_cli_terminal_stderr::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
     ) -> HostResult<Option<Own<wasi_cli_terminal_output::TerminalOutput>>> {
-        self.terminal_p3(2)
+        self.terminal(2)
     }
 }
