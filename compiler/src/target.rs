@@ -18,6 +18,11 @@
 //! variable amount without `cl`, three-operand floating point, `andn`.
 //! Such an executable dies with `SIGILL` on an older CPU.
 //!
+//! `smelt build --cpu native` uses every extension of the CPU smelt runs
+//! on that Cranelift can use (found by `cranelift-native`, as `wasmtime`
+//! does): for an executable that runs only on this machine or its like.
+//! It needs the target's architecture to be this machine's.
+//!
 //! The descriptions of the supported targets are compiled into smelt (from
 //! the repository's `targets/` folder); `$SMELT_TARGETS_DIR`, when set, is a
 //! folder whose `<triple>.toml` files replace them.
@@ -300,7 +305,7 @@ impl Target {
         {
             return Err(TargetError::Unsupported(triple.to_string()));
         }
-        let isa = build_isa(&parsed, &[])?;
+        let isa = build_isa(&parsed, &[], false)?;
         let spec = TargetSpec::load(triple)?;
         Ok(Target {
             triple: parsed,
@@ -312,13 +317,27 @@ impl Target {
     /// The target with code generation for CPU level `cpu` (one of
     /// [`cpu_levels`]): `baseline`, the target's own, or one that adds
     /// instruction set extensions.
+    ///
+    /// `native` is this machine's CPU, with every extension it has that
+    /// Cranelift uses; it is a [`TargetError::Cpu`] when the target's
+    /// architecture is not this machine's.
     pub fn with_cpu(self, cpu: &str) -> Result<Target, TargetError> {
         let triple = self.triple.to_string();
-        let features = cpu_features(&self.triple, cpu).ok_or_else(|| TargetError::Cpu {
-            triple,
-            cpu: cpu.to_string(),
-        })?;
-        let isa = build_isa(&self.triple, features)?;
+        let isa = if cpu == "native" {
+            if !self.is_native_arch() {
+                return Err(TargetError::Cpu {
+                    triple,
+                    cpu: cpu.to_string(),
+                });
+            }
+            build_isa(&self.triple, &[], true)?
+        } else {
+            let features = cpu_features(&self.triple, cpu).ok_or_else(|| TargetError::Cpu {
+                triple,
+                cpu: cpu.to_string(),
+            })?;
+            build_isa(&self.triple, features, false)?
+        };
         Ok(Target { isa, ..self })
     }
 
@@ -367,11 +386,15 @@ impl Target {
     }
 }
 
-/// The CPU levels `triple` can be compiled for, `baseline` first.
+/// The CPU levels `triple` can be compiled for, `baseline` first, then
+/// `native` when `triple` has this machine's architecture.
 pub fn cpu_levels(triple: &str) -> Vec<&'static str> {
     let mut levels = vec!["baseline"];
     if triple.starts_with("x86_64-") {
         levels.push("x86-64-v3");
+    }
+    if Target::from_name(triple).is_ok_and(|t| t.is_native_arch()) {
+        levels.push("native");
     }
     levels
 }
@@ -393,7 +416,9 @@ fn cpu_features(triple: &Triple, cpu: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-fn build_isa(triple: &Triple, extra: &[&str]) -> Result<OwnedTargetIsa, TargetError> {
+/// The ISA for `triple` with smelt's settings, its baseline extensions and
+/// `extra`; with `native`, also every extension this machine's CPU has.
+fn build_isa(triple: &Triple, extra: &[&str], native: bool) -> Result<OwnedTargetIsa, TargetError> {
     let err = |message: String| TargetError::Isa {
         triple: triple.to_string(),
         message,
@@ -450,6 +475,9 @@ fn build_isa(triple: &Triple, extra: &[&str]) -> Result<OwnedTargetIsa, TargetEr
     };
     for name in isa_flags.iter().chain(extra) {
         builder.enable(name).map_err(|e| err(e.to_string()))?;
+    }
+    if native {
+        cranelift_native::infer_native_flags(&mut builder).map_err(|e| err(e.to_string()))?;
     }
     builder
         .finish(settings::Flags::new(flags))
@@ -517,6 +545,18 @@ mod tests {
             Target::from_name("aarch64-unknown-linux-gnu")
                 .unwrap()
                 .with_cpu("x86-64-v3"),
+            Err(TargetError::Cpu { .. })
+        ));
+        let host = Target::host().unwrap();
+        assert!(cpu_levels(&host.triple().to_string()).contains(&"native"));
+        let foreign = SUPPORTED_TRIPLES
+            .iter()
+            .map(|t| Target::from_name(t).unwrap())
+            .find(|t| !t.is_native_arch())
+            .unwrap();
+        assert!(!cpu_levels(&foreign.triple().to_string()).contains(&"native"));
+        assert!(matches!(
+            foreign.with_cpu("native"),
             Err(TargetError::Cpu { .. })
         ));
     }
