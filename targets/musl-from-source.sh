@@ -27,7 +27,7 @@ out=$target_dir/$triple/release/self-contained
 # 1. The standard library and the runtime library, from source.
 rustup component add rust-src
 RUSTC_BOOTSTRAP=1 cargo build --release --locked -p smelt-runtime --target "$triple" \
-  -Z build-std=std,panic_unwind
+  -Z build-std=std,panic_abort
 
 # 2. musl's start files and libc, and LLVM's libunwind, built by Zig for
 #    the target; Zig prints the link line that names them.

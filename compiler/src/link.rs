@@ -243,6 +243,29 @@ fn self_contained_dir(target: &Target, runtime: Option<&Path>) -> Option<PathBuf
     }
 }
 
+/// Whether `target`'s link command names `{self-contained}` (musl
+/// targets: the C runtime files come with the Rust toolchain).
+fn names_self_contained(target: &Target) -> bool {
+    target
+        .spec()
+        .link
+        .args
+        .iter()
+        .any(|a| a.contains("{self-contained}"))
+}
+
+/// The Rust toolchain's folder of linker wrappers for C compiler drivers
+/// (`gcc-ld/`, whose `ld.lld` runs `rust-lld`), when it has one: what a
+/// target with [`crate::target::LinkSpec::prefer_rust_lld`] links with.
+pub fn rust_lld_driver_dir() -> Option<PathBuf> {
+    let host = Target::host().ok()?.triple().to_string();
+    let dir = rust_sysroot()?
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/gcc-ld");
+    dir.join("ld.lld").is_file().then_some(dir)
+}
+
 /// The linker program of `target`, when this machine has it.
 fn find_linker(target: &Target) -> Option<PathBuf> {
     let linker = &target.spec().link.linker;
@@ -279,12 +302,7 @@ pub fn check(target: &Target) -> Readiness {
     {
         missing.push(Missing::Sysroot(sysroot.clone()));
     }
-    if spec
-        .link
-        .args
-        .iter()
-        .any(|a| a.contains("{self-contained}"))
-    {
+    if names_self_contained(target) {
         match self_contained_dir(target, runtime.as_deref()) {
             Some(dir) if dir.is_dir() => {
                 for arg in &spec.link.args {
@@ -350,12 +368,23 @@ pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkErr
         };
         return Err(missing_error(target, &only_build));
     };
-    let self_contained = self_contained_dir(target, Some(runtime))
-        .map(|d| d.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // Only musl targets name `{self-contained}`; finding it asks `rustc`
+    // for its sysroot, a process that takes longer than the link itself.
+    let self_contained = if names_self_contained(target) {
+        self_contained_dir(target, Some(runtime))
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     let mut cmd = Command::new(linker);
     if linker.file_name().is_some_and(|n| n == "rust-lld") {
         cmd.args(["-flavor", "gnu"]);
+    }
+    if target.spec().link.prefer_rust_lld
+        && let Some(dir) = rust_lld_driver_dir()
+    {
+        cmd.arg("-fuse-ld=lld").arg(format!("-B{}", dir.display()));
     }
     for arg in &target.spec().link.args {
         match arg.as_str() {

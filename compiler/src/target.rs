@@ -157,6 +157,14 @@ pub struct LinkSpec {
     /// toolchain, where its libc development files are installed).
     #[serde(default)]
     pub sysroot: Option<String>,
+    /// For a C compiler driver as `linker`: have it run the Rust
+    /// toolchain's `rust-lld` (`-fuse-ld=lld -B
+    /// <sysroot>/lib/rustlib/<host>/bin/gcc-ld`), as `rustc` links for
+    /// x86_64-unknown-linux-gnu, when the toolchain has it; else the
+    /// driver's own linker. About twice as fast as GNU ld on the runtime
+    /// library.
+    #[serde(default)]
+    pub prefer_rust_lld: bool,
 }
 
 /// How a target's executables run here when this machine has another
@@ -233,11 +241,20 @@ impl TargetSpec {
     }
 }
 
-/// The Rust toolchain's sysroot (`rustc --print sysroot`), asked once.
+/// The Rust toolchain's sysroot: that of the toolchain smelt was built
+/// with while it is installed and `$RUSTC` is not set, else what `rustc
+/// --print sysroot` (or `$RUSTC`'s) says, asked once.
 pub fn rust_sysroot() -> Option<&'static Path> {
     static SYSROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     SYSROOT
         .get_or_init(|| {
+            let built_with = Path::new(env!("SMELT_BUILD_SYSROOT"));
+            if std::env::var_os("RUSTC").is_none()
+                && !built_with.as_os_str().is_empty()
+                && built_with.is_dir()
+            {
+                return Some(built_with.to_path_buf());
+            }
             let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
             let out = std::process::Command::new(rustc)
                 .args(["--print", "sysroot"])
@@ -339,6 +356,15 @@ impl Target {
             build_isa(&self.triple, features, false)?
         };
         Ok(Target { isa, ..self })
+    }
+
+    /// The target with description `spec` in place of its own (how it
+    /// links and runs; the code generation stays).
+    pub fn with_spec(self, spec: TargetSpec) -> Target {
+        Target {
+            spec: Arc::new(spec),
+            ..self
+        }
     }
 
     /// The target's description.

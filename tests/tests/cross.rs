@@ -258,6 +258,33 @@ apt-link = ["gcc-smelt-test-package"]
     Ok(())
 }
 
+/// x86_64-unknown-linux-gnu links through `cc` with the Rust toolchain's
+/// `rust-lld` when the toolchain has it (`prefer-rust-lld`), which marks
+/// the executable's `.comment`; the same description without the setting
+/// links with the driver's own `ld`.
+fn x86_64_gnu_links_with_rust_lld() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let target = Target::from_name("x86_64-unknown-linux-gnu").map_err(|e| e.to_string())?;
+    assert!(target.spec().link.prefer_rust_lld);
+    let wat = r#"(module (func (export "_start")))"#;
+    let names_lld = |exe: &Path| -> Result<bool, String> {
+        let bytes = std::fs::read(exe).map_err(|e| e.to_string())?;
+        Ok(bytes.windows(11).any(|w| w == b"Linker: LLD"))
+    };
+    let exe = build(&target, dir.path(), "with_lld", wat)?;
+    if !names_lld(&exe)? {
+        return Err("linked without rust-lld although the toolchain has it".into());
+    }
+    let mut spec = target.spec().clone();
+    spec.link.prefer_rust_lld = false;
+    let plain = target.with_spec(spec);
+    let exe = build(&plain, dir.path(), "without_lld", wat)?;
+    if names_lld(&exe)? {
+        return Err("linked with LLD although the description does not ask for it".into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let required = std::env::var("SMELT_CROSS_REQUIRED").is_ok_and(|v| v == "1");
@@ -265,6 +292,22 @@ fn main() {
         "diagnostics::missing_linker_is_explained",
         missing_linker_is_explained,
     )];
+    // Only where `cc` links x86_64 and the Rust toolchain has rust-lld.
+    let lld_here = std::env::consts::ARCH == "x86_64"
+        && smelt::link::rust_lld_driver_dir().is_some()
+        && smelt::link::check(&Target::from_name("x86_64-unknown-linux-gnu").unwrap()).can_build();
+    if !lld_here && !args.list {
+        eprintln!(
+            "cross: linker::x86_64_gnu_links_with_rust_lld ignored: not an x86_64 machine with the Rust toolchain's rust-lld"
+        );
+    }
+    trials.push(
+        Trial::test(
+            "linker::x86_64_gnu_links_with_rust_lld",
+            x86_64_gnu_links_with_rust_lld,
+        )
+        .with_ignored_flag(!lld_here),
+    );
     for triple in SUPPORTED_TRIPLES {
         let target = Target::from_name(triple).expect("a supported target");
         let readiness = smelt::link::check(&target);
