@@ -152,8 +152,10 @@ impl HostWorld {
         first_function: u32,
         first_resource: u32,
     ) -> Result<HostWorld> {
-        let mut resolve = Resolve::default();
-        resolve.all_features = true;
+        let mut resolve = Resolve {
+            all_features: true,
+            ..Default::default()
+        };
         for (path, text) in files {
             resolve
                 .push_str(path, text)

@@ -546,7 +546,7 @@ impl Sched {
         // I/O: every so many steps, the waits that are over anyway go on.
         let n = self.steps.get().wrapping_add(1);
         self.steps.set(n);
-        if n % HOST_POLL_STEPS == 0 && !self.host.is_empty() {
+        if n.is_multiple_of(HOST_POLL_STEPS) && !self.host.is_empty() {
             self.host.poll_now()?;
         }
         if self.tick()? {
