@@ -248,7 +248,7 @@ impl Cx<'_> {
             BuiltinOp::Yield => {
                 self.leave()?;
                 let cancelled = match sched.current() {
-                    Some(t) => sched.yield_until(t, Rc::new(|| true), false),
+                    Some(t) => sched.yield_until(t, sched.always_ready(), false),
                     None => false,
                 };
                 ok(u32::from(cancelled))

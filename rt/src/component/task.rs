@@ -231,6 +231,8 @@ pub struct Sched {
     pub host: super::hostio::HostWaits,
     /// Event loop steps taken ([`Sched::step`]).
     steps: Cell<u32>,
+    /// The condition that always holds, shared ([`Sched::always_ready`]).
+    always: std::cell::OnceCell<ReadyFn>,
     /// The subtasks of async host calls still waiting (by waitable), each
     /// with the flag that abandons the host's wait when the caller cancels
     /// the subtask.
@@ -238,6 +240,11 @@ pub struct Sched {
 }
 
 impl Sched {
+    /// The condition that always holds (a yield's), without allocating.
+    pub fn always_ready(&self) -> ReadyFn {
+        self.always.get_or_init(|| Rc::new(|| true)).clone()
+    }
+
     /// The running thread.
     pub fn current(&self) -> Option<ThreadId> {
         self.current.get()
@@ -408,7 +415,7 @@ impl Sched {
         {
             let mut threads = self.threads.borrow_mut();
             let th = threads.get_mut(t);
-            th.ready = Some(Rc::new(|| true));
+            th.ready = Some(self.always_ready());
             th.waiting = true;
         }
         self.waiting.borrow_mut().push(t);
@@ -558,12 +565,12 @@ impl Sched {
     /// Resumes one waiting thread whose condition holds (CanonicalABI.md
     /// `Store.tick`); returns whether there was one.
     pub fn tick(&self) -> Result<bool, ComponentTrap> {
-        let candidates: Vec<ThreadId> = self.waiting.borrow().clone();
-        for t in candidates {
-            let ready = {
-                let threads = self.threads.borrow();
-                threads.get(t).ready.clone()
+        // By index, without a copy of the list: conditions only read state.
+        for i in 0.. {
+            let Some(t) = self.waiting.borrow().get(i).copied() else {
+                break;
             };
+            let ready = self.threads.borrow().get(t).ready.clone();
             if ready.is_some_and(|r| r()) {
                 self.resume(t, false)?;
                 return Ok(true);
