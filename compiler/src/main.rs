@@ -336,6 +336,11 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     wasm.hash(&mut hasher);
     format!("{options:?}").hash(&mut hasher);
+    // The CPU's extensions themselves, for `--cpu native` (a cache shared
+    // by machines with other CPUs must not hand out code they lack).
+    for flag in target.isa().isa_flags() {
+        flag.to_string().hash(&mut hasher);
+    }
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     smelt_abi::ABI_VERSION.hash(&mut hasher);
     // The compiler itself: a rebuilt smelt must not reuse old executables.

@@ -292,6 +292,23 @@ fn main() {
         "diagnostics::missing_linker_is_explained",
         missing_linker_is_explained,
     )];
+    // `--cpu native`: every case again for this machine's own CPU (the
+    // code generation with all the extensions it has), where it can build.
+    let host = Target::host().expect("this machine is a supported target");
+    let native_ready = smelt::link::check(&host).can_run();
+    if !native_ready && !args.list {
+        eprintln!("cross: cpu-native::* ignored: this machine cannot build for itself");
+    }
+    for case in CASES {
+        let target = host.clone();
+        trials.push(
+            Trial::test(format!("cpu-native::{}", case.name), move || {
+                let native = target.with_cpu("native").map_err(|e| e.to_string())?;
+                run_case(&native, case)
+            })
+            .with_ignored_flag(!native_ready),
+        );
+    }
     // Only where `cc` links x86_64 and the Rust toolchain has rust-lld.
     let lld_here = std::env::consts::ARCH == "x86_64"
         && smelt::link::rust_lld_driver_dir().is_some()
