@@ -105,6 +105,11 @@ fn hash(h: t2::MetadataHashValue) -> MetadataHashValue {
     }
 }
 
+/// 0.3's path flags as 0.2's (the same bits).
+fn path_flags_p2(f: PathFlags) -> t2::PathFlags {
+    t2::PathFlags { bits: f.bits }
+}
+
 fn borrow(d: &Borrow<DescriptorRes>) -> Borrow<t2::Descriptor> {
     Borrow::new(d.rep)
 }
@@ -378,9 +383,7 @@ impl t3::Host for WasiHost {
         path_flags: PathFlags,
         path: String,
     ) -> FsAsync<DescriptorStat> {
-        let flags = t2::PathFlags {
-            bits: path_flags.bits,
-        };
+        let flags = path_flags_p2(path_flags);
         ready(
             t2::Host::method_descriptor_stat_at(self, cx, borrow(&this), flags, path)?,
             stat,
@@ -398,9 +401,7 @@ impl t3::Host for WasiHost {
     ) -> FsAsync<()> {
         let a = fs_try!(new_timestamp(data_access_timestamp));
         let m = fs_try!(new_timestamp(data_modification_timestamp));
-        let flags = t2::PathFlags {
-            bits: path_flags.bits,
-        };
+        let flags = path_flags_p2(path_flags);
         ready(
             t2::Host::method_descriptor_set_times_at(self, cx, borrow(&this), flags, path, a, m)?,
             |v| v,
@@ -416,9 +417,7 @@ impl t3::Host for WasiHost {
         new_descriptor: Borrow<DescriptorRes>,
         new_path: String,
     ) -> FsAsync<()> {
-        let flags = t2::PathFlags {
-            bits: old_path_flags.bits,
-        };
+        let flags = path_flags_p2(old_path_flags);
         ready(
             t2::Host::method_descriptor_link_at(
                 self,
@@ -447,9 +446,7 @@ impl t3::Host for WasiHost {
                 self,
                 cx,
                 borrow(&this),
-                t2::PathFlags {
-                    bits: path_flags.bits,
-                },
+                path_flags_p2(path_flags),
                 path,
                 t2::OpenFlags {
                     bits: open_flags.bits,
@@ -562,9 +559,7 @@ impl t3::Host for WasiHost {
         path_flags: PathFlags,
         path: String,
     ) -> FsAsync<MetadataHashValue> {
-        let flags = t2::PathFlags {
-            bits: path_flags.bits,
-        };
+        let flags = path_flags_p2(path_flags);
         ready(
             t2::Host::method_descriptor_metadata_hash_at(self, cx, borrow(&this), flags, path)?,
             hash,

@@ -304,7 +304,7 @@ fn copy(rt: &Runtime, w: u32) -> Result<(), ComponentTrap> {
         (s.elem, s.future, s.dropped, s.pending)
     };
     let set_pending = |p: Option<u32>| {
-        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = p;
+        rt.sched.waitables.with_shared(sid, |s| s.pending = p);
     };
     if dropped {
         set_event(rt, w, copy_result::DROPPED, false);
@@ -389,15 +389,7 @@ fn remaining_bytes<'a>(rt: &Runtime, sid: u32, b: &Buffer) -> (&'a mut [u8], u32
 fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
     let (_, writable, _, buf) = end(rt, w);
     let buf = buf.expect("a copying end has a buffer");
-    let Some(mut host) = rt
-        .sched
-        .waitables
-        .shared
-        .borrow_mut()
-        .get_mut(sid)
-        .host
-        .take()
-    else {
+    let Some(mut host) = rt.sched.waitables.with_shared(sid, |s| s.host.take()) else {
         unreachable!("checked by the caller")
     };
     let mut keep = true;
@@ -428,7 +420,7 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                 wait_for_host(rt, w, sid, sink.writable());
             } else if let Some(e) = failed {
                 keep = false;
-                rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                rt.sched.waitables.with_shared(sid, |s| s.dropped = true);
                 sink.end(Some(e))?;
                 set_event(rt, w, copy_result::DROPPED, false);
             } else {
@@ -447,7 +439,7 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                     }
                     SourceRead::End => {
                         keep = false;
-                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                        rt.sched.waitables.with_shared(sid, |s| s.dropped = true);
                         set_event(rt, w, copy_result::DROPPED, false);
                     }
                     SourceRead::Wait(wait) => wait_for_host(rt, w, sid, wait),
@@ -467,7 +459,7 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                     }
                     _ => {
                         keep = false;
-                        rt.sched.waitables.shared.borrow_mut().get_mut(sid).dropped = true;
+                        rt.sched.waitables.with_shared(sid, |s| s.dropped = true);
                         set_event(rt, w, copy_result::DROPPED, false);
                     }
                 }
@@ -481,13 +473,13 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                 set_event(rt, w, copy_result::COMPLETED, false);
             }
             None => {
-                rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
+                rt.sched.waitables.with_shared(sid, |s| s.pending = Some(w));
             }
         },
         _ => unreachable!("the guest holds the other end than the host"),
     }
     if keep {
-        rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(host);
+        rt.sched.waitables.with_shared(sid, |s| s.host = Some(host));
     }
     Ok(())
 }
@@ -495,14 +487,14 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
 /// Leaves guest end `w`'s copy pending until `wait` is over, then tries
 /// it again (unless it was cancelled meanwhile).
 fn wait_for_host(rt: &Runtime, w: u32, sid: u32, wait: Wait) {
-    rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = Some(w);
+    rt.sched.waitables.with_shared(sid, |s| s.pending = Some(w));
     let live = move || runtime().sched.waitables.shared.borrow().get(sid).pending == Some(w);
     rt.sched.host.add(
         wait,
         Box::new(live),
         Box::new(move || {
             let rt = runtime();
-            rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+            rt.sched.waitables.with_shared(sid, |s| s.pending = None);
             host_copy(rt, w, sid)
         }),
     );
@@ -547,29 +539,26 @@ pub fn attach_sink(sid: u32, mut sink: Box<dyn HostSink>) -> Result<(), Componen
         // A dropped end is never in a copy: nothing is pending.
         return sink.end(None);
     }
-    let host = rt
-        .sched
-        .waitables
-        .shared
-        .borrow_mut()
-        .get_mut(sid)
-        .host
-        .take();
+    let host = rt.sched.waitables.with_shared(sid, |s| s.host.take());
     match host {
         // The guest handed back a stream the host writes: no guest buffer
         // will ever come between the two, so the host moves the bytes.
         Some(HostEnd::Source(source)) => return pump(source, sink),
         Some(other) => {
-            rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(other);
+            rt.sched
+                .waitables
+                .with_shared(sid, |s| s.host = Some(other));
             return Err(ComponentTrap::Pending(
                 "a stream of values the host writes was given back to the host as bytes".into(),
             ));
         }
         None => {}
     }
-    rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(HostEnd::Sink(sink));
+    rt.sched
+        .waitables
+        .with_shared(sid, |s| s.host = Some(HostEnd::Sink(sink)));
     if let Some(p) = pending {
-        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+        rt.sched.waitables.with_shared(sid, |s| s.pending = None);
         host_copy(rt, p, sid)?;
     }
     Ok(())
@@ -630,9 +619,11 @@ pub fn resolve_future(sid: u32, store: StoreFn) -> Result<(), ComponentTrap> {
     if dropped {
         return Ok(());
     }
-    rt.sched.waitables.shared.borrow_mut().get_mut(sid).host = Some(HostEnd::Future(Some(store)));
+    rt.sched
+        .waitables
+        .with_shared(sid, |s| s.host = Some(HostEnd::Future(Some(store))));
     if let Some(w) = pending {
-        rt.sched.waitables.shared.borrow_mut().get_mut(sid).pending = None;
+        rt.sched.waitables.with_shared(sid, |s| s.pending = None);
         host_copy(rt, w, sid)?;
     }
     Ok(())
@@ -718,7 +709,7 @@ pub fn give_readable(
     future: bool,
 ) -> Result<u32, ComponentTrap> {
     let rt = runtime();
-    rt.sched.waitables.shared.borrow_mut().get_mut(sid).elem = elem;
+    rt.sched.waitables.with_shared(sid, |s| s.elem = elem);
     new_end(rt, inst, sid, false, future)
 }
 

@@ -148,6 +148,12 @@ pub struct Waitables {
 }
 
 impl Waitables {
+    /// Runs `f` on the shared state `sid` of a stream or future, borrowed
+    /// for the call only.
+    pub fn with_shared<R>(&self, sid: u32, f: impl FnOnce(&mut Shared) -> R) -> R {
+        f(self.shared.borrow_mut().get_mut(sid))
+    }
+
     /// Adds a waitable; returns its index.
     pub fn add(&self, kind: Kind) -> u32 {
         self.items.borrow_mut().add(Waitable {
