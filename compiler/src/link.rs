@@ -268,7 +268,12 @@ pub fn rust_lld_driver_dir() -> Option<PathBuf> {
 
 /// The linker program of `target`, when this machine has it.
 fn find_linker(target: &Target) -> Option<PathBuf> {
-    let linker = &target.spec().link.linker;
+    find_linker_named(&target.spec().link.linker)
+}
+
+/// The linker program `linker` (a [`crate::target::LinkSpec::linker`]),
+/// when this machine has it.
+fn find_linker_named(linker: &str) -> Option<PathBuf> {
     if linker == "rust-lld" {
         let host = Target::host().ok()?.triple().to_string();
         let bundled = rust_sysroot()?
@@ -377,23 +382,64 @@ pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkErr
     } else {
         String::new()
     };
-    let mut cmd = Command::new(linker);
-    if linker.file_name().is_some_and(|n| n == "rust-lld") {
-        cmd.args(["-flavor", "gnu"]);
-    }
+    let runtime = prelinked_runtime(target, runtime).unwrap_or_else(|| runtime.clone());
+    let args = &target.spec().link.args;
+    let inputs = LinkInputs {
+        output,
+        object,
+        runtime: &runtime,
+        self_contained: &self_contained,
+    };
+    let mut cmd = linker_command(linker);
     if target.spec().link.prefer_rust_lld
         && let Some(dir) = rust_lld_driver_dir()
     {
+        // The driver's own command line for its linker, run directly:
+        // the driver and `collect2` take a third of the link's time. On
+        // failure the driver links, and its error is the one reported.
+        if let Some(line) = driver_link_line(linker, &dir, args)
+            && let Some(lld) = find_linker_named("rust-lld")
+        {
+            let mut direct = linker_command(&lld);
+            // One thread: on two cores lld's thread pool costs more than
+            // it saves, 2 ms of 15 for hello world, 1.5 of 20 for a
+            // 2.5 MB executable.
+            direct.arg("--threads=1");
+            inputs.add_args(&mut direct, &line);
+            if run_linker(direct, &lld, output).is_ok() {
+                return Ok(());
+            }
+        }
         cmd.arg("-fuse-ld=lld").arg(format!("-B{}", dir.display()));
     }
-    for arg in &target.spec().link.args {
-        match arg.as_str() {
-            "{output}" => cmd.arg(output),
-            "{object}" => cmd.arg(object),
-            "{runtime}" => cmd.arg(runtime),
-            other => cmd.arg(other.replace("{self-contained}", &self_contained)),
-        };
+    inputs.add_args(&mut cmd, args);
+    run_linker(cmd, linker, output)
+}
+
+/// The files a link command line names by placeholder.
+struct LinkInputs<'a> {
+    output: &'a Path,
+    object: &'a Path,
+    runtime: &'a Path,
+    self_contained: &'a str,
+}
+
+impl LinkInputs<'_> {
+    /// Adds `args` to `cmd`, each placeholder replaced by its file.
+    fn add_args(&self, cmd: &mut Command, args: &[String]) {
+        for arg in args {
+            match arg.as_str() {
+                "{output}" => cmd.arg(self.output),
+                "{object}" => cmd.arg(self.object),
+                "{runtime}" => cmd.arg(self.runtime),
+                other => cmd.arg(other.replace("{self-contained}", self.self_contained)),
+            };
+        }
     }
+}
+
+/// Runs the link command `cmd` of `linker`, which writes `output`.
+fn run_linker(mut cmd: Command, linker: &Path, output: &Path) -> Result<(), LinkError> {
     let command = format!("{cmd:?}");
     let out = cmd.output().map_err(|error| LinkError::Spawn {
         linker: linker.display().to_string(),
@@ -408,4 +454,303 @@ pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkErr
         });
     }
     Ok(())
+}
+
+/// What the placeholders of a link command line are while the driver
+/// prints its linker's command line.
+const DRIVER_PLACEHOLDERS: [(&str, &str); 3] = [
+    ("{output}", "/smelt-placeholder/output"),
+    ("{object}", "/smelt-placeholder/object.o"),
+    ("{runtime}", "/smelt-placeholder/runtime.o"),
+];
+
+/// The command line with which the C compiler driver `driver`, given
+/// `args` (with their placeholders) and `-fuse-ld=lld -B<gcc_ld>`, runs
+/// its linker: the `collect2` command `driver -###` prints, without its
+/// program, its `-fuse-ld=` and its LTO plugin options (there is no LTO
+/// input), and with the placeholders back. That is what `rust-lld`
+/// receives from `collect2`; run directly it links the same executable.
+///
+/// Kept in `<cache_dir>/link/`, by the driver (path, size and
+/// modification time: a new compiler version has other start files) and
+/// `args`. `None` when there is no cache folder, the driver fails, or its
+/// output is not as expected.
+fn driver_link_line(driver: &Path, gcc_ld: &Path, args: &[String]) -> Option<Vec<String>> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let meta = std::fs::metadata(driver).ok()?;
+    let mut key = DefaultHasher::new();
+    driver.hash(&mut key);
+    meta.len().hash(&mut key);
+    meta.modified().ok()?.hash(&mut key);
+    gcc_ld.hash(&mut key);
+    args.hash(&mut key);
+    env!("CARGO_PKG_VERSION").hash(&mut key);
+    let dir = cache_dir()?.join("link");
+    let file = dir.join(format!("{:016x}.args", key.finish()));
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        return Some(text.lines().map(str::to_string).collect());
+    }
+    let placeholder = |arg: &str| {
+        DRIVER_PLACEHOLDERS
+            .iter()
+            .find(|(name, _)| *name == arg)
+            .map_or(arg, |(_, path)| path)
+            .to_string()
+    };
+    let out = Command::new(driver)
+        .arg("-fuse-ld=lld")
+        .arg(format!("-B{}", gcc_ld.display()))
+        .arg("-###")
+        .args(args.iter().map(|a| placeholder(a)))
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let stderr = String::from_utf8(out.stderr).ok()?;
+    let line = parse_driver_line(&stderr)?;
+    if line.iter().any(|a| a.contains('\n')) {
+        return None;
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    let partial = file.with_extension(format!("{}.tmp", std::process::id()));
+    let mut text = line.join("\n");
+    text.push('\n');
+    if std::fs::write(&partial, text).is_err() || std::fs::rename(&partial, &file).is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    Some(line)
+}
+
+/// The linker's arguments in the `-###` output `text` of a C compiler
+/// driver (see [`driver_link_line`]): of the one command that names every
+/// placeholder once, each argument after the program, placeholders put
+/// back, options for `collect2` itself left out.
+fn parse_driver_line(text: &str) -> Option<Vec<String>> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(' ') && l.contains(DRIVER_PLACEHOLDERS[1].1))?;
+    let words = split_driver_words(line)?;
+    let mut args = Vec::new();
+    let mut words = words.into_iter().skip(1);
+    while let Some(word) = words.next() {
+        if word == "-plugin" {
+            words.next();
+            continue;
+        }
+        if word.starts_with("-plugin-opt=") || word.starts_with("-fuse-ld=") {
+            continue;
+        }
+        if let Some((name, _)) = DRIVER_PLACEHOLDERS.iter().find(|(_, p)| *p == word) {
+            args.push(name.to_string());
+        } else {
+            args.push(word);
+        }
+    }
+    let complete = DRIVER_PLACEHOLDERS
+        .iter()
+        .all(|(name, _)| args.iter().filter(|a| a == name).count() == 1);
+    complete.then_some(args)
+}
+
+/// The words of one command line as a GCC driver prints it for `-###`:
+/// separated by spaces, in double quotes when they hold a space or a
+/// special character, with `\` before `"`, `\` and `$` inside quotes.
+fn split_driver_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.next_if_eq(&' ').is_some() {}
+        let Some(first) = chars.next() else {
+            return Some(words);
+        };
+        let mut word = String::new();
+        if first == '"' {
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => word.push(chars.next()?),
+                    c => word.push(c),
+                }
+            }
+        } else {
+            word.push(first);
+            while let Some(c) = chars.next_if(|&c| c != ' ') {
+                word.push(c);
+            }
+        }
+        words.push(word);
+    }
+}
+
+/// A command running `linker`, as `rust-lld -flavor gnu` when it is the
+/// Rust toolchain's `rust-lld`.
+fn linker_command(linker: &Path) -> Command {
+    let mut cmd = Command::new(linker);
+    if linker.file_name().is_some_and(|n| n == "rust-lld") {
+        cmd.args(["-flavor", "gnu"]);
+    }
+    cmd
+}
+
+/// smelt's cache folder: `$XDG_CACHE_HOME/smelt`, else `~/.cache/smelt`;
+/// none when neither variable is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("smelt"));
+    }
+    std::env::var_os("HOME")
+        .filter(|d| !d.is_empty())
+        .map(|home| PathBuf::from(home).join(".cache").join("smelt"))
+}
+
+/// The runtime library `runtime` linked by `target`'s
+/// [`crate::target::PrelinkSpec`] into one relocatable object, kept in
+/// `<cache_dir>/runtime/`: made by the first link with this runtime
+/// library (by its path, size and modification time, and the prelink
+/// command), read by every later one instead of the archive.
+///
+/// The object holds only what the runtime's global symbols reach
+/// (`--gc-sections` from every global symbol but Rust's mangled ones, the
+/// only ones a program's object can name), without debug sections, in
+/// place of some 300 archive members: lld links hello world in 13 ms
+/// instead of 19 here. Linking it is the same link: the final link's own
+/// `--gc-sections` keeps what the program reaches, as from the archive.
+///
+/// Returns `None`, and the link reads the archive, when the target has no
+/// prelink, there is no cache folder, or the relocatable link fails (say,
+/// GNU `ld` is not installed): nothing is lost but time.
+pub fn prelinked_runtime(target: &Target, runtime: &Path) -> Option<PathBuf> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let spec = target.spec().link.prelink.as_ref()?;
+    let linker = find_linker_named(&spec.linker)?;
+    let meta = std::fs::metadata(runtime).ok()?;
+    let mut path_hash = DefaultHasher::new();
+    runtime.hash(&mut path_hash);
+    let path_hash = path_hash.finish();
+    let mut state = DefaultHasher::new();
+    meta.len().hash(&mut state);
+    meta.modified().ok()?.hash(&mut state);
+    linker.hash(&mut state);
+    spec.args.hash(&mut state);
+    env!("CARGO_PKG_VERSION").hash(&mut state);
+    let dir = cache_dir()?.join("runtime");
+    let prefix = format!("{path_hash:016x}-");
+    let object = dir.join(format!("{prefix}{:016x}.o", state.finish()));
+    if object.is_file() {
+        return Some(object);
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    let archive = std::fs::read(runtime).ok()?;
+    let roots = archive_roots(&archive)?;
+    drop(archive);
+    let partial = object.with_extension(format!("{}.tmp", std::process::id()));
+    let mut cmd = linker_command(&linker);
+    for arg in &spec.args {
+        match arg.as_str() {
+            "{output}" => {
+                cmd.arg(&partial);
+            }
+            "{runtime}" => {
+                cmd.arg(runtime);
+            }
+            "{roots}" => {
+                cmd.args(roots.iter().map(|r| format!("--undefined={r}")));
+            }
+            other => {
+                cmd.arg(other);
+            }
+        }
+    }
+    let linked = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !linked || std::fs::rename(&partial, &object).is_err() {
+        let _ = std::fs::remove_file(&partial);
+        return None;
+    }
+    // Objects of earlier builds of the same runtime library are stale.
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && entry.path() != object {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Some(object)
+}
+
+/// The global symbols of the archive `archive` that a program's object
+/// can refer to: all but Rust's mangled ones (`_ZN…`, `_R…`). `None` when
+/// it is not an archive with a symbol table.
+fn archive_roots(archive: &[u8]) -> Option<Vec<String>> {
+    let archive = object::read::archive::ArchiveFile::parse(archive).ok()?;
+    let mut roots: Vec<String> = archive
+        .symbols()
+        .ok()??
+        .filter_map(Result::ok)
+        .map(|s| s.name())
+        .filter(|name| !name.starts_with(b"_ZN") && !name.starts_with(b"_R"))
+        .filter_map(|name| std::str::from_utf8(name).ok().map(str::to_string))
+        .collect();
+    roots.sort_unstable();
+    roots.dedup();
+    (!roots.is_empty()).then_some(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_words_are_unquoted() {
+        let words = split_driver_words(r#" /usr/lib/collect2 -o "a b" "-x=\"q\"" "c\\d\$e" last"#);
+        assert_eq!(
+            words.unwrap(),
+            [
+                "/usr/lib/collect2",
+                "-o",
+                "a b",
+                "-x=\"q\"",
+                "c\\d$e",
+                "last"
+            ]
+        );
+        assert_eq!(split_driver_words(r#" "unterminated"#), None);
+    }
+
+    #[test]
+    fn the_collect2_line_becomes_linker_arguments() {
+        let text = concat!(
+            "Using built-in specs.\n",
+            "COLLECT_GCC=cc\n",
+            " /usr/lib/gcc/x86_64-linux-gnu/12/cc1 -quiet /smelt-placeholder/object.c\n",
+            " /usr/lib/gcc/x86_64-linux-gnu/12/collect2 -plugin /usr/lib/liblto_plugin.so ",
+            "\"-plugin-opt=-fresolution=/tmp/cc.res\" --build-id -fuse-ld=lld ",
+            "-o /smelt-placeholder/output /usr/lib/crt1.o --gc-sections ",
+            "/smelt-placeholder/object.o /smelt-placeholder/runtime.o -lc /usr/lib/crtn.o\n",
+            "COLLECT_GCC_OPTIONS='-o' '/smelt-placeholder/output'\n",
+        );
+        assert_eq!(
+            parse_driver_line(text).unwrap(),
+            [
+                "--build-id",
+                "-o",
+                "{output}",
+                "/usr/lib/crt1.o",
+                "--gc-sections",
+                "{object}",
+                "{runtime}",
+                "-lc",
+                "/usr/lib/crtn.o"
+            ]
+        );
+        // A line that lost a placeholder is not used.
+        let no_runtime = text.replace("/smelt-placeholder/runtime.o ", "");
+        assert_eq!(parse_driver_line(&no_runtime), None);
+    }
 }

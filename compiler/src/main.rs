@@ -317,13 +317,8 @@ fn list_targets() -> Result<()> {
 
 /// The cache folder of `smelt run`.
 fn cache_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("smelt"));
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".cache").join("smelt")),
-        None => bail!("neither XDG_CACHE_HOME nor HOME is set: no folder for the cache"),
-    }
+    smelt::link::cache_dir()
+        .context("neither XDG_CACHE_HOME nor HOME is set: no folder for the cache")
 }
 
 /// Builds `input` into the cache unless it is there, then runs it with

@@ -165,6 +165,28 @@ pub struct LinkSpec {
     /// library.
     #[serde(default)]
     pub prefer_rust_lld: bool,
+    /// How the runtime library is linked, once per runtime library, into
+    /// one relocatable object that every later link reads instead of the
+    /// archive (see [`crate::link::prelinked_runtime`]); none: every link
+    /// reads the archive.
+    #[serde(default)]
+    pub prelink: Option<PrelinkSpec>,
+}
+
+/// A relocatable link of the runtime library (`ld -r`): `linker args…`,
+/// where the arguments name the output `{output}`, the runtime library
+/// `{runtime}`, and, as `{roots}`, one `--undefined=SYMBOL` argument for
+/// every symbol a program can refer to (the archive's global symbols but
+/// Rust's mangled ones), the roots of `--gc-sections`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrelinkSpec {
+    /// The linker, as [`LinkSpec::linker`]: GNU `ld` drops unreachable
+    /// sections in a relocatable link (`-r --gc-sections`); `ld.lld`
+    /// cannot.
+    pub linker: String,
+    /// The arguments.
+    pub args: Vec<String>,
 }
 
 /// How a target's executables run here when this machine has another

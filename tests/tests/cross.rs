@@ -285,6 +285,35 @@ fn x86_64_gnu_links_with_rust_lld() -> Result<(), Failed> {
     Ok(())
 }
 
+/// The target's runtime library, linked into one relocatable object by
+/// its `[link.prelink]`, is in the cache (the links of `run_case` read it):
+/// an ELF relocatable object, smaller than the archive.
+fn runtime_is_prelinked(target: &Target) -> Result<(), Failed> {
+    let archive = smelt::link::find_runtime(target).map_err(|e| e.to_string())?;
+    let object = smelt::link::prelinked_runtime(target, &archive)
+        .ok_or("the runtime library was not prelinked (is the target's `ld` installed?)")?;
+    let bytes = std::fs::read(&object).map_err(|e| e.to_string())?;
+    const ET_REL: u16 = 1;
+    if bytes.get(..4) != Some(b"\x7fELF") || bytes.get(16..18) != Some(&ET_REL.to_le_bytes()) {
+        return Err(format!("{} is not an ELF relocatable object", object.display()).into());
+    }
+    let archive_len = std::fs::metadata(&archive)
+        .map_err(|e| e.to_string())?
+        .len();
+    if bytes.len() as u64 >= archive_len {
+        return Err(format!(
+            "the prelinked runtime ({} bytes) is not smaller than the archive ({archive_len} bytes)",
+            bytes.len()
+        )
+        .into());
+    }
+    let again = smelt::link::prelinked_runtime(target, &archive);
+    if again.as_ref() != Some(&object) {
+        return Err(format!("a second call gave {again:?}, not {}", object.display()).into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let required = std::env::var("SMELT_CROSS_REQUIRED").is_ok_and(|v| v == "1");
@@ -341,6 +370,16 @@ fn main() {
         {
             eprintln!("cross: {triple} is not ready here: missing {missing}");
         }
+        let name = format!("{triple}::runtime_is_prelinked");
+        let prelink_target = target.clone();
+        trials.push(match (readiness.can_build(), required) {
+            (false, true) => {
+                let why = format!("{triple} cannot build here");
+                Trial::test(name, move || Err(why.into()))
+            }
+            (false, false) => Trial::test(name, || Ok(())).with_ignored_flag(true),
+            (true, _) => Trial::test(name, move || runtime_is_prelinked(&prelink_target)),
+        });
         for case in CASES {
             let name = format!("{triple}::{}", case.name);
             let target = target.clone();

@@ -30,25 +30,65 @@ use smelt_abi::component::{FlatType, FuncType, TypeId as ValTypeId, TypeTable, V
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function, InterfaceId, Resolve, TypeDefKind, TypeId, TypeOwner};
 
-/// The WIT files of WASI 0.2, dependencies first.
+/// The WIT files of WASI 0.2, dependencies first, without their comments
+/// (`build.rs`).
 pub const P2_FILES: &[(&str, &str)] = &[
-    ("io.wit", include_str!("../p2/io.wit")),
-    ("clocks.wit", include_str!("../p2/clocks.wit")),
-    ("random.wit", include_str!("../p2/random.wit")),
-    ("filesystem.wit", include_str!("../p2/filesystem.wit")),
-    ("sockets.wit", include_str!("../p2/sockets.wit")),
-    ("cli.wit", include_str!("../p2/cli.wit")),
-    ("http.wit", include_str!("../p2/http.wit")),
+    (
+        "io.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/io.wit")),
+    ),
+    (
+        "clocks.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/clocks.wit")),
+    ),
+    (
+        "random.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/random.wit")),
+    ),
+    (
+        "filesystem.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/filesystem.wit")),
+    ),
+    (
+        "sockets.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/sockets.wit")),
+    ),
+    (
+        "cli.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/cli.wit")),
+    ),
+    (
+        "http.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p2/http.wit")),
+    ),
 ];
 
-/// The WIT files of WASI 0.3, dependencies first.
+/// The WIT files of WASI 0.3, dependencies first, without their comments.
 pub const P3_FILES: &[(&str, &str)] = &[
-    ("clocks.wit", include_str!("../p3/clocks.wit")),
-    ("random.wit", include_str!("../p3/random.wit")),
-    ("filesystem.wit", include_str!("../p3/filesystem.wit")),
-    ("sockets.wit", include_str!("../p3/sockets.wit")),
-    ("cli.wit", include_str!("../p3/cli.wit")),
-    ("http.wit", include_str!("../p3/http.wit")),
+    (
+        "clocks.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/clocks.wit")),
+    ),
+    (
+        "random.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/random.wit")),
+    ),
+    (
+        "filesystem.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/filesystem.wit")),
+    ),
+    (
+        "sockets.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/sockets.wit")),
+    ),
+    (
+        "cli.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/cli.wit")),
+    ),
+    (
+        "http.wit",
+        include_str!(concat!(env!("OUT_DIR"), "/p3/http.wit")),
+    ),
 ];
 
 /// Interfaces a command exports rather than imports: not host functions.
@@ -411,20 +451,24 @@ pub fn p2() -> &'static HostWorld {
     })
 }
 
+/// How many host functions [`p2`] has: [`p3`]'s are numbered from here.
+/// A constant, so that a program of WASI 0.2 alone does not parse WASI
+/// 0.3's WIT (a test checks it against the WIT).
+pub const P2_FUNCTIONS: u32 = 179;
+
+/// How many host resource types [`p2`] has.
+pub const P2_RESOURCES: u32 = 25;
+
+/// How many host resource types [`p3`] has.
+pub const P3_RESOURCES: u32 = 3;
+
 /// The WASI 0.3 host world, loaded once: its host functions and resource
 /// types are numbered after [`p2`]'s.
 pub fn p3() -> &'static HostWorld {
     static WORLD: OnceLock<HostWorld> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let p2 = p2();
-        HostWorld::load(
-            3,
-            P3_FILES,
-            Some(P3_PROVIDED),
-            p2.functions.len() as u32,
-            p2.resources.len() as u32,
-        )
-        .expect("the vendored WASI 0.3 WIT files parse")
+        HostWorld::load(3, P3_FILES, Some(P3_PROVIDED), P2_FUNCTIONS, P2_RESOURCES)
+            .expect("the vendored WASI 0.3 WIT files parse")
     })
 }
 
@@ -444,18 +488,17 @@ pub fn world(minor: u32) -> Option<&'static HostWorld> {
 ///
 /// If `func` is not a host function's number.
 pub fn function(func: u32) -> &'static HostFunction {
-    let p3 = p3();
-    if func < p3.first_function {
+    if func < P2_FUNCTIONS {
         p2().get(func)
     } else {
-        p3.get(func)
+        p3().get(func)
     }
 }
 
 /// How many host resource types there are (every world's): the runtime
 /// types of a program's own resources start here.
 pub fn host_resources() -> u32 {
-    (p2().resources.len() + p3().resources.len()) as u32
+    P2_RESOURCES + P3_RESOURCES
 }
 
 /// The owner of a type, for naming.
@@ -498,6 +541,13 @@ mod tests {
                 .is_some()
         );
         assert!(w.has_interface("wasi:sockets/tcp@0.2.0"));
+    }
+
+    #[test]
+    fn the_counts_are_the_wits() {
+        assert_eq!(p2().functions.len() as u32, P2_FUNCTIONS);
+        assert_eq!(p2().resources.len() as u32, P2_RESOURCES);
+        assert_eq!(p3().resources.len() as u32, P3_RESOURCES);
     }
 
     #[test]
