@@ -264,7 +264,7 @@ fn run() -> Result<ExitCode> {
                 );
             }
             let skips = match &skip_list {
-                Some(path) => smelt::wast::SkipList::load(path)?,
+                Some(path) => smelt::wast::SkipList::load(path)?.for_target(&target),
                 None => smelt::wast::SkipList::default(),
             };
             let options = smelt::wast::Options { target, verbose };

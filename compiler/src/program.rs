@@ -223,6 +223,14 @@ impl<'data> ProgramBuilder<'data> {
             component_state,
             ..
         } = self;
+        if !target.has_simd()
+            && let Some(offset) = modules.values().find_map(|info| info.first_v128)
+        {
+            return Err(CompileError::unsupported(
+                format!("v128 values ({})", crate::core::translate::NO_SIMD_HERE),
+                offset,
+            ));
+        }
         let isa = target.isa();
         let object = ObjectBuilder::new(
             isa.clone(),
@@ -329,6 +337,7 @@ impl<'data> ProgramBuilder<'data> {
                 builtins: &builtins,
                 system_call_conv,
                 frontend_config: isa.frontend_config(),
+                simd: target.has_simd(),
             })
             .collect();
 

@@ -428,6 +428,21 @@ impl Target {
         &self.isa
     }
 
+    /// Whether Cranelift compiles wasm's fixed-width SIMD (`v128`) for
+    /// the target: on x86_64 (SSE4.1 and SSSE3 are in every CPU level
+    /// smelt has) and aarch64 (NEON), not on riscv64 without the V
+    /// extension, which the RV64GC baseline lacks.
+    pub fn has_simd(&self) -> bool {
+        match self.triple.architecture {
+            Architecture::Riscv64(_) => self
+                .isa
+                .isa_flags()
+                .iter()
+                .any(|f| f.name == "has_v" && f.as_bool() == Some(true)),
+            _ => true,
+        }
+    }
+
     /// Whether the target links statically against musl.
     pub fn is_musl(&self) -> bool {
         self.triple.environment == Environment::Musl

@@ -6,17 +6,23 @@ use smelt_tests::smelt;
 /// Runs `smelt build` on `wasm` (written to a file); returns (status,
 /// stderr).
 fn build(wasm: &[u8]) -> (Option<i32>, String) {
+    build_with(wasm, &[])
+}
+
+/// Runs `smelt build ARGS` on `wasm`; returns (status, stderr).
+fn build_with(wasm: &[u8], args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wasm");
     std::fs::write(&input, wasm).unwrap();
     let output = dir.path().join("out");
-    let out = smelt(&[
+    let mut command = vec![
         "build",
         input.to_str().unwrap(),
         "-o",
         output.to_str().unwrap(),
-    ])
-    .expect("run smelt");
+    ];
+    command.extend_from_slice(args);
+    let out = smelt(&command).expect("run smelt");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "smelt panicked: {stderr}");
     (out.status.code(), stderr)
@@ -56,17 +62,59 @@ fn invalid_function_body_names_function_and_offset() {
 #[test]
 fn unsupported_instruction_names_function_and_proposal() {
     let wasm = wat::parse_str(
-        r#"(module (func $vec (drop (i8x16.splat (i32.const 1)))) (func (export "_start")))"#,
+        r#"(module (tag $oops) (func $raise (throw $oops)) (func (export "_start")))"#,
     )
     .unwrap();
     assert_error(
         &wasm,
         &[
-            "in function 0 `vec`",
-            "fixed-width SIMD proposal",
+            "in function 0 `raise`",
+            "exception handling proposal",
             "offset 0x",
         ],
     );
+}
+
+/// riscv64's baseline (RV64GC) has no vector unit for Cranelift to compile
+/// `v128` code to: an instruction, a local, a signature or a global of
+/// `v128` is refused with the reason, where it is.
+#[test]
+fn simd_for_riscv64_is_refused_with_the_reason() {
+    let riscv = ["--target", "riscv64gc-unknown-linux-gnu", "--emit", "obj"];
+    let cases = [
+        (
+            r#"(module (func $vec (drop (i8x16.splat (i32.const 1)))) (func (export "_start")))"#,
+            "in function 0 `vec`",
+        ),
+        (
+            r#"(module (func $local (local v128)) (func (export "_start")))"#,
+            "in function 0 `local`",
+        ),
+        (
+            r#"(module (func $param (param v128)) (func (export "_start")))"#,
+            "v128 values",
+        ),
+        (
+            r#"(module (global v128 (v128.const i64x2 0 0)) (func (export "_start")))"#,
+            "v128 values",
+        ),
+    ];
+    for (wat, needle) in cases {
+        let wasm = wat::parse_str(wat).unwrap();
+        let (status, stderr) = build_with(&wasm, &riscv);
+        assert_eq!(status, Some(1), "{wat}: {stderr}");
+        for needle in [needle, "V extension", "offset 0x"] {
+            assert!(
+                stderr.contains(needle),
+                "{wat}: expected `{needle}` in: {stderr}"
+            );
+        }
+        // The same module compiles for x86_64 and aarch64.
+        for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+            let (status, stderr) = build_with(&wasm, &["--target", target, "--emit", "obj"]);
+            assert_eq!(status, Some(0), "{wat} for {target}: {stderr}");
+        }
+    }
 }
 
 #[test]

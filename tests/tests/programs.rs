@@ -145,6 +145,9 @@ struct Case {
     stdout: Text,
     stderr: Text,
     after: Option<After>,
+    /// The program has `v128` code: for a target without SIMD the build
+    /// must fail, saying why.
+    simd: bool,
 }
 
 impl Case {
@@ -164,7 +167,14 @@ impl Case {
             stdout: Text::Exact(Vec::new()),
             stderr: Text::Exact(Vec::new()),
             after: None,
+            simd: false,
         }
+    }
+
+    /// The program has `v128` code.
+    fn simd(mut self) -> Case {
+        self.simd = true;
+        self
     }
 
     fn flags(mut self, flags: &[&str]) -> Case {
@@ -254,6 +264,16 @@ fn cases() -> Vec<Case> {
         Case::new("hello", "hello")
             .stdout("hello from a smelt test program\n")
             .stderr("hello on stderr\n"),
+        // v128 code from rustc (`simd128` functions), checked against the
+        // scalar computation; refused for riscv64 (no V extension).
+        Case::new("simd", "simd").simd().stdout(
+            "sum of squares: 335350007 (scalar 335350007)\n\
+             count of 'e': 296 (scalar 296)\n\
+             dot: 21840 (scalar 21840)\n\
+             mix: [250, 250, 250, 250, 250, 250, 244, 228, 212, 196, 180, 164, 148, 132, 116, 100] \
+             (scalar [250, 250, 250, 250, 250, 250, 244, 228, 212, 196, 180, 164, 148, 132, 116, 100])\n\
+             scaled sum: 1416.25\n",
+        ),
         // Arguments and environment.
         Case::new("args_env/no_arguments", "args_env").stdout("argc: 0\n"),
         Case::new("args_env/arguments", "args_env")
@@ -735,6 +755,21 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
         .envs(case.build_env.iter().copied())
         .current_dir(root);
     let built = run_with_timeout(build, &[])?;
+    let target = smelt_tests::test_target().map_err(|e| format!("{e:#}"))?;
+    if case.simd && !target.has_simd() {
+        let stderr = String::from_utf8_lossy(&built.stderr);
+        return match (built.status.code(), stderr.contains("V extension")) {
+            (Some(1), true) => Ok(()),
+            _ => Err(format!(
+                "expected `smelt build` to refuse v128 code for {} (exit 1, naming the V \
+                 extension); it exited with {}:\n{}",
+                target.triple(),
+                describe(built.status),
+                quote(&stderr)
+            )
+            .into()),
+        };
+    }
     if !built.status.success() {
         return Err(format!(
             "`smelt build {}.wasm {}` failed ({}):\n{}",

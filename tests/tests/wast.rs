@@ -24,11 +24,13 @@ fn scripts(dir: &Path) -> Vec<PathBuf> {
 fn main() {
     let args = Arguments::from_args();
     let root = smelt_tests::repo_root();
-    let skips = SkipList::load(&root.join("tests/wast-skip.txt")).expect("the skip list");
     let options = Options {
         target: smelt::target::Target::host().expect("the host target"),
         verbose: true,
     };
+    let skips = SkipList::load(&root.join("tests/wast-skip.txt"))
+        .expect("the skip list")
+        .for_target(&options.target);
     let suite = smelt_tests::testsuite();
     let dirs = [
         "core",

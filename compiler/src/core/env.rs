@@ -39,6 +39,9 @@ pub struct ModuleEnv<'a> {
     pub system_call_conv: CallConv,
     /// The target's frontend configuration.
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
+    /// Whether Cranelift compiles vector code for the target (see
+    /// [`crate::target::Target::has_simd`]).
+    pub simd: bool,
 }
 
 impl ModuleEnv<'_> {

@@ -258,6 +258,10 @@ pub struct ModuleInfo<'data> {
     /// Defined functions whose reference can be taken (by `ref.func`, an
     /// element segment, an export or a global): each needs a `VMFuncRef`.
     pub escaping: Vec<DefinedFuncIndex>,
+    /// Byte offset of the first section whose types or globals name
+    /// `v128`, for targets that cannot compile it (locals and
+    /// instructions are checked as functions are translated).
+    pub first_v128: Option<u64>,
 }
 
 impl ModuleInfo<'_> {
@@ -431,7 +435,11 @@ impl<'data> ModuleBuilder<'data> {
                     for sub in group?.into_types() {
                         let func = match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
-                                Some(FuncType::from_wasmparser(f))
+                                let func = FuncType::from_wasmparser(f);
+                                if func.params.iter().chain(func.results.iter()).any(is_v128) {
+                                    info.first_v128.get_or_insert(reader.range().start);
+                                }
+                                Some(func)
                             }
                             _ => None,
                         };
@@ -456,6 +464,9 @@ impl<'data> ModuleBuilder<'data> {
                             EntityIndex::Memory(info.memories.push(ty))
                         }
                         wasmparser::TypeRef::Global(ty) => {
+                            if is_v128(&ty.content_type) {
+                                info.first_v128.get_or_insert(offset);
+                            }
                             info.num_imported_globals += 1;
                             EntityIndex::Global(info.globals.push(GlobalDecl { ty, init: None }))
                         }
@@ -510,6 +521,9 @@ impl<'data> ModuleBuilder<'data> {
             Payload::GlobalSection(reader) => {
                 for global in reader.clone() {
                     let global = global?;
+                    if is_v128(&global.ty.content_type) {
+                        info.first_v128.get_or_insert(reader.range().start);
+                    }
                     let init = ConstExpr::parse(&global.init_expr)?;
                     escaping.extend(init.referenced_funcs());
                     info.globals.push(GlobalDecl {
@@ -626,6 +640,11 @@ impl<'data> ModuleBuilder<'data> {
         }
         Ok(())
     }
+}
+
+/// Whether `ty` is `v128`.
+fn is_v128(ty: &wasmparser::ValType) -> bool {
+    matches!(ty, wasmparser::ValType::V128)
 }
 
 #[cfg(test)]

@@ -55,7 +55,10 @@ const FAILURES_SHOWN: usize = 10;
 /// The file has one entry per line; `#` starts a comment. `PATH: REASON`
 /// skips a whole script; `PATH:FIRST-LAST: REASON` (or `PATH:LINE:
 /// REASON`) skips the script's directives that start on those lines. An
-/// entry matches a script whose path ends with `PATH`.
+/// entry matches a script whose path ends with `PATH`, where one `*`
+/// stands for any part of a file name. An entry that starts with
+/// `[PREFIX] ` applies only to targets whose triple starts with `PREFIX`
+/// (see [`SkipList::for_target`]).
 #[derive(Debug, Default, Clone)]
 pub struct SkipList {
     entries: Vec<SkipEntry>,
@@ -63,6 +66,9 @@ pub struct SkipList {
 
 #[derive(Debug, Clone)]
 struct SkipEntry {
+    /// The start of the triples of the targets the entry applies to; none:
+    /// every target.
+    target: Option<String>,
     path: String,
     lines: Option<std::ops::RangeInclusive<usize>>,
     reason: String,
@@ -84,6 +90,13 @@ impl SkipList {
             if line.is_empty() {
                 continue;
             }
+            let (only, line) = match line.strip_prefix('[') {
+                Some(rest) => match rest.split_once("] ") {
+                    Some((prefix, rest)) => (Some(prefix.trim().to_string()), rest.trim_start()),
+                    None => bail!("line {}: expected `[TRIPLE-PREFIX] PATH: REASON`", i + 1),
+                },
+                None => (None, line),
+            };
             let Some((target, reason)) = line.split_once(": ") else {
                 bail!("line {}: expected `PATH: REASON`", i + 1);
             };
@@ -103,8 +116,13 @@ impl SkipList {
                     (path, Some(parse(first)?..=parse(last)?))
                 }
             };
+            let path = path.trim();
+            if path.matches('*').count() > 1 {
+                bail!("line {}: `{path}` has more than one `*`", i + 1);
+            }
             entries.push(SkipEntry {
-                path: path.trim().to_string(),
+                target: only,
+                path: path.to_string(),
                 lines,
                 reason: reason.to_string(),
             });
@@ -112,11 +130,34 @@ impl SkipList {
         Ok(SkipList { entries })
     }
 
+    /// The list for `target`: its entries for every target and those
+    /// for targets whose triple starts as `target`'s (the others apply
+    /// nowhere else, and a list that was not made for a target ignores
+    /// them).
+    pub fn for_target(&self, target: &Target) -> SkipList {
+        let triple = target.triple().to_string();
+        SkipList {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| {
+                    e.target
+                        .as_ref()
+                        .is_none_or(|p| triple.starts_with(p.as_str()))
+                })
+                .map(|e| SkipEntry {
+                    target: None,
+                    ..e.clone()
+                })
+                .collect(),
+        }
+    }
+
     /// Why the whole of `file` is skipped, if it is.
     pub fn reason(&self, file: &Path) -> Option<&str> {
         self.entries
             .iter()
-            .find(|e| e.lines.is_none() && file.ends_with(&e.path))
+            .find(|e| e.lines.is_none() && e.matches(file))
             .map(|e| e.reason.as_str())
     }
 
@@ -124,9 +165,7 @@ impl SkipList {
     pub fn line_reason(&self, file: &Path, line: usize) -> Option<&str> {
         self.entries
             .iter()
-            .find(|e| {
-                file.ends_with(&e.path) && e.lines.as_ref().is_some_and(|r| r.contains(&line))
-            })
+            .find(|e| e.matches(file) && e.lines.as_ref().is_some_and(|r| r.contains(&line)))
             .map(|e| e.reason.as_str())
     }
 
@@ -138,6 +177,34 @@ impl SkipList {
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+impl SkipEntry {
+    /// Whether the entry, for every target, names `file`: `file` ends with
+    /// its path's components, a `*` matching any part of one component.
+    fn matches(&self, file: &Path) -> bool {
+        if self.target.is_some() {
+            return false;
+        }
+        let Some((before, after)) = self.path.split_once('*') else {
+            return file.ends_with(&self.path);
+        };
+        let depth = Path::new(&self.path).components().count();
+        let components: Vec<_> = file.components().collect();
+        let Some(tail) = components
+            .len()
+            .checked_sub(depth)
+            .map(|i| &components[i..])
+        else {
+            return false;
+        };
+        let tail: PathBuf = tail.iter().collect();
+        let tail = tail.to_string_lossy();
+        tail.len() >= before.len() + after.len()
+            && tail.starts_with(before)
+            && tail.ends_with(after)
+            && !tail[before.len()..tail.len() - after.len()].contains('/')
     }
 }
 
@@ -373,6 +440,30 @@ mod tests {
         assert_eq!(list.line_reason(t, 12), Some("GC"));
         assert_eq!(list.line_reason(t, 20), Some("one line"));
         assert_eq!(list.line_reason(t, 21), None);
+    }
+
+    #[test]
+    fn skip_entries_can_name_targets_and_patterns() {
+        let list = SkipList::parse(
+            "[riscv64] core/simd_*.wast: no vectors\n[aarch64] core/a*.wast:3-4: lines\n",
+        )
+        .unwrap();
+        let riscv = Target::from_name("riscv64gc-unknown-linux-gnu").unwrap();
+        let x86 = Target::from_name("x86_64-unknown-linux-gnu").unwrap();
+        let simd = Path::new("../testsuite/core/simd_lane.wast");
+        assert_eq!(list.reason(simd), None, "a list for no target");
+        assert_eq!(list.for_target(&x86).reason(simd), None);
+        let for_riscv = list.for_target(&riscv);
+        assert_eq!(for_riscv.reason(simd), Some("no vectors"));
+        assert_eq!(for_riscv.reason(Path::new("core/simd.wast")), None);
+        assert_eq!(for_riscv.reason(Path::new("core/x/simd_a.wast")), None);
+        assert_eq!(for_riscv.reason(Path::new("simd_lane.wast")), None);
+        let aarch64 = Target::from_name("aarch64-unknown-linux-musl").unwrap();
+        let a = Path::new("core/abc.wast");
+        assert_eq!(list.for_target(&aarch64).line_reason(a, 3), Some("lines"));
+        assert_eq!(list.for_target(&aarch64).line_reason(a, 5), None);
+        assert!(SkipList::parse("[riscv64 core/a.wast: x\n").is_err());
+        assert!(SkipList::parse("core/*a*.wast: x\n").is_err());
     }
 
     #[test]

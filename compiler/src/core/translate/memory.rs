@@ -77,7 +77,7 @@ impl FuncTranslator<'_, '_> {
     /// Pops an index and computes the native address of an access of
     /// `size` bytes at `memarg`, with the bounds check the memory needs.
     /// Returns the address and the immediate offset to add to it.
-    fn effective_address(&mut self, memarg: &MemArg, size: u8) -> Result<(Value, i32)> {
+    pub(super) fn effective_address(&mut self, memarg: &MemArg, size: u8) -> Result<(Value, i32)> {
         let MemArgTarget::Memory(m) = memarg.target else {
             return self.unsupported("array accesses (GC proposal)");
         };
@@ -125,7 +125,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Flags of a wasm heap access: may trap (out of bounds), little-endian
     /// (every smelt target is), possibly unaligned.
-    fn heap_flags() -> MemFlagsData {
+    pub(super) fn heap_flags() -> MemFlagsData {
         MemFlagsData::new()
     }
 

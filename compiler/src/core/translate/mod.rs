@@ -19,6 +19,7 @@
 mod call;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 
 use std::collections::HashMap;
@@ -280,13 +281,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         Ok(())
     }
 
-    /// Rejects value types of proposals smelt does not translate.
+    /// Rejects value types the target cannot compile.
     fn check_value_type(&self, ty: ValType) -> Result<()> {
         match ty {
-            ValType::V128 => Err(CompileError::unsupported(
-                "v128 values (fixed-width SIMD proposal)",
-                self.offset,
-            )),
+            ValType::V128 if !self.env.simd => {
+                Err(CompileError::unsupported(NO_SIMD_HERE, self.offset))
+            }
             _ => Ok(()),
         }
     }
@@ -298,7 +298,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             ValType::I64 | ValType::Ref(_) => ins.iconst(ir::types::I64, 0),
             ValType::F32 => ins.f32const(0.0),
             ValType::F64 => ins.f64const(0.0),
-            ValType::V128 => unreachable!("rejected by check_value_type"),
+            ValType::V128 => self.vector_const([0; 16]),
         }
     }
 
@@ -455,6 +455,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
     fn translate_control(&mut self, op: &Operator<'_>) -> Result<()> {
         match *op {
             Operator::Block { blockty } => {
+                if let BlockType::Type(ty) = blockty {
+                    self.check_value_type(ty)?;
+                }
                 if !self.reachable {
                     self.push_dead_frame();
                     return Ok(());
@@ -470,6 +473,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 });
             }
             Operator::Loop { blockty } => {
+                if let BlockType::Type(ty) = blockty {
+                    self.check_value_type(ty)?;
+                }
                 if !self.reachable {
                     self.push_dead_frame();
                     return Ok(());
@@ -492,6 +498,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 });
             }
             Operator::If { blockty } => {
+                if let BlockType::Type(ty) = blockty {
+                    self.check_value_type(ty)?;
+                }
                 if !self.reachable {
                     self.push_dead_frame();
                     return Ok(());
@@ -674,6 +683,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             Drop => {
                 self.pop();
             }
+            TypedSelect { ty } if ty == ValType::V128 && !self.env.simd => {
+                return self.unsupported(NO_SIMD_HERE);
+            }
             Select | TypedSelect { .. } => {
                 let cond = self.pop();
                 let (a, b) = self.pop2();
@@ -749,13 +761,17 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 if self.translate_numeric(op)?
                     || self.translate_memory(op)?
                     || self.translate_table(op)?
+                    || (self.env.simd && self.translate_simd(op)?)
                 {
                     return Ok(());
                 }
+                let proposal = match proposal_of(op) {
+                    SIMD if !self.env.simd => NO_SIMD_HERE,
+                    proposal => proposal,
+                };
                 return self.unsupported(&format!(
-                    "the `{}` instruction ({})",
+                    "the `{}` instruction ({proposal})",
                     operator_name(op),
-                    proposal_of(op)
                 ));
             }
         }
@@ -771,6 +787,13 @@ fn operator_name(op: &Operator<'_>) -> String {
     name.to_string()
 }
 
+/// The fixed-width SIMD proposal, in messages.
+const SIMD: &str = "fixed-width SIMD proposal";
+
+/// Why `v128` code does not compile for a target without vector support.
+pub(crate) const NO_SIMD_HERE: &str = "fixed-width SIMD, which Cranelift compiles for riscv64 \
+     only with the V extension, not in the RV64GC baseline";
+
 /// The proposal an untranslated operator belongs to, for messages.
 fn proposal_of(op: &Operator<'_>) -> &'static str {
     let name = format!("{op:?}");
@@ -782,7 +805,7 @@ fn proposal_of(op: &Operator<'_>) -> &'static str {
         || name.starts_with("F32x4")
         || name.starts_with("F64x2")
     {
-        "fixed-width SIMD proposal"
+        SIMD
     } else if name.contains("Atomic") || name.starts_with("MemoryAtomic") {
         "threads proposal"
     } else if name.starts_with("Try")
