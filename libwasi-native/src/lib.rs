@@ -56,6 +56,13 @@ pub struct WasiHost {
     pub env: Vec<(String, String)>,
     /// Preopened directories: host path and guest name.
     pub preopens: Vec<(String, String)>,
+    /// Host calls so far (each shim's [`host`] counts one): what tells a
+    /// host function that no other host call came between it and the one
+    /// before.
+    pub calls: u64,
+    /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
+    /// path right after it ([`p2::filesystem::LastStat`]).
+    pub last_stat: Option<p2::filesystem::LastStat>,
 }
 
 struct HostCell(UnsafeCell<Option<WasiHost>>);
@@ -74,7 +81,9 @@ static HOST: HostCell = HostCell(UnsafeCell::new(None));
 pub fn host() -> &'static mut WasiHost {
     // SAFETY: single-threaded, and no host call keeps a reference across
     // a call into the guest (see the module documentation).
-    unsafe { (*HOST.0.get()).as_mut() }.expect("smelt_wasi::init runs before the guest")
+    let host = unsafe { (*HOST.0.get()).as_mut() }.expect("smelt_wasi::init runs before the guest");
+    host.calls = host.calls.wrapping_add(1);
+    host
 }
 
 /// What the component runtime binds WASI imports to: the host resource
@@ -154,6 +163,8 @@ pub unsafe fn init(
         args,
         env,
         preopens: Vec::new(),
+        calls: 0,
+        last_stat: None,
     };
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));

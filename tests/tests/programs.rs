@@ -389,6 +389,7 @@ fn cases() -> Vec<Case> {
                 "metadata: len 14, file true, dir false\n",
                 "modified within the last hour: true\n",
                 "root is a directory: true\n",
+                "identity: same by path true, by descriptor true, input.txt differs true\n",
                 "open missing.txt: Err(NotFound)\n",
                 "create_new notes.txt: Err(AlreadyExists)\n",
                 "renamed: notes.txt exists false, renamed.txt exists true\n",

@@ -709,6 +709,29 @@ fn descriptor_stat(st: &libc::stat) -> DescriptorStat {
 /// The `metadata-hash-value` of `st`: a keyed hash (the key is chosen at
 /// random once per process) of the device, inode, size and modification
 /// and status-change times.
+/// The result of a successful `stat-at` or `metadata-hash-at`, kept for
+/// the next host call if it is one of the two, for the same descriptor,
+/// path and flags: wasi-libc's `stat` makes this pair of calls
+/// (`metadata-hash-at` for `st_ino` without following a last symbolic
+/// link, then `stat-at` following it), and the second needs
+/// no second `fstatat`. Answering it from the first is what one `fstatat`
+/// at the time of the first call gives: the guest, which made no host call
+/// between the two, cannot tell the difference (a change to the file
+/// between them is a race it cannot order either way).
+#[derive(Debug)]
+pub struct LastStat {
+    /// [`WasiHost::calls`] at the first call.
+    call: u64,
+    /// The descriptor's handle representation.
+    descriptor: u32,
+    path: String,
+    follow: bool,
+    /// Whether the path's last component is a symbolic link (if not,
+    /// `stat` answers with `follow` either way).
+    link: bool,
+    stat: libc::stat,
+}
+
 fn metadata_hash(st: &libc::stat) -> MetadataHashValue {
     static KEY: OnceLock<RandomState> = OnceLock::new();
     let mut h = KEY.get_or_init(RandomState::new).build_hasher();
@@ -849,19 +872,31 @@ pub fn open_at(
 ///
 /// As [`Beneath::resolve`], or the error of `fstatat`.
 pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, ErrorCode> {
+    stat_at_link(at, path, follow).map(|(st, _)| st)
+}
+
+/// [`stat_at`], and whether the last component of `path` is a symbolic
+/// link (when it is not, the `stat` is the same whether links are
+/// followed or not).
+fn stat_at_link(
+    at: Beneath<'_>,
+    path: &str,
+    follow: bool,
+) -> Result<(libc::stat, bool), ErrorCode> {
     // The common case in one system call: the last component is stated
     // as it is, without a `readlinkat` to ask whether it is a symbolic
     // link; only when it is one that must be followed is it expanded.
     let r = at.resolve(path)?;
     let mut st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
-    if follow && is_symlink(&st) {
+    let link = is_symlink(&st);
+    if follow && link {
         let r = at.resolve_as(path, true)?;
         st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
     }
     if r.must_be_dir && !is_dir(&st) {
         return Err(ErrorCode::NotDirectory);
     }
-    Ok(st)
+    Ok((st, link))
 }
 
 /// `set-times-at`: sets the access and modification times of `path`.
@@ -1178,6 +1213,43 @@ pub fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
 // The host
 
 impl WasiHost {
+    /// The `stat` of `path` under descriptor `descriptor` (following a
+    /// last symbolic link when `follow`), from the [`LastStat`] of the host
+    /// call just before when it was of the same, else from the system (and
+    /// kept for the next call).
+    ///
+    /// # Errors
+    ///
+    /// As [`WasiHost::fs_descriptor`] (the outer result), and as [`stat_at`].
+    fn stat_at_again(
+        &mut self,
+        descriptor: u32,
+        path: String,
+        follow: bool,
+    ) -> HostResult<Result<libc::stat, ErrorCode>> {
+        let (dir, _) = self.fs_descriptor(descriptor)?;
+        if let Some(last) = self.last_stat.take()
+            && last.call.wrapping_add(1) == self.calls
+            && last.descriptor == descriptor
+            && (last.follow == follow || !last.link)
+            && last.path == path
+        {
+            return Ok(Ok(last.stat));
+        }
+        let st = stat_at_link(Beneath::new(dir.as_fd()), &path, follow);
+        if let Ok((stat, link)) = &st {
+            self.last_stat = Some(LastStat {
+                call: self.calls,
+                descriptor,
+                path,
+                follow,
+                link: *link,
+                stat: *stat,
+            });
+        }
+        Ok(st.map(|(stat, _)| stat))
+    }
+
     /// The file and flags of descriptor `rep`.
     pub fn fs_descriptor(&mut self, rep: u32) -> HostResult<(Rc<File>, DescriptorFlags)> {
         let d = self.table.descriptor(rep)?;
@@ -1444,9 +1516,10 @@ impl wasi_filesystem_types::Host for WasiHost {
         path_flags: PathFlags,
         path: String,
     ) -> FsResult<DescriptorStat> {
-        let (dir, _) = self.fs_descriptor(this.rep)?;
         let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(stat_at(Beneath::new(dir.as_fd()), &path, follow).map(|st| descriptor_stat(&st)))
+        Ok(self
+            .stat_at_again(this.rep, path, follow)?
+            .map(|st| descriptor_stat(&st)))
     }
 
     fn method_descriptor_set_times_at(
@@ -1614,9 +1687,10 @@ impl wasi_filesystem_types::Host for WasiHost {
         path_flags: PathFlags,
         path: String,
     ) -> FsResult<MetadataHashValue> {
-        let (dir, _) = self.fs_descriptor(this.rep)?;
         let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(stat_at(Beneath::new(dir.as_fd()), &path, follow).map(|st| metadata_hash(&st)))
+        Ok(self
+            .stat_at_again(this.rep, path, follow)?
+            .map(|st| metadata_hash(&st)))
     }
 
     fn method_directory_entry_stream_read_directory_entry(
@@ -2127,12 +2201,72 @@ mod tests {
     }
 
     #[test]
+    fn a_stat_serves_only_the_next_call_for_the_same_path() {
+        let root = TempDir::new("last-stat");
+        std::fs::write(root.0.join("a"), "a").unwrap();
+        std::fs::write(root.0.join("b"), "bb").unwrap();
+        symlink("a", root.0.join("link")).unwrap();
+        let mut host = WasiHost {
+            table: Default::default(),
+            args: Vec::new(),
+            env: Vec::new(),
+            preopens: Vec::new(),
+            calls: 0,
+            last_stat: None,
+        };
+        let dir = File::open(&root.0).unwrap();
+        let rep = host
+            .table
+            .push(Object::Descriptor(Descriptor {
+                file: Rc::new(dir),
+                flags: PREOPEN_FLAGS,
+            }))
+            .unwrap();
+        // One host call: what each shim's `host()` counts.
+        let stat = |host: &mut WasiHost, path: &str, follow: bool| {
+            host.calls += 1;
+            host.stat_at_again(rep, path.into(), follow)
+                .unwrap()
+                .unwrap()
+        };
+        let size = |st: libc::stat| st.st_size;
+        assert_eq!(size(stat(&mut host, "a", false)), 1);
+        // The file changes; the next call for it still answers from the
+        // first (one `fstatat` at the time of the first would have).
+        std::fs::write(root.0.join("a"), "aaa").unwrap();
+        assert_eq!(
+            size(stat(&mut host, "a", true)),
+            1,
+            "not a link: either follow"
+        );
+        // Reused once only; another path, or another call between, stats.
+        assert_eq!(size(stat(&mut host, "a", false)), 3);
+        assert_eq!(size(stat(&mut host, "b", false)), 2);
+        std::fs::write(root.0.join("a"), "aaaa").unwrap();
+        assert_eq!(size(stat(&mut host, "a", false)), 4, "another path before");
+        std::fs::write(root.0.join("a"), "aaaaa").unwrap();
+        host.calls += 1;
+        assert_eq!(
+            size(stat(&mut host, "a", false)),
+            5,
+            "another host call before"
+        );
+        // A symbolic link: the link's own `stat` does not answer for its
+        // target.
+        let link = stat(&mut host, "link", false);
+        assert!(is_symlink(&link));
+        assert_eq!(size(stat(&mut host, "link", true)), 5);
+    }
+
+    #[test]
     fn preopens_name_a_missing_directory() {
         let mut host = WasiHost {
             table: Default::default(),
             args: Vec::new(),
             env: Vec::new(),
             preopens: vec![("/nonexistent/smelt-test-dir".into(), "data".into())],
+            calls: 0,
+            last_stat: None,
         };
         let e = open_preopens(&mut host).unwrap_err();
         assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");

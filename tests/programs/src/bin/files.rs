@@ -9,6 +9,37 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::ffi::{CString, c_char, c_int};
+use std::os::fd::AsRawFd;
+
+// The C library's `stat` and `fstat` (wasi-libc's in wasm; `st_ino` is
+// not stable in Rust's WASI `MetadataExt`). `struct stat` starts with
+// `st_dev` and `st_ino`, 64 bits each, in wasi-libc as in glibc.
+unsafe extern "C" {
+    fn stat(path: *const c_char, buf: *mut u64) -> c_int;
+    fn fstat(fd: c_int, buf: *mut u64) -> c_int;
+}
+
+/// `st_ino` of `path`, by `stat`.
+fn ino_by_path(path: &Path) -> Result<u64, String> {
+    let c = CString::new(path.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
+    let mut buf = [0u64; 32];
+    // SAFETY: `buf` (256 bytes) holds a `struct stat`.
+    match unsafe { stat(c.as_ptr(), buf.as_mut_ptr()) } {
+        0 => Ok(buf[1]),
+        _ => Err(format!("stat {}: {}", path.display(), io::Error::last_os_error())),
+    }
+}
+
+/// `st_ino` of `file`, by `fstat`.
+fn ino_by_fd(file: &File) -> Result<u64, String> {
+    let mut buf = [0u64; 32];
+    // SAFETY: as in `ino_by_path`.
+    match unsafe { fstat(file.as_raw_fd(), buf.as_mut_ptr()) } {
+        0 => Ok(buf[1]),
+        _ => Err(format!("fstat: {}", io::Error::last_os_error())),
+    }
+}
 
 fn main() {
     let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/data".into()));
@@ -88,6 +119,22 @@ fn run(root: &Path) -> Result<(), String> {
     println!("modified within the last hour: {}", age.as_secs() < 3600);
     let meta = step("metadata of the directory", fs::metadata(root))?;
     println!("root is a directory: {}", meta.is_dir());
+
+    // Identity (`st_ino`: wasi-libc's `stat` takes it from
+    // `metadata-hash-at`, `fstat` from `metadata-hash`): the same file by
+    // path, again, and by descriptor; another file differs, whichever is
+    // stated first.
+    let input_txt = root.join("input.txt");
+    let (first, other) = (ino_by_path(&notes)?, ino_by_path(&input_txt)?);
+    let again = ino_by_path(&notes)?;
+    let open = step("open notes.txt for fstat", File::open(&notes))?;
+    let by_fd = ino_by_fd(&open)?;
+    println!(
+        "identity: same by path {}, by descriptor {}, input.txt differs {}",
+        first == again,
+        first == by_fd,
+        first != other
+    );
 
     // Errors.
     let missing = File::open(root.join("missing.txt"));
