@@ -513,7 +513,7 @@ fn driver_link_line(driver: &Path, gcc_ld: &Path, args: &[String]) -> Option<Vec
         return None;
     }
     std::fs::create_dir_all(&dir).ok()?;
-    let partial = file.with_extension(format!("{}.tmp", std::process::id()));
+    let partial = partial_path(&file);
     let mut text = line.join("\n");
     text.push('\n');
     if std::fs::write(&partial, text).is_err() || std::fs::rename(&partial, &file).is_err() {
@@ -621,6 +621,13 @@ pub fn cache_dir() -> Option<PathBuf> {
 /// prelink, there is no cache folder, or the relocatable link fails (say,
 /// GNU `ld` is not installed): nothing is lost but time.
 pub fn prelinked_runtime(target: &Target, runtime: &Path) -> Option<PathBuf> {
+    prelinked_runtime_in(target, runtime, &cache_dir()?)
+}
+
+/// [`prelinked_runtime`] with the cache folder `cache` (the object goes
+/// in `cache/runtime/`). Safe to call from many threads and processes at
+/// once: each writes its own file and renames it into place.
+pub fn prelinked_runtime_in(target: &Target, runtime: &Path, cache: &Path) -> Option<PathBuf> {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let spec = target.spec().link.prelink.as_ref()?;
     let linker = find_linker_named(&spec.linker)?;
@@ -634,7 +641,7 @@ pub fn prelinked_runtime(target: &Target, runtime: &Path) -> Option<PathBuf> {
     linker.hash(&mut state);
     spec.args.hash(&mut state);
     env!("CARGO_PKG_VERSION").hash(&mut state);
-    let dir = cache_dir()?.join("runtime");
+    let dir = cache.join("runtime");
     let prefix = format!("{path_hash:016x}-");
     let object = dir.join(format!("{prefix}{:016x}.o", state.finish()));
     if object.is_file() {
@@ -644,7 +651,7 @@ pub fn prelinked_runtime(target: &Target, runtime: &Path) -> Option<PathBuf> {
     let archive = std::fs::read(runtime).ok()?;
     let roots = archive_roots(&archive)?;
     drop(archive);
-    let partial = object.with_extension(format!("{}.tmp", std::process::id()));
+    let partial = partial_path(&object);
     let mut cmd = linker_command(&linker);
     for arg in &spec.args {
         match arg.as_str() {
@@ -671,17 +678,28 @@ pub fn prelinked_runtime(target: &Target, runtime: &Path) -> Option<PathBuf> {
         let _ = std::fs::remove_file(&partial);
         return None;
     }
-    // Objects of earlier builds of the same runtime library are stale.
+    // Objects of earlier builds of the same runtime library are stale
+    // (files being written, `.tmp`, may be another call's).
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && entry.path() != object {
+            if name.starts_with(&prefix) && name.ends_with(".o") && entry.path() != object {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
     Some(object)
+}
+
+/// Where to write `path` before renaming it into place: a name of its own
+/// for this call, as other threads and processes may be making the same
+/// file at the same time.
+fn partial_path(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    path.with_extension(format!("{}-{n}.tmp", std::process::id()))
 }
 
 /// The global symbols of the archive `archive` that a program's object

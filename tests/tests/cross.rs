@@ -314,6 +314,35 @@ fn runtime_is_prelinked(target: &Target) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Threads that prelink the same runtime library into an empty cache at
+/// the same time all get the one object, and leave nothing else behind.
+fn prelinking_races_end_in_one_object() -> Result<(), Failed> {
+    let target = Target::host().map_err(|e| e.to_string())?;
+    let archive = smelt::link::find_runtime(&target).map_err(|e| e.to_string())?;
+    let cache = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let objects: Vec<Option<PathBuf>> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| smelt::link::prelinked_runtime_in(&target, &archive, cache.path()))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let first = objects[0].clone().ok_or("a call did not prelink")?;
+    if objects.iter().any(|o| o.as_ref() != Some(&first)) {
+        return Err(format!("the calls disagree: {objects:?}").into());
+    }
+    let left: Vec<String> = std::fs::read_dir(cache.path().join("runtime"))
+        .map_err(|e| e.to_string())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    if left.len() != 1 {
+        return Err(format!("expected one file in the cache, found {left:?}").into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let required = std::env::var("SMELT_CROSS_REQUIRED").is_ok_and(|v| v == "1");
@@ -353,6 +382,13 @@ fn main() {
             x86_64_gnu_links_with_rust_lld,
         )
         .with_ignored_flag(!lld_here),
+    );
+    trials.push(
+        Trial::test(
+            "linker::prelinking_races_end_in_one_object",
+            prelinking_races_end_in_one_object,
+        )
+        .with_ignored_flag(!native_ready),
     );
     for triple in SUPPORTED_TRIPLES {
         let target = Target::from_name(triple).expect("a supported target");
