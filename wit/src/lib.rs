@@ -30,65 +30,36 @@ use smelt_abi::component::{FlatType, FuncType, TypeId as ValTypeId, TypeTable, V
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function, InterfaceId, Resolve, TypeDefKind, TypeId, TypeOwner};
 
-/// The WIT files of WASI 0.2, dependencies first, without their comments
-/// (`build.rs`).
+/// `(file name, text)` of the WIT file `$dir/$name.wit`, without its
+/// comments (`build.rs` writes that into `$OUT_DIR`).
+macro_rules! wit_file {
+    ($dir:literal, $name:literal) => {
+        (
+            concat!($name, ".wit"),
+            include_str!(concat!(env!("OUT_DIR"), "/", $dir, "/", $name, ".wit")),
+        )
+    };
+}
+
+/// The WIT files of WASI 0.2, dependencies first, without their comments.
 pub const P2_FILES: &[(&str, &str)] = &[
-    (
-        "io.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/io.wit")),
-    ),
-    (
-        "clocks.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/clocks.wit")),
-    ),
-    (
-        "random.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/random.wit")),
-    ),
-    (
-        "filesystem.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/filesystem.wit")),
-    ),
-    (
-        "sockets.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/sockets.wit")),
-    ),
-    (
-        "cli.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/cli.wit")),
-    ),
-    (
-        "http.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p2/http.wit")),
-    ),
+    wit_file!("p2", "io"),
+    wit_file!("p2", "clocks"),
+    wit_file!("p2", "random"),
+    wit_file!("p2", "filesystem"),
+    wit_file!("p2", "sockets"),
+    wit_file!("p2", "cli"),
+    wit_file!("p2", "http"),
 ];
 
 /// The WIT files of WASI 0.3, dependencies first, without their comments.
 pub const P3_FILES: &[(&str, &str)] = &[
-    (
-        "clocks.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/clocks.wit")),
-    ),
-    (
-        "random.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/random.wit")),
-    ),
-    (
-        "filesystem.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/filesystem.wit")),
-    ),
-    (
-        "sockets.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/sockets.wit")),
-    ),
-    (
-        "cli.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/cli.wit")),
-    ),
-    (
-        "http.wit",
-        include_str!(concat!(env!("OUT_DIR"), "/p3/http.wit")),
-    ),
+    wit_file!("p3", "clocks"),
+    wit_file!("p3", "random"),
+    wit_file!("p3", "filesystem"),
+    wit_file!("p3", "sockets"),
+    wit_file!("p3", "cli"),
+    wit_file!("p3", "http"),
 ];
 
 /// Interfaces a command exports rather than imports: not host functions.

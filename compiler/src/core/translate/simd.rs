@@ -326,6 +326,13 @@ impl FuncTranslator<'_, '_> {
                 self.push_vector(v);
             }};
         }
+        macro_rules! convert {
+            ($from:expr, $method:ident, $to:expr) => {{
+                let a = self.pop_vector($from);
+                let v = self.builder.ins().$method($to, a);
+                self.push_vector(v);
+            }};
+        }
         match *op {
             // Memory.
             V128Load { memarg } => {
@@ -622,26 +629,10 @@ impl FuncTranslator<'_, '_> {
             F64x2PMax => self.pseudo_min_max(F64X2, true),
 
             // Conversions.
-            I32x4TruncSatF32x4S => {
-                let a = self.pop_vector(F32X4);
-                let v = self.builder.ins().fcvt_to_sint_sat(I32X4, a);
-                self.push_vector(v);
-            }
-            I32x4TruncSatF32x4U => {
-                let a = self.pop_vector(F32X4);
-                let v = self.builder.ins().fcvt_to_uint_sat(I32X4, a);
-                self.push_vector(v);
-            }
-            F32x4ConvertI32x4S => {
-                let a = self.pop_vector(I32X4);
-                let v = self.builder.ins().fcvt_from_sint(F32X4, a);
-                self.push_vector(v);
-            }
-            F32x4ConvertI32x4U => {
-                let a = self.pop_vector(I32X4);
-                let v = self.builder.ins().fcvt_from_uint(F32X4, a);
-                self.push_vector(v);
-            }
+            I32x4TruncSatF32x4S => convert!(F32X4, fcvt_to_sint_sat, I32X4),
+            I32x4TruncSatF32x4U => convert!(F32X4, fcvt_to_uint_sat, I32X4),
+            F32x4ConvertI32x4S => convert!(I32X4, fcvt_from_sint, F32X4),
+            F32x4ConvertI32x4U => convert!(I32X4, fcvt_from_uint, F32X4),
             I32x4TruncSatF64x2SZero | I32x4TruncSatF64x2UZero => {
                 // Two saturated i64 lanes, narrowed with saturation (they
                 // are in i32's range already) next to two zero lanes.
@@ -686,22 +677,10 @@ impl FuncTranslator<'_, '_> {
             // (the deterministic choice: the non-relaxed instruction's
             // result, multiply and add unfused).
             I8x16RelaxedSwizzle => binary!(I8X16, swizzle),
-            I32x4RelaxedTruncF32x4S => {
-                let a = self.pop_vector(F32X4);
-                let v = self.builder.ins().fcvt_to_sint_sat(I32X4, a);
-                self.push_vector(v);
-            }
-            I32x4RelaxedTruncF32x4U => {
-                let a = self.pop_vector(F32X4);
-                let v = self.builder.ins().fcvt_to_uint_sat(I32X4, a);
-                self.push_vector(v);
-            }
-            I32x4RelaxedTruncF64x2SZero => {
-                return self.translate_simd(&I32x4TruncSatF64x2SZero);
-            }
-            I32x4RelaxedTruncF64x2UZero => {
-                return self.translate_simd(&I32x4TruncSatF64x2UZero);
-            }
+            I32x4RelaxedTruncF32x4S => return self.translate_simd(&I32x4TruncSatF32x4S),
+            I32x4RelaxedTruncF32x4U => return self.translate_simd(&I32x4TruncSatF32x4U),
+            I32x4RelaxedTruncF64x2SZero => return self.translate_simd(&I32x4TruncSatF64x2SZero),
+            I32x4RelaxedTruncF64x2UZero => return self.translate_simd(&I32x4TruncSatF64x2UZero),
             F32x4RelaxedMadd => self.multiply_add(F32X4, false),
             F32x4RelaxedNmadd => self.multiply_add(F32X4, true),
             F64x2RelaxedMadd => self.multiply_add(F64X2, false),
