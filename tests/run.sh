@@ -5,7 +5,8 @@
 # end-to-end tests, the conformance scripts as test trials, the
 # cross-compilation tests), then, for each other target, the trap tests,
 # the tests/programs suite and `smelt wast` compiled for that target and
-# run here (under qemu-user for aarch64 and riscv64), then what `file` and
+# run here (under qemu-user for aarch64 and riscv64; for riscv64 also with
+# `--cpu rv64gcv`, the vector extension SIMD needs there), then what `file` and
 # `ldd` say of each target's executable (musl ones are static) and that it
 # runs here, and last `smelt wast` for this machine over the core
 # specification scripts and the Component Model reference tests. It ends with one closing line
@@ -65,6 +66,15 @@ for t in "${cross[@]}"; do
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")
   summary+=("$t: $(tail -1 "$log/$t.txt")")
+done
+# riscv64 with the vector extension (`--cpu rv64gcv`, run by qemu with V):
+# the SIMD scripts, which the RV64GC baseline refuses, run there too.
+for t in "${cross[@]}"; do
+  [ "$t" = riscv64gc-unknown-linux-gnu ] || continue
+  echo "== $t --cpu rv64gcv: smelt wast"
+  ./target/release/smelt wast --target "$t" --cpu rv64gcv --skip-list tests/wast-skip.txt \
+    "${scripts[@]}" | tee "$log/$t-rv64gcv.txt" || failed+=("$t --cpu rv64gcv: smelt wast")
+  summary+=("$t --cpu rv64gcv: $(tail -1 "$log/$t-rv64gcv.txt")")
 done
 # What `file` and `ldd` say of each target's executable, and that it runs
 # here: the hello program of tests/programs (built by the programs test).

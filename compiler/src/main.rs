@@ -104,9 +104,10 @@ struct BuildOptions {
     target: Option<String>,
     /// The CPUs the executable runs on: `baseline` (the default: every
     /// CPU of the target); for x86_64, `x86-64-v3` (AVX2, BMI1/2, LZCNT,
-    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); or `native`,
-    /// this machine's CPU with all its extensions, as `wasmtime` compiles
-    /// (only when the target has this machine's architecture).
+    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); for riscv64,
+    /// `rv64gcv` (the V vector extension, which wasm SIMD needs there); or
+    /// `native`, this machine's CPU with all its extensions, as `wasmtime`
+    /// compiles (only when the target has this machine's architecture).
     #[arg(long, value_name = "CPU", default_value = "baseline")]
     cpu: String,
     /// Export of a core module to call after instantiation, instead of

@@ -18,6 +18,12 @@
 //! variable amount without `cl`, three-operand floating point, `andn`.
 //! Such an executable dies with `SIGILL` on an older CPU.
 //!
+//! `smelt build --cpu rv64gcv` lets a riscv64 executable use the vector
+//! extension V 1.0 (with vectors of at least 128 bits), which wasm's SIMD
+//! (`v128`) needs on riscv64: RV64GC alone has no vector unit, and `v128`
+//! code is refused for it. Under qemu-user, such an executable runs with
+//! the runner arguments of the level (`[run.cpu-args]`).
+//!
 //! `smelt build --cpu native` uses every extension of the CPU smelt runs
 //! on that Cranelift can use (found by `cranelift-native`, as `wasmtime`
 //! does): for an executable that runs only on this machine or its like.
@@ -199,6 +205,11 @@ pub struct RunSpec {
     /// the target cannot run elsewhere.
     #[serde(default)]
     pub runner: Vec<String>,
+    /// More arguments for the emulator, after its program, for the
+    /// executables of a CPU level (`rv64gcv = ["-cpu",
+    /// "rv64,v=true,vlen=128,vext_spec=v1.0"]`: qemu's default riscv64 CPU has no V).
+    #[serde(default)]
+    pub cpu_args: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Packages that provide a target's pieces.
@@ -307,6 +318,8 @@ pub struct Target {
     triple: Triple,
     isa: OwnedTargetIsa,
     spec: Arc<TargetSpec>,
+    /// The CPU level (`baseline`, or what [`Target::with_cpu`] was given).
+    cpu: String,
 }
 
 impl std::fmt::Debug for Target {
@@ -350,6 +363,7 @@ impl Target {
             triple: parsed,
             isa,
             spec: Arc::new(spec),
+            cpu: "baseline".to_string(),
         })
     }
 
@@ -377,7 +391,16 @@ impl Target {
             })?;
             build_isa(&self.triple, features, false)?
         };
-        Ok(Target { isa, ..self })
+        Ok(Target {
+            isa,
+            cpu: cpu.to_string(),
+            ..self
+        })
+    }
+
+    /// The CPU level: `baseline`, or what [`Target::with_cpu`] was given.
+    pub fn cpu(&self) -> &str {
+        &self.cpu
     }
 
     /// The target with description `spec` in place of its own (how it
@@ -411,6 +434,9 @@ impl Target {
         match self.spec.run.runner.split_first() {
             Some((program, args)) if !self.is_native_arch() => {
                 let mut command = std::process::Command::new(program);
+                if let Some(cpu_args) = self.spec.run.cpu_args.get(&self.cpu) {
+                    command.args(cpu_args);
+                }
                 command.args(args).arg(exe);
                 command
             }
@@ -430,8 +456,8 @@ impl Target {
 
     /// Whether Cranelift compiles wasm's fixed-width SIMD (`v128`) for
     /// the target: on x86_64 (SSE4.1 and SSSE3 are in every CPU level
-    /// smelt has) and aarch64 (NEON), not on riscv64 without the V
-    /// extension, which the RV64GC baseline lacks.
+    /// smelt has) and aarch64 (NEON), on riscv64 only with the V extension
+    /// (`--cpu rv64gcv`), which the RV64GC baseline lacks.
     pub fn has_simd(&self) -> bool {
         match self.triple.architecture {
             Architecture::Riscv64(_) => self
@@ -456,6 +482,9 @@ pub fn cpu_levels(triple: &str) -> Vec<&'static str> {
     if triple.starts_with("x86_64-") {
         levels.push("x86-64-v3");
     }
+    if triple.starts_with("riscv64") {
+        levels.push("rv64gcv");
+    }
     if Target::from_name(triple).is_ok_and(|t| t.is_native_arch()) {
         levels.push("native");
     }
@@ -475,6 +504,7 @@ fn cpu_features(triple: &Triple, cpu: &str) -> Option<&'static [&'static str]> {
             "has_lzcnt",
             "has_fma",
         ]),
+        ("rv64gcv", Architecture::Riscv64(_)) => Some(&["has_v", "has_zvl128b"]),
         _ => None,
     }
 }

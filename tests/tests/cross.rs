@@ -35,6 +35,24 @@ struct Case {
     trap: Option<(&'static str, &'static [&'static str])>,
 }
 
+/// `v128` code, checked lane by lane: run for every target, riscv64 with
+/// `--cpu rv64gcv` (the V extension; under qemu, its runner arguments).
+const SIMD_CASE: Case = Case {
+    name: "v128",
+    wat: r#"(module
+        (func $check (param v128) (result i32)
+          (i32.and
+            (i32x4.all_true (i32x4.eq (local.get 0) (v128.const i32x4 11 22 33 44)))
+            (i32.eq (i8x16.bitmask (i8x16.swizzle (local.get 0)
+                                    (v128.const i8x16 0 4 8 12 1 5 9 13 16 17 18 19 20 21 22 23)))
+                    (i32.const 0))))
+        (func (export "_start")
+          (if (i32.eqz (call $check (i32x4.add (v128.const i32x4 1 2 3 4)
+                                                (v128.const i32x4 10 20 30 40))))
+            (then unreachable))))"#,
+    trap: None,
+};
+
 /// The cases, each aimed at one architecture-specific part.
 const CASES: &[Case] = &[
     // Cranelift's trap instruction (ud2, udf, unimp) raises SIGILL; the
@@ -406,6 +424,23 @@ fn main() {
         {
             eprintln!("cross: {triple} is not ready here: missing {missing}");
         }
+        let name = format!("{triple}::{}", SIMD_CASE.name);
+        let simd_target = if triple.starts_with("riscv64") {
+            target
+                .clone()
+                .with_cpu("rv64gcv")
+                .expect("riscv64 has rv64gcv")
+        } else {
+            target.clone()
+        };
+        trials.push(match (&missing, required) {
+            (Some(missing), true) => {
+                let why = format!("{triple} is not ready here: missing {missing}");
+                Trial::test(name, move || Err(why.into()))
+            }
+            (Some(_), false) => Trial::test(name, || Ok(())).with_ignored_flag(true),
+            (None, _) => Trial::test(name, move || run_case(&simd_target, &SIMD_CASE)),
+        });
         let name = format!("{triple}::runtime_is_prelinked");
         let prelink_target = target.clone();
         trials.push(match (readiness.can_build(), required) {

@@ -77,7 +77,8 @@ fn unsupported_instruction_names_function_and_proposal() {
 
 /// riscv64's baseline (RV64GC) has no vector unit for Cranelift to compile
 /// `v128` code to: an instruction, a local, a signature or a global of
-/// `v128` is refused with the reason, where it is.
+/// `v128` is refused with the reason, where it is, and the level that has
+/// one.
 #[test]
 fn simd_for_riscv64_is_refused_with_the_reason() {
     let riscv = ["--target", "riscv64gc-unknown-linux-gnu", "--emit", "obj"];
@@ -103,16 +104,25 @@ fn simd_for_riscv64_is_refused_with_the_reason() {
         let wasm = wat::parse_str(wat).unwrap();
         let (status, stderr) = build_with(&wasm, &riscv);
         assert_eq!(status, Some(1), "{wat}: {stderr}");
-        for needle in [needle, "V extension", "offset 0x"] {
+        for needle in [needle, "V extension", "--cpu rv64gcv", "offset 0x"] {
             assert!(
                 stderr.contains(needle),
                 "{wat}: expected `{needle}` in: {stderr}"
             );
         }
-        // The same module compiles for x86_64 and aarch64.
-        for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
-            let (status, stderr) = build_with(&wasm, &["--target", target, "--emit", "obj"]);
-            assert_eq!(status, Some(0), "{wat} for {target}: {stderr}");
+        // The same module compiles for x86_64, aarch64, and riscv64 with V.
+        for flags in [
+            &["--target", "x86_64-unknown-linux-gnu"][..],
+            &["--target", "aarch64-unknown-linux-gnu"],
+            &[
+                "--target",
+                "riscv64gc-unknown-linux-gnu",
+                "--cpu",
+                "rv64gcv",
+            ],
+        ] {
+            let (status, stderr) = build_with(&wasm, &[flags, &["--emit", "obj"]].concat());
+            assert_eq!(status, Some(0), "{wat} with {flags:?}: {stderr}");
         }
     }
 }

@@ -57,8 +57,10 @@ const FAILURES_SHOWN: usize = 10;
 /// REASON`) skips the script's directives that start on those lines. An
 /// entry matches a script whose path ends with `PATH`, where one `*`
 /// stands for any part of a file name. An entry that starts with
-/// `[PREFIX] ` applies only to targets whose triple starts with `PREFIX`
-/// (see [`SkipList::for_target`]).
+/// `[PREFIX] ` applies only to targets whose triple starts with `PREFIX`,
+/// and one that starts with `[no-simd] ` only to targets that do not
+/// compile `v128` code (riscv64 without `--cpu rv64gcv`; see
+/// [`SkipList::for_target`]).
 #[derive(Debug, Default, Clone)]
 pub struct SkipList {
     entries: Vec<SkipEntry>,
@@ -130,21 +132,22 @@ impl SkipList {
         Ok(SkipList { entries })
     }
 
-    /// The list for `target`: its entries for every target and those
-    /// for targets whose triple starts as `target`'s (the others apply
+    /// The list for `target`: its entries for every target, those for
+    /// targets whose triple starts as `target`'s and, when `target` does
+    /// not compile `v128` code, the `[no-simd]` ones (the others apply
     /// nowhere else, and a list that was not made for a target ignores
     /// them).
     pub fn for_target(&self, target: &Target) -> SkipList {
         let triple = target.triple().to_string();
+        let applies = |only: &str| match only {
+            "no-simd" => !target.has_simd(),
+            prefix => triple.starts_with(prefix),
+        };
         SkipList {
             entries: self
                 .entries
                 .iter()
-                .filter(|e| {
-                    e.target
-                        .as_ref()
-                        .is_none_or(|p| triple.starts_with(p.as_str()))
-                })
+                .filter(|e| e.target.as_deref().is_none_or(applies))
                 .map(|e| SkipEntry {
                     target: None,
                     ..e.clone()
@@ -445,7 +448,7 @@ mod tests {
     #[test]
     fn skip_entries_can_name_targets_and_patterns() {
         let list = SkipList::parse(
-            "[riscv64] core/simd_*.wast: no vectors\n[aarch64] core/a*.wast:3-4: lines\n",
+            "[no-simd] core/simd_*.wast: no vectors\n[aarch64] core/a*.wast:3-4: lines\n",
         )
         .unwrap();
         let riscv = Target::from_name("riscv64gc-unknown-linux-gnu").unwrap();
@@ -455,6 +458,8 @@ mod tests {
         assert_eq!(list.for_target(&x86).reason(simd), None);
         let for_riscv = list.for_target(&riscv);
         assert_eq!(for_riscv.reason(simd), Some("no vectors"));
+        let with_v = riscv.clone().with_cpu("rv64gcv").unwrap();
+        assert_eq!(list.for_target(&with_v).reason(simd), None);
         assert_eq!(for_riscv.reason(Path::new("core/simd.wast")), None);
         assert_eq!(for_riscv.reason(Path::new("core/x/simd_a.wast")), None);
         assert_eq!(for_riscv.reason(Path::new("simd_lane.wast")), None);

@@ -792,7 +792,8 @@ const SIMD: &str = "fixed-width SIMD proposal";
 
 /// Why `v128` code does not compile for a target without vector support.
 pub(crate) const NO_SIMD_HERE: &str = "fixed-width SIMD, which Cranelift compiles for riscv64 \
-     only with the V extension, not in the RV64GC baseline";
+     only with the V extension, not in the RV64GC baseline: build with `--cpu rv64gcv` for CPUs \
+     that have it";
 
 /// The proposal an untranslated operator belongs to, for messages.
 fn proposal_of(op: &Operator<'_>) -> &'static str {
