@@ -297,6 +297,11 @@ fn list_targets() -> Result<()> {
             "missing"
         };
         println!("{triple:<30} {status:<10} {}", target.spec().summary);
+        println!(
+            "{:41} --cpu: {}",
+            "",
+            smelt::target::cpu_levels(triple).join(", ")
+        );
         if !target.is_native_arch() && readiness.can_run() {
             println!(
                 "{:41} runs here with: {}",
@@ -378,6 +383,13 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
 }
 
 fn main() -> ExitCode {
+    // As a command-line tool should: when the reader of stdout goes away
+    // (`smelt targets | head -1`), SIGPIPE ends smelt quietly, as it ends
+    // `cat`, instead of a write failing and `println!` panicking. smelt
+    // writes to no other pipe (its children's stdin is null or inherited).
+    // SAFETY: setting a signal's disposition to the default, before any
+    // other thread runs.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     match run() {
         Ok(code) => code,
         Err(e) => {

@@ -397,3 +397,23 @@ fn preview1_command_runs_through_the_adapter() {
     assert_eq!(run.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "preview1 ok\n");
 }
+
+/// A reader of smelt's output that goes away ends smelt by SIGPIPE, as it
+/// would end `cat`: no panic, no message.
+#[test]
+fn a_closed_stdout_ends_smelt_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    const SIGPIPE: i32 = 13;
+    let mut child = std::process::Command::new(smelt_tests::smelt_bin().unwrap())
+        .arg("targets")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run smelt");
+    // Closed before smelt (still starting) writes its first line.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}
