@@ -488,7 +488,10 @@ fn driver_link_line(driver: &Path, gcc_ld: &Path, args: &[String]) -> Option<Vec
     let dir = cache_dir()?.join("link");
     let file = dir.join(format!("{:016x}.args", key.finish()));
     if let Ok(text) = std::fs::read_to_string(&file) {
-        return Some(text.lines().map(str::to_string).collect());
+        let line: Vec<String> = text.lines().map(str::to_string).collect();
+        if names_each_placeholder_once(&line) {
+            return Some(line);
+        }
     }
     let placeholder = |arg: &str| {
         DRIVER_PLACEHOLDERS
@@ -547,10 +550,15 @@ fn parse_driver_line(text: &str) -> Option<Vec<String>> {
             args.push(word);
         }
     }
-    let complete = DRIVER_PLACEHOLDERS
+    names_each_placeholder_once(&args).then_some(args)
+}
+
+/// Whether the linker arguments `args` name the output, the object and
+/// the runtime once each.
+fn names_each_placeholder_once(args: &[String]) -> bool {
+    DRIVER_PLACEHOLDERS
         .iter()
-        .all(|(name, _)| args.iter().filter(|a| a == name).count() == 1);
-    complete.then_some(args)
+        .all(|(name, _)| args.iter().filter(|a| a == name).count() == 1)
 }
 
 /// The words of one command line as a GCC driver prints it for `-###`:
