@@ -6,8 +6,9 @@ In one run it
 
  1. builds smelt (`cargo build --release --workspace`), unless --smelt names a
     binary;
- 2. builds bench/programs/ natively (`--release`) and for wasm32-wasip2, from the
-    same source and the same Cargo.lock;
+ 2. builds bench/programs/ natively (`--release`) and for wasm32-wasip2 (with
+    simd128, as the native build has SSE2), from the same source and the same
+    Cargo.lock;
  3. compiles each .wasm with `smelt build` (timed) and, when `wasmtime` is on
     PATH, precompiles it with `wasmtime compile` (timed) so that wasmtime's
     compile time is left out of its run time;
