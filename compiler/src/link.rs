@@ -440,7 +440,6 @@ impl LinkInputs<'_> {
 
 /// Runs the link command `cmd` of `linker`, which writes `output`.
 fn run_linker(mut cmd: Command, linker: &Path, output: &Path) -> Result<(), LinkError> {
-    let command = format!("{cmd:?}");
     let out = cmd.output().map_err(|error| LinkError::Spawn {
         linker: linker.display().to_string(),
         error,
@@ -448,7 +447,7 @@ fn run_linker(mut cmd: Command, linker: &Path, output: &Path) -> Result<(), Link
     if !out.status.success() {
         return Err(LinkError::Failed {
             output: output.display().to_string(),
-            command,
+            command: format!("{cmd:?}"),
             status: out.status,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
@@ -477,11 +476,9 @@ const DRIVER_PLACEHOLDERS: [(&str, &str); 3] = [
 /// output is not as expected.
 fn driver_link_line(driver: &Path, gcc_ld: &Path, args: &[String]) -> Option<Vec<String>> {
     use std::hash::{DefaultHasher, Hash, Hasher};
-    let meta = std::fs::metadata(driver).ok()?;
     let mut key = DefaultHasher::new();
     driver.hash(&mut key);
-    meta.len().hash(&mut key);
-    meta.modified().ok()?.hash(&mut key);
+    hash_file_state(driver, &mut key)?;
     gcc_ld.hash(&mut key);
     args.hash(&mut key);
     env!("CARGO_PKG_VERSION").hash(&mut key);
@@ -639,13 +636,11 @@ pub fn prelinked_runtime_in(target: &Target, runtime: &Path, cache: &Path) -> Op
     use std::hash::{DefaultHasher, Hash, Hasher};
     let spec = target.spec().link.prelink.as_ref()?;
     let linker = find_linker_named(&spec.linker)?;
-    let meta = std::fs::metadata(runtime).ok()?;
     let mut path_hash = DefaultHasher::new();
     runtime.hash(&mut path_hash);
     let path_hash = path_hash.finish();
     let mut state = DefaultHasher::new();
-    meta.len().hash(&mut state);
-    meta.modified().ok()?.hash(&mut state);
+    hash_file_state(runtime, &mut state)?;
     linker.hash(&mut state);
     spec.args.hash(&mut state);
     env!("CARGO_PKG_VERSION").hash(&mut state);
@@ -700,10 +695,20 @@ pub fn prelinked_runtime_in(target: &Target, runtime: &Path, cache: &Path) -> Op
     Some(object)
 }
 
+/// Hashes what tells a new version of file `path` from the old: its size
+/// and modification time. `None` when it cannot be read.
+pub fn hash_file_state(path: &Path, hasher: &mut impl std::hash::Hasher) -> Option<()> {
+    use std::hash::Hash;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.len().hash(hasher);
+    meta.modified().ok()?.hash(hasher);
+    Some(())
+}
+
 /// Where to write `path` before renaming it into place: a name of its own
 /// for this call, as other threads and processes may be making the same
 /// file at the same time.
-fn partial_path(path: &Path) -> PathBuf {
+pub fn partial_path(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let n = CALLS.fetch_add(1, Ordering::Relaxed);

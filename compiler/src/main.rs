@@ -345,21 +345,14 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     smelt_abi::ABI_VERSION.hash(&mut hasher);
     // The compiler itself: a rebuilt smelt must not reuse old executables.
-    if let Ok(meta) = std::env::current_exe().and_then(std::fs::metadata) {
-        meta.len().hash(&mut hasher);
-        if let Ok(t) = meta.modified() {
-            t.hash(&mut hasher);
-        }
+    if let Ok(exe) = std::env::current_exe() {
+        smelt::link::hash_file_state(&exe, &mut hasher);
     }
     let dir = cache_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
     let exe = dir.join(format!("{:016x}", hasher.finish()));
     if !exe.exists() {
-        let partial = dir.join(format!(
-            "{:016x}.{}.tmp",
-            hasher.finish(),
-            std::process::id()
-        ));
+        let partial = smelt::link::partial_path(&exe);
         build_bytes(&wasm, input, &partial, (&target, &wasi, options), Emit::Exe)?;
         std::fs::rename(&partial, &exe)
             .with_context(|| format!("failed to write {}", exe.display()))?;

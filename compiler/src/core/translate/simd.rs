@@ -142,17 +142,42 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    /// The low or high half of the lanes of `x`, sign- or zero-extended
+    /// to lanes twice as wide.
+    fn widen(&mut self, x: Value, signed: bool, high: bool) -> Value {
+        let ins = self.builder.ins();
+        match (signed, high) {
+            (true, false) => ins.swiden_low(x),
+            (true, true) => ins.swiden_high(x),
+            (false, false) => ins.uwiden_low(x),
+            (false, true) => ins.uwiden_high(x),
+        }
+    }
+
+    /// The sums of adjacent pairs of lanes of `x`, widened (`extadd_pairwise`).
+    fn add_pairs(&mut self, x: Value, signed: bool) -> Value {
+        let (low, high) = (self.widen(x, signed, false), self.widen(x, signed, true));
+        self.builder.ins().iadd_pairwise(low, high)
+    }
+
+    /// The sums of adjacent products of the signed lanes of `a` and `b`,
+    /// in lanes twice as wide (`i32x4.dot_i16x8_s`; for i8 lanes,
+    /// `relaxed_dot_i8x16_i7x16_s`, where the sums wrap, which only lanes
+    /// of `b` above 127, whose result is the implementation's choice, can
+    /// make them do).
+    fn pairwise_dot(&mut self, a: Value, b: Value) -> Value {
+        let (a_low, b_low) = (self.widen(a, true, false), self.widen(b, true, false));
+        let (a_high, b_high) = (self.widen(a, true, true), self.widen(b, true, true));
+        let low = self.builder.ins().imul(a_low, b_low);
+        let high = self.builder.ins().imul(a_high, b_high);
+        self.builder.ins().iadd_pairwise(low, high)
+    }
+
     /// `extadd_pairwise`: each pair of adjacent lanes of `ty`, widened
     /// and added.
     fn extadd_pairwise(&mut self, ty: ir::Type, signed: bool) {
         let a = self.pop_vector(ty);
-        let ins = self.builder.ins();
-        let (low, high) = if signed {
-            (ins.swiden_low(a), self.builder.ins().swiden_high(a))
-        } else {
-            (ins.uwiden_low(a), self.builder.ins().uwiden_high(a))
-        };
-        let v = self.builder.ins().iadd_pairwise(low, high);
+        let v = self.add_pairs(a, signed);
         self.push_vector(v);
     }
 
@@ -160,16 +185,7 @@ impl FuncTranslator<'_, '_> {
     /// widened and multiplied.
     fn extmul(&mut self, ty: ir::Type, signed: bool, high: bool) {
         let (a, b) = self.pop2_vector(ty);
-        let mut widen = |x| {
-            let ins = self.builder.ins();
-            match (signed, high) {
-                (true, false) => ins.swiden_low(x),
-                (true, true) => ins.swiden_high(x),
-                (false, false) => ins.uwiden_low(x),
-                (false, true) => ins.uwiden_high(x),
-            }
-        };
-        let (a, b) = (widen(a), widen(b));
+        let (a, b) = (self.widen(a, signed, high), self.widen(b, signed, high));
         let v = self.builder.ins().imul(a, b);
         self.push_vector(v);
     }
@@ -177,13 +193,7 @@ impl FuncTranslator<'_, '_> {
     /// `extend_low/high`: half of a vector of `ty`, widened.
     fn extend(&mut self, ty: ir::Type, signed: bool, high: bool) {
         let a = self.pop_vector(ty);
-        let ins = self.builder.ins();
-        let v = match (signed, high) {
-            (true, false) => ins.swiden_low(a),
-            (true, true) => ins.swiden_high(a),
-            (false, false) => ins.uwiden_low(a),
-            (false, true) => ins.uwiden_high(a),
-        };
+        let v = self.widen(a, signed, high);
         self.push_vector(v);
     }
 
@@ -215,22 +225,6 @@ impl FuncTranslator<'_, '_> {
         }
         let v = self.builder.ins().fadd(product, c);
         self.push_vector(v);
-    }
-
-    /// The `i16x8` of sums of adjacent products of the signed lanes of
-    /// `a` and `b` (`relaxed_dot_i8x16_i7x16_s`, reading `b`'s lanes as
-    /// signed; the sums wrap, which only lanes of `b` above 127, where the
-    /// result is the implementation's choice, can make them do).
-    fn dot_i8x16(&mut self, a: Value, b: Value) -> Value {
-        let ins = self.builder.ins();
-        let (a_low, b_low) = (ins.swiden_low(a), self.builder.ins().swiden_low(b));
-        let (a_high, b_high) = (
-            self.builder.ins().swiden_high(a),
-            self.builder.ins().swiden_high(b),
-        );
-        let low = self.builder.ins().imul(a_low, b_low);
-        let high = self.builder.ins().imul(a_high, b_high);
-        self.builder.ins().iadd_pairwise(low, high)
     }
 
     /// The top of the stack, an `i32`, as a lane of `lane_ty` (the low bits
@@ -559,18 +553,8 @@ impl FuncTranslator<'_, '_> {
             I32x4MaxS => binary!(I32X4, smax),
             I32x4MaxU => binary!(I32X4, umax),
             I32x4DotI16x8S => {
-                // Products of the low and of the high halves, widened, then
-                // adjacent products added.
                 let (a, b) = self.pop2_vector(I16X8);
-                let ins = self.builder.ins();
-                let (a_low, b_low) = (ins.swiden_low(a), self.builder.ins().swiden_low(b));
-                let (a_high, b_high) = (
-                    self.builder.ins().swiden_high(a),
-                    self.builder.ins().swiden_high(b),
-                );
-                let low = self.builder.ins().imul(a_low, b_low);
-                let high = self.builder.ins().imul(a_high, b_high);
-                let v = self.builder.ins().iadd_pairwise(low, high);
+                let v = self.pairwise_dot(a, b);
                 self.push_vector(v);
             }
             I32x4ExtMulLowI16x8S => self.extmul(I16X8, true, false),
@@ -698,16 +682,14 @@ impl FuncTranslator<'_, '_> {
             I16x8RelaxedQ15mulrS => binary!(I16X8, sqmul_round_sat),
             I16x8RelaxedDotI8x16I7x16S => {
                 let (a, b) = self.pop2_vector(I8X16);
-                let v = self.dot_i8x16(a, b);
+                let v = self.pairwise_dot(a, b);
                 self.push_vector(v);
             }
             I32x4RelaxedDotI8x16I7x16AddS => {
                 let c = self.pop_vector(I32X4);
                 let (a, b) = self.pop2_vector(I8X16);
-                let dot = self.dot_i8x16(a, b);
-                let ins = self.builder.ins();
-                let (low, high) = (ins.swiden_low(dot), self.builder.ins().swiden_high(dot));
-                let sums = self.builder.ins().iadd_pairwise(low, high);
+                let dot = self.pairwise_dot(a, b);
+                let sums = self.add_pairs(dot, true);
                 let v = self.builder.ins().iadd(sums, c);
                 self.push_vector(v);
             }
