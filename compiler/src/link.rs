@@ -46,6 +46,14 @@ pub enum LinkError {
         /// Why.
         error: std::io::Error,
     },
+    /// The object's temporary file could not be written.
+    #[error("failed to write the object to a temporary file in {path}: {error}")]
+    Write {
+        /// The temporary folder.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The linker failed.
     #[error("failed to link {output}: `{command}` exited with {status}:\n{stderr}")]
     Failed {
@@ -358,62 +366,246 @@ fn missing_error(target: &Target, readiness: &Readiness) -> LinkError {
 /// Links `object` with the runtime for `target` into the executable
 /// `output`.
 pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkError> {
-    let readiness = check(target);
-    let (Some(runtime), Some(linker), true) =
-        (&readiness.runtime, &readiness.linker, readiness.can_build())
-    else {
-        let only_build = Readiness {
-            missing: readiness
-                .missing
-                .iter()
-                .filter(|m| !matches!(m, Missing::Runner(_)))
-                .cloned()
-                .collect(),
-            ..readiness.clone()
-        };
-        return Err(missing_error(target, &only_build));
-    };
-    // Only musl targets name `{self-contained}`; finding it asks `rustc`
-    // for its sysroot, a process that takes longer than the link itself.
-    let self_contained = if names_self_contained(target) {
-        self_contained_dir(target, Some(runtime))
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let runtime = prelinked_runtime(target, runtime).unwrap_or_else(|| runtime.clone());
-    let args = &target.spec().link.args;
-    let inputs = LinkInputs {
-        output,
-        object,
-        runtime: &runtime,
-        self_contained: &self_contained,
-    };
-    let mut cmd = linker_command(linker);
-    if target.spec().link.prefer_rust_lld
-        && let Some(dir) = rust_lld_driver_dir()
+    let plan = LinkPlan::new(target)?;
+    // The driver's own command line for its linker, run directly: the
+    // driver and `collect2` take a third of the link's time. On failure
+    // the driver links, and its error is the one reported.
+    if let Some((direct, lld)) = plan.direct_command(object, output)
+        && run_linker(direct, &lld, output).is_ok()
     {
-        // The driver's own command line for its linker, run directly:
-        // the driver and `collect2` take a third of the link's time. On
-        // failure the driver links, and its error is the one reported.
-        if let Some(line) = driver_link_line(linker, &dir, args)
-            && let Some(lld) = find_linker_named("rust-lld")
-        {
-            let mut direct = linker_command(&lld);
-            // One thread: on two cores lld's thread pool costs more than
-            // it saves, 2 ms of 15 for hello world, 1.5 of 20 for a
-            // 2.5 MB executable.
-            direct.arg("--threads=1");
-            inputs.add_args(&mut direct, &line);
-            if run_linker(direct, &lld, output).is_ok() {
-                return Ok(());
-            }
-        }
-        cmd.arg("-fuse-ld=lld").arg(format!("-B{}", dir.display()));
+        return Ok(());
     }
-    inputs.add_args(&mut cmd, args);
-    run_linker(cmd, linker, output)
+    plan.driver_link(object, output)
+}
+
+/// A link started before its object exists, so that the linker loads and
+/// reads its other inputs while smelt compiles: `rust-lld`, started by
+/// [`PendingLink::start`], reads the object from a pipe on its standard
+/// input, which [`PendingLink::finish`] fills. Only where the target
+/// links with `rust-lld` directly (see [`link`]); elsewhere `finish`
+/// links as [`link`] does.
+///
+/// The linker never waits for an object that will not come: dropping a
+/// `PendingLink` (compilation failed) kills it, and if smelt dies the
+/// pipe's end closes, the linker reads a truncated object and fails.
+pub struct PendingLink<'a> {
+    target: &'a Target,
+    output: PathBuf,
+    started: Option<StartedLinker>,
+}
+
+/// `rust-lld`, running, and the pipe it reads the object from.
+struct StartedLinker {
+    child: std::process::Child,
+    object: std::io::PipeWriter,
+    lld: PathBuf,
+    command: String,
+}
+
+impl<'a> PendingLink<'a> {
+    /// Starts linking the executable `output` for `target`, if the target
+    /// links with `rust-lld` directly and everything it needs is here;
+    /// otherwise only remembers what to link. Never fails: errors are
+    /// reported by [`PendingLink::finish`].
+    pub fn start(target: &'a Target, output: &Path) -> Self {
+        let started = LinkPlan::new(target).ok().and_then(|plan| {
+            let (mut cmd, lld) = plan.direct_command(Path::new("/dev/stdin"), output)?;
+            let (reader, writer) = std::io::pipe().ok()?;
+            let command = format!("{cmd:?}");
+            let child = cmd
+                .stdin(reader)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .ok()?;
+            Some(StartedLinker {
+                child,
+                object: writer,
+                lld,
+                command,
+            })
+        });
+        PendingLink {
+            target,
+            output: output.to_path_buf(),
+            started,
+        }
+    }
+
+    /// Whether the linker is running, waiting for the object.
+    pub fn is_started(&self) -> bool {
+        self.started.is_some()
+    }
+
+    /// Links the object `object` (its bytes) into the executable. Errors
+    /// as [`link`]'s, and when a temporary file for the object cannot be
+    /// written (when the linker was not started, or failed: the driver
+    /// then links, and its error is the one reported).
+    pub fn finish(mut self, object: &[u8]) -> Result<(), LinkError> {
+        if let Some(started) = self.started.take()
+            && started.link(object, &self.output).is_ok()
+        {
+            return Ok(());
+        }
+        let write = |error| LinkError::Write {
+            path: std::env::temp_dir().display().to_string(),
+            error,
+        };
+        let dir = tempfile::tempdir().map_err(write)?;
+        let path = dir.path().join("program.o");
+        std::fs::write(&path, object).map_err(write)?;
+        link(self.target, &path, &self.output)
+    }
+}
+
+impl StartedLinker {
+    /// Writes `object` to the linker, closes the pipe and waits for it.
+    fn link(self, object: &[u8], output: &Path) -> Result<(), LinkError> {
+        let StartedLinker {
+            child,
+            object: mut pipe,
+            lld,
+            command,
+        } = self;
+        // On its own thread, while this one reads the linker's output, so
+        // that neither waits on the other; with SIGPIPE blocked there, as
+        // the linker may exit without reading it all (smelt otherwise ends
+        // on SIGPIPE, see `main`), and the write then fails with EPIPE.
+        let out = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                block_sigpipe();
+                use std::io::Write;
+                // A failed write shows as the linker's error.
+                let _ = pipe.write_all(object);
+            });
+            child.wait_with_output()
+        });
+        let out = out.map_err(|error| LinkError::Spawn {
+            linker: lld.display().to_string(),
+            error,
+        })?;
+        if !out.status.success() {
+            return Err(LinkError::Failed {
+                output: output.display().to_string(),
+                command,
+                status: out.status,
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PendingLink<'_> {
+    fn drop(&mut self) {
+        if let Some(mut started) = self.started.take() {
+            let _ = started.child.kill();
+            let _ = started.child.wait();
+        }
+    }
+}
+
+/// Blocks SIGPIPE for the calling thread: a write to a pipe whose reader
+/// has gone then fails with EPIPE, and the signal, pending on the thread,
+/// goes with it when it ends.
+fn block_sigpipe() {
+    // SAFETY: changes only this thread's signal mask, to a set built by
+    // `sigemptyset` and `sigaddset`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// What a link of `target` needs, found.
+struct LinkPlan<'a> {
+    target: &'a Target,
+    linker: PathBuf,
+    runtime: PathBuf,
+    self_contained: String,
+}
+
+impl<'a> LinkPlan<'a> {
+    /// Finds the linker and the runtime (prelinked when it can be); an
+    /// error names what is missing.
+    fn new(target: &'a Target) -> Result<Self, LinkError> {
+        let readiness = check(target);
+        let (Some(runtime), Some(linker), true) =
+            (&readiness.runtime, &readiness.linker, readiness.can_build())
+        else {
+            let only_build = Readiness {
+                missing: readiness
+                    .missing
+                    .iter()
+                    .filter(|m| !matches!(m, Missing::Runner(_)))
+                    .cloned()
+                    .collect(),
+                ..readiness.clone()
+            };
+            return Err(missing_error(target, &only_build));
+        };
+        // Only musl targets name `{self-contained}`; finding it asks `rustc`
+        // for its sysroot, a process that takes longer than the link itself.
+        let self_contained = if names_self_contained(target) {
+            self_contained_dir(target, Some(runtime))
+                .map(|d| d.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(LinkPlan {
+            target,
+            linker: linker.clone(),
+            runtime: prelinked_runtime(target, runtime).unwrap_or_else(|| runtime.clone()),
+            self_contained,
+        })
+    }
+
+    fn inputs<'p>(&'p self, object: &'p Path, output: &'p Path) -> LinkInputs<'p> {
+        LinkInputs {
+            output,
+            object,
+            runtime: &self.runtime,
+            self_contained: &self.self_contained,
+        }
+    }
+
+    /// The command that runs `rust-lld` directly, with the line the C
+    /// compiler driver would give it, and `rust-lld`'s path; `None` unless
+    /// the target prefers `rust-lld` and the toolchain has it.
+    fn direct_command(&self, object: &Path, output: &Path) -> Option<(Command, PathBuf)> {
+        let spec = self.target.spec();
+        if !spec.link.prefer_rust_lld {
+            return None;
+        }
+        let dir = rust_lld_driver_dir()?;
+        let line = driver_link_line(&self.linker, &dir, &spec.link.args)?;
+        let lld = find_linker_named("rust-lld")?;
+        let mut direct = linker_command(&lld);
+        // One thread: on two cores lld's thread pool costs more than it
+        // saves, 2 ms of 15 for hello world, 1.5 of 20 for a 2.5 MB
+        // executable.
+        direct.arg("--threads=1");
+        self.inputs(object, output).add_args(&mut direct, &line);
+        Some((direct, lld))
+    }
+
+    /// Links through the C compiler driver (with `rust-lld` when the
+    /// target prefers it and the toolchain has it).
+    fn driver_link(&self, object: &Path, output: &Path) -> Result<(), LinkError> {
+        let spec = self.target.spec();
+        let mut cmd = linker_command(&self.linker);
+        if spec.link.prefer_rust_lld
+            && let Some(dir) = rust_lld_driver_dir()
+        {
+            cmd.arg("-fuse-ld=lld").arg(format!("-B{}", dir.display()));
+        }
+        self.inputs(object, output)
+            .add_args(&mut cmd, &spec.link.args);
+        run_linker(cmd, &self.linker, output)
+    }
 }
 
 /// The files a link command line names by placeholder.

@@ -209,17 +209,17 @@ fn build_bytes(
     (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
     emit: Emit,
 ) -> Result<()> {
-    let object = smelt::command::compile_any(wasm, target, options.invoke.as_deref(), wasi)
-        .with_context(|| format!("failed to compile {}", input.display()))?;
+    let compile = || {
+        smelt::command::compile_any(wasm, target, options.invoke.as_deref(), wasi)
+            .with_context(|| format!("failed to compile {}", input.display()))
+    };
     match emit {
-        Emit::Obj => std::fs::write(output, object)
+        Emit::Obj => std::fs::write(output, compile()?)
             .with_context(|| format!("failed to write {}", output.display())),
         Emit::Exe => {
-            let dir = tempfile::tempdir().context("failed to create a temporary directory")?;
-            let obj_path = dir.path().join("program.o");
-            std::fs::write(&obj_path, object)
-                .with_context(|| format!("failed to write {}", obj_path.display()))?;
-            smelt::link::link(target, &obj_path, output)?;
+            // The linker starts now, reading the object when it is ready.
+            let link = smelt::link::PendingLink::start(target, output);
+            link.finish(&compile()?)?;
             Ok(())
         }
     }
@@ -378,8 +378,9 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
 fn main() -> ExitCode {
     // As a command-line tool should: when the reader of stdout goes away
     // (`smelt targets | head -1`), SIGPIPE ends smelt quietly, as it ends
-    // `cat`, instead of a write failing and `println!` panicking. smelt
-    // writes to no other pipe (its children's stdin is null or inherited).
+    // `cat`, instead of a write failing and `println!` panicking. The one
+    // other pipe smelt writes, the object to the linker's stdin, is written
+    // by a thread that blocks SIGPIPE (`smelt::link::PendingLink`).
     // SAFETY: setting a signal's disposition to the default, before any
     // other thread runs.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };

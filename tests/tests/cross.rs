@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use smelt::link::PendingLink;
 use smelt::target::{SUPPORTED_TRIPLES, Target};
 
 /// Exit status after a trap.
@@ -303,6 +304,73 @@ fn x86_64_gnu_links_with_rust_lld() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A link started before compilation (`smelt build`'s) runs `rust-lld`
+/// at once, which reads the object from a pipe: the executable is the one
+/// a link from the object's file makes, byte for byte, and runs.
+fn a_pending_link_reads_its_object_from_a_pipe() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let target = Target::from_name("x86_64-unknown-linux-gnu").map_err(|e| e.to_string())?;
+    let wat = r#"(module (func (export "_start")))"#;
+    let from_file = build(&target, dir.path(), "from_file", wat)?;
+    let output = dir.path().join("from_pipe");
+    let link = PendingLink::start(&target, &output);
+    if !link.is_started() {
+        return Err("the linker did not start before the object was ready".into());
+    }
+    let wasm = wat::parse_str(wat).map_err(|e| e.to_string())?;
+    let object = smelt::command::compile(&wasm, &target, None).map_err(|e| e.to_string())?;
+    link.finish(&object).map_err(|e| e.to_string())?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| e.to_string());
+    if read(&output)? != read(&from_file)? {
+        return Err("the executables linked from a pipe and from a file differ".into());
+    }
+    let out = run(&target, &output)?;
+    if !out.status.success() {
+        return Err(format!("the executable exited with {}", out.status).into());
+    }
+    Ok(())
+}
+
+/// A pending link dropped without its object (compilation failed) stops
+/// its linker, which would otherwise wait on the pipe, and writes nothing;
+/// one whose linker fails reports the linker's error.
+fn a_pending_link_ends_with_its_compilation() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let target = Target::from_name("x86_64-unknown-linux-gnu").map_err(|e| e.to_string())?;
+    let output = dir.path().join("never");
+    let (done, dropped) = std::sync::mpsc::channel();
+    // On a thread of its own, so that a linker left waiting fails the
+    // test instead of hanging it.
+    let (t, o) = (target.clone(), output.clone());
+    std::thread::spawn(move || {
+        let link = PendingLink::start(&t, &o);
+        let started = link.is_started();
+        drop(link);
+        let _ = done.send(started);
+    });
+    match dropped.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(true) => {}
+        Ok(false) => return Err("the linker did not start".into()),
+        Err(_) => return Err("dropping the pending link did not return in 20 s".into()),
+    }
+    if output.exists() {
+        return Err("a link without an object wrote the executable".into());
+    }
+    let wasm = wat::parse_str(r#"(module (func (export "_start")))"#).map_err(|e| e.to_string())?;
+    let object = smelt::command::compile(&wasm, &target, None).map_err(|e| e.to_string())?;
+    let nowhere = dir.path().join("no-such-folder").join("exe");
+    match PendingLink::start(&target, &nowhere).finish(&object) {
+        Err(e @ smelt::link::LinkError::Failed { .. })
+            if e.to_string().contains("no-such-folder") =>
+        {
+            Ok(())
+        }
+        other => {
+            Err(format!("expected the linker's error naming the folder, got {other:?}").into())
+        }
+    }
+}
+
 /// The target's runtime library, linked into one relocatable object by
 /// its `[link.prelink]`, is in the cache (the links of `run_case` read it):
 /// an ELF relocatable object, smaller than the archive.
@@ -391,13 +459,27 @@ fn main() {
         && smelt::link::check(&Target::from_name("x86_64-unknown-linux-gnu").unwrap()).can_build();
     if !lld_here && !args.list {
         eprintln!(
-            "cross: linker::x86_64_gnu_links_with_rust_lld ignored: not an x86_64 machine with the Rust toolchain's rust-lld"
+            "cross: linker::x86_64_gnu_links_with_rust_lld and linker::a_pending_link_* ignored: not an x86_64 machine with the Rust toolchain's rust-lld"
         );
     }
     trials.push(
         Trial::test(
             "linker::x86_64_gnu_links_with_rust_lld",
             x86_64_gnu_links_with_rust_lld,
+        )
+        .with_ignored_flag(!lld_here),
+    );
+    trials.push(
+        Trial::test(
+            "linker::a_pending_link_reads_its_object_from_a_pipe",
+            a_pending_link_reads_its_object_from_a_pipe,
+        )
+        .with_ignored_flag(!lld_here),
+    );
+    trials.push(
+        Trial::test(
+            "linker::a_pending_link_ends_with_its_compilation",
+            a_pending_link_ends_with_its_compilation,
         )
         .with_ignored_flag(!lld_here),
     );
