@@ -399,7 +399,6 @@ struct StartedLinker {
     child: std::process::Child,
     object: std::io::PipeWriter,
     lld: PathBuf,
-    command: String,
 }
 
 impl<'a> PendingLink<'a> {
@@ -411,7 +410,6 @@ impl<'a> PendingLink<'a> {
         let started = LinkPlan::new(target).ok().and_then(|plan| {
             let (mut cmd, lld) = plan.direct_command(Path::new("/dev/stdin"), output)?;
             let (reader, writer) = std::io::pipe().ok()?;
-            let command = format!("{cmd:?}");
             let child = cmd
                 .stdin(reader)
                 .stdout(std::process::Stdio::piped())
@@ -422,7 +420,6 @@ impl<'a> PendingLink<'a> {
                 child,
                 object: writer,
                 lld,
-                command,
             })
         });
         PendingLink {
@@ -465,7 +462,6 @@ impl StartedLinker {
             child,
             object: mut pipe,
             lld,
-            command,
         } = self;
         // On its own thread, while this one reads the linker's output, so
         // that neither waits on the other; with SIGPIPE blocked there, as
@@ -480,19 +476,9 @@ impl StartedLinker {
             });
             child.wait_with_output()
         });
-        let out = out.map_err(|error| LinkError::Spawn {
-            linker: lld.display().to_string(),
-            error,
-        })?;
-        if !out.status.success() {
-            return Err(LinkError::Failed {
-                output: output.display().to_string(),
-                command,
-                status: out.status,
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
-        Ok(())
+        linker_outcome(out, &lld, output, || {
+            format!("{} (reading the object on its stdin)", lld.display())
+        })
     }
 }
 
@@ -632,14 +618,26 @@ impl LinkInputs<'_> {
 
 /// Runs the link command `cmd` of `linker`, which writes `output`.
 fn run_linker(mut cmd: Command, linker: &Path, output: &Path) -> Result<(), LinkError> {
-    let out = cmd.output().map_err(|error| LinkError::Spawn {
+    let out = cmd.output();
+    linker_outcome(out, linker, output, || format!("{cmd:?}"))
+}
+
+/// The outcome of a run of `linker` that wrote `output`, from its
+/// output `out`; `command` describes it for the error.
+fn linker_outcome(
+    out: std::io::Result<std::process::Output>,
+    linker: &Path,
+    output: &Path,
+    command: impl FnOnce() -> String,
+) -> Result<(), LinkError> {
+    let out = out.map_err(|error| LinkError::Spawn {
         linker: linker.display().to_string(),
         error,
     })?;
     if !out.status.success() {
         return Err(LinkError::Failed {
             output: output.display().to_string(),
-            command: format!("{cmd:?}"),
+            command: command(),
             status: out.status,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
