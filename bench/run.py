@@ -1056,8 +1056,10 @@ def markdown(rep: dict) -> str:
                "vectorizes the same loops in both (`matmul`, `nbody`).")
     out.append("- Crates that detect CPU features at run time (`memchr` under `regex`, "
                "`pulldown-cmark` and `serde_json`) use SSE2/AVX2 natively and their portable "
-               "code in wasm. `sha2` is built with `force-soft` and `blake3` with `pure`, so "
-               "both versions of those run the same portable code.")
+               "code in wasm. `sha2` is built with `force-soft`, and `blake3` with `pure` and "
+               "`no_sse2`/`no_sse41`/`no_avx2`/`no_avx512` (`pure` alone keeps its Rust "
+               "SIMD code, chosen at run time), so both versions of those run the same "
+               "portable code.")
     out.append("- `num-bigint` picks its digit by pointer width: 64-bit digits (with `u128` "
                "products) natively, 32-bit digits on wasm32, about twice the multiply work "
                "for `bigint`.")

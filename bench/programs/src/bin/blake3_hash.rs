@@ -1,5 +1,6 @@
-//! BLAKE3 (`blake3` with its `pure` feature: portable Rust, no SIMD assembly
-//! on either target): one long message, then a chain of many short ones.
+//! BLAKE3 (`blake3` with `pure` and its `no_*` SIMD features: the portable
+//! Rust code on both targets): one long message, then a chain of many short
+//! ones.
 
 fn main() {
     let size = bench::size();
