@@ -1054,9 +1054,9 @@ def markdown(rep: dict) -> str:
                "results agree bit for bit); the wasm build enables fixed-width SIMD "
                f"(`{WASM_RUSTFLAGS}`; the wasm32 default is without), so that LLVM "
                "vectorizes the same loops in both (`matmul`, `nbody`).")
-    out.append("- Crates that detect CPU features at run time (`memchr` under `regex`, "
-               "`pulldown-cmark` and `serde_json`) use SSE2/AVX2 natively and their portable "
-               "code in wasm. `sha2` is built with `force-soft`, and `blake3` with `pure` and "
+    out.append("- `memchr` (under `regex`, `pulldown-cmark` and `serde_json`) picks SSE2 or "
+               "AVX2 code at run time natively, and has `simd128` code (16-byte vectors) in "
+               "wasm. `sha2` is built with `force-soft`, and `blake3` with `pure` and "
                "`no_sse2`/`no_sse41`/`no_avx2`/`no_avx512` (`pure` alone keeps its Rust "
                "SIMD code, chosen at run time), so both versions of those run the same "
                "portable code.")
