@@ -407,7 +407,11 @@ impl<'a> PendingLink<'a> {
     /// otherwise only remembers what to link. Never fails: errors are
     /// reported by [`PendingLink::finish`].
     pub fn start(target: &'a Target, output: &Path) -> Self {
-        let started = LinkPlan::new(target).ok().and_then(|plan| {
+        // Not even the plan otherwise: `finish` makes it, and for musl
+        // targets that asks `rustc` for its sysroot.
+        let direct = target.spec().link.prefer_rust_lld;
+        let plan = direct.then(|| LinkPlan::new(target).ok()).flatten();
+        let started = plan.and_then(|plan| {
             let (mut cmd, lld) = plan.direct_command(Path::new("/dev/stdin"), output)?;
             let (reader, writer) = std::io::pipe().ok()?;
             let child = cmd
