@@ -39,6 +39,7 @@ pub mod bindings {
     }
 }
 
+pub mod fs;
 pub mod p2;
 pub mod p3;
 pub mod table;
@@ -61,8 +62,8 @@ pub struct WasiHost {
     /// before.
     pub calls: u64,
     /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
-    /// path right after it ([`p2::filesystem::LastStat`]).
-    pub last_stat: Option<p2::filesystem::LastStat>,
+    /// path right after it ([`fs::LastStat`]).
+    pub last_stat: Option<fs::LastStat>,
 }
 
 struct HostCell(UnsafeCell<Option<WasiHost>>);
@@ -169,7 +170,7 @@ pub unsafe fn init(
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));
     }
-    p2::filesystem::open_preopens(&mut host).map_err(InitError)?;
+    fs::open_preopens(&mut host).map_err(InitError)?;
     // SAFETY: before the guest runs, nothing else holds the host.
     unsafe { *HOST.0.get() = Some(host) };
     Ok(())

@@ -10,7 +10,7 @@
 
 use smelt_rt::component::host::{HostResult, HostTrap};
 
-use crate::p2::filesystem::{Descriptor, DirectoryEntries};
+use crate::fs::{Descriptor, DirectoryEntries};
 use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 

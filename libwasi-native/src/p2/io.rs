@@ -66,7 +66,7 @@ pub enum OutputStream {
 impl WasiHost {
     /// An `error` resource for a failed operation.
     pub fn error(&mut self, e: std::io::Error) -> HostResult<StreamError> {
-        let code = crate::p2::filesystem::error_code(&e);
+        let code = crate::fs::error_code(&e);
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
             code: Some(code),

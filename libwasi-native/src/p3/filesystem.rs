@@ -1,5 +1,5 @@
 //! `wasi:filesystem` of WASI 0.3: the WASI 0.2 host's descriptors and
-//! sandbox (`p2::filesystem`, `openat2` with `RESOLVE_BENEATH`), with
+//! sandbox (`crate::fs`, `openat2` with `RESOLVE_BENEATH`), with
 //! WASI 0.3's types and shapes.
 //!
 //! A WASI 0.3 `descriptor` is the same host object as a WASI 0.2 one
@@ -135,7 +135,7 @@ fn outcome() -> (Outcome, OnEnd) {
     let on_end: OnEnd = Box::new(move |e: Option<std::io::Error>| {
         writer.resolve(match e {
             None => Ok(()),
-            Some(e) => Err(error(crate::p2::filesystem::error_code(&e))),
+            Some(e) => Err(error(crate::fs::error_code(&e))),
         })
     });
     (reader, on_end)
@@ -174,7 +174,7 @@ impl WasiHost {
         };
         let file = match offset {
             Some(_) => file,
-            None => match crate::p2::filesystem::reopen_for_append(&file) {
+            None => match crate::fs::reopen_for_append(&file) {
                 Ok(f) => std::rc::Rc::new(f),
                 Err(e) => return failed(error(e)),
             },
@@ -316,7 +316,7 @@ impl t3::Host for WasiHost {
         this: Borrow<DescriptorRes>,
     ) -> HostResult<(StreamReader<DirectoryEntry>, Outcome)> {
         let (file, _) = self.fs_descriptor(this.rep)?;
-        let listing = crate::p2::filesystem::read_directory(std::os::fd::AsFd::as_fd(&*file));
+        let listing = crate::fs::read_directory(std::os::fd::AsFd::as_fd(&*file));
         let entries = match listing {
             Ok(entries) => entries,
             Err(e) => return Ok((StreamReader::from_values(Vec::new()), failed(error(e))?)),

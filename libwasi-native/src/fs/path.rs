@@ -1,0 +1,318 @@
+//! Operations on paths beneath a directory.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+
+use libc::c_int;
+
+use super::sandbox::{self, Beneath, Errno};
+use super::sys::*;
+use crate::bindings::wasi_filesystem_types::{
+    DescriptorFlags, ErrorCode, NewTimestamp, OpenFlags, PathFlags,
+};
+
+/// The `open(2)` flags and symlink-following of an `open-at` with
+/// `path_flags`, `open_flags` and descriptor `flags`.
+///
+/// # Errors
+///
+/// `invalid` for `truncate` without `write`.
+pub fn open_mode(
+    path_flags: PathFlags,
+    open_flags: OpenFlags,
+    flags: DescriptorFlags,
+) -> Result<(c_int, bool), ErrorCode> {
+    let read = flags.contains(DescriptorFlags::READ);
+    let write = flags.contains(DescriptorFlags::WRITE);
+    let mut oflags = match (read, write) {
+        (true, true) => libc::O_RDWR,
+        (false, true) => libc::O_WRONLY,
+        // Opening needs an access mode; a descriptor opened for neither
+        // reads nor writes is opened for reading and refuses reads.
+        (_, false) => libc::O_RDONLY,
+    };
+    if open_flags.contains(OpenFlags::CREATE) {
+        oflags |= libc::O_CREAT;
+    }
+    if open_flags.contains(OpenFlags::DIRECTORY) {
+        oflags |= libc::O_DIRECTORY;
+    }
+    if open_flags.contains(OpenFlags::EXCLUSIVE) {
+        oflags |= libc::O_EXCL;
+    }
+    if open_flags.contains(OpenFlags::TRUNCATE) {
+        if !write {
+            return Err(ErrorCode::Invalid);
+        }
+        oflags |= libc::O_TRUNC;
+    }
+    if flags.contains(DescriptorFlags::FILE_INTEGRITY_SYNC) {
+        oflags |= libc::O_SYNC;
+    }
+    if flags.contains(DescriptorFlags::DATA_INTEGRITY_SYNC) {
+        oflags |= libc::O_DSYNC;
+    }
+    if flags.contains(DescriptorFlags::REQUESTED_WRITE_SYNC) {
+        oflags |= libc::O_RSYNC;
+    }
+    // `create` with `exclusive` fails on anything there, a symbolic link
+    // included (as `O_CREAT | O_EXCL` does).
+    let exclusive =
+        open_flags.contains(OpenFlags::CREATE) && open_flags.contains(OpenFlags::EXCLUSIVE);
+    let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW) && !exclusive;
+    Ok((oflags, follow))
+}
+
+/// Opens `path` beneath `at` with `open(2)` flags `oflags` (new files get
+/// mode 0666 less the umask), following a last symbolic link when
+/// `follow`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `openat` (`loop` for a last
+/// symbolic link not followed).
+pub fn open_at(
+    at: Beneath<'_>,
+    path: &str,
+    follow: bool,
+    oflags: c_int,
+) -> Result<File, ErrorCode> {
+    let open = |r: &sandbox::Resolved<'_>| {
+        let mut oflags = oflags | libc::O_NOFOLLOW;
+        if r.must_be_dir {
+            oflags |= libc::O_DIRECTORY;
+        }
+        openat(r.dir(), &r.name, oflags, 0o666)
+    };
+    // The common case first: the last component opened as it is, without
+    // a `readlinkat` to ask whether it is a symbolic link. `O_NOFOLLOW`
+    // makes `openat` fail (and change nothing) when it is one: with
+    // `ELOOP`, or `ENOTDIR` when a directory is asked for. Only then, when
+    // it must be followed, is it expanded.
+    let r = at.resolve(path)?;
+    let directory = r.must_be_dir || oflags & libc::O_DIRECTORY != 0;
+    match open(&r) {
+        Err(Errno(e)) if follow && (e == libc::ELOOP || (e == libc::ENOTDIR && directory)) => {
+            Ok(File::from(open(&at.resolve_as(path, true)?)?))
+        }
+        result => Ok(File::from(result?)),
+    }
+}
+
+/// `stat-at`: the status of `path` beneath `at`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `fstatat`.
+pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, ErrorCode> {
+    stat_at_link(at, path, follow).map(|(st, _)| st)
+}
+
+/// [`stat_at`], and whether the last component of `path` is a symbolic
+/// link (when it is not, the `stat` is the same whether links are
+/// followed or not).
+pub(crate) fn stat_at_link(
+    at: Beneath<'_>,
+    path: &str,
+    follow: bool,
+) -> Result<(libc::stat, bool), ErrorCode> {
+    // The common case in one system call: the last component is stated
+    // as it is, without a `readlinkat` to ask whether it is a symbolic
+    // link; only when it is one that must be followed is it expanded.
+    let r = at.resolve(path)?;
+    let mut st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    let link = is_symlink(&st);
+    if follow && link {
+        let r = at.resolve_as(path, true)?;
+        st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
+    }
+    if r.must_be_dir && !is_dir(&st) {
+        return Err(ErrorCode::NotDirectory);
+    }
+    Ok((st, link))
+}
+
+/// `set-times-at`: sets the access and modification times of `path`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`] and [`timespec`], or the error of `utimensat`.
+pub fn set_times_at(
+    at: Beneath<'_>,
+    path: &str,
+    follow: bool,
+    atime: NewTimestamp,
+    mtime: NewTimestamp,
+) -> Result<(), ErrorCode> {
+    let times = [timespec(atime)?, timespec(mtime)?];
+    let r = at.resolve_as(path, follow)?;
+    r.check_dir()?;
+    // SAFETY: a valid descriptor, C string and two timespecs.
+    retry(|| unsafe {
+        libc::utimensat(
+            r.dir().as_raw_fd(),
+            r.name.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })?;
+    Ok(())
+}
+
+/// `create-directory-at`: makes directory `path` (mode 0777 less the
+/// umask).
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `mkdirat`.
+pub fn create_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+    let r = at.resolve(path)?;
+    // SAFETY: a valid descriptor and C string.
+    retry(|| unsafe { libc::mkdirat(r.dir().as_raw_fd(), r.name.as_ptr(), 0o777) })?;
+    Ok(())
+}
+
+/// `remove-directory-at`: removes empty directory `path`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `unlinkat` (`not-empty`).
+pub fn remove_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+    let r = at.resolve(path)?;
+    // SAFETY: a valid descriptor and C string.
+    retry(|| unsafe { libc::unlinkat(r.dir().as_raw_fd(), r.name.as_ptr(), libc::AT_REMOVEDIR) })?;
+    Ok(())
+}
+
+/// `unlink-file-at`: removes non-directory `path` (a symbolic link itself,
+/// not its target).
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `unlinkat` (`is-directory`).
+pub fn unlink_file_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+    let r = at.resolve(path)?;
+    r.check_dir()?;
+    // SAFETY: a valid descriptor and C string.
+    retry(|| unsafe { libc::unlinkat(r.dir().as_raw_fd(), r.name.as_ptr(), 0) })?;
+    Ok(())
+}
+
+/// `readlink-at`: the target of symbolic link `path`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], `not-permitted` for an absolute target,
+/// `illegal-byte-sequence` for one that is not UTF-8, or the error of
+/// `readlinkat` (`invalid` when `path` is not a symbolic link).
+pub fn readlink_at(at: Beneath<'_>, path: &str) -> Result<String, ErrorCode> {
+    let r = at.resolve(path)?;
+    let target = readlinkat(r.dir(), &r.name)?;
+    if target.first() == Some(&b'/') {
+        return Err(ErrorCode::NotPermitted);
+    }
+    String::from_utf8(target).map_err(|_| ErrorCode::IllegalByteSequence)
+}
+
+/// `symlink-at`: makes `path` a symbolic link to `target`.
+///
+/// # Errors
+///
+/// `not-permitted` for a `target` that is absolute or climbs above `at`
+/// from where the link is; otherwise as [`Beneath::resolve`], or the error
+/// of `symlinkat`.
+pub fn symlink_at(at: Beneath<'_>, target: &str, path: &str) -> Result<(), ErrorCode> {
+    if target.starts_with('/') {
+        return Err(ErrorCode::NotPermitted);
+    }
+    let target_c = cstring(target.as_bytes())?;
+    let r = at.resolve(path)?;
+    if r.must_be_dir {
+        return Err(exists_or_not(&r));
+    }
+    let depth = if r.in_base() {
+        0
+    } else {
+        sandbox::depth_below(at.dir, r.dir())?
+    };
+    if !sandbox::target_stays_beneath(target.as_bytes(), depth) {
+        return Err(ErrorCode::NotPermitted);
+    }
+    // SAFETY: a valid descriptor and C strings.
+    retry(|| unsafe { libc::symlinkat(target_c.as_ptr(), r.dir().as_raw_fd(), r.name.as_ptr()) })?;
+    Ok(())
+}
+
+/// The error of making a non-directory at a path ending with `/`: `exist`
+/// when something is there, `no-entry` when not.
+pub(crate) fn exists_or_not(r: &sandbox::Resolved<'_>) -> ErrorCode {
+    match fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW) {
+        Ok(_) => ErrorCode::Exist,
+        Err(Errno(libc::ENOENT)) => ErrorCode::NoEntry,
+        Err(e) => e.into(),
+    }
+}
+
+/// `link-at`: makes `new_path` beneath `new_at` a hard link to `old_path`
+/// beneath `old_at` (to the target of a last symbolic link when `follow`).
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `linkat` (`not-permitted` for
+/// a directory).
+pub fn link_at(
+    old_at: Beneath<'_>,
+    old_path: &str,
+    follow: bool,
+    new_at: Beneath<'_>,
+    new_path: &str,
+) -> Result<(), ErrorCode> {
+    let old = old_at.resolve_as(old_path, follow)?;
+    old.check_dir()?;
+    let new = new_at.resolve(new_path)?;
+    if new.must_be_dir {
+        return Err(exists_or_not(&new));
+    }
+    // SAFETY: valid descriptors and C strings.
+    retry(|| unsafe {
+        libc::linkat(
+            old.dir().as_raw_fd(),
+            old.name.as_ptr(),
+            new.dir().as_raw_fd(),
+            new.name.as_ptr(),
+            0,
+        )
+    })?;
+    Ok(())
+}
+
+/// `rename-at`: renames `old_path` beneath `old_at` to `new_path` beneath
+/// `new_at`.
+///
+/// # Errors
+///
+/// As [`Beneath::resolve`], or the error of `renameat`.
+pub fn rename_at(
+    old_at: Beneath<'_>,
+    old_path: &str,
+    new_at: Beneath<'_>,
+    new_path: &str,
+) -> Result<(), ErrorCode> {
+    let old = old_at.resolve(old_path)?;
+    old.check_dir()?;
+    let new = new_at.resolve(new_path)?;
+    if new.must_be_dir && !is_dir(&fstatat(old.dir(), &old.name, libc::AT_SYMLINK_NOFOLLOW)?) {
+        // `new/` names a directory; `old` is not one.
+        return Err(ErrorCode::NotDirectory);
+    }
+    // SAFETY: valid descriptors and C strings.
+    retry(|| unsafe {
+        libc::renameat(
+            old.dir().as_raw_fd(),
+            old.name.as_ptr(),
+            new.dir().as_raw_fd(),
+            new.name.as_ptr(),
+        )
+    })?;
+    Ok(())
+}

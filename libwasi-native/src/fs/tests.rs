@@ -1,0 +1,524 @@
+//! Tests of the sandbox and the path operations, on a temporary directory.
+
+use super::preopens::open_host_dir;
+use super::sandbox::Beneath;
+use super::sandbox::Strategy;
+use super::*;
+use crate::WasiHost;
+use crate::bindings::wasi_filesystem_types::{OpenFlags, PathFlags};
+use crate::table::Object;
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+use std::os::unix::fs::symlink;
+use std::path::PathBuf;
+
+/// A directory under the system's temporary directory, removed when
+/// dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "smelt-wasi-fs-{test}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A sandbox: `root/sandbox`, with `root/outside.txt` next to it, and
+/// `sandbox/a/`, `sandbox/b/file.txt`, `sandbox/link-b -> b`,
+/// `sandbox/a/up -> ../b`, `sandbox/etc -> /etc`,
+/// `sandbox/escape -> ../outside.txt`, `sandbox/a/far -> ../../outside.txt`,
+/// `sandbox/self -> self`.
+fn sandbox(test: &str) -> (TempDir, File) {
+    let root = TempDir::new(test);
+    let sb = root.0.join("sandbox");
+    std::fs::create_dir_all(sb.join("a")).unwrap();
+    std::fs::create_dir_all(sb.join("b")).unwrap();
+    std::fs::write(sb.join("b/file.txt"), b"inside").unwrap();
+    std::fs::write(root.0.join("outside.txt"), b"outside").unwrap();
+    symlink("b", sb.join("link-b")).unwrap();
+    symlink("../b", sb.join("a/up")).unwrap();
+    symlink("/etc", sb.join("etc")).unwrap();
+    symlink("../outside.txt", sb.join("escape")).unwrap();
+    symlink("../../outside.txt", sb.join("a/far")).unwrap();
+    symlink("self", sb.join("self")).unwrap();
+    let dir = File::from(open_host_dir(sb.to_str().unwrap()).unwrap());
+    (root, dir)
+}
+
+const STRATEGIES: [Strategy; 2] = [Strategy::Auto, Strategy::Manual];
+
+fn at(dir: &File, strategy: Strategy) -> Beneath<'_> {
+    Beneath {
+        dir: dir.as_fd(),
+        strategy,
+    }
+}
+
+fn read(dir: &File, strategy: Strategy, path: &str, follow: bool) -> Result<Vec<u8>, ErrorCode> {
+    let file = open_at(at(dir, strategy), path, follow, libc::O_RDONLY)?;
+    let (bytes, _) = read_at(&file, 100, 0)?;
+    Ok(bytes)
+}
+
+#[test]
+fn dot_dot_cannot_leave_the_sandbox() {
+    let (_root, dir) = sandbox("dotdot");
+    for s in STRATEGIES {
+        assert_eq!(
+            read(&dir, s, "../outside.txt", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "a/../../outside.txt", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "b/../../sandbox/b/file.txt", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "..", true).err(),
+            Some(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "a/../..", true).err(),
+            Some(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            create_directory_at(at(&dir, s), "../made"),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+    }
+    assert!(!_root.0.join("made").exists());
+}
+
+#[test]
+fn absolute_paths_are_refused() {
+    let (root, dir) = sandbox("absolute");
+    let outside = root.0.join("outside.txt");
+    for s in STRATEGIES {
+        assert_eq!(
+            read(&dir, s, outside.to_str().unwrap(), true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "/etc/passwd", false).err(),
+            Some(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            unlink_file_at(at(&dir, s), outside.to_str().unwrap()),
+            Err(ErrorCode::NotPermitted)
+        );
+    }
+    assert!(outside.exists());
+}
+
+#[test]
+fn symlinks_out_of_the_sandbox_are_refused() {
+    let (root, dir) = sandbox("symlink-out");
+    for s in STRATEGIES {
+        // An absolute target, as the last component and in the middle.
+        assert_eq!(
+            read(&dir, s, "etc", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "etc/passwd", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "etc/", false),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "etc/hostname", false).err(),
+            Some(ErrorCode::NotPermitted)
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "etc", true).err(),
+            Some(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        // A relative target that climbs out.
+        assert_eq!(
+            read(&dir, s, "escape", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "a/far", true),
+            Err(ErrorCode::NotPermitted),
+            "{s:?}"
+        );
+        // Not following the last link: it is the link itself.
+        assert_eq!(read(&dir, s, "etc", false), Err(ErrorCode::Loop), "{s:?}");
+        let st = stat_at(at(&dir, s), "etc", false).unwrap();
+        assert_eq!(descriptor_type(st.st_mode), DescriptorType::SymbolicLink);
+        // Writing through the link does not reach outside either.
+        let r = open_at(at(&dir, s), "escape", true, libc::O_WRONLY | libc::O_TRUNC);
+        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        // A link to itself.
+        assert_eq!(read(&dir, s, "self", true), Err(ErrorCode::Loop), "{s:?}");
+        assert_eq!(read(&dir, s, "self/x", true), Err(ErrorCode::Loop), "{s:?}");
+    }
+    assert_eq!(
+        std::fs::read(root.0.join("outside.txt")).unwrap(),
+        b"outside"
+    );
+}
+
+#[test]
+fn symlinks_inside_the_sandbox_are_followed() {
+    let (_root, dir) = sandbox("symlink-in");
+    for s in STRATEGIES {
+        assert_eq!(
+            read(&dir, s, "link-b/file.txt", true).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "link-b/file.txt", false).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "a/up/file.txt", false).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "link-b/../b/file.txt", false).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        let st = stat_at(at(&dir, s), "a/up", true).unwrap();
+        assert_eq!(
+            descriptor_type(st.st_mode),
+            DescriptorType::Directory,
+            "{s:?}"
+        );
+        let st = stat_at(at(&dir, s), "link-b/", false).unwrap();
+        assert_eq!(
+            descriptor_type(st.st_mode),
+            DescriptorType::Directory,
+            "{s:?}"
+        );
+    }
+    // A link to a file, followed as the last component.
+    symlink("b/file.txt", _root.0.join("sandbox/to-file")).unwrap();
+    for s in STRATEGIES {
+        assert_eq!(read(&dir, s, "to-file", true).unwrap(), b"inside", "{s:?}");
+        assert_eq!(readlink_at(at(&dir, s), "to-file").unwrap(), "b/file.txt");
+    }
+}
+
+#[test]
+fn a_last_symbolic_link_is_followed_only_when_asked() {
+    let (root, dir) = sandbox("last-link");
+    let sb = root.0.join("sandbox");
+    symlink("b/file.txt", sb.join("to-file")).unwrap();
+    symlink("b/new.txt", sb.join("dangling")).unwrap();
+    symlink("../created.txt", sb.join("dangling-out")).unwrap();
+    let create = libc::O_WRONLY | libc::O_CREAT;
+    for s in STRATEGIES {
+        let kind =
+            |path, follow| stat_at(at(&dir, s), path, follow).map(|st| descriptor_type(st.st_mode));
+        assert_eq!(kind("to-file", true), Ok(DescriptorType::RegularFile));
+        assert_eq!(kind("to-file", false), Ok(DescriptorType::SymbolicLink));
+        assert_eq!(kind("b/file.txt", true), Ok(DescriptorType::RegularFile));
+        assert_eq!(kind("dangling", true), Err(ErrorCode::NoEntry));
+        assert_eq!(kind("escape", true), Err(ErrorCode::NotPermitted));
+        assert_eq!(kind("escape", false), Ok(DescriptorType::SymbolicLink));
+        // Creating through a link creates its target, beneath the base
+        // only.
+        open_at(at(&dir, s), "dangling", true, create).unwrap();
+        assert!(sb.join("b/new.txt").is_file(), "{s:?}");
+        std::fs::remove_file(sb.join("b/new.txt")).unwrap();
+        let r = open_at(at(&dir, s), "dangling-out", true, create);
+        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        let r = open_at(at(&dir, s), "dangling", false, create);
+        assert_eq!(r.err(), Some(ErrorCode::Loop), "{s:?}");
+        // Directories through a link: inside, and out of the base.
+        let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY;
+        open_at(at(&dir, s), "link-b", true, dir_flags).unwrap();
+        let r = open_at(at(&dir, s), "etc", true, dir_flags);
+        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        let r = open_at(at(&dir, s), "b/file.txt", true, dir_flags);
+        assert_eq!(r.err(), Some(ErrorCode::NotDirectory), "{s:?}");
+    }
+    assert!(!root.0.join("created.txt").exists());
+    assert!(!sb.join("b/new.txt").exists());
+}
+
+#[test]
+fn dot_dot_inside_the_sandbox_is_allowed() {
+    let (_root, dir) = sandbox("dotdot-in");
+    for s in STRATEGIES {
+        assert_eq!(
+            read(&dir, s, "a/../b/file.txt", true).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        assert_eq!(
+            read(&dir, s, "./a/./../b//file.txt", true).unwrap(),
+            b"inside",
+            "{s:?}"
+        );
+        let st = stat_at(at(&dir, s), "a/..", false).unwrap();
+        assert_eq!(
+            descriptor_type(st.st_mode),
+            DescriptorType::Directory,
+            "{s:?}"
+        );
+        let st = stat_at(at(&dir, s), ".", false).unwrap();
+        assert_eq!(
+            descriptor_type(st.st_mode),
+            DescriptorType::Directory,
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn mutations_stay_inside() {
+    for strategy in STRATEGIES {
+        mutations_stay_inside_with(strategy);
+    }
+}
+
+fn mutations_stay_inside_with(strategy: Strategy) {
+    let (root, dir) = sandbox("mutations");
+    let sb = root.0.join("sandbox");
+    let s = at(&dir, strategy);
+    create_directory_at(s, "a/new").unwrap();
+    assert!(sb.join("a/new").is_dir());
+    assert_eq!(create_directory_at(s, "a/new"), Err(ErrorCode::Exist));
+    let f = open_at(
+        s,
+        "a/new/f.txt",
+        false,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+    )
+    .unwrap();
+    f.write_all_at(b"hello", 0).unwrap();
+    assert_eq!(
+        open_at(
+            s,
+            "a/new/f.txt",
+            false,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL
+        )
+        .err(),
+        Some(ErrorCode::Exist)
+    );
+    assert_eq!(remove_directory_at(s, "a/new"), Err(ErrorCode::NotEmpty));
+    assert_eq!(
+        rename_at(s, "a/new/f.txt", s, "b/g.txt/"),
+        Err(ErrorCode::NotDirectory)
+    );
+    rename_at(s, "a/new/f.txt", s, "b/g.txt").unwrap();
+    assert_eq!(std::fs::read(sb.join("b/g.txt")).unwrap(), b"hello");
+    link_at(s, "b/g.txt", false, s, "a/h.txt").unwrap();
+    assert_eq!(stat_at(s, "a/h.txt", false).unwrap().st_nlink, 2);
+    assert_eq!(unlink_file_at(s, "a"), Err(ErrorCode::IsDirectory));
+    assert_eq!(unlink_file_at(s, "b/g.txt/"), Err(ErrorCode::NotDirectory));
+    unlink_file_at(s, "b/g.txt").unwrap();
+    remove_directory_at(s, "a/new").unwrap();
+    // Unlinking a symbolic link removes the link, not its target.
+    unlink_file_at(s, "escape").unwrap();
+    assert!(root.0.join("outside.txt").exists());
+    // Symbolic links: absolute and escaping targets are refused.
+    assert_eq!(symlink_at(s, "/etc", "l"), Err(ErrorCode::NotPermitted));
+    assert_eq!(
+        symlink_at(s, "../outside.txt", "l"),
+        Err(ErrorCode::NotPermitted)
+    );
+    assert_eq!(
+        symlink_at(s, "../../outside.txt", "a/l"),
+        Err(ErrorCode::NotPermitted)
+    );
+    symlink_at(s, "../b/file.txt", "a/l").unwrap();
+    assert_eq!(read(&dir, strategy, "a/l", true).unwrap(), b"inside");
+    assert_eq!(readlink_at(s, "a/l").unwrap(), "../b/file.txt");
+    assert_eq!(readlink_at(s, "etc"), Err(ErrorCode::NotPermitted));
+    // Creating through a dangling link inside the sandbox.
+    symlink_at(s, "b/created.txt", "dangling").unwrap();
+    open_at(s, "dangling", true, libc::O_WRONLY | libc::O_CREAT).unwrap();
+    assert!(sb.join("b/created.txt").exists());
+}
+
+#[test]
+fn directory_listing_skips_dot_entries() {
+    let (_root, dir) = sandbox("listing");
+    let entries = read_directory(dir.as_fd()).unwrap();
+    let names: Vec<(DescriptorType, String)> =
+        entries.entries.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        names,
+        [
+            (DescriptorType::Directory, "a".to_string()),
+            (DescriptorType::Directory, "b".to_string()),
+            (DescriptorType::SymbolicLink, "escape".to_string()),
+            (DescriptorType::SymbolicLink, "etc".to_string()),
+            (DescriptorType::SymbolicLink, "link-b".to_string()),
+            (DescriptorType::SymbolicLink, "self".to_string()),
+        ]
+    );
+    let file = open_at(
+        Beneath::new(dir.as_fd()),
+        "b/file.txt",
+        false,
+        libc::O_RDONLY,
+    )
+    .unwrap();
+    assert_eq!(
+        read_directory(file.as_fd()).err(),
+        Some(ErrorCode::NotDirectory)
+    );
+}
+
+#[test]
+fn open_flags_map_to_open_2() {
+    let flags = |bits| DescriptorFlags { bits };
+    let (o, follow) = open_mode(
+        PathFlags {
+            bits: PathFlags::SYMLINK_FOLLOW,
+        },
+        OpenFlags {
+            bits: OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        },
+        flags(DescriptorFlags::READ | DescriptorFlags::WRITE),
+    )
+    .unwrap();
+    assert_eq!(o, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC);
+    assert!(follow);
+    let (_, follow) = open_mode(
+        PathFlags {
+            bits: PathFlags::SYMLINK_FOLLOW,
+        },
+        OpenFlags {
+            bits: OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+        },
+        flags(DescriptorFlags::WRITE),
+    )
+    .unwrap();
+    assert!(!follow);
+    assert_eq!(
+        open_mode(
+            PathFlags::default(),
+            OpenFlags {
+                bits: OpenFlags::TRUNCATE
+            },
+            flags(DescriptorFlags::READ)
+        ),
+        Err(ErrorCode::Invalid)
+    );
+}
+
+#[test]
+fn symlink_targets_are_checked_against_the_depth() {
+    use sandbox::target_stays_beneath as ok;
+    assert!(ok(b"a/b", 0));
+    assert!(ok(b"a/../b", 0));
+    assert!(!ok(b"../b", 0));
+    assert!(ok(b"../b", 1));
+    assert!(!ok(b"a/../../b", 0));
+    assert!(!ok(b"/etc", 5));
+}
+
+#[test]
+fn a_stat_serves_only_the_next_call_for_the_same_path() {
+    let root = TempDir::new("last-stat");
+    std::fs::write(root.0.join("a"), "a").unwrap();
+    std::fs::write(root.0.join("b"), "bb").unwrap();
+    symlink("a", root.0.join("link")).unwrap();
+    let mut host = WasiHost {
+        table: Default::default(),
+        args: Vec::new(),
+        env: Vec::new(),
+        preopens: Vec::new(),
+        calls: 0,
+        last_stat: None,
+    };
+    let dir = File::open(&root.0).unwrap();
+    let rep = host
+        .table
+        .push(Object::Descriptor(Descriptor {
+            file: Rc::new(dir),
+            flags: PREOPEN_FLAGS,
+        }))
+        .unwrap();
+    // One host call: what each shim's `host()` counts.
+    let stat = |host: &mut WasiHost, path: &str, follow: bool| {
+        host.calls += 1;
+        host.stat_at_again(rep, path.into(), follow)
+            .unwrap()
+            .unwrap()
+    };
+    let size = |st: libc::stat| st.st_size;
+    assert_eq!(size(stat(&mut host, "a", false)), 1);
+    // The file changes; the next call for it still answers from the
+    // first (one `fstatat` at the time of the first would have).
+    std::fs::write(root.0.join("a"), "aaa").unwrap();
+    assert_eq!(
+        size(stat(&mut host, "a", true)),
+        1,
+        "not a link: either follow"
+    );
+    // Reused once only; another path, or another call between, stats.
+    assert_eq!(size(stat(&mut host, "a", false)), 3);
+    assert_eq!(size(stat(&mut host, "b", false)), 2);
+    std::fs::write(root.0.join("a"), "aaaa").unwrap();
+    assert_eq!(size(stat(&mut host, "a", false)), 4, "another path before");
+    std::fs::write(root.0.join("a"), "aaaaa").unwrap();
+    host.calls += 1;
+    assert_eq!(
+        size(stat(&mut host, "a", false)),
+        5,
+        "another host call before"
+    );
+    // A symbolic link: the link's own `stat` does not answer for its
+    // target.
+    let link = stat(&mut host, "link", false);
+    assert!(is_symlink(&link));
+    assert_eq!(size(stat(&mut host, "link", true)), 5);
+}
+
+#[test]
+fn preopens_name_a_missing_directory() {
+    let mut host = WasiHost {
+        table: Default::default(),
+        args: Vec::new(),
+        env: Vec::new(),
+        preopens: vec![("/nonexistent/smelt-test-dir".into(), "data".into())],
+        calls: 0,
+        last_stat: None,
+    };
+    let e = open_preopens(&mut host).unwrap_err();
+    assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");
+}
