@@ -7,14 +7,19 @@
 //! imports to (each an exported symbol, which the compiled program refers
 //! to), and the [`HOST_TABLE`] of host resource types.
 //!
-//! The bindings (Rust types of the WIT types, one `Host` trait per
-//! interface, the canonical ABI shims) are generated from the WIT files by
-//! `smelt-wit` at build time; this crate implements the traits, laid out
-//! by version and package (`p2/cli.rs`, `p2/io.rs`, `p3/cli.rs`, ...); the
-//! WASI 0.3 host reuses the 0.2 one's OS code. Every host object
-//! a guest holds a handle to (a stream, a pollable, a descriptor, ...) is
-//! an [`table::Object`] in one [`table::Table`]; a handle's representation
-//! (rep) is the object's slot number there.
+//! The crate is a version-neutral core written once against the OS
+//! ([`fs`]: the sandbox, path resolution, descriptors and directory
+//! listings; [`io`]; [`cli`]; [`random`]; [`clocks`]), and one thin face
+//! per WASI version over it ([`p2`], [`p3`]), laid out by package
+//! (`p2/cli.rs`, `p2/io.rs`, `p3/filesystem.rs`, ...): a face converts its
+//! version's types to the core's and back, and holds nothing the other
+//! versions need. The bindings of WASI 0.2 and 0.3 (Rust types of the WIT
+//! types, one `Host` trait per interface, the canonical ABI shims) are
+//! generated from the WIT files by `smelt-wit` at build time; the faces
+//! implement those traits. Every host object a guest holds a handle to (a
+//! stream, a pollable, a descriptor, ...) is an [`table::Object`] in one
+//! [`table::Table`], typed by the WIT resource its handles have; a
+//! handle's representation (rep) is the object's slot number there.
 //!
 //! The host is single-threaded, as the component runtime is: the guest
 //! runs on the process's main thread and host calls never re-enter.
@@ -39,9 +44,13 @@ pub mod bindings {
     }
 }
 
+pub mod cli;
+pub mod clocks;
 pub mod fs;
+pub mod io;
 pub mod p2;
 pub mod p3;
+pub mod random;
 pub mod table;
 
 use table::Table;

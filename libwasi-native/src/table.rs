@@ -1,16 +1,26 @@
-//! The host objects guests hold handles to.
+//! The host objects guests hold handles to: a typed resource table.
 //!
 //! One [`Table`] holds every object of the host; a guest's handle to a
 //! host resource has the object's slot number as its representation
 //! (rep). Slot numbers are reused after the object is dropped (most
-//! recently freed first). The component runtime checks a handle's
-//! resource type before the host sees its rep, so a rep always names an
-//! object of the type the WIT signature says; [`Table::get`] still checks
-//! and traps on a mismatch, which would be a bug in smelt.
+//! recently freed first).
+//!
+//! The table is typed two ways. Each kind of host object is a Rust type
+//! ([`HostObject`]: [`Descriptor`], [`InputStream`], ...) stored as one
+//! case of [`Object`]. And each WIT resource type of the generated
+//! bindings names the host object type behind its handles
+//! ([`Resource`]: WASI 0.2's and 0.3's `descriptor` are both a
+//! [`Descriptor`]), so [`Table::resource`] of a `Borrow<R>` returns an
+//! `&R::Object` and [`Table::own`] makes an `Own<R>` only of an
+//! `R::Object`: handing a guest the wrong kind of object is a type error.
+//! The component runtime checks a handle's resource type before the host
+//! sees its rep, so a rep always names an object of the type its handle
+//! says; the table still checks and traps on a mismatch, which would be a
+//! bug in smelt.
 
-use smelt_rt::component::host::{HostResult, HostTrap};
+use smelt_rt::component::host::{Borrow, HostResult, HostTrap, Own};
 
-use crate::fs::{Descriptor, DirectoryEntries};
+use crate::fs::{Descriptor, DirectoryEntries, Errno};
 use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 
@@ -18,12 +28,12 @@ use crate::p2::io::{InputStream, OutputStream, Pollable};
 #[derive(Debug)]
 pub enum Object {
     /// `wasi:io/error#error`: a description of what failed, and the
-    /// filesystem error code it stands for, if any.
+    /// `errno` it stands for, if any (for `filesystem-error-code`).
     Error {
         /// The description.
         message: String,
-        /// The `wasi:filesystem` error code, for `filesystem-error-code`.
-        code: Option<crate::bindings::wasi_filesystem_types::ErrorCode>,
+        /// The `errno` of the failure.
+        code: Option<Errno>,
     },
     /// `wasi:io/poll#pollable`.
     Pollable(Pollable),
@@ -31,7 +41,7 @@ pub enum Object {
     InputStream(InputStream),
     /// `wasi:io/streams#output-stream`.
     OutputStream(OutputStream),
-    /// `wasi:filesystem/types#descriptor`.
+    /// `wasi:filesystem/types#descriptor` (WASI 0.2 and 0.3).
     Descriptor(Descriptor),
     /// `wasi:filesystem/types#directory-entry-stream`.
     DirectoryEntries(DirectoryEntries),
@@ -48,6 +58,77 @@ pub enum Object {
     OutgoingBody(OutgoingBody),
     /// `wasi:http/types#request-options`.
     RequestOptions(RequestOptions),
+}
+
+/// A kind of host object: one case of [`Object`].
+pub trait HostObject: Sized {
+    /// What it is called in a trap message.
+    const WHAT: &'static str;
+    /// The object, as a table entry.
+    fn into_object(self) -> Object;
+    /// The entry, if it is one of these.
+    fn of(object: &Object) -> Option<&Self>;
+    /// The entry, if it is one of these.
+    fn of_mut(object: &mut Object) -> Option<&mut Self>;
+}
+
+/// A WIT resource type of the generated bindings whose handles name host
+/// objects of type [`Resource::Object`].
+pub trait Resource {
+    /// The host object behind a handle.
+    type Object: HostObject;
+}
+
+macro_rules! host_object {
+    ($($ty:ty => $variant:ident, $what:literal;)*) => {$(
+        impl HostObject for $ty {
+            const WHAT: &'static str = $what;
+            fn into_object(self) -> Object {
+                Object::$variant(self)
+            }
+            fn of(object: &Object) -> Option<&Self> {
+                match object {
+                    Object::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn of_mut(object: &mut Object) -> Option<&mut Self> {
+                match object {
+                    Object::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+host_object! {
+    Pollable => Pollable, "pollable";
+    InputStream => InputStream, "input-stream";
+    OutputStream => OutputStream, "output-stream";
+    Descriptor => Descriptor, "descriptor";
+    DirectoryEntries => DirectoryEntries, "directory-entry-stream";
+    Fields => Fields, "fields";
+    OutgoingRequest => OutgoingRequest, "outgoing-request";
+    OutgoingBody => OutgoingBody, "outgoing-body";
+    RequestOptions => RequestOptions, "request-options";
+}
+
+macro_rules! resources {
+    ($($res:path => $obj:ty;)*) => {$(
+        impl Resource for $res {
+            type Object = $obj;
+        }
+    )*};
+}
+
+resources! {
+    crate::bindings::wasi_io_poll::Pollable => Pollable;
+    crate::bindings::wasi_io_streams::InputStream => InputStream;
+    crate::bindings::wasi_io_streams::OutputStream => OutputStream;
+    crate::bindings::wasi_filesystem_types::Descriptor => Descriptor;
+    crate::bindings::wasi_filesystem_types::DirectoryEntryStream => DirectoryEntries;
+    crate::bindings::p3::wasi_filesystem_types::Descriptor => Descriptor;
 }
 
 /// The host's objects, by rep.
@@ -80,6 +161,16 @@ impl Table {
         Ok(self.slots.len() as u32 - 1)
     }
 
+    /// Adds `object`, the host object of a new handle of resource type
+    /// `R`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::push`].
+    pub fn own<R: Resource>(&mut self, object: R::Object) -> HostResult<Own<R>> {
+        Ok(Own::new(self.push(object.into_object())?))
+    }
+
     /// The object `rep`.
     ///
     /// # Errors
@@ -90,7 +181,51 @@ impl Table {
         self.slots
             .get_mut(rep as usize)
             .and_then(Option::as_mut)
-            .ok_or_else(|| HostTrap::Message(format!("smelt bug: no WASI host object {rep}")))
+            .ok_or_else(|| no_object(rep))
+    }
+
+    /// The object `rep`, of type `T`.
+    ///
+    /// # Errors
+    ///
+    /// A trap when there is no such object or it is not a `T` (a bug in
+    /// smelt).
+    pub fn get_as<T: HostObject>(&self, rep: u32) -> HostResult<&T> {
+        let object = self
+            .slots
+            .get(rep as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| no_object(rep))?;
+        T::of(object).ok_or_else(|| wrong_type(rep, T::WHAT))
+    }
+
+    /// The object `rep`, of type `T`, to change.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::get_as`].
+    pub fn get_as_mut<T: HostObject>(&mut self, rep: u32) -> HostResult<&mut T> {
+        let object = self.get(rep)?;
+        T::of_mut(object).ok_or_else(|| wrong_type(rep, T::WHAT))
+    }
+
+    /// The host object a guest's borrowed handle `handle` names.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::get_as`].
+    pub fn resource<R: Resource>(&self, handle: &Borrow<R>) -> HostResult<&R::Object> {
+        self.get_as(handle.rep)
+    }
+
+    /// The host object a guest's borrowed handle `handle` names, to
+    /// change.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::get_as`].
+    pub fn resource_mut<R: Resource>(&mut self, handle: &Borrow<R>) -> HostResult<&mut R::Object> {
+        self.get_as_mut(handle.rep)
     }
 
     /// Removes object `rep`, if there is one.
@@ -101,6 +236,10 @@ impl Table {
     }
 }
 
+fn no_object(rep: u32) -> HostTrap {
+    HostTrap::Message(format!("smelt bug: no WASI host object {rep}"))
+}
+
 /// The trap of a rep that names an object of another type than its
 /// handle's (a bug in smelt).
 pub fn wrong_type(rep: u32, wanted: &str) -> HostTrap {
@@ -109,46 +248,27 @@ pub fn wrong_type(rep: u32, wanted: &str) -> HostTrap {
     ))
 }
 
-/// Accessors for one kind of object.
+/// Accessors for one kind of object, by rep.
 macro_rules! accessor {
-    ($name:ident, $variant:ident, $ty:ty, $what:literal) => {
+    ($name:ident, $ty:ty) => {
         impl Table {
-            #[doc = concat!("The ", $what, " `rep`.")]
+            #[doc = concat!("The `", stringify!($ty), "` `rep`.")]
             ///
             /// # Errors
             ///
             /// A trap when `rep` is not one (a bug in smelt).
             pub fn $name(&mut self, rep: u32) -> HostResult<&mut $ty> {
-                match self.get(rep)? {
-                    Object::$variant(v) => Ok(v),
-                    _ => Err(wrong_type(rep, $what)),
-                }
+                self.get_as_mut(rep)
             }
         }
     };
 }
 
-accessor!(pollable, Pollable, Pollable, "pollable");
-accessor!(input_stream, InputStream, InputStream, "input-stream");
-accessor!(output_stream, OutputStream, OutputStream, "output-stream");
-accessor!(descriptor, Descriptor, Descriptor, "descriptor");
-accessor!(
-    directory_entries,
-    DirectoryEntries,
-    DirectoryEntries,
-    "directory-entry-stream"
-);
-accessor!(fields, Fields, Fields, "fields");
-accessor!(
-    outgoing_request,
-    OutgoingRequest,
-    OutgoingRequest,
-    "outgoing-request"
-);
-accessor!(outgoing_body, OutgoingBody, OutgoingBody, "outgoing-body");
-accessor!(
-    request_options,
-    RequestOptions,
-    RequestOptions,
-    "request-options"
-);
+accessor!(pollable, Pollable);
+accessor!(input_stream, InputStream);
+accessor!(output_stream, OutputStream);
+accessor!(directory_entries, DirectoryEntries);
+accessor!(fields, Fields);
+accessor!(outgoing_request, OutgoingRequest);
+accessor!(outgoing_body, OutgoingBody);
+accessor!(request_options, RequestOptions);

@@ -4,9 +4,9 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
 
 use super::DirectoryEntries;
-use super::sandbox::Errno;
+use super::errno::Errno;
 use super::sys::*;
-use crate::bindings::wasi_filesystem_types::{DescriptorType, ErrorCode};
+use super::types::FileType;
 
 /// The entries of directory `dir`, without `.` and `..`, sorted by name.
 /// Read through a new open file description of the directory, so the
@@ -14,10 +14,9 @@ use crate::bindings::wasi_filesystem_types::{DescriptorType, ErrorCode};
 ///
 /// # Errors
 ///
-/// `not-directory` when `dir` is not a directory, or the error of
-/// `openat`/`readdir`. A name that is not UTF-8 is an
-/// `illegal-byte-sequence` entry.
-pub fn read_directory(dir: BorrowedFd<'_>) -> Result<DirectoryEntries, ErrorCode> {
+/// `ENOTDIR` when `dir` is not a directory, or the error of
+/// `openat`/`readdir`.
+pub fn read_directory(dir: BorrowedFd<'_>) -> Result<DirectoryEntries, Errno> {
     struct Stream(*mut libc::DIR);
     impl Drop for Stream {
         fn drop(&mut self) {
@@ -29,13 +28,13 @@ pub fn read_directory(dir: BorrowedFd<'_>) -> Result<DirectoryEntries, ErrorCode
     // SAFETY: `fd` is an open directory; the stream owns it from here.
     let stream = unsafe { libc::fdopendir(fd.as_raw_fd()) };
     if stream.is_null() {
-        return Err(Errno::last().into());
+        return Err(Errno::last());
     }
     let _ = fd.into_raw_fd();
     let stream = Stream(stream);
     // SAFETY: `stream` is open.
     let stream_fd = unsafe { BorrowedFd::borrow_raw(libc::dirfd(stream.0)) };
-    let mut raw: Vec<(Vec<u8>, DescriptorType)> = Vec::new();
+    let mut raw: Vec<(FileType, Vec<u8>)> = Vec::new();
     loop {
         // SAFETY: `errno` is thread-local; zero tells the end from an
         // error after `readdir` returns null.
@@ -45,7 +44,7 @@ pub fn read_directory(dir: BorrowedFd<'_>) -> Result<DirectoryEntries, ErrorCode
         if entry.is_null() {
             match Errno::last() {
                 Errno(0) => break,
-                e => return Err(e.into()),
+                e => return Err(e),
             }
         }
         // SAFETY: `readdir` returned an entry, valid until the next call.
@@ -53,29 +52,15 @@ pub fn read_directory(dir: BorrowedFd<'_>) -> Result<DirectoryEntries, ErrorCode
         if name == c"." || name == c".." {
             continue;
         }
-        let ty = match d_type {
-            libc::DT_BLK => DescriptorType::BlockDevice,
-            libc::DT_CHR => DescriptorType::CharacterDevice,
-            libc::DT_DIR => DescriptorType::Directory,
-            libc::DT_FIFO => DescriptorType::Fifo,
-            libc::DT_LNK => DescriptorType::SymbolicLink,
-            libc::DT_REG => DescriptorType::RegularFile,
-            libc::DT_SOCK => DescriptorType::Socket,
-            // The file system does not say: ask the inode.
-            _ => fstatat(stream_fd, name, libc::AT_SYMLINK_NOFOLLOW)
-                .map_or(DescriptorType::Unknown, |st| descriptor_type(st.st_mode)),
-        };
-        raw.push((name.to_bytes().to_vec(), ty));
+        // When the file system does not say, ask the inode.
+        let ty = FileType::of_dirent(d_type).unwrap_or_else(|| {
+            fstatat(stream_fd, name, libc::AT_SYMLINK_NOFOLLOW)
+                .map_or(FileType::Unknown, |st| FileType::of_stat(&st))
+        });
+        raw.push((ty, name.to_bytes().to_vec()));
     }
-    raw.sort_by(|a, b| a.0.cmp(&b.0));
+    raw.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(DirectoryEntries {
-        entries: raw
-            .into_iter()
-            .map(|(name, ty)| {
-                String::from_utf8(name)
-                    .map(|name| (ty, name))
-                    .map_err(|_| ErrorCode::IllegalByteSequence)
-            })
-            .collect(),
+        entries: raw.into(),
     })
 }

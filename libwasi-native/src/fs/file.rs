@@ -5,25 +5,24 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::FileExt;
 
-use super::errno::error_code;
-use super::sandbox::Errno;
-use crate::bindings::wasi_filesystem_types::ErrorCode;
-use crate::p2::io::CHUNK;
+use super::errno::Errno;
+use crate::io::CHUNK;
 
 /// Reads up to `len` bytes (at most [`CHUNK`]) at `offset`; `true` with
 /// them when the end of the file was reached.
 ///
 /// # Errors
 ///
-/// The error of `pread` (`is-directory` for a directory).
-pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), ErrorCode> {
+/// `EOVERFLOW` past the largest offset, or the error of `pread` (`EISDIR`
+/// for a directory).
+pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), Errno> {
     let len = len.min(CHUNK) as usize;
     let mut buf = vec![0u8; len];
     let mut filled = 0;
     while filled < len {
         let at = offset
             .checked_add(filled as u64)
-            .ok_or(ErrorCode::Overflow)?;
+            .ok_or(Errno(libc::EOVERFLOW))?;
         match file.read_at(&mut buf[filled..], at) {
             Ok(0) => {
                 buf.truncate(filled);
@@ -31,7 +30,7 @@ pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), Er
             }
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(error_code(&e)),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok((buf, false))
@@ -41,9 +40,13 @@ pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), Er
 /// `O_APPEND` (through `/proc/self/fd`, which names the same inode),
 /// so appending does not turn the descriptor's `pwrite`s into appends.
 /// Without `/proc`, the file itself, its position moved to the end.
-pub fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
-    let path =
-        CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(|_| ErrorCode::Io)?;
+///
+/// # Errors
+///
+/// The error of `dup` or `lseek`.
+pub fn reopen_for_append(file: &File) -> Result<File, Errno> {
+    let path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .map_err(|_| Errno(libc::EIO))?;
     // SAFETY: a valid C string.
     let fd = unsafe {
         libc::open(
@@ -55,10 +58,10 @@ pub fn reopen_for_append(file: &File) -> Result<File, ErrorCode> {
         // SAFETY: a new descriptor, owned by nothing else.
         return Ok(unsafe { File::from_raw_fd(fd) });
     }
-    let copy = file.try_clone().map_err(|e| error_code(&e))?;
+    let copy = file.try_clone()?;
     // SAFETY: a valid descriptor.
     if unsafe { libc::lseek(copy.as_raw_fd(), 0, libc::SEEK_END) } < 0 {
-        return Err(Errno::last().into());
+        return Err(Errno::last());
     }
     Ok(copy)
 }

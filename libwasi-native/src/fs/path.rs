@@ -5,25 +5,25 @@ use std::os::fd::AsRawFd;
 
 use libc::c_int;
 
-use super::sandbox::{self, Beneath, Errno};
+use super::errno::Errno;
+use super::sandbox::{self, Beneath};
 use super::sys::*;
-use crate::bindings::wasi_filesystem_types::{
-    DescriptorFlags, ErrorCode, NewTimestamp, OpenFlags, PathFlags,
-};
+use super::types::{Flags, OpenFlags, SetTime};
 
-/// The `open(2)` flags and symlink-following of an `open-at` with
-/// `path_flags`, `open_flags` and descriptor `flags`.
+/// The `open(2)` flags and symlink-following of an `open-at` that follows
+/// a last symbolic link when `follow`, with `open_flags` and descriptor
+/// `flags`.
 ///
 /// # Errors
 ///
-/// `invalid` for `truncate` without `write`.
+/// `EINVAL` for `truncate` without `write`.
 pub fn open_mode(
-    path_flags: PathFlags,
+    follow: bool,
     open_flags: OpenFlags,
-    flags: DescriptorFlags,
-) -> Result<(c_int, bool), ErrorCode> {
-    let read = flags.contains(DescriptorFlags::READ);
-    let write = flags.contains(DescriptorFlags::WRITE);
+    flags: Flags,
+) -> Result<(c_int, bool), Errno> {
+    let read = flags.contains(Flags::READ);
+    let write = flags.contains(Flags::WRITE);
     let mut oflags = match (read, write) {
         (true, true) => libc::O_RDWR,
         (false, true) => libc::O_WRONLY,
@@ -42,24 +42,24 @@ pub fn open_mode(
     }
     if open_flags.contains(OpenFlags::TRUNCATE) {
         if !write {
-            return Err(ErrorCode::Invalid);
+            return Err(Errno(libc::EINVAL));
         }
         oflags |= libc::O_TRUNC;
     }
-    if flags.contains(DescriptorFlags::FILE_INTEGRITY_SYNC) {
+    if flags.contains(Flags::FILE_INTEGRITY_SYNC) {
         oflags |= libc::O_SYNC;
     }
-    if flags.contains(DescriptorFlags::DATA_INTEGRITY_SYNC) {
+    if flags.contains(Flags::DATA_INTEGRITY_SYNC) {
         oflags |= libc::O_DSYNC;
     }
-    if flags.contains(DescriptorFlags::REQUESTED_WRITE_SYNC) {
+    if flags.contains(Flags::REQUESTED_WRITE_SYNC) {
         oflags |= libc::O_RSYNC;
     }
     // `create` with `exclusive` fails on anything there, a symbolic link
     // included (as `O_CREAT | O_EXCL` does).
     let exclusive =
         open_flags.contains(OpenFlags::CREATE) && open_flags.contains(OpenFlags::EXCLUSIVE);
-    let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW) && !exclusive;
+    let follow = follow && !exclusive;
     Ok((oflags, follow))
 }
 
@@ -71,12 +71,7 @@ pub fn open_mode(
 ///
 /// As [`Beneath::resolve`], or the error of `openat` (`loop` for a last
 /// symbolic link not followed).
-pub fn open_at(
-    at: Beneath<'_>,
-    path: &str,
-    follow: bool,
-    oflags: c_int,
-) -> Result<File, ErrorCode> {
+pub fn open_at(at: Beneath<'_>, path: &[u8], follow: bool, oflags: c_int) -> Result<File, Errno> {
     let open = |r: &sandbox::Resolved<'_>| {
         let mut oflags = oflags | libc::O_NOFOLLOW;
         if r.must_be_dir {
@@ -104,7 +99,7 @@ pub fn open_at(
 /// # Errors
 ///
 /// As [`Beneath::resolve`], or the error of `fstatat`.
-pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, ErrorCode> {
+pub fn stat_at(at: Beneath<'_>, path: &[u8], follow: bool) -> Result<libc::stat, Errno> {
     stat_at_link(at, path, follow).map(|(st, _)| st)
 }
 
@@ -113,9 +108,9 @@ pub fn stat_at(at: Beneath<'_>, path: &str, follow: bool) -> Result<libc::stat, 
 /// followed or not).
 pub(crate) fn stat_at_link(
     at: Beneath<'_>,
-    path: &str,
+    path: &[u8],
     follow: bool,
-) -> Result<(libc::stat, bool), ErrorCode> {
+) -> Result<(libc::stat, bool), Errno> {
     // The common case in one system call: the last component is stated
     // as it is, without a `readlinkat` to ask whether it is a symbolic
     // link; only when it is one that must be followed is it expanded.
@@ -127,7 +122,7 @@ pub(crate) fn stat_at_link(
         st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
     }
     if r.must_be_dir && !is_dir(&st) {
-        return Err(ErrorCode::NotDirectory);
+        return Err(Errno(libc::ENOTDIR));
     }
     Ok((st, link))
 }
@@ -136,15 +131,16 @@ pub(crate) fn stat_at_link(
 ///
 /// # Errors
 ///
-/// As [`Beneath::resolve`] and [`timespec`], or the error of `utimensat`.
+/// As [`Beneath::resolve`] and [`SetTime::timespec`], or the error of
+/// `utimensat`.
 pub fn set_times_at(
     at: Beneath<'_>,
-    path: &str,
+    path: &[u8],
     follow: bool,
-    atime: NewTimestamp,
-    mtime: NewTimestamp,
-) -> Result<(), ErrorCode> {
-    let times = [timespec(atime)?, timespec(mtime)?];
+    atime: SetTime,
+    mtime: SetTime,
+) -> Result<(), Errno> {
+    let times = [atime.timespec()?, mtime.timespec()?];
     let r = at.resolve_as(path, follow)?;
     r.check_dir()?;
     // SAFETY: a valid descriptor, C string and two timespecs.
@@ -165,7 +161,7 @@ pub fn set_times_at(
 /// # Errors
 ///
 /// As [`Beneath::resolve`], or the error of `mkdirat`.
-pub fn create_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+pub fn create_directory_at(at: Beneath<'_>, path: &[u8]) -> Result<(), Errno> {
     let r = at.resolve(path)?;
     // SAFETY: a valid descriptor and C string.
     retry(|| unsafe { libc::mkdirat(r.dir().as_raw_fd(), r.name.as_ptr(), 0o777) })?;
@@ -177,7 +173,7 @@ pub fn create_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode>
 /// # Errors
 ///
 /// As [`Beneath::resolve`], or the error of `unlinkat` (`not-empty`).
-pub fn remove_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+pub fn remove_directory_at(at: Beneath<'_>, path: &[u8]) -> Result<(), Errno> {
     let r = at.resolve(path)?;
     // SAFETY: a valid descriptor and C string.
     retry(|| unsafe { libc::unlinkat(r.dir().as_raw_fd(), r.name.as_ptr(), libc::AT_REMOVEDIR) })?;
@@ -190,7 +186,7 @@ pub fn remove_directory_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode>
 /// # Errors
 ///
 /// As [`Beneath::resolve`], or the error of `unlinkat` (`is-directory`).
-pub fn unlink_file_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
+pub fn unlink_file_at(at: Beneath<'_>, path: &[u8]) -> Result<(), Errno> {
     let r = at.resolve(path)?;
     r.check_dir()?;
     // SAFETY: a valid descriptor and C string.
@@ -202,16 +198,15 @@ pub fn unlink_file_at(at: Beneath<'_>, path: &str) -> Result<(), ErrorCode> {
 ///
 /// # Errors
 ///
-/// As [`Beneath::resolve`], `not-permitted` for an absolute target,
-/// `illegal-byte-sequence` for one that is not UTF-8, or the error of
-/// `readlinkat` (`invalid` when `path` is not a symbolic link).
-pub fn readlink_at(at: Beneath<'_>, path: &str) -> Result<String, ErrorCode> {
+/// As [`Beneath::resolve`], `EPERM` for an absolute target, or the error
+/// of `readlinkat` (`EINVAL` when `path` is not a symbolic link).
+pub fn readlink_at(at: Beneath<'_>, path: &[u8]) -> Result<Vec<u8>, Errno> {
     let r = at.resolve(path)?;
     let target = readlinkat(r.dir(), &r.name)?;
     if target.first() == Some(&b'/') {
-        return Err(ErrorCode::NotPermitted);
+        return Err(Errno(libc::EPERM));
     }
-    String::from_utf8(target).map_err(|_| ErrorCode::IllegalByteSequence)
+    Ok(target)
 }
 
 /// `symlink-at`: makes `path` a symbolic link to `target`.
@@ -221,11 +216,11 @@ pub fn readlink_at(at: Beneath<'_>, path: &str) -> Result<String, ErrorCode> {
 /// `not-permitted` for a `target` that is absolute or climbs above `at`
 /// from where the link is; otherwise as [`Beneath::resolve`], or the error
 /// of `symlinkat`.
-pub fn symlink_at(at: Beneath<'_>, target: &str, path: &str) -> Result<(), ErrorCode> {
-    if target.starts_with('/') {
-        return Err(ErrorCode::NotPermitted);
+pub fn symlink_at(at: Beneath<'_>, target: &[u8], path: &[u8]) -> Result<(), Errno> {
+    if target.first() == Some(&b'/') {
+        return Err(Errno(libc::EPERM));
     }
-    let target_c = cstring(target.as_bytes())?;
+    let target_c = cstring(target)?;
     let r = at.resolve(path)?;
     if r.must_be_dir {
         return Err(exists_or_not(&r));
@@ -235,8 +230,8 @@ pub fn symlink_at(at: Beneath<'_>, target: &str, path: &str) -> Result<(), Error
     } else {
         sandbox::depth_below(at.dir, r.dir())?
     };
-    if !sandbox::target_stays_beneath(target.as_bytes(), depth) {
-        return Err(ErrorCode::NotPermitted);
+    if !sandbox::target_stays_beneath(target, depth) {
+        return Err(Errno(libc::EPERM));
     }
     // SAFETY: a valid descriptor and C strings.
     retry(|| unsafe { libc::symlinkat(target_c.as_ptr(), r.dir().as_raw_fd(), r.name.as_ptr()) })?;
@@ -245,11 +240,11 @@ pub fn symlink_at(at: Beneath<'_>, target: &str, path: &str) -> Result<(), Error
 
 /// The error of making a non-directory at a path ending with `/`: `exist`
 /// when something is there, `no-entry` when not.
-pub(crate) fn exists_or_not(r: &sandbox::Resolved<'_>) -> ErrorCode {
+pub(crate) fn exists_or_not(r: &sandbox::Resolved<'_>) -> Errno {
     match fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW) {
-        Ok(_) => ErrorCode::Exist,
-        Err(Errno(libc::ENOENT)) => ErrorCode::NoEntry,
-        Err(e) => e.into(),
+        Ok(_) => Errno(libc::EEXIST),
+        Err(Errno(libc::ENOENT)) => Errno(libc::ENOENT),
+        Err(e) => e,
     }
 }
 
@@ -262,11 +257,11 @@ pub(crate) fn exists_or_not(r: &sandbox::Resolved<'_>) -> ErrorCode {
 /// a directory).
 pub fn link_at(
     old_at: Beneath<'_>,
-    old_path: &str,
+    old_path: &[u8],
     follow: bool,
     new_at: Beneath<'_>,
-    new_path: &str,
-) -> Result<(), ErrorCode> {
+    new_path: &[u8],
+) -> Result<(), Errno> {
     let old = old_at.resolve_as(old_path, follow)?;
     old.check_dir()?;
     let new = new_at.resolve(new_path)?;
@@ -294,16 +289,16 @@ pub fn link_at(
 /// As [`Beneath::resolve`], or the error of `renameat`.
 pub fn rename_at(
     old_at: Beneath<'_>,
-    old_path: &str,
+    old_path: &[u8],
     new_at: Beneath<'_>,
-    new_path: &str,
-) -> Result<(), ErrorCode> {
+    new_path: &[u8],
+) -> Result<(), Errno> {
     let old = old_at.resolve(old_path)?;
     old.check_dir()?;
     let new = new_at.resolve(new_path)?;
     if new.must_be_dir && !is_dir(&fstatat(old.dir(), &old.name, libc::AT_SYMLINK_NOFOLLOW)?) {
         // `new/` names a directory; `old` is not one.
-        return Err(ErrorCode::NotDirectory);
+        return Err(Errno(libc::ENOTDIR));
     }
     // SAFETY: valid descriptors and C strings.
     retry(|| unsafe {

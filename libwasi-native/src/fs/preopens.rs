@@ -3,8 +3,8 @@
 use std::os::fd::OwnedFd;
 use std::sync::{Mutex, PoisonError};
 
+use super::types::Flags;
 use crate::WasiHost;
-use crate::bindings::wasi_filesystem_types::DescriptorFlags;
 
 /// The preopened directories, opened by [`open_preopens`]: each
 /// `get-directories` call hands out new descriptors duplicated from these.
@@ -12,13 +12,11 @@ use crate::bindings::wasi_filesystem_types::DescriptorFlags;
 /// A static rather than a field of [`WasiHost`] so that the host state
 /// keeps its plain `(host path, guest name)` list; a `Mutex` only to be
 /// `Sync` (the host is single-threaded).
-pub(crate) static PREOPENED: Mutex<Vec<(OwnedFd, String)>> = Mutex::new(Vec::new());
+static PREOPENED: Mutex<Vec<(OwnedFd, String)>> = Mutex::new(Vec::new());
 
-/// The `descriptor-flags` of a preopened directory: it may be read and its
-/// contents changed.
-pub(crate) const PREOPEN_FLAGS: DescriptorFlags = DescriptorFlags {
-    bits: DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY,
-};
+/// The flags of a preopened directory: it may be read and its contents
+/// changed.
+pub const PREOPEN_FLAGS: Flags = Flags(Flags::READ | Flags::MUTATE_DIRECTORY);
 
 /// Opens the preopened directories of `host` (relative host paths are
 /// relative to the process's working directory).
@@ -48,4 +46,22 @@ pub(crate) fn open_host_dir(path: &str) -> std::io::Result<OwnedFd> {
         .custom_flags(libc::O_DIRECTORY)
         .open(path)?;
     Ok(OwnedFd::from(file))
+}
+
+/// New descriptors of the preopened directories (duplicated from the ones
+/// [`open_preopens`] opened), with their guest names, in the order they
+/// were granted.
+///
+/// # Errors
+///
+/// The error of `dup`.
+pub fn preopened() -> std::io::Result<Vec<(super::Descriptor, String)>> {
+    let preopened = PREOPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    preopened
+        .iter()
+        .map(|(fd, name)| {
+            let file = std::fs::File::from(fd.try_clone()?);
+            Ok((super::Descriptor::new(file, PREOPEN_FLAGS), name.clone()))
+        })
+        .collect()
 }

@@ -6,9 +6,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libc::c_int;
 
-use super::errno::errno_code;
+use super::errno::Errno;
 use super::sys::*;
-use crate::bindings::wasi_filesystem_types::ErrorCode;
 
 /// Most symbolic links one resolution expands (Linux's own limit);
 /// one more is `loop`.
@@ -16,27 +15,6 @@ pub const MAX_SYMLINKS: usize = 40;
 
 /// Most `..` steps [`depth_below`] takes looking for the base.
 const MAX_DEPTH: usize = 4096;
-
-/// An `errno` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-impl Errno {
-    /// The calling thread's `errno`.
-    pub fn last() -> Self {
-        Errno(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO),
-        )
-    }
-}
-
-impl From<Errno> for ErrorCode {
-    fn from(e: Errno) -> Self {
-        errno_code(e.0)
-    }
-}
 
 /// How directories beneath a base are opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +75,15 @@ impl Resolved<'_> {
 
     /// Checks that the object exists and is a directory when the path
     /// ended with `/` (when it does not exist, the operation decides).
-    pub fn check_dir(&self) -> Result<(), ErrorCode> {
+    pub fn check_dir(&self) -> Result<(), Errno> {
         if !self.must_be_dir {
             return Ok(());
         }
         match fstatat(self.dir(), &self.name, libc::AT_SYMLINK_NOFOLLOW) {
             Ok(st) if is_dir(&st) => Ok(()),
-            Ok(_) => Err(ErrorCode::NotDirectory),
+            Ok(_) => Err(Errno(libc::ENOTDIR)),
             Err(Errno(libc::ENOENT)) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 }
@@ -130,15 +108,15 @@ impl<'a> Beneath<'a> {
     /// one, `invalid` for one with a NUL, `loop` after
     /// [`MAX_SYMLINKS`] symbolic links, or the error of the system
     /// call that failed.
-    pub fn resolve(self, path: &str) -> Result<Resolved<'a>, ErrorCode> {
+    pub fn resolve(self, path: &[u8]) -> Result<Resolved<'a>, Errno> {
         self.resolve_as(path, false)
     }
 
     /// [`Beneath::resolve`], following a last symbolic link when
     /// `follow`.
-    pub fn resolve_as(self, path: &str, follow: bool) -> Result<Resolved<'a>, ErrorCode> {
-        check_path(path.as_bytes())?;
-        let mut path: Vec<u8> = path.as_bytes().to_vec();
+    pub fn resolve_as(self, path: &[u8], follow: bool) -> Result<Resolved<'a>, Errno> {
+        check_path(path)?;
+        let mut path: Vec<u8> = path.to_vec();
         let mut must_be_dir = false;
         let mut links = 0;
         loop {
@@ -146,7 +124,7 @@ impl<'a> Beneath<'a> {
             must_be_dir |= end < path.len();
             let trimmed = &path[..end];
             if trimmed.is_empty() {
-                return Err(ErrorCode::NoEntry);
+                return Err(Errno(libc::ENOENT));
             }
             let (parent_path, name) = match trimmed.iter().rposition(|&b| b == b'/') {
                 Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
@@ -181,10 +159,10 @@ impl<'a> Beneath<'a> {
                     Ok(target) => {
                         links += 1;
                         if links > MAX_SYMLINKS {
-                            return Err(ErrorCode::Loop);
+                            return Err(Errno(libc::ELOOP));
                         }
                         if target.first() == Some(&b'/') {
-                            return Err(ErrorCode::NotPermitted);
+                            return Err(Errno(libc::EPERM));
                         }
                         // The target is relative to the link's
                         // directory: resolve `parent/target` from the
@@ -199,7 +177,7 @@ impl<'a> Beneath<'a> {
                     }
                     // Not a symbolic link, or nothing there yet.
                     Err(Errno(libc::EINVAL | libc::ENOENT)) => {}
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e),
                 }
             }
             return Ok(resolved);
@@ -213,7 +191,7 @@ impl<'a> Beneath<'a> {
     ///
     /// As [`Beneath::resolve`]; `not-directory` when a component is
     /// not a directory.
-    pub fn open_dir(self, path: &[u8]) -> Result<OwnedFd, ErrorCode> {
+    pub fn open_dir(self, path: &[u8]) -> Result<OwnedFd, Errno> {
         check_path(path)?;
         if self.strategy == Strategy::Auto && !NO_OPENAT2.load(std::sync::atomic::Ordering::Relaxed)
         {
@@ -226,8 +204,8 @@ impl<'a> Beneath<'a> {
                 // kernel with another `open_how`, or renames racing
                 // the resolution: resolve by hand this time.
                 Err(Errno(libc::EPERM | libc::E2BIG | libc::EAGAIN)) => {}
-                Err(Errno(libc::EXDEV)) => return Err(ErrorCode::NotPermitted),
-                Err(e) => return Err(e.into()),
+                Err(Errno(libc::EXDEV)) => return Err(Errno(libc::EPERM)),
+                Err(e) => return Err(e),
             }
         }
         self.open_dir_manual(path)
@@ -239,7 +217,7 @@ impl<'a> Beneath<'a> {
     /// directories entered that `..` pops (the kernel's `..` is never
     /// used, so neither a rename nor a bind mount can take the walk
     /// out).
-    fn open_dir_manual(self, path: &[u8]) -> Result<OwnedFd, ErrorCode> {
+    fn open_dir_manual(self, path: &[u8]) -> Result<OwnedFd, Errno> {
         let mut todo: VecDeque<Vec<u8>> = path.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
         let mut stack: Vec<OwnedFd> = Vec::new();
         let mut links = 0;
@@ -248,7 +226,7 @@ impl<'a> Beneath<'a> {
                 b"" | b"." => {}
                 b".." => {
                     if stack.pop().is_none() {
-                        return Err(ErrorCode::NotPermitted);
+                        return Err(Errno(libc::EPERM));
                     }
                 }
                 name => {
@@ -260,17 +238,17 @@ impl<'a> Beneath<'a> {
                         libc::S_IFLNK => {
                             links += 1;
                             if links > MAX_SYMLINKS {
-                                return Err(ErrorCode::Loop);
+                                return Err(Errno(libc::ELOOP));
                             }
                             let target = readlinkat(fd.as_fd(), c"")?;
                             if target.first() == Some(&b'/') {
-                                return Err(ErrorCode::NotPermitted);
+                                return Err(Errno(libc::EPERM));
                             }
                             for c in target.split(|&b| b == b'/').rev() {
                                 todo.push_front(c.to_vec());
                             }
                         }
-                        _ => return Err(ErrorCode::NotDirectory),
+                        _ => return Err(Errno(libc::ENOTDIR)),
                     }
                 }
             }
@@ -284,11 +262,11 @@ impl<'a> Beneath<'a> {
 
 /// Refuses an absolute path (`not-permitted`), an empty one
 /// (`no-entry`) and one with a NUL (`invalid`).
-fn check_path(path: &[u8]) -> Result<(), ErrorCode> {
+fn check_path(path: &[u8]) -> Result<(), Errno> {
     match path.first() {
-        None => Err(ErrorCode::NoEntry),
-        Some(b'/') => Err(ErrorCode::NotPermitted),
-        Some(_) if path.contains(&0) => Err(ErrorCode::Invalid),
+        None => Err(Errno(libc::ENOENT)),
+        Some(b'/') => Err(Errno(libc::EPERM)),
+        Some(_) if path.contains(&0) => Err(Errno(libc::EINVAL)),
         Some(_) => Ok(()),
     }
 }
@@ -333,7 +311,7 @@ fn openat2_beneath(dir: BorrowedFd<'_>, path: &[u8], flags: c_int) -> Result<Own
 ///
 /// `not-permitted` when `base` is not above `dir` (found by walking
 /// `..` to the root), or the error of a system call.
-pub fn depth_below(base: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> Result<usize, ErrorCode> {
+pub fn depth_below(base: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> Result<usize, Errno> {
     let key = |st: &libc::stat| (st.st_dev, st.st_ino);
     let base = key(&fstat(base)?);
     let mut up: Option<OwnedFd> = None;
@@ -349,7 +327,7 @@ pub fn depth_below(base: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> Result<usize, E
         }
         up = Some(parent);
     }
-    Err(ErrorCode::NotPermitted)
+    Err(Errno(libc::EPERM))
 }
 
 /// Whether symbolic link target `target`, in a directory `depth` levels

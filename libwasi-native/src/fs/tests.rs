@@ -1,16 +1,67 @@
 //! Tests of the sandbox and the path operations, on a temporary directory.
 
-use super::preopens::open_host_dir;
-use super::sandbox::Beneath;
-use super::sandbox::Strategy;
-use super::*;
-use crate::WasiHost;
-use crate::bindings::wasi_filesystem_types::{OpenFlags, PathFlags};
-use crate::table::Object;
+use std::fs::File;
 use std::os::fd::AsFd;
-use std::os::unix::fs::FileExt;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{FileExt, symlink};
 use std::path::PathBuf;
+
+use super::preopens::{PREOPEN_FLAGS, open_host_dir};
+use super::sandbox::{self, Beneath, Strategy};
+use super::types::{FileType, Flags, OpenFlags};
+use super::{Descriptor, Errno, file, path};
+use crate::WasiHost;
+
+/// The WIT `error-code` names of the `errno` values the tests expect.
+#[allow(non_snake_case, non_upper_case_globals)]
+mod E {
+    use super::Errno;
+    pub const NotPermitted: Errno = Errno(libc::EPERM);
+    pub const Exist: Errno = Errno(libc::EEXIST);
+    pub const Invalid: Errno = Errno(libc::EINVAL);
+    pub const IsDirectory: Errno = Errno(libc::EISDIR);
+    pub const Loop: Errno = Errno(libc::ELOOP);
+    pub const NoEntry: Errno = Errno(libc::ENOENT);
+    pub const NotDirectory: Errno = Errno(libc::ENOTDIR);
+    pub const NotEmpty: Errno = Errno(libc::ENOTEMPTY);
+}
+
+// The path operations with `&str` paths.
+fn open_at(at: Beneath<'_>, p: &str, follow: bool, oflags: i32) -> Result<File, Errno> {
+    path::open_at(at, p.as_bytes(), follow, oflags)
+}
+fn stat_at(at: Beneath<'_>, p: &str, follow: bool) -> Result<libc::stat, Errno> {
+    path::stat_at(at, p.as_bytes(), follow)
+}
+fn create_directory_at(at: Beneath<'_>, p: &str) -> Result<(), Errno> {
+    path::create_directory_at(at, p.as_bytes())
+}
+fn remove_directory_at(at: Beneath<'_>, p: &str) -> Result<(), Errno> {
+    path::remove_directory_at(at, p.as_bytes())
+}
+fn unlink_file_at(at: Beneath<'_>, p: &str) -> Result<(), Errno> {
+    path::unlink_file_at(at, p.as_bytes())
+}
+fn readlink_at(at: Beneath<'_>, p: &str) -> Result<String, Errno> {
+    path::readlink_at(at, p.as_bytes()).map(|t| String::from_utf8(t).unwrap())
+}
+fn symlink_at(at: Beneath<'_>, target: &str, p: &str) -> Result<(), Errno> {
+    path::symlink_at(at, target.as_bytes(), p.as_bytes())
+}
+fn link_at(
+    a: Beneath<'_>,
+    old: &str,
+    follow: bool,
+    b: Beneath<'_>,
+    new: &str,
+) -> Result<(), Errno> {
+    path::link_at(a, old.as_bytes(), follow, b, new.as_bytes())
+}
+fn rename_at(a: Beneath<'_>, old: &str, b: Beneath<'_>, new: &str) -> Result<(), Errno> {
+    path::rename_at(a, old.as_bytes(), b, new.as_bytes())
+}
+fn descriptor_type(mode: libc::mode_t) -> FileType {
+    FileType::of_mode(mode)
+}
 
 /// A directory under the system's temporary directory, removed when
 /// dropped.
@@ -68,9 +119,9 @@ fn at(dir: &File, strategy: Strategy) -> Beneath<'_> {
     }
 }
 
-fn read(dir: &File, strategy: Strategy, path: &str, follow: bool) -> Result<Vec<u8>, ErrorCode> {
+fn read(dir: &File, strategy: Strategy, path: &str, follow: bool) -> Result<Vec<u8>, Errno> {
     let file = open_at(at(dir, strategy), path, follow, libc::O_RDONLY)?;
-    let (bytes, _) = read_at(&file, 100, 0)?;
+    let (bytes, _) = file::read_at(&file, 100, 0)?;
     Ok(bytes)
 }
 
@@ -80,32 +131,32 @@ fn dot_dot_cannot_leave_the_sandbox() {
     for s in STRATEGIES {
         assert_eq!(
             read(&dir, s, "../outside.txt", true),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             read(&dir, s, "a/../../outside.txt", true),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             read(&dir, s, "b/../../sandbox/b/file.txt", true),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             stat_at(at(&dir, s), "..", true).err(),
-            Some(ErrorCode::NotPermitted),
+            Some(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             stat_at(at(&dir, s), "a/../..", true).err(),
-            Some(ErrorCode::NotPermitted),
+            Some(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             create_directory_at(at(&dir, s), "../made"),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
     }
@@ -119,17 +170,17 @@ fn absolute_paths_are_refused() {
     for s in STRATEGIES {
         assert_eq!(
             read(&dir, s, outside.to_str().unwrap(), true),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             stat_at(at(&dir, s), "/etc/passwd", false).err(),
-            Some(ErrorCode::NotPermitted),
+            Some(E::NotPermitted),
             "{s:?}"
         );
         assert_eq!(
             unlink_file_at(at(&dir, s), outside.to_str().unwrap()),
-            Err(ErrorCode::NotPermitted)
+            Err(E::NotPermitted)
         );
     }
     assert!(outside.exists());
@@ -140,51 +191,35 @@ fn symlinks_out_of_the_sandbox_are_refused() {
     let (root, dir) = sandbox("symlink-out");
     for s in STRATEGIES {
         // An absolute target, as the last component and in the middle.
-        assert_eq!(
-            read(&dir, s, "etc", true),
-            Err(ErrorCode::NotPermitted),
-            "{s:?}"
-        );
+        assert_eq!(read(&dir, s, "etc", true), Err(E::NotPermitted), "{s:?}");
         assert_eq!(
             read(&dir, s, "etc/passwd", true),
-            Err(ErrorCode::NotPermitted),
+            Err(E::NotPermitted),
             "{s:?}"
         );
-        assert_eq!(
-            read(&dir, s, "etc/", false),
-            Err(ErrorCode::NotPermitted),
-            "{s:?}"
-        );
+        assert_eq!(read(&dir, s, "etc/", false), Err(E::NotPermitted), "{s:?}");
         assert_eq!(
             stat_at(at(&dir, s), "etc/hostname", false).err(),
-            Some(ErrorCode::NotPermitted)
+            Some(E::NotPermitted)
         );
         assert_eq!(
             stat_at(at(&dir, s), "etc", true).err(),
-            Some(ErrorCode::NotPermitted),
+            Some(E::NotPermitted),
             "{s:?}"
         );
         // A relative target that climbs out.
-        assert_eq!(
-            read(&dir, s, "escape", true),
-            Err(ErrorCode::NotPermitted),
-            "{s:?}"
-        );
-        assert_eq!(
-            read(&dir, s, "a/far", true),
-            Err(ErrorCode::NotPermitted),
-            "{s:?}"
-        );
+        assert_eq!(read(&dir, s, "escape", true), Err(E::NotPermitted), "{s:?}");
+        assert_eq!(read(&dir, s, "a/far", true), Err(E::NotPermitted), "{s:?}");
         // Not following the last link: it is the link itself.
-        assert_eq!(read(&dir, s, "etc", false), Err(ErrorCode::Loop), "{s:?}");
+        assert_eq!(read(&dir, s, "etc", false), Err(E::Loop), "{s:?}");
         let st = stat_at(at(&dir, s), "etc", false).unwrap();
-        assert_eq!(descriptor_type(st.st_mode), DescriptorType::SymbolicLink);
+        assert_eq!(descriptor_type(st.st_mode), FileType::SymbolicLink);
         // Writing through the link does not reach outside either.
         let r = open_at(at(&dir, s), "escape", true, libc::O_WRONLY | libc::O_TRUNC);
-        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        assert_eq!(r.err(), Some(E::NotPermitted), "{s:?}");
         // A link to itself.
-        assert_eq!(read(&dir, s, "self", true), Err(ErrorCode::Loop), "{s:?}");
-        assert_eq!(read(&dir, s, "self/x", true), Err(ErrorCode::Loop), "{s:?}");
+        assert_eq!(read(&dir, s, "self", true), Err(E::Loop), "{s:?}");
+        assert_eq!(read(&dir, s, "self/x", true), Err(E::Loop), "{s:?}");
     }
     assert_eq!(
         std::fs::read(root.0.join("outside.txt")).unwrap(),
@@ -217,17 +252,9 @@ fn symlinks_inside_the_sandbox_are_followed() {
             "{s:?}"
         );
         let st = stat_at(at(&dir, s), "a/up", true).unwrap();
-        assert_eq!(
-            descriptor_type(st.st_mode),
-            DescriptorType::Directory,
-            "{s:?}"
-        );
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
         let st = stat_at(at(&dir, s), "link-b/", false).unwrap();
-        assert_eq!(
-            descriptor_type(st.st_mode),
-            DescriptorType::Directory,
-            "{s:?}"
-        );
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
     }
     // A link to a file, followed as the last component.
     symlink("b/file.txt", _root.0.join("sandbox/to-file")).unwrap();
@@ -248,28 +275,28 @@ fn a_last_symbolic_link_is_followed_only_when_asked() {
     for s in STRATEGIES {
         let kind =
             |path, follow| stat_at(at(&dir, s), path, follow).map(|st| descriptor_type(st.st_mode));
-        assert_eq!(kind("to-file", true), Ok(DescriptorType::RegularFile));
-        assert_eq!(kind("to-file", false), Ok(DescriptorType::SymbolicLink));
-        assert_eq!(kind("b/file.txt", true), Ok(DescriptorType::RegularFile));
-        assert_eq!(kind("dangling", true), Err(ErrorCode::NoEntry));
-        assert_eq!(kind("escape", true), Err(ErrorCode::NotPermitted));
-        assert_eq!(kind("escape", false), Ok(DescriptorType::SymbolicLink));
+        assert_eq!(kind("to-file", true), Ok(FileType::RegularFile));
+        assert_eq!(kind("to-file", false), Ok(FileType::SymbolicLink));
+        assert_eq!(kind("b/file.txt", true), Ok(FileType::RegularFile));
+        assert_eq!(kind("dangling", true), Err(E::NoEntry));
+        assert_eq!(kind("escape", true), Err(E::NotPermitted));
+        assert_eq!(kind("escape", false), Ok(FileType::SymbolicLink));
         // Creating through a link creates its target, beneath the base
         // only.
         open_at(at(&dir, s), "dangling", true, create).unwrap();
         assert!(sb.join("b/new.txt").is_file(), "{s:?}");
         std::fs::remove_file(sb.join("b/new.txt")).unwrap();
         let r = open_at(at(&dir, s), "dangling-out", true, create);
-        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        assert_eq!(r.err(), Some(E::NotPermitted), "{s:?}");
         let r = open_at(at(&dir, s), "dangling", false, create);
-        assert_eq!(r.err(), Some(ErrorCode::Loop), "{s:?}");
+        assert_eq!(r.err(), Some(E::Loop), "{s:?}");
         // Directories through a link: inside, and out of the base.
         let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY;
         open_at(at(&dir, s), "link-b", true, dir_flags).unwrap();
         let r = open_at(at(&dir, s), "etc", true, dir_flags);
-        assert_eq!(r.err(), Some(ErrorCode::NotPermitted), "{s:?}");
+        assert_eq!(r.err(), Some(E::NotPermitted), "{s:?}");
         let r = open_at(at(&dir, s), "b/file.txt", true, dir_flags);
-        assert_eq!(r.err(), Some(ErrorCode::NotDirectory), "{s:?}");
+        assert_eq!(r.err(), Some(E::NotDirectory), "{s:?}");
     }
     assert!(!root.0.join("created.txt").exists());
     assert!(!sb.join("b/new.txt").exists());
@@ -290,17 +317,9 @@ fn dot_dot_inside_the_sandbox_is_allowed() {
             "{s:?}"
         );
         let st = stat_at(at(&dir, s), "a/..", false).unwrap();
-        assert_eq!(
-            descriptor_type(st.st_mode),
-            DescriptorType::Directory,
-            "{s:?}"
-        );
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
         let st = stat_at(at(&dir, s), ".", false).unwrap();
-        assert_eq!(
-            descriptor_type(st.st_mode),
-            DescriptorType::Directory,
-            "{s:?}"
-        );
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
     }
 }
 
@@ -317,7 +336,7 @@ fn mutations_stay_inside_with(strategy: Strategy) {
     let s = at(&dir, strategy);
     create_directory_at(s, "a/new").unwrap();
     assert!(sb.join("a/new").is_dir());
-    assert_eq!(create_directory_at(s, "a/new"), Err(ErrorCode::Exist));
+    assert_eq!(create_directory_at(s, "a/new"), Err(E::Exist));
     let f = open_at(
         s,
         "a/new/f.txt",
@@ -334,38 +353,35 @@ fn mutations_stay_inside_with(strategy: Strategy) {
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL
         )
         .err(),
-        Some(ErrorCode::Exist)
+        Some(E::Exist)
     );
-    assert_eq!(remove_directory_at(s, "a/new"), Err(ErrorCode::NotEmpty));
+    assert_eq!(remove_directory_at(s, "a/new"), Err(E::NotEmpty));
     assert_eq!(
         rename_at(s, "a/new/f.txt", s, "b/g.txt/"),
-        Err(ErrorCode::NotDirectory)
+        Err(E::NotDirectory)
     );
     rename_at(s, "a/new/f.txt", s, "b/g.txt").unwrap();
     assert_eq!(std::fs::read(sb.join("b/g.txt")).unwrap(), b"hello");
     link_at(s, "b/g.txt", false, s, "a/h.txt").unwrap();
     assert_eq!(stat_at(s, "a/h.txt", false).unwrap().st_nlink, 2);
-    assert_eq!(unlink_file_at(s, "a"), Err(ErrorCode::IsDirectory));
-    assert_eq!(unlink_file_at(s, "b/g.txt/"), Err(ErrorCode::NotDirectory));
+    assert_eq!(unlink_file_at(s, "a"), Err(E::IsDirectory));
+    assert_eq!(unlink_file_at(s, "b/g.txt/"), Err(E::NotDirectory));
     unlink_file_at(s, "b/g.txt").unwrap();
     remove_directory_at(s, "a/new").unwrap();
     // Unlinking a symbolic link removes the link, not its target.
     unlink_file_at(s, "escape").unwrap();
     assert!(root.0.join("outside.txt").exists());
     // Symbolic links: absolute and escaping targets are refused.
-    assert_eq!(symlink_at(s, "/etc", "l"), Err(ErrorCode::NotPermitted));
-    assert_eq!(
-        symlink_at(s, "../outside.txt", "l"),
-        Err(ErrorCode::NotPermitted)
-    );
+    assert_eq!(symlink_at(s, "/etc", "l"), Err(E::NotPermitted));
+    assert_eq!(symlink_at(s, "../outside.txt", "l"), Err(E::NotPermitted));
     assert_eq!(
         symlink_at(s, "../../outside.txt", "a/l"),
-        Err(ErrorCode::NotPermitted)
+        Err(E::NotPermitted)
     );
     symlink_at(s, "../b/file.txt", "a/l").unwrap();
     assert_eq!(read(&dir, strategy, "a/l", true).unwrap(), b"inside");
     assert_eq!(readlink_at(s, "a/l").unwrap(), "../b/file.txt");
-    assert_eq!(readlink_at(s, "etc"), Err(ErrorCode::NotPermitted));
+    assert_eq!(readlink_at(s, "etc"), Err(E::NotPermitted));
     // Creating through a dangling link inside the sandbox.
     symlink_at(s, "b/created.txt", "dangling").unwrap();
     open_at(s, "dangling", true, libc::O_WRONLY | libc::O_CREAT).unwrap();
@@ -375,18 +391,21 @@ fn mutations_stay_inside_with(strategy: Strategy) {
 #[test]
 fn directory_listing_skips_dot_entries() {
     let (_root, dir) = sandbox("listing");
-    let entries = read_directory(dir.as_fd()).unwrap();
-    let names: Vec<(DescriptorType, String)> =
-        entries.entries.into_iter().map(Result::unwrap).collect();
+    let entries = super::dir::read_directory(dir.as_fd()).unwrap();
+    let names: Vec<(FileType, String)> = entries
+        .entries
+        .into_iter()
+        .map(|(ty, name)| (ty, String::from_utf8(name).unwrap()))
+        .collect();
     assert_eq!(
         names,
         [
-            (DescriptorType::Directory, "a".to_string()),
-            (DescriptorType::Directory, "b".to_string()),
-            (DescriptorType::SymbolicLink, "escape".to_string()),
-            (DescriptorType::SymbolicLink, "etc".to_string()),
-            (DescriptorType::SymbolicLink, "link-b".to_string()),
-            (DescriptorType::SymbolicLink, "self".to_string()),
+            (FileType::Directory, "a".to_string()),
+            (FileType::Directory, "b".to_string()),
+            (FileType::SymbolicLink, "escape".to_string()),
+            (FileType::SymbolicLink, "etc".to_string()),
+            (FileType::SymbolicLink, "link-b".to_string()),
+            (FileType::SymbolicLink, "self".to_string()),
         ]
     );
     let file = open_at(
@@ -397,46 +416,31 @@ fn directory_listing_skips_dot_entries() {
     )
     .unwrap();
     assert_eq!(
-        read_directory(file.as_fd()).err(),
-        Some(ErrorCode::NotDirectory)
+        super::dir::read_directory(file.as_fd()).err(),
+        Some(E::NotDirectory)
     );
 }
 
 #[test]
 fn open_flags_map_to_open_2() {
-    let flags = |bits| DescriptorFlags { bits };
-    let (o, follow) = open_mode(
-        PathFlags {
-            bits: PathFlags::SYMLINK_FOLLOW,
-        },
-        OpenFlags {
-            bits: OpenFlags::CREATE | OpenFlags::TRUNCATE,
-        },
-        flags(DescriptorFlags::READ | DescriptorFlags::WRITE),
+    let (o, follow) = path::open_mode(
+        true,
+        OpenFlags(OpenFlags::CREATE | OpenFlags::TRUNCATE),
+        Flags(Flags::READ | Flags::WRITE),
     )
     .unwrap();
     assert_eq!(o, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC);
     assert!(follow);
-    let (_, follow) = open_mode(
-        PathFlags {
-            bits: PathFlags::SYMLINK_FOLLOW,
-        },
-        OpenFlags {
-            bits: OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-        },
-        flags(DescriptorFlags::WRITE),
+    let (_, follow) = path::open_mode(
+        true,
+        OpenFlags(OpenFlags::CREATE | OpenFlags::EXCLUSIVE),
+        Flags(Flags::WRITE),
     )
     .unwrap();
     assert!(!follow);
     assert_eq!(
-        open_mode(
-            PathFlags::default(),
-            OpenFlags {
-                bits: OpenFlags::TRUNCATE
-            },
-            flags(DescriptorFlags::READ)
-        ),
-        Err(ErrorCode::Invalid)
+        path::open_mode(false, OpenFlags(OpenFlags::TRUNCATE), Flags(Flags::READ)),
+        Err(E::Invalid)
     );
 }
 
@@ -468,10 +472,10 @@ fn a_stat_serves_only_the_next_call_for_the_same_path() {
     let dir = File::open(&root.0).unwrap();
     let rep = host
         .table
-        .push(Object::Descriptor(Descriptor {
-            file: Rc::new(dir),
-            flags: PREOPEN_FLAGS,
-        }))
+        .push(crate::table::Object::Descriptor(Descriptor::new(
+            dir,
+            PREOPEN_FLAGS,
+        )))
         .unwrap();
     // One host call: what each shim's `host()` counts.
     let stat = |host: &mut WasiHost, path: &str, follow: bool| {
@@ -505,7 +509,7 @@ fn a_stat_serves_only_the_next_call_for_the_same_path() {
     // A symbolic link: the link's own `stat` does not answer for its
     // target.
     let link = stat(&mut host, "link", false);
-    assert!(is_symlink(&link));
+    assert!(super::sys::is_symlink(&link));
     assert_eq!(size(stat(&mut host, "link", true)), 5);
 }
 
@@ -519,6 +523,6 @@ fn preopens_name_a_missing_directory() {
         calls: 0,
         last_stat: None,
     };
-    let e = open_preopens(&mut host).unwrap_err();
+    let e = super::open_preopens(&mut host).unwrap_err();
     assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");
 }

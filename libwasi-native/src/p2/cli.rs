@@ -1,7 +1,5 @@
-//! `wasi:cli`: arguments, environment, exit, the standard streams and
-//! terminals.
-
-use std::io::Write;
+//! `wasi:cli` of WASI 0.2: arguments, environment, exit, the standard
+//! streams and terminals, on the command-line core ([`crate::cli`]).
 
 use smelt_rt::component::host::{Cx, HostResult, Own};
 
@@ -9,14 +7,6 @@ use crate::WasiHost;
 use crate::bindings::*;
 use crate::p2::io::{InputStream, OutputStream};
 use crate::table::Object;
-
-/// Ends the process with `code`, after flushing what the runtime itself
-/// buffered (guest output is never buffered in the host).
-pub fn exit(code: i32) -> ! {
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    std::process::exit(code)
-}
 
 impl wasi_cli_environment::Host for WasiHost {
     fn get_environment(&mut self, _: &mut Cx<'_>) -> HostResult<Vec<(String, String)>> {
@@ -34,11 +24,11 @@ impl wasi_cli_environment::Host for WasiHost {
 
 impl wasi_cli_exit::Host for WasiHost {
     fn exit(&mut self, _: &mut Cx<'_>, status: Result<(), ()>) -> HostResult<()> {
-        exit(if status.is_ok() { 0 } else { 1 })
+        crate::cli::exit(if status.is_ok() { 0 } else { 1 })
     }
 
     fn exit_with_code(&mut self, _: &mut Cx<'_>, status_code: u8) -> HostResult<()> {
-        exit(i32::from(status_code))
+        crate::cli::exit(i32::from(status_code))
     }
 }
 
@@ -68,23 +58,6 @@ impl wasi_cli_stderr::Host for WasiHost {
 
 impl wasi_cli_terminal_input::Host for WasiHost {}
 impl wasi_cli_terminal_output::Host for WasiHost {}
-
-/// Whether descriptor `fd` is a terminal.
-pub fn is_terminal(fd: i32) -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(fd) == 1 }
-}
-
-impl WasiHost {
-    /// A new terminal handle if `fd` is a terminal (WASI 0.2's and 0.3's
-    /// `get-terminal-*`), else `None`.
-    pub(crate) fn terminal<R>(&mut self, fd: i32) -> HostResult<Option<Own<R>>> {
-        if !is_terminal(fd) {
-            return Ok(None);
-        }
-        Ok(Some(Own::new(self.table.push(Object::Terminal)?)))
-    }
-}
 
 impl wasi_cli_terminal_stdin::Host for WasiHost {
     fn get_terminal_stdin(

@@ -1,24 +1,23 @@
 //! `wasi:filesystem` of WASI 0.2: the `Host` traits on the filesystem core
 //! ([`crate::fs`]).
-
-use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::FileExt;
-use std::rc::Rc;
-use std::sync::PoisonError;
+//!
+//! Each method converts WASI 0.2's types to the core's, calls the core's
+//! operation on the [`Descriptor`] its handle names, and converts the
+//! result back (an `errno` to the `error-code` the WIT documents for it).
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
 
 use crate::WasiHost;
 use crate::bindings::wasi_filesystem_preopens;
 use crate::bindings::wasi_filesystem_types::{
-    self, Advice, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode,
-    MetadataHashValue, NewTimestamp, OpenFlags, PathFlags,
+    self, Advice, Datetime, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry,
+    ErrorCode, MetadataHashValue, NewTimestamp, OpenFlags, PathFlags,
 };
 use crate::bindings::wasi_io_error::Error as ErrorRes;
 use crate::bindings::wasi_io_streams::{InputStream as InputRes, OutputStream as OutputRes};
-use crate::fs::sandbox::Beneath;
-use crate::fs::*;
+use crate::fs::errno::error_code_of_errno;
+use crate::fs::types::stat as st;
+use crate::fs::{self, Descriptor, Errno, FileType, Flags, FsResult, SetTime, Time};
 use crate::p2::io::{InputStream, OutputStream};
 use crate::table::Object;
 
@@ -27,101 +26,100 @@ type EntriesRes = wasi_filesystem_types::DirectoryEntryStream;
 
 /// The result of a `wasi:filesystem` call: a trap (a bug in smelt), or the
 /// call's value or `error-code`.
-type FsResult<T> = HostResult<Result<T, ErrorCode>>;
+type WitResult<T> = HostResult<Result<T, ErrorCode>>;
 
-impl WasiHost {
-    /// The `stat` of `path` under descriptor `descriptor` (following a
-    /// last symbolic link when `follow`), from the [`LastStat`] of the host
-    /// call just before when it was of the same, else from the system (and
-    /// kept for the next call).
-    ///
-    /// # Errors
-    ///
-    /// As [`WasiHost::fs_descriptor`] (the outer result), and as [`stat_at`].
-    pub(crate) fn stat_at_again(
-        &mut self,
-        descriptor: u32,
-        path: String,
-        follow: bool,
-    ) -> HostResult<Result<libc::stat, ErrorCode>> {
-        let (dir, _) = self.fs_descriptor(descriptor)?;
-        if let Some(last) = self.last_stat.take()
-            && last.call.wrapping_add(1) == self.calls
-            && last.descriptor == descriptor
-            && (last.follow == follow || !last.link)
-            && last.path == path
-        {
-            return Ok(Ok(last.stat));
-        }
-        let st = stat_at_link(Beneath::new(dir.as_fd()), &path, follow);
-        if let Ok((stat, link)) = &st {
-            self.last_stat = Some(LastStat {
-                call: self.calls,
-                descriptor,
-                path,
-                follow,
-                link: *link,
-                stat: *stat,
-            });
-        }
-        Ok(st.map(|(stat, _)| stat))
-    }
-
-    /// The file and flags of descriptor `rep`.
-    pub fn fs_descriptor(&mut self, rep: u32) -> HostResult<(Rc<File>, DescriptorFlags)> {
-        let d = self.table.descriptor(rep)?;
-        Ok((d.file.clone(), d.flags))
-    }
-
-    /// Descriptor `rep`, which is about to change what is in it (needs
-    /// `mutate-directory`, else `read-only`).
-    fn fs_mutable(&mut self, rep: u32) -> HostResult<Result<Rc<File>, ErrorCode>> {
-        let (file, flags) = self.fs_descriptor(rep)?;
-        Ok(if flags.contains(DescriptorFlags::MUTATE_DIRECTORY) {
-            Ok(file)
-        } else {
-            Err(ErrorCode::ReadOnly)
-        })
-    }
-
-    /// Descriptor `rep`, a file that is about to be read (needs `read`,
-    /// else `bad-descriptor`) or written (`write`).
-    pub fn fs_file(&mut self, rep: u32, needs: u64) -> HostResult<Result<Rc<File>, ErrorCode>> {
-        let (file, flags) = self.fs_descriptor(rep)?;
-        if !flags.contains(needs) {
-            return Ok(Err(ErrorCode::BadDescriptor));
-        }
-        Ok(match fstat(file.as_fd()) {
-            Ok(st) if is_dir(&st) => Err(ErrorCode::IsDirectory),
-            Ok(_) => Ok(file),
-            Err(e) => Err(e.into()),
-        })
-    }
-
-    /// A new descriptor resource.
-    fn fs_new_descriptor(
-        &mut self,
-        file: File,
-        flags: DescriptorFlags,
-    ) -> HostResult<Own<DescriptorRes>> {
-        Ok(Own::new(self.table.push(Object::Descriptor(
-            Descriptor {
-                file: Rc::new(file),
-                flags,
-            },
-        ))?))
+/// The `error-code` of `errno` value `e`.
+pub fn error_code(e: Errno) -> ErrorCode {
+    match e.0 {
+        libc::EAGAIN => ErrorCode::WouldBlock,
+        n => error_code_of_errno!(ErrorCode, n, ErrorCode::Io),
     }
 }
 
-/// `?` for the `error-code` of a `wasi:filesystem` call inside a
-/// `HostResult`.
+/// A core result as a call's result, its value converted by `f`.
+fn wit<T, U>(r: FsResult<T>, f: impl FnOnce(T) -> U) -> WitResult<U> {
+    Ok(r.map(f).map_err(error_code))
+}
+
+/// The `descriptor-type` of a file type.
+fn descriptor_type(t: FileType) -> DescriptorType {
+    match t {
+        FileType::Unknown => DescriptorType::Unknown,
+        FileType::BlockDevice => DescriptorType::BlockDevice,
+        FileType::CharacterDevice => DescriptorType::CharacterDevice,
+        FileType::Directory => DescriptorType::Directory,
+        FileType::Fifo => DescriptorType::Fifo,
+        FileType::SymbolicLink => DescriptorType::SymbolicLink,
+        FileType::RegularFile => DescriptorType::RegularFile,
+        FileType::Socket => DescriptorType::Socket,
+    }
+}
+
+/// A `datetime`; `None` before the epoch (a `datetime` cannot say it).
+fn datetime(t: Time) -> Option<Datetime> {
+    Some(Datetime {
+        seconds: u64::try_from(t.seconds).ok()?,
+        nanoseconds: t.nanoseconds,
+    })
+}
+
+/// The `descriptor-stat` of `s`.
+fn descriptor_stat(s: libc::stat) -> DescriptorStat {
+    DescriptorStat {
+        type_: descriptor_type(st::file_type(&s)),
+        link_count: st::link_count(&s),
+        size: st::size(&s),
+        data_access_timestamp: datetime(st::accessed(&s)),
+        data_modification_timestamp: datetime(st::modified(&s)),
+        status_change_timestamp: datetime(st::changed(&s)),
+    }
+}
+
+fn metadata_hash((lower, upper): (u64, u64)) -> MetadataHashValue {
+    MetadataHashValue { lower, upper }
+}
+
+/// The core's `SetTime` of a `new-timestamp` (`overflow` past `time_t`).
+fn set_time(t: NewTimestamp) -> Result<SetTime, ErrorCode> {
+    Ok(match t {
+        NewTimestamp::NoChange => SetTime::NoChange,
+        NewTimestamp::Now => SetTime::Now,
+        NewTimestamp::Timestamp(d) => SetTime::At(Time {
+            seconds: i64::try_from(d.seconds).map_err(|_| ErrorCode::Overflow)?,
+            nanoseconds: d.nanoseconds,
+        }),
+    })
+}
+
+fn advice(a: Advice) -> fs::Advice {
+    match a {
+        Advice::Normal => fs::Advice::Normal,
+        Advice::Sequential => fs::Advice::Sequential,
+        Advice::Random => fs::Advice::Random,
+        Advice::WillNeed => fs::Advice::WillNeed,
+        Advice::DontNeed => fs::Advice::DontNeed,
+        Advice::NoReuse => fs::Advice::NoReuse,
+    }
+}
+
+fn follow(f: PathFlags) -> bool {
+    f.contains(PathFlags::SYMLINK_FOLLOW)
+}
+
+/// `?` for an `error-code` inside a `HostResult`.
 macro_rules! fs_try {
     ($e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => return Ok(Err(ErrorCode::from(e))),
+            Err(e) => return Ok(Err(e)),
         }
     };
+}
+
+impl WasiHost {
+    fn descriptor(&self, d: &Borrow<DescriptorRes>) -> HostResult<&Descriptor> {
+        self.table.resource(d)
+    }
 }
 
 impl wasi_filesystem_types::Host for WasiHost {
@@ -130,12 +128,10 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         offset: u64,
-    ) -> FsResult<Own<InputRes>> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::READ)?);
-        let rep = self
-            .table
-            .push(Object::InputStream(InputStream::File { file, offset }))?;
-        Ok(Ok(Own::new(rep)))
+    ) -> WitResult<Own<InputRes>> {
+        let d = self.descriptor(&this)?;
+        let file = fs_try!(d.file(Flags::READ).map_err(error_code)).clone();
+        Ok(Ok(self.table.own(InputStream::File { file, offset })?))
     }
 
     fn method_descriptor_write_via_stream(
@@ -143,27 +139,27 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         offset: u64,
-    ) -> FsResult<Own<OutputRes>> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::WRITE)?);
-        let rep = self.table.push(Object::OutputStream(OutputStream::File {
+    ) -> WitResult<Own<OutputRes>> {
+        let d = self.descriptor(&this)?;
+        let file = fs_try!(d.file(Flags::WRITE).map_err(error_code)).clone();
+        let stream = OutputStream::File {
             file,
             offset: Some(offset),
-        }))?;
-        Ok(Ok(Own::new(rep)))
+        };
+        Ok(Ok(self.table.own(stream)?))
     }
 
     fn method_descriptor_append_via_stream(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<Own<OutputRes>> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::WRITE)?);
-        let file = fs_try!(reopen_for_append(&file));
-        let rep = self.table.push(Object::OutputStream(OutputStream::File {
-            file: Rc::new(file),
+    ) -> WitResult<Own<OutputRes>> {
+        let file = fs_try!(self.descriptor(&this)?.append().map_err(error_code));
+        let stream = OutputStream::File {
+            file: file.into(),
             offset: None,
-        }))?;
-        Ok(Ok(Own::new(rep)))
+        };
+        Ok(Ok(self.table.own(stream)?))
     }
 
     fn method_descriptor_advise(
@@ -172,50 +168,37 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         offset: u64,
         length: u64,
-        advice: Advice,
-    ) -> FsResult<()> {
-        let (file, _) = self.fs_descriptor(this.rep)?;
-        let advice = match advice {
-            Advice::Normal => libc::POSIX_FADV_NORMAL,
-            Advice::Sequential => libc::POSIX_FADV_SEQUENTIAL,
-            Advice::Random => libc::POSIX_FADV_RANDOM,
-            Advice::WillNeed => libc::POSIX_FADV_WILLNEED,
-            Advice::DontNeed => libc::POSIX_FADV_DONTNEED,
-            Advice::NoReuse => libc::POSIX_FADV_NOREUSE,
-        };
-        let offset = fs_try!(i64::try_from(offset).map_err(|_| ErrorCode::Invalid));
-        let length = fs_try!(i64::try_from(length).map_err(|_| ErrorCode::Invalid));
-        // SAFETY: a valid descriptor; `posix_fadvise` returns the error.
-        let e = unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, length, advice) };
-        Ok(if e == 0 { Ok(()) } else { Err(errno_code(e)) })
+        a: Advice,
+    ) -> WitResult<()> {
+        wit(
+            self.descriptor(&this)?.advise(offset, length, advice(a)),
+            |v| v,
+        )
     }
 
     fn method_descriptor_sync_data(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<()> {
-        let (file, flags) = self.fs_descriptor(this.rep)?;
-        Ok(sync_result(file.sync_data(), flags))
+    ) -> WitResult<()> {
+        wit(self.descriptor(&this)?.sync(false), |v| v)
     }
 
     fn method_descriptor_get_flags(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<DescriptorFlags> {
-        Ok(Ok(self.fs_descriptor(this.rep)?.1))
+    ) -> WitResult<DescriptorFlags> {
+        let flags = self.descriptor(&this)?.flags;
+        Ok(Ok(DescriptorFlags { bits: flags.bits() }))
     }
 
     fn method_descriptor_get_type(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<DescriptorType> {
-        let (file, _) = self.fs_descriptor(this.rep)?;
-        Ok(fstat(file.as_fd())
-            .map(|st| descriptor_type(st.st_mode))
-            .map_err(Into::into))
+    ) -> WitResult<DescriptorType> {
+        wit(self.descriptor(&this)?.get_type(), descriptor_type)
     }
 
     fn method_descriptor_set_size(
@@ -223,12 +206,8 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         size: u64,
-    ) -> FsResult<()> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::WRITE)?);
-        if i64::try_from(size).is_err() {
-            return Ok(Err(ErrorCode::FileTooLarge));
-        }
-        Ok(file.set_len(size).map_err(|e| error_code(&e)))
+    ) -> WitResult<()> {
+        wit(self.descriptor(&this)?.set_size(size), |v| v)
     }
 
     fn method_descriptor_set_times(
@@ -237,27 +216,11 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         data_access_timestamp: NewTimestamp,
         data_modification_timestamp: NewTimestamp,
-    ) -> FsResult<()> {
-        let (file, flags) = self.fs_descriptor(this.rep)?;
-        let st = fs_try!(fstat(file.as_fd()));
-        // A directory's times change with `mutate-directory`, a file's with
-        // `write`.
-        if is_dir(&st) {
-            if !flags.contains(DescriptorFlags::MUTATE_DIRECTORY) {
-                return Ok(Err(ErrorCode::ReadOnly));
-            }
-        } else if !flags.contains(DescriptorFlags::WRITE) {
-            return Ok(Err(ErrorCode::NotPermitted));
-        }
-        let times = [
-            fs_try!(timespec(data_access_timestamp)),
-            fs_try!(timespec(data_modification_timestamp)),
-        ];
-        // SAFETY: a valid descriptor and two timespecs.
-        fs_try!(retry(|| unsafe {
-            libc::futimens(file.as_raw_fd(), times.as_ptr())
-        }));
-        Ok(Ok(()))
+    ) -> WitResult<()> {
+        let d = self.descriptor(&this)?;
+        let atime = fs_try!(set_time(data_access_timestamp));
+        let mtime = fs_try!(set_time(data_modification_timestamp));
+        wit(d.set_times(atime, mtime), |v| v)
     }
 
     fn method_descriptor_read(
@@ -266,9 +229,8 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         length: u64,
         offset: u64,
-    ) -> FsResult<(Vec<u8>, bool)> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::READ)?);
-        Ok(read_at(&file, length, offset))
+    ) -> WitResult<(Vec<u8>, bool)> {
+        wit(self.descriptor(&this)?.read(length, offset), |v| v)
     }
 
     fn method_descriptor_write(
@@ -277,32 +239,25 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         buffer: Vec<u8>,
         offset: u64,
-    ) -> FsResult<u64> {
-        let file = fs_try!(self.fs_file(this.rep, DescriptorFlags::WRITE)?);
-        Ok(file
-            .write_all_at(&buffer, offset)
-            .map(|()| buffer.len() as u64)
-            .map_err(|e| error_code(&e)))
+    ) -> WitResult<u64> {
+        wit(self.descriptor(&this)?.write(&buffer, offset), |v| v)
     }
 
     fn method_descriptor_read_directory(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<Own<EntriesRes>> {
-        let (file, _) = self.fs_descriptor(this.rep)?;
-        let entries = fs_try!(read_directory(file.as_fd()));
-        let rep = self.table.push(Object::DirectoryEntries(entries))?;
-        Ok(Ok(Own::new(rep)))
+    ) -> WitResult<Own<EntriesRes>> {
+        let entries = fs_try!(self.descriptor(&this)?.read_directory().map_err(error_code));
+        Ok(Ok(self.table.own(entries)?))
     }
 
     fn method_descriptor_sync(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<()> {
-        let (file, flags) = self.fs_descriptor(this.rep)?;
-        Ok(sync_result(file.sync_all(), flags))
+    ) -> WitResult<()> {
+        wit(self.descriptor(&this)?.sync(true), |v| v)
     }
 
     fn method_descriptor_create_directory_at(
@@ -310,20 +265,19 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         path: String,
-    ) -> FsResult<()> {
-        let dir = fs_try!(self.fs_mutable(this.rep)?);
-        Ok(create_directory_at(Beneath::new(dir.as_fd()), &path))
+    ) -> WitResult<()> {
+        wit(
+            self.descriptor(&this)?.create_directory_at(path.as_bytes()),
+            |v| v,
+        )
     }
 
     fn method_descriptor_stat(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<DescriptorStat> {
-        let (file, _) = self.fs_descriptor(this.rep)?;
-        Ok(fstat(file.as_fd())
-            .map(|st| descriptor_stat(&st))
-            .map_err(Into::into))
+    ) -> WitResult<DescriptorStat> {
+        wit(self.descriptor(&this)?.stat(), descriptor_stat)
     }
 
     fn method_descriptor_stat_at(
@@ -332,11 +286,9 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         path_flags: PathFlags,
         path: String,
-    ) -> FsResult<DescriptorStat> {
-        let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(self
-            .stat_at_again(this.rep, path, follow)?
-            .map(|st| descriptor_stat(&st)))
+    ) -> WitResult<DescriptorStat> {
+        let st = self.stat_at_again(this.rep, path.into_bytes(), follow(path_flags))?;
+        wit(st, descriptor_stat)
     }
 
     fn method_descriptor_set_times_at(
@@ -347,16 +299,16 @@ impl wasi_filesystem_types::Host for WasiHost {
         path: String,
         data_access_timestamp: NewTimestamp,
         data_modification_timestamp: NewTimestamp,
-    ) -> FsResult<()> {
-        let dir = fs_try!(self.fs_mutable(this.rep)?);
-        let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(set_times_at(
-            Beneath::new(dir.as_fd()),
-            &path,
-            follow,
-            data_access_timestamp,
-            data_modification_timestamp,
-        ))
+    ) -> WitResult<()> {
+        let d = self.descriptor(&this)?;
+        // Read-only first, as the WIT says of every change.
+        fs_try!(d.mutable().map_err(error_code));
+        let atime = fs_try!(set_time(data_access_timestamp));
+        let mtime = fs_try!(set_time(data_modification_timestamp));
+        wit(
+            d.set_times_at(follow(path_flags), path.as_bytes(), atime, mtime),
+            |v| v,
+        )
     }
 
     fn method_descriptor_link_at(
@@ -367,17 +319,18 @@ impl wasi_filesystem_types::Host for WasiHost {
         old_path: String,
         new_descriptor: Borrow<DescriptorRes>,
         new_path: String,
-    ) -> FsResult<()> {
-        let (old_dir, _) = self.fs_descriptor(this.rep)?;
-        let new_dir = fs_try!(self.fs_mutable(new_descriptor.rep)?);
-        let follow = old_path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(link_at(
-            Beneath::new(old_dir.as_fd()),
-            &old_path,
-            follow,
-            Beneath::new(new_dir.as_fd()),
-            &new_path,
-        ))
+    ) -> WitResult<()> {
+        let old = self.descriptor(&this)?;
+        let new = self.descriptor(&new_descriptor)?;
+        wit(
+            old.link_at(
+                follow(old_path_flags),
+                old_path.as_bytes(),
+                new,
+                new_path.as_bytes(),
+            ),
+            |v| v,
+        )
     }
 
     fn method_descriptor_open_at(
@@ -388,29 +341,15 @@ impl wasi_filesystem_types::Host for WasiHost {
         path: String,
         open_flags: OpenFlags,
         flags: DescriptorFlags,
-    ) -> FsResult<Own<DescriptorRes>> {
-        let (dir, dir_flags) = self.fs_descriptor(this.rep)?;
-        let mutates = flags.contains(DescriptorFlags::WRITE)
-            || flags.contains(DescriptorFlags::MUTATE_DIRECTORY)
-            || open_flags.contains(OpenFlags::CREATE)
-            || open_flags.contains(OpenFlags::TRUNCATE);
-        if mutates && !dir_flags.contains(DescriptorFlags::MUTATE_DIRECTORY) {
-            return Ok(Err(ErrorCode::ReadOnly));
-        }
-        let (oflags, follow) = fs_try!(open_mode(path_flags, open_flags, flags));
-        let file = fs_try!(open_at(Beneath::new(dir.as_fd()), &path, follow, oflags));
-        // A directory opened under a mutable one may be changed too, as
-        // POSIX programs expect (wasi-libc opens subdirectories with
-        // `read` alone, then removes entries in them), and as wasmtime
-        // does.
-        let mut flags = flags;
-        if let Ok(st) = fstat(file.as_fd())
-            && st.st_mode & libc::S_IFMT == libc::S_IFDIR
-            && dir_flags.contains(DescriptorFlags::MUTATE_DIRECTORY)
-        {
-            flags.bits |= DescriptorFlags::MUTATE_DIRECTORY;
-        }
-        Ok(Ok(self.fs_new_descriptor(file, flags)?))
+    ) -> WitResult<Own<DescriptorRes>> {
+        let opened = self.descriptor(&this)?.open_at(
+            follow(path_flags),
+            path.as_bytes(),
+            fs::OpenFlags::from_bits(open_flags.bits),
+            Flags::from_bits(flags.bits),
+        );
+        let opened = fs_try!(opened.map_err(error_code));
+        Ok(Ok(self.table.own(opened)?))
     }
 
     fn method_descriptor_readlink_at(
@@ -418,9 +357,13 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         path: String,
-    ) -> FsResult<String> {
-        let (dir, _) = self.fs_descriptor(this.rep)?;
-        Ok(readlink_at(Beneath::new(dir.as_fd()), &path))
+    ) -> WitResult<String> {
+        let target = fs_try!(
+            self.descriptor(&this)?
+                .readlink_at(path.as_bytes())
+                .map_err(error_code)
+        );
+        Ok(String::from_utf8(target).map_err(|_| ErrorCode::IllegalByteSequence))
     }
 
     fn method_descriptor_remove_directory_at(
@@ -428,9 +371,11 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         path: String,
-    ) -> FsResult<()> {
-        let dir = fs_try!(self.fs_mutable(this.rep)?);
-        Ok(remove_directory_at(Beneath::new(dir.as_fd()), &path))
+    ) -> WitResult<()> {
+        wit(
+            self.descriptor(&this)?.remove_directory_at(path.as_bytes()),
+            |v| v,
+        )
     }
 
     fn method_descriptor_rename_at(
@@ -440,15 +385,13 @@ impl wasi_filesystem_types::Host for WasiHost {
         old_path: String,
         new_descriptor: Borrow<DescriptorRes>,
         new_path: String,
-    ) -> FsResult<()> {
-        let old_dir = fs_try!(self.fs_mutable(this.rep)?);
-        let new_dir = fs_try!(self.fs_mutable(new_descriptor.rep)?);
-        Ok(rename_at(
-            Beneath::new(old_dir.as_fd()),
-            &old_path,
-            Beneath::new(new_dir.as_fd()),
-            &new_path,
-        ))
+    ) -> WitResult<()> {
+        let old = self.descriptor(&this)?;
+        let new = self.descriptor(&new_descriptor)?;
+        wit(
+            old.rename_at(old_path.as_bytes(), new, new_path.as_bytes()),
+            |v| v,
+        )
     }
 
     fn method_descriptor_symlink_at(
@@ -457,9 +400,12 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         old_path: String,
         new_path: String,
-    ) -> FsResult<()> {
-        let dir = fs_try!(self.fs_mutable(this.rep)?);
-        Ok(symlink_at(Beneath::new(dir.as_fd()), &old_path, &new_path))
+    ) -> WitResult<()> {
+        wit(
+            self.descriptor(&this)?
+                .symlink_at(old_path.as_bytes(), new_path.as_bytes()),
+            |v| v,
+        )
     }
 
     fn method_descriptor_unlink_file_at(
@@ -467,9 +413,11 @@ impl wasi_filesystem_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
         path: String,
-    ) -> FsResult<()> {
-        let dir = fs_try!(self.fs_mutable(this.rep)?);
-        Ok(unlink_file_at(Beneath::new(dir.as_fd()), &path))
+    ) -> WitResult<()> {
+        wit(
+            self.descriptor(&this)?.unlink_file_at(path.as_bytes()),
+            |v| v,
+        )
     }
 
     fn method_descriptor_is_same_object(
@@ -478,23 +426,17 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         other: Borrow<DescriptorRes>,
     ) -> HostResult<bool> {
-        let (a, _) = self.fs_descriptor(this.rep)?;
-        let (b, _) = self.fs_descriptor(other.rep)?;
-        Ok(match (fstat(a.as_fd()), fstat(b.as_fd())) {
-            (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
-            _ => false,
-        })
+        let a = self.descriptor(&this)?;
+        let b = self.descriptor(&other)?;
+        Ok(a.is_same_object(b))
     }
 
     fn method_descriptor_metadata_hash(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<DescriptorRes>,
-    ) -> FsResult<MetadataHashValue> {
-        let (file, _) = self.fs_descriptor(this.rep)?;
-        Ok(fstat(file.as_fd())
-            .map(|st| metadata_hash(&st))
-            .map_err(Into::into))
+    ) -> WitResult<MetadataHashValue> {
+        wit(self.descriptor(&this)?.metadata_hash(), metadata_hash)
     }
 
     fn method_descriptor_metadata_hash_at(
@@ -503,23 +445,27 @@ impl wasi_filesystem_types::Host for WasiHost {
         this: Borrow<DescriptorRes>,
         path_flags: PathFlags,
         path: String,
-    ) -> FsResult<MetadataHashValue> {
-        let follow = path_flags.contains(PathFlags::SYMLINK_FOLLOW);
-        Ok(self
-            .stat_at_again(this.rep, path, follow)?
-            .map(|st| metadata_hash(&st)))
+    ) -> WitResult<MetadataHashValue> {
+        let st = self.stat_at_again(this.rep, path.into_bytes(), follow(path_flags))?;
+        wit(st, |s| metadata_hash(fs::types::metadata_hash(&s)))
     }
 
     fn method_directory_entry_stream_read_directory_entry(
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<EntriesRes>,
-    ) -> FsResult<Option<DirectoryEntry>> {
-        let entries = self.table.directory_entries(this.rep)?;
+    ) -> WitResult<Option<DirectoryEntry>> {
+        let entries = self.table.resource_mut(&this)?;
         Ok(match entries.entries.pop_front() {
             None => Ok(None),
-            Some(Ok((type_, name))) => Ok(Some(DirectoryEntry { type_, name })),
-            Some(Err(e)) => Err(e),
+            Some((ty, name)) => match String::from_utf8(name) {
+                Ok(name) => Ok(Some(DirectoryEntry {
+                    type_: descriptor_type(ty),
+                    name,
+                })),
+                // A name that is not UTF-8: an error in the entry's place.
+                Err(_) => Err(ErrorCode::IllegalByteSequence),
+            },
         })
     }
 
@@ -529,38 +475,20 @@ impl wasi_filesystem_types::Host for WasiHost {
         err: Borrow<ErrorRes>,
     ) -> HostResult<Option<ErrorCode>> {
         match self.table.get(err.rep)? {
-            Object::Error { code, .. } => Ok(*code),
+            Object::Error { code, .. } => Ok(code.map(error_code)),
             _ => Err(crate::table::wrong_type(err.rep, "error")),
         }
     }
 }
 
-/// The result of `fsync`/`fdatasync` on a descriptor with `flags`: on one
-/// not opened for writing, a failure is no failure ("succeeds with no
-/// effect").
-fn sync_result(result: std::io::Result<()>, flags: DescriptorFlags) -> Result<(), ErrorCode> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(_) if !flags.contains(DescriptorFlags::WRITE) => Ok(()),
-        Err(e) => Err(error_code(&e)),
-    }
-}
-
 impl wasi_filesystem_preopens::Host for WasiHost {
     fn get_directories(&mut self, _: &mut Cx<'_>) -> HostResult<Vec<(Own<DescriptorRes>, String)>> {
-        let copies = {
-            let preopened = PREOPENED.lock().unwrap_or_else(PoisonError::into_inner);
-            preopened
-                .iter()
-                .map(|(fd, name)| fd.try_clone().map(|fd| (File::from(fd), name.clone())))
-                .collect::<std::io::Result<Vec<_>>>()
-                .map_err(|e| {
-                    HostTrap::Message(format!("cannot duplicate a preopened directory: {e}"))
-                })?
-        };
-        copies
+        let preopened = fs::preopens::preopened().map_err(|e| {
+            HostTrap::Message(format!("cannot duplicate a preopened directory: {e}"))
+        })?;
+        preopened
             .into_iter()
-            .map(|(file, name)| Ok((self.fs_new_descriptor(file, PREOPEN_FLAGS)?, name)))
+            .map(|(d, name)| Ok((self.table.own(d)?, name)))
             .collect()
     }
 }

@@ -20,7 +20,7 @@
 //! are immutable once given to it (`header-error.immutable`).
 
 use std::fs::File;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
 
@@ -546,7 +546,7 @@ impl wasi_http_types::Host for WasiHost {
             ))
         })?;
         let stream = OutputStream::File {
-            file: Rc::new(file),
+            file: Arc::new(file),
             offset: None,
         };
         Ok(Ok(Own::new(self.table.push(Object::OutputStream(stream))?)))

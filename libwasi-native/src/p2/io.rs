@@ -1,13 +1,13 @@
-//! `wasi:io`: errors, pollables and byte streams.
+//! `wasi:io` of WASI 0.2: errors, pollables and byte streams, on the I/O
+//! core ([`crate::io`]).
 //!
 //! Output streams write through to the file descriptor (no buffering in
 //! the host), so everything a guest wrote is out when the process ends,
-//! whatever way it ends. `poll` blocks in `poll(2)` over the descriptors
-//! and the nearest monotonic deadline of the pollables it waits for.
+//! whatever way it ends. `poll` blocks in [`crate::io::wait`].
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
 
@@ -17,12 +17,9 @@ use crate::bindings::wasi_io_poll::{self, Pollable as PollableRes};
 use crate::bindings::wasi_io_streams::{
     self, InputStream as InputRes, OutputStream as OutputRes, StreamError,
 };
-use crate::p2::clocks::monotonic_now;
+use crate::fs::Errno;
+use crate::io::{CHUNK, Interest, read_fd, write_fd};
 use crate::table::Object;
-
-/// Largest number of bytes one `read` returns, and the write budget
-/// `check-write` grants.
-pub const CHUNK: u64 = 1 << 20;
 
 /// What a pollable waits for.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +32,17 @@ pub enum Pollable {
     Readable(i32),
 }
 
+impl Pollable {
+    /// What waiting for it waits for.
+    pub fn interest(self) -> Interest {
+        match self {
+            Pollable::Ready => Interest::Ready,
+            Pollable::Deadline(t) => Interest::Deadline(t),
+            Pollable::Readable(fd) => Interest::Readable(fd),
+        }
+    }
+}
+
 /// An `input-stream`.
 #[derive(Debug)]
 pub enum InputStream {
@@ -43,7 +51,7 @@ pub enum InputStream {
     /// A file, read from `offset` on.
     File {
         /// The file.
-        file: Rc<File>,
+        file: Arc<File>,
         /// The next byte to read.
         offset: u64,
     },
@@ -57,7 +65,7 @@ pub enum OutputStream {
     /// A file, written at `offset` on, or appended to.
     File {
         /// The file.
-        file: Rc<File>,
+        file: Arc<File>,
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
@@ -66,10 +74,9 @@ pub enum OutputStream {
 impl WasiHost {
     /// An `error` resource for a failed operation.
     pub fn error(&mut self, e: std::io::Error) -> HostResult<StreamError> {
-        let code = crate::fs::error_code(&e);
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
-            code: Some(code),
+            code: Some(Errno::of_io(&e)),
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -82,132 +89,6 @@ impl WasiHost {
     pub fn pollable(&mut self, p: Pollable) -> HostResult<Own<PollableRes>> {
         self.new_pollable(p)
     }
-}
-
-/// Whether `p` is ready now.
-fn ready(p: Pollable) -> bool {
-    match p {
-        Pollable::Ready => true,
-        Pollable::Deadline(t) => monotonic_now() >= t,
-        Pollable::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
-    }
-}
-
-/// `poll(2)` over `fds` for at most `timeout_ms` (-1: no limit); returns
-/// how many are ready (0 on timeout or error).
-fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&(fd, events)| libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: `pfds` is a valid array of `pfds.len()` entries.
-    let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-    n.max(0) as usize
-}
-
-/// Blocks until at least one of `ps` is ready; returns the indices of the
-/// ready ones, in order.
-pub fn wait(ps: &[Pollable]) -> Vec<u32> {
-    loop {
-        let ready_now: Vec<u32> = ps
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| ready(**p))
-            .map(|(i, _)| i as u32)
-            .collect();
-        if !ready_now.is_empty() || ps.is_empty() {
-            return ready_now;
-        }
-        let now = monotonic_now();
-        let deadline = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Deadline(t) => Some(*t),
-                _ => None,
-            })
-            .min();
-        let timeout = match deadline {
-            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
-            None => -1,
-        };
-        let mut fds: Vec<(i32, i16)> = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Readable(fd) => Some((*fd, libc::POLLIN)),
-                _ => None,
-            })
-            .collect();
-        if fds.is_empty() {
-            if let Some(t) = deadline {
-                sleep_until(t);
-            }
-        } else {
-            poll_fds(&mut fds, timeout);
-        }
-    }
-}
-
-/// Sleeps until the monotonic clock reaches `t` (ns).
-fn sleep_until(t: u64) {
-    let ts = libc::timespec {
-        tv_sec: (t / 1_000_000_000) as _,
-        tv_nsec: (t % 1_000_000_000) as libc::c_long,
-    };
-    // SAFETY: a valid timespec; interrupted sleeps are retried by `wait`.
-    unsafe {
-        libc::clock_nanosleep(
-            libc::CLOCK_MONOTONIC,
-            libc::TIMER_ABSTIME,
-            &ts,
-            core::ptr::null_mut(),
-        )
-    };
-}
-
-/// Reads up to `len` bytes from descriptor `fd` (blocking).
-fn read_fd(fd: i32, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    loop {
-        // SAFETY: `buf` has room for `len` bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            return Ok(buf);
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) => {
-                poll_fds(&mut [(fd, libc::POLLIN)], -1);
-            }
-            _ => return Err(e),
-        }
-    }
-}
-
-/// Writes all of `bytes` to descriptor `fd`.
-pub fn write_fd(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is valid for its length.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n >= 0 {
-            bytes = &bytes[n as usize..];
-            continue;
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => {}
-            Some(libc::EAGAIN) => {
-                poll_fds(&mut [(fd, libc::POLLOUT)], -1);
-            }
-            _ => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 fn closed_on_pipe(host: &mut WasiHost, e: std::io::Error) -> HostResult<StreamError> {
@@ -231,7 +112,7 @@ impl WasiHost {
                 if len == 0 {
                     return Ok(Ok(Vec::new()));
                 }
-                if !blocking && !ready(Pollable::Readable(0)) {
+                if !blocking && !Interest::Readable(0).ready() {
                     return Ok(Ok(Vec::new()));
                 }
                 read_fd(0, len)
@@ -294,7 +175,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(*self.table.pollable(this.rep)?))
+        Ok(self.table.pollable(this.rep)?.interest().ready())
     }
 
     fn method_pollable_block(
@@ -302,8 +183,8 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = *self.table.pollable(this.rep)?;
-        wait(&[p]);
+        let p = self.table.pollable(this.rep)?.interest();
+        crate::io::wait(&[p]);
         Ok(())
     }
 
@@ -315,9 +196,9 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| self.table.pollable(b.rep).copied())
+            .map(|b| Ok(self.table.pollable(b.rep)?.interest()))
             .collect::<HostResult<Vec<_>>>()?;
-        Ok(wait(&ps))
+        Ok(crate::io::wait(&ps))
     }
 }
 

@@ -1,4 +1,5 @@
-//! WASI 0.2, by package.
+//! WASI 0.2, by package: the `Host` traits of its interfaces, over the
+//! version-neutral core (`crate::{cli, clocks, fs, io, random}`).
 
 pub mod cli;
 pub mod clocks;

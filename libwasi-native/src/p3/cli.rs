@@ -1,5 +1,6 @@
 //! `wasi:cli` of WASI 0.3: arguments, environment, exit, the standard
-//! streams as `stream<u8>`s, terminals.
+//! streams as `stream<u8>`s, terminals, on the command-line core
+//! ([`crate::cli`]).
 
 use smelt_rt::component::host::{self, Cx, FutureReader, HostResult, Own, StreamReader};
 
@@ -53,11 +54,11 @@ impl wasi_cli_environment::Host for WasiHost {
 
 impl wasi_cli_exit::Host for WasiHost {
     fn exit(&mut self, _: &mut Cx<'_>, status: Result<(), ()>) -> HostResult<()> {
-        crate::p2::cli::exit(if status.is_ok() { 0 } else { 1 })
+        crate::cli::exit(if status.is_ok() { 0 } else { 1 })
     }
 
     fn exit_with_code(&mut self, _: &mut Cx<'_>, status_code: u8) -> HostResult<()> {
-        crate::p2::cli::exit(i32::from(status_code))
+        crate::cli::exit(i32::from(status_code))
     }
 }
 

@@ -1,5 +1,5 @@
 //! `wasi:clocks` of WASI 0.3: the monotonic clock with its `async` waits,
-//! the system clock, the time zone.
+//! the system clock, the time zone, on the clock core ([`crate::clocks`]).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +8,7 @@ use smelt_rt::component::hostio::{Wait, after};
 
 use crate::WasiHost;
 use crate::bindings::p3::*;
-use crate::p2::clocks::{clock, monotonic_now, nanos, resolution};
+use crate::clocks::{monotonic_now, monotonic_resolution, realtime_now, realtime_resolution};
 
 /// A wait until the monotonic clock reads `mark` nanoseconds.
 fn until(mark: u64) -> Async<()> {
@@ -30,7 +30,7 @@ impl wasi_clocks_monotonic_clock::Host for WasiHost {
     }
 
     fn get_resolution(&mut self, _: &mut Cx<'_>) -> HostResult<u64> {
-        Ok(nanos(resolution(libc::CLOCK_MONOTONIC)).max(1))
+        Ok(monotonic_resolution())
     }
 
     fn wait_until(&mut self, _: &mut Cx<'_>, when: u64) -> HostResult<Async<()>> {
@@ -54,15 +54,15 @@ impl wasi_clocks_monotonic_clock::Host for WasiHost {
 
 impl wasi_clocks_system_clock::Host for WasiHost {
     fn now(&mut self, _: &mut Cx<'_>) -> HostResult<wasi_clocks_system_clock::Instant> {
-        let ts = clock(libc::CLOCK_REALTIME);
+        let (seconds, nanoseconds) = realtime_now();
         Ok(wasi_clocks_system_clock::Instant {
-            seconds: ts.tv_sec,
-            nanoseconds: ts.tv_nsec as u32,
+            seconds,
+            nanoseconds,
         })
     }
 
     fn get_resolution(&mut self, _: &mut Cx<'_>) -> HostResult<u64> {
-        Ok(nanos(resolution(libc::CLOCK_REALTIME)).max(1))
+        Ok(realtime_resolution())
     }
 }
 

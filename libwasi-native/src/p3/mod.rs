@@ -1,5 +1,6 @@
 //! The WASI 0.3 host: `wasi:cli`, `wasi:clocks`, `wasi:random` and
-//! `wasi:filesystem` of WASI 0.3.x, on the WASI 0.2 host's OS code.
+//! `wasi:filesystem` of WASI 0.3.x, over the version-neutral core
+//! (`crate::{cli, clocks, fs, random}`).
 //!
 //! What is new in 0.3 is the shape of the calls: standard streams and file
 //! contents are `stream<u8>`s whose other end the host holds (a

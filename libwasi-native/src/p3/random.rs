@@ -1,10 +1,10 @@
-//! `wasi:random` of WASI 0.3: the WASI 0.2 host's kernel random source.
+//! `wasi:random` of WASI 0.3, on the randomness core ([`crate::random`]).
 
 use smelt_rt::component::host::{Cx, HostResult};
 
 use crate::WasiHost;
 use crate::bindings::p3::{wasi_random_insecure, wasi_random_insecure_seed, wasi_random_random};
-use crate::p2::random::{bytes, u64_random};
+use crate::random::{bytes, insecure_seed, u64_random};
 
 impl wasi_random_random::Host for WasiHost {
     fn get_random_bytes(&mut self, _: &mut Cx<'_>, max_len: u64) -> HostResult<Vec<u8>> {
@@ -28,6 +28,6 @@ impl wasi_random_insecure::Host for WasiHost {
 
 impl wasi_random_insecure_seed::Host for WasiHost {
     fn get_insecure_seed(&mut self, _: &mut Cx<'_>) -> HostResult<(u64, u64)> {
-        Ok((u64_random()?, u64_random()?))
+        insecure_seed()
     }
 }

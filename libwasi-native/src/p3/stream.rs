@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use smelt_rt::component::hostio::Wait;
 use smelt_rt::component::stream::{HostSink, HostSource, SourceRead};
@@ -32,7 +32,7 @@ pub struct FdSink {
     /// Runs once, when the stream ends.
     pub on_end: Option<OnEnd>,
     /// The file `fd` belongs to, kept open while the stream lives.
-    pub owner: Option<Rc<File>>,
+    pub owner: Option<Arc<File>>,
 }
 
 /// How many bytes a write to pipe `fd` can take without blocking (its
@@ -112,7 +112,7 @@ pub struct FdSource {
     /// Runs once, when the stream ends.
     pub on_end: Option<OnEnd>,
     /// The file `fd` belongs to, kept open while the stream lives.
-    pub owner: Option<Rc<File>>,
+    pub owner: Option<Arc<File>>,
 }
 
 impl FdSource {

@@ -1,0 +1,169 @@
+//! The I/O core: reading and writing file descriptors, and waiting for
+//! several things at once.
+//!
+//! Writes go straight to the descriptor (no buffering in the host), so
+//! everything a guest wrote is out when the process ends, whatever way it
+//! ends. [`wait`] blocks in `poll(2)` over the descriptors and the nearest
+//! monotonic deadline of what it waits for. WASI 0.2's pollables and
+//! streams (`p2/io.rs`) and preview1's `fd_read`/`fd_write`/`poll_oneoff`
+//! are faces over this; WASI 0.3 waits in the component runtime's event
+//! loop instead.
+
+use crate::clocks::monotonic_now;
+
+/// Largest number of bytes one read returns, and the write budget a
+/// WASI 0.2 `check-write` grants.
+pub const CHUNK: u64 = 1 << 20;
+
+/// What a wait waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// Nothing: ready at once.
+    Ready,
+    /// The monotonic clock reaching this instant (ns).
+    Deadline(u64),
+    /// The descriptor becoming readable (or reaching its end, or failing).
+    Readable(i32),
+    /// The descriptor becoming writable (or failing).
+    Writable(i32),
+}
+
+impl Interest {
+    /// Whether it is ready now.
+    pub fn ready(self) -> bool {
+        match self {
+            Interest::Ready => true,
+            Interest::Deadline(t) => monotonic_now() >= t,
+            Interest::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
+            Interest::Writable(fd) => poll_fds(&mut [(fd, libc::POLLOUT)], 0) > 0,
+        }
+    }
+}
+
+/// `poll(2)` over `fds` for at most `timeout_ms` (-1: no limit); returns
+/// how many are ready (0 on timeout or error).
+pub fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `pfds` is a valid array of `pfds.len()` entries.
+    let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    n.max(0) as usize
+}
+
+/// Blocks until at least one of `interests` is ready; returns the indices
+/// of the ready ones, in order (none for an empty list).
+pub fn wait(interests: &[Interest]) -> Vec<u32> {
+    loop {
+        let ready_now: Vec<u32> = interests
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.ready())
+            .map(|(i, _)| i as u32)
+            .collect();
+        if !ready_now.is_empty() || interests.is_empty() {
+            return ready_now;
+        }
+        let now = monotonic_now();
+        let deadline = interests
+            .iter()
+            .filter_map(|i| match i {
+                Interest::Deadline(t) => Some(*t),
+                _ => None,
+            })
+            .min();
+        let timeout = match deadline {
+            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
+            None => -1,
+        };
+        let mut fds: Vec<(i32, i16)> = interests
+            .iter()
+            .filter_map(|i| match i {
+                Interest::Readable(fd) => Some((*fd, libc::POLLIN)),
+                Interest::Writable(fd) => Some((*fd, libc::POLLOUT)),
+                _ => None,
+            })
+            .collect();
+        if fds.is_empty() {
+            if let Some(t) = deadline {
+                sleep_until(t);
+            }
+        } else {
+            poll_fds(&mut fds, timeout);
+        }
+    }
+}
+
+/// Sleeps until the monotonic clock reaches `t` (ns).
+fn sleep_until(t: u64) {
+    let ts = libc::timespec {
+        tv_sec: (t / 1_000_000_000) as _,
+        tv_nsec: (t % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: a valid timespec; interrupted sleeps are retried by `wait`.
+    unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            core::ptr::null_mut(),
+        )
+    };
+}
+
+/// Reads up to `len` bytes from descriptor `fd` (blocking: a non-blocking
+/// descriptor is waited for).
+///
+/// # Errors
+///
+/// The error of `read`.
+pub fn read_fd(fd: i32, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    loop {
+        // SAFETY: `buf` has room for `len` bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Ok(buf);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => {
+                poll_fds(&mut [(fd, libc::POLLIN)], -1);
+            }
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Writes all of `bytes` to descriptor `fd` (a non-blocking descriptor is
+/// waited for).
+///
+/// # Errors
+///
+/// The error of `write`.
+pub fn write_fd(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for its length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            bytes = &bytes[n as usize..];
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN) => {
+                poll_fds(&mut [(fd, libc::POLLOUT)], -1);
+            }
+            _ => return Err(e),
+        }
+    }
+    Ok(())
+}
