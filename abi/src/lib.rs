@@ -26,6 +26,7 @@
 pub mod builtins;
 pub mod codec;
 pub mod component;
+pub mod preview1;
 pub mod program;
 pub mod script;
 pub mod trap;

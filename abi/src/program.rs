@@ -43,6 +43,11 @@ pub enum ProgramKind {
     /// [`ProgramDesc::entry_export`] (the `run` export) with the host as the
     /// caller.
     Component = 2,
+    /// A WASI preview1 command: module 0, its imports bound to the
+    /// preview1 host's functions through [`ProgramDesc::trampolines`] (one
+    /// per import, in import order), then its `_start` export
+    /// [`ProgramDesc::entry_export`] called ([`crate::preview1`]).
+    Preview1 = 3,
 }
 
 impl ProgramKind {
@@ -55,6 +60,7 @@ impl ProgramKind {
             ProgramKind::WastScript => "smelt_run_wast_script",
             ProgramKind::CoreCommand => "smelt_run_core_command",
             ProgramKind::Component => "smelt_run_component",
+            ProgramKind::Preview1 => "smelt_run_preview1",
         }
     }
 }
@@ -89,8 +95,9 @@ pub struct ProgramDesc {
     pub script: *const u8,
     /// Length of `script` in bytes.
     pub script_len: u64,
-    /// Export of module 0 to call ([`ProgramKind::CoreCommand`]), or the
-    /// entry adapter ([`ProgramKind::Component`]); `u32::MAX` for none.
+    /// Export of module 0 to call ([`ProgramKind::CoreCommand`],
+    /// [`ProgramKind::Preview1`]), or the entry adapter
+    /// ([`ProgramKind::Component`]); `u32::MAX` for none.
     pub entry_export: u32,
     /// Largest number of [`ValRaw`] slots any exported function needs.
     pub max_values: u32,
@@ -100,17 +107,20 @@ pub struct ProgramDesc {
     /// Length of `component` in bytes.
     pub component_len: u64,
     /// The encoded initializers (`Vec<smelt_abi::component::InitOp>`) of a
-    /// [`ProgramKind::Component`] program.
+    /// [`ProgramKind::Component`] program, or the encoded
+    /// [`crate::preview1::Preview1Desc`] of a [`ProgramKind::Preview1`]
+    /// one.
     pub init: *const u8,
     /// Length of `init` in bytes.
     pub init_len: u64,
-    /// The compiled trampolines, by index.
+    /// The compiled trampolines, by index (of a
+    /// [`ProgramKind::Preview1`] program: one per import of module 0).
     pub trampolines: *const TrampolineCode,
     /// Number of entries in `trampolines`.
     pub n_trampolines: u64,
     /// The encoded `smelt_abi::wasi::WasiConfig` of a
-    /// [`ProgramKind::Component`] program: the capabilities granted at
-    /// build time (empty for other kinds).
+    /// [`ProgramKind::Component`] or [`ProgramKind::Preview1`] program: the
+    /// capabilities granted at build time (empty for other kinds).
     pub wasi: *const u8,
     /// Length of `wasi` in bytes.
     pub wasi_len: u64,

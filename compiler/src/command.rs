@@ -6,8 +6,8 @@
 //! when `run` returns `ok`, 1 when it returns `err`, and with the status a
 //! guest passes to `wasi:cli/exit`.
 //!
-//! A core module importing WASI preview1 is first wrapped into such a
-//! component with the preview1 adapter ([`crate::preview1`]).
+//! A core module importing WASI preview1 runs on the preview1 host, with
+//! the same capabilities and exit behaviour ([`crate::preview1`]).
 //!
 //! A core module without imports runs as a program: its start function
 //! (if any) runs at instantiation, then the export chosen as entry point
@@ -86,8 +86,7 @@ pub fn compile_any(
         if invoke.is_some() {
             return Err(CommandError::InvokePreview1);
         }
-        let component = crate::preview1::to_component(wasm)?;
-        compile_component(&component, target, wasi)
+        Ok(crate::preview1::compile(wasm, target, wasi)?)
     } else {
         compile(wasm, target, invoke)
     }

@@ -104,6 +104,7 @@ pub(crate) fn emit_program(
     compiled: &[CompiledFunction],
     entry: &Entry,
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
+    host_import_ids: &[FuncId],
 ) -> Result<()> {
     // Data segment bytes.
     for (m, info) in modules.iter() {
@@ -251,6 +252,27 @@ pub(crate) fn emit_program(
                 define_local(obj, "smelt::trampolines", table)?,
             )
         };
+    // A preview1 program's trampolines: its imports, in order, each
+    // calling its host shim (by symbol).
+    let mut n_trampolines = components.trampolines.len() as u64;
+    let trampolines_table = match entry {
+        Entry::Preview1 { imports, .. } if !imports.is_empty() => {
+            let mut table = DataWriter::default();
+            for (import, &id) in imports.iter().zip(host_import_ids) {
+                let at = table.element(size_of::<TrampolineCode>());
+                table.func(at + offset_of!(TrampolineCode, code), id);
+                table.u32(at + offset_of!(TrampolineCode, type_id), import.type_id);
+                let signature = obj.make_signature();
+                let callee = obj
+                    .declare_function(&import.symbol, Linkage::Import, &signature)
+                    .map_err(|e| CompileError::Object(e.to_string()))?;
+                table.func(at + offset_of!(TrampolineCode, callee), callee);
+            }
+            n_trampolines = imports.len() as u64;
+            define_local(obj, "smelt::trampolines", table)?
+        }
+        _ => trampolines_table,
+    };
     let component_len = component_bytes.len() as u64;
     let component = define_local(
         obj,
@@ -272,6 +294,22 @@ pub(crate) fn emit_program(
             &[][..],
             export.unwrap_or(u32::MAX),
         ),
+        Entry::Preview1 {
+            start,
+            memory,
+            wasi,
+            ..
+        } => {
+            init_bytes =
+                smelt_abi::codec::to_bytes(&smelt_abi::preview1::Preview1Desc { memory: *memory });
+            wasi_bytes = smelt_abi::codec::to_bytes(wasi);
+            (
+                ProgramKind::Preview1,
+                &[][..],
+                init_bytes.as_slice(),
+                *start,
+            )
+        }
         Entry::Component { init, entry, wasi } => {
             init_bytes = smelt_abi::codec::to_bytes(init);
             wasi_bytes = smelt_abi::codec::to_bytes(wasi);
@@ -339,10 +377,7 @@ pub(crate) fn emit_program(
     p.data(at + offset_of!(ProgramDesc, init), init);
     p.u64(at + offset_of!(ProgramDesc, init_len), init_len);
     p.data(at + offset_of!(ProgramDesc, trampolines), trampolines_table);
-    p.u64(
-        at + offset_of!(ProgramDesc, n_trampolines),
-        components.trampolines.len() as u64,
-    );
+    p.u64(at + offset_of!(ProgramDesc, n_trampolines), n_trampolines);
     p.data(at + offset_of!(ProgramDesc, wasi), wasi);
     p.u64(at + offset_of!(ProgramDesc, wasi_len), wasi_len);
     // By symbol: the linker keeps only the runtime this kind of program

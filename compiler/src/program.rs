@@ -67,6 +67,31 @@ pub enum Entry {
         /// Index of the export to call.
         export: Option<u32>,
     },
+    /// Run module 0, a WASI preview1 command, with its imports bound to
+    /// the preview1 host (`crate::preview1`).
+    Preview1 {
+        /// Index of its `_start` export.
+        start: u32,
+        /// Index of its `memory` export, if it has one.
+        memory: Option<u32>,
+        /// Its imports, in order: each a trampoline calling a host shim.
+        imports: Vec<HostImport>,
+        /// The capabilities (`smelt_abi::wasi::WasiConfig`).
+        wasi: smelt_abi::wasi::WasiConfig,
+    },
+}
+
+/// A function import bound to a host function: a compiled trampoline of
+/// the import's signature calling the shim `symbol` (the shape of every
+/// trampoline, `smelt_abi::component`).
+#[derive(Debug, Clone)]
+pub struct HostImport {
+    /// The import's core signature.
+    pub signature: smelt_abi::component::CoreSignature,
+    /// The canonical id of its function type.
+    pub type_id: u32,
+    /// The symbol of the shim it calls.
+    pub symbol: String,
 }
 
 /// Collects the modules and components of a program.
@@ -120,6 +145,9 @@ enum Job<'data> {
     },
     ComponentTrampoline {
         index: u32,
+    },
+    HostImport {
+        index: usize,
     },
 }
 
@@ -342,6 +370,23 @@ impl<'data> ProgramBuilder<'data> {
             });
         }
 
+        let host_imports: &[HostImport] = match &entry {
+            Entry::Preview1 { imports, .. } => imports,
+            _ => &[],
+        };
+        let mut host_import_ids = Vec::with_capacity(host_imports.len());
+        for (i, import) in host_imports.iter().enumerate() {
+            let name = symbols.unique(None, || format!("wasm-host-import[{i}]"));
+            host_import_ids.push(
+                obj.declare_function(
+                    &name,
+                    Linkage::Local,
+                    &crate::component::trampoline::signature(&import.signature),
+                )
+                .map_err(obj_err)?,
+            );
+        }
+
         let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
             .iter()
             .map(|(m, info)| ModuleEnv {
@@ -378,6 +423,9 @@ impl<'data> ProgramBuilder<'data> {
                 jobs.push(Job::ComponentTrampoline { index: t as u32 });
             }
         }
+        for index in 0..host_imports.len() {
+            jobs.push(Job::HostImport { index });
+        }
         // Longest first, so that no thread is left compiling one large
         // function after the others have finished (1 ms of sha256's 31).
         let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().enumerate().collect();
@@ -393,6 +441,7 @@ impl<'data> ProgramBuilder<'data> {
                         &envs,
                         &ids,
                         (&component_state, &trampoline_ids),
+                        (host_imports, &host_import_ids),
                         job,
                         tctx,
                         fctx,
@@ -419,6 +468,7 @@ impl<'data> ProgramBuilder<'data> {
             &compiled,
             &entry,
             (&component_state, &trampoline_ids),
+            &host_import_ids,
         )?;
         obj.finish()
             .emit()
@@ -446,6 +496,7 @@ fn compile_job(
     envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
     ids: &PrimaryMap<ModuleIndex, ModuleIds>,
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
+    (host_imports, host_import_ids): (&[HostImport], &[FuncId]),
     job: Job<'_>,
     tctx: &mut TranslatorContext,
     fctx: &mut FunctionBuilderContext,
@@ -502,6 +553,17 @@ fn compile_job(
                 format!("<component trampoline {index}>"),
                 FuncKind::Generated,
             )
+        }
+        Job::HostImport { index } => {
+            let id = host_import_ids[index];
+            let f = crate::component::trampoline::build(
+                &host_imports[index].signature,
+                UserFuncName::user(0, id.as_u32()),
+                target.isa().default_call_conv(),
+                target.isa().frontend_config(),
+                fctx,
+            );
+            (f, id, format!("<host import {index}>"), FuncKind::Generated)
         }
     };
     let mut ctx = cranelift_codegen::Context::for_function(func);

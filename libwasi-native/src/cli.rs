@@ -19,6 +19,24 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
+/// `bytes` as a string, each invalid UTF-8 sequence replaced by U+FFFD:
+/// arguments and environment as WASI 0.2 and 0.3 pass them (strings).
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+impl WasiHost {
+    /// The arguments, as strings ([`lossy`]).
+    pub fn arguments(&self) -> Vec<String> {
+        self.args.iter().map(|a| lossy(a)).collect()
+    }
+
+    /// The environment, as strings ([`lossy`]).
+    pub fn environment(&self) -> Vec<(String, String)> {
+        self.env.iter().map(|(k, v)| (lossy(k), lossy(v))).collect()
+    }
+}
+
 /// Whether descriptor `fd` is a terminal.
 pub fn is_terminal(fd: i32) -> bool {
     // SAFETY: isatty only inspects the descriptor.

@@ -48,6 +48,7 @@ pub mod cli;
 pub mod clocks;
 pub mod fs;
 pub mod io;
+pub mod p1;
 pub mod p2;
 pub mod p3;
 pub mod random;
@@ -59,11 +60,12 @@ use table::Table;
 pub struct WasiHost {
     /// Every host object a guest has a handle to.
     pub table: Table,
-    /// The program's arguments (`wasi:cli/environment#get-arguments`),
-    /// starting with the program name.
-    pub args: Vec<String>,
-    /// The guest's environment variables.
-    pub env: Vec<(String, String)>,
+    /// The program's arguments, starting with the program name, as the
+    /// process got them (bytes: preview1 passes them on as they are, WASI
+    /// 0.2 and 0.3 as strings, [`cli::lossy`]).
+    pub args: Vec<Vec<u8>>,
+    /// The guest's environment variables: names and values, as bytes.
+    pub env: Vec<(Vec<u8>, Vec<u8>)>,
     /// Preopened directories: host path and guest name.
     pub preopens: Vec<(String, String)>,
     /// Host calls so far (each shim's [`host`] counts one): what tells a
@@ -73,6 +75,10 @@ pub struct WasiHost {
     /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
     /// path right after it ([`fs::LastStat`]).
     pub last_stat: Option<fs::LastStat>,
+    /// The preview1 host, once a preview1 program runs
+    /// ([`p1::run`]): shared, so that the threads of a program can reach
+    /// it (its descriptor table is behind a lock).
+    pub preview1: Option<std::sync::Arc<p1::Preview1Host>>,
 }
 
 struct HostCell(UnsafeCell<Option<WasiHost>>);
@@ -140,33 +146,27 @@ pub unsafe fn init(
         smelt_abi::codec::from_bytes(bytes)
             .map_err(|e| InitError(format!("malformed WASI configuration: {e:?}")))?
     };
+    use std::os::unix::ffi::OsStringExt;
     let args = (0..argc.max(0) as usize)
         .map(|i| {
             // SAFETY: guaranteed by the caller.
-            unsafe { CStr::from_ptr(*argv.add(i)) }
-                .to_string_lossy()
-                .into_owned()
+            unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes().to_vec()
         })
         .collect();
-    let mut env: Vec<(String, String)> = Vec::new();
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     if config.inherit_env {
-        env.extend(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }));
+        env.extend(std::env::vars_os().map(|(k, v)| (k.into_vec(), v.into_vec())));
     }
     for var in &config.env {
         let value = match &var.value {
-            Some(v) => v.clone(),
+            Some(v) => v.clone().into_bytes(),
             None => match std::env::var_os(&var.name) {
-                Some(v) => v.to_string_lossy().into_owned(),
+                Some(v) => v.into_vec(),
                 None => continue,
             },
         };
-        env.retain(|(k, _)| *k != var.name);
-        env.push((var.name.clone(), value));
+        env.retain(|(k, _)| *k != var.name.as_bytes());
+        env.push((var.name.clone().into_bytes(), value));
     }
     let mut host = WasiHost {
         table: Table::default(),
@@ -175,6 +175,7 @@ pub unsafe fn init(
         preopens: Vec::new(),
         calls: 0,
         last_stat: None,
+        preview1: None,
     };
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));

@@ -362,7 +362,45 @@ fn preview1_reactor_is_refused_with_a_reason() {
 }
 
 #[test]
-fn preview1_command_runs_through_the_adapter() {
+fn preview1_import_of_a_function_preview1_lacks_is_named() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_nonesuch" (func (param i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &[
+            "`wasi_snapshot_preview1::fd_nonesuch`",
+            "offset 0x",
+            "not a WASI preview1 function",
+        ],
+    );
+}
+
+#[test]
+fn preview1_import_with_another_type_than_the_witx_is_refused() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_error(
+        &wasm,
+        &[
+            "`wasi_snapshot_preview1::fd_write`",
+            "as (func (param i32 i32 i32) (result i32))",
+            "(func (param i32 i32 i32 i32) (result i32)) in WASI preview1",
+        ],
+    );
+}
+
+#[test]
+fn preview1_command_runs_on_the_preview1_host() {
     let wasm = wat::parse_str(
         r#"(module
              (import "wasi_snapshot_preview1" "fd_write"

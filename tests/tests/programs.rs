@@ -4,7 +4,8 @@
 //!
 //! The programs are built once per target, at start, with `cargo build
 //! --release --target wasm32-wasip2` (components) and `--target
-//! wasm32-wasip1` (WASI preview1 core modules, which smelt adapts).
+//! wasm32-wasip1` (WASI preview1 core modules, which run on smelt's
+//! preview1 host).
 //! Some programs also have a C twin in `tests/programs/c/`, built with
 //! clang and Debian's wasi-libc into a preview1 module; the cases of those
 //! programs run for it too (`c::<case>`). Some have a WASI 0.3 twin in
@@ -37,18 +38,14 @@ use smelt_tests::quote;
 
 /// The targets the guest programs are built for: every case runs once
 /// for each, as `<target>::<case>`. A `wasm32-wasip1` program is a core
-/// module importing WASI preview1, which smelt wraps into a component with
-/// the preview1 adapter; it must behave as its `wasm32-wasip2` twin.
+/// module importing WASI preview1, which runs on smelt's preview1 host; it
+/// must behave as its `wasm32-wasip2` twin (but for the exit status it
+/// passes on, [`Case::preview1_status`]).
 const TARGETS: &[&str] = &["wasm32-wasip2", "wasm32-wasip1"];
 
 /// Cases that cannot pass for one target, each with the reason: listed as
 /// ignored, and printed at the start.
-const SKIPS: &[(&str, &str, &str)] = &[(
-    "wasm32-wasip1",
-    "many_files",
-    "the WASI preview1 adapter's descriptor table holds 128 descriptors, fewer than the \
-     1000 files the program keeps open",
-)];
+const SKIPS: &[(&str, &str, &str)] = &[];
 
 /// How long one executable may run before it is killed and the case fails.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -148,6 +145,10 @@ struct Case {
     /// The program has `v128` code: for a target without SIMD the build
     /// must fail, saying why.
     simd: bool,
+    /// The exit status of the program built as a WASI preview1 module,
+    /// when it differs (preview1's `proc_exit` passes any status on; WASI
+    /// 0.2's `exit` only success or failure).
+    preview1_status: Option<i32>,
 }
 
 impl Case {
@@ -168,7 +169,22 @@ impl Case {
             stderr: Text::Exact(Vec::new()),
             after: None,
             simd: false,
+            preview1_status: None,
         }
+    }
+
+    /// The exit status when the program is a preview1 module.
+    fn preview1_status(mut self, status: i32) -> Case {
+        self.preview1_status = Some(status);
+        self
+    }
+
+    /// The case for a preview1 module of its program.
+    fn for_preview1(mut self) -> Case {
+        if let Some(status) = self.preview1_status {
+            self.status = status;
+        }
+        self
     }
 
     /// The program has `v128` code.
@@ -364,14 +380,18 @@ fn cases() -> Vec<Case> {
             .status(1)
             .stdout("exiting with 1\n")
             .stderr("stderr before exit\n"),
+        // WASI 0.2's `exit` says failure (1); preview1's `proc_exit` keeps
+        // the status.
         Case::new("exit_code/3_is_failure", "exit_code")
             .args(&["3"])
             .status(1)
+            .preview1_status(3)
             .stdout("exiting with 3\n")
             .stderr("stderr before exit\n"),
         Case::new("exit_code/255_is_failure", "exit_code")
             .args(&["255"])
             .status(1)
+            .preview1_status(255)
             .stdout("exiting with 255\n")
             .stderr("stderr before exit\n"),
         // Files.
@@ -1110,6 +1130,11 @@ fn main() {
                 eprintln!("programs: skipping {short}::{}: {why}", case.name);
             }
             let name = format!("{short}::{}", case.name);
+            let case = if *target == "wasm32-wasip1" {
+                case.for_preview1()
+            } else {
+                case
+            };
             trials.push(trial(name, case, built.clone(), skip.is_some()));
         }
     }
@@ -1129,7 +1154,7 @@ fn main() {
     for case in cases() {
         if c.iter().any(|p| p == case.program) {
             let name = format!("c::{}", case.name);
-            trials.push(trial(name, case, built.clone(), false));
+            trials.push(trial(name, case.for_preview1(), built.clone(), false));
         }
     }
     // The WASI 0.3 twins, which must behave as the WASI 0.2 programs do,

@@ -22,6 +22,8 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod preview1;
+pub mod witx;
 
 use std::sync::OnceLock;
 

@@ -133,6 +133,23 @@ impl Descriptor {
         open_flags: OpenFlags,
         flags: Flags,
     ) -> FsResult<Descriptor> {
+        self.open_at_with(follow, path, open_flags, flags, 0)
+    }
+
+    /// [`Descriptor::open_at`] with more `open(2)` flags (`O_APPEND`,
+    /// `O_NONBLOCK`: preview1's `fdflags`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Descriptor::open_at`].
+    pub fn open_at_with(
+        &self,
+        follow: bool,
+        path: &[u8],
+        open_flags: OpenFlags,
+        flags: Flags,
+        more: libc::c_int,
+    ) -> FsResult<Descriptor> {
         let mutates = flags.contains(Flags::WRITE)
             || flags.contains(Flags::MUTATE_DIRECTORY)
             || open_flags.contains(OpenFlags::CREATE)
@@ -141,7 +158,7 @@ impl Descriptor {
             return Err(Errno(libc::EROFS));
         }
         let (oflags, follow) = path::open_mode(follow, open_flags, flags)?;
-        let file = path::open_at(self.beneath(), path, follow, oflags)?;
+        let file = path::open_at(self.beneath(), path, follow, oflags | more)?;
         // A directory opened under a mutable one may be changed too, as
         // POSIX programs expect (wasi-libc opens subdirectories with
         // `read` alone, then removes entries in them), and as wasmtime

@@ -468,6 +468,7 @@ fn a_stat_serves_only_the_next_call_for_the_same_path() {
         preopens: Vec::new(),
         calls: 0,
         last_stat: None,
+        preview1: None,
     };
     let dir = File::open(&root.0).unwrap();
     let rep = host
@@ -522,6 +523,7 @@ fn preopens_name_a_missing_directory() {
         preopens: vec![("/nonexistent/smelt-test-dir".into(), "data".into())],
         calls: 0,
         last_stat: None,
+        preview1: None,
     };
     let e = super::open_preopens(&mut host).unwrap_err();
     assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");

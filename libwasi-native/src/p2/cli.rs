@@ -10,11 +10,11 @@ use crate::table::Object;
 
 impl wasi_cli_environment::Host for WasiHost {
     fn get_environment(&mut self, _: &mut Cx<'_>) -> HostResult<Vec<(String, String)>> {
-        Ok(self.env.clone())
+        Ok(self.environment())
     }
 
     fn get_arguments(&mut self, _: &mut Cx<'_>) -> HostResult<Vec<String>> {
-        Ok(self.args.clone())
+        Ok(self.arguments())
     }
 
     fn initial_cwd(&mut self, _: &mut Cx<'_>) -> HostResult<Option<String>> {

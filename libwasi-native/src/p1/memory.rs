@@ -1,0 +1,231 @@
+//! The guest's linear memory as preview1 functions see it: every access
+//! bounds-checked, typed accesses through pointers the witx types
+//! alignment-checked (a pointer out of bounds or misaligned traps,
+//! witx-docs.md "Pointers"), integers little-endian.
+//!
+//! This is the one place where preview1 reads and writes guest memory; the
+//! generated `load`/`store` of the witx records and the functions go
+//! through it.
+
+use super::{Fault, P1Result, errno};
+
+/// An integer of a witx type, as stored in memory.
+pub trait Int: Copy {
+    /// Its size in bytes (and alignment).
+    const SIZE: u32;
+    /// Reads one from `bytes` (little-endian, `SIZE` of them).
+    fn from_le(bytes: &[u8]) -> Self;
+    /// Writes it into `bytes` (little-endian, `SIZE` of them).
+    fn to_le(self, bytes: &mut [u8]);
+}
+
+macro_rules! int {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            const SIZE: u32 = core::mem::size_of::<$t>() as u32;
+            fn from_le(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("SIZE bytes"))
+            }
+            fn to_le(self, bytes: &mut [u8]) {
+                bytes.copy_from_slice(&self.to_le_bytes());
+            }
+        }
+    )*};
+}
+
+int!(u8, u16, u32, u64, i64);
+
+/// The guest's memory during one call: its base and current length.
+#[derive(Debug)]
+pub struct Memory {
+    base: *mut u8,
+    len: usize,
+}
+
+impl Memory {
+    /// The memory of `len` bytes at `base`.
+    ///
+    /// # Safety
+    ///
+    /// `[base, base + len)` must be accessible for the whole call.
+    pub unsafe fn new(base: *mut u8, len: usize) -> Self {
+        Memory { base, len }
+    }
+
+    /// No memory: every access traps (a module that exports none).
+    pub fn none() -> Self {
+        Memory {
+            base: core::ptr::null_mut(),
+            len: 0,
+        }
+    }
+
+    /// The memory over `bytes` (a scratch buffer laid out as guest memory).
+    pub fn over(bytes: &mut [u8]) -> Self {
+        Memory {
+            base: bytes.as_mut_ptr(),
+            len: bytes.len(),
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn out_of_bounds(&self, at: u32, len: u64) -> Fault {
+        if self.base.is_null() {
+            return Fault::Trap(
+                "the module exports no memory named `memory`, which preview1 functions use".into(),
+            );
+        }
+        Fault::Trap(format!(
+            "pointer out of bounds: {len} bytes at {at:#x}, past the memory's {} bytes",
+            self.len
+        ))
+    }
+
+    /// The address of `[at, at + len)`, checked to be inside the memory.
+    ///
+    /// # Errors
+    ///
+    /// A trap when it is not.
+    pub fn ptr(&self, at: u32, len: u64) -> P1Result<*mut u8> {
+        if u64::from(at) + len > self.len as u64 {
+            return Err(self.out_of_bounds(at, len));
+        }
+        // SAFETY: in bounds.
+        Ok(unsafe { self.base.add(at as usize) })
+    }
+
+    /// Checks that `size` bytes at `at` are inside the memory and `at` is a
+    /// multiple of `align`: a pointer the witx types.
+    ///
+    /// # Errors
+    ///
+    /// A trap when they are not.
+    pub fn check(&self, at: u32, size: u32, align: u32) -> P1Result<()> {
+        if !at.is_multiple_of(align) {
+            return Err(Fault::Trap(format!(
+                "pointer {at:#x} is not aligned to {align} bytes"
+            )));
+        }
+        self.ptr(at, u64::from(size)).map(drop)
+    }
+
+    /// The bytes `[at, at + len)`.
+    ///
+    /// # Errors
+    ///
+    /// A trap when they are out of bounds.
+    pub fn slice(&self, at: u32, len: u32) -> P1Result<&[u8]> {
+        let p = self.ptr(at, u64::from(len))?;
+        // SAFETY: in bounds; the guest does not run during the call (and a
+        // thread of it writing the same bytes is a race in the guest).
+        Ok(unsafe { core::slice::from_raw_parts(p, len as usize) })
+    }
+
+    /// The bytes `[at, at + len)`, to write.
+    ///
+    /// # Errors
+    ///
+    /// A trap when they are out of bounds.
+    #[allow(clippy::mut_from_ref, reason = "guest memory, not Rust data")]
+    pub fn slice_mut(&self, at: u32, len: u32) -> P1Result<&mut [u8]> {
+        let p = self.ptr(at, u64::from(len))?;
+        // SAFETY: as for `slice`.
+        Ok(unsafe { core::slice::from_raw_parts_mut(p, len as usize) })
+    }
+
+    /// Writes `bytes` at `at`.
+    ///
+    /// # Errors
+    ///
+    /// A trap when they do not fit.
+    pub fn write_bytes(&self, at: u32, bytes: &[u8]) -> P1Result<()> {
+        let len = u32::try_from(bytes.len()).map_err(|_| self.out_of_bounds(at, u64::MAX))?;
+        self.slice_mut(at, len)?.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// The UTF-8 string `[at, at + len)` (a witx `string`).
+    ///
+    /// # Errors
+    ///
+    /// A trap when out of bounds; `ilseq` when not UTF-8.
+    pub fn string(&self, at: u32, len: u32) -> P1Result<&str> {
+        std::str::from_utf8(self.slice(at, len)?).map_err(|_| Fault::Errno(errno::ILSEQ))
+    }
+
+    /// Reads an integer at `at` (bounds-checked; a field of a record whose
+    /// pointer was checked).
+    ///
+    /// # Errors
+    ///
+    /// A trap when out of bounds.
+    pub fn read<T: Int>(&self, at: u32) -> P1Result<T> {
+        Ok(T::from_le(self.slice(at, T::SIZE)?))
+    }
+
+    /// Writes an integer at `at` (bounds-checked).
+    ///
+    /// # Errors
+    ///
+    /// A trap when out of bounds.
+    pub fn write<T: Int>(&self, at: u32, v: T) -> P1Result<()> {
+        v.to_le(self.slice_mut(at, T::SIZE)?);
+        Ok(())
+    }
+
+    /// Reads an integer through pointer `at` (alignment- and
+    /// bounds-checked).
+    ///
+    /// # Errors
+    ///
+    /// A trap when misaligned or out of bounds.
+    pub fn load<T: Int>(&self, at: u32) -> P1Result<T> {
+        self.check(at, T::SIZE, T::SIZE)?;
+        self.read(at)
+    }
+
+    /// Writes an integer through pointer `at` (alignment- and
+    /// bounds-checked).
+    ///
+    /// # Errors
+    ///
+    /// A trap when misaligned or out of bounds.
+    pub fn store<T: Int>(&self, at: u32, v: T) -> P1Result<()> {
+        self.check(at, T::SIZE, T::SIZE)?;
+        self.write(at, v)
+    }
+
+    /// The `(address, length)` of each of the `n` `iovec`s (or `ciovec`s)
+    /// at `at`, for `readv`/`writev`: the buffers checked to be in bounds.
+    ///
+    /// # Errors
+    ///
+    /// A trap when the array or a buffer is out of bounds or misaligned.
+    pub fn iovecs(&self, at: u32, n: u32) -> P1Result<Vec<libc::iovec>> {
+        let size = super::bindings::Iovec::SIZE;
+        self.check(
+            at,
+            n.checked_mul(size)
+                .ok_or_else(|| self.out_of_bounds(at, u64::MAX))?,
+            super::bindings::Iovec::ALIGN,
+        )?;
+        (0..n)
+            .map(|i| {
+                let v = super::bindings::Iovec::load(self, at + i * size)?;
+                Ok(libc::iovec {
+                    iov_base: self.ptr(v.buf, u64::from(v.buf_len))?.cast(),
+                    iov_len: v.buf_len as usize,
+                })
+            })
+            .collect()
+    }
+}
