@@ -357,11 +357,10 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
         std::fs::rename(&partial, &exe)
             .with_context(|| format!("failed to write {}", exe.display()))?;
     }
-    use std::os::unix::process::CommandExt;
-    let mut command = target.run_command(&exe);
-    if target.is_native_arch() {
-        command.arg0(input);
-    }
+    // The program sees the input's file name as `argv[0]`, as under
+    // `wasmtime run`: not the cache's path, nor the host's path of the
+    // input.
+    let mut command = target.run_command_as(&exe, input.file_name());
     let status = command
         .args(args)
         .status()

@@ -431,16 +431,38 @@ impl Target {
     /// machine: the executable itself, or under the description's runner
     /// when this machine has another architecture.
     pub fn run_command(&self, exe: &Path) -> std::process::Command {
+        self.run_command_as(exe, None)
+    }
+
+    /// [`Target::run_command`], the program seeing `argv0` as its
+    /// `argv[0]` when one is given (for a foreign architecture, through
+    /// qemu-user's `-0`, the runner every description names).
+    pub fn run_command_as(
+        &self,
+        exe: &Path,
+        argv0: Option<&std::ffi::OsStr>,
+    ) -> std::process::Command {
         match self.spec.run.runner.split_first() {
             Some((program, args)) if !self.is_native_arch() => {
                 let mut command = std::process::Command::new(program);
                 if let Some(cpu_args) = self.spec.run.cpu_args.get(&self.cpu) {
                     command.args(cpu_args);
                 }
-                command.args(args).arg(exe);
+                command.args(args);
+                if let Some(argv0) = argv0 {
+                    command.arg("-0").arg(argv0);
+                }
+                command.arg(exe);
                 command
             }
-            _ => std::process::Command::new(exe),
+            _ => {
+                let mut command = std::process::Command::new(exe);
+                if let Some(argv0) = argv0 {
+                    use std::os::unix::process::CommandExt;
+                    command.arg0(argv0);
+                }
+                command
+            }
         }
     }
 

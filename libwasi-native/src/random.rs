@@ -4,7 +4,7 @@
 use smelt_rt::component::host::{HostResult, HostTrap};
 
 /// Most bytes one call returns (the guest asked for more than it can hold).
-const MAX_BYTES: u64 = 1 << 26;
+pub const MAX_BYTES: u64 = 1 << 26;
 
 /// Fills `buf` from the kernel's random source.
 ///
@@ -55,11 +55,18 @@ pub fn u64_random() -> HostResult<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
-/// The value of `insecure-seed`.
+/// The value of `insecure-seed`: random, and the same for every call of
+/// the process (the WIT: "the same value within an instance"; a process
+/// runs one root component).
 ///
 /// # Errors
 ///
-/// The kernel failing.
+/// The kernel failing (on the first call).
 pub fn insecure_seed() -> HostResult<(u64, u64)> {
-    Ok((u64_random()?, u64_random()?))
+    static SEED: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    if let Some(seed) = SEED.get() {
+        return Ok(*seed);
+    }
+    let seed = (u64_random()?, u64_random()?);
+    Ok(*SEED.get_or_init(|| seed))
 }

@@ -64,9 +64,17 @@ pub struct Descriptor {
     /// it; reads and writes give their offset (`pread`/`pwrite`), so its
     /// file position is unused by WASI 0.2 and 0.3.
     pub file: Arc<File>,
-    /// The flags it was opened with: what `get-flags` returns and what the
-    /// descriptor may do (`read`, `write`, `mutate-directory`).
+    /// What `get-flags` returns: how it was opened (`read`, `write`, the
+    /// sync flags; `mutate-directory` when that was asked for), and so
+    /// whether its file may be read or written.
     pub flags: Flags,
+    /// Whether what is beneath it may be changed (created, removed,
+    /// renamed, its times set). A preopened directory may (it has
+    /// `mutate-directory`), and so may every descriptor opened beneath
+    /// one that may, whatever flags it was opened with: POSIX programs
+    /// open directories for reading, then remove entries in them
+    /// (wasi-libc's `rmdir -r`), as wasmtime lets them.
+    pub mutate: bool,
 }
 
 /// The entries of a directory, read when the listing was asked for, sorted
@@ -78,11 +86,12 @@ pub struct DirectoryEntries {
 }
 
 impl Descriptor {
-    /// `file`, with `flags`.
-    pub fn new(file: File, flags: Flags) -> Self {
+    /// `file`, with `flags`, its contents changeable when `mutate`.
+    pub fn new(file: File, flags: Flags, mutate: bool) -> Self {
         Descriptor {
             file: Arc::new(file),
             flags,
+            mutate,
         }
     }
 
@@ -92,9 +101,9 @@ impl Descriptor {
     }
 
     /// The descriptor as the base of paths whose files are about to change
-    /// (needs `mutate-directory`, else `EROFS`).
+    /// (needs [`Descriptor::mutate`], else `EROFS`).
     pub fn mutable(&self) -> FsResult<Beneath<'_>> {
-        if self.flags.contains(Flags::MUTATE_DIRECTORY) {
+        if self.mutate {
             Ok(self.beneath())
         } else {
             Err(Errno(libc::EROFS))
@@ -118,14 +127,15 @@ impl Descriptor {
     }
 
     /// `open-at`: opens `path` (following a last symbolic link when
-    /// `follow`) with `open_flags`, as a descriptor with `flags`.
+    /// `follow`) with `open_flags`, as a descriptor with `flags` (see
+    /// [`opened_flags`] for the ones it gets).
     ///
     /// # Errors
     ///
     /// `EROFS` when a change is asked for (writing, creating, truncating,
-    /// `mutate-directory`) beneath a descriptor without
-    /// `mutate-directory`; otherwise as [`path::open_mode`] and
-    /// [`path::open_at`].
+    /// `mutate-directory`) beneath a descriptor that may not change what is
+    /// beneath it; otherwise as [`path::open_at`] (`EISDIR` for a
+    /// directory opened for writing).
     pub fn open_at(
         &self,
         follow: bool,
@@ -150,36 +160,27 @@ impl Descriptor {
         flags: Flags,
         more: libc::c_int,
     ) -> FsResult<Descriptor> {
-        let mutates = flags.contains(Flags::WRITE)
-            || flags.contains(Flags::MUTATE_DIRECTORY)
-            || open_flags.contains(OpenFlags::CREATE)
-            || open_flags.contains(OpenFlags::TRUNCATE);
-        if mutates && !self.flags.contains(Flags::MUTATE_DIRECTORY) {
+        let flags = opened_flags(open_flags, flags);
+        let mutates = flags.contains(Flags::WRITE) || flags.contains(Flags::MUTATE_DIRECTORY);
+        if mutates && !self.mutate {
             return Err(Errno(libc::EROFS));
         }
-        let (oflags, follow) = path::open_mode(follow, open_flags, flags)?;
+        let (oflags, follow) = path::open_mode(follow, open_flags, flags);
         let file = path::open_at(self.beneath(), path, follow, oflags | more)?;
-        // A directory opened under a mutable one may be changed too, as
-        // POSIX programs expect (wasi-libc opens subdirectories with
-        // `read` alone, then removes entries in them), and as wasmtime
-        // does.
-        let mut flags = flags;
-        if let Ok(st) = fstat(file.as_fd())
-            && is_dir(&st)
-            && self.flags.contains(Flags::MUTATE_DIRECTORY)
-        {
-            flags.0 |= Flags::MUTATE_DIRECTORY;
-        }
-        Ok(Descriptor::new(file, flags))
+        Ok(Descriptor::new(file, flags, self.mutate))
     }
 
     /// `advise`: `posix_fadvise`.
     ///
     /// # Errors
     ///
-    /// `EINVAL` for an offset or length past `i64`, or the error of
-    /// `posix_fadvise`.
+    /// `EBADF` for a directory (which has no data to advise about: the WIT
+    /// tests expect `bad-descriptor`), `EINVAL` for an offset or length
+    /// past `i64`, or the error of `posix_fadvise`.
     pub fn advise(&self, offset: u64, length: u64, advice: Advice) -> FsResult<()> {
+        if is_dir(&self.stat()?) {
+            return Err(Errno(libc::EBADF));
+        }
         let offset = i64::try_from(offset).map_err(|_| Errno(libc::EINVAL))?;
         let length = i64::try_from(length).map_err(|_| Errno(libc::EINVAL))?;
         // SAFETY: a valid descriptor; `posix_fadvise` returns the error.
@@ -232,8 +233,8 @@ impl Descriptor {
     }
 
     /// `set-times`: sets the access and modification times of the open
-    /// file (a directory's need `mutate-directory`, else `EROFS`; a file's
-    /// `write`, else `EPERM`).
+    /// file (a directory's need [`Descriptor::mutate`], else `EROFS`; a
+    /// file's `write`, else `EPERM`).
     ///
     /// # Errors
     ///
@@ -241,7 +242,7 @@ impl Descriptor {
     pub fn set_times(&self, atime: SetTime, mtime: SetTime) -> FsResult<()> {
         let st = self.stat()?;
         if is_dir(&st) {
-            if !self.flags.contains(Flags::MUTATE_DIRECTORY) {
+            if !self.mutate {
                 return Err(Errno(libc::EROFS));
             }
         } else if !self.flags.contains(Flags::WRITE) {
@@ -404,6 +405,31 @@ impl Descriptor {
     pub fn metadata_hash(&self) -> FsResult<(u64, u64)> {
         Ok(types::metadata_hash(&self.stat()?))
     }
+}
+
+/// The flags of a descriptor opened with `open_flags` and `flags`, as
+/// `get-flags` reports them and the file is opened: `write` when asked for,
+/// or implied by `create` or `truncate`; `read` when asked for, or when
+/// `write` was not (every open needs an access mode); the sync flags and
+/// `mutate-directory` as asked for. (As wasmtime opens, and as the WASI
+/// 0.3 test suite expects: a directory opened with no flags reports
+/// `read`, a file created with `write` alone reports `write`.)
+pub fn opened_flags(open_flags: OpenFlags, flags: Flags) -> Flags {
+    let mut out = flags.0
+        & (Flags::FILE_INTEGRITY_SYNC
+            | Flags::DATA_INTEGRITY_SYNC
+            | Flags::REQUESTED_WRITE_SYNC
+            | Flags::MUTATE_DIRECTORY);
+    let write = flags.contains(Flags::WRITE)
+        || open_flags.contains(OpenFlags::CREATE)
+        || open_flags.contains(OpenFlags::TRUNCATE);
+    if write {
+        out |= Flags::WRITE;
+    }
+    if flags.contains(Flags::READ) || !flags.contains(Flags::WRITE) {
+        out |= Flags::READ;
+    }
+    Flags(out)
 }
 
 /// The result of a successful `stat-at` or `metadata-hash-at`, kept for

@@ -11,24 +11,14 @@ use super::sys::*;
 use super::types::{Flags, OpenFlags, SetTime};
 
 /// The `open(2)` flags and symlink-following of an `open-at` that follows
-/// a last symbolic link when `follow`, with `open_flags` and descriptor
-/// `flags`.
-///
-/// # Errors
-///
-/// `EINVAL` for `truncate` without `write`.
-pub fn open_mode(
-    follow: bool,
-    open_flags: OpenFlags,
-    flags: Flags,
-) -> Result<(c_int, bool), Errno> {
+/// a last symbolic link when `follow`, with `open_flags`, for a descriptor
+/// with `flags` (the flags it gets, [`super::opened_flags`]).
+pub fn open_mode(follow: bool, open_flags: OpenFlags, flags: Flags) -> (c_int, bool) {
     let read = flags.contains(Flags::READ);
     let write = flags.contains(Flags::WRITE);
     let mut oflags = match (read, write) {
         (true, true) => libc::O_RDWR,
         (false, true) => libc::O_WRONLY,
-        // Opening needs an access mode; a descriptor opened for neither
-        // reads nor writes is opened for reading and refuses reads.
         (_, false) => libc::O_RDONLY,
     };
     if open_flags.contains(OpenFlags::CREATE) {
@@ -41,9 +31,6 @@ pub fn open_mode(
         oflags |= libc::O_EXCL;
     }
     if open_flags.contains(OpenFlags::TRUNCATE) {
-        if !write {
-            return Err(Errno(libc::EINVAL));
-        }
         oflags |= libc::O_TRUNC;
     }
     if flags.contains(Flags::FILE_INTEGRITY_SYNC) {
@@ -59,8 +46,7 @@ pub fn open_mode(
     // included (as `O_CREAT | O_EXCL` does).
     let exclusive =
         open_flags.contains(OpenFlags::CREATE) && open_flags.contains(OpenFlags::EXCLUSIVE);
-    let follow = follow && !exclusive;
-    Ok((oflags, follow))
+    (oflags, follow && !exclusive)
 }
 
 /// Opens `path` beneath `at` with `open(2)` flags `oflags` (new files get

@@ -61,7 +61,10 @@ pub fn preopened() -> std::io::Result<Vec<(super::Descriptor, String)>> {
         .iter()
         .map(|(fd, name)| {
             let file = std::fs::File::from(fd.try_clone()?);
-            Ok((super::Descriptor::new(file, PREOPEN_FLAGS), name.clone()))
+            Ok((
+                super::Descriptor::new(file, PREOPEN_FLAGS, true),
+                name.clone(),
+            ))
         })
         .collect()
 }

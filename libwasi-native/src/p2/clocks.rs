@@ -5,6 +5,7 @@ use smelt_rt::component::host::{Cx, HostResult, Own};
 
 use crate::WasiHost;
 use crate::bindings::wasi_clocks_monotonic_clock::{self, Duration, Instant};
+use crate::bindings::wasi_clocks_timezone::{self, TimezoneDisplay};
 use crate::bindings::wasi_clocks_wall_clock::{self, Datetime};
 use crate::bindings::wasi_io_poll::Pollable as PollableRes;
 use crate::clocks::{clock, monotonic_now, monotonic_resolution, resolution};
@@ -50,4 +51,18 @@ impl wasi_clocks_wall_clock::Host for WasiHost {
     }
 }
 
-impl crate::bindings::wasi_clocks_timezone::Host for WasiHost {}
+/// smelt exposes no time zone: the WIT's answers for that case (UTC,
+/// offset 0, no daylight saving time).
+impl wasi_clocks_timezone::Host for WasiHost {
+    fn display(&mut self, _: &mut Cx<'_>, _when: Datetime) -> HostResult<TimezoneDisplay> {
+        Ok(TimezoneDisplay {
+            utc_offset: 0,
+            name: "UTC".into(),
+            in_daylight_saving_time: false,
+        })
+    }
+
+    fn utc_offset(&mut self, _: &mut Cx<'_>, _when: Datetime) -> HostResult<i32> {
+        Ok(0)
+    }
+}
