@@ -458,3 +458,47 @@ fn a_closed_stdout_ends_smelt_quietly() {
     assert!(stderr.is_empty(), "stderr: {stderr}");
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+/// `smelt run` passes the input's file name as the program's `argv[0]`,
+/// not its path (nor the cache's), as `wasmtime run` does: a program
+/// printing its `argv[0]` prints `argv0.wasm`.
+#[test]
+fn smelt_run_passes_the_file_name_as_argv0() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "args_get" (func $get (param i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (local $p i32) (local $n i32)
+               (drop (call $sizes (i32.const 0) (i32.const 4)))
+               (drop (call $get (i32.const 16) (i32.const 1024)))
+               (local.set $p (i32.load (i32.const 16)))
+               (block $done
+                 (loop $next
+                   (br_if $done (i32.eqz (i32.load8_u (i32.add (local.get $p) (local.get $n)))))
+                   (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                   (br $next)))
+               (i32.store (i32.const 8) (local.get $p))
+               (i32.store (i32.const 12) (local.get $n))
+               (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let input = dir.path().join("sub/argv0.wasm");
+    std::fs::write(&input, &wasm).unwrap();
+    let out = std::process::Command::new(smelt_tests::smelt_bin().unwrap())
+        .arg("run")
+        .arg(&input)
+        .args(smelt_tests::target_flags())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "argv0.wasm");
+}

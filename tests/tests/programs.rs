@@ -131,6 +131,8 @@ struct Case {
     program: &'static str,
     /// `smelt build` flags after `INPUT -o OUTPUT`.
     flags: Vec<String>,
+    /// Arguments after [`Case::args`], as bytes (not necessarily UTF-8).
+    raw_args: Vec<Vec<u8>>,
     /// Variables set for `smelt build` itself.
     build_env: Vec<(&'static str, &'static str)>,
     args: Vec<String>,
@@ -159,6 +161,7 @@ impl Case {
             name: name.to_string(),
             program,
             flags: Vec::new(),
+            raw_args: Vec::new(),
             build_env: Vec::new(),
             args: Vec::new(),
             run_env: Vec::new(),
@@ -210,6 +213,12 @@ impl Case {
 
     fn args(mut self, args: &[&str]) -> Case {
         self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Arguments given as bytes, after the others.
+    fn raw_args(mut self, args: &[&[u8]]) -> Case {
+        self.raw_args.extend(args.iter().map(|a| a.to_vec()));
         self
     }
 
@@ -293,9 +302,30 @@ fn cases() -> Vec<Case> {
         // Arguments and environment.
         Case::new("args_env/no_arguments", "args_env").stdout("argc: 0\n"),
         Case::new("args_env/arguments", "args_env")
-            .args(&["a", "b c", "ünï", "", "--x=y", "-"])
+            .args(&["a", "b c", "ünï", "", "--x=y", "-", "say \"hi\"", "two\nlines"])
             .stdout(
-                "argc: 6\narg[0]: a\narg[1]: b c\narg[2]: ünï\narg[3]: \narg[4]: --x=y\narg[5]: -\n",
+                "argc: 8\narg[0]: a\narg[1]: b c\narg[2]: ünï\narg[3]: \narg[4]: --x=y\narg[5]: -\n\
+                 arg[6]: say \"hi\"\narg[7]: two\nlines\n",
+            ),
+        // Values with quotes, spaces, newlines, non-ASCII and nothing, as
+        // an AssemblyScript program's environment has them.
+        Case::new("args_env/env_values_of_every_kind", "args_env")
+            .flags(&[
+                "--env",
+                "QUOTED=say \"hi\" and 'bye'",
+                "--env",
+                "NEWLINE=one\ntwo",
+                "--env",
+                "SPACES=  a  b  ",
+                "--env",
+                "UNICODE=ünï ✓",
+                "--env",
+                "EMPTY=",
+            ])
+            .args(&["--all-env"])
+            .stdout(
+                "argc: 1\narg[0]: --all-env\nall-env: 5\nEMPTY=\nNEWLINE=one\ntwo\n\
+                 QUOTED=say \"hi\" and 'bye'\nSPACES=  a  b  \nUNICODE=ünï ✓\n",
             ),
         // Without --inherit-env the guest sees only what --env gives, not
         // the executable's environment.
@@ -545,6 +575,161 @@ fn cases() -> Vec<Case> {
                 "removed 1000 files, 0 entries left\n",
             ))
             .after(data_left_empty),
+    ]
+    .into_iter()
+    .chain(preview1_cases())
+    .collect()
+}
+
+/// The layout `preview1 path-open` and `bad-fds` expect in `{root}`:
+/// `data/file.txt`, `data/dir/`, `data/link -> file.txt`, `data/loop ->
+/// loop`, `data/out -> ../outside.txt`, and `outside.txt` beside `data/`.
+fn path_open_tree(root: &Path) -> std::io::Result<()> {
+    std::fs::write(root.join("data/file.txt"), "hello\n")?;
+    std::fs::create_dir(root.join("data/dir"))?;
+    symlink("file.txt", root.join("data/link"))?;
+    symlink("loop", root.join("data/loop"))?;
+    symlink("../outside.txt", root.join("data/out"))?;
+    std::fs::write(root.join("outside.txt"), "outside\n")
+}
+
+/// Cases of the `preview1` C program (`tests/programs/c/preview1.c`),
+/// which calls preview1 itself: errno values are the witx's numbers
+/// (`badf` 8, `exist` 20, `ilseq` 25, `inval` 28, `isdir` 31, `loop` 32,
+/// `nametoolong` 37, `noent` 44, `notdir` 54, `perm` 63, `notcapable`
+/// 76).
+fn preview1_cases() -> Vec<Case> {
+    vec![
+        // `proc_exit` passes its status on.
+        Case::new("preview1/exit_33", "preview1")
+            .args(&["exit", "33"])
+            .status(33),
+        Case::new("preview1/exit_255", "preview1")
+            .args(&["exit", "255"])
+            .status(255),
+        // Byte for byte: quotes, spaces, newlines, non-ASCII, nothing,
+        // and bytes that are not UTF-8.
+        Case::new("preview1/args", "preview1")
+            .args(&["args", "say \"hi\"", "a b", "one\ntwo", "ünï", ""])
+            .raw_args(&[b"\xff\xfe"])
+            .stdout(concat!(
+                "7 strings, 36 bytes\n",
+                "\"args\"\n",
+                "\"say \\\"hi\\\"\"\n",
+                "\"a b\"\n",
+                "\"one\\ntwo\"\n",
+                "\"\\xc3\\xbcn\\xc3\\xaf\"\n",
+                "\"\"\n",
+                "\"\\xff\\xfe\"\n",
+            )),
+        Case::new("preview1/environ", "preview1")
+            .flags(&[
+                "--env",
+                "QUOTED=say \"hi\"",
+                "--env",
+                "NEWLINE=one\ntwo",
+                "--env",
+                "UNICODE=ünï",
+                "--env",
+                "EMPTY=",
+            ])
+            .args(&["environ"])
+            .stdout(concat!(
+                "4 strings, 53 bytes\n",
+                "\"QUOTED=say \\\"hi\\\"\"\n",
+                "\"NEWLINE=one\\ntwo\"\n",
+                "\"UNICODE=\\xc3\\xbcn\\xc3\\xaf\"\n",
+                "\"EMPTY=\"\n",
+            )),
+        // Writes to a descriptor never opened and to one closed: `badf`.
+        Case::new("preview1/bad_fds", "preview1")
+            .data()
+            .args(&["bad-fds"])
+            .stdout(concat!(
+                "write to never-opened 77: errno 8\n",
+                "close never-opened 77: errno 8\n",
+                "open w.txt: errno 0\n",
+                "write to w.txt: errno 0\n",
+                "close w.txt: errno 0\n",
+                "write to closed w.txt: errno 8\n",
+                "close closed w.txt: errno 8\n",
+                "close stderr: errno 0\n",
+                "write to closed stderr: errno 8\n",
+            )),
+        // Every way `path_open` fails, with its errno.
+        Case::new("preview1/path_open", "preview1")
+            .data()
+            .setup(path_open_tree)
+            .args(&["path-open"])
+            .stdout(concat!(
+                "existing file: errno 0\n",
+                "missing file: errno 44\n",
+                "missing directory on the way: errno 44\n",
+                "empty path: errno 44\n",
+                "create exclusive over a file: errno 20\n",
+                "directory flag on a file: errno 54\n",
+                "a file as a directory on the way: errno 54\n",
+                "trailing slash on a file: errno 54\n",
+                "write a directory: errno 31\n",
+                "read a directory: errno 0\n",
+                "symbolic link, not followed: errno 32\n",
+                "symbolic link, followed: errno 0\n",
+                "symbolic link loop, followed: errno 32\n",
+                "dot-dot out of the preopen: errno 63\n",
+                "dot-dot back in: errno 0\n",
+                "absolute path: errno 63\n",
+                "symbolic link out of the preopen, followed: errno 63\n",
+                "never-opened directory descriptor: errno 8\n",
+                "standard input as the directory: errno 8\n",
+                "unknown open flag: errno 28\n",
+                "unknown lookup flag: errno 28\n",
+                "path with a NUL: errno 28\n",
+                "path not UTF-8: errno 25\n",
+                "name too long: errno 37\n",
+                "create: errno 0\n",
+                "truncate: errno 0\n",
+                "a file descriptor as the directory: errno 54\n",
+            )),
+        // `fd_readdir` with a buffer two entries long: each call resumes at
+        // the cookie of the last whole entry; a resumed listing from the
+        // second entry's cookie lacks the first.
+        Case::new("preview1/readdir_cookies", "preview1")
+            .data()
+            .setup(|root| {
+                for name in ["a", "bb", "ccc"] {
+                    std::fs::write(root.join("data").join(name), name)?;
+                }
+                std::fs::create_dir(root.join("data/d"))
+            })
+            .args(&["readdir"])
+            .stdout("6 entries: . .. a bb ccc d\nfrom the second cookie: 5 entries\n"),
+        Case::new("preview1/fdstat", "preview1")
+            .data()
+            .setup(path_open_tree)
+            .args(&["fdstat"])
+            .stdout(concat!(
+                "preopen: type 3 flags 0 read 0 write 0 readdir 1\n",
+                "file for reading: type 4 flags 0 read 1 write 0 readdir 0\n",
+                "file for appending: type 4 flags 1 read 0 write 1 readdir 0\n",
+                "drop every right: errno 0\n",
+                "add a right back: errno 76\n",
+                "never opened: errno 8\n",
+                "prestat of the preopen: errno 0, name length 5\n",
+                "prestat of stdin: errno 8\n",
+            )),
+        // A clock of 60 s and stdin with data: stdin's event alone; then
+        // the clock alone; none is `inval`; a descriptor not open is an
+        // event with `badf`.
+        Case::new("preview1/poll", "preview1")
+            .args(&["poll"])
+            .stdin("hi\n")
+            .stdout(concat!(
+                "poll: errno 0, 1 event(s)\n",
+                "event: userdata 2, error 0, type 1\n",
+                "clock: errno 0, 1 event(s), userdata 1\n",
+                "nothing: errno 28\n",
+                "never opened: errno 0, 1 event(s), error 8\n",
+            )),
     ]
 }
 
@@ -805,6 +990,10 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
     // 2. Run the executable.
     let mut run = smelt_tests::under_runner(command(&exe));
     run.args(case.args.iter().map(fill))
+        .args(case.raw_args.iter().map(|a| {
+            use std::os::unix::ffi::OsStrExt;
+            std::ffi::OsStr::from_bytes(a).to_os_string()
+        }))
         .envs(case.run_env.iter().copied())
         .current_dir(root);
     let ran = run_with_timeout(run, &case.stdin)?;
@@ -882,6 +1071,33 @@ fn p3_cases() -> Vec<Case> {
             .stdin("abc")
             .stdout("stdin: 3 bytes\ntimer\n")
             .after(timer_fires_while_stdin_waits),
+        // What WASI 0.3 says of get-flags, advise and insecure-seed.
+        Case::new("fidelity", "fidelity")
+            .data()
+            .setup(|root| {
+                std::fs::write(root.join("data/file.txt"), "hello\n")?;
+                std::fs::create_dir(root.join("data/sub"))
+            })
+            .stdout(concat!(
+                "preopen: [read, mutate-directory]\n",
+                "directory, no flags: [read]\n",
+                "directory, read: [read]\n",
+                "directory, read and mutate: [read, mutate-directory]\n",
+                "directory, write: ErrorCode::IsDirectory\n",
+                "file, read: [read]\n",
+                "file, no flags: [read]\n",
+                "file, write: [write]\n",
+                "file, exclusive alone: [read]\n",
+                "created, no flags: [read, write]\n",
+                "created, read: [read, write]\n",
+                "created, write: [write]\n",
+                "truncated, read: [read, write]\n",
+                "mkdir and rmdir in it: Ok(()) Ok(())\n",
+                "advise on the directory: Err(ErrorCode::BadDescriptor)\n",
+                "advise on a file: Ok(())\n",
+                "insecure-seed the same twice: true\n",
+                "random bytes of max-len 0: 0\n",
+            )),
     ]
 }
 
@@ -1040,7 +1256,26 @@ fn c_sources() -> PathBuf {
     smelt_tests::repo_root().join("tests/programs/c")
 }
 
-/// The programs that have a C twin.
+/// The Rust programs (`tests/programs/src/bin/<program>.rs`).
+fn rust_programs() -> Vec<String> {
+    let dir = smelt_tests::repo_root().join("tests/programs/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".rs"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The programs that have a C twin (or are C programs only).
 fn c_programs() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(c_sources())
         .map(|dir| {
@@ -1122,7 +1357,11 @@ fn main() {
             eprintln!("programs: building the guest programs for {target} failed:\n{why}");
         }
         let short = target.trim_start_matches("wasm32-");
-        for case in cases() {
+        let rust = rust_programs();
+        for case in cases()
+            .into_iter()
+            .filter(|c| rust.contains(&c.program.to_string()))
+        {
             let skip = SKIPS
                 .iter()
                 .find(|(t, name, _)| t == target && *name == case.name);
