@@ -1,7 +1,7 @@
 //! Operations on paths beneath a directory.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use libc::c_int;
 
@@ -58,6 +58,11 @@ pub fn open_mode(follow: bool, open_flags: OpenFlags, flags: Flags) -> (c_int, b
 /// As [`Beneath::resolve`], or the error of `openat` (`loop` for a last
 /// symbolic link not followed).
 pub fn open_at(at: Beneath<'_>, path: &[u8], follow: bool, oflags: c_int) -> Result<File, Errno> {
+    // One `openat2` where the kernel has it.
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    if let Some(opened) = at.open(path, oflags | nofollow | libc::O_NOCTTY, 0o666) {
+        return opened.map(File::from);
+    }
     let open = |r: &sandbox::Resolved<'_>| {
         let mut oflags = oflags | libc::O_NOFOLLOW;
         if r.must_be_dir {
@@ -97,9 +102,36 @@ pub(crate) fn stat_at_link(
     path: &[u8],
     follow: bool,
 ) -> Result<(libc::stat, bool), Errno> {
-    // The common case in one system call: the last component is stated
-    // as it is, without a `readlinkat` to ask whether it is a symbolic
-    // link; only when it is one that must be followed is it expanded.
+    // A path of several components: the kernel resolves it beneath the
+    // base in one `openat2` (`O_PATH`, the last symbolic link not
+    // followed), which alone answers when it fails (most `stat`s of a
+    // directory walk ask for files that are not there: `.gitignore`);
+    // otherwise an `fstat` of what it opened.
+    if path
+        .iter()
+        .rposition(|&b| b != b'/')
+        .is_some_and(|end| path[..end].contains(&b'/'))
+    {
+        let stat_of = |flags: c_int| -> Option<Result<libc::stat, Errno>> {
+            Some(
+                at.open(path, libc::O_PATH | flags, 0)?
+                    .and_then(|fd| fstat(fd.as_fd())),
+            )
+        };
+        if let Some(st) = stat_of(libc::O_NOFOLLOW) {
+            let st = st?;
+            let link = is_symlink(&st);
+            if !(follow && link) {
+                return Ok((st, link));
+            }
+            if let Some(st) = stat_of(0) {
+                return Ok((st?, true));
+            }
+        }
+    }
+    // One component (or no `openat2`): the last component is stated as
+    // it is, without a `readlinkat` to ask whether it is a symbolic link;
+    // only when it is one that must be followed is it expanded.
     let r = at.resolve(path)?;
     let mut st = fstatat(r.dir(), &r.name, libc::AT_SYMLINK_NOFOLLOW)?;
     let link = is_symlink(&st);

@@ -184,6 +184,40 @@ impl<'a> Beneath<'a> {
         }
     }
 
+    /// Opens `path` beneath the base with `open(2)` flags `flags` (and
+    /// `O_CLOEXEC`; `mode` for a file it creates) in one system call:
+    /// `openat2` with `RESOLVE_BENEATH`, which the kernel resolves, symbolic
+    /// links included (a last one unless `flags` has `O_NOFOLLOW`),
+    /// failing with `EXDEV` where the path leaves the base. `None` when the
+    /// kernel cannot (no `openat2`, a seccomp filter refusing it, renames
+    /// racing): the caller resolves by hand.
+    ///
+    /// # Errors
+    ///
+    /// `EPERM` (`not-permitted`) for a path that leaves the base, `ENOENT`
+    /// for an empty one, `EINVAL` for one with a NUL; otherwise the error
+    /// of `openat2`.
+    pub fn open(self, path: &[u8], flags: c_int, mode: u64) -> Option<Result<OwnedFd, Errno>> {
+        if let Err(e) = check_path(path) {
+            return Some(Err(e));
+        }
+        if self.strategy != Strategy::Auto || NO_OPENAT2.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
+        match openat2_beneath(self.dir, path, flags, mode) {
+            Ok(fd) => Some(Ok(fd)),
+            Err(Errno(libc::ENOSYS)) => {
+                NO_OPENAT2.store(true, std::sync::atomic::Ordering::Relaxed);
+                None
+            }
+            // As in `open_dir`; a real `EPERM` comes again by hand.
+            Err(Errno(libc::EPERM | libc::E2BIG | libc::EAGAIN)) => None,
+            Err(Errno(libc::EXDEV)) => Some(Err(Errno(libc::EPERM))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     /// Opens directory `path` beneath the base (`O_PATH`), following
     /// symbolic links.
     ///
@@ -195,7 +229,7 @@ impl<'a> Beneath<'a> {
         check_path(path)?;
         if self.strategy == Strategy::Auto && !NO_OPENAT2.load(std::sync::atomic::Ordering::Relaxed)
         {
-            match openat2_beneath(self.dir, path, libc::O_PATH | libc::O_DIRECTORY) {
+            match openat2_beneath(self.dir, path, libc::O_PATH | libc::O_DIRECTORY, 0) {
                 Ok(fd) => return Ok(fd),
                 Err(Errno(libc::ENOSYS)) => {
                     NO_OPENAT2.store(true, std::sync::atomic::Ordering::Relaxed)
@@ -273,11 +307,21 @@ fn check_path(path: &[u8]) -> Result<(), Errno> {
 
 /// `openat2(dir, path, flags | O_CLOEXEC)` with `RESOLVE_BENEATH`
 /// (and `RESOLVE_NO_MAGICLINKS`: no `/proc/self/fd` tricks).
-fn openat2_beneath(dir: BorrowedFd<'_>, path: &[u8], flags: c_int) -> Result<OwnedFd, Errno> {
+fn openat2_beneath(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: c_int,
+    mode: u64,
+) -> Result<OwnedFd, Errno> {
     let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
     // SAFETY: `open_how` is plain integers; zero is "no flags".
     let mut how: libc::open_how = unsafe { core::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
+    // `openat2` refuses a mode without a file to create.
+    // (`O_TMPFILE` includes `O_DIRECTORY`'s bit.)
+    if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        how.mode = mode;
+    }
     how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
     let mut again = 0;
     loop {

@@ -17,7 +17,6 @@ mod E {
     use super::Errno;
     pub const NotPermitted: Errno = Errno(libc::EPERM);
     pub const Exist: Errno = Errno(libc::EEXIST);
-    pub const Invalid: Errno = Errno(libc::EINVAL);
     pub const IsDirectory: Errno = Errno(libc::EISDIR);
     pub const Loop: Errno = Errno(libc::ELOOP);
     pub const NoEntry: Errno = Errno(libc::ENOENT);

@@ -275,14 +275,16 @@ impl Preview1Fd for Preview1Host {
 
     fn fd_fdstat_get(&self, _: &Memory, fd: u32) -> P1Result<Fdstat> {
         let entry = self.fd(fd)?;
-        let raw = entry.raw();
-        // SAFETY: a descriptor the entry keeps open.
-        let s = fstat(unsafe { BorrowedFd::borrow_raw(raw) })?;
-        let ty = st::file_type(&s);
-        // SAFETY: as above.
-        let fl = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+        let ty = match entry.file_type.get() {
+            Some(ty) => *ty,
+            None => {
+                // SAFETY: a descriptor the entry keeps open.
+                let s = fstat(unsafe { BorrowedFd::borrow_raw(entry.raw()) })?;
+                *entry.file_type.get_or_init(|| st::file_type(&s))
+            }
+        };
         let mut fs_flags = 0;
-        if fl >= 0 && fl & libc::O_APPEND != 0 {
+        if entry.append.load(Ordering::Relaxed) {
             fs_flags |= fdflags::APPEND;
         }
         if entry.nonblock.load(Ordering::Relaxed) {
@@ -353,6 +355,9 @@ impl Preview1Fd for Preview1Host {
         // The standard streams' open file descriptions are the parent's
         // too: their mode changes for the guest only.
         entry.nonblock.store(nonblock, Ordering::Relaxed);
+        entry
+            .append
+            .store(flags & fdflags::APPEND != 0, Ordering::Relaxed);
         Ok(())
     }
 

@@ -139,6 +139,9 @@ impl Preview1Path for Preview1Host {
         })?;
         let entry = Entry::new(Handle::Open(opened), None);
         entry.nonblock.store(nonblock, Ordering::Relaxed);
+        entry
+            .append
+            .store(fdflags & fdflags::APPEND != 0, Ordering::Relaxed);
         entry.rights_base.store(fs_rights_base, Ordering::Relaxed);
         entry
             .rights_inheriting

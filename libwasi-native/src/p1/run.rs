@@ -45,8 +45,14 @@ fn start_host() -> Result<Preview1Host, String> {
     let host = crate::host();
     let mut fds = FdTable::default();
     for fd in 0..3 {
-        fds.insert(Entry::new(Handle::Stdio(fd), None))
-            .map_err(|e| format!("{e:?}"))?;
+        let entry = Entry::new(Handle::Stdio(fd), None);
+        // SAFETY: `F_GETFL` only reads the descriptor's flags.
+        let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        entry.append.store(
+            fl >= 0 && fl & libc::O_APPEND != 0,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        fds.insert(entry).map_err(|e| format!("{e:?}"))?;
     }
     let preopened = crate::fs::preopens::preopened()
         .map_err(|e| format!("cannot duplicate a preopened directory: {e}"))?;

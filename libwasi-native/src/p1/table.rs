@@ -10,11 +10,11 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bindings::rights;
 use super::{Fault, P1Result, errno};
-use crate::fs::Descriptor;
+use crate::fs::{Descriptor, FileType};
 
 /// What a descriptor number names.
 #[derive(Debug)]
@@ -62,6 +62,12 @@ pub struct Entry {
     /// then does a read or write that would block return `again` rather
     /// than wait.
     pub nonblock: AtomicBool,
+    /// Whether it appends (`fdflags::append`, `O_APPEND`), as the guest
+    /// set it: what `fd_fdstat_get` reports without asking the kernel.
+    pub append: AtomicBool,
+    /// Its file type, once asked for (a descriptor's never changes):
+    /// wasi-libc asks for the directory's before each `path_open`.
+    pub file_type: OnceLock<FileType>,
     /// Where `fd_readdir` is.
     pub dir: Mutex<DirCursor>,
 }
@@ -75,7 +81,13 @@ impl Entry {
             rights_base: AtomicU64::new(rights::ALL),
             rights_inheriting: AtomicU64::new(rights::ALL),
             nonblock: AtomicBool::new(false),
-            dir: Mutex::new(DirCursor::default()),
+            append: AtomicBool::new(false),
+            file_type: OnceLock::new(),
+            // A new descriptor is at the start of its directory.
+            dir: Mutex::new(DirCursor {
+                kernel_at: Some(0),
+                ..DirCursor::default()
+            }),
         }
     }
 
