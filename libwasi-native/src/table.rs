@@ -11,7 +11,10 @@
 use smelt_rt::component::host::{HostResult, HostTrap};
 
 use crate::p2::filesystem::{Descriptor, DirectoryEntries};
-use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
+use crate::p2::http::{
+    Fields, FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam,
+};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 
 /// A host object.
@@ -48,6 +51,16 @@ pub enum Object {
     OutgoingBody(OutgoingBody),
     /// `wasi:http/types#request-options`.
     RequestOptions(RequestOptions),
+    /// `wasi:http/types#incoming-request`.
+    IncomingRequest(IncomingRequest),
+    /// `wasi:http/types#incoming-body`.
+    IncomingBody(IncomingBody),
+    /// `wasi:http/types#future-trailers`.
+    FutureTrailers(FutureTrailers),
+    /// `wasi:http/types#response-outparam`.
+    ResponseOutparam(ResponseOutparam),
+    /// `wasi:http/types#outgoing-response`.
+    OutgoingResponse(OutgoingResponse),
 }
 
 /// The host's objects, by rep.
@@ -151,4 +164,23 @@ accessor!(
     RequestOptions,
     RequestOptions,
     "request-options"
+);
+accessor!(
+    incoming_request,
+    IncomingRequest,
+    IncomingRequest,
+    "incoming-request"
+);
+accessor!(incoming_body, IncomingBody, IncomingBody, "incoming-body");
+accessor!(
+    future_trailers,
+    FutureTrailers,
+    FutureTrailers,
+    "future-trailers"
+);
+accessor!(
+    outgoing_response,
+    OutgoingResponse,
+    OutgoingResponse,
+    "outgoing-response"
 );

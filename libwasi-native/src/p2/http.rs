@@ -1,16 +1,16 @@
-//! `wasi:http`: outgoing requests are not granted.
+//! `wasi:http/types` and `wasi:http/outgoing-handler` of WASI 0.2.
 //!
-//! A guest can build a request as the interfaces describe it (`fields`,
-//! `outgoing-request`, `outgoing-body`, `request-options`) and hand it to
-//! `wasi:http/outgoing-handler#handle`, which answers with the error the
-//! interface defines for a request the host refuses,
-//! `error-code.HTTP-request-denied`. Nothing is sent: a body's
-//! `output-stream` writes to `/dev/null`.
+//! The server side (`incoming-request`, `incoming-body`, `future-trailers`,
+//! `response-outparam`, `outgoing-response`, `outgoing-body`) serves the
+//! requests [`crate::http::server`] reads: a request comes whole (its
+//! body read before the handler runs), and the response the handler sets
+//! is sent once the handler returns ([`super::http_serve`]).
 //!
-//! The incoming side (`incoming-request`, `response-outparam`,
-//! `incoming-response`, `future-incoming-response`, ...) keeps the
-//! generated behaviour, a trap naming the function: with nothing granted,
-//! a guest cannot get hold of those objects.
+//! Outgoing requests are not granted: a guest can build one as the
+//! interfaces describe it (`fields`, `outgoing-request`, `outgoing-body`,
+//! `request-options`) and hand it to `wasi:http/outgoing-handler#handle`,
+//! which answers with the error the interface defines for a request the
+//! host refuses, `error-code.HTTP-request-denied`. Nothing is sent.
 //!
 //! Field names are compared case-insensitively and kept as the guest
 //! spelled them. A name must be an RFC 9110 token and a value may not hold
@@ -19,33 +19,28 @@
 //! refused here too (`header-error.forbidden`). The `fields` of a request
 //! are immutable once given to it (`header-error.immutable`).
 
-use std::fs::File;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
 
 use crate::WasiHost;
 use crate::bindings::wasi_http_types::{
-    self, Duration, ErrorCode, FieldName, Fields as FieldsRes, HeaderError, Method,
+    self, Duration, ErrorCode, FieldName, Fields as FieldsRes, FutureTrailers as FutureTrailersRes,
+    HeaderError, IncomingBody as IncomingBodyRes, IncomingRequest as IncomingRequestRes, Method,
     OutgoingBody as OutgoingBodyRes, OutgoingRequest as OutgoingRequestRes,
-    RequestOptions as RequestOptionsRes, Scheme,
+    OutgoingResponse as OutgoingResponseRes, RequestOptions as RequestOptionsRes,
+    ResponseOutparam as ResponseOutparamRes, Scheme,
 };
-use crate::bindings::{wasi_http_outgoing_handler, wasi_io_error, wasi_io_streams};
-use crate::p2::io::OutputStream;
+use crate::bindings::{wasi_http_outgoing_handler, wasi_io_error, wasi_io_poll, wasi_io_streams};
+use crate::http::body::SharedBody;
+use crate::http::fields::{
+    is_authority, is_field_value, is_forbidden, is_path_with_query, is_scheme, is_token,
+};
+use crate::http::server::Request;
+use crate::http::wire::Field;
+use crate::p2::io::{InputStream, OutputStream, Pollable};
 use crate::table::Object;
-
-/// Headers the host refuses in any `fields` (wasmtime's default list).
-const FORBIDDEN: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "http2-settings",
-];
 
 /// A `fields` resource: HTTP headers or trailers.
 #[derive(Debug, Clone, Default)]
@@ -75,6 +70,73 @@ pub struct OutgoingRequest {
 pub struct OutgoingBody {
     /// Whether `write` has been called.
     stream_taken: bool,
+    /// Where the bytes go.
+    sink: SharedBody,
+}
+
+/// An `incoming-request`: a request the server read.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    method: Method,
+    path_with_query: Option<String>,
+    scheme: Option<Scheme>,
+    authority: Option<String>,
+    /// The headers, immutable.
+    headers: Fields,
+    /// The body, until `consume` takes it.
+    body: Option<IncomingBody>,
+}
+
+/// An `incoming-body`: a body the host holds whole.
+#[derive(Debug, Default)]
+pub struct IncomingBody {
+    /// The bytes, until `stream` takes them.
+    bytes: Option<Vec<u8>>,
+    /// The trailers that came with it.
+    trailers: Option<Vec<Field>>,
+}
+
+/// A `future-trailers`: the trailers of a body the host read whole, ready
+/// at once.
+#[derive(Debug)]
+pub struct FutureTrailers {
+    /// The trailers, until `get` takes them (`None` inside: none came).
+    trailers: Option<Option<Vec<Field>>>,
+}
+
+/// What the handler answered, through its `response-outparam`.
+#[derive(Debug)]
+pub enum ResponseSet {
+    /// A response: status, headers and the body it writes.
+    Response {
+        /// The status code.
+        status: u16,
+        /// The headers.
+        headers: Vec<Field>,
+        /// The body.
+        body: SharedBody,
+    },
+    /// An error instead of a response.
+    Error(ErrorCode),
+}
+
+/// A `response-outparam`: where the handler's answer goes.
+#[derive(Debug, Default)]
+pub struct ResponseOutparam {
+    /// The answer, once `set`.
+    pub slot: Rc<RefCell<Option<ResponseSet>>>,
+}
+
+/// An `outgoing-response`.
+#[derive(Debug)]
+pub struct OutgoingResponse {
+    status: u16,
+    /// The headers, immutable.
+    headers: Fields,
+    /// Whether `body` has been called.
+    body_taken: bool,
+    /// Where the body's bytes go.
+    body: SharedBody,
 }
 
 /// A `request-options`: timeouts in nanoseconds.
@@ -83,18 +145,6 @@ pub struct RequestOptions {
     connect_timeout: Option<Duration>,
     first_byte_timeout: Option<Duration>,
     between_bytes_timeout: Option<Duration>,
-}
-
-/// Whether `s` is an RFC 9110 token (a field name, or a method).
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// Whether `v` may be a field value: no control characters but tab.
-fn is_field_value(v: &[u8]) -> bool {
-    v.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// Checks that `name: value` may be added to a `fields`.
@@ -111,30 +161,10 @@ fn check_name(name: &str) -> Result<(), HeaderError> {
     if !is_token(name) {
         return Err(HeaderError::InvalidSyntax);
     }
-    if FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+    if is_forbidden(name) {
         return Err(HeaderError::Forbidden);
     }
     Ok(())
-}
-
-/// Whether `s` is a URI scheme (RFC 3986: a letter, then letters, digits,
-/// `+`, `-` or `.`).
-fn is_scheme(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-}
-
-/// Whether `s` may be an authority (RFC 3986 `[userinfo@]host[:port]`,
-/// checked by character only).
-fn is_authority(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@[]%".contains(&b))
-}
-
-/// Whether `s` may be a path with query: visible ASCII, no fragment.
-fn is_path_with_query(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
 }
 
 fn copy_method(m: &Method) -> Method {
@@ -157,6 +187,43 @@ fn copy_scheme(s: &Scheme) -> Scheme {
         Scheme::HTTP => Scheme::HTTP,
         Scheme::HTTPS => Scheme::HTTPS,
         Scheme::Other(s) => Scheme::Other(s.clone()),
+    }
+}
+
+/// The `method` of a method token.
+fn method_of(token: &str) -> Method {
+    match token {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "CONNECT" => Method::Connect,
+        "OPTIONS" => Method::Options,
+        "TRACE" => Method::Trace,
+        "PATCH" => Method::Patch,
+        other => Method::Other(other.to_string()),
+    }
+}
+
+impl IncomingRequest {
+    /// The `incoming-request` of a request the server read (over plain
+    /// HTTP: scheme `http`).
+    pub fn new(request: Request) -> Self {
+        IncomingRequest {
+            method: method_of(&request.method),
+            path_with_query: Some(request.path_with_query),
+            scheme: Some(Scheme::HTTP),
+            authority: request.authority,
+            headers: Fields {
+                entries: request.headers,
+                immutable: true,
+            },
+            body: Some(IncomingBody {
+                bytes: Some(request.body),
+                trailers: request.trailers,
+            }),
+        }
     }
 }
 
@@ -540,15 +607,7 @@ impl wasi_http_types::Host for WasiHost {
             return Ok(Err(()));
         }
         body.stream_taken = true;
-        let file = File::options().write(true).open("/dev/null").map_err(|e| {
-            HostTrap::Message(format!(
-                "wasi:http/types#[method]outgoing-body.write: cannot open /dev/null: {e}"
-            ))
-        })?;
-        let stream = OutputStream::File {
-            file: Rc::new(file),
-            offset: None,
-        };
+        let stream = OutputStream::Body(body.sink.clone());
         Ok(Ok(Own::new(self.table.push(Object::OutputStream(stream))?)))
     }
 
@@ -558,11 +617,250 @@ impl wasi_http_types::Host for WasiHost {
         this: Own<OutgoingBodyRes>,
         trailers: Option<Own<FieldsRes>>,
     ) -> HostResult<Result<(), ErrorCode>> {
-        self.take(this.rep, "outgoing-body")?;
-        if let Some(t) = trailers {
-            self.take(t.rep, "fields")?;
-        }
+        let body = match self.take(this.rep, "outgoing-body")? {
+            Object::OutgoingBody(b) => b,
+            _ => return Err(crate::table::wrong_type(this.rep, "outgoing-body")),
+        };
+        let trailers = match trailers {
+            Some(t) => match self.take(t.rep, "fields")? {
+                Object::Fields(f) => Some(f.entries),
+                _ => return Err(crate::table::wrong_type(t.rep, "fields")),
+            },
+            None => None,
+        };
+        let mut sink = body.sink.borrow_mut();
+        sink.finished = true;
+        sink.trailers = trailers;
         Ok(Ok(()))
+    }
+
+    fn method_incoming_request_method(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Method> {
+        Ok(copy_method(&self.table.incoming_request(this.rep)?.method))
+    }
+
+    fn method_incoming_request_path_with_query(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Option<String>> {
+        Ok(self
+            .table
+            .incoming_request(this.rep)?
+            .path_with_query
+            .clone())
+    }
+
+    fn method_incoming_request_scheme(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Option<Scheme>> {
+        Ok(self
+            .table
+            .incoming_request(this.rep)?
+            .scheme
+            .as_ref()
+            .map(copy_scheme))
+    }
+
+    fn method_incoming_request_authority(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Option<String>> {
+        Ok(self.table.incoming_request(this.rep)?.authority.clone())
+    }
+
+    fn method_incoming_request_headers(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Own<FieldsRes>> {
+        // A copy stands for the child resource, immutable as it is.
+        let headers = self.table.incoming_request(this.rep)?.headers.clone();
+        self.new_fields(headers)
+    }
+
+    fn method_incoming_request_consume(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingRequestRes>,
+    ) -> HostResult<Result<Own<IncomingBodyRes>, ()>> {
+        let Some(body) = self.table.incoming_request(this.rep)?.body.take() else {
+            return Ok(Err(()));
+        };
+        Ok(Ok(Own::new(self.table.push(Object::IncomingBody(body))?)))
+    }
+
+    fn method_incoming_body_stream(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingBodyRes>,
+    ) -> HostResult<Result<Own<wasi_io_streams::InputStream>, ()>> {
+        let Some(bytes) = self.table.incoming_body(this.rep)?.bytes.take() else {
+            return Ok(Err(()));
+        };
+        let stream = InputStream::Bytes { bytes, at: 0 };
+        Ok(Ok(Own::new(self.table.push(Object::InputStream(stream))?)))
+    }
+
+    fn static_incoming_body_finish(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Own<IncomingBodyRes>,
+    ) -> HostResult<Own<FutureTrailersRes>> {
+        let body = match self.take(this.rep, "incoming-body")? {
+            Object::IncomingBody(b) => b,
+            _ => return Err(crate::table::wrong_type(this.rep, "incoming-body")),
+        };
+        let future = FutureTrailers {
+            trailers: Some(body.trailers),
+        };
+        Ok(Own::new(self.table.push(Object::FutureTrailers(future))?))
+    }
+
+    fn method_future_trailers_subscribe(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<FutureTrailersRes>,
+    ) -> HostResult<Own<wasi_io_poll::Pollable>> {
+        self.table.future_trailers(this.rep)?;
+        self.pollable(Pollable::Ready)
+    }
+
+    fn method_future_trailers_get(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<FutureTrailersRes>,
+    ) -> HostResult<Option<Result<Result<Option<Own<FieldsRes>>, ErrorCode>, ()>>> {
+        let Some(trailers) = self.table.future_trailers(this.rep)?.trailers.take() else {
+            return Ok(Some(Err(())));
+        };
+        let fields = match trailers {
+            Some(entries) => Some(self.new_fields(Fields {
+                entries,
+                immutable: true,
+            })?),
+            None => None,
+        };
+        Ok(Some(Ok(Ok(fields))))
+    }
+
+    fn static_response_outparam_set(
+        &mut self,
+        _: &mut Cx<'_>,
+        param: Own<ResponseOutparamRes>,
+        response: Result<Own<OutgoingResponseRes>, ErrorCode>,
+    ) -> HostResult<()> {
+        let param = match self.take(param.rep, "response-outparam")? {
+            Object::ResponseOutparam(p) => p,
+            _ => return Err(crate::table::wrong_type(param.rep, "response-outparam")),
+        };
+        let set = match response {
+            Ok(r) => match self.take(r.rep, "outgoing-response")? {
+                Object::OutgoingResponse(r) => ResponseSet::Response {
+                    status: r.status,
+                    headers: r.headers.entries,
+                    body: r.body,
+                },
+                _ => return Err(crate::table::wrong_type(r.rep, "outgoing-response")),
+            },
+            Err(e) => ResponseSet::Error(e),
+        };
+        *param.slot.borrow_mut() = Some(set);
+        Ok(())
+    }
+
+    fn method_response_outparam_send_informational(
+        &mut self,
+        _: &mut Cx<'_>,
+        _: Borrow<ResponseOutparamRes>,
+        status: u16,
+        headers: Own<FieldsRes>,
+    ) -> HostResult<Result<(), ErrorCode>> {
+        self.take(headers.rep, "fields")?;
+        // Interim responses are not sent: the response goes out whole when
+        // the handler returns.
+        Ok(if (100..200).contains(&status) {
+            Ok(())
+        } else {
+            Err(ErrorCode::InternalError(Some(format!(
+                "{status} is not an informational status"
+            ))))
+        })
+    }
+
+    fn constructor_outgoing_response(
+        &mut self,
+        _: &mut Cx<'_>,
+        headers: Own<FieldsRes>,
+    ) -> HostResult<Own<OutgoingResponseRes>> {
+        let mut headers = match self.take(headers.rep, "fields")? {
+            Object::Fields(f) => f,
+            _ => return Err(crate::table::wrong_type(headers.rep, "fields")),
+        };
+        headers.immutable = true;
+        let response = OutgoingResponse {
+            status: 200,
+            headers,
+            body_taken: false,
+            body: SharedBody::default(),
+        };
+        Ok(Own::new(
+            self.table.push(Object::OutgoingResponse(response))?,
+        ))
+    }
+
+    fn method_outgoing_response_status_code(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutgoingResponseRes>,
+    ) -> HostResult<u16> {
+        Ok(self.table.outgoing_response(this.rep)?.status)
+    }
+
+    fn method_outgoing_response_set_status_code(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutgoingResponseRes>,
+        status: u16,
+    ) -> HostResult<Result<(), ()>> {
+        let response = self.table.outgoing_response(this.rep)?;
+        if !crate::http::fields::is_final_status(status) {
+            return Ok(Err(()));
+        }
+        response.status = status;
+        Ok(Ok(()))
+    }
+
+    fn method_outgoing_response_headers(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutgoingResponseRes>,
+    ) -> HostResult<Own<FieldsRes>> {
+        let headers = self.table.outgoing_response(this.rep)?.headers.clone();
+        self.new_fields(headers)
+    }
+
+    fn method_outgoing_response_body(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<OutgoingResponseRes>,
+    ) -> HostResult<Result<Own<OutgoingBodyRes>, ()>> {
+        let response = self.table.outgoing_response(this.rep)?;
+        if response.body_taken {
+            return Ok(Err(()));
+        }
+        response.body_taken = true;
+        let body = OutgoingBody {
+            stream_taken: false,
+            sink: response.body.clone(),
+        };
+        Ok(Ok(Own::new(self.table.push(Object::OutgoingBody(body))?)))
     }
 
     fn http_error_code(

@@ -47,6 +47,13 @@ pub enum InputStream {
         /// The next byte to read.
         offset: u64,
     },
+    /// Bytes the host holds (a request body the server has read).
+    Bytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The next byte to read.
+        at: usize,
+    },
 }
 
 /// An `output-stream`.
@@ -61,6 +68,8 @@ pub enum OutputStream {
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
+    /// An HTTP body the guest writes (`outgoing-body.write`).
+    Body(crate::http::body::SharedBody),
 }
 
 impl WasiHost {
@@ -236,6 +245,12 @@ impl WasiHost {
                 }
                 read_fd(0, len)
             }
+            InputStream::Bytes { bytes, at } => {
+                let n = len.min(bytes.len() - *at);
+                let chunk = bytes[*at..*at + n].to_vec();
+                *at += n;
+                Ok(chunk)
+            }
             InputStream::File { file, offset } => {
                 let mut buf = vec![0u8; len];
                 match file.read_at(&mut buf, *offset) {
@@ -267,6 +282,13 @@ impl WasiHost {
                     (&**file).write_all(bytes)
                 }
             },
+            OutputStream::Body(body) => {
+                if body.borrow_mut().write(bytes) {
+                    Ok(())
+                } else {
+                    return Ok(Err(StreamError::Closed));
+                }
+            }
         };
         Ok(match result {
             Ok(()) => Ok(()),
@@ -365,7 +387,7 @@ impl wasi_io_streams::Host for WasiHost {
     ) -> HostResult<Own<PollableRes>> {
         let p = match self.table.input_stream(this.rep)? {
             InputStream::Stdin => Pollable::Readable(0),
-            InputStream::File { .. } => Pollable::Ready,
+            InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
         };
         self.new_pollable(p)
     }

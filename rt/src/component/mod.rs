@@ -24,7 +24,7 @@ pub mod trap;
 pub mod waitable;
 
 use core::cell::{Cell, RefCell};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use std::rc::Rc;
 
 use smelt_abi::codec;
 use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind};
@@ -256,10 +256,15 @@ pub(crate) struct CallScope {
     lenders: Vec<(*const InstanceState, u32)>,
 }
 
-/// The program's component state.
+/// The program's component state: one instantiation of the program's
+/// component, with its scheduler. A command has one for the whole process
+/// ([`start`]); a server has one per worker thread, or one per request
+/// ([`Runtime::new`], freed when dropped). Compiled code reaches the
+/// runtime it runs in through [`runtime`], the current runtime of its OS
+/// thread ([`Runtime::enter`]).
 pub struct Runtime {
-    desc: ComponentDesc,
-    layouts: Layouts,
+    desc: Rc<ComponentDesc>,
+    layouts: Rc<Layouts>,
     code: &'static [TrampolineCode],
     modules: &'static [ModuleDesc],
     // Boxed: trampolines and adapters keep pointers to instance states, so
@@ -268,6 +273,8 @@ pub struct Runtime {
     instances: RefCell<Vec<Box<InstanceState>>>,
     host: Box<InstanceState>,
     host_memory: Memory,
+    /// The host memory's definition, which `host_memory` points to.
+    host_memory_def: Box<VMMemoryDefinition>,
     host_bump: Cell<u32>,
     core: RefCell<Vec<Option<Instance>>>,
     resources: RefCell<Vec<ResourceType>>,
@@ -277,7 +284,14 @@ pub struct Runtime {
     pub sched: task::Sched,
 }
 
-static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(core::ptr::null_mut());
+thread_local! {
+    /// The runtime whose code this OS thread runs ([`Runtime::enter`]).
+    static CURRENT: Cell<*const Runtime> = const { Cell::new(core::ptr::null()) };
+    /// The decoded descriptor and layouts of the program, shared by every
+    /// runtime this thread creates for it.
+    static DECODED: RefCell<Option<(*const ProgramDesc, Rc<ComponentDesc>, Rc<Layouts>)>> =
+        const { RefCell::new(None) };
+}
 
 /// Why the component runtime could not start.
 #[derive(Debug)]
@@ -299,7 +313,8 @@ unsafe fn table<T>(ptr: *const T, len: u64) -> &'static [T] {
 }
 
 /// Creates the component runtime of `program`, with `host` as the
-/// implementation of host imports. Only one exists per process.
+/// implementation of host imports, for the rest of the process, and makes
+/// it this thread's current runtime.
 ///
 /// # Safety
 ///
@@ -308,59 +323,176 @@ pub unsafe fn start(
     program: &'static ProgramDesc,
     host: &'static HostTable,
 ) -> Result<&'static Runtime, StartError> {
-    // SAFETY: the compiler emits these tables with these lengths.
-    let (bytes, code, modules) = unsafe {
-        (
-            table(program.component, program.component_len),
-            table(program.trampolines, program.n_trampolines),
-            table(program.modules, program.n_modules),
-        )
-    };
-    let desc: ComponentDesc = codec::from_bytes(bytes).map_err(StartError::Decode)?;
-    let layouts = Layouts::new(&desc.types);
-    let host_memory = Box::leak(Box::new(
-        core::mem::MaybeUninit::<VMMemoryDefinition>::uninit(),
-    ));
-    // SAFETY: a fresh definition to create a memory in.
-    unsafe { crate::memory::create(host_memory.as_mut_ptr(), 1, None, 0, false) }
-        .map_err(|_| StartError::HostMemory)?;
-    let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
-    let resources = host
-        .resources
-        .iter()
-        .map(|r| ResourceType {
-            instance: HOST,
-            dtor: None,
-            host_drop: Some(r.drop),
-        })
-        .collect();
-    let runtime = Box::leak(Box::new(Runtime {
-        desc,
-        layouts,
-        code,
-        modules,
-        instances: RefCell::new(Vec::new()),
-        host: Box::new(InstanceState::new(u32::MAX, None)),
-        host_memory: Memory(host_memory.as_mut_ptr()),
-        host_bump: Cell::new(0),
-        core: RefCell::new(Vec::new()),
-        resources: RefCell::new(resources),
-        trampolines: RefCell::new(trampolines),
-        scopes: RefCell::new(task::Slab::default()),
-        sched: task::Sched::default(),
-    }));
-    RUNTIME.store(runtime, Ordering::Release);
+    // SAFETY: forwarded from the caller.
+    let runtime: &'static Runtime = Box::leak(unsafe { Runtime::new(program, host) }?);
+    CURRENT.with(|c| c.set(runtime));
     Ok(runtime)
 }
 
-/// The component runtime, once started.
+/// The component runtime this thread runs ([`start`], [`Runtime::enter`]).
+///
+/// # Panics
+///
+/// When the thread runs none (a bug: compiled component code runs only
+/// inside one).
 pub fn runtime() -> &'static Runtime {
-    // SAFETY: set once by `start` to a leaked, never-freed runtime.
-    unsafe {
-        RUNTIME
-            .load(Ordering::Acquire)
-            .as_ref()
-            .expect("component runtime started")
+    let current = CURRENT.with(Cell::get);
+    assert!(!current.is_null(), "a component runtime is current");
+    // SAFETY: a runtime is current only while it lives (`start` leaks it;
+    // `Entered` ends before the runtime it borrows can be dropped).
+    unsafe { &*current }
+}
+
+/// Keeps a runtime current on this thread; the previous one is current
+/// again when it is dropped.
+pub struct Entered<'a> {
+    previous: *const Runtime,
+    _runtime: core::marker::PhantomData<&'a Runtime>,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}
+
+impl Runtime {
+    /// Creates a runtime of `program`'s component, with `host` as the
+    /// implementation of host imports: nothing is instantiated until
+    /// [`Runtime::run`] runs the program's initializers in it. The
+    /// descriptor is decoded once per thread and shared by the runtimes
+    /// the thread creates.
+    ///
+    /// # Errors
+    ///
+    /// A malformed descriptor, or no address space for the host memory.
+    ///
+    /// # Safety
+    ///
+    /// `program` must be the running executable's descriptor.
+    pub unsafe fn new(
+        program: &'static ProgramDesc,
+        host: &'static HostTable,
+    ) -> Result<Box<Runtime>, StartError> {
+        // SAFETY: the compiler emits these tables with these lengths.
+        let (bytes, code, modules) = unsafe {
+            (
+                table(program.component, program.component_len),
+                table(program.trampolines, program.n_trampolines),
+                table(program.modules, program.n_modules),
+            )
+        };
+        let (desc, layouts) = DECODED.with(|d| {
+            let mut d = d.borrow_mut();
+            match &*d {
+                Some((p, desc, layouts)) if core::ptr::eq(*p, program) => {
+                    Ok((desc.clone(), layouts.clone()))
+                }
+                _ => {
+                    let desc: ComponentDesc =
+                        codec::from_bytes(bytes).map_err(StartError::Decode)?;
+                    let layouts = Rc::new(Layouts::new(&desc.types));
+                    let desc = Rc::new(desc);
+                    *d = Some((program, desc.clone(), layouts.clone()));
+                    Ok((desc, layouts))
+                }
+            }
+        })?;
+        let mut host_memory_def = Box::new(VMMemoryDefinition {
+            base: core::ptr::null_mut(),
+            length: 0,
+            maximum: 0,
+            reservation: 0,
+        });
+        // SAFETY: a fresh definition to create a memory in.
+        unsafe { crate::memory::create(&mut *host_memory_def, 1, None, 0, false) }
+            .map_err(|_| StartError::HostMemory)?;
+        let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
+        let resources = host
+            .resources
+            .iter()
+            .map(|r| ResourceType {
+                instance: HOST,
+                dtor: None,
+                host_drop: Some(r.drop),
+            })
+            .collect();
+        Ok(Box::new(Runtime {
+            desc,
+            layouts,
+            code,
+            modules,
+            instances: RefCell::new(Vec::new()),
+            host: Box::new(InstanceState::new(u32::MAX, None)),
+            host_memory: Memory(&mut *host_memory_def),
+            host_memory_def,
+            host_bump: Cell::new(0),
+            core: RefCell::new(Vec::new()),
+            resources: RefCell::new(resources),
+            trampolines: RefCell::new(trampolines),
+            scopes: RefCell::new(task::Slab::default()),
+            sched: task::Sched::default(),
+        }))
+    }
+
+    /// Gives the host an owned handle to the host object `rep` of runtime
+    /// resource type `resource` (a host resource type: `smelt-wit`'s
+    /// numbering), to pass to a guest as an `own` argument of
+    /// [`Runtime::call_from_host`] (CanonicalABI.md `lift_own` takes it
+    /// out of the caller's table).
+    ///
+    /// # Errors
+    ///
+    /// The host's handle table is full.
+    pub fn host_own(&self, resource: u32, rep: u32) -> Result<u32, ComponentTrap> {
+        self.host.table.borrow_mut().add(Slot::Own {
+            resource,
+            rep,
+            lend_count: 0,
+        })
+    }
+
+    /// Takes the host's owned handle `handle` to a resource of runtime
+    /// type `resource` (one a guest returned to the host); returns its
+    /// representation.
+    ///
+    /// # Errors
+    ///
+    /// `handle` is not an owned handle of that type in the host's table.
+    pub fn take_host_own(&self, handle: u32, resource: u32) -> Result<u32, ComponentTrap> {
+        let mut table = self.host.table.borrow_mut();
+        let (slot, rep) = table.resource(handle, resource)?;
+        if !matches!(slot, Slot::Own { .. }) {
+            return Err(ComponentTrap::Pending(format!(
+                "handle {handle} of the host is not an owned handle"
+            )));
+        }
+        table.remove(handle)?;
+        Ok(rep)
+    }
+
+    /// Makes this runtime the current one of this thread (what [`runtime`]
+    /// returns) until the guard is dropped.
+    pub fn enter(&self) -> Entered<'_> {
+        Entered {
+            previous: CURRENT.with(|c| c.replace(self)),
+            _runtime: core::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Runtime {
+    /// Frees the core instances (their memories, tables and `vmctx`s) and
+    /// the host memory. Threads that a trap abandoned keep their stacks
+    /// (never unwound, see [`task::Sched::reset`]).
+    fn drop(&mut self) {
+        for instance in self.core.get_mut().drain(..).flatten() {
+            // SAFETY: the runtime is going away with everything that could
+            // reach its instances (trampolines, handle tables, tasks).
+            unsafe { instance.free() };
+        }
+        // SAFETY: made by `memory::create` in `new`; nothing uses it now.
+        unsafe { crate::memory::release(&mut *self.host_memory_def) };
     }
 }
 
