@@ -4,14 +4,16 @@
 //! The executable's own command line:
 //!
 //! ```text
-//! server [--addr HOST:PORT] [--workers N]
+//! server [--addr HOST:PORT] [--workers N] [--max-body-size BYTES] [--header-timeout SECONDS]
 //! ```
 //!
 //! `--addr` overrides the address given to `smelt build --addr` (port 0
 //! picks a free port; the line `Serving HTTP on http://ADDR/` on stderr
 //! says which), `--workers` the number of worker threads (default: what
-//! `smelt build --workers` said, or one per CPU). Exit status: 0 after
-//! SIGINT or SIGTERM, 2 for bad arguments, 1 when it cannot listen.
+//! `smelt build --workers` said, or one per CPU), `--max-body-size` the
+//! largest request body (default 64 MiB), `--header-timeout` how long a
+//! client may take to send a request head (default 10 s). Exit status: 0
+//! after SIGINT or SIGTERM, 2 for bad arguments, 1 when it cannot listen.
 
 use smelt_abi::component::InitOp;
 use smelt_abi::program::ProgramDesc;
@@ -35,7 +37,8 @@ impl Program {
     }
 }
 
-const USAGE: &str = "usage: [--addr HOST:PORT] [--workers N]";
+const USAGE: &str =
+    "usage: [--addr HOST:PORT] [--workers N] [--max-body-size BYTES] [--header-timeout SECONDS]";
 
 /// Reads the server's options from its command line.
 fn options(args: &[String], mut config: Config) -> Result<Option<Config>, String> {
@@ -65,6 +68,21 @@ fn options(args: &[String], mut config: Config) -> Result<Option<Config>, String
                     .ok()
                     .filter(|&n| n > 0)
                     .ok_or_else(|| format!("--workers {v}: expected a positive number"))?;
+            }
+            "--max-body-size" => {
+                let v = value()?;
+                config.limits.max_body = v
+                    .parse()
+                    .map_err(|_| format!("--max-body-size {v}: expected a number of bytes"))?;
+            }
+            "--header-timeout" => {
+                let v = value()?;
+                config.limits.head_timeout = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(std::time::Duration::from_secs_f64)
+                    .ok_or_else(|| format!("--header-timeout {v}: expected seconds"))?;
             }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument `{other}`; {USAGE}")),
