@@ -200,7 +200,7 @@ pub fn compile_component(
                 " (its `{interface}` instance has no function `handle`)"
             )));
         };
-        let (entry, ty, entry_ops) = program.host_entry(handle)?;
+        let (entry, ty, entry_ops) = program.host_entry(handle, *minor >= 3)?;
         check_handler(&program.component_state().types, ty, *minor, interface)?;
         let mut init = instantiation.ops;
         init.extend(entry_ops);
@@ -223,7 +223,7 @@ pub fn compile_component(
         }
         None => return Err(CommandError::NotACommand(exported())),
     };
-    let (entry, ty, entry_ops) = program.host_entry(&run)?;
+    let (entry, ty, entry_ops) = program.host_entry(&run, false)?;
     let types = &program.component_state().types;
     let func = &types.funcs[ty as usize];
     let returns_result = func.result.is_some_and(|r| {

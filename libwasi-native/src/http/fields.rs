@@ -59,3 +59,145 @@ pub fn is_path_with_query(s: &str) -> bool {
 pub fn is_final_status(status: u16) -> bool {
     (200..=999).contains(&status)
 }
+
+/// Why a change to a [`Fields`] is refused (`header-error` of both WASI
+/// versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldsError {
+    /// A name that is not a token, or a value with control characters.
+    InvalidSyntax,
+    /// A field the guest may not set ([`FORBIDDEN`]).
+    Forbidden,
+    /// The fields belong to a message and may not change.
+    Immutable,
+}
+
+/// A `fields` resource of either WASI version: HTTP headers or trailers.
+/// Names compare case-insensitively and keep the spelling they were given.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    /// Name and value of each field, in order; a name may repeat.
+    pub entries: Vec<(String, Vec<u8>)>,
+    /// Whether changes fail with [`FieldsError::Immutable`] (the fields of
+    /// a request or a response, or a copy of them).
+    pub immutable: bool,
+}
+
+/// Checks that `name` may be set or deleted by a guest.
+fn check_name(name: &str) -> Result<(), FieldsError> {
+    if !is_token(name) {
+        return Err(FieldsError::InvalidSyntax);
+    }
+    if is_forbidden(name) {
+        return Err(FieldsError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Checks that `name: value` may be added by a guest.
+fn check_field(name: &str, value: &[u8]) -> Result<(), FieldsError> {
+    check_name(name)?;
+    if !is_field_value(value) {
+        return Err(FieldsError::InvalidSyntax);
+    }
+    Ok(())
+}
+
+impl Fields {
+    /// Fields made by a guest from a list (`fields.from-list`).
+    ///
+    /// # Errors
+    ///
+    /// An entry a guest may not set.
+    pub fn from_list(entries: Vec<(String, Vec<u8>)>) -> Result<Fields, FieldsError> {
+        for (name, value) in &entries {
+            check_field(name, value)?;
+        }
+        Ok(Fields {
+            entries,
+            immutable: false,
+        })
+    }
+
+    /// Immutable fields the host received (a request's headers).
+    pub fn received(entries: Vec<(String, Vec<u8>)>) -> Fields {
+        Fields {
+            entries,
+            immutable: true,
+        }
+    }
+
+    /// A mutable copy.
+    pub fn copy(&self) -> Fields {
+        Fields {
+            entries: self.entries.clone(),
+            immutable: false,
+        }
+    }
+
+    /// The values of `name`, in order.
+    pub fn get(&self, name: &str) -> Vec<Vec<u8>> {
+        self.entries
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    fn mutable(&mut self) -> Result<&mut Self, FieldsError> {
+        if self.immutable {
+            Err(FieldsError::Immutable)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// Replaces the values of `name` with `values`.
+    ///
+    /// # Errors
+    ///
+    /// Immutable fields, or a field a guest may not set.
+    pub fn set(&mut self, name: &str, values: Vec<Vec<u8>>) -> Result<(), FieldsError> {
+        let this = self.mutable()?;
+        check_name(name)?;
+        if !values.iter().all(|v| is_field_value(v)) {
+            return Err(FieldsError::InvalidSyntax);
+        }
+        this.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        this.entries
+            .extend(values.into_iter().map(|v| (name.to_string(), v)));
+        Ok(())
+    }
+
+    /// Removes every value of `name`; returns them.
+    ///
+    /// # Errors
+    ///
+    /// Immutable fields, or a field a guest may not change.
+    pub fn delete(&mut self, name: &str) -> Result<Vec<Vec<u8>>, FieldsError> {
+        let this = self.mutable()?;
+        check_name(name)?;
+        let values = this.get(name);
+        this.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        Ok(values)
+    }
+
+    /// Adds `name: value` after the others.
+    ///
+    /// # Errors
+    ///
+    /// Immutable fields, or a field a guest may not set.
+    pub fn append(&mut self, name: String, value: Vec<u8>) -> Result<(), FieldsError> {
+        let this = self.mutable()?;
+        check_field(&name, &value)?;
+        this.entries.push((name, value));
+        Ok(())
+    }
+}

@@ -34,23 +34,14 @@ use crate::bindings::wasi_http_types::{
 };
 use crate::bindings::{wasi_http_outgoing_handler, wasi_io_error, wasi_io_poll, wasi_io_streams};
 use crate::http::body::SharedBody;
-use crate::http::fields::{
-    is_authority, is_field_value, is_forbidden, is_path_with_query, is_scheme, is_token,
-};
+use crate::http::fields::{is_authority, is_path_with_query, is_scheme, is_token};
 use crate::http::server::Request;
 use crate::http::wire::Field;
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 use crate::table::Object;
 
-/// A `fields` resource: HTTP headers or trailers.
-#[derive(Debug, Clone, Default)]
-pub struct Fields {
-    /// Name and value of each field, in order; a name may repeat.
-    entries: Vec<(String, Vec<u8>)>,
-    /// Whether changes return `header-error.immutable` (the fields of a
-    /// request, or a copy of them).
-    immutable: bool,
-}
+pub use crate::http::fields::Fields;
+use crate::http::fields::FieldsError;
 
 /// An `outgoing-request`.
 #[derive(Debug)]
@@ -147,24 +138,13 @@ pub struct RequestOptions {
     between_bytes_timeout: Option<Duration>,
 }
 
-/// Checks that `name: value` may be added to a `fields`.
-fn check_field(name: &str, value: &[u8]) -> Result<(), HeaderError> {
-    check_name(name)?;
-    if !is_field_value(value) {
-        return Err(HeaderError::InvalidSyntax);
+/// The `header-error` of a refused change.
+fn header_error(e: FieldsError) -> HeaderError {
+    match e {
+        FieldsError::InvalidSyntax => HeaderError::InvalidSyntax,
+        FieldsError::Forbidden => HeaderError::Forbidden,
+        FieldsError::Immutable => HeaderError::Immutable,
     }
-    Ok(())
-}
-
-/// Checks that `name` may be set or deleted in a `fields`.
-fn check_name(name: &str) -> Result<(), HeaderError> {
-    if !is_token(name) {
-        return Err(HeaderError::InvalidSyntax);
-    }
-    if is_forbidden(name) {
-        return Err(HeaderError::Forbidden);
-    }
-    Ok(())
 }
 
 fn copy_method(m: &Method) -> Method {
@@ -215,10 +195,7 @@ impl IncomingRequest {
             path_with_query: Some(request.path_with_query),
             scheme: Some(Scheme::HTTP),
             authority: request.authority,
-            headers: Fields {
-                entries: request.headers,
-                immutable: true,
-            },
+            headers: Fields::received(request.headers),
             body: Some(IncomingBody {
                 bytes: Some(request.body),
                 trailers: request.trailers,
@@ -230,17 +207,6 @@ impl IncomingRequest {
 impl WasiHost {
     fn new_fields(&mut self, fields: Fields) -> HostResult<Own<FieldsRes>> {
         Ok(Own::new(self.table.push(Object::Fields(fields))?))
-    }
-
-    /// The fields `rep`, for a change: `header-error.immutable` when they
-    /// may not change.
-    fn mutable_fields(&mut self, rep: u32) -> HostResult<Result<&mut Fields, HeaderError>> {
-        let fields = self.table.fields(rep)?;
-        Ok(if fields.immutable {
-            Err(HeaderError::Immutable)
-        } else {
-            Ok(fields)
-        })
     }
 
     /// Takes the object behind an owned handle the guest gave the host.
@@ -261,15 +227,10 @@ impl wasi_http_types::Host for WasiHost {
         _: &mut Cx<'_>,
         entries: Vec<(FieldName, Vec<u8>)>,
     ) -> HostResult<Result<Own<FieldsRes>, HeaderError>> {
-        for (name, value) in &entries {
-            if let Err(e) = check_field(name, value) {
-                return Ok(Err(e));
-            }
+        match Fields::from_list(entries) {
+            Ok(f) => Ok(Ok(self.new_fields(f)?)),
+            Err(e) => Ok(Err(header_error(e))),
         }
-        Ok(Ok(self.new_fields(Fields {
-            entries,
-            immutable: false,
-        })?))
     }
 
     fn method_fields_get(
@@ -278,14 +239,7 @@ impl wasi_http_types::Host for WasiHost {
         this: Borrow<FieldsRes>,
         name: FieldName,
     ) -> HostResult<Vec<Vec<u8>>> {
-        Ok(self
-            .table
-            .fields(this.rep)?
-            .entries
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(&name))
-            .map(|(_, v)| v.clone())
-            .collect())
+        Ok(self.table.fields(this.rep)?.get(&name))
     }
 
     fn method_fields_has(
@@ -294,12 +248,7 @@ impl wasi_http_types::Host for WasiHost {
         this: Borrow<FieldsRes>,
         name: FieldName,
     ) -> HostResult<bool> {
-        Ok(self
-            .table
-            .fields(this.rep)?
-            .entries
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(&name)))
+        Ok(self.table.fields(this.rep)?.has(&name))
     }
 
     fn method_fields_set(
@@ -309,23 +258,11 @@ impl wasi_http_types::Host for WasiHost {
         name: FieldName,
         values: Vec<Vec<u8>>,
     ) -> HostResult<Result<(), HeaderError>> {
-        let fields = match self.mutable_fields(this.rep)? {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = check_name(&name) {
-            return Ok(Err(e));
-        }
-        if !values.iter().all(|v| is_field_value(v)) {
-            return Ok(Err(HeaderError::InvalidSyntax));
-        }
-        fields
-            .entries
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        fields
-            .entries
-            .extend(values.into_iter().map(|v| (name.clone(), v)));
-        Ok(Ok(()))
+        Ok(self
+            .table
+            .fields(this.rep)?
+            .set(&name, values)
+            .map_err(header_error))
     }
 
     fn method_fields_delete(
@@ -334,17 +271,12 @@ impl wasi_http_types::Host for WasiHost {
         this: Borrow<FieldsRes>,
         name: FieldName,
     ) -> HostResult<Result<(), HeaderError>> {
-        let fields = match self.mutable_fields(this.rep)? {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = check_name(&name) {
-            return Ok(Err(e));
-        }
-        fields
-            .entries
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-        Ok(Ok(()))
+        Ok(self
+            .table
+            .fields(this.rep)?
+            .delete(&name)
+            .map(drop)
+            .map_err(header_error))
     }
 
     fn method_fields_append(
@@ -354,15 +286,11 @@ impl wasi_http_types::Host for WasiHost {
         name: FieldName,
         value: Vec<u8>,
     ) -> HostResult<Result<(), HeaderError>> {
-        let fields = match self.mutable_fields(this.rep)? {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(e)),
-        };
-        if let Err(e) = check_field(&name, &value) {
-            return Ok(Err(e));
-        }
-        fields.entries.push((name, value));
-        Ok(Ok(()))
+        Ok(self
+            .table
+            .fields(this.rep)?
+            .append(name, value)
+            .map_err(header_error))
     }
 
     fn method_fields_entries(
@@ -378,11 +306,8 @@ impl wasi_http_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<FieldsRes>,
     ) -> HostResult<Own<FieldsRes>> {
-        let entries = self.table.fields(this.rep)?.entries.clone();
-        self.new_fields(Fields {
-            entries,
-            immutable: false,
-        })
+        let copy = self.table.fields(this.rep)?.copy();
+        self.new_fields(copy)
     }
 
     fn constructor_outgoing_request(

@@ -1010,6 +1010,29 @@ impl<T: Lower + 'static> FutureWriter<T> {
     }
 }
 
+impl<T: Lift + 'static> FutureReader<T> {
+    /// Makes the host the reader of this future, which a guest writes:
+    /// `f` gets the value once it does (CanonicalABI.md `future.write`
+    /// with the host as the reader).
+    ///
+    /// # Errors
+    ///
+    /// A trap from lifting a value the guest has already written.
+    pub fn attach(
+        self,
+        f: impl FnOnce(T) -> Result<(), ComponentTrap> + 'static,
+    ) -> HostResult<()> {
+        let load: super::stream::LoadFn = Box::new(move |cx, addr| {
+            let value = T::load(cx, addr).map_err(|e| match e {
+                HostTrap::Abi(t) => t,
+                HostTrap::Message(m) => ComponentTrap::Pending(m),
+            })?;
+            f(value)
+        });
+        Ok(super::stream::attach_future_sink(self.shared, load)?)
+    }
+}
+
 impl<T> Layout for StreamReader<T> {
     const FLAT: usize = 1;
     const SIZE: u32 = 4;

@@ -248,6 +248,46 @@ pub struct TrampolineState {
     sigs: Option<Box<canonical::Signatures>>,
 }
 
+/// An async call the host made into a guest ([`Runtime::start_host_call`]).
+#[derive(Debug)]
+pub struct HostCall {
+    /// The call's subtask, handle and waitable, unless it returned at once.
+    subtask: Option<(u32, u32)>,
+    /// Where its result goes in the host memory.
+    out: u32,
+    /// The result's size in bytes.
+    size: u32,
+}
+
+/// The result of an async call the host made, as lowered into the host
+/// memory.
+#[derive(Debug)]
+pub struct HostResultBytes {
+    /// The result's bytes.
+    pub result: Vec<u8>,
+    memory: Memory,
+}
+
+impl HostResultBytes {
+    /// The little-endian `u32` at byte `at` of the result.
+    pub fn u32_at(&self, at: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.result[at..at + 4]);
+        u32::from_le_bytes(b)
+    }
+
+    /// The string at `(ptr, len)` of the host memory (a string of the
+    /// result), if valid UTF-8 and in bounds.
+    pub fn string(&self, ptr: u32, len: u32) -> Option<String> {
+        if !self.memory.contains(u64::from(ptr), u64::from(len)) {
+            return None;
+        }
+        // SAFETY: checked above; copied out.
+        let bytes = unsafe { self.memory.slice(ptr, len) }.to_vec();
+        String::from_utf8(bytes).ok()
+    }
+}
+
 /// The borrow scope of one call in progress (CanonicalABI.md
 /// `borrow_scope`, `num_borrows`, and the lenders of its arguments).
 #[derive(Debug, Default)]
@@ -276,6 +316,12 @@ pub struct Runtime {
     /// The host memory's definition, which `host_memory` points to.
     host_memory_def: Box<VMMemoryDefinition>,
     host_bump: Cell<u32>,
+    /// Async calls the host has made that have not finished
+    /// ([`Runtime::start_host_call`]).
+    host_calls: Cell<u32>,
+    /// Result areas of finished async host calls, for reuse: address and
+    /// size in the host memory.
+    host_free: RefCell<Vec<(u32, u32)>>,
     core: RefCell<Vec<Option<Instance>>>,
     resources: RefCell<Vec<ResourceType>>,
     trampolines: RefCell<Vec<Option<Box<TrampolineState>>>>,
@@ -427,6 +473,8 @@ impl Runtime {
             host_memory: Memory(&mut *host_memory_def),
             host_memory_def,
             host_bump: Cell::new(0),
+            host_calls: Cell::new(0),
+            host_free: RefCell::new(Vec::new()),
             core: RefCell::new(Vec::new()),
             resources: RefCell::new(resources),
             trampolines: RefCell::new(trampolines),
@@ -796,6 +844,138 @@ impl Runtime {
         // SAFETY: the host memory holds at least `used` bytes.
         let memory = unsafe { self.host_memory.slice(0, used) }.to_vec();
         Ok((results, memory))
+    }
+
+    /// Starts a call of the export adapter `trampoline`, whose host side
+    /// is lowered `async` (CanonicalABI.md `canon lower` with `async`), with
+    /// the flat arguments `args` (at most `MAX_FLAT_ASYNC_PARAMS`). The
+    /// result is lowered into an area of the host memory reserved for the
+    /// call. The call runs until it returns or blocks; the event loop
+    /// (the scheduler, [`task::Sched::tick`], and the host waits) carries
+    /// it on. Several may be in progress at once.
+    ///
+    /// # Errors
+    ///
+    /// A trap during the call's first part.
+    ///
+    /// # Safety
+    ///
+    /// `trampoline` must be an adapter whose caller is the host, lowered
+    /// `async`, and `args` its flat arguments.
+    pub unsafe fn start_host_call(
+        &self,
+        trampoline: u32,
+        args: &[ValRaw],
+    ) -> Result<HostCall, Trap> {
+        let func = match self.desc.trampolines[trampoline as usize] {
+            TrampolineKind::Adapter { func, .. } => func,
+            _ => unreachable!("an export adapter"),
+        };
+        let (size, align) = match self.desc.funcs[func as usize].result {
+            Some(r) => (self.desc.types.size(r), self.desc.types.alignment(r)),
+            None => (0, 1),
+        };
+        let reused = {
+            let mut free = self.host_free.borrow_mut();
+            free.iter()
+                .position(|&(_, s)| s == size)
+                .map(|i| free.swap_remove(i).0)
+        };
+        let out = match reused {
+            Some(out) => out,
+            None => self
+                .host_realloc(align.max(8), size.max(1))
+                .expect("host memory grows"),
+        };
+        let state: *mut TrampolineState = {
+            let mut trampolines = self.trampolines.borrow_mut();
+            let state = trampolines[trampoline as usize]
+                .as_mut()
+                .expect("export adapters are initialized before calls");
+            &mut **state
+        };
+        let mut values = args.to_vec();
+        values.push(ValRaw::from(out));
+        let mut results = [0 as ValRaw; 1];
+        let values_ptr = values.as_mut_ptr();
+        let results_ptr = results.as_mut_ptr();
+        let mut status = 0;
+        self.host_calls.set(self.host_calls.get() + 1);
+        // SAFETY: the adapter reads the arguments and the result address
+        // and writes its i32 status.
+        let result = unsafe {
+            traps::catch(|| status = ((*state).call)(state.cast(), values_ptr, results_ptr))
+        };
+        let result = result.and_then(|()| {
+            if status == 0 {
+                Ok(())
+            } else {
+                Err(Trap {
+                    code: smelt_abi::trap::TrapCode::Runtime,
+                    detail: traps::take_pending(),
+                    frames: Vec::new(),
+                    total_frames: 0,
+                })
+            }
+        });
+        if let Err(trap) = result {
+            self.recover();
+            return Err(trap);
+        }
+        let packed = results[0] as u32;
+        let subtask = if packed & 0xf == waitable::SubtaskState::Returned as u32 {
+            None
+        } else {
+            let handle = packed >> 4;
+            match self.host.table.borrow().get(handle) {
+                Ok(Slot::Subtask(w)) => Some((handle, w)),
+                _ => unreachable!("an async call that has not returned has a subtask"),
+            }
+        };
+        Ok(HostCall { subtask, out, size })
+    }
+
+    /// Whether the call `call` has returned (its result is in place).
+    pub fn host_call_returned(&self, call: &HostCall) -> bool {
+        match call.subtask {
+            None => true,
+            Some((_, w)) => {
+                let items = self.sched.waitables.items.borrow();
+                items.get(w).subtask().state == waitable::SubtaskState::Returned
+            }
+        }
+    }
+
+    /// Ends the call `call`, which has returned: its result's bytes, as
+    /// lowered into the host memory (the canonical ABI layout of the
+    /// function's result type), with the host memory they may point into.
+    /// The result area is reused by later calls.
+    pub fn finish_host_call(&self, call: HostCall) -> HostResultBytes {
+        if let Some((handle, w)) = call.subtask {
+            let _ = self.host.table.borrow_mut().remove(handle);
+            let removed = self.sched.waitables.remove(w);
+            let scope = removed.subtask().scope;
+            canonical::end_lends(self, scope);
+            self.scopes.borrow_mut().remove(scope);
+        }
+        // SAFETY: the area was reserved for the call in the host memory.
+        let result = unsafe { self.host_memory.slice(call.out, call.size) }.to_vec();
+        self.host_free.borrow_mut().push((call.out, call.size));
+        let left = self.host_calls.get() - 1;
+        self.host_calls.set(left);
+        HostResultBytes {
+            result,
+            memory: self.host_memory,
+        }
+    }
+
+    /// The host memory's bytes `[addr, addr + len)` (strings and lists a
+    /// result of [`Runtime::finish_host_call`] points to), if in bounds.
+    pub fn host_bytes(&self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        self.host_memory
+            .contains(u64::from(addr), u64::from(len))
+            // SAFETY: checked above.
+            .then(|| unsafe { self.host_memory.slice(addr, len) }.to_vec())
     }
 
     /// Resets what a trap left half-done: the `may_leave` flags of the

@@ -158,6 +158,10 @@ pub trait HostValues {
 /// Lowers a host future's value into a guest's memory at an address.
 pub type StoreFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
 
+/// Lifts the value a guest wrote into a future the host reads, from the
+/// guest's memory at an address.
+pub type LoadFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
+
 /// The end of a stream or future the host holds.
 pub enum HostEnd {
     /// The host reads the stream.
@@ -168,6 +172,8 @@ pub enum HostEnd {
     Values(Box<dyn HostValues>),
     /// The host writes the future: its value once resolved.
     Future(Option<StoreFn>),
+    /// The host reads the future: what takes its value once written.
+    FutureSink(LoadFn),
 }
 
 impl core::fmt::Debug for HostEnd {
@@ -178,6 +184,7 @@ impl core::fmt::Debug for HostEnd {
             HostEnd::Values(_) => "Values",
             HostEnd::Future(Some(_)) => "Future(resolved)",
             HostEnd::Future(None) => "Future(unresolved)",
+            HostEnd::FutureSink(_) => "FutureSink",
         })
     }
 }
@@ -465,6 +472,15 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                 }
             }
         }
+        (HostEnd::FutureSink(_), true) => {
+            let HostEnd::FutureSink(load) = host else {
+                unreachable!("matched above")
+            };
+            load(&mut host_cx(&buf), buf.ptr)?;
+            advance(rt, w, 1);
+            set_event(rt, w, copy_result::COMPLETED, false);
+            return Ok(());
+        }
         (HostEnd::Future(value), false) => match value.take() {
             Some(store) => {
                 keep = false;
@@ -600,6 +616,35 @@ fn pump(mut source: Box<dyn HostSource>, mut sink: Box<dyn HostSink>) -> Result<
             }
         }
     }
+}
+
+/// Attaches the host as the reader of future `sid`, whose readable end a
+/// guest gave it: `load` lifts the value from the writer's memory when the
+/// guest writes it (now, if it has already started the write).
+///
+/// # Errors
+///
+/// A trap from lifting the value.
+pub fn attach_future_sink(sid: u32, load: LoadFn) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let (dropped, pending) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.dropped, s.pending)
+    };
+    if dropped {
+        // A guest cannot drop a future's writable end before writing it
+        // (it traps), so the value was taken already: nothing comes.
+        return Ok(());
+    }
+    rt.sched
+        .waitables
+        .with_shared(sid, |s| s.host = Some(HostEnd::FutureSink(load)));
+    if let Some(p) = pending {
+        rt.sched.waitables.with_shared(sid, |s| s.pending = None);
+        host_copy(rt, p, sid)?;
+    }
+    Ok(())
 }
 
 /// Resolves host future `sid` with the value `store` lowers: a guest
