@@ -25,7 +25,7 @@ use crate::WasiHost;
 use crate::bindings::wasi_http_types::{
     IncomingRequest as IncomingRequestRes, ResponseOutparam as ResponseOutparamRes,
 };
-use crate::http::server::{Request, Response, Service};
+use crate::http::server::{Reply, Request, Response, Service};
 use crate::table::Object;
 
 /// The WASI 0.2 face of the server: one per worker.
@@ -88,7 +88,14 @@ impl Serve {
 }
 
 impl Service for Serve {
-    fn call(&mut self, request: Request) -> Response {
+    fn call(&mut self, request: Request, reply: Reply) {
+        reply.send(self.answer(request));
+    }
+}
+
+impl Serve {
+    /// The response to `request`.
+    fn answer(&mut self, request: Request) -> Response {
         let what = format!("{} {}", request.method, request.path_with_query);
         let slot = Rc::new(RefCell::new(None));
         crate::install(WasiHost::fresh());
