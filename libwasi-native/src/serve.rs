@@ -154,6 +154,14 @@ pub unsafe fn run_http_server(program: &'static ProgramDesc, host: &'static Host
                 ops.clone(),
             ))
         }),
+        3 => server::run(config, move || {
+            let (program, host) = shared.parts();
+            Ok(crate::p3::http_serve::Serve::new(
+                program,
+                host,
+                ops.clone(),
+            ))
+        }),
         other => {
             eprintln!("smelt: serving a WASI 0.{other} handler is not supported");
             return smelt_rt::entry::EXIT_SOFTWARE;

@@ -61,6 +61,12 @@ pub enum Object {
     ResponseOutparam(ResponseOutparam),
     /// `wasi:http/types#outgoing-response`.
     OutgoingResponse(OutgoingResponse),
+    /// `wasi:http/types@0.3#request`.
+    Request3(crate::p3::http::Request),
+    /// `wasi:http/types@0.3#response`.
+    Response3(crate::p3::http::Response),
+    /// `wasi:http/types@0.3#request-options`.
+    RequestOptions3(crate::p3::http::RequestOptions),
 }
 
 /// The host's objects, by rep.

@@ -91,6 +91,26 @@ impl HostWaits {
         self.poll_with(false)
     }
 
+    /// Blocks until a registered wait is over, `fd` is readable, or
+    /// `deadline` passes, then runs the continuations of the waits that
+    /// are over (an event loop of the caller's own, an `epoll` instance,
+    /// waiting together with the host's). Returns whether `fd` is
+    /// readable.
+    ///
+    /// # Errors
+    ///
+    /// The first trap a continuation returns.
+    pub fn poll_also(&self, fd: i32, deadline: Instant) -> Result<bool, ComponentTrap> {
+        self.entries.borrow_mut().retain(|e| (e.live)());
+        let mut waits: Vec<Wait> = self.entries.borrow().iter().map(|e| e.wait).collect();
+        let n = waits.len();
+        waits.push(Wait::Readable(fd));
+        waits.push(Wait::Until(deadline));
+        let ready = ready(&waits, true);
+        self.run_ready(&ready[..n])?;
+        Ok(ready[n])
+    }
+
     fn poll_with(&self, block: bool) -> Result<bool, ComponentTrap> {
         self.entries.borrow_mut().retain(|e| (e.live)());
         let waits: Vec<Wait> = self.entries.borrow().iter().map(|e| e.wait).collect();
@@ -98,6 +118,12 @@ impl HostWaits {
             return Ok(false);
         }
         let ready = ready(&waits, block);
+        self.run_ready(&ready)
+    }
+
+    /// Runs the continuations of the entries `ready` marks (the first
+    /// `ready.len()` entries, in order); returns whether there was one.
+    fn run_ready(&self, ready: &[bool]) -> Result<bool, ComponentTrap> {
         if !ready.iter().any(|&r| r) {
             return Ok(false);
         }

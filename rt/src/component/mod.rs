@@ -969,6 +969,28 @@ impl Runtime {
         }
     }
 
+    /// Ends the call `call`, which has returned, lifting its result into
+    /// the host's Rust value (own handles the guest returned come out of
+    /// the host's table; strings and lists out of the host memory).
+    ///
+    /// # Errors
+    ///
+    /// What lifting the result finds invalid.
+    pub fn finish_host_call_as<T: host::Lift>(&self, call: HostCall) -> host::HostResult<T> {
+        let out = call.out;
+        let value = {
+            let mut cx = host::Cx::new(
+                &self.host,
+                Some(self.host_memory),
+                None,
+                smelt_abi::component::StringEncoding::Utf8,
+            );
+            T::load(&mut cx, out)
+        };
+        let _ = self.finish_host_call(call);
+        value
+    }
+
     /// The host memory's bytes `[addr, addr + len)` (strings and lists a
     /// result of [`Runtime::finish_host_call`] points to), if in bounds.
     pub fn host_bytes(&self, addr: u32, len: u32) -> Option<Vec<u8>> {

@@ -82,7 +82,12 @@ impl wasip3::exports::http::handler::Guest for Echo {
             respond(200, &[], text.into_bytes(), None)
         } else if let Some(n) = path.strip_prefix("/big/") {
             let n: usize = n.parse().unwrap_or(0);
-            respond(200, &[], (0..n).map(|i| b'0' + (i % 10) as u8).collect(), None)
+            respond(
+                200,
+                &[],
+                (0..n).map(|i| b'0' + (i % 10) as u8).collect(),
+                None,
+            )
         } else if let Some(code) = path.strip_prefix("/status/") {
             respond(code.parse().unwrap_or(500), &[], Vec::new(), None)
         } else if path == "/trailers" {

@@ -335,6 +335,11 @@ impl Reply {
         }
     }
 
+    /// Whether `a` and `b` answer the same request.
+    pub fn same(a: &Reply, b: &Reply) -> bool {
+        Rc::ptr_eq(&a.out, &b.out)
+    }
+
     /// Whether the client is gone (nothing written now reaches it).
     pub fn gone(&self) -> bool {
         let out = self.out.borrow();
