@@ -56,6 +56,9 @@ pub struct WasiConfig {
     pub inherit_env: bool,
     /// How an HTTP server serves; `None` for a command.
     pub serve: Option<ServeConfig>,
+    /// The authorities (`host`, `host:port`, or `*`) outgoing HTTP
+    /// requests may go to; none by default.
+    pub allow_http: Vec<String>,
 }
 
 impl Encode for ServeConfig {
@@ -118,6 +121,7 @@ impl Encode for WasiConfig {
         w.list(&self.env);
         w.u8(u8::from(self.inherit_env));
         w.option(&self.serve);
+        w.list(&self.allow_http);
     }
 }
 
@@ -128,6 +132,7 @@ impl Decode for WasiConfig {
             env: r.list()?,
             inherit_env: r.u8()? != 0,
             serve: r.option()?,
+            allow_http: r.list()?,
         })
     }
 }
@@ -159,6 +164,7 @@ mod tests {
                 wasi_minor: 2,
                 workers: 0,
             }),
+            allow_http: vec!["example.com".into(), "127.0.0.1:8080".into()],
         };
         let bytes = crate::codec::to_bytes(&c);
         assert_eq!(crate::codec::from_bytes::<WasiConfig>(&bytes), Ok(c));

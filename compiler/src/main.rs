@@ -127,6 +127,13 @@ struct BuildOptions {
     /// starts (variables given with --env override it).
     #[arg(long)]
     inherit_env: bool,
+    /// Allow outgoing HTTP requests (`wasi:http/outgoing-handler`,
+    /// `wasi:http/client`) to HOST, on any port or only on PORT; `*`
+    /// allows every host. Requests elsewhere get `HTTP-request-denied`.
+    /// HTTPS certificates are checked against the system's root store
+    /// (or the file `SSL_CERT_FILE` names when the executable runs).
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
     /// Build an HTTP server from a component that exports a `wasi:http`
     /// handler also when it exports `wasi:cli/run` (a component that
     /// exports only the handler is always served).
@@ -158,6 +165,12 @@ impl BuildOptions {
                 host: host.to_string(),
                 guest: guest.to_string(),
             });
+        }
+        for a in &self.allow_http {
+            if a.is_empty() || a.contains('/') {
+                bail!("--allow-http {a}: expected HOST, HOST:PORT or *");
+            }
+            config.allow_http.push(a.clone());
         }
         for e in &self.envs {
             let (name, value) = match e.split_once('=') {

@@ -109,6 +109,8 @@ struct Template {
     env: Vec<(String, String)>,
     preopens: Vec<(String, String)>,
     serve: Option<smelt_abi::wasi::ServeConfig>,
+    /// The authorities outgoing HTTP requests may go to.
+    allow_http: Vec<String>,
 }
 
 /// The capabilities [`init`] read.
@@ -230,6 +232,7 @@ pub unsafe fn init(
         env: host.env.clone(),
         preopens: host.preopens.clone(),
         serve: config.serve.clone(),
+        allow_http: config.allow_http.clone(),
     });
     install(host);
     Ok(())

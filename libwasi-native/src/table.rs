@@ -27,6 +27,8 @@ pub enum Object {
         message: String,
         /// The `wasi:filesystem` error code, for `filesystem-error-code`.
         code: Option<crate::bindings::wasi_filesystem_types::ErrorCode>,
+        /// What failed in an outgoing HTTP request, for `http-error-code`.
+        http: Option<crate::http::client::ClientError>,
     },
     /// `wasi:io/poll#pollable`.
     Pollable(Pollable),
@@ -61,6 +63,10 @@ pub enum Object {
     ResponseOutparam(ResponseOutparam),
     /// `wasi:http/types#outgoing-response`.
     OutgoingResponse(OutgoingResponse),
+    /// `wasi:http/types#future-incoming-response`.
+    FutureIncomingResponse(crate::p2::http_client::FutureIncomingResponse),
+    /// `wasi:http/types#incoming-response`.
+    IncomingResponse(crate::p2::http_client::IncomingResponse),
     /// `wasi:http/types@0.3#request`.
     Request3(crate::p3::http::Request),
     /// `wasi:http/types@0.3#response`.
@@ -183,6 +189,18 @@ accessor!(
     FutureTrailers,
     FutureTrailers,
     "future-trailers"
+);
+accessor!(
+    future_incoming_response,
+    FutureIncomingResponse,
+    crate::p2::http_client::FutureIncomingResponse,
+    "future-incoming-response"
+);
+accessor!(
+    incoming_response,
+    IncomingResponse,
+    crate::p2::http_client::IncomingResponse,
+    "incoming-response"
 );
 accessor!(
     outgoing_response,

@@ -7,10 +7,13 @@
 //!   methods, schemes, authorities and paths;
 //! - [`body`]: the bytes of a body a guest writes, shared between the
 //!   guest's stream and whoever sends them;
+//! - [`client`]: the client of outgoing requests (HTTP/1.1 over TCP or
+//!   TLS), a state machine driven by the faces' event loops;
 //! - [`server`]: the server an executable runs for a component that exports
 //!   a `wasi:http` handler (workers, connections, limits, shutdown).
 
 pub mod body;
+pub mod client;
 pub mod fields;
 pub mod server;
 pub mod wire;

@@ -26,18 +26,19 @@ use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
 
 use crate::WasiHost;
 use crate::bindings::wasi_http_types::{
-    self, Duration, ErrorCode, FieldName, Fields as FieldsRes, FutureTrailers as FutureTrailersRes,
-    HeaderError, IncomingBody as IncomingBodyRes, IncomingRequest as IncomingRequestRes, Method,
-    OutgoingBody as OutgoingBodyRes, OutgoingRequest as OutgoingRequestRes,
-    OutgoingResponse as OutgoingResponseRes, RequestOptions as RequestOptionsRes,
-    ResponseOutparam as ResponseOutparamRes, Scheme,
+    self, Duration, ErrorCode, FieldName, Fields as FieldsRes,
+    FutureIncomingResponse as FutureIncomingResponseRes, FutureTrailers as FutureTrailersRes,
+    HeaderError, IncomingBody as IncomingBodyRes, IncomingRequest as IncomingRequestRes,
+    IncomingResponse as IncomingResponseRes, Method, OutgoingBody as OutgoingBodyRes,
+    OutgoingRequest as OutgoingRequestRes, OutgoingResponse as OutgoingResponseRes,
+    RequestOptions as RequestOptionsRes, ResponseOutparam as ResponseOutparamRes, Scheme,
 };
 use crate::bindings::{wasi_http_outgoing_handler, wasi_io_error, wasi_io_poll, wasi_io_streams};
 use crate::http::body::SharedBody;
 use crate::http::fields::{is_authority, is_path_with_query, is_scheme, is_token};
 use crate::http::server::Request;
 use crate::http::wire::Field;
-use crate::p2::io::{InputStream, OutputStream, Pollable};
+use crate::p2::io::{InputStream, OutputStream, Pollable, SharedExchange};
 use crate::table::Object;
 
 pub use crate::http::fields::Fields;
@@ -46,14 +47,16 @@ use crate::http::fields::FieldsError;
 /// An `outgoing-request`.
 #[derive(Debug)]
 pub struct OutgoingRequest {
-    method: Method,
-    path_with_query: Option<String>,
-    scheme: Option<Scheme>,
-    authority: Option<String>,
+    pub(crate) method: Method,
+    pub(crate) path_with_query: Option<String>,
+    pub(crate) scheme: Option<Scheme>,
+    pub(crate) authority: Option<String>,
     /// The headers, immutable.
-    headers: Fields,
+    pub(crate) headers: Fields,
     /// Whether `body` has been called.
-    body_taken: bool,
+    pub(crate) body_taken: bool,
+    /// The body the guest writes, once it asked for it.
+    pub(crate) body: Option<SharedBody>,
 }
 
 /// An `outgoing-body`.
@@ -78,21 +81,28 @@ pub struct IncomingRequest {
     body: Option<IncomingBody>,
 }
 
-/// An `incoming-body`: a body the host holds whole.
+/// An `incoming-body`: a body the host holds whole (a request the server
+/// read), or one that arrives (the response to an outgoing request).
 #[derive(Debug, Default)]
 pub struct IncomingBody {
     /// The bytes, until `stream` takes them.
-    bytes: Option<Vec<u8>>,
+    pub(crate) bytes: Option<Vec<u8>>,
     /// The trailers that came with it.
-    trailers: Option<Vec<Field>>,
+    pub(crate) trailers: Option<Vec<Field>>,
+    /// The exchange whose response body this is.
+    pub(crate) exchange: Option<SharedExchange>,
+    /// Whether `stream` was called.
+    pub(crate) stream_taken: bool,
 }
 
-/// A `future-trailers`: the trailers of a body the host read whole, ready
-/// at once.
+/// A `future-trailers`: the trailers of a body the host read whole (ready
+/// at once), or of a response body (ready when it ends).
 #[derive(Debug)]
 pub struct FutureTrailers {
     /// The trailers, until `get` takes them (`None` inside: none came).
     trailers: Option<Option<Vec<Field>>>,
+    /// The exchange whose response's trailers these are.
+    exchange: Option<SharedExchange>,
 }
 
 /// What the handler answered, through its `response-outparam`.
@@ -133,9 +143,9 @@ pub struct OutgoingResponse {
 /// A `request-options`: timeouts in nanoseconds.
 #[derive(Debug, Default)]
 pub struct RequestOptions {
-    connect_timeout: Option<Duration>,
-    first_byte_timeout: Option<Duration>,
-    between_bytes_timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) first_byte_timeout: Option<Duration>,
+    pub(crate) between_bytes_timeout: Option<Duration>,
 }
 
 /// The `header-error` of a refused change.
@@ -199,6 +209,8 @@ impl IncomingRequest {
             body: Some(IncomingBody {
                 bytes: Some(request.body),
                 trailers: request.trailers,
+                exchange: None,
+                stream_taken: false,
             }),
         }
     }
@@ -327,6 +339,7 @@ impl wasi_http_types::Host for WasiHost {
             authority: None,
             headers,
             body_taken: false,
+            body: None,
         };
         Ok(Own::new(self.table.push(Object::OutgoingRequest(request))?))
     }
@@ -341,9 +354,9 @@ impl wasi_http_types::Host for WasiHost {
             return Ok(Err(()));
         }
         request.body_taken = true;
-        let rep = self
-            .table
-            .push(Object::OutgoingBody(OutgoingBody::default()))?;
+        let body = OutgoingBody::default();
+        request.body = Some(body.sink.clone());
+        let rep = self.table.push(Object::OutgoingBody(body))?;
         Ok(Ok(Own::new(rep)))
     }
 
@@ -626,10 +639,18 @@ impl wasi_http_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<IncomingBodyRes>,
     ) -> HostResult<Result<Own<wasi_io_streams::InputStream>, ()>> {
-        let Some(bytes) = self.table.incoming_body(this.rep)?.bytes.take() else {
+        let body = self.table.incoming_body(this.rep)?;
+        if body.stream_taken {
             return Ok(Err(()));
+        }
+        body.stream_taken = true;
+        let stream = match (body.exchange.clone(), body.bytes.take()) {
+            (Some(ex), _) => InputStream::Http(ex),
+            (None, bytes) => InputStream::Bytes {
+                bytes: bytes.unwrap_or_default(),
+                at: 0,
+            },
         };
-        let stream = InputStream::Bytes { bytes, at: 0 };
         Ok(Ok(Own::new(self.table.push(Object::InputStream(stream))?)))
     }
 
@@ -643,7 +664,8 @@ impl wasi_http_types::Host for WasiHost {
             _ => return Err(crate::table::wrong_type(this.rep, "incoming-body")),
         };
         let future = FutureTrailers {
-            trailers: Some(body.trailers),
+            trailers: body.exchange.is_none().then_some(body.trailers),
+            exchange: body.exchange,
         };
         Ok(Own::new(self.table.push(Object::FutureTrailers(future))?))
     }
@@ -653,8 +675,11 @@ impl wasi_http_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<FutureTrailersRes>,
     ) -> HostResult<Own<wasi_io_poll::Pollable>> {
-        self.table.future_trailers(this.rep)?;
-        self.pollable(Pollable::Ready)
+        let p = match &self.table.future_trailers(this.rep)?.exchange {
+            Some(ex) => Pollable::HttpBody(ex.clone()),
+            None => Pollable::Ready,
+        };
+        self.pollable(p)
     }
 
     fn method_future_trailers_get(
@@ -662,14 +687,32 @@ impl wasi_http_types::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<FutureTrailersRes>,
     ) -> HostResult<Option<Result<Result<Option<Own<FieldsRes>>, ErrorCode>, ()>>> {
-        let Some(trailers) = self.table.future_trailers(this.rep)?.trailers.take() else {
-            return Ok(Some(Err(())));
+        let future = self.table.future_trailers(this.rep)?;
+        let trailers = match future.exchange.clone() {
+            Some(ex) => {
+                let mut ex = ex.borrow_mut();
+                ex.advance();
+                // The body's unread bytes do not hold the trailers back.
+                while let crate::http::client::BodyRead::Data(_) = ex.read_body(usize::MAX) {}
+                let outcome = ex.take_trailers();
+                if outcome.is_some() {
+                    // Taken: a later `get` is an error.
+                    future.exchange = None;
+                    future.trailers = None;
+                }
+                match outcome {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Ok(Some(Ok(Err(super::http_client::error_code(&e))))),
+                    Some(Ok(t)) => t,
+                }
+            }
+            None => match future.trailers.take() {
+                Some(t) => t,
+                None => return Ok(Some(Err(()))),
+            },
         };
         let fields = match trailers {
-            Some(entries) => Some(self.new_fields(Fields {
-                entries,
-                immutable: true,
-            })?),
+            Some(entries) => Some(self.new_fields(Fields::received(entries))?),
             None => None,
         };
         Ok(Some(Ok(Ok(fields))))
@@ -788,12 +831,68 @@ impl wasi_http_types::Host for WasiHost {
         Ok(Ok(Own::new(self.table.push(Object::OutgoingBody(body))?)))
     }
 
+    fn method_incoming_response_status(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingResponseRes>,
+    ) -> HostResult<u16> {
+        Ok(self.table.incoming_response(this.rep)?.status)
+    }
+
+    fn method_incoming_response_headers(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingResponseRes>,
+    ) -> HostResult<Own<FieldsRes>> {
+        let headers = self.table.incoming_response(this.rep)?.headers.clone();
+        self.new_fields(headers)
+    }
+
+    fn method_incoming_response_consume(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<IncomingResponseRes>,
+    ) -> HostResult<Result<Own<IncomingBodyRes>, ()>> {
+        let Some(ex) = self.table.incoming_response(this.rep)?.exchange.take() else {
+            return Ok(Err(()));
+        };
+        let body = IncomingBody {
+            exchange: Some(ex),
+            ..IncomingBody::default()
+        };
+        Ok(Ok(Own::new(self.table.push(Object::IncomingBody(body))?)))
+    }
+
+    fn method_future_incoming_response_subscribe(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<FutureIncomingResponseRes>,
+    ) -> HostResult<Own<wasi_io_poll::Pollable>> {
+        let ex = self
+            .table
+            .future_incoming_response(this.rep)?
+            .exchange
+            .clone();
+        self.pollable(Pollable::HttpResponse(ex))
+    }
+
+    fn method_future_incoming_response_get(
+        &mut self,
+        _: &mut Cx<'_>,
+        this: Borrow<FutureIncomingResponseRes>,
+    ) -> HostResult<Option<Result<Result<Own<IncomingResponseRes>, ErrorCode>, ()>>> {
+        super::http_client::get_response(self, this.rep)
+    }
+
     fn http_error_code(
         &mut self,
         _: &mut Cx<'_>,
-        _err: Borrow<wasi_io_error::Error>,
+        err: Borrow<wasi_io_error::Error>,
     ) -> HostResult<Option<ErrorCode>> {
-        Ok(None)
+        match self.table.get(err.rep)? {
+            Object::Error { http: Some(e), .. } => Ok(Some(super::http_client::error_code(e))),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -804,10 +903,17 @@ impl wasi_http_outgoing_handler::Host for WasiHost {
         request: Own<OutgoingRequestRes>,
         options: Option<Own<RequestOptionsRes>>,
     ) -> HostResult<Result<Own<wasi_http_types::FutureIncomingResponse>, ErrorCode>> {
-        self.take(request.rep, "outgoing-request")?;
-        if let Some(o) = options {
-            self.take(o.rep, "request-options")?;
-        }
-        Ok(Err(ErrorCode::HTTPRequestDenied))
+        let request = match self.take(request.rep, "outgoing-request")? {
+            Object::OutgoingRequest(r) => r,
+            _ => return Err(crate::table::wrong_type(request.rep, "outgoing-request")),
+        };
+        let options = match options {
+            Some(o) => match self.take(o.rep, "request-options")? {
+                Object::RequestOptions(o) => Some(o),
+                _ => return Err(crate::table::wrong_type(o.rep, "request-options")),
+            },
+            None => None,
+        };
+        super::http_client::send(self, request, options)
     }
 }
