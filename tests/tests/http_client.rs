@@ -1,5 +1,7 @@
 //! Outgoing HTTP: the `http_client` guest command of `tests/programs-http`
-//! (WASI 0.2, `wasi:http/outgoing-handler`), compiled by smelt with
+//! (WASI 0.2, `wasi:http/outgoing-handler`) and its twin of
+//! `tests/programs-http-p3` (WASI 0.3, `wasi:http/client`), compiled by
+//! smelt with
 //! `--allow-http` for loopback, sends requests to `tests/http/
 //! test_server.py` over HTTP and HTTPS (a certificate of a CA made for the
 //! test, trusted through `SSL_CERT_FILE`), and prints what it got; the
@@ -17,11 +19,17 @@ use std::sync::OnceLock;
 
 use smelt_tests::{quote, repo_root, smelt, target_flags, under_runner};
 
-/// The guest command, built once.
-fn client_wasm() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = repo_root().join("tests/programs-http");
+/// The guest command of WASI version `minor` (2 or 3), built once.
+fn client_wasm(minor: u32) -> &'static PathBuf {
+    static P2: OnceLock<PathBuf> = OnceLock::new();
+    static P3: OnceLock<PathBuf> = OnceLock::new();
+    let (cell, project) = if minor == 2 {
+        (&P2, "tests/programs-http")
+    } else {
+        (&P3, "tests/programs-http-p3")
+    };
+    cell.get_or_init(|| {
+        let dir = repo_root().join(project);
         let out = Command::new("cargo")
             .args(["build", "--release", "--locked", "--bins"])
             .args(["--target", "wasm32-wasip2", "--manifest-path"])
@@ -30,7 +38,7 @@ fn client_wasm() -> &'static PathBuf {
             .expect("run cargo");
         assert!(
             out.status.success(),
-            "building tests/programs-http failed:\n{}",
+            "building {project} failed:\n{}",
             quote(&String::from_utf8_lossy(&out.stderr))
         );
         dir.join("target/wasm32-wasip2/release/http_client.wasm")
@@ -44,18 +52,19 @@ fn scratch() -> &'static Path {
         .path()
 }
 
-/// The client executable built with `allow` (`--allow-http` values).
-fn client(allow: &[&str]) -> PathBuf {
+/// The client executable of WASI version `minor` built with `allow`
+/// (`--allow-http` values).
+fn client(minor: u32, allow: &[&str]) -> PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let exe = scratch().join(format!(
-        "http_client-{}",
+        "http_client-p{minor}-{}",
         allow.join("-").replace('*', "any")
     ));
     if !exe.exists() {
         let mut args = vec![
             "build".to_string(),
-            client_wasm().to_str().unwrap().to_string(),
+            client_wasm(minor).to_str().unwrap().to_string(),
             "-o".to_string(),
             exe.to_str().unwrap().to_string(),
         ];
@@ -229,10 +238,9 @@ fn body_line(n: usize) -> String {
     format!("body {n} bytes fnv1a {}", pattern_hash(n))
 }
 
-#[test]
-fn plain_http_bodies_and_trailers() {
+fn plain_http_bodies_and_trailers(minor: u32) {
     let server = Server::start(false);
-    let exe = client(&["127.0.0.1"]);
+    let exe = client(minor, &["127.0.0.1"]);
     let base = format!("http://127.0.0.1:{}", server.port);
     let (out, ok) = fetch(&exe, &["GET", &format!("{base}/big/300000")], false);
     assert!(ok, "{out}");
@@ -254,10 +262,9 @@ fn plain_http_bodies_and_trailers() {
     }
 }
 
-#[test]
-fn https_with_the_certificate_checked() {
+fn https_with_the_certificate_checked(minor: u32) {
     let server = Server::start(true);
-    let exe = client(&["localhost"]);
+    let exe = client(minor, &["localhost"]);
     let base = format!("https://localhost:{}", server.port);
     let (out, ok) = fetch(&exe, &["GET", &format!("{base}/big/100000")], true);
     assert!(ok, "{out}");
@@ -275,10 +282,9 @@ fn https_with_the_certificate_checked() {
     assert_eq!(out, "error ErrorCode::TlsCertificateError\n");
 }
 
-#[test]
-fn timeouts_and_failures_are_error_codes() {
+fn timeouts_and_failures_are_error_codes(minor: u32) {
     let server = Server::start(false);
-    let exe = client(&["127.0.0.1"]);
+    let exe = client(minor, &["127.0.0.1"]);
     let base = format!("http://127.0.0.1:{}", server.port);
     let (out, _) = fetch(
         &exe,
@@ -318,18 +324,42 @@ fn timeouts_and_failures_are_error_codes() {
     assert_eq!(out, "error ErrorCode::ConnectionRefused\n");
 }
 
-#[test]
-fn hosts_not_granted_are_denied() {
+fn hosts_not_granted_are_denied(minor: u32) {
     let server = Server::start(false);
     let url = format!("http://127.0.0.1:{}/big/1", server.port);
     for allow in [&[][..], &["localhost"][..], &["127.0.0.1:1"][..]] {
-        let (out, ok) = fetch(&client(allow), &["GET", &url], false);
+        let (out, ok) = fetch(&client(minor, allow), &["GET", &url], false);
         assert!(!ok);
         assert_eq!(
             out, "error ErrorCode::HttpRequestDenied\n",
             "allowed: {allow:?}"
         );
     }
-    let (out, ok) = fetch(&client(&["*"]), &["GET", &url], false);
+    let (out, ok) = fetch(&client(minor, &["*"]), &["GET", &url], false);
     assert!(ok, "{out}");
 }
+
+/// Runs each test for the WASI 0.2 and the WASI 0.3 clients.
+macro_rules! both_versions {
+    ($($name:ident),* $(,)?) => {
+        mod p2 {
+            $(#[test]
+            fn $name() {
+                super::$name(2)
+            })*
+        }
+        mod p3 {
+            $(#[test]
+            fn $name() {
+                super::$name(3)
+            })*
+        }
+    };
+}
+
+both_versions!(
+    plain_http_bodies_and_trailers,
+    https_with_the_certificate_checked,
+    timeouts_and_failures_are_error_codes,
+    hosts_not_granted_are_denied,
+);

@@ -9,8 +9,8 @@
 //! is the handler's response ([`super::http_serve`]). `fields` are the
 //! version-neutral [`crate::http::fields::Fields`], shared with WASI 0.2.
 //!
-//! Outgoing requests are not granted: `wasi:http/client#send` answers
-//! `error-code.HTTP-request-denied`.
+//! Outgoing requests (`wasi:http/client#send`) are in
+//! [`super::http_client`].
 
 use smelt_rt::component::host::{
     self, Async, Borrow, Cx, FutureReader, FutureWriter, HostResult, Own, StreamReader,
@@ -48,6 +48,8 @@ pub enum Body {
         /// The trailers.
         trailers: TrailersFuture,
     },
+    /// The body of the response to an outgoing request, as it arrives.
+    Client(crate::p2::io::SharedExchange),
 }
 
 impl core::fmt::Debug for Body {
@@ -55,6 +57,7 @@ impl core::fmt::Debug for Body {
         match self {
             Body::Received { bytes, .. } => write!(f, "Received({} bytes)", bytes.len()),
             Body::Guest { .. } => f.write_str("Guest"),
+            Body::Client(_) => f.write_str("Client"),
         }
     }
 }
@@ -153,7 +156,61 @@ fn header_error(e: FieldsError) -> HeaderError {
     }
 }
 
+/// What `send` needs of a request besides its body.
+pub struct RequestParts {
+    /// The method.
+    pub method: Method,
+    /// The path with query.
+    pub path_with_query: Option<String>,
+    /// The headers.
+    pub headers: Fields,
+}
+
+impl RequestOptions {
+    /// The connect timeout, in nanoseconds.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The first-byte timeout, in nanoseconds.
+    pub fn first_byte_timeout(&self) -> Option<Duration> {
+        self.first_byte_timeout
+    }
+
+    /// The between-bytes timeout, in nanoseconds.
+    pub fn between_bytes_timeout(&self) -> Option<Duration> {
+        self.between_bytes_timeout
+    }
+}
+
 impl Request {
+    /// The scheme.
+    pub fn scheme(&self) -> Option<&Scheme> {
+        self.scheme.as_ref()
+    }
+
+    /// The authority.
+    pub fn authority(&self) -> Option<&String> {
+        self.authority.as_ref()
+    }
+
+    /// The options.
+    pub fn options(&self) -> Option<&RequestOptions> {
+        self.options.as_ref()
+    }
+
+    /// The parts `send` needs, and the body.
+    pub fn into_parts(self) -> (RequestParts, Option<Body>) {
+        (
+            RequestParts {
+                method: self.method,
+                path_with_query: self.path_with_query,
+                headers: self.headers,
+            },
+            self.body,
+        )
+    }
+
     /// The `request` of a request the server read (over plain HTTP:
     /// scheme `http`).
     pub fn received(request: crate::http::server::Request) -> Self {
@@ -238,6 +295,7 @@ impl WasiHost {
                 contents.unwrap_or_else(|| StreamReader::from_source(Box::new(Ended))),
                 trailers,
             )),
+            Some(Body::Client(ex)) => Ok(super::http_client::consume(ex)),
             Some(Body::Received { bytes, trailers }) => {
                 let stream = StreamReader::from_source(Box::new(BytesSource { bytes, at: 0 }));
                 let trailers = match trailers {
@@ -391,10 +449,11 @@ impl t::Host for WasiHost {
             body: Some(Body::Guest { contents, trailers }),
         };
         let rep = self.table.push(Object::Request3(request))?;
-        // The request is never sent (no outgoing request is granted): its
-        // transmission's outcome is the refusal.
+        // The outcome of the transmission: what `send` says when it sends
+        // it (a response, or the error) tells the guest; this future
+        // resolves at once.
         let (reader, writer) = host::future();
-        writer.resolve(Err(ErrorCode::HTTPRequestDenied))?;
+        writer.resolve(Ok(()))?;
         Ok((Own::new(rep), reader))
     }
 
@@ -677,7 +736,10 @@ impl wasi_http_client::Host for WasiHost {
         _: &mut Cx<'_>,
         request: Own<t::Request>,
     ) -> HostResult<Async<Result<Own<t::Response>, ErrorCode>>> {
-        self.table.remove(request.rep);
-        Ok(Async::Ready(Err(ErrorCode::HTTPRequestDenied)))
+        let request = match self.table.remove(request.rep) {
+            Some(Object::Request3(r)) => r,
+            _ => return Err(crate::table::wrong_type(request.rep, "request")),
+        };
+        super::http_client::send(request)
     }
 }

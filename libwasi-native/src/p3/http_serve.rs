@@ -261,7 +261,7 @@ fn start_response(rep: u32, reply: Reply, sending: &Rc<RefCell<Vec<Reply>>>) -> 
             sending.borrow_mut().push(reply.clone());
             let end = End {
                 reply,
-                trailers: Some(trailers),
+                trailers: Some(Trailers::Guest(trailers)),
                 sent,
                 sending: sending.clone(),
             };
@@ -271,6 +271,21 @@ fn start_response(rep: u32, reply: Reply, sending: &Rc<RefCell<Vec<Reply>>>) -> 
                     .map_err(|e| e.to_string()),
                 None => end.body_done(None).map_err(|e| e.to_string()),
             }
+        }
+        Some(Body::Client(ex)) => {
+            // The response to an outgoing request, passed on (a proxy):
+            // its body goes from the exchange to the connection.
+            sending.borrow_mut().push(reply.clone());
+            let end = End {
+                reply,
+                trailers: Some(Trailers::Exchange(ex.clone())),
+                sent,
+                sending: sending.clone(),
+            };
+            let source = super::http_client::ResponseSource { ex, trailers: None };
+            smelt_rt::component::host::StreamReader::from_source(Box::new(source))
+                .attach_sink(Box::new(BodySink { end: Some(end) }))
+                .map_err(|e| e.to_string())
         }
         Some(Body::Received { bytes, trailers }) => {
             // A response made of a request's body (a guest that moved one
@@ -289,10 +304,18 @@ fn start_response(rep: u32, reply: Reply, sending: &Rc<RefCell<Vec<Reply>>>) -> 
     }
 }
 
+/// Where a response's trailers come from.
+enum Trailers {
+    /// The future a guest gave `response.new`.
+    Guest(TrailersFuture),
+    /// The response to an outgoing request.
+    Exchange(crate::p2::io::SharedExchange),
+}
+
 /// What ends a response: its trailers, and the outcome for the guest.
 struct End {
     reply: Reply,
-    trailers: Option<TrailersFuture>,
+    trailers: Option<Trailers>,
     sent: Option<FutureWriter<Result<(), ErrorCode>>>,
     sending: Rc<RefCell<Vec<Reply>>>,
 }
@@ -310,8 +333,18 @@ impl End {
             drop(e);
             return Ok(());
         }
-        let Some(trailers) = self.trailers.take() else {
-            return Ok(());
+        let trailers = match self.trailers.take() {
+            None => return Ok(()),
+            Some(Trailers::Guest(t)) => t,
+            Some(Trailers::Exchange(ex)) => {
+                let outcome = ex.borrow_mut().take_trailers();
+                self.forget();
+                match outcome {
+                    Some(Ok(trailers)) => self.reply.finish(trailers),
+                    _ => self.reply.fail(),
+                }
+                return Ok(());
+            }
         };
         let mut end = self;
         trailers

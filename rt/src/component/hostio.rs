@@ -31,6 +31,16 @@ pub enum Wait {
     Readable(i32),
     /// The file descriptor accepting writes.
     Writable(i32),
+    /// The file descriptor having one of `events` (`poll(2)` events), or
+    /// the clock reaching `until`, whichever comes first.
+    Io {
+        /// The descriptor.
+        fd: i32,
+        /// `POLLIN`, `POLLOUT`, or both.
+        events: i16,
+        /// When to give up waiting for it.
+        until: Option<Instant>,
+    },
 }
 
 /// Runs once the wait is over; a trap it returns stops the event loop.
@@ -181,6 +191,16 @@ fn ready(waits: &[Wait], block: bool) -> Vec<bool> {
                     events: libc::POLLOUT,
                     revents: 0,
                 }),
+                Wait::Io { fd, events, until } => {
+                    fds.push(libc::pollfd {
+                        fd,
+                        events,
+                        revents: 0,
+                    });
+                    if let Some(t) = until {
+                        deadline = Some(deadline.map_or(t, |d| d.min(t)));
+                    }
+                }
             }
         }
         let deadline = if block { deadline } else { Some(now) };
@@ -214,6 +234,9 @@ fn ready(waits: &[Wait], block: bool) -> Vec<bool> {
             .iter()
             .map(|w| match w {
                 Wait::Until(t) => now >= *t,
+                Wait::Io { until, .. } => {
+                    fd.next().is_some_and(|p| p.revents != 0) || until.is_some_and(|t| now >= t)
+                }
                 _ => fd.next().is_some_and(|p| p.revents != 0),
             })
             .collect();
