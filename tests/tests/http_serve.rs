@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use smelt_tests::{quote, repo_root, smelt, target_flags, under_runner};
+use smelt_tests::{emulated, quote, repo_root, smelt, target_flags, under_runner};
 
 /// The proxy components of one WASI version: `(hello_http.wasm,
 /// echo_http.wasm)`.
@@ -108,10 +108,14 @@ impl Server {
         let mut command = Command::new(&exe);
         command
             .args(["--addr", "127.0.0.1:0", "--workers", "2"])
-            .args(args)
+            .args(args);
+        // The runner (qemu-user for another architecture) does not carry
+        // stdio settings over: they are set on what it returns.
+        let mut child = under_runner(command)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = under_runner(command).spawn().expect("start the server");
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -459,7 +463,7 @@ fn slow_and_vanishing_clients_do_not_hold_up_others(minor: u32) {
         .unwrap();
     drop(gone);
     // Others are served meanwhile.
-    for _ in 0..20 {
+    for _ in 0..if emulated() { 3 } else { 20 } {
         assert_eq!(get(server.addr, "/big/2").body, b"01");
     }
     // The slow one gets 408 once its head is late.
@@ -470,12 +474,14 @@ fn slow_and_vanishing_clients_do_not_hold_up_others(minor: u32) {
 fn concurrent_clients_are_all_answered(minor: u32) {
     let server = Server::start(&components(minor).1, &[]);
     let addr = server.addr;
-    let threads: Vec<_> = (0..16)
+    // Under an emulator every request takes a good part of a second.
+    let (clients, requests) = if emulated() { (4, 5) } else { (16, 25) };
+    let threads: Vec<_> = (0..clients)
         .map(|t| {
             std::thread::spawn(move || {
                 let mut s = connect(addr);
                 let mut r = BufReader::new(s.try_clone().unwrap());
-                for i in 0..25 {
+                for i in 0..requests {
                     let body = format!("client {t} request {i}");
                     let raw = format!(
                         "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n{body}",
@@ -518,8 +524,9 @@ fn curl_and_wrk_are_served(minor: u32) {
     );
     assert_eq!(out.stdout, b"posted by curl");
     let url = format!("http://{}/big/100", server.addr);
+    let connections = if emulated() { "-c4" } else { "-c32" };
     let out = Command::new("wrk")
-        .args(["-t2", "-c32", "-d2s"])
+        .args(["-t2", connections, "-d2s", "--timeout", "30s"])
         .arg(&url)
         .output()
         .expect("wrk is installed (tests/setup.sh)");
