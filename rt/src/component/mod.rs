@@ -872,7 +872,7 @@ impl Runtime {
             _ => unreachable!("an export adapter"),
         };
         let (size, align) = match self.desc.funcs[func as usize].result {
-            Some(r) => (self.desc.types.size(r), self.desc.types.alignment(r)),
+            Some(r) => (self.layouts.size(r), self.layouts.align(r)),
             None => (0, 1),
         };
         let reused = {

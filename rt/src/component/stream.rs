@@ -262,7 +262,7 @@ fn move_elems(
     {
         // Numbers copy as bytes, with `memmove` semantics: a copy within
         // one memory may overlap.
-        let size = rt.desc.types.size(t);
+        let size = rt.layouts.size(t);
         let (sm, dm) = (sb.memory.expect("checked"), db.memory.expect("checked"));
         // SAFETY: both ranges were checked when the buffers were made.
         unsafe {
@@ -273,7 +273,7 @@ fn move_elems(
             )
         };
     } else if let Some(t) = elem {
-        let size = rt.desc.types.size(t);
+        let size = rt.layouts.size(t);
         let (from, to) = (sb.side(), db.side());
         let cx = Cx {
             rt,
@@ -379,7 +379,7 @@ fn remaining_bytes<'a>(rt: &Runtime, sid: u32, b: &Buffer) -> (&'a mut [u8], u32
         .borrow()
         .get(sid)
         .elem
-        .map_or(0, |t| rt.desc.types.size(t));
+        .map_or(0, |t| rt.layouts.size(t));
     let bytes = match b.memory {
         // SAFETY: the range was checked when the buffer was made; the
         // guest does not run while the host uses it.
@@ -731,7 +731,7 @@ pub fn take_readable(
     // The host function's signature was checked when the component was
     // compiled, but flat types do not tell streams of one element type from
     // another: the element size does, for the host's streams.
-    if writable || elem.map_or(0, |t| rt.desc.types.size(t)) != elem_size {
+    if writable || elem.map_or(0, |t| rt.layouts.size(t)) != elem_size {
         return Err(ComponentTrap::WrongHandleType(handle));
     }
     check_movable(rt, w, state, future)?;
@@ -982,8 +982,8 @@ impl Op<'_> {
         if let Some(t) = elem
             && n > 0
         {
-            let align = rt.desc.types.alignment(t);
-            let size = rt.desc.types.size(t);
+            let align = rt.layouts.align(t);
+            let size = rt.layouts.size(t);
             if !ptr.is_multiple_of(align) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
