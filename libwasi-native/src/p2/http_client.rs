@@ -99,6 +99,10 @@ pub fn send(
     request: OutgoingRequest,
     options: Option<RequestOptions>,
 ) -> HostResult<Result<Own<FutureRes>, ErrorCode>> {
+    // Nothing granted: every request is denied, whatever it looks like.
+    if crate::template().allow_http.is_empty() {
+        return Ok(Err(ErrorCode::HTTPRequestDenied));
+    }
     let https = match &request.scheme {
         None | Some(Scheme::HTTPS) => true,
         Some(Scheme::HTTP) => false,

@@ -89,6 +89,10 @@ type Sent = Result<Own<t::Response>, ErrorCode>;
 /// `wasi:http/client#send`: sends `request`, returning its response once
 /// the head came.
 pub fn send(request: Request) -> HostResult<Async<Sent>> {
+    // Nothing granted: every request is denied, whatever it looks like.
+    if crate::template().allow_http.is_empty() {
+        return Ok(Async::Ready(Err(ErrorCode::HTTPRequestDenied)));
+    }
     let https = match request.scheme() {
         None | Some(Scheme::HTTPS) => true,
         Some(Scheme::HTTP) => false,

@@ -950,7 +950,11 @@ impl Call {
     fn lift_args(&self, rt: &Runtime) -> Result<Vec<ValRaw>, ComponentTrap> {
         let f = self.func(rt);
         let (caller, callee) = self.sides(rt);
-        let Signatures { lower, lift, params } = self.sigs();
+        let Signatures {
+            lower,
+            lift,
+            params,
+        } = self.sigs();
         let args = &self.args;
         let cx = Cx {
             rt,
