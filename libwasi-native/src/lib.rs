@@ -238,6 +238,22 @@ pub unsafe fn init(
     Ok(())
 }
 
+/// `wasi:cli/exit` of either version: ends the process with `code`, except
+/// in an HTTP server, where it ends the request with a trap (the server
+/// answers 500 and goes on: one request must not stop it).
+///
+/// # Errors
+///
+/// The trap, in a server.
+pub fn guest_exit(code: i32) -> smelt_rt::component::host::HostResult<()> {
+    if template().serve.is_some() {
+        return Err(smelt_rt::component::host::HostTrap::Message(format!(
+            "the guest called wasi:cli/exit with status {code} while handling a request"
+        )));
+    }
+    p2::cli::exit(code)
+}
+
 /// Frees the host object behind a guest's last owned handle to host
 /// resource type `ty` (called by the component runtime's `resource.drop`).
 pub fn drop_resource(ty: u32, rep: u32) {

@@ -378,11 +378,13 @@ fn a_trap_or_a_missing_response_is_a_500_and_serving_goes_on(minor: u32) {
     assert_eq!(r.status, 500);
     let r = get(server.addr, "/no-response");
     assert_eq!(r.status, 500);
+    let r = get(server.addr, "/exit");
+    assert_eq!(r.status, 500);
     let r = get(server.addr, "/big/3");
     assert_eq!(r.body, b"012");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut log = String::new();
-    while Instant::now() < deadline && !log.contains("/no-response: the handler") {
+    while Instant::now() < deadline && !log.contains("/exit: wasm trap") {
         log.push_str(&server.log());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -393,6 +395,10 @@ fn a_trap_or_a_missing_response_is_a_500_and_serving_goes_on(minor: u32) {
         "GET /no-response: the handler answered with an error: InternalError"
     };
     assert!(log.contains(no_response), "{log}");
+    assert!(
+        log.contains("GET /exit: wasm trap: the guest called wasi:cli/exit with status"),
+        "{log}"
+    );
 }
 
 fn malformed_requests_get_their_4xx(minor: u32) {

@@ -8,6 +8,7 @@
 //! - `/status/N`: status N, empty body;
 //! - `/trailers`: `200`, body `body`, trailer `x-trailer: yes`;
 //! - `/trap`: the guest traps (the server answers 500);
+//! - `/exit`: the guest calls `wasi:cli/exit` (the server answers 500);
 //! - `/no-response`: answers with an error (the server answers 500);
 //! - anything else: `404`.
 
@@ -97,6 +98,8 @@ impl wasip3::exports::http::handler::Guest for Echo {
                 b"body".to_vec(),
                 Some(vec![("x-trailer".into(), b"yes".to_vec())]),
             )
+        } else if path == "/exit" {
+            std::process::exit(3);
         } else if path == "/trap" {
             core::arch::wasm32::unreachable();
         } else if path == "/no-response" {

@@ -8,6 +8,7 @@
 //! - `/status/N`: status N, empty body;
 //! - `/trailers`: `200`, body `body`, trailer `x-trailer: yes`;
 //! - `/trap`: the guest traps (the server answers 500);
+//! - `/exit`: the guest calls `wasi:cli/exit` (the server answers 500);
 //! - `/no-response`: returns without a response (the server answers 500);
 //! - anything else: `404`.
 
@@ -98,6 +99,8 @@ impl wasip2::exports::http::incoming_handler::Guest for Echo {
             let trailers = Fields::new();
             trailers.append("x-trailer", b"yes").unwrap();
             OutgoingBody::finish(outgoing, Some(trailers)).unwrap();
+        } else if path == "/exit" {
+            std::process::exit(3);
         } else if path == "/trap" {
             core::arch::wasm32::unreachable();
         } else if path == "/no-response" {
