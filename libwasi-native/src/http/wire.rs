@@ -628,7 +628,7 @@ mod tests {
         let (h, n) = head("GET /x?y HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\nrest")
             .unwrap()
             .unwrap();
-        assert_eq!(n, 39);
+        assert_eq!(n, 38);
         assert_eq!(h.method, "GET");
         assert_eq!(h.target, "/x?y");
         assert_eq!(h.headers[1], ("X-A".to_string(), b"1".to_vec()));
