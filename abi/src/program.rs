@@ -43,11 +43,17 @@ pub enum ProgramKind {
     /// [`ProgramDesc::entry_export`] (the `run` export) with the host as the
     /// caller.
     Component = 2,
+    /// A component served over HTTP: listen on the address of
+    /// [`crate::wasi::ServeConfig`], and answer each request by calling the
+    /// adapter [`ProgramDesc::entry_export`] (the `wasi:http` handler's
+    /// `handle` export) with the host as the caller, after
+    /// [`ProgramDesc::init`] has instantiated the component.
+    HttpServer = 3,
     /// A WASI preview1 command: module 0, its imports bound to the
     /// preview1 host's functions through [`ProgramDesc::trampolines`] (one
     /// per import, in import order), then its `_start` export
     /// [`ProgramDesc::entry_export`] called ([`crate::preview1`]).
-    Preview1 = 3,
+    Preview1 = 4,
 }
 
 impl ProgramKind {
@@ -60,6 +66,7 @@ impl ProgramKind {
             ProgramKind::WastScript => "smelt_run_wast_script",
             ProgramKind::CoreCommand => "smelt_run_core_command",
             ProgramKind::Component => "smelt_run_component",
+            ProgramKind::HttpServer => "smelt_run_http_server",
             ProgramKind::Preview1 => "smelt_run_preview1",
         }
     }

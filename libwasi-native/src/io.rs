@@ -28,14 +28,33 @@ pub enum Interest {
     Writable(i32),
 }
 
-impl Interest {
+/// Something a wait can wait for: ready now or not, and if not, the
+/// descriptor and events and the monotonic deadline (ns) that can make it
+/// ready.
+pub trait Wait {
     /// Whether it is ready now.
-    pub fn ready(self) -> bool {
-        match self {
+    fn ready(&self) -> bool;
+    /// What `poll(2)` waits for until it may be ready: a descriptor with
+    /// its events, a deadline, both or neither.
+    fn interest(&self) -> (Option<(i32, i16)>, Option<u64>);
+}
+
+impl Wait for Interest {
+    fn ready(&self) -> bool {
+        match *self {
             Interest::Ready => true,
             Interest::Deadline(t) => monotonic_now() >= t,
             Interest::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
             Interest::Writable(fd) => poll_fds(&mut [(fd, libc::POLLOUT)], 0) > 0,
+        }
+    }
+
+    fn interest(&self) -> (Option<(i32, i16)>, Option<u64>) {
+        match *self {
+            Interest::Ready => (None, None),
+            Interest::Deadline(t) => (None, Some(t)),
+            Interest::Readable(fd) => (Some((fd, libc::POLLIN)), None),
+            Interest::Writable(fd) => (Some((fd, libc::POLLOUT)), None),
         }
     }
 }
@@ -56,39 +75,33 @@ pub fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
     n.max(0) as usize
 }
 
-/// Blocks until at least one of `interests` is ready; returns the indices
-/// of the ready ones, in order (none for an empty list).
-pub fn wait(interests: &[Interest]) -> Vec<u32> {
+/// Blocks until at least one of `waits` is ready; returns the indices of
+/// the ready ones, in order (none for an empty list).
+pub fn wait<W: Wait>(waits: &[W]) -> Vec<u32> {
     loop {
-        let ready_now: Vec<u32> = interests
+        let ready_now: Vec<u32> = waits
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.ready())
+            .filter(|(_, w)| w.ready())
             .map(|(i, _)| i as u32)
             .collect();
-        if !ready_now.is_empty() || interests.is_empty() {
+        if !ready_now.is_empty() || waits.is_empty() {
             return ready_now;
         }
         let now = monotonic_now();
-        let deadline = interests
-            .iter()
-            .filter_map(|i| match i {
-                Interest::Deadline(t) => Some(*t),
-                _ => None,
-            })
-            .min();
+        let mut fds: Vec<(i32, i16)> = Vec::new();
+        let mut deadline: Option<u64> = None;
+        for w in waits {
+            let (fd, d) = w.interest();
+            fds.extend(fd);
+            if let Some(d) = d {
+                deadline = Some(deadline.map_or(d, |x| x.min(d)));
+            }
+        }
         let timeout = match deadline {
             Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
             None => -1,
         };
-        let mut fds: Vec<(i32, i16)> = interests
-            .iter()
-            .filter_map(|i| match i {
-                Interest::Readable(fd) => Some((*fd, libc::POLLIN)),
-                Interest::Writable(fd) => Some((*fd, libc::POLLOUT)),
-                _ => None,
-            })
-            .collect();
         if fds.is_empty() {
             if let Some(t) = deadline {
                 sleep_until(t);

@@ -10,19 +10,22 @@
 //! The crate is a version-neutral core written once against the OS
 //! ([`fs`]: the sandbox, path resolution, descriptors and directory
 //! listings; [`io`]; [`cli`]; [`random`]; [`clocks`]), and one thin face
-//! per WASI version over it ([`p2`], [`p3`]), laid out by package
+//! per WASI version over it ([`p1`], [`p2`], [`p3`]), laid out by package
 //! (`p2/cli.rs`, `p2/io.rs`, `p3/filesystem.rs`, ...): a face converts its
 //! version's types to the core's and back, and holds nothing the other
 //! versions need. The bindings of WASI 0.2 and 0.3 (Rust types of the WIT
 //! types, one `Host` trait per interface, the canonical ABI shims) are
-//! generated from the WIT files by `smelt-wit` at build time; the faces
-//! implement those traits. Every host object a guest holds a handle to (a
-//! stream, a pollable, a descriptor, ...) is an [`table::Object`] in one
-//! [`table::Table`], typed by the WIT resource its handles have; a
-//! handle's representation (rep) is the object's slot number there.
+//! generated from the WIT files by `smelt-wit` at build time, those of
+//! preview1 from its witx; the faces implement those traits. Every host
+//! object a guest holds a handle to (a stream, a pollable, a descriptor,
+//! ...) is an [`table::Object`] in one [`table::Table`], typed by the WIT
+//! resource its handles have; a handle's representation (rep) is the
+//! object's slot number there.
 //!
-//! The host is single-threaded, as the component runtime is: the guest
-//! runs on the process's main thread and host calls never re-enter.
+//! The host state is per OS thread, as the component runtime is: a command
+//! runs its guest on the process's main thread, a server one runtime per
+//! worker thread (or per request), each with its host state ([`install`]);
+//! host calls never re-enter.
 
 #![deny(missing_docs)]
 
@@ -47,11 +50,13 @@ pub mod bindings {
 pub mod cli;
 pub mod clocks;
 pub mod fs;
+pub mod http;
 pub mod io;
 pub mod p1;
 pub mod p2;
 pub mod p3;
 pub mod random;
+pub mod serve;
 pub mod table;
 
 use table::Table;
@@ -75,31 +80,85 @@ pub struct WasiHost {
     /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
     /// path right after it ([`fs::LastStat`]).
     pub last_stat: Option<fs::LastStat>,
-    /// The preview1 host, once a preview1 program runs
-    /// ([`p1::run`]): shared, so that the threads of a program can reach
-    /// it (its descriptor table is behind a lock).
+    /// The preview1 host, once a preview1 program runs ([`p1::run`]):
+    /// shared (an `Arc`), so that the threads of a program can each hold
+    /// it in their host state (its descriptor table is behind a lock).
     pub preview1: Option<std::sync::Arc<p1::Preview1Host>>,
 }
 
-struct HostCell(UnsafeCell<Option<WasiHost>>);
+thread_local! {
+    /// The host state of this OS thread: every thread that runs guest code
+    /// has its own ([`install`]).
+    static HOST: UnsafeCell<Option<WasiHost>> = const { UnsafeCell::new(None) };
+}
 
-// SAFETY: the host is only used from the thread that runs the guest (see
-// the module documentation).
-unsafe impl Sync for HostCell {}
-
-static HOST: HostCell = HostCell(UnsafeCell::new(None));
-
-/// The host state, for the generated shims.
+/// The host state of the calling thread, for the generated shims.
 ///
 /// # Panics
 ///
-/// When [`init`] has not run: the runtime calls it before the guest.
+/// When the thread has none: [`init`] installs the main thread's, and
+/// every other thread that runs guest code [`install`]s its own first.
 pub fn host() -> &'static mut WasiHost {
-    // SAFETY: single-threaded, and no host call keeps a reference across
-    // a call into the guest (see the module documentation).
-    let host = unsafe { (*HOST.0.get()).as_mut() }.expect("smelt_wasi::init runs before the guest");
+    // SAFETY: the state is the calling thread's own, and no host call
+    // keeps a reference across a call into the guest (see the module
+    // documentation); it lives as long as the thread.
+    let host = HOST
+        .with(|h| unsafe { (*h.get()).as_mut() })
+        .expect("the thread's WASI host is installed before the guest runs");
     host.calls = host.calls.wrapping_add(1);
     host
+}
+
+/// Makes `host` the calling thread's host state; returns the one it
+/// replaces. A server gives each request of a WASI 0.2 component a fresh
+/// host ([`WasiHost::fresh`]), as it gives it a fresh instance.
+pub fn install(host: WasiHost) -> Option<WasiHost> {
+    // SAFETY: no reference to the thread's host state is live between
+    // host calls.
+    HOST.with(|h| unsafe { (*h.get()).replace(host) })
+}
+
+/// The capabilities read from the executable by [`init`], from which every
+/// thread's host state is made.
+#[derive(Debug, Clone)]
+struct Template {
+    args: Vec<Vec<u8>>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
+    preopens: Vec<(String, String)>,
+    serve: Option<smelt_abi::wasi::ServeConfig>,
+    /// The authorities outgoing HTTP requests may go to.
+    allow_http: Vec<String>,
+}
+
+/// The capabilities [`init`] read.
+///
+/// # Panics
+///
+/// When [`init`] has not run.
+fn template() -> &'static Template {
+    TEMPLATE.get().expect("smelt_wasi::init runs first")
+}
+
+static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+
+impl WasiHost {
+    /// A host state with no objects, with the capabilities [`init`] read.
+    ///
+    /// # Panics
+    ///
+    /// When [`init`] has not run.
+    pub fn fresh() -> WasiHost {
+        let t = template();
+        WasiHost {
+            table: Table::default(),
+            args: t.args.clone(),
+            env: t.env.clone(),
+            preopens: t.preopens.clone(),
+            calls: 0,
+            last_stat: None,
+            preview1: None,
+        }
+    }
 }
 
 /// What the component runtime binds WASI imports to: the host resource
@@ -181,9 +240,31 @@ pub unsafe fn init(
         host.preopens.push((p.host.clone(), p.guest.clone()));
     }
     fs::open_preopens(&mut host).map_err(InitError)?;
-    // SAFETY: before the guest runs, nothing else holds the host.
-    unsafe { *HOST.0.get() = Some(host) };
+    let _ = TEMPLATE.set(Template {
+        args: host.args.clone(),
+        env: host.env.clone(),
+        preopens: host.preopens.clone(),
+        serve: config.serve.clone(),
+        allow_http: config.allow_http.clone(),
+    });
+    install(host);
     Ok(())
+}
+
+/// `wasi:cli/exit` of either version: ends the process with `code`, except
+/// in an HTTP server, where it ends the request with a trap (the server
+/// answers 500 and goes on: one request must not stop it).
+///
+/// # Errors
+///
+/// The trap, in a server.
+pub fn guest_exit(code: i32) -> smelt_rt::component::host::HostResult<()> {
+    if template().serve.is_some() {
+        return Err(smelt_rt::component::host::HostTrap::Message(format!(
+            "the guest called wasi:cli/exit with status {code} while handling a request"
+        )));
+    }
+    cli::exit(code)
 }
 
 /// Frees the host object behind a guest's last owned handle to host

@@ -21,19 +21,24 @@
 use smelt_rt::component::host::{Borrow, HostResult, HostTrap, Own};
 
 use crate::fs::{Descriptor, DirectoryEntries, Errno};
-use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
+use crate::p2::http::{
+    Fields, FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam,
+};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 
 /// A host object.
 #[derive(Debug)]
 pub enum Object {
     /// `wasi:io/error#error`: a description of what failed, and the
-    /// `errno` it stands for, if any (for `filesystem-error-code`).
+    /// filesystem error code it stands for, if any.
     Error {
         /// The description.
         message: String,
-        /// The `errno` of the failure.
+        /// The `errno` of the failure, for `filesystem-error-code`.
         code: Option<Errno>,
+        /// What failed in an outgoing HTTP request, for `http-error-code`.
+        http: Option<crate::http::client::ClientError>,
     },
     /// `wasi:io/poll#pollable`.
     Pollable(Pollable),
@@ -58,6 +63,26 @@ pub enum Object {
     OutgoingBody(OutgoingBody),
     /// `wasi:http/types#request-options`.
     RequestOptions(RequestOptions),
+    /// `wasi:http/types#incoming-request`.
+    IncomingRequest(IncomingRequest),
+    /// `wasi:http/types#incoming-body`.
+    IncomingBody(IncomingBody),
+    /// `wasi:http/types#future-trailers`.
+    FutureTrailers(FutureTrailers),
+    /// `wasi:http/types#response-outparam`.
+    ResponseOutparam(ResponseOutparam),
+    /// `wasi:http/types#outgoing-response`.
+    OutgoingResponse(OutgoingResponse),
+    /// `wasi:http/types#future-incoming-response`.
+    FutureIncomingResponse(crate::p2::http_client::FutureIncomingResponse),
+    /// `wasi:http/types#incoming-response`.
+    IncomingResponse(crate::p2::http_client::IncomingResponse),
+    /// `wasi:http/types@0.3#request`.
+    Request3(crate::p3::http::Request),
+    /// `wasi:http/types@0.3#response`.
+    Response3(crate::p3::http::Response),
+    /// `wasi:http/types@0.3#request-options`.
+    RequestOptions3(crate::p3::http::RequestOptions),
 }
 
 /// A kind of host object: one case of [`Object`].
@@ -77,41 +102,6 @@ pub trait HostObject: Sized {
 pub trait Resource {
     /// The host object behind a handle.
     type Object: HostObject;
-}
-
-macro_rules! host_object {
-    ($($ty:ty => $variant:ident, $what:literal;)*) => {$(
-        impl HostObject for $ty {
-            const WHAT: &'static str = $what;
-            fn into_object(self) -> Object {
-                Object::$variant(self)
-            }
-            fn of(object: &Object) -> Option<&Self> {
-                match object {
-                    Object::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
-            fn of_mut(object: &mut Object) -> Option<&mut Self> {
-                match object {
-                    Object::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
-        }
-    )*};
-}
-
-host_object! {
-    Pollable => Pollable, "pollable";
-    InputStream => InputStream, "input-stream";
-    OutputStream => OutputStream, "output-stream";
-    Descriptor => Descriptor, "descriptor";
-    DirectoryEntries => DirectoryEntries, "directory-entry-stream";
-    Fields => Fields, "fields";
-    OutgoingRequest => OutgoingRequest, "outgoing-request";
-    OutgoingBody => OutgoingBody, "outgoing-body";
-    RequestOptions => RequestOptions, "request-options";
 }
 
 macro_rules! resources {
@@ -248,11 +238,31 @@ pub fn wrong_type(rep: u32, wanted: &str) -> HostTrap {
     ))
 }
 
-/// Accessors for one kind of object, by rep.
+/// One kind of host object: its [`HostObject`] implementation, and its
+/// accessor by rep (`Table::pollable(rep)`, ...).
 macro_rules! accessor {
-    ($name:ident, $ty:ty) => {
+    ($name:ident, $variant:ident, $ty:ty, $what:literal) => {
+        impl HostObject for $ty {
+            const WHAT: &'static str = $what;
+            fn into_object(self) -> Object {
+                Object::$variant(self)
+            }
+            fn of(object: &Object) -> Option<&Self> {
+                match object {
+                    Object::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn of_mut(object: &mut Object) -> Option<&mut Self> {
+                match object {
+                    Object::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+
         impl Table {
-            #[doc = concat!("The `", stringify!($ty), "` `rep`.")]
+            #[doc = concat!("The ", $what, " `rep`.")]
             ///
             /// # Errors
             ///
@@ -264,11 +274,58 @@ macro_rules! accessor {
     };
 }
 
-accessor!(pollable, Pollable);
-accessor!(input_stream, InputStream);
-accessor!(output_stream, OutputStream);
-accessor!(directory_entries, DirectoryEntries);
-accessor!(fields, Fields);
-accessor!(outgoing_request, OutgoingRequest);
-accessor!(outgoing_body, OutgoingBody);
-accessor!(request_options, RequestOptions);
+accessor!(pollable, Pollable, Pollable, "pollable");
+accessor!(input_stream, InputStream, InputStream, "input-stream");
+accessor!(output_stream, OutputStream, OutputStream, "output-stream");
+accessor!(descriptor, Descriptor, Descriptor, "descriptor");
+accessor!(
+    directory_entries,
+    DirectoryEntries,
+    DirectoryEntries,
+    "directory-entry-stream"
+);
+accessor!(fields, Fields, Fields, "fields");
+accessor!(
+    outgoing_request,
+    OutgoingRequest,
+    OutgoingRequest,
+    "outgoing-request"
+);
+accessor!(outgoing_body, OutgoingBody, OutgoingBody, "outgoing-body");
+accessor!(
+    request_options,
+    RequestOptions,
+    RequestOptions,
+    "request-options"
+);
+accessor!(
+    incoming_request,
+    IncomingRequest,
+    IncomingRequest,
+    "incoming-request"
+);
+accessor!(incoming_body, IncomingBody, IncomingBody, "incoming-body");
+accessor!(
+    future_trailers,
+    FutureTrailers,
+    FutureTrailers,
+    "future-trailers"
+);
+accessor!(
+    future_incoming_response,
+    FutureIncomingResponse,
+    crate::p2::http_client::FutureIncomingResponse,
+    "future-incoming-response"
+);
+accessor!(
+    incoming_response,
+    IncomingResponse,
+    crate::p2::http_client::IncomingResponse,
+    "incoming-response"
+);
+accessor!(
+    outgoing_response,
+    OutgoingResponse,
+    OutgoingResponse,
+    "outgoing-response"
+);

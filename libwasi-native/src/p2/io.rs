@@ -3,10 +3,13 @@
 //!
 //! Output streams write through to the file descriptor (no buffering in
 //! the host), so everything a guest wrote is out when the process ends,
-//! whatever way it ends. `poll` blocks in [`crate::io::wait`].
+//! whatever way it ends. `poll` blocks in [`crate::io::wait`] over the
+//! descriptors and the nearest monotonic deadline of the pollables it
+//! waits for (an HTTP exchange's included).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
@@ -17,12 +20,19 @@ use crate::bindings::wasi_io_poll::{self, Pollable as PollableRes};
 use crate::bindings::wasi_io_streams::{
     self, InputStream as InputRes, OutputStream as OutputRes, StreamError,
 };
+use crate::clocks::monotonic_now;
 use crate::fs::Errno;
-use crate::io::{CHUNK, Interest, read_fd, write_fd};
+use crate::io::{poll_fds, read_fd, write_fd};
 use crate::table::Object;
 
+pub use crate::io::CHUNK;
+
+/// An outgoing HTTP request in progress, shared by the objects that
+/// refer to it (its response future, the response's body stream).
+pub type SharedExchange = Rc<core::cell::RefCell<crate::http::client::Exchange>>;
+
 /// What a pollable waits for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub enum Pollable {
     /// Always ready.
     Ready,
@@ -30,15 +40,20 @@ pub enum Pollable {
     Deadline(u64),
     /// Ready once the descriptor is readable.
     Readable(i32),
+    /// Ready once the exchange has its response head (or failed).
+    HttpResponse(SharedExchange),
+    /// Ready once the exchange has body bytes for the guest (or ended).
+    HttpBody(SharedExchange),
 }
 
-impl Pollable {
-    /// What waiting for it waits for.
-    pub fn interest(self) -> Interest {
+impl core::fmt::Debug for Pollable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Pollable::Ready => Interest::Ready,
-            Pollable::Deadline(t) => Interest::Deadline(t),
-            Pollable::Readable(fd) => Interest::Readable(fd),
+            Pollable::Ready => f.write_str("Ready"),
+            Pollable::Deadline(t) => write!(f, "Deadline({t})"),
+            Pollable::Readable(fd) => write!(f, "Readable({fd})"),
+            Pollable::HttpResponse(_) => f.write_str("HttpResponse"),
+            Pollable::HttpBody(_) => f.write_str("HttpBody"),
         }
     }
 }
@@ -55,6 +70,15 @@ pub enum InputStream {
         /// The next byte to read.
         offset: u64,
     },
+    /// The body of a response to an outgoing request, as it arrives.
+    Http(SharedExchange),
+    /// Bytes the host holds (a request body the server has read).
+    Bytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The next byte to read.
+        at: usize,
+    },
 }
 
 /// An `output-stream`.
@@ -69,6 +93,8 @@ pub enum OutputStream {
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
+    /// An HTTP body the guest writes (`outgoing-body.write`).
+    Body(crate::http::body::SharedBody),
 }
 
 impl WasiHost {
@@ -77,6 +103,7 @@ impl WasiHost {
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
             code: Some(Errno::of_io(&e)),
+            http: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -89,6 +116,57 @@ impl WasiHost {
     pub fn pollable(&mut self, p: Pollable) -> HostResult<Own<PollableRes>> {
         self.new_pollable(p)
     }
+}
+
+impl crate::io::Wait for Pollable {
+    /// Whether it is ready now (an HTTP exchange makes what progress it
+    /// can first).
+    fn ready(&self) -> bool {
+        match self {
+            Pollable::Ready => true,
+            Pollable::Deadline(t) => monotonic_now() >= *t,
+            Pollable::Readable(fd) => poll_fds(&mut [(*fd, libc::POLLIN)], 0) > 0,
+            Pollable::HttpResponse(ex) => {
+                let mut ex = ex.borrow_mut();
+                ex.advance();
+                !matches!(ex.response(), Ok(None))
+            }
+            Pollable::HttpBody(ex) => {
+                let mut ex = ex.borrow_mut();
+                ex.advance();
+                ex.body_ready()
+            }
+        }
+    }
+
+    fn interest(&self) -> (Option<(i32, i16)>, Option<u64>) {
+        match self {
+            Pollable::Ready => (None, None),
+            Pollable::Deadline(t) => (None, Some(*t)),
+            Pollable::Readable(fd) => (Some((*fd, libc::POLLIN)), None),
+            Pollable::HttpResponse(ex) | Pollable::HttpBody(ex) => match ex.borrow().interest() {
+                Some((fd, events, deadline)) => {
+                    let deadline = deadline.map(|d| {
+                        let left = d.saturating_duration_since(std::time::Instant::now());
+                        monotonic_now().saturating_add(left.as_nanos().min(u64::MAX as u128) as u64)
+                    });
+                    (Some((fd, events)), deadline)
+                }
+                None => (None, None),
+            },
+        }
+    }
+}
+
+/// Whether `p` is ready now.
+fn ready(p: &Pollable) -> bool {
+    crate::io::Wait::ready(p)
+}
+
+/// Blocks until at least one of `ps` is ready; returns the indices of the
+/// ready ones, in order.
+pub fn wait(ps: &[Pollable]) -> Vec<u32> {
+    crate::io::wait(ps)
 }
 
 fn closed_on_pipe(host: &mut WasiHost, e: std::io::Error) -> HostResult<StreamError> {
@@ -112,10 +190,20 @@ impl WasiHost {
                 if len == 0 {
                     return Ok(Ok(Vec::new()));
                 }
-                if !blocking && !Interest::Readable(0).ready() {
+                if !blocking && !ready(&Pollable::Readable(0)) {
                     return Ok(Ok(Vec::new()));
                 }
                 read_fd(0, len)
+            }
+            InputStream::Http(ex) => {
+                let ex = ex.clone();
+                return self.read_http(&ex, len, blocking);
+            }
+            InputStream::Bytes { bytes, at } => {
+                let n = len.min(bytes.len() - *at);
+                let chunk = bytes[*at..*at + n].to_vec();
+                *at += n;
+                Ok(chunk)
             }
             InputStream::File { file, offset } => {
                 let mut buf = vec![0u8; len];
@@ -148,11 +236,56 @@ impl WasiHost {
                     (&**file).write_all(bytes)
                 }
             },
+            OutputStream::Body(body) => {
+                if body.borrow_mut().write(bytes) {
+                    Ok(())
+                } else {
+                    return Ok(Err(StreamError::Closed));
+                }
+            }
         };
         Ok(match result {
             Ok(()) => Ok(()),
             Err(e) => Err(closed_on_pipe(self, e)?),
         })
+    }
+}
+
+impl WasiHost {
+    /// Reads up to `len` bytes of an HTTP response body: what has arrived,
+    /// waiting for some when `blocking`; the end is `closed`, a failure
+    /// an `error` whose `http-error-code` says what failed.
+    fn read_http(
+        &mut self,
+        ex: &SharedExchange,
+        len: usize,
+        blocking: bool,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        use crate::http::client::BodyRead;
+        loop {
+            let read = {
+                let mut e = ex.borrow_mut();
+                e.advance();
+                e.read_body(len)
+            };
+            return Ok(match read {
+                BodyRead::Data(bytes) => Ok(bytes),
+                BodyRead::Pending if !blocking || len == 0 => Ok(Vec::new()),
+                BodyRead::Pending => {
+                    wait(&[Pollable::HttpBody(ex.clone())]);
+                    continue;
+                }
+                BodyRead::End => Err(StreamError::Closed),
+                BodyRead::Failed(e) => {
+                    let rep = self.table.push(Object::Error {
+                        message: format!("{e:?}"),
+                        code: None,
+                        http: Some(e),
+                    })?;
+                    Err(StreamError::LastOperationFailed(Own::new(rep)))
+                }
+            });
+        }
     }
 }
 
@@ -175,7 +308,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(self.table.pollable(this.rep)?.interest().ready())
+        Ok(ready(self.table.pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -183,8 +316,8 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = self.table.pollable(this.rep)?.interest();
-        crate::io::wait(&[p]);
+        let p = self.table.pollable(this.rep)?.clone();
+        wait(&[p]);
         Ok(())
     }
 
@@ -196,9 +329,9 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| Ok(self.table.pollable(b.rep)?.interest()))
+            .map(|b| self.table.pollable(b.rep).cloned())
             .collect::<HostResult<Vec<_>>>()?;
-        Ok(crate::io::wait(&ps))
+        Ok(wait(&ps))
     }
 }
 
@@ -246,7 +379,8 @@ impl wasi_io_streams::Host for WasiHost {
     ) -> HostResult<Own<PollableRes>> {
         let p = match self.table.input_stream(this.rep)? {
             InputStream::Stdin => Pollable::Readable(0),
-            InputStream::File { .. } => Pollable::Ready,
+            InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
+            InputStream::Http(ex) => Pollable::HttpBody(ex.clone()),
         };
         self.new_pollable(p)
     }
