@@ -3,7 +3,6 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::FileExt;
 
 use super::errno::Errno;
 use crate::io::CHUNK;
@@ -17,20 +16,19 @@ use crate::io::CHUNK;
 /// for a directory).
 pub fn read_at(file: &File, len: u64, offset: u64) -> Result<(Vec<u8>, bool), Errno> {
     let len = len.min(CHUNK) as usize;
-    let mut buf = vec![0u8; len];
-    let mut filled = 0;
-    while filled < len {
+    let mut buf = Vec::new();
+    while buf.len() < len {
         let at = offset
-            .checked_add(filled as u64)
+            .checked_add(buf.len() as u64)
+            .and_then(|at| i64::try_from(at).ok())
             .ok_or(Errno(libc::EOVERFLOW))?;
-        match file.read_at(&mut buf[filled..], at) {
-            Ok(0) => {
-                buf.truncate(filled);
-                return Ok((buf, true));
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+        let (fd, want) = (file.as_raw_fd(), len - buf.len());
+        // SAFETY: `ptr` has room for `n` bytes (`read_into`).
+        let n = crate::io::read_into(&mut buf, want, |ptr, n| unsafe {
+            libc::pread(fd, ptr.cast(), n, at)
+        })?;
+        if n == 0 {
+            return Ok((buf, true));
         }
     }
     Ok((buf, false))

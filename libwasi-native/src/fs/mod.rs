@@ -75,6 +75,11 @@ pub struct Descriptor {
     /// open directories for reading, then remove entries in them
     /// (wasi-libc's `rmdir -r`), as wasmtime lets them.
     pub mutate: bool,
+    /// Whether it is known to be a directory (a preopen, or opened with
+    /// `directory`), without asking the kernel: reading it is refused at
+    /// once (`EISDIR`). Another directory's reads fail when they are made,
+    /// with the same error.
+    pub dir: bool,
 }
 
 /// The entries of a directory, read when the listing was asked for, sorted
@@ -92,6 +97,7 @@ impl Descriptor {
             file: Arc::new(file),
             flags,
             mutate,
+            dir: false,
         }
     }
 
@@ -111,16 +117,18 @@ impl Descriptor {
     }
 
     /// The file, about to be read (`needs` is [`Flags::READ`]; else
-    /// `EBADF`) or written ([`Flags::WRITE`]).
+    /// `EBADF`) or written ([`Flags::WRITE`]), without a system call (the
+    /// read or write itself fails on what cannot be read or written).
     ///
     /// # Errors
     ///
-    /// `EBADF` without the flag, `EISDIR` for a directory.
+    /// `EBADF` without the flag, `EISDIR` for a descriptor known to be a
+    /// directory ([`Descriptor::dir`]).
     pub fn file(&self, needs: u8) -> FsResult<&Arc<File>> {
         if !self.flags.contains(needs) {
             return Err(Errno(libc::EBADF));
         }
-        if is_dir(&fstat(self.file.as_fd())?) {
+        if self.dir {
             return Err(Errno(libc::EISDIR));
         }
         Ok(&self.file)
@@ -167,7 +175,9 @@ impl Descriptor {
         }
         let (oflags, follow) = path::open_mode(follow, open_flags, flags);
         let file = path::open_at(self.beneath(), path, follow, oflags | more)?;
-        Ok(Descriptor::new(file, flags, self.mutate))
+        let mut opened = Descriptor::new(file, flags, self.mutate);
+        opened.dir = open_flags.contains(OpenFlags::DIRECTORY);
+        Ok(opened)
     }
 
     /// `advise`: `posix_fadvise`.

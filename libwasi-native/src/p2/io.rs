@@ -206,11 +206,16 @@ impl WasiHost {
                 Ok(chunk)
             }
             InputStream::File { file, offset } => {
-                let mut buf = vec![0u8; len];
-                match file.read_at(&mut buf, *offset) {
+                use std::os::fd::AsRawFd;
+                let (fd, at) = (file.as_raw_fd(), *offset as i64);
+                let mut buf = Vec::new();
+                // SAFETY: `ptr` has room for `n` bytes (`read_into`).
+                let read = crate::io::read_into(&mut buf, len, |ptr, n| unsafe {
+                    libc::pread(fd, ptr.cast(), n, at)
+                });
+                match read {
                     Ok(n) => {
                         *offset += n as u64;
-                        buf.truncate(n);
                         Ok(buf)
                     }
                     Err(e) => Err(e),
