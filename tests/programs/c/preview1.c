@@ -9,7 +9,8 @@
  *   environ         every variable likewise, from environ_get
  *   bad-fds         writes to a never-opened and to a closed descriptor
  *   path-open       path_open's errno for each way it can fail (needs the
- *                   preopen at fd 3 laid out by the test)
+ *                   preopen at fd 3 laid out by the test); with
+ *                   `valid-flags`, not with flags outside their type
  *   readdir         fd_readdir with a buffer too small for one entry, then
  *                   resuming at each cookie
  *   fdstat          fd_fdstat_get of the streams, the preopen and a file
@@ -112,7 +113,7 @@ static void open_case(const char *what, __wasi_fd_t dir, __wasi_lookupflags_t lo
 #define OPEN(what, dir, lookup, path, oflags, rights) \
     open_case(what, dir, lookup, path, strlen(path), oflags, rights, 0)
 
-static int path_open_errors(void) {
+static int path_open_errors(int valid_flags_only) {
     const __wasi_rights_t R = __WASI_RIGHTS_FD_READ, W = __WASI_RIGHTS_FD_WRITE;
     OPEN("existing file", 3, 0, "file.txt", 0, R);
     OPEN("missing file", 3, 0, "missing.txt", 0, R);
@@ -135,8 +136,11 @@ static int path_open_errors(void) {
          __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "out", 0, R);
     OPEN("never-opened directory descriptor", 77, 0, "file.txt", 0, R);
     OPEN("standard input as the directory", 0, 0, "file.txt", 0, R);
-    OPEN("unknown open flag", 3, 0, "file.txt", 1 << 4, R);
-    OPEN("unknown lookup flag", 3, 1 << 5, "file.txt", 0, R);
+    /* (Wasmtime traps on these; `path-open valid-flags` leaves them out.) */
+    if (!valid_flags_only) {
+        OPEN("unknown open flag", 3, 0, "file.txt", 1 << 4, R);
+        OPEN("unknown lookup flag", 3, 1 << 5, "file.txt", 0, R);
+    }
     open_case("path with a NUL", 3, 0, "file.txt\0x", 10, 0, R, 0);
     open_case("path not UTF-8", 3, 0, "\xff\xfe", 2, 0, R, 0);
     char long_name[300];
@@ -310,7 +314,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "args")) return print_strings(0);
     if (!strcmp(cmd, "environ")) return print_strings(1);
     if (!strcmp(cmd, "bad-fds")) return bad_fds();
-    if (!strcmp(cmd, "path-open")) return path_open_errors();
+    if (!strcmp(cmd, "path-open")) {
+        return path_open_errors(argc > 2 && !strcmp(argv[2], "valid-flags"));
+    }
     if (!strcmp(cmd, "readdir")) return readdir_cookies();
     if (!strcmp(cmd, "fdstat")) return fdstats();
     if (!strcmp(cmd, "poll")) return poll_clock_and_stdin();
