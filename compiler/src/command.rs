@@ -36,7 +36,8 @@ pub enum CommandError {
     /// The module imports something no host provides.
     #[error(
         "the module imports `{module}::{name}` (at offset {offset:#x}), which nothing provides \
-         (WASI preview1 modules are not supported yet)"
+         (smelt provides the imports of WASI preview1, `wasi_snapshot_preview1`, and the WASI \
+         imports of components)"
     )]
     UnresolvedImport {
         /// Import module name.

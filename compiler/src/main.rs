@@ -225,15 +225,85 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
     }
     wat::parse_bytes(&bytes)
         .map(|b| b.into_owned())
-        .with_context(|| {
-            format!(
-                "{} is neither a binary nor a text WebAssembly module",
-                path.display()
+        .map_err(|e| {
+            // The text parser quotes the line it stopped at: a whole file when
+            // it has no newline, control characters included. What is printed
+            // is bounded and escaped.
+            anyhow::anyhow!(
+                "{} is neither a binary nor a text WebAssembly module: {}",
+                path.display(),
+                printable(&e.to_string(), 600)
             )
         })
 }
 
+/// `text` with control characters escaped (so that no terminal escape
+/// sequence from an input reaches the user's terminal), cut after `max`
+/// characters.
+fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str(&format!(
+                " ... ({} more characters)",
+                text.chars().count() - max
+            ));
+            break;
+        }
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Checks, before any work, that `output` can be written and is not the
+/// input.
+fn check_output(input: &Path, output: &Path) -> Result<()> {
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        bail!(
+            "the output {} is the input: choose another -o",
+            output.display()
+        );
+    }
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: the directory {} does not exist",
+            output.display(),
+            dir.display()
+        );
+    }
+    if output.is_dir() {
+        bail!("cannot write {}: it is a directory", output.display());
+    }
+    let writable = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+        // SAFETY: a valid C string.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    if output.exists() && !writable(output) || !output.exists() && !writable(dir) {
+        bail!(
+            "cannot write {}: {}",
+            output.display(),
+            std::io::Error::from_raw_os_error(libc::EACCES)
+        );
+    }
+    Ok(())
+}
+
 fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
+    check_output(input, output)?;
     let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
