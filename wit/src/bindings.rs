@@ -9,9 +9,11 @@
 //!   each resource;
 //! - a `Host` trait with one method per function, taking the lifted
 //!   parameters and returning the result to lower (for an `async func`,
-//!   `Async<R>`: the result, or the host I/O it waits for first); the
-//!   default body traps with "not supported", so the host implements what
-//!   it supports;
+//!   `Async<R>`: the result, or the host I/O it waits for first); no method
+//!   has a default body, so a function the WIT declares and the host does
+//!   not implement is a build error (a function the host does not support
+//!   says so in its own body, with the error its WIT defines where it has
+//!   one);
 //!
 //! and, for the whole world, one shim per function (`smelt_abi::vm::
 //! TrampolineFn`) calling `smelt_rt::component::host::call` with the
@@ -479,18 +481,15 @@ impl Lower for {name} {{
             let (params, _) = self.signature(&func);
             let result = self.returns(&func);
             let params: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+            // No default body: a function the WIT declares and the host
+            // does not implement is a build error of the host.
             writeln!(
                 self.out,
-                "    /// `{}`.\n    fn {}(&mut self, cx: &mut Cx<'_>{}{}) -> HostResult<{result}> {{ let _ = cx; Err(HostTrap::unsupported(\"{name}#{}\")) }}",
+                "    /// `{}`.\n    fn {}(&mut self, cx: &mut Cx<'_>{}{}) -> HostResult<{result}>;",
                 func.name,
                 method_name(&func.name),
                 if params.is_empty() { "" } else { ", " },
-                params
-                    .iter()
-                    .map(|p| format!("_{p}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                func.name
+                params.join(", "),
             )
             .unwrap();
         }
@@ -630,6 +629,12 @@ mod tests {
         assert!(code.contains(&format!("shim_{}", world.functions.len() - 1)));
         assert!(code.contains("fn method_descriptor_read_via_stream"));
         assert!(code.contains("pub struct DescriptorStat"));
+        // No default bodies: an unimplemented function fails the host's
+        // build.
+        assert!(code.contains(
+            "fn method_descriptor_read_via_stream(&mut self, cx: &mut Cx<'_>, self_: Borrow<"
+        ));
+        assert!(!code.contains("HostTrap::unsupported"));
         let code = generate(crate::p3());
         assert!(code.contains("Duration) -> HostResult<Async<()>>"));
         assert!(code.contains("StreamReader<u8>"));
