@@ -37,6 +37,8 @@ pub enum TrapCode {
     /// The runtime found a reason to trap during a call into it (a
     /// canonical ABI or handle check); the runtime knows the message.
     Runtime = 13,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 14,
 }
 
 impl TrapCode {
@@ -55,6 +57,7 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::AllocationFailed,
         TrapCode::Runtime,
+        TrapCode::NullFunctionReference,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -74,6 +77,7 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::AllocationFailed => "failed to allocate a memory or table",
             TrapCode::Runtime => "trap raised by the runtime",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 

@@ -21,7 +21,7 @@ use crate::core::vmctx;
 
 impl FuncTranslator<'_, '_> {
     /// The imported signature of function type `t`.
-    fn signature(&mut self, t: TypeIndex) -> SigRef {
+    pub(super) fn signature(&mut self, t: TypeIndex) -> SigRef {
         if let Some(&sig) = self.sigs.get(&t) {
             return sig;
         }
@@ -47,13 +47,27 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Emits a call (or tail call) through `funcref` with signature `sig`;
-    /// pushes the results.
-    fn call_funcref(&mut self, sig: SigRef, funcref: Value, args: &[Value], tail: bool) {
+    /// pushes the results. With `null_check`, a null `funcref` traps with
+    /// "null function reference": the first load from it faults in the
+    /// unmapped page at address 0, and that load is a trap site.
+    pub(super) fn call_funcref(
+        &mut self,
+        sig: SigRef,
+        funcref: Value,
+        args: &[Value],
+        tail: bool,
+        null_check: bool,
+    ) {
         let flags = Self::trusted().with_readonly();
+        let first = if null_check {
+            flags.with_trap_code(Some(trap(TrapCode::NullFunctionReference)))
+        } else {
+            flags
+        };
         let code = self
             .builder
             .ins()
-            .load(POINTER, flags, funcref, FUNCREF_WASM_CALL as i32);
+            .load(POINTER, first, funcref, FUNCREF_WASM_CALL as i32);
         let callee_vmctx = self
             .builder
             .ins()
@@ -95,7 +109,7 @@ impl FuncTranslator<'_, '_> {
             None => {
                 let sig = self.signature(self.env.info.funcs[f]);
                 let funcref = self.func_ref(f);
-                self.call_funcref(sig, funcref, &args, tail);
+                self.call_funcref(sig, funcref, &args, tail, false);
             }
         }
     }
@@ -123,6 +137,6 @@ impl FuncTranslator<'_, '_> {
             .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
         self.trap_if(mismatch, TrapCode::BadSignature);
         let sig = self.signature(ty);
-        self.call_funcref(sig, funcref, &args, tail);
+        self.call_funcref(sig, funcref, &args, tail, false);
     }
 }

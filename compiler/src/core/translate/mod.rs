@@ -13,10 +13,11 @@
 //! there are validated but not translated.
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
-//! [`table`] and [`call`]; how entities are reached from the `vmctx` is in
+//! [`table`], [`call`] and [`funcref`]; how entities are reached from the `vmctx` is in
 //! [`super::vmctx`].
 
 mod call;
+mod funcref;
 mod memory;
 mod numeric;
 mod simd;
@@ -761,6 +762,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 if self.translate_numeric(op)?
                     || self.translate_memory(op)?
                     || self.translate_table(op)?
+                    || self.translate_funcref(op)?
                     || (self.env.simd && self.translate_simd(op)?)
                 {
                     return Ok(());
@@ -816,12 +818,6 @@ fn proposal_of(op: &Operator<'_>) -> &'static str {
         || name.starts_with("Delegate")
     {
         "exception handling proposal"
-    } else if name.starts_with("CallRef")
-        || name.starts_with("ReturnCallRef")
-        || name.starts_with("BrOnNull")
-        || name.starts_with("BrOnNonNull")
-    {
-        "typed function references proposal"
     } else {
         "GC or another proposal smelt does not support yet"
     }
