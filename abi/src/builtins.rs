@@ -54,6 +54,20 @@ macro_rules! foreach_builtin {
             /// `table.init` from the `VMSegment` at `segment`: returns 0, or
             /// 1 when out of bounds (`TableOutOfBounds`).
             table_init(table: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;
+            /// Allocates an exception object of `size` bytes for the tag at
+            /// `tag` (a `VMTag`), laid out as `vm::VMException` says, with
+            /// its payload zeroed. Returns its address, or 0 when memory is
+            /// exhausted (the caller traps with `AllocationFailed`).
+            exn_alloc(tag: pointer, size: i64) -> pointer;
+            /// `throw`, `throw_ref` and a rethrow that leaves a function:
+            /// unwinds to the innermost handler on the stack (a call site
+            /// with an exception handler, see `program::HandlerSite`) and
+            /// resumes there with `exn` in the first exception payload
+            /// register, or, when none is found before the host, makes the
+            /// call into wasm end with `TrapCode::UncaughtException`. Never
+            /// returns. Called through an exit stub (see
+            /// [`Builtin::takes_exit_frame`]).
+            throw(exn: pointer, exit_fp: pointer) -> i32;
         }
     };
 }
@@ -95,6 +109,18 @@ macro_rules! define_builtin_enum {
             /// The built-in's result type.
             pub const fn result(self) -> AbiType {
                 match self { $(Builtin::$name => abi_type!($rty),)* }
+            }
+
+            /// Whether the built-in's last parameter is `exit_fp`: the
+            /// frame pointer of an exit stub, a function the compiler
+            /// generates that calls the built-in with its own frame pointer
+            /// as that argument (the rest unchanged). Generated code calls
+            /// such a built-in through its stub, so that the runtime can
+            /// walk the frames of the guest from there (the stub's frame
+            /// record holds the guest's frame pointer and the return
+            /// address into it).
+            pub fn takes_exit_frame(self) -> bool {
+                match self { $(Builtin::$name => [$(stringify!($pname)),*].last() == Some(&"exit_fp"),)* }
             }
         }
     };

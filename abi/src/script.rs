@@ -18,7 +18,8 @@
 //!
 //! `<command index> ok [<value>...]`, each value as `0x` and 32 hex digits,
 //! followed for component calls by `memory <hex bytes>`;
-//! `<command index> trap <message>`; `<command index> unlinkable <message>`.
+//! `<command index> trap <message>`; `<command index> exception` (an
+//! exception no handler caught); `<command index> unlinkable <message>`.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::component::InitOp;
@@ -244,6 +245,8 @@ pub enum Outcome {
     Component(Vec<ValRaw>, Vec<u8>),
     /// It trapped with this message.
     Trap(String),
+    /// It threw an exception that no handler caught.
+    Exception,
     /// The instantiation failed to link, for this reason.
     Unlinkable(String),
 }
@@ -268,6 +271,7 @@ impl Outcome {
                 line
             }
             Outcome::Trap(message) => format!("{index} trap {message}"),
+            Outcome::Exception => format!("{index} exception"),
             Outcome::Unlinkable(message) => format!("{index} unlinkable {message}"),
         }
     }
@@ -302,6 +306,7 @@ impl Outcome {
                 }
             }
             "trap" => Outcome::Trap(rest.to_string()),
+            "exception" if rest.is_empty() => Outcome::Exception,
             "unlinkable" => Outcome::Unlinkable(rest.to_string()),
             _ => return None,
         };
@@ -369,6 +374,7 @@ mod tests {
             Outcome::Ok(vec![]),
             Outcome::Ok(vec![1, u128::MAX]),
             Outcome::Trap("integer divide by zero".into()),
+            Outcome::Exception,
             Outcome::Unlinkable("memory too small".into()),
             Outcome::Component(vec![3], vec![0, 0xab, 0x10]),
             Outcome::Component(vec![], vec![]),

@@ -39,6 +39,11 @@ pub enum TrapCode {
     Runtime = 13,
     /// `call_ref` or `return_call_ref` of a null function reference.
     NullFunctionReference = 14,
+    /// An exception no handler caught reached the host (the command, the
+    /// component boundary, or a script's `invoke`).
+    UncaughtException = 15,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference = 16,
 }
 
 impl TrapCode {
@@ -58,6 +63,8 @@ impl TrapCode {
         TrapCode::AllocationFailed,
         TrapCode::Runtime,
         TrapCode::NullFunctionReference,
+        TrapCode::UncaughtException,
+        TrapCode::NullExceptionReference,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -78,6 +85,8 @@ impl TrapCode {
             TrapCode::AllocationFailed => "failed to allocate a memory or table",
             TrapCode::Runtime => "trap raised by the runtime",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::UncaughtException => "uncaught exception",
+            TrapCode::NullExceptionReference => "null exception reference",
         }
     }
 

@@ -230,6 +230,34 @@ pub struct VMTag {
 /// Size of a [`VMTag`], in bytes.
 pub const TAG_SIZE: u32 = size_of::<VMTag>() as u32;
 
+/// An exception object (exception handling): what an `exnref` points to.
+///
+/// # Layout
+///
+/// ```text
+///  0   header: reserved for the runtime's heap
+///  8   tag: *const VMTag, the tag it was thrown with (its identity)
+///  16  payload: the tag's parameters in order, each at its natural
+///      alignment (4 or 8 bytes, v128 16); references are 8 bytes
+/// ```
+///
+/// Generated code allocates it with the `exn_alloc` built-in, stores the
+/// payload, and a handler compares `tag` with the address of each tag it
+/// catches, then loads the payload.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMException {
+    /// Reserved for the runtime's heap.
+    pub header: u64,
+    /// The tag.
+    pub tag: *const VMTag,
+}
+
+/// Offset of [`VMException::tag`], in bytes.
+pub const EXN_TAG: u32 = offset_of!(VMException, tag) as u32;
+/// Offset of an exception's payload, in bytes.
+pub const EXN_PAYLOAD: u32 = size_of::<VMException>() as u32;
+
 /// A data or element segment as an instance sees it.
 ///
 /// # Layout (16 bytes)

@@ -14,8 +14,8 @@ use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
 use smelt_abi::component::TrampolineKind;
 use smelt_abi::program::{
-    ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrampolineCode,
-    TrapSite,
+    ExportDesc, ExportKind, FuncInfo, HandlerSite, ModuleDesc, ProgramDesc, ProgramKind,
+    TrampolineCode, TrapSite,
 };
 
 use crate::component::flatten::ComponentState;
@@ -124,7 +124,9 @@ pub(crate) fn emit_program(
     let mut names = DataWriter::default();
     let mut sites = DataWriter::default();
     let mut funcs = DataWriter::default();
+    let mut handlers = DataWriter::default();
     let mut n_sites = 0u32;
+    let mut n_handlers = 0u32;
     for f in compiled {
         let name_start = names.bytes.len() as u32;
         names.bytes.extend_from_slice(f.display_name.as_bytes());
@@ -145,11 +147,27 @@ pub(crate) fn emit_program(
         funcs.u32(at + offset_of!(FuncInfo, traps_len), f.traps.len() as u32);
         funcs.u32(at + offset_of!(FuncInfo, kind), f.kind as u32);
         n_sites += f.traps.len() as u32;
+        for h in &f.handlers {
+            let at = handlers.element(size_of::<HandlerSite>());
+            handlers.u32(at + offset_of!(HandlerSite, ret_offset), h.ret_offset);
+            handlers.u32(
+                at + offset_of!(HandlerSite, handler_offset),
+                h.handler_offset,
+            );
+            handlers.u32(at + offset_of!(HandlerSite, frame_offset), h.frame_offset);
+        }
+        funcs.u32(at + offset_of!(FuncInfo, handlers_start), n_handlers);
+        funcs.u32(
+            at + offset_of!(FuncInfo, handlers_len),
+            f.handlers.len() as u32,
+        );
+        n_handlers += f.handlers.len() as u32;
     }
     let names_len = names.bytes.len() as u64;
     let names = define_local(obj, "smelt::names", names)?;
     let sites = define_local(obj, "smelt::trap_sites", sites)?;
     let funcs = define_local(obj, "smelt::functions", funcs)?;
+    let handlers = define_local(obj, "smelt::handler_sites", handlers)?;
 
     // Modules and their exports.
     let mut module_descs = DataWriter::default();
@@ -325,6 +343,11 @@ pub(crate) fn emit_program(
     p.u64(
         at + offset_of!(ProgramDesc, n_trap_sites),
         u64::from(n_sites),
+    );
+    p.data(at + offset_of!(ProgramDesc, handler_sites), handlers);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_handler_sites),
+        u64::from(n_handlers),
     );
     p.data(at + offset_of!(ProgramDesc, names), names);
     p.u64(at + offset_of!(ProgramDesc, names_len), names_len);

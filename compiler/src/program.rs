@@ -20,6 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use cranelift_codegen::FinalizedMachExceptionHandler;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, AbiParam, UserFuncName};
 use cranelift_entity::{EntityRef, PrimaryMap};
@@ -28,13 +29,15 @@ use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use rayon::prelude::*;
 use smelt_abi::builtins::Builtin;
-use smelt_abi::program::FuncKind;
+use smelt_abi::program::{FuncKind, HandlerSite};
 use smelt_abi::trap::TrapCode;
 use wasmparser::Validator;
 
 use crate::component::flatten::{ComponentState, Flattener, FuncDef, Instantiation, ItemDef};
 use crate::component::parse::StaticComponent;
-use crate::core::env::{BuiltinIds, ModuleEnv, POINTER, wasm_signature};
+use crate::core::env::{
+    BuiltinIds, ModuleEnv, POINTER, builtin_signature, exit_stub_signature, wasm_signature,
+};
 use crate::core::init::DataBlob;
 use crate::core::module::{self, FunctionInput, ModuleInfo};
 use crate::core::offsets::VMOffsets;
@@ -102,6 +105,8 @@ pub(crate) struct CompiledFunction {
     pub relocs: Vec<ModuleReloc>,
     /// (code offset, trap code), sorted by offset.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Call sites with an exception handler, sorted by return address.
+    pub handlers: Vec<HandlerSite>,
 }
 
 /// What to compile, in object order.
@@ -120,6 +125,11 @@ enum Job<'data> {
     },
     ComponentTrampoline {
         index: u32,
+    },
+    ExitStub {
+        builtin: Builtin,
+        stub: FuncId,
+        callee: FuncId,
     },
 }
 
@@ -256,16 +266,31 @@ impl<'data> ProgramBuilder<'data> {
         let system_call_conv = isa.default_call_conv();
         let obj_err = |e: cranelift_module::ModuleError| CompileError::Object(e.to_string());
 
-        // 1. Declarations.
+        // 1. Declarations. Generated code calls a built-in that takes an
+        //    exit frame through its exit stub.
         let mut builtins = BuiltinIds::new();
+        let mut symbols = SymbolNames::new();
+        let mut stub_jobs = Vec::new();
         for &b in Builtin::ALL {
             let sig = builtin_signature(system_call_conv, b);
             let id = obj
                 .declare_function(&b.symbol(), Linkage::Import, &sig)
                 .map_err(obj_err)?;
-            builtins.insert(b, id);
+            if b.takes_exit_frame() {
+                let name = symbols.unique(None, || format!("smelt_exit::{}", b.name()));
+                let stub = obj
+                    .declare_function(&name, Linkage::Local, &exit_stub_signature(b))
+                    .map_err(obj_err)?;
+                builtins.insert(b, stub);
+                stub_jobs.push(Job::ExitStub {
+                    builtin: b,
+                    stub,
+                    callee: id,
+                });
+            } else {
+                builtins.insert(b, id);
+            }
         }
-        let mut symbols = SymbolNames::new();
         let mut ids: PrimaryMap<ModuleIndex, ModuleIds> = PrimaryMap::new();
         let mut array_sig = ir::Signature::new(system_call_conv);
         array_sig.params.push(AbiParam::new(POINTER));
@@ -378,6 +403,7 @@ impl<'data> ProgramBuilder<'data> {
                 jobs.push(Job::ComponentTrampoline { index: t as u32 });
             }
         }
+        jobs.extend(stub_jobs);
         // Longest first, so that no thread is left compiling one large
         // function after the others have finished (1 ms of sha256's 31).
         let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().enumerate().collect();
@@ -424,21 +450,6 @@ impl<'data> ProgramBuilder<'data> {
             .emit()
             .map_err(|e| CompileError::Object(e.to_string()))
     }
-}
-
-/// The Cranelift signature of a built-in in the C calling convention.
-fn builtin_signature(call_conv: cranelift_codegen::isa::CallConv, b: Builtin) -> ir::Signature {
-    use smelt_abi::builtins::AbiType;
-    let abi = |t: AbiType| {
-        AbiParam::new(match t {
-            AbiType::Pointer | AbiType::I64 => ir::types::I64,
-            AbiType::I32 => ir::types::I32,
-        })
-    };
-    let mut sig = ir::Signature::new(call_conv);
-    sig.params.extend(b.params().iter().map(|&t| abi(t)));
-    sig.returns.push(abi(b.result()));
-    sig
 }
 
 fn compile_job(
@@ -503,6 +514,26 @@ fn compile_job(
                 FuncKind::Generated,
             )
         }
+        Job::ExitStub {
+            builtin,
+            stub,
+            callee,
+        } => {
+            let f = crate::core::exit::build(
+                builtin,
+                callee,
+                UserFuncName::user(0, stub.as_u32()),
+                target.isa().default_call_conv(),
+                target.isa().frontend_config(),
+                fctx,
+            );
+            (
+                f,
+                stub,
+                format!("<exit stub of {}>", builtin.name()),
+                FuncKind::Generated,
+            )
+        }
     };
     let mut ctx = cranelift_codegen::Context::for_function(func);
     ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
@@ -527,6 +558,24 @@ fn compile_job(
         })
         .collect();
     traps.sort_by_key(|t| t.0);
+    // Every handler is a catch-all (`Default`): the landing pad compares
+    // tags itself.
+    let handlers = code
+        .buffer
+        .call_sites()
+        .filter_map(|site| {
+            site.exception_handlers.iter().find_map(|h| match *h {
+                FinalizedMachExceptionHandler::Default(offset) => Some(HandlerSite {
+                    ret_offset: site.ret_addr,
+                    handler_offset: offset,
+                    frame_offset: site
+                        .frame_offset
+                        .expect("Cranelift records the frame offset of a try_call"),
+                }),
+                _ => None,
+            })
+        })
+        .collect();
     Ok(CompiledFunction {
         id,
         kind,
@@ -535,6 +584,7 @@ fn compile_job(
         alignment: u64::from(code.buffer.alignment),
         relocs,
         traps,
+        handlers,
     })
 }
 

@@ -9,6 +9,7 @@
 
 use smelt_abi::vm::{MEMORY_FLAG_64, VMMemoryDefinition, VMSegment, VMTableDefinition};
 
+use crate::exceptions::{exn_alloc, throw};
 use crate::{memory, table};
 
 /// Converts a "maximum" argument (`-1`: none) to an option.

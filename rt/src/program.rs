@@ -8,7 +8,7 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use smelt_abi::program::{FuncInfo, ProgramDesc, TrapSite};
+use smelt_abi::program::{FuncInfo, HandlerSite, ProgramDesc, TrapSite};
 use smelt_abi::trap::TrapCode;
 
 static PROGRAM: AtomicPtr<ProgramDesc> = AtomicPtr::new(core::ptr::null_mut());
@@ -32,6 +32,7 @@ pub fn get() -> Option<&'static ProgramDesc> {
 pub struct CodeTables {
     funcs: &'static [FuncInfo],
     trap_sites: &'static [TrapSite],
+    handler_sites: &'static [HandlerSite],
     names: &'static [u8],
 }
 
@@ -58,6 +59,7 @@ impl CodeTables {
             CodeTables {
                 funcs: table(program.funcs, program.n_funcs),
                 trap_sites: table(program.trap_sites, program.n_trap_sites),
+                handler_sites: table(program.handler_sites, program.n_handler_sites),
                 names: table(program.names, program.names_len),
             }
         }
@@ -70,6 +72,7 @@ impl CodeTables {
             None => CodeTables {
                 funcs: &[],
                 trap_sites: &[],
+                handler_sites: &[],
                 names: &[],
             },
         }
@@ -93,6 +96,25 @@ impl CodeTables {
         let sites = self.trap_sites.get(start..start + f.traps_len as usize)?;
         let i = sites.binary_search_by_key(&offset, |s| s.offset).ok()?;
         TrapCode::from_u8(sites[i].code)
+    }
+
+    /// The exception handler of the call whose return address is `ret`, if
+    /// it has one: the handler's address and the distance from the frame
+    /// pointer down to the stack pointer at the call
+    /// ([`HandlerSite::frame_offset`]).
+    pub fn handler_at(&self, ret: usize) -> Option<(usize, usize)> {
+        // A call can be the last instruction of its function.
+        let (_, f) = self.func_at(ret.checked_sub(1)?)?;
+        let offset = (ret - f.addr as usize) as u32;
+        let start = f.handlers_start as usize;
+        let sites = self
+            .handler_sites
+            .get(start..start + f.handlers_len as usize)?;
+        let i = sites.binary_search_by_key(&offset, |s| s.ret_offset).ok()?;
+        Some((
+            f.addr as usize + sites[i].handler_offset as usize,
+            sites[i].frame_offset as usize,
+        ))
     }
 
     /// The name of function `f` (from the name section; may be empty).
@@ -126,6 +148,8 @@ mod tests {
                 traps_start,
                 traps_len,
                 kind: 0,
+                handlers_start: 0,
+                handlers_len: 0,
             };
         let tables = CodeTables {
             funcs: leak(vec![func(0, 16, 0, 2, (0, 3)), func(32, 8, 2, 1, (3, 0))]),
@@ -143,6 +167,7 @@ mod tests {
                     code: TrapCode::StackOverflow as u8,
                 },
             ]),
+            handler_sites: &[],
             names: b"fac",
         };
         let pc = |off: usize| base as usize + off;

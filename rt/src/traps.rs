@@ -294,6 +294,43 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     }
 }
 
+/// The stack pointer at the innermost [`catch`] of this thread: the
+/// frames of the guest code it runs are below it. `None` outside guest
+/// code.
+pub(crate) fn entry_sp() -> Option<usize> {
+    let state = CURRENT.get();
+    // SAFETY: a non-null `CURRENT` is the live state of the innermost catch.
+    (!state.is_null()).then(|| unsafe { (*state).entry_sp })
+}
+
+/// Ends the innermost [`catch`] with a trap of `code`, raised from guest
+/// code that called an exit stub (see
+/// `smelt_abi::builtins::Builtin::takes_exit_frame`) whose frame pointer is
+/// `exit_fp`; the backtrace starts at the stub's call site.
+///
+/// # Safety
+///
+/// Must be called on the thread running the guest code, from a runtime
+/// function called by the exit stub whose frame pointer is `exit_fp`, and
+/// the frames between the catch and here must need no cleanup.
+pub(crate) unsafe fn raise_at_exit(code: TrapCode, exit_fp: usize) -> ! {
+    let state = CURRENT.get();
+    assert!(!state.is_null(), "a trap raised outside guest code");
+    // SAFETY: the exit stub's frame record holds the guest's frame pointer
+    // and the return address into it; `state` is the innermost catch.
+    unsafe {
+        let regs = Regs {
+            pc: (*((exit_fp + 8) as *const usize)).wrapping_sub(1),
+            fp: *(exit_fp as *const usize),
+            sp: exit_fp,
+        };
+        let state = &mut *state;
+        let tables = CodeTables::current();
+        state.record.capture(code, regs, state.entry_sp, &tables);
+        smelt_unwind(state.jmp_buf)
+    }
+}
+
 /// Unblocks the trap signals after a jump out of the handler.
 ///
 /// The handlers are installed with `SA_NODEFER`, so the kernel does not

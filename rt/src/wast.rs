@@ -60,6 +60,16 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
     0
 }
 
+/// The outcome of a command that trapped: an exception that no handler
+/// caught is reported as such (`assert_exception`), any other trap with
+/// its message.
+fn trapped(trap: &crate::traps::Trap) -> Outcome {
+    match trap.code {
+        smelt_abi::trap::TrapCode::UncaughtException => Outcome::Exception,
+        _ => Outcome::Trap(trap.message().into()),
+    }
+}
+
 fn bad_script(what: &str) -> Outcome {
     Outcome::Trap(format!("smelt: bad script: {what}"))
 }
@@ -119,7 +129,7 @@ unsafe fn run_command(
                     instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
                 }
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::Invoke {
@@ -133,7 +143,7 @@ unsafe fn run_command(
             // SAFETY: the compiler encoded the arguments for this export.
             match unsafe { target.call(*export, args) } {
                 Ok(results) => Outcome::Ok(results),
-                Err(CallError::Trap(trap)) => Outcome::Trap(trap.message().into()),
+                Err(CallError::Trap(trap)) => trapped(&trap),
                 Err(e) => bad_script(&format!("{e:?}")),
             }
         }
@@ -144,7 +154,7 @@ unsafe fn run_command(
             // SAFETY: the compiler built the initializers for this program.
             match unsafe { rt.run(ops) } {
                 Ok(()) => Outcome::Ok(Vec::new()),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::CallComponent {
@@ -158,7 +168,7 @@ unsafe fn run_command(
             // SAFETY: the compiler encoded the arguments for this adapter.
             match unsafe { rt.call_from_host(*trampoline, args, memory) } {
                 Ok((results, memory)) => Outcome::Component(results, memory),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::Get { instance, export } => {

@@ -86,9 +86,9 @@ impl Expect {
     /// Checks a core outcome against this expectation.
     pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
         match (self, outcome) {
-            (Expect::Success, Outcome::Ok(_)) | (Expect::Unlinkable, Outcome::Unlinkable(_)) => {
-                Ok(())
-            }
+            (Expect::Success, Outcome::Ok(_))
+            | (Expect::Unlinkable, Outcome::Unlinkable(_))
+            | (Expect::Exception, Outcome::Exception) => Ok(()),
             (Expect::Return(patterns), Outcome::Ok(values)) => {
                 if patterns.len() != values.len() {
                     return Err(format!(
@@ -128,6 +128,9 @@ impl Expect {
             (expect, Outcome::Trap(actual)) => {
                 Err(format!("unexpected trap `{actual}` (expected {expect:?})"))
             }
+            (expect, Outcome::Exception) => Err(format!(
+                "threw an exception no handler caught (expected {expect:?})"
+            )),
             (expect, Outcome::Unlinkable(why)) => {
                 Err(format!("failed to link: {why} (expected {expect:?})"))
             }

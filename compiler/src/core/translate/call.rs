@@ -3,6 +3,8 @@
 //! A call to a function the module defines is a direct call passing the
 //! caller's own `vmctx`. A call to an imported function, or through a
 //! table, goes through a `VMFuncRef` (code address, `vmctx`, type id).
+//! Inside a `try_table` or `try` block a call is a `try_call` (see
+//! [`super::exceptions`]).
 //! `call_indirect` checks the index against the table length ("undefined
 //! element"), the element against null ("uninitialized element"), and the
 //! callee's canonical type id against the expected one, a constant ("indirect
@@ -14,6 +16,7 @@ use cranelift_codegen::ir::{self, InstBuilder, SigRef, Value};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL};
 
+use super::exceptions::Callee;
 use super::{FuncTranslator, trap};
 use crate::core::env::POINTER;
 use crate::core::types::*;
@@ -81,8 +84,7 @@ impl FuncTranslator<'_, '_> {
                 .return_call_indirect(sig, code, &call_args);
             self.reachable = false;
         } else {
-            let call = self.builder.ins().call_indirect(sig, code, &call_args);
-            let results = self.builder.inst_results(call).to_vec();
+            let results = self.emit_call(Callee::Indirect(sig, code), &call_args);
             self.stack.extend(results);
         }
     }
@@ -101,8 +103,7 @@ impl FuncTranslator<'_, '_> {
                     self.builder.ins().return_call(callee, &call_args);
                     self.reachable = false;
                 } else {
-                    let call = self.builder.ins().call(callee, &call_args);
-                    let results = self.builder.inst_results(call).to_vec();
+                    let results = self.emit_call(Callee::Direct(callee), &call_args);
                     self.stack.extend(results);
                 }
             }

@@ -13,10 +13,11 @@
 //! there are validated but not translated.
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
-//! [`table`], [`call`] and [`funcref`]; how entities are reached from the `vmctx` is in
+//! [`table`], [`call`], [`funcref`] and [`exceptions`]; how entities are reached from the `vmctx` is in
 //! [`super::vmctx`].
 
 mod call;
+mod exceptions;
 mod funcref;
 mod memory;
 mod numeric;
@@ -180,6 +181,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     sigs: HashMap<TypeIndex, SigRef>,
     direct_calls: HashMap<DefinedFuncIndex, ir::FuncRef>,
     builtin_calls: HashMap<Builtin, ir::FuncRef>,
+    /// The handler scopes of the open `try_table` and `try` frames,
+    /// innermost last.
+    tries: Vec<exceptions::TryScope>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -226,6 +230,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             sigs: HashMap::new(),
             direct_calls: HashMap::new(),
             builtin_calls: HashMap::new(),
+            tries: Vec::new(),
         };
         for (&wasm_ty, &value) in ty.params.iter().zip(&params[1..]) {
             let var = t.builder.declare_var(ir_type(wasm_ty));
@@ -585,6 +590,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     FrameKind::Loop { header, .. } => self.builder.seal_block(header),
                     _ => {}
                 }
+                self.end_try_scope(self.control.len());
                 self.stack.truncate(frame.stack_base);
                 self.builder.switch_to_block(following);
                 self.builder.seal_block(following);
@@ -674,6 +680,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             | BrTable { .. }
             | Return
             | Unreachable => return self.translate_control(op),
+            TryTable { .. } | Try { .. } | Catch { .. } | CatchAll | Delegate { .. } => {
+                return self.translate_exception_control(op);
+            }
             _ => {}
         }
         if !self.reachable {
@@ -763,6 +772,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     || self.translate_memory(op)?
                     || self.translate_table(op)?
                     || self.translate_funcref(op)?
+                    || self.translate_throw(op)?
                     || (self.env.simd && self.translate_simd(op)?)
                 {
                     return Ok(());
