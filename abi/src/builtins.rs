@@ -54,11 +54,17 @@ macro_rules! foreach_builtin {
             /// `table.init` from the `VMSegment` at `segment`: returns 0, or
             /// 1 when out of bounds (`TableOutOfBounds`).
             table_init(table: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;
-            /// Allocates an exception object of `size` bytes for the tag at
-            /// `tag` (a `VMTag`), laid out as `vm::VMException` says, with
-            /// its payload zeroed. Returns its address, or 0 when memory is
-            /// exhausted (the caller traps with `AllocationFailed`).
-            exn_alloc(tag: pointer, size: i64) -> pointer;
+            /// Allocates `size` bytes (a multiple of 8) of zeroed memory in
+            /// the GC heap, collecting garbage first when the allocation area
+            /// is full (`vm::VMStoreContext`). Returns the address, or 0 when
+            /// the heap cannot grow (the caller traps with
+            /// `GcHeapExhausted`). Called through an exit stub: the
+            /// collector finds the references in the guest's frames from
+            /// there.
+            gc_alloc(size: i64, exit_fp: pointer) -> pointer;
+            /// Registers the roots of the instance at `vmctx` (a
+            /// `gc::GcRootsDesc`) with the collector; returns 0.
+            gc_register_roots(vmctx: pointer, roots: pointer) -> i32;
             /// `throw`, `throw_ref` and a rethrow that leaves a function:
             /// unwinds to the innermost handler on the stack (a call site
             /// with an exception handler, see `program::HandlerSite`) and

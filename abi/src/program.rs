@@ -82,6 +82,19 @@ pub struct ProgramDesc {
     pub handler_sites: *const HandlerSite,
     /// Number of entries in `handler_sites`.
     pub n_handler_sites: u64,
+    /// Stack maps of all functions; each function's are a contiguous run
+    /// sorted by return address.
+    pub stack_map_sites: *const crate::gc::StackMapSite,
+    /// Number of entries in `stack_map_sites`.
+    pub n_stack_map_sites: u64,
+    /// The slot offsets the stack maps refer to.
+    pub stack_map_slots: *const u32,
+    /// Number of entries in `stack_map_slots`.
+    pub n_stack_map_slots: u64,
+    /// The type table, indexed by canonical type id.
+    pub types: *const crate::gc::VMTypeInfo,
+    /// Number of entries in `types`.
+    pub n_types: u64,
     /// UTF-8 function names, concatenated.
     pub names: *const u8,
     /// Length of `names` in bytes.
@@ -148,9 +161,10 @@ pub struct TrampolineCode {
     pub callee: *const u8,
 }
 
-/// One compiled function, for backtraces, trap and handler lookup.
+/// One compiled function, for backtraces, trap, handler and stack map
+/// lookup.
 ///
-/// # Layout (40 bytes)
+/// # Layout (48 bytes)
 #[repr(C)]
 #[derive(Debug)]
 pub struct FuncInfo {
@@ -174,6 +188,11 @@ pub struct FuncInfo {
     pub handlers_start: u32,
     /// Number of the function's handler sites.
     pub handlers_len: u32,
+    /// Index of the function's first stack map site in
+    /// [`ProgramDesc::stack_map_sites`].
+    pub stack_maps_start: u32,
+    /// Number of the function's stack map sites.
+    pub stack_maps_len: u32,
 }
 
 /// What a compiled function is.

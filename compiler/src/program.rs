@@ -25,7 +25,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, AbiParam, UserFuncName};
 use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
+use cranelift_module::{DataId, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use rayon::prelude::*;
 use smelt_abi::builtins::Builtin;
@@ -38,6 +38,7 @@ use crate::component::parse::StaticComponent;
 use crate::core::env::{
     BuiltinIds, ModuleEnv, POINTER, builtin_signature, exit_stub_signature, wasm_signature,
 };
+use crate::core::gc_types::TypeRegistry;
 use crate::core::init::DataBlob;
 use crate::core::module::{self, FunctionInput, ModuleInfo};
 use crate::core::offsets::VMOffsets;
@@ -46,6 +47,7 @@ use crate::core::types::*;
 use crate::core::{self as core_wasm, init, trampoline};
 use crate::emit;
 use crate::error::{CompileError, Result};
+use crate::gc_emit;
 use crate::target::Target;
 
 /// How the runtime runs the program.
@@ -75,6 +77,8 @@ pub enum Entry {
 /// Collects the modules and components of a program.
 pub struct ProgramBuilder<'data> {
     pub(crate) validator: Validator,
+    /// The canonical types of every module added.
+    pub(crate) registry: TypeRegistry,
     modules: PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
     bodies: PrimaryMap<ModuleIndex, Vec<FunctionInput<'data>>>,
     pub(crate) components: Vec<StaticComponent<'data>>,
@@ -85,6 +89,7 @@ impl Default for ProgramBuilder<'_> {
     fn default() -> Self {
         ProgramBuilder {
             validator: Validator::new_with_features(core_wasm::features()),
+            registry: TypeRegistry::default(),
             modules: PrimaryMap::new(),
             bodies: PrimaryMap::new(),
             components: Vec::new(),
@@ -107,6 +112,8 @@ pub(crate) struct CompiledFunction {
     pub traps: Vec<(u32, TrapCode)>,
     /// Call sites with an exception handler, sorted by return address.
     pub handlers: Vec<HandlerSite>,
+    /// Call sites with references in the frame, sorted by return address.
+    pub stack_maps: Vec<gc_emit::StackMap>,
 }
 
 /// What to compile, in object order.
@@ -164,8 +171,12 @@ impl<'data> ProgramBuilder<'data> {
     /// Parses and validates a core module and adds it to the program.
     pub fn add_module(&mut self, bytes: &'data [u8]) -> Result<ModuleIndex> {
         let (info, bodies) = module::parse(&mut self.validator, bytes)?;
-        self.bodies.push(bodies);
-        Ok(self.modules.push(info))
+        Ok(self.push_module(info, bodies))
+    }
+
+    /// The canonical types of the modules added so far.
+    pub fn registry(&self) -> &TypeRegistry {
+        &self.registry
     }
 
     /// A module added before.
@@ -179,6 +190,9 @@ impl<'data> ProgramBuilder<'data> {
         info: ModuleInfo<'data>,
         bodies: Vec<FunctionInput<'data>>,
     ) -> ModuleIndex {
+        for (id, sub) in &info.canonical_types {
+            self.registry.add(*id, sub);
+        }
         self.bodies.push(bodies);
         self.modules.push(info)
     }
@@ -245,6 +259,7 @@ impl<'data> ProgramBuilder<'data> {
             modules,
             bodies,
             component_state,
+            registry,
             ..
         } = self;
         if !target.has_simd()
@@ -349,6 +364,26 @@ impl<'data> ProgramBuilder<'data> {
             });
         }
 
+        // The type table, and each module's GC roots.
+        let types_data = obj
+            .declare_data("smelt::types", Linkage::Local, false, false)
+            .map_err(obj_err)?;
+        let offsets: PrimaryMap<ModuleIndex, VMOffsets> =
+            modules.values().map(VMOffsets::new).collect();
+        let mut gc_roots = HashMap::new();
+        for (m, info) in modules.iter() {
+            if let Some(roots) = gc_emit::gc_roots(info, &offsets[m], &registry) {
+                let name = format!("wasm[{}]::gc_roots", m.index());
+                let id = obj
+                    .declare_data(&name, Linkage::Local, false, false)
+                    .map_err(obj_err)?;
+                gc_roots.insert(m, (id, roots));
+            }
+        }
+        let stack_maps = modules
+            .values()
+            .any(|info| info.types.values().any(|t| t.is_gc) || !info.tags.is_empty());
+
         let mut trampoline_ids = Vec::new();
         for (t, def) in component_state.trampolines.iter().enumerate() {
             trampoline_ids.push(match &def.signature {
@@ -371,14 +406,19 @@ impl<'data> ProgramBuilder<'data> {
             .iter()
             .map(|(m, info)| ModuleEnv {
                 info,
-                offsets: VMOffsets::new(info),
+                offsets: offsets[m].clone(),
                 func_ids: ids[m].funcs.clone(),
                 builtins: &builtins,
                 system_call_conv,
                 frontend_config: isa.frontend_config(),
                 simd: target.has_simd(),
+                registry: &registry,
+                types_data,
+                stack_maps,
             })
             .collect();
+        let roots_ids: HashMap<ModuleIndex, DataId> =
+            gc_roots.iter().map(|(&m, (id, _))| (m, *id)).collect();
 
         // 2. Parallel translation and compilation; the results in object
         //    order.
@@ -417,7 +457,7 @@ impl<'data> ProgramBuilder<'data> {
                     compile_job(
                         target,
                         &envs,
-                        &ids,
+                        (&ids, &roots_ids),
                         (&component_state, &trampoline_ids),
                         job,
                         tctx,
@@ -437,6 +477,10 @@ impl<'data> ProgramBuilder<'data> {
         }
 
         // 4. Data and descriptors.
+        for (&m, (id, roots)) in &gc_roots {
+            gc_emit::emit_gc_roots(&mut obj, m, *id, roots)?;
+        }
+        let n_types = gc_emit::emit_type_table(&mut obj, types_data, &registry)?;
         emit::emit_program(
             &mut obj,
             &modules,
@@ -445,6 +489,7 @@ impl<'data> ProgramBuilder<'data> {
             &compiled,
             &entry,
             (&component_state, &trampoline_ids),
+            (types_data, n_types),
         )?;
         obj.finish()
             .emit()
@@ -455,7 +500,10 @@ impl<'data> ProgramBuilder<'data> {
 fn compile_job(
     target: &Target,
     envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
-    ids: &PrimaryMap<ModuleIndex, ModuleIds>,
+    (ids, roots_ids): (
+        &PrimaryMap<ModuleIndex, ModuleIds>,
+        &HashMap<ModuleIndex, DataId>,
+    ),
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
     job: Job<'_>,
     tctx: &mut TranslatorContext,
@@ -486,7 +534,13 @@ fn compile_job(
         Job::Instantiate { module } => {
             let id = ids[module].instantiate;
             let name = UserFuncName::user(0, id.as_u32());
-            let f = init::build(&envs[module], name, ids[module].data.as_ref(), fctx);
+            let f = init::build(
+                &envs[module],
+                name,
+                ids[module].data.as_ref(),
+                roots_ids.get(&module).copied(),
+                fctx,
+            );
             (
                 f,
                 id,
@@ -576,6 +630,16 @@ fn compile_job(
             })
         })
         .collect();
+    let stack_maps = code
+        .buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(ret, frame_size, map)| {
+            let mut slots: Vec<u32> = map.entries().map(|(_, offset)| offset).collect();
+            slots.sort_unstable();
+            (*ret, *frame_size, slots)
+        })
+        .collect();
     Ok(CompiledFunction {
         id,
         kind,
@@ -585,6 +649,7 @@ fn compile_job(
         relocs,
         traps,
         handlers,
+        stack_maps,
     })
 }
 

@@ -1,4 +1,5 @@
-//! Exception handling: allocating exception objects and throwing them.
+//! Exception handling: throwing exceptions (they are GC objects, see
+//! [`crate::gc`]).
 //!
 //! Compiled code throws by calling the `throw` built-in through an exit
 //! stub (`smelt_abi::builtins::Builtin::takes_exit_frame`), whose frame
@@ -25,34 +26,9 @@
 //! [`TrapCode::UncaughtException`], as a trap does (`traps::raise_at_exit`).
 
 use smelt_abi::trap::TrapCode;
-use smelt_abi::vm::{EXN_TAG, VMTag};
 
 use crate::program::CodeTables;
 use crate::traps;
-
-/// `exn_alloc`: a zeroed exception object of `size` bytes for `tag`, or
-/// null when memory is exhausted.
-///
-/// Exception objects are not freed: an `exnref` can be kept anywhere a
-/// reference can (locals, globals, tables) and nothing tracks them yet.
-///
-/// # Safety
-///
-/// `tag` must point to a live `VMTag`; `size` must be at least
-/// `smelt_abi::vm::EXN_PAYLOAD`.
-#[unsafe(export_name = "smelt_rt_exn_alloc")]
-pub unsafe extern "C" fn exn_alloc(tag: *mut u8, size: i64) -> *mut u8 {
-    // SAFETY: plain allocation; the object is written within its size.
-    unsafe {
-        let exn = libc::calloc(1, size as usize).cast::<u8>();
-        if !exn.is_null() {
-            exn.add(EXN_TAG as usize)
-                .cast::<*const VMTag>()
-                .write(tag.cast());
-        }
-        exn
-    }
-}
 
 /// `throw`: unwinds to the innermost handler of `exn` (see the module
 /// documentation). Never returns.

@@ -5,7 +5,7 @@
 //! instances and running their initialization ([`instance`]), turning
 //! hardware faults in compiled code into wasm traps with backtraces
 //! ([`traps`]), unwinding thrown exceptions to their handlers
-//! ([`exceptions`]), and the process's behaviour for each kind of program
+//! ([`exceptions`]), collecting garbage ([`gc`]), and the process's behaviour for each kind of program
 //! ([`entry`], [`wast`]). The functions generated code calls are in
 //! [`builtins`]; their list and every structure shared with generated code
 //! are defined once, in `smelt-abi`.
@@ -19,6 +19,7 @@ pub mod builtins;
 pub mod component;
 pub mod entry;
 pub mod exceptions;
+pub mod gc;
 pub mod instance;
 pub mod memory;
 pub mod program;

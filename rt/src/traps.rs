@@ -207,7 +207,12 @@ struct StoreCell(UnsafeCell<VMStoreContext>);
 // code, which is the only thread running guest code.
 unsafe impl Sync for StoreCell {}
 
-static STORE: StoreCell = StoreCell(UnsafeCell::new(VMStoreContext { stack_limit: 0 }));
+static STORE: StoreCell = StoreCell(UnsafeCell::new(VMStoreContext {
+    stack_limit: 0,
+    gc_next: 0,
+    gc_limit: 0,
+    entries: 0,
+}));
 
 /// The store context to put in every `vmctx` header.
 pub fn store_context() -> *mut VMStoreContext {
@@ -276,6 +281,10 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let state: *mut CallState = &mut state;
     CURRENT.set(state);
     let mut f = Some(f);
+    // A trap skips the array-call trampolines that count themselves in
+    // `entries` on the way out; put the count back.
+    // SAFETY: only this thread runs guest code (see `StoreCell`).
+    let entries = unsafe { (*store_context()).entries };
     // SAFETY: `state` outlives the call; `call::<F>` matches the payload.
     let completed = unsafe {
         smelt_catch(
@@ -284,6 +293,8 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
             &raw mut (*state).jmp_buf,
         )
     };
+    // SAFETY: as above.
+    unsafe { (*store_context()).entries = entries };
     CURRENT.set(prev);
     if completed != 0 {
         Ok(())

@@ -7,7 +7,8 @@
 use std::io::Write;
 
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
-use smelt_abi::script::{self, Command, ImportCheck, Outcome};
+use smelt_abi::script::{self, Command, ImportCheck, Outcome, RefKind};
+use smelt_abi::vm::ValRaw;
 
 use crate::component::{HostTable, Runtime};
 use crate::instance::{self, CallError, Instance};
@@ -58,6 +59,34 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
         }
     }
     0
+}
+
+/// A reference result with its [`RefKind`] in bits 64..72 (see
+/// `smelt_abi::gc` for what the tag bits and object headers say).
+///
+/// # Safety
+///
+/// `v` must be a reference of the `any`, `extern` or `exn` hierarchy.
+unsafe fn classified(v: ValRaw) -> ValRaw {
+    use smelt_abi::gc::{HEADER_KIND_SHIFT, ObjectKind};
+    let r = v as u64;
+    let kind = if r == 0 {
+        RefKind::Null
+    } else if r & 1 != 0 {
+        RefKind::I31
+    } else if r & 3 == 2 {
+        RefKind::Host
+    } else {
+        // SAFETY: any other reference is an object, which starts with its
+        // header.
+        let header = unsafe { *(r as *const u64) };
+        match (header >> HEADER_KIND_SHIFT) as u8 {
+            k if k == ObjectKind::Struct as u8 => RefKind::Struct,
+            k if k == ObjectKind::Array as u8 => RefKind::Array,
+            _ => RefKind::Exception,
+        }
+    };
+    ValRaw::from(r) | (ValRaw::from(kind as u8) << 64)
 }
 
 /// The outcome of a command that trapped: an exception that no handler
@@ -136,13 +165,22 @@ unsafe fn run_command(
             instance,
             export,
             args,
+            classify,
         } => {
             let Some(target) = instances.get(*instance as usize).copied().flatten() else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
             match unsafe { target.call(*export, args) } {
-                Ok(results) => Outcome::Ok(results),
+                Ok(mut results) => {
+                    for (i, v) in results.iter_mut().enumerate() {
+                        if i < 64 && classify & (1 << i) != 0 {
+                            // SAFETY: the compiler flagged references.
+                            *v = unsafe { classified(*v) };
+                        }
+                    }
+                    Outcome::Ok(results)
+                }
                 Err(CallError::Trap(trap)) => trapped(&trap),
                 Err(e) => bad_script(&format!("{e:?}")),
             }
@@ -171,13 +209,21 @@ unsafe fn run_command(
                 Err(trap) => trapped(&trap),
             }
         }
-        Command::Get { instance, export } => {
+        Command::Get {
+            instance,
+            export,
+            classify,
+        } => {
             match instances
                 .get(*instance as usize)
                 .copied()
                 .flatten()
                 .and_then(|i| i.global(*export))
             {
+                // SAFETY: the compiler flagged a reference.
+                Some(value) if *classify & 1 != 0 => {
+                    Outcome::Ok(vec![unsafe { classified(value) }])
+                }
                 Some(value) => Outcome::Ok(vec![value]),
                 None => bad_script("get of a missing global"),
             }

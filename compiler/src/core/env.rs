@@ -43,6 +43,13 @@ pub struct ModuleEnv<'a> {
     /// Whether Cranelift compiles vector code for the target (see
     /// [`crate::target::Target::has_simd`]).
     pub simd: bool,
+    /// The program's canonical types.
+    pub registry: &'a super::gc_types::TypeRegistry,
+    /// The program's type table (`smelt_abi::gc::VMTypeInfo`s).
+    pub types_data: cranelift_module::DataId,
+    /// Whether the program can create GC objects (it has struct, array or
+    /// tag types), so that references to them must be in stack maps.
+    pub stack_maps: bool,
 }
 
 impl ModuleEnv<'_> {

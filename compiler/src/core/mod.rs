@@ -5,6 +5,8 @@
 
 pub mod env;
 pub mod exit;
+pub mod gc_types;
+pub mod heap;
 pub mod init;
 pub mod module;
 pub mod offsets;

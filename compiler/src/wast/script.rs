@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use wast::core::WastArgCore;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
 
@@ -148,9 +147,6 @@ fn invoke(invoke: WastInvoke<'_>) -> Action {
         .args
         .iter()
         .map(|a| match a {
-            WastArg::Core(WastArgCore::RefNull(ty)) if !values::supported_heap_type(ty) => {
-                Err("a typed null reference argument (GC proposal)".to_string())
-            }
             WastArg::Component(v) => CVal::from_wast(v).map(Arg::Component),
             a => values::encode_arg(a).map(Arg::Core),
         })

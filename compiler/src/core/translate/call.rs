@@ -8,7 +8,8 @@
 //! `call_indirect` checks the index against the table length ("undefined
 //! element"), the element against null ("uninitialized element"), and the
 //! callee's canonical type id against the expected one, a constant ("indirect
-//! call type mismatch").
+//! call type mismatch"), or, when the expected type has subtypes in the
+//! program, tests that the callee's type is one of them.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
@@ -132,11 +133,17 @@ impl FuncTranslator<'_, '_> {
             FUNCREF_TYPE_ID as i32,
         );
         let expected = self.env.info.types[ty].type_id;
-        let mismatch = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        self.trap_if(mismatch, TrapCode::BadSignature);
+        if self.env.registry.has_subtypes(expected) {
+            // A function of a subtype of the expected type may be called.
+            let ok = self.is_subtype(actual, expected);
+            self.builder.ins().trapz(ok, trap(TrapCode::BadSignature));
+        } else {
+            let mismatch =
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+            self.trap_if(mismatch, TrapCode::BadSignature);
+        }
         let sig = self.signature(ty);
         self.call_funcref(sig, funcref, &args, tail, false);
     }

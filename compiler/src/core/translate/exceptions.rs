@@ -26,6 +26,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::Variable;
 use smelt_abi::builtins::Builtin;
+use smelt_abi::gc::{ObjectKind, header};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{EXN_PAYLOAD, EXN_TAG};
 use wasmparser::{BlockType, Catch, Operator, ValType};
@@ -84,6 +85,9 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::Try { blockty } => {
                 let exn = self.builder.declare_var(I64);
+                if self.env.stack_maps {
+                    self.builder.declare_var_needs_stack_map(exn);
+                }
                 let kind = TryKind::Legacy {
                     exn,
                     arms: Vec::new(),
@@ -121,12 +125,12 @@ impl FuncTranslator<'_, '_> {
                 let params = self.env.info.type_func(ty).params.clone();
                 let args = self.popn(params.len());
                 let (offsets, size) = exception_layout(&params);
+                let header = header(self.env.info.type_id(ty), ObjectKind::Exception);
+                let exn = self.alloc_fixed(size, header);
                 let tag_addr = self.tag_addr(tag);
-                let size = self.builder.ins().iconst(I64, i64::from(size));
-                let exn = self.call_builtin(Builtin::exn_alloc, &[tag_addr, size]);
                 self.builder
                     .ins()
-                    .trapz(exn, trap(TrapCode::AllocationFailed));
+                    .store(Self::trusted(), tag_addr, exn, EXN_TAG as i32);
                 for (&v, &offset) in args.iter().zip(&offsets) {
                     self.builder
                         .ins()
