@@ -871,15 +871,8 @@ fn proposal_of(op: &Operator<'_>) -> &'static str {
         SIMD
     } else if name.contains("Atomic") || name.starts_with("MemoryAtomic") {
         "threads proposal"
-    } else if name.starts_with("Try")
-        || name.starts_with("Throw")
-        || name.starts_with("Catch")
-        || name.starts_with("Rethrow")
-        || name.starts_with("Delegate")
-    {
-        "exception handling proposal"
     } else {
-        "GC or another proposal smelt does not support yet"
+        "a proposal smelt does not support yet"
     }
 }
 
