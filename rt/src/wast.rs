@@ -125,8 +125,7 @@ unsafe fn run_command(
             for import in imports {
                 let Some(export) = instances
                     .get(import.instance as usize)
-                    .copied()
-                    .flatten()
+                    .and_then(Option::as_ref)
                     .and_then(|i| i.export(import.export))
                 else {
                     return bad_script("import from a missing instance or export");
@@ -153,7 +152,7 @@ unsafe fn run_command(
                 Ok(new) => {
                     let slot = *instance as usize;
                     if instances.len() <= slot {
-                        instances.resize(slot + 1, None);
+                        instances.resize_with(slot + 1, || None);
                     }
                     instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
@@ -167,7 +166,7 @@ unsafe fn run_command(
             args,
             classify,
         } => {
-            let Some(target) = instances.get(*instance as usize).copied().flatten() else {
+            let Some(target) = instances.get(*instance as usize).and_then(Option::as_ref) else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
@@ -216,8 +215,7 @@ unsafe fn run_command(
         } => {
             match instances
                 .get(*instance as usize)
-                .copied()
-                .flatten()
+                .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
                 // SAFETY: the compiler flagged a reference.
