@@ -18,7 +18,8 @@
 //!
 //! `<command index> ok [<value>...]`, each value as `0x` and 32 hex digits,
 //! followed for component calls by `memory <hex bytes>`;
-//! `<command index> trap <message>`; `<command index> unlinkable <message>`.
+//! `<command index> trap <message>`; `<command index> exception` (an
+//! exception no handler caught); `<command index> unlinkable <message>`.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::component::InitOp;
@@ -68,6 +69,9 @@ pub enum Command {
         export: u32,
         /// Arguments.
         args: Vec<ValRaw>,
+        /// Bit `i` set: result `i` is a reference of the `any`, `extern` or
+        /// `exn` hierarchy, printed with its [`RefKind`] in bits 64..72.
+        classify: u64,
     },
     /// Read export `export` (a global) of instance `instance`. Prints `ok`
     /// with its value.
@@ -76,6 +80,9 @@ pub enum Command {
         instance: u32,
         /// Export index (a global).
         export: u32,
+        /// Bit 0 set: the global holds a reference to classify (see
+        /// `Invoke`).
+        classify: u64,
     },
     /// Instantiate a flattened component by running its initializers.
     /// Prints `ok` or `trap`.
@@ -96,6 +103,25 @@ pub enum Command {
         /// Initial host memory.
         memory: Vec<u8>,
     },
+}
+
+/// What a classified reference result is, printed in bits 64..72 of its
+/// value (the reference itself is in the low 64 bits).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// Null.
+    Null = 0,
+    /// An `i31ref`.
+    I31 = 1,
+    /// A struct.
+    Struct = 2,
+    /// An array.
+    Array = 3,
+    /// A host value.
+    Host = 4,
+    /// An exception.
+    Exception = 5,
 }
 
 const TAG_INSTANTIATE: u32 = 0;
@@ -156,16 +182,23 @@ impl Encode for Command {
                 instance,
                 export,
                 args,
+                classify,
             } => {
                 w.u32(TAG_INVOKE);
                 w.u32(*instance);
                 w.u32(*export);
                 w.list(args);
+                w.u64(*classify);
             }
-            Command::Get { instance, export } => {
+            Command::Get {
+                instance,
+                export,
+                classify,
+            } => {
                 w.u32(TAG_GET);
                 w.u32(*instance);
                 w.u32(*export);
+                w.u64(*classify);
             }
             Command::InstantiateComponent { ops } => {
                 w.u32(TAG_INSTANTIATE_COMPONENT);
@@ -198,10 +231,12 @@ impl Decode for Command {
                 instance: r.u32()?,
                 export: r.u32()?,
                 args: r.list()?,
+                classify: r.u64()?,
             },
             TAG_GET => Command::Get {
                 instance: r.u32()?,
                 export: r.u32()?,
+                classify: r.u64()?,
             },
             TAG_INSTANTIATE_COMPONENT => Command::InstantiateComponent { ops: r.list()? },
             TAG_CALL_COMPONENT => Command::CallComponent {
@@ -244,6 +279,8 @@ pub enum Outcome {
     Component(Vec<ValRaw>, Vec<u8>),
     /// It trapped with this message.
     Trap(String),
+    /// It threw an exception that no handler caught.
+    Exception,
     /// The instantiation failed to link, for this reason.
     Unlinkable(String),
 }
@@ -268,6 +305,7 @@ impl Outcome {
                 line
             }
             Outcome::Trap(message) => format!("{index} trap {message}"),
+            Outcome::Exception => format!("{index} exception"),
             Outcome::Unlinkable(message) => format!("{index} unlinkable {message}"),
         }
     }
@@ -302,6 +340,7 @@ impl Outcome {
                 }
             }
             "trap" => Outcome::Trap(rest.to_string()),
+            "exception" if rest.is_empty() => Outcome::Exception,
             "unlinkable" => Outcome::Unlinkable(rest.to_string()),
             _ => return None,
         };
@@ -336,10 +375,12 @@ mod tests {
                 instance: 1,
                 export: 2,
                 args: vec![u128::MAX, 5],
+                classify: 2,
             },
             Command::Get {
                 instance: 1,
                 export: 4,
+                classify: 0,
             },
             Command::InstantiateComponent {
                 ops: vec![InitOp::ComponentInstance { parent: None }],
@@ -358,8 +399,9 @@ mod tests {
         let bytes = encode(&[Command::Get {
             instance: 1,
             export: 4,
+            classify: 0,
         }]);
-        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DecodeError(8)));
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DecodeError(12)));
         assert_eq!(decode(&[9, 0, 0, 0]), Err(DecodeError(0)));
     }
 
@@ -369,6 +411,7 @@ mod tests {
             Outcome::Ok(vec![]),
             Outcome::Ok(vec![1, u128::MAX]),
             Outcome::Trap("integer divide by zero".into()),
+            Outcome::Exception,
             Outcome::Unlinkable("memory too small".into()),
             Outcome::Component(vec![3], vec![0, 0xab, 0x10]),
             Outcome::Component(vec![], vec![]),

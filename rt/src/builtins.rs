@@ -9,6 +9,8 @@
 
 use smelt_abi::vm::{MEMORY_FLAG_64, VMMemoryDefinition, VMSegment, VMTableDefinition};
 
+use crate::exceptions::throw;
+use crate::gc::{gc_alloc, register_roots as gc_register_roots};
 use crate::{memory, table};
 
 /// Converts a "maximum" argument (`-1`: none) to an option.

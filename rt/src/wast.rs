@@ -7,7 +7,8 @@
 use std::io::Write;
 
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
-use smelt_abi::script::{self, Command, ImportCheck, Outcome};
+use smelt_abi::script::{self, Command, ImportCheck, Outcome, RefKind};
+use smelt_abi::vm::ValRaw;
 
 use crate::component::{HostTable, Runtime};
 use crate::instance::{self, CallError, Instance};
@@ -58,6 +59,44 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
         }
     }
     0
+}
+
+/// A reference result with its [`RefKind`] in bits 64..72 (see
+/// `smelt_abi::gc` for what the tag bits and object headers say).
+///
+/// # Safety
+///
+/// `v` must be a reference of the `any`, `extern` or `exn` hierarchy.
+unsafe fn classified(v: ValRaw) -> ValRaw {
+    use smelt_abi::gc::{HEADER_KIND_SHIFT, ObjectKind};
+    let r = v as u64;
+    let kind = if r == 0 {
+        RefKind::Null
+    } else if r & 1 != 0 {
+        RefKind::I31
+    } else if r & 3 == 2 {
+        RefKind::Host
+    } else {
+        // SAFETY: any other reference is an object, which starts with its
+        // header.
+        let header = unsafe { *(r as *const u64) };
+        match (header >> HEADER_KIND_SHIFT) as u8 {
+            k if k == ObjectKind::Struct as u8 => RefKind::Struct,
+            k if k == ObjectKind::Array as u8 => RefKind::Array,
+            _ => RefKind::Exception,
+        }
+    };
+    ValRaw::from(r) | (ValRaw::from(kind as u8) << 64)
+}
+
+/// The outcome of a command that trapped: an exception that no handler
+/// caught is reported as such (`assert_exception`), any other trap with
+/// its message.
+fn trapped(trap: &crate::traps::Trap) -> Outcome {
+    match trap.code {
+        smelt_abi::trap::TrapCode::UncaughtException => Outcome::Exception,
+        _ => Outcome::Trap(trap.message().into()),
+    }
 }
 
 fn bad_script(what: &str) -> Outcome {
@@ -118,21 +157,30 @@ unsafe fn run_command(
                     instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
                 }
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::Invoke {
             instance,
             export,
             args,
+            classify,
         } => {
             let Some(target) = instances.get(*instance as usize).and_then(Option::as_ref) else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
             match unsafe { target.call(*export, args) } {
-                Ok(results) => Outcome::Ok(results),
-                Err(CallError::Trap(trap)) => Outcome::Trap(trap.message().into()),
+                Ok(mut results) => {
+                    for (i, v) in results.iter_mut().enumerate() {
+                        if i < 64 && classify & (1 << i) != 0 {
+                            // SAFETY: the compiler flagged references.
+                            *v = unsafe { classified(*v) };
+                        }
+                    }
+                    Outcome::Ok(results)
+                }
+                Err(CallError::Trap(trap)) => trapped(&trap),
                 Err(e) => bad_script(&format!("{e:?}")),
             }
         }
@@ -143,7 +191,7 @@ unsafe fn run_command(
             // SAFETY: the compiler built the initializers for this program.
             match unsafe { rt.run(ops) } {
                 Ok(()) => Outcome::Ok(Vec::new()),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::CallComponent {
@@ -157,15 +205,23 @@ unsafe fn run_command(
             // SAFETY: the compiler encoded the arguments for this adapter.
             match unsafe { rt.call_from_host(*trampoline, args, memory) } {
                 Ok((results, memory)) => Outcome::Component(results, memory),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
-        Command::Get { instance, export } => {
+        Command::Get {
+            instance,
+            export,
+            classify,
+        } => {
             match instances
                 .get(*instance as usize)
                 .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
+                // SAFETY: the compiler flagged a reference.
+                Some(value) if *classify & 1 != 0 => {
+                    Outcome::Ok(vec![unsafe { classified(value) }])
+                }
                 Some(value) => Outcome::Ok(vec![value]),
                 None => bad_script("get of a missing global"),
             }

@@ -21,9 +21,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared test suite (`../shared/testsuite` from the repository root).
+/// The shared test suite: `$SMELT_TESTSUITE` when set (for a checkout
+/// that is not next to `shared/`, such as a git worktree), else
+/// `../shared/testsuite` from the repository root.
 pub fn testsuite() -> PathBuf {
-    repo_root().join("..").join("shared").join("testsuite")
+    match std::env::var_os("SMELT_TESTSUITE") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_root().join("..").join("shared").join("testsuite"),
+    }
 }
 
 /// The `smelt` executable of the same build as this test.

@@ -20,6 +20,7 @@
 //!    assertion.
 
 mod cvalue;
+mod legacy;
 mod plan;
 mod script;
 mod values;

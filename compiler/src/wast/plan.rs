@@ -23,6 +23,7 @@ use super::script::{Action, Arg, Expect, Step, StepKind};
 use super::values;
 use crate::component::flatten::{InstanceDef, ItemDef};
 use crate::component::types::TypeInterner;
+use crate::core::gc_types::{Kind, TypeRegistry};
 use crate::core::module::ModuleInfo;
 use crate::core::types::{EntityIndex, ModuleIndex};
 use crate::error::CompileError;
@@ -86,9 +87,9 @@ impl Expect {
     /// Checks a core outcome against this expectation.
     pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
         match (self, outcome) {
-            (Expect::Success, Outcome::Ok(_)) | (Expect::Unlinkable, Outcome::Unlinkable(_)) => {
-                Ok(())
-            }
+            (Expect::Success, Outcome::Ok(_))
+            | (Expect::Unlinkable, Outcome::Unlinkable(_))
+            | (Expect::Exception, Outcome::Exception) => Ok(()),
             (Expect::Return(patterns), Outcome::Ok(values)) => {
                 if patterns.len() != values.len() {
                     return Err(format!(
@@ -128,6 +129,9 @@ impl Expect {
             (expect, Outcome::Trap(actual)) => {
                 Err(format!("unexpected trap `{actual}` (expected {expect:?})"))
             }
+            (expect, Outcome::Exception) => Err(format!(
+                "threw an exception no handler caught (expected {expect:?})"
+            )),
             (expect, Outcome::Unlinkable(why)) => {
                 Err(format!("failed to link: {why} (expected {expect:?})"))
             }
@@ -264,6 +268,7 @@ impl<'data> Planner<'_, 'data> {
     /// Resolves the imports of module `m` against registered instances.
     fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
         let info = self.program.module(m);
+        let registry = self.program.registry();
         let mut sources = Vec::new();
         let mut origins = Vec::new();
         for import in &info.imports {
@@ -288,7 +293,8 @@ impl<'data> Planner<'_, 'data> {
             let incompatible = || format!("incompatible import type for {what}");
             let check = match (import.index, oentity) {
                 (EntityIndex::Func(f), EntityIndex::Func(ef)) => {
-                    if info.func_type_id(f) != exporter.func_type_id(ef) {
+                    // A function of a subtype of the imported type fits.
+                    if !registry.is_subtype(exporter.func_type_id(ef), info.func_type_id(f)) {
                         return Err(incompatible());
                     }
                     ImportCheck::None
@@ -297,6 +303,7 @@ impl<'data> Planner<'_, 'data> {
                     let (want, have) = (&info.tables[t].ty, &exporter.tables[et].ty);
                     let elem = wasmparser::ValType::Ref;
                     if !valtype_eq(
+                        registry,
                         info,
                         elem(want.element_type),
                         exporter,
@@ -324,10 +331,22 @@ impl<'data> Planner<'_, 'data> {
                     // covariant.
                     let fits = if want.mutable {
                         have.mutable
-                            && valtype_eq(info, want.content_type, exporter, have.content_type)
+                            && valtype_eq(
+                                registry,
+                                info,
+                                want.content_type,
+                                exporter,
+                                have.content_type,
+                            )
                     } else {
                         !have.mutable
-                            && valtype_sub(exporter, have.content_type, info, want.content_type)
+                            && valtype_sub(
+                                registry,
+                                exporter,
+                                have.content_type,
+                                info,
+                                want.content_type,
+                            )
                     };
                     if !fits {
                         return Err(incompatible());
@@ -555,16 +574,33 @@ impl<'data> Planner<'_, 'data> {
                     self.fail(line, format!("wrong number of arguments for `{export}`"));
                     return;
                 }
+                let info = self.info(slot);
+                let classify = info
+                    .func_type(f)
+                    .results
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &t)| i < 64 && classifiable(info, t))
+                    .fold(0u64, |mask, (i, _)| mask | 1 << i);
                 Command::Invoke {
                     instance: slot as u32,
                     export: index,
                     args,
+                    classify,
                 }
             }
-            (Action::Get { .. }, EntityIndex::Global(_)) => Command::Get {
-                instance: slot as u32,
-                export: index,
-            },
+            (Action::Get { .. }, EntityIndex::Global(g)) => {
+                let (oslot, oentity) = self.origin(slot, EntityIndex::Global(g));
+                let EntityIndex::Global(og) = oentity else {
+                    unreachable!("a global's origin is a global")
+                };
+                let info = self.info(oslot);
+                Command::Get {
+                    instance: slot as u32,
+                    export: index,
+                    classify: u64::from(classifiable(info, info.globals[og].ty.content_type)),
+                }
+            }
             _ => {
                 self.fail(line, format!("export `{export}` has the wrong kind"));
                 return;
@@ -664,21 +700,27 @@ impl<'data> Planner<'_, 'data> {
     }
 }
 
-/// The canonical type id of concrete heap type `h` of module `m`.
-fn concrete_id(m: &ModuleInfo<'_>, h: wasmparser::HeapType) -> Option<u32> {
-    match h {
-        wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) => i
-            .as_module_index()
-            .map(|i| m.types[crate::core::types::TypeIndex::from_u32(i)].type_id),
-        wasmparser::HeapType::Abstract { .. } => None,
+/// Whether a value of type `ty` (of module `m`) is a reference the test
+/// executable can classify: one of the `any`, `extern` or `exn`
+/// hierarchies (a `funcref` points to no object header).
+fn classifiable(m: &ModuleInfo<'_>, ty: wasmparser::ValType) -> bool {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    let wasmparser::ValType::Ref(r) = ty else {
+        return false;
+    };
+    match r.heap_type() {
+        H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc | A::Cont | A::NoCont),
+        h => m
+            .heap_type_id(h)
+            .is_some_and(|id| m.types.values().any(|t| t.type_id == id && t.is_gc)),
     }
 }
 
 /// Whether reference type `a` (of module `am`) is a subtype of `b` (of
-/// module `bm`). Concrete types are compared by canonical id; a concrete
-/// function type is a subtype of `func`. (GC's struct and array subtyping
-/// is not modelled.)
+/// module `bm`): the heap types' hierarchies of the GC proposal, concrete
+/// types compared by canonical id through their declared supertypes.
 fn reftype_sub(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::RefType,
     bm: &ModuleInfo<'_>,
@@ -688,20 +730,35 @@ fn reftype_sub(
     if a.is_nullable() && !b.is_nullable() {
         return false;
     }
+    let kind = |m: &ModuleInfo<'_>, h| m.heap_type_id(h).map(|id| registry.get(id).kind);
     match (a.heap_type(), b.heap_type()) {
         (H::Abstract { shared: s1, ty: x }, H::Abstract { shared: s2, ty: y }) => {
             s1 == s2
-                && (x == y || matches!((x, y), (A::NoFunc, A::Func) | (A::NoExtern, A::Extern)))
+                && (x == y
+                    || matches!(
+                        (x, y),
+                        (A::None, A::Any | A::Eq | A::Struct | A::Array | A::I31)
+                            | (A::I31 | A::Struct | A::Array, A::Eq | A::Any)
+                            | (A::Eq, A::Any)
+                            | (A::NoFunc, A::Func)
+                            | (A::NoExtern, A::Extern)
+                            | (A::NoExn, A::Exn)
+                            | (A::NoCont, A::Cont)
+                    ))
         }
-        (ha @ (H::Concrete(_) | H::Exact(_)), H::Abstract { ty: A::Func, .. }) => {
-            concrete_id(am, ha).is_some_and(|id| {
-                am.types
-                    .values()
-                    .any(|t| t.type_id == id && t.func.is_some())
-            })
-        }
-        (ha, hb) => match (concrete_id(am, ha), concrete_id(bm, hb)) {
-            (Some(x), Some(y)) => x == y,
+        (ha, H::Abstract { ty: y, .. }) => match kind(am, ha) {
+            Some(Kind::Func) => y == A::Func,
+            Some(Kind::Struct) => matches!(y, A::Struct | A::Eq | A::Any),
+            Some(Kind::Array) => matches!(y, A::Array | A::Eq | A::Any),
+            None => false,
+        },
+        (H::Abstract { ty: x, .. }, hb) => match kind(bm, hb) {
+            Some(Kind::Func) => x == A::NoFunc,
+            Some(Kind::Struct | Kind::Array) => x == A::None,
+            None => false,
+        },
+        (ha, hb) => match (am.heap_type_id(ha), bm.heap_type_id(hb)) {
+            (Some(x), Some(y)) => registry.is_subtype(x, y),
             _ => false,
         },
     }
@@ -709,25 +766,29 @@ fn reftype_sub(
 
 /// Whether value type `a` of module `am` is a subtype of `b` of `bm`.
 fn valtype_sub(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::ValType,
     bm: &ModuleInfo<'_>,
     b: wasmparser::ValType,
 ) -> bool {
     match (a, b) {
-        (wasmparser::ValType::Ref(x), wasmparser::ValType::Ref(y)) => reftype_sub(am, x, bm, y),
+        (wasmparser::ValType::Ref(x), wasmparser::ValType::Ref(y)) => {
+            reftype_sub(registry, am, x, bm, y)
+        }
         (x, y) => x == y,
     }
 }
 
 /// Whether value types `a` of `am` and `b` of `bm` are equal.
 fn valtype_eq(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::ValType,
     bm: &ModuleInfo<'_>,
     b: wasmparser::ValType,
 ) -> bool {
-    valtype_sub(am, a, bm, b) && valtype_sub(bm, b, am, a)
+    valtype_sub(registry, am, a, bm, b) && valtype_sub(registry, bm, b, am, a)
 }
 
 /// Whether an export's maximum satisfies an import's.
