@@ -53,7 +53,7 @@ failed=()
 cargo test --release --workspace --locked || failed+=("cargo test")
 
 suite=../shared/testsuite
-scripts=("$suite"/core/*.wast
+scripts=("$suite"/core/*.wast "$suite"/core/proposals/threads/*.wast
   "$suite"/component-model/{values,resources,linking,validation,binary,async}/*.wast)
 log=target/wast-logs
 mkdir -p "$log"

@@ -39,7 +39,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        6
+        7
     };
 }
 

@@ -37,6 +37,13 @@ pub enum TrapCode {
     /// The runtime found a reason to trap during a call into it (a
     /// canonical ABI or handle check); the runtime knows the message.
     Runtime = 13,
+    /// An atomic access, `memory.atomic.wait` or `memory.atomic.notify` at
+    /// an effective address that is not a multiple of its size (threads
+    /// proposal).
+    HeapMisaligned = 14,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
+    /// (threads proposal).
+    AtomicWaitNonSharedMemory = 15,
 }
 
 impl TrapCode {
@@ -55,6 +62,8 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::AllocationFailed,
         TrapCode::Runtime,
+        TrapCode::HeapMisaligned,
+        TrapCode::AtomicWaitNonSharedMemory,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -74,6 +83,8 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::AllocationFailed => "failed to allocate a memory or table",
             TrapCode::Runtime => "trap raised by the runtime",
+            TrapCode::HeapMisaligned => "unaligned atomic",
+            TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
         }
     }
 

@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod atomics;
 pub mod builtins;
 pub mod component;
 pub mod entry;

@@ -174,6 +174,8 @@ enum Definition {
 
 struct Planner<'a, 'data> {
     program: ProgramBuilder<'data>,
+    /// What `assert_invalid` judges modules by.
+    rejection_features: wasmparser::WasmFeatures,
     report: &'a mut Report,
     slots: Vec<Slot>,
     named_slots: HashMap<String, usize>,
@@ -648,7 +650,7 @@ impl<'data> Planner<'_, 'data> {
                 let result = match module {
                     Err(_) => Ok(()),
                     Ok(bytes) => {
-                        let mut validator = Validator::new_with_features(crate::core::features());
+                        let mut validator = Validator::new_with_features(self.rejection_features);
                         match validator.validate_all(bytes) {
                             Err(_) => Ok(()),
                             Ok(_) => Err(format!(
@@ -741,7 +743,14 @@ fn max_fits(wanted: Option<u64>, have: Option<u64>) -> bool {
 
 /// Plans `steps` and compiles the test executable's object for `target`.
 /// Decided assertions are recorded in `report`.
-pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Planned> {
+/// `rejection_features` are the features `assert_invalid` judges by
+/// ([`super::rejection_features`]).
+pub fn plan(
+    steps: &[Step],
+    target: &Target,
+    rejection_features: wasmparser::WasmFeatures,
+    report: &mut Report,
+) -> Result<Planned> {
     let spectest = wat::parse_str(include_str!("spectest.wat")).context("the spectest module")?;
     let mut program = ProgramBuilder::new();
     let spectest_module = program
@@ -749,6 +758,7 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         .context("the spectest module")?;
     let mut planner = Planner {
         program,
+        rejection_features,
         report,
         slots: Vec::new(),
         named_slots: HashMap::new(),

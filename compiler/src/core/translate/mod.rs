@@ -13,9 +13,10 @@
 //! there are validated but not translated.
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
-//! [`table`] and [`call`]; how entities are reached from the `vmctx` is in
+//! [`atomics`], [`table`] and [`call`]; how entities are reached from the `vmctx` is in
 //! [`super::vmctx`].
 
+mod atomics;
 mod call;
 mod memory;
 mod numeric;
@@ -760,6 +761,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             _ => {
                 if self.translate_numeric(op)?
                     || self.translate_memory(op)?
+                    || self.translate_atomic(op)?
                     || self.translate_table(op)?
                     || (self.env.simd && self.translate_simd(op)?)
                 {
