@@ -22,5 +22,6 @@ pub mod instance;
 pub mod memory;
 pub mod program;
 pub mod table;
+pub mod threads;
 pub mod traps;
 pub mod wast;

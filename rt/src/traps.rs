@@ -200,22 +200,40 @@ pub fn set_pending(message: String) {
     PENDING.with(|p| *p.borrow_mut() = Some(message));
 }
 
-/// The store context every instance of this process shares.
-struct StoreCell(UnsafeCell<VMStoreContext>);
+thread_local! {
+    /// This thread's store context (see [`store_context`]).
+    static STORE: UnsafeCell<VMStoreContext> =
+        const { UnsafeCell::new(VMStoreContext { stack_limit: 0 }) };
+    /// The size of this thread's stack when the runtime started the thread
+    /// ([`set_thread_stack_size`]); 0 on the main thread, whose stack is
+    /// as large as `RLIMIT_STACK` says.
+    static STACK_SIZE: Cell<usize> = const { Cell::new(0) };
+}
 
-// SAFETY: the stack limit is only written by the thread entering guest
-// code, which is the only thread running guest code.
-unsafe impl Sync for StoreCell {}
-
-static STORE: StoreCell = StoreCell(UnsafeCell::new(VMStoreContext { stack_limit: 0 }));
-
-/// The store context to put in every `vmctx` header.
+/// The calling thread's store context, to put in the `vmctx` header of
+/// every instance created on this thread.
+///
+/// Every thread that runs guest code has its own, so that each has its own
+/// stack limit: instances are per thread, and an instance's code runs only
+/// on the thread that created it (wasi-threads gives each thread its own
+/// instance; only shared memories are reached from several threads). The
+/// context lives as long as its thread.
 pub fn store_context() -> *mut VMStoreContext {
-    STORE.0.get()
+    STORE.with(|s| s.get())
+}
+
+/// Records that the calling thread, started by the runtime, has a stack of
+/// `size` bytes, from which [`catch`] sets its guest stack limit.
+pub fn set_thread_stack_size(size: usize) {
+    STACK_SIZE.set(size);
 }
 
 /// How much stack guest code may use on this thread, in bytes.
 fn stack_budget() -> usize {
+    let thread_stack = STACK_SIZE.get();
+    if thread_stack != 0 {
+        return thread_stack.saturating_sub(2 * HOST_STACK_RESERVE);
+    }
     let mut limit = MaybeUninit::<libc::rlimit>::uninit();
     // SAFETY: getrlimit writes the struct it is given.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) };
@@ -260,7 +278,7 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let entry_sp = &marker as *const u8 as usize;
     let prev = CURRENT.get();
     if prev.is_null() {
-        // SAFETY: only this thread runs guest code (see `StoreCell`).
+        // SAFETY: the store context is this thread's own.
         unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
     }
     let mut state = CallState {
@@ -385,7 +403,7 @@ static PREVIOUS: PreviousActions =
     PreviousActions(UnsafeCell::new([MaybeUninit::uninit(); TRAP_SIGNALS.len()]));
 
 /// Size of the alternate signal stack, in bytes.
-const ALT_STACK_SIZE: usize = 64 << 10;
+pub(crate) const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Installs the trap handlers (once per process) and an alternate signal
 /// stack for the calling thread.
