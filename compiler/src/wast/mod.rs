@@ -289,7 +289,7 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
     crate::link::link(&options.target, &object, &exe)?;
     let (outcomes, stderr) = run_executable(&options.target, &exe)?;
     for check in &planned.checks {
-        let result = match outcomes.get(check.command) {
+        let result = match outcomes.get(check.command).and_then(Option::as_ref) {
             Some(outcome) => check.verify(outcome, &planned.types),
             None => Err(format!(
                 "the test executable stopped before this command; its stderr:\n{}",
@@ -303,9 +303,9 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
 }
 
 /// Runs a test executable (under the target's runner when this machine
-/// has another architecture); returns its outcome lines by command index
-/// and its stderr.
-fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Outcome>, String)> {
+/// has another architecture); returns its outcomes by command index (none
+/// for a command it did not finish) and its stderr.
+fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Option<Outcome>>, String)> {
     let mut child = target
         .run_command(exe)
         .stdin(Stdio::null())
@@ -348,11 +348,18 @@ fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Outcome>, String)>
         Some(s) if !s.success() => stderr.push_str(&format!("\n(exited with {s})")),
         Some(_) => {}
     }
-    let mut outcomes = Vec::new();
+    // Lines come in command order, except that the commands of concurrent
+    // threads interleave: each line carries its command's number.
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
     for line in stdout.lines() {
-        match Outcome::parse(line) {
-            Some((index, outcome)) if index == outcomes.len() => outcomes.push(outcome),
-            _ => bail!("unexpected output from the test executable: {line:?}"),
+        let Some((index, outcome)) = Outcome::parse(line) else {
+            bail!("unexpected output from the test executable: {line:?}");
+        };
+        if outcomes.len() <= index {
+            outcomes.resize(index + 1, None);
+        }
+        if outcomes[index].replace(outcome).is_some() {
+            bail!("the test executable printed two outcomes for command {index}");
         }
     }
     Ok((outcomes, stderr))
