@@ -92,8 +92,9 @@ fn deadline(timeout_ns: i64) -> Option<libc::timespec> {
     };
     // SAFETY: clock_gettime writes the struct it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    let total = (now.tv_nsec as i64).checked_add(timeout_ns % 1_000_000_000)?;
-    let secs = (now.tv_sec as i64)
+    let total = now.tv_nsec.checked_add(timeout_ns % 1_000_000_000)?;
+    let secs = now
+        .tv_sec
         .checked_add(timeout_ns / 1_000_000_000)?
         .checked_add(total / 1_000_000_000)?;
     Some(libc::timespec {

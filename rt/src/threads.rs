@@ -14,11 +14,17 @@
 //!   thread, as a trap on the main thread does: output flushed, the trap
 //!   and its backtrace printed once (the first thread to trap wins), exit
 //!   status 134.
+//! - [`SharedMemory`] is a shared memory the host makes for modules that
+//!   import one (a wasi-threads module imports `env.memory`): every
+//!   thread's instance gets the same definition as that import.
 
 use std::io::Write;
 use std::sync::Mutex;
 
+use smelt_abi::vm::VMMemoryDefinition;
+
 use crate::entry::{EXIT_TRAP, report_trap};
+use crate::memory::{self, MemoryError};
 use crate::traps::{ALT_STACK_SIZE, HOST_STACK_RESERVE, Trap, set_thread_stack_size};
 
 /// Stack size of a guest thread unless asked otherwise: as large as the
@@ -167,6 +173,58 @@ pub fn exit_after_trap(trap: &Trap) -> ! {
 
 const _: () = assert!(EXIT_TRAP == 134);
 
+/// A shared memory made by the host, to be imported by the instances of
+/// every thread. Like every memory it never moves; it is never unmapped
+/// nor freed, so the import pointer stays valid on every thread for as
+/// long as the process runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedMemory {
+    def: &'static VMMemoryDefinition,
+}
+
+// SAFETY: a shared memory is made for concurrent use: its length changes
+// only under the grow lock, with atomic accesses (`crate::memory`), and
+// guest accesses are guest code's business (atomics or data races, as
+// the threads proposal specifies).
+unsafe impl Send for SharedMemory {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for SharedMemory {}
+
+impl SharedMemory {
+    /// Makes a shared memory of `min_pages` pages, growable to
+    /// `max_pages` (a shared memory always has a maximum), 64-bit indexed
+    /// when `memory64`.
+    ///
+    /// # Errors
+    ///
+    /// [`MemoryError::TooLarge`] when `min_pages` passes the maximum or the
+    /// index space, [`MemoryError::MapFailed`] when the address space
+    /// cannot be reserved.
+    pub fn new(
+        min_pages: u64,
+        max_pages: u64,
+        memory64: bool,
+    ) -> Result<SharedMemory, MemoryError> {
+        let def = Box::leak(Box::new(
+            core::mem::MaybeUninit::<VMMemoryDefinition>::uninit(),
+        ));
+        // SAFETY: `def` is writable; `create_shared` initializes it on
+        // success (on failure it stays leaked, uninitialized and unused).
+        unsafe {
+            memory::create_shared(def.as_mut_ptr(), min_pages, Some(max_pages), 0, memory64)?
+        };
+        // SAFETY: initialized just above.
+        Ok(SharedMemory {
+            def: unsafe { def.assume_init_ref() },
+        })
+    }
+
+    /// The memory's definition: what an instance importing it receives.
+    pub fn definition(&self) -> *mut VMMemoryDefinition {
+        core::ptr::from_ref(self.def).cast_mut()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +253,40 @@ mod tests {
             budget > (2 << 20) - 3 * HOST_STACK_RESERVE && budget <= 2 << 20,
             "the limit comes from the thread's own 2 MiB stack: {budget}"
         );
+    }
+
+    #[test]
+    fn threads_growing_one_shared_memory_get_distinct_pages() {
+        let mem = SharedMemory::new(1, 41, false).unwrap();
+        let growers: Vec<_> = (0..4)
+            .map(|_| {
+                spawn("grower", MIN_STACK_SIZE, move || {
+                    (0..10)
+                        // SAFETY: a live memory.
+                        .map(|_| unsafe { memory::grow(mem.definition(), 1) }.unwrap())
+                        .collect::<Vec<u64>>()
+                })
+                .unwrap()
+            })
+            .collect();
+        let mut olds: Vec<u64> = growers.into_iter().flat_map(ThreadHandle::join).collect();
+        olds.sort_unstable();
+        assert_eq!(
+            olds,
+            (1..41).collect::<Vec<u64>>(),
+            "each page handed out once"
+        );
+        // SAFETY: a live memory.
+        unsafe {
+            assert_eq!(memory::length(mem.definition()), 41 << 16);
+            assert_eq!(memory::grow(mem.definition(), 1), None, "past the maximum");
+            // The last page is accessible.
+            (*mem.definition()).base.add((41 << 16) - 1).write(1);
+        }
+        assert!(matches!(
+            SharedMemory::new(3, 2, false),
+            Err(MemoryError::TooLarge)
+        ));
     }
 
     /// The child half of the test below: a thread reports a trap and ends
