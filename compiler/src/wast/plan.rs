@@ -203,6 +203,8 @@ struct Planner<'a, 'data> {
     thread: u32,
     /// Script threads by name.
     threads: HashMap<String, u32>,
+    /// Script threads planned so far (each one's number is the count then).
+    thread_count: u32,
     /// The `spectest` module, which each thread instantiates for itself.
     spectest: ModuleIndex,
 }
@@ -261,7 +263,8 @@ impl<'data> Planner<'_, 'data> {
     ) {
         let index = self.command_count;
         self.command_count += 1;
-        let id = self.threads.len() as u32 + 1;
+        self.thread_count += 1;
+        let id = self.thread_count;
         let scope = self.enter_thread(id);
         let mut shared_slots = Vec::new();
         if let Some(shared) = shared {
@@ -949,6 +952,7 @@ pub fn plan(
         checks: Vec::new(),
         thread: 0,
         threads: HashMap::new(),
+        thread_count: 0,
         spectest: spectest_module,
     };
     let spectest_slot = planner
