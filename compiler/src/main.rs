@@ -129,6 +129,26 @@ struct BuildOptions {
     /// starts (variables given with --env override it).
     #[arg(long)]
     inherit_env: bool,
+    /// Allow outgoing HTTP requests (`wasi:http/outgoing-handler`,
+    /// `wasi:http/client`) to HOST, on any port or only on PORT; `*`
+    /// allows every host. Requests elsewhere get `HTTP-request-denied`.
+    /// HTTPS certificates are checked against the system's root store
+    /// (or the file `SSL_CERT_FILE` names when the executable runs).
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
+    /// Build an HTTP server from a component that exports a `wasi:http`
+    /// handler also when it exports `wasi:cli/run` (a component that
+    /// exports only the handler is always served).
+    #[arg(long)]
+    serve: bool,
+    /// The address an HTTP server listens on, unless its own `--addr`
+    /// says otherwise when it starts (port 0: a free port).
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:8080")]
+    addr: String,
+    /// Worker threads of an HTTP server, each with its own event loop and
+    /// instances (default: one per CPU of the machine it runs on).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    workers: u32,
 }
 
 impl BuildOptions {
@@ -148,6 +168,12 @@ impl BuildOptions {
                 guest: guest.to_string(),
             });
         }
+        for a in &self.allow_http {
+            if a.is_empty() || a.contains('/') {
+                bail!("--allow-http {a}: expected HOST, HOST:PORT or *");
+            }
+            config.allow_http.push(a.clone());
+        }
         for e in &self.envs {
             let (name, value) = match e.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
@@ -162,6 +188,18 @@ impl BuildOptions {
             });
         }
         Ok(config)
+    }
+
+    /// How a component exporting an HTTP handler is served.
+    fn serve(&self) -> Result<smelt::command::ServeOptions> {
+        self.addr
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("--addr {}: expected HOST:PORT", self.addr))?;
+        Ok(smelt::command::ServeOptions {
+            force: self.serve,
+            addr: self.addr.clone(),
+            workers: self.workers,
+        })
     }
 }
 
@@ -212,8 +250,14 @@ fn build_bytes(
     emit: Emit,
 ) -> Result<()> {
     let compile = || {
-        smelt::command::compile_any(wasm, target, options.invoke.as_deref(), wasi)
-            .with_context(|| format!("failed to compile {}", input.display()))
+        smelt::command::compile_any(
+            wasm,
+            target,
+            options.invoke.as_deref(),
+            wasi,
+            &options.serve()?,
+        )
+        .with_context(|| format!("failed to compile {}", input.display()))
     };
     match emit {
         Emit::Obj => std::fs::write(output, compile()?)

@@ -10,15 +10,16 @@
 //!
 //! For a 32-bit memory the reservation ([`MEMORY32_RESERVATION`], 8 GiB)
 //! covers every address `index + offset` can form, so the compiler emits no
-//! bounds check at all. Memories are never unmapped: they live as long as
-//! the program.
+//! bounds check at all. A memory lives as long as the instance that
+//! defined it ([`release`]), except a shared one.
 //!
 //! # Shared memories
 //!
 //! A shared memory (threads proposal, [`create_shared`]) is reached by
 //! several threads at once, through instances of its own or imported. Its
-//! base never moves and it is never unmapped, so a thread may keep using
-//! it as long as the process lives. Growth is serialized by one lock for
+//! base never moves and it is never unmapped (the instance that defines it
+//! does not own it: `memory_new` does not record it for [`release`]), so a
+//! thread may keep using it as long as the process lives. Growth is serialized by one lock for
 //! every memory (so two threads growing one memory at once each get their
 //! own pages), and `length` is published with a release store after the
 //! new pages are accessible: a thread that reads the new length (acquire,
@@ -160,6 +161,21 @@ pub unsafe fn length(def: *const VMMemoryDefinition) -> u64 {
 
 /// Serializes growth: a shared memory may be grown by two threads at once.
 static GROW: Mutex<()> = Mutex::new(());
+
+/// Unmaps the memory's whole reservation.
+///
+/// # Safety
+///
+/// `def` must point to a memory made by [`create`] (never a shared one),
+/// which nothing uses afterwards.
+pub unsafe fn release(def: *mut VMMemoryDefinition) {
+    // SAFETY: the caller guarantees `def` is a live memory.
+    let def = unsafe { &mut *def };
+    // SAFETY: the reservation mapped by `create`.
+    unsafe { libc::munmap(def.base.cast(), def.reservation as usize) };
+    def.base = core::ptr::null_mut();
+    def.length = 0;
+}
 
 /// Grows the memory by `delta_pages` pages; returns the old size in pages,
 /// or `None` when the new size would pass the maximum (the memory is then

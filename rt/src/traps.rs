@@ -201,7 +201,9 @@ pub fn set_pending(message: String) {
 }
 
 thread_local! {
-    /// This thread's store context (see [`store_context`]).
+    /// The store context of the instances created on this thread: each OS
+    /// thread that runs guest code has its own stack limit (see
+    /// [`store_context`]).
     static STORE: UnsafeCell<VMStoreContext> =
         const { UnsafeCell::new(VMStoreContext { stack_limit: 0 }) };
     /// The size of this thread's stack when the runtime started the thread
@@ -219,7 +221,7 @@ thread_local! {
 /// instance; only shared memories are reached from several threads). The
 /// context lives as long as its thread.
 pub fn store_context() -> *mut VMStoreContext {
-    STORE.with(|s| s.get())
+    STORE.with(UnsafeCell::get)
 }
 
 /// Records that the calling thread, started by the runtime, has a stack of
@@ -250,6 +252,13 @@ fn stack_budget() -> usize {
     };
     size.saturating_sub(2 * HOST_STACK_RESERVE)
         .clamp(HOST_STACK_RESERVE, MAX_WASM_STACK)
+}
+
+/// The stack size, in bytes, of an OS thread that is to run guest code
+/// with the same budget as the main thread (a server's workers): the
+/// budget plus room for the host frames above and below it.
+pub fn thread_stack_size() -> usize {
+    stack_budget() + 4 * HOST_STACK_RESERVE
 }
 
 /// Runs `f`, which calls guest code, and returns the trap if one
@@ -406,11 +415,12 @@ static PREVIOUS: PreviousActions =
 pub(crate) const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Installs the trap handlers (once per process) and an alternate signal
-/// stack for the calling thread.
+/// stack for the calling thread: every OS thread that runs guest code
+/// calls it first.
 pub fn init() {
     static ONCE: Once = Once::new();
+    install_alt_stack();
     ONCE.call_once(|| {
-        install_alt_stack();
         for (i, &signo) in TRAP_SIGNALS.iter().enumerate() {
             // SAFETY: plain sigaction calls with initialized structures;
             // PREVIOUS is written before the handler can run.

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
 use smelt_abi::script::{self, Command, ImportCheck, Outcome};
@@ -72,8 +73,8 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
 struct Context {
     modules: &'static [ModuleDesc],
     component: Option<&'static Runtime>,
-    /// Instances by slot.
-    instances: Vec<Option<Instance>>,
+    /// Instances by slot (shared with the threads this one starts).
+    instances: Vec<Option<Arc<Instance>>>,
     /// Threads started and not waited for yet.
     threads: HashMap<u32, ThreadHandle<bool>>,
 }
@@ -144,7 +145,7 @@ impl Context {
     ) -> Outcome {
         let mut instances = vec![None; self.instances.len()];
         for &slot in shared {
-            let Some(instance) = self.instances.get(slot as usize).copied().flatten() else {
+            let Some(instance) = self.instances.get(slot as usize).cloned().flatten() else {
                 return bad_script("a thread shares a missing instance");
             };
             instances[slot as usize] = Some(instance);
@@ -192,7 +193,7 @@ fn bad_script(what: &str) -> Outcome {
 unsafe fn run_command(
     command: &Command,
     modules: &'static [ModuleDesc],
-    instances: &mut Vec<Option<Instance>>,
+    instances: &mut Vec<Option<Arc<Instance>>>,
     component: Option<&'static Runtime>,
 ) -> Outcome {
     match command {
@@ -208,8 +209,7 @@ unsafe fn run_command(
             for import in imports {
                 let Some(export) = instances
                     .get(import.instance as usize)
-                    .copied()
-                    .flatten()
+                    .and_then(Option::as_ref)
                     .and_then(|i| i.export(import.export))
                 else {
                     return bad_script("import from a missing instance or export");
@@ -236,9 +236,9 @@ unsafe fn run_command(
                 Ok(new) => {
                     let slot = *instance as usize;
                     if instances.len() <= slot {
-                        instances.resize(slot + 1, None);
+                        instances.resize_with(slot + 1, || None);
                     }
-                    instances[slot] = Some(new);
+                    instances[slot] = Some(Arc::new(new));
                     Outcome::Ok(Vec::new())
                 }
                 Err(trap) => Outcome::Trap(trap.message().into()),
@@ -249,7 +249,7 @@ unsafe fn run_command(
             export,
             args,
         } => {
-            let Some(target) = instances.get(*instance as usize).copied().flatten() else {
+            let Some(target) = instances.get(*instance as usize).and_then(Option::as_ref) else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
@@ -289,8 +289,7 @@ unsafe fn run_command(
         Command::Get { instance, export } => {
             match instances
                 .get(*instance as usize)
-                .copied()
-                .flatten()
+                .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
                 Some(value) => Outcome::Ok(vec![value]),

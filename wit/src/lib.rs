@@ -72,7 +72,7 @@ const GUEST_EXPORTS: &[&str] = &[
 /// Packages of WASI 0.3 whose interfaces the host provides. The others
 /// (`wasi:sockets`, `wasi:http`) are parsed, since the provided ones refer
 /// to them, but not provided yet.
-const P3_PROVIDED: &[&str] = &["cli", "clocks", "random", "filesystem"];
+const P3_PROVIDED: &[&str] = &["cli", "clocks", "random", "filesystem", "http"];
 
 /// The WASI version whose WIT files these are.
 pub const P2_VERSION: (u64, u64, u64) = (0, 2, 12);
@@ -431,7 +431,7 @@ pub const P2_FUNCTIONS: u32 = 179;
 pub const P2_RESOURCES: u32 = 25;
 
 /// How many host resource types [`p3`] has.
-pub const P3_RESOURCES: u32 = 3;
+pub const P3_RESOURCES: u32 = 7;
 
 /// The WASI 0.3 host world, loaded once: its host functions and resource
 /// types are numbered after [`p2`]'s.

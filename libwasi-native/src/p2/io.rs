@@ -24,8 +24,12 @@ use crate::table::Object;
 /// `check-write` grants.
 pub const CHUNK: u64 = 1 << 20;
 
+/// An outgoing HTTP request in progress, shared by the objects that
+/// refer to it (its response future, the response's body stream).
+pub type SharedExchange = Rc<core::cell::RefCell<crate::http::client::Exchange>>;
+
 /// What a pollable waits for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub enum Pollable {
     /// Always ready.
     Ready,
@@ -33,6 +37,22 @@ pub enum Pollable {
     Deadline(u64),
     /// Ready once the descriptor is readable.
     Readable(i32),
+    /// Ready once the exchange has its response head (or failed).
+    HttpResponse(SharedExchange),
+    /// Ready once the exchange has body bytes for the guest (or ended).
+    HttpBody(SharedExchange),
+}
+
+impl core::fmt::Debug for Pollable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Pollable::Ready => f.write_str("Ready"),
+            Pollable::Deadline(t) => write!(f, "Deadline({t})"),
+            Pollable::Readable(fd) => write!(f, "Readable({fd})"),
+            Pollable::HttpResponse(_) => f.write_str("HttpResponse"),
+            Pollable::HttpBody(_) => f.write_str("HttpBody"),
+        }
+    }
 }
 
 /// An `input-stream`.
@@ -46,6 +66,15 @@ pub enum InputStream {
         file: Rc<File>,
         /// The next byte to read.
         offset: u64,
+    },
+    /// The body of a response to an outgoing request, as it arrives.
+    Http(SharedExchange),
+    /// Bytes the host holds (a request body the server has read).
+    Bytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The next byte to read.
+        at: usize,
     },
 }
 
@@ -61,6 +90,8 @@ pub enum OutputStream {
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
+    /// An HTTP body the guest writes (`outgoing-body.write`).
+    Body(crate::http::body::SharedBody),
 }
 
 impl WasiHost {
@@ -70,6 +101,7 @@ impl WasiHost {
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
             code: Some(code),
+            http: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -84,12 +116,43 @@ impl WasiHost {
     }
 }
 
-/// Whether `p` is ready now.
-fn ready(p: Pollable) -> bool {
+/// Whether `p` is ready now (an HTTP exchange makes what progress it can
+/// first).
+fn ready(p: &Pollable) -> bool {
     match p {
         Pollable::Ready => true,
-        Pollable::Deadline(t) => monotonic_now() >= t,
-        Pollable::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
+        Pollable::Deadline(t) => monotonic_now() >= *t,
+        Pollable::Readable(fd) => poll_fds(&mut [(*fd, libc::POLLIN)], 0) > 0,
+        Pollable::HttpResponse(ex) => {
+            let mut ex = ex.borrow_mut();
+            ex.advance();
+            !matches!(ex.response(), Ok(None))
+        }
+        Pollable::HttpBody(ex) => {
+            let mut ex = ex.borrow_mut();
+            ex.advance();
+            ex.body_ready()
+        }
+    }
+}
+
+/// The descriptor, events and deadline (ns of the monotonic clock) an
+/// unready pollable waits for.
+fn interest(p: &Pollable) -> (Option<(i32, i16)>, Option<u64>) {
+    match p {
+        Pollable::Ready => (None, None),
+        Pollable::Deadline(t) => (None, Some(*t)),
+        Pollable::Readable(fd) => (Some((*fd, libc::POLLIN)), None),
+        Pollable::HttpResponse(ex) | Pollable::HttpBody(ex) => match ex.borrow().interest() {
+            Some((fd, events, deadline)) => {
+                let deadline = deadline.map(|d| {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    monotonic_now().saturating_add(left.as_nanos().min(u64::MAX as u128) as u64)
+                });
+                (Some((fd, events)), deadline)
+            }
+            None => (None, None),
+        },
     }
 }
 
@@ -116,31 +179,26 @@ pub fn wait(ps: &[Pollable]) -> Vec<u32> {
         let ready_now: Vec<u32> = ps
             .iter()
             .enumerate()
-            .filter(|(_, p)| ready(**p))
+            .filter(|(_, p)| ready(p))
             .map(|(i, _)| i as u32)
             .collect();
         if !ready_now.is_empty() || ps.is_empty() {
             return ready_now;
         }
         let now = monotonic_now();
-        let deadline = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Deadline(t) => Some(*t),
-                _ => None,
-            })
-            .min();
+        let mut fds: Vec<(i32, i16)> = Vec::new();
+        let mut deadline: Option<u64> = None;
+        for p in ps {
+            let (fd, d) = interest(p);
+            fds.extend(fd);
+            if let Some(d) = d {
+                deadline = Some(deadline.map_or(d, |x| x.min(d)));
+            }
+        }
         let timeout = match deadline {
             Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
             None => -1,
         };
-        let mut fds: Vec<(i32, i16)> = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Readable(fd) => Some((*fd, libc::POLLIN)),
-                _ => None,
-            })
-            .collect();
         if fds.is_empty() {
             if let Some(t) = deadline {
                 sleep_until(t);
@@ -231,10 +289,20 @@ impl WasiHost {
                 if len == 0 {
                     return Ok(Ok(Vec::new()));
                 }
-                if !blocking && !ready(Pollable::Readable(0)) {
+                if !blocking && !ready(&Pollable::Readable(0)) {
                     return Ok(Ok(Vec::new()));
                 }
                 read_fd(0, len)
+            }
+            InputStream::Http(ex) => {
+                let ex = ex.clone();
+                return self.read_http(&ex, len, blocking);
+            }
+            InputStream::Bytes { bytes, at } => {
+                let n = len.min(bytes.len() - *at);
+                let chunk = bytes[*at..*at + n].to_vec();
+                *at += n;
+                Ok(chunk)
             }
             InputStream::File { file, offset } => {
                 let mut buf = vec![0u8; len];
@@ -267,11 +335,56 @@ impl WasiHost {
                     (&**file).write_all(bytes)
                 }
             },
+            OutputStream::Body(body) => {
+                if body.borrow_mut().write(bytes) {
+                    Ok(())
+                } else {
+                    return Ok(Err(StreamError::Closed));
+                }
+            }
         };
         Ok(match result {
             Ok(()) => Ok(()),
             Err(e) => Err(closed_on_pipe(self, e)?),
         })
+    }
+}
+
+impl WasiHost {
+    /// Reads up to `len` bytes of an HTTP response body: what has arrived,
+    /// waiting for some when `blocking`; the end is `closed`, a failure
+    /// an `error` whose `http-error-code` says what failed.
+    fn read_http(
+        &mut self,
+        ex: &SharedExchange,
+        len: usize,
+        blocking: bool,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        use crate::http::client::BodyRead;
+        loop {
+            let read = {
+                let mut e = ex.borrow_mut();
+                e.advance();
+                e.read_body(len)
+            };
+            return Ok(match read {
+                BodyRead::Data(bytes) => Ok(bytes),
+                BodyRead::Pending if !blocking || len == 0 => Ok(Vec::new()),
+                BodyRead::Pending => {
+                    wait(&[Pollable::HttpBody(ex.clone())]);
+                    continue;
+                }
+                BodyRead::End => Err(StreamError::Closed),
+                BodyRead::Failed(e) => {
+                    let rep = self.table.push(Object::Error {
+                        message: format!("{e:?}"),
+                        code: None,
+                        http: Some(e),
+                    })?;
+                    Err(StreamError::LastOperationFailed(Own::new(rep)))
+                }
+            });
+        }
     }
 }
 
@@ -294,7 +407,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(*self.table.pollable(this.rep)?))
+        Ok(ready(self.table.pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -302,7 +415,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = *self.table.pollable(this.rep)?;
+        let p = self.table.pollable(this.rep)?.clone();
         wait(&[p]);
         Ok(())
     }
@@ -315,7 +428,7 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| self.table.pollable(b.rep).copied())
+            .map(|b| self.table.pollable(b.rep).cloned())
             .collect::<HostResult<Vec<_>>>()?;
         Ok(wait(&ps))
     }
@@ -365,7 +478,8 @@ impl wasi_io_streams::Host for WasiHost {
     ) -> HostResult<Own<PollableRes>> {
         let p = match self.table.input_stream(this.rep)? {
             InputStream::Stdin => Pollable::Readable(0),
-            InputStream::File { .. } => Pollable::Ready,
+            InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
+            InputStream::Http(ex) => Pollable::HttpBody(ex.clone()),
         };
         self.new_pollable(p)
     }

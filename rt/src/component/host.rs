@@ -878,6 +878,37 @@ pub enum Async<R> {
         /// Makes the result.
         then: Box<dyn FnOnce() -> R>,
     },
+    /// The result of an operation of several steps: called now and after
+    /// each wait it asks for, until it is ready.
+    Poll(Box<dyn FnMut() -> Polled<R>>),
+}
+
+/// What one step of an [`Async::Poll`] operation gives.
+pub enum Polled<R> {
+    /// The result.
+    Ready(R),
+    /// Not yet: call again once this wait is over.
+    Wait(Wait),
+}
+
+impl<R: 'static> Async<R> {
+    /// The operation as steps: [`Async::Pending`]'s wait, then its result.
+    fn into_poll(self) -> Box<dyn FnMut() -> Polled<R>> {
+        match self {
+            Async::Poll(p) => p,
+            Async::Ready(r) => {
+                let mut r = Some(r);
+                Box::new(move || Polled::Ready(r.take().expect("polled once more after ready")))
+            }
+            Async::Pending { wait, then } => {
+                let (mut wait, mut then) = (Some(wait), Some(then));
+                Box::new(move || match wait.take() {
+                    Some(w) => Polled::Wait(w),
+                    None => Polled::Ready((then.take().expect("polled once more after ready"))()),
+                })
+            }
+        }
+    }
 }
 
 /// The readable end of a `stream<T>` on its way between a guest and the
@@ -1007,6 +1038,29 @@ impl<T: Lower + 'static> FutureWriter<T> {
             })
         });
         super::stream::resolve_future(self.shared, store)
+    }
+}
+
+impl<T: Lift + 'static> FutureReader<T> {
+    /// Makes the host the reader of this future, which a guest writes:
+    /// `f` gets the value once it does (CanonicalABI.md `future.write`
+    /// with the host as the reader).
+    ///
+    /// # Errors
+    ///
+    /// A trap from lifting a value the guest has already written.
+    pub fn attach(
+        self,
+        f: impl FnOnce(T) -> Result<(), ComponentTrap> + 'static,
+    ) -> HostResult<()> {
+        let load: super::stream::LoadFn = Box::new(move |cx, addr| {
+            let value = T::load(cx, addr).map_err(|e| match e {
+                HostTrap::Abi(t) => t,
+                HostTrap::Message(m) => ComponentTrap::Pending(m),
+            })?;
+            f(value)
+        });
+        Ok(super::stream::attach_future_sink(self.shared, load)?)
     }
 }
 
@@ -1155,15 +1209,26 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
         };
         let result = match f(&mut cx, params)? {
             Async::Ready(r) => r,
-            Async::Pending { wait, then } if !async_lower => {
-                super::hostio::block_on(wait);
-                then()
+            pending if !async_lower => {
+                let mut poll = pending.into_poll();
+                loop {
+                    match poll() {
+                        Polled::Ready(r) => break r,
+                        Polled::Wait(w) => super::hostio::block_on(w),
+                    }
+                }
             }
-            Async::Pending { wait, then } => {
-                let status = start_subtask(cx, out_ptr, wait, then)?;
-                // SAFETY: an async lowering has an i32 result.
-                unsafe { *results = ValRaw::from(status) };
-                return Ok(());
+            pending => {
+                let mut poll = pending.into_poll();
+                match poll() {
+                    Polled::Ready(r) => r,
+                    Polled::Wait(wait) => {
+                        let status = start_subtask(cx, out_ptr, wait, poll)?;
+                        // SAFETY: an async lowering has an i32 result.
+                        unsafe { *results = ValRaw::from(status) };
+                        return Ok(());
+                    }
+                }
             }
         };
         match out_ptr {
@@ -1194,16 +1259,17 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
 }
 
 /// The subtask of an async-lowered host call that waits for `wait`: a
-/// handle in the caller's table, resolved by the event loop once the wait
-/// is over (the result from `then` lowered at `out_ptr`), unless the
-/// caller cancels it first (`subtask.cancel` then abandons the wait). Returns the
-/// call's status: `STARTED` with the subtask's handle (CanonicalABI.md
-/// `canon_lower`, `Subtask.State`).
+/// handle in the caller's table, resolved by the event loop once `poll`
+/// gives the result (it is called again after each wait is over; the
+/// result is lowered at `out_ptr`), unless the caller cancels it first
+/// (`subtask.cancel` then abandons the wait). Returns the call's status:
+/// `STARTED` with the subtask's handle (CanonicalABI.md `canon_lower`,
+/// `Subtask.State`).
 fn start_subtask<R: Lower + 'static>(
     cx: Cx<'static>,
     out_ptr: Option<u32>,
     wait: Wait,
-    then: Box<dyn FnOnce() -> R>,
+    poll: Box<dyn FnMut() -> Polled<R>>,
 ) -> HostResult<u32> {
     let rt = runtime();
     let sched = &rt.sched;
@@ -1217,20 +1283,53 @@ fn start_subtask<R: Lower + 'static>(
     }));
     let index = cx.instance.table.borrow_mut().add(Slot::Subtask(w))?;
     sched.waitables.items.borrow_mut().get_mut(w).index = index;
-    let mut cx = cx;
     let cancelled = std::rc::Rc::new(core::cell::Cell::new(false));
     sched
         .host_subtasks
         .borrow_mut()
         .insert(w, cancelled.clone());
-    sched.host.add(
+    wait_step(HostStep {
+        cx,
+        out_ptr,
+        poll,
+        subtask: w,
+        cancelled,
+        wait,
+    });
+    Ok(SubtaskState::Started as u32 | (index << 4))
+}
+
+/// An async host call waiting for its next step.
+struct HostStep<R> {
+    cx: Cx<'static>,
+    out_ptr: Option<u32>,
+    poll: Box<dyn FnMut() -> Polled<R>>,
+    subtask: u32,
+    cancelled: std::rc::Rc<core::cell::Cell<bool>>,
+    wait: Wait,
+}
+
+/// Registers `step`'s wait; when it is over, the next step runs.
+fn wait_step<R: Lower + 'static>(step: HostStep<R>) {
+    let cancelled = step.cancelled.clone();
+    let wait = step.wait;
+    runtime().sched.host.add(
         wait,
         Box::new(move || !cancelled.get()),
         Box::new(move || {
+            let mut step = step;
+            let r = match (step.poll)() {
+                Polled::Wait(w) => {
+                    step.wait = w;
+                    wait_step(step);
+                    return Ok(());
+                }
+                Polled::Ready(r) => r,
+            };
+            let w = step.subtask;
             runtime().sched.host_subtasks.borrow_mut().remove(&w);
-            let r = then();
-            if let Some(ptr) = out_ptr {
-                r.store(&mut cx, ptr).map_err(|e| match e {
+            if let Some(ptr) = step.out_ptr {
+                r.store(&mut step.cx, ptr).map_err(|e| match e {
                     HostTrap::Abi(t) => t,
                     HostTrap::Message(m) => ComponentTrap::Pending(m),
                 })?;
@@ -1242,7 +1341,6 @@ fn start_subtask<R: Lower + 'static>(
             Ok(())
         }),
     );
-    Ok(SubtaskState::Started as u32 | (index << 4))
 }
 
 #[cfg(test)]
