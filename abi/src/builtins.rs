@@ -74,6 +74,21 @@ macro_rules! foreach_builtin {
             /// returns. Called through an exit stub (see
             /// [`Builtin::takes_exit_frame`]).
             throw(exn: pointer, exit_fp: pointer) -> i32;
+            /// `memory.atomic.notify` on a shared memory: wakes up to
+            /// `count` (unsigned) threads waiting at the native address
+            /// `addr` and returns how many it woke. The caller has checked
+            /// bounds and alignment.
+            memory_atomic_notify(addr: pointer, count: i32) -> i32;
+            /// `memory.atomic.wait32` on a shared memory: 1 ("not-equal")
+            /// when the `i32` at the native address `addr` is not
+            /// `expected`, else blocks until a notify at `addr` (0, "ok") or
+            /// until `timeout` nanoseconds pass (2, "timed-out"; a negative
+            /// timeout never expires). The caller has checked bounds,
+            /// alignment and that the memory is shared.
+            memory_atomic_wait32(addr: pointer, expected: i32, timeout: i64) -> i32;
+            /// `memory.atomic.wait64`: as `memory_atomic_wait32` for the
+            /// `i64` at `addr`.
+            memory_atomic_wait64(addr: pointer, expected: i64, timeout: i64) -> i32;
         }
     };
 }

@@ -20,6 +20,15 @@
 //! followed for component calls by `memory <hex bytes>`;
 //! `<command index> trap <message>`; `<command index> exception` (an
 //! exception no handler caught); `<command index> unlinkable <message>`.
+//!
+//! # Threads
+//!
+//! A [`Command::Thread`] runs its own commands on a new OS thread while the
+//! commands after it go on (the threads proposal's `thread` and `wait`
+//! script commands). Commands are numbered in script order, a thread's own
+//! commands right after the thread command ([`Command::count`]), and each
+//! outcome line carries its command's number: the lines of concurrent
+//! threads interleave, each line whole.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::component::InitOp;
@@ -103,6 +112,36 @@ pub enum Command {
         /// Initial host memory.
         memory: Vec<u8>,
     },
+    /// Start thread `thread`, which runs `commands` on a new OS thread,
+    /// seeing the instances in the slots of `shared` (all others it makes
+    /// itself). Prints `ok` once the thread runs, or `trap` when it cannot
+    /// be started.
+    Thread {
+        /// Number of the thread, for [`Command::Wait`].
+        thread: u32,
+        /// Instance slots the thread shares with the one starting it.
+        shared: Vec<u32>,
+        /// What the thread does.
+        commands: Vec<Command>,
+    },
+    /// Wait for thread `thread` to finish its commands. Prints `ok`.
+    Wait {
+        /// The thread.
+        thread: u32,
+    },
+}
+
+impl Command {
+    /// How many commands this one is, counting a thread's own commands
+    /// (which are numbered right after it).
+    pub fn count(&self) -> usize {
+        match self {
+            Command::Thread { commands, .. } => {
+                1 + commands.iter().map(Command::count).sum::<usize>()
+            }
+            _ => 1,
+        }
+    }
 }
 
 /// What a classified reference result is, printed in bits 64..72 of its
@@ -129,6 +168,8 @@ const TAG_INVOKE: u32 = 1;
 const TAG_GET: u32 = 2;
 const TAG_INSTANTIATE_COMPONENT: u32 = 3;
 const TAG_CALL_COMPONENT: u32 = 4;
+const TAG_THREAD: u32 = 5;
+const TAG_WAIT: u32 = 6;
 
 impl Encode for ImportSource {
     fn encode(&self, w: &mut Writer) {
@@ -214,6 +255,20 @@ impl Encode for Command {
                 w.list(args);
                 w.bytes(memory);
             }
+            Command::Thread {
+                thread,
+                shared,
+                commands,
+            } => {
+                w.u32(TAG_THREAD);
+                w.u32(*thread);
+                w.list(shared);
+                w.list(commands);
+            }
+            Command::Wait { thread } => {
+                w.u32(TAG_WAIT);
+                w.u32(*thread);
+            }
         }
     }
 }
@@ -244,6 +299,12 @@ impl Decode for Command {
                 args: r.list()?,
                 memory: r.bytes()?.to_vec(),
             },
+            TAG_THREAD => Command::Thread {
+                thread: r.u32()?,
+                shared: r.list()?,
+                commands: r.list()?,
+            },
+            TAG_WAIT => Command::Wait { thread: r.u32()? },
             _ => return Err(DecodeError(at)),
         })
     }
@@ -390,8 +451,26 @@ mod tests {
                 args: vec![7],
                 memory: vec![1, 2, 3],
             },
+            Command::Thread {
+                thread: 1,
+                shared: vec![0, 2],
+                commands: vec![
+                    Command::Get {
+                        instance: 2,
+                        export: 0,
+                        classify: 1,
+                    },
+                    Command::Thread {
+                        thread: 2,
+                        shared: vec![],
+                        commands: vec![Command::Wait { thread: 9 }],
+                    },
+                ],
+            },
+            Command::Wait { thread: 1 },
         ];
         assert_eq!(decode(&encode(&commands)).unwrap(), commands);
+        assert_eq!(commands[5].count(), 4);
     }
 
     #[test]

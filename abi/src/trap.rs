@@ -56,6 +56,13 @@ pub enum TrapCode {
     ArrayOutOfBounds = 21,
     /// A GC object could not be allocated: the heap cannot grow.
     GcHeapExhausted = 22,
+    /// An atomic access, `memory.atomic.wait` or `memory.atomic.notify` at
+    /// an effective address that is not a multiple of its size (threads
+    /// proposal).
+    HeapMisaligned = 23,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
+    /// (threads proposal).
+    AtomicWaitNonSharedMemory = 24,
 }
 
 impl TrapCode {
@@ -83,6 +90,8 @@ impl TrapCode {
         TrapCode::CastFailure,
         TrapCode::ArrayOutOfBounds,
         TrapCode::GcHeapExhausted,
+        TrapCode::HeapMisaligned,
+        TrapCode::AtomicWaitNonSharedMemory,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -111,6 +120,8 @@ impl TrapCode {
             TrapCode::CastFailure => "cast failure",
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::GcHeapExhausted => "out of memory: the GC heap cannot grow",
+            TrapCode::HeapMisaligned => "unaligned atomic",
+            TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
         }
     }
 

@@ -189,6 +189,12 @@ pub const MEMORY64_RESERVATION: u64 = 8 << 30;
 /// Flag bit of `memory_new`: the memory is a 64-bit memory (memory64).
 pub const MEMORY_FLAG_64: i32 = 1;
 
+/// Flag bit of `memory_new`: the memory is shared (threads proposal). A
+/// shared memory is reached from several threads at once: its `length`
+/// changes atomically under the runtime's grow lock, and it is never
+/// unmapped (every thread that imports it may still use it).
+pub const MEMORY_FLAG_SHARED: i32 = 2;
+
 /// A table of references.
 ///
 /// # Layout (32 bytes)

@@ -104,7 +104,9 @@ struct BuildOptions {
     target: Option<String>,
     /// The CPUs the executable runs on: `baseline` (the default: every
     /// CPU of the target); for x86_64, `x86-64-v3` (AVX2, BMI1/2, LZCNT,
-    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); for riscv64,
+    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); for aarch64,
+    /// `armv8.1-a` (LSE atomics: single instructions for atomic
+    /// read-modify-write, for ARMv8.1-A CPUs and later); for riscv64,
     /// `rv64gcv` (the V vector extension, which wasm SIMD needs there); or
     /// `native`, this machine's CPU with all its extensions, as `wasmtime`
     /// compiles (only when the target has this machine's architecture).

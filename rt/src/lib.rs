@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod atomics;
 pub mod builtins;
 pub mod component;
 pub mod entry;
@@ -24,5 +25,6 @@ pub mod instance;
 pub mod memory;
 pub mod program;
 pub mod table;
+pub mod threads;
 pub mod traps;
 pub mod wast;

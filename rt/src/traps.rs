@@ -202,7 +202,8 @@ pub fn set_pending(message: String) {
 
 thread_local! {
     /// The store context of the instances created on this thread: each OS
-    /// thread that runs guest code has its own stack limit.
+    /// thread that runs guest code has its own stack limit (see
+    /// [`store_context`]).
     static STORE: UnsafeCell<VMStoreContext> = const {
         UnsafeCell::new(VMStoreContext {
             stack_limit: 0,
@@ -211,16 +212,36 @@ thread_local! {
             entries: 0,
         })
     };
+    /// The size of this thread's stack when the runtime started the thread
+    /// ([`set_thread_stack_size`]); 0 on the main thread, whose stack is
+    /// as large as `RLIMIT_STACK` says.
+    static STACK_SIZE: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The store context to put in the `vmctx` header of an instance created
-/// on this thread (which only this thread may run).
+/// The calling thread's store context, to put in the `vmctx` header of
+/// every instance created on this thread.
+///
+/// Every thread that runs guest code has its own, so that each has its own
+/// stack limit: instances are per thread, and an instance's code runs only
+/// on the thread that created it (wasi-threads gives each thread its own
+/// instance; only shared memories are reached from several threads). The
+/// context lives as long as its thread.
 pub fn store_context() -> *mut VMStoreContext {
     STORE.with(UnsafeCell::get)
 }
 
+/// Records that the calling thread, started by the runtime, has a stack of
+/// `size` bytes, from which [`catch`] sets its guest stack limit.
+pub fn set_thread_stack_size(size: usize) {
+    STACK_SIZE.set(size);
+}
+
 /// How much stack guest code may use on this thread, in bytes.
 fn stack_budget() -> usize {
+    let thread_stack = STACK_SIZE.get();
+    if thread_stack != 0 {
+        return thread_stack.saturating_sub(2 * HOST_STACK_RESERVE);
+    }
     let mut limit = MaybeUninit::<libc::rlimit>::uninit();
     // SAFETY: getrlimit writes the struct it is given.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) };
@@ -272,7 +293,7 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let entry_sp = &marker as *const u8 as usize;
     let prev = CURRENT.get();
     if prev.is_null() {
-        // SAFETY: only this thread runs guest code (see `StoreCell`).
+        // SAFETY: the store context is this thread's own.
         unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
     }
     let mut state = CallState {
@@ -440,7 +461,7 @@ static PREVIOUS: PreviousActions =
     PreviousActions(UnsafeCell::new([MaybeUninit::uninit(); TRAP_SIGNALS.len()]));
 
 /// Size of the alternate signal stack, in bytes.
-const ALT_STACK_SIZE: usize = 64 << 10;
+pub(crate) const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Installs the trap handlers (once per process) and an alternate signal
 /// stack for the calling thread: every OS thread that runs guest code

@@ -1,6 +1,7 @@
 //! Conformance: every core test script of `../shared/testsuite/core/` (the
-//! WebAssembly 3.0 root folder) and of its `legacy/` folder (the legacy
-//! exception-handling instructions), and every Component Model reference test
+//! WebAssembly 3.0 root folder), of its `legacy/` folder (the legacy
+//! exception-handling instructions) and of the threads proposal
+//! (`core/proposals/threads`), and every Component Model reference test
 //! (`component-model/{values,resources,linking,validation,binary,async}`)
 //! is one test, run by the same code as `smelt wast`; so is each of the
 //! project's own scripts in `tests/wast/`.
@@ -36,6 +37,7 @@ fn main() {
     let dirs = [
         "core",
         "core/legacy",
+        "core/proposals/threads",
         "component-model/values",
         "component-model/resources",
         "component-model/linking",

@@ -35,7 +35,8 @@ use cranelift_module::DataId;
 use smelt_abi::builtins::Builtin;
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{
-    FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, SEGMENT_LEN, SEGMENT_PTR,
+    FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, MEMORY_FLAG_SHARED,
+    SEGMENT_LEN, SEGMENT_PTR,
 };
 
 use smelt_abi::gc::{self, ObjectKind};
@@ -367,7 +368,11 @@ pub fn build(
         let min = t.iconst(I64, ty.initial as i64);
         let max = t.iconst(I64, ty.maximum.map_or(-1, |m| m as i64));
         let reservation = t.iconst(I64, 0);
-        let flags = t.iconst(I32, if ty.memory64 { MEMORY_FLAG_64 } else { 0 }.into());
+        let mut flags = if ty.memory64 { MEMORY_FLAG_64 } else { 0 };
+        if ty.shared {
+            flags |= MEMORY_FLAG_SHARED;
+        }
+        let flags = t.iconst(I32, i64::from(flags));
         t.call_builtin_checked(
             Builtin::memory_new,
             &[def, min, max, reservation, flags],

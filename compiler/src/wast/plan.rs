@@ -154,6 +154,17 @@ struct CoreSlot {
     module: ModuleIndex,
     /// Where each of its imports came from: (slot, export index).
     imports: Vec<(usize, u32)>,
+    /// The script thread that made it (0: the main one); its code runs
+    /// only there.
+    thread: u32,
+}
+
+/// Why an instantiation's imports cannot be resolved.
+enum LinkError {
+    /// As the specification says: the script may expect it.
+    Unlinkable(String),
+    /// Something smelt does not do.
+    Unsupported(String),
 }
 
 /// A component instance of the script.
@@ -178,6 +189,8 @@ enum Definition {
 
 struct Planner<'a, 'data> {
     program: ProgramBuilder<'data>,
+    /// What `assert_invalid` judges modules by.
+    rejection_features: wasmparser::WasmFeatures,
     report: &'a mut Report,
     slots: Vec<Slot>,
     named_slots: HashMap<String, usize>,
@@ -185,11 +198,125 @@ struct Planner<'a, 'data> {
     registered: HashMap<String, usize>,
     definitions: HashMap<String, Definition>,
     last_definition: Option<Definition>,
+    /// The commands of the thread being planned.
     commands: Vec<Command>,
+    /// Commands so far, of every thread (the number of the next one).
+    command_count: usize,
     checks: Vec<Check>,
+    /// The script thread being planned (0: the main one).
+    thread: u32,
+    /// Script threads by name.
+    threads: HashMap<String, u32>,
+    /// Script threads planned so far (each one's number is the count then).
+    thread_count: u32,
+    /// The `spectest` module, which each thread instantiates for itself.
+    spectest: ModuleIndex,
+}
+
+/// What a script thread does not inherit from the one that starts it.
+struct Scope {
+    registered: HashMap<String, usize>,
+    named_slots: HashMap<String, usize>,
+    last_slot: Option<usize>,
+    definitions: HashMap<String, Definition>,
+    last_definition: Option<Definition>,
+    commands: Vec<Command>,
+    thread: u32,
 }
 
 impl<'data> Planner<'_, 'data> {
+    /// Adds a command to the current thread's list.
+    fn emit(&mut self, command: Command) {
+        self.command_count += 1;
+        self.commands.push(command);
+    }
+
+    /// Takes the current thread's scope, leaving an empty one for `thread`.
+    fn enter_thread(&mut self, thread: u32) -> Scope {
+        Scope {
+            registered: std::mem::take(&mut self.registered),
+            named_slots: std::mem::take(&mut self.named_slots),
+            last_slot: self.last_slot.take(),
+            definitions: std::mem::take(&mut self.definitions),
+            last_definition: self.last_definition.take(),
+            commands: std::mem::take(&mut self.commands),
+            thread: std::mem::replace(&mut self.thread, thread),
+        }
+    }
+
+    /// Restores `scope`; returns the commands of the thread left.
+    fn leave_thread(&mut self, scope: Scope) -> Vec<Command> {
+        self.registered = scope.registered;
+        self.named_slots = scope.named_slots;
+        self.last_slot = scope.last_slot;
+        self.definitions = scope.definitions;
+        self.last_definition = scope.last_definition;
+        self.thread = scope.thread;
+        std::mem::replace(&mut self.commands, scope.commands)
+    }
+
+    /// Plans `(thread $name (shared (module $shared)) steps...)`: the
+    /// thread starts with only the instance and module definition named
+    /// `shared` and its own `spectest`.
+    fn plan_thread(
+        &mut self,
+        line: usize,
+        name: &str,
+        shared: &Option<String>,
+        steps: &'data [Step],
+    ) {
+        let index = self.command_count;
+        self.command_count += 1;
+        self.thread_count += 1;
+        let id = self.thread_count;
+        let scope = self.enter_thread(id);
+        let mut shared_slots = Vec::new();
+        if let Some(shared) = shared {
+            let slot = scope.named_slots.get(shared).copied();
+            let definition = scope.definitions.get(shared).copied();
+            if slot.is_none() && definition.is_none() {
+                self.fail(
+                    line,
+                    format!("the thread shares `{shared}`, which is not defined"),
+                );
+            }
+            if let Some(slot) = slot {
+                self.named_slots.insert(shared.clone(), slot);
+                shared_slots.push(slot as u32);
+            }
+            if let Some(d) = definition {
+                self.definitions.insert(shared.clone(), d);
+            }
+        }
+        if let Some(slot) = self.instantiate(line, self.spectest, Expect::Success) {
+            self.registered.insert("spectest".to_string(), slot);
+        }
+        for step in steps {
+            self.step(step);
+        }
+        let commands = self.leave_thread(scope);
+        self.commands.push(Command::Thread {
+            thread: id,
+            shared: shared_slots,
+            commands,
+        });
+        self.checks.push(Check {
+            line,
+            command: index,
+            expect: Expect::Success,
+            call: None,
+        });
+        self.threads.insert(name.to_string(), id);
+    }
+
+    /// Whether `slot`'s code runs on another script thread than the one
+    /// being planned.
+    fn of_another_thread(&self, slot: usize) -> bool {
+        match &self.slots[slot] {
+            Slot::Core(c) => c.thread != self.thread,
+            Slot::Component(_) => self.thread != 0,
+        }
+    }
     fn fail(&mut self, line: usize, message: impl Into<String>) {
         self.report.check(line, Err(message.into()));
     }
@@ -236,7 +363,7 @@ impl<'data> Planner<'_, 'data> {
     fn check(&mut self, line: usize, expect: Expect, call: Option<(u32, Vec<u128>)>) {
         self.checks.push(Check {
             line,
-            command: self.commands.len() - 1,
+            command: self.command_count - 1,
             expect,
             call,
         });
@@ -266,7 +393,38 @@ impl<'data> Planner<'_, 'data> {
     }
 
     /// Resolves the imports of module `m` against registered instances.
-    fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
+    fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, LinkError> {
+        let resolved = self
+            .resolve_imports_here(m)
+            .map_err(LinkError::Unlinkable)?;
+        // Instances are per thread: another thread's code must not run
+        // here, so only what no code reaches crosses threads.
+        let info = self.program.module(m);
+        for (import, &(slot, export)) in info.imports.iter().zip(&resolved.1) {
+            let (oslot, oentity) =
+                self.origin(slot, self.info(slot).exports[export as usize].index);
+            if !self.of_another_thread(oslot) {
+                continue;
+            }
+            let exporter = self.info(oslot);
+            let crosses = match oentity {
+                EntityIndex::Memory(em) => exporter.memories[em].shared,
+                EntityIndex::Global(eg) => !exporter.globals[eg].ty.mutable,
+                _ => false,
+            };
+            if !crosses {
+                return Err(LinkError::Unsupported(format!(
+                    "`{}::{}` comes from an instance of another thread: only shared memories and \
+                     immutable globals cross threads (instances are per thread)",
+                    import.module, import.name
+                )));
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Resolves the imports of module `m` by name and type.
+    fn resolve_imports_here(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
         let info = self.program.module(m);
         let registry = self.program.registry();
         let mut sources = Vec::new();
@@ -378,9 +536,10 @@ impl<'data> Planner<'_, 'data> {
         let (imports, origins) = match self.resolve_imports(m) {
             Ok(r) => r,
             Err(why) => {
-                let result = match expect {
-                    Expect::Unlinkable => Ok(()),
-                    _ => Err(format!("cannot link: {why}")),
+                let result = match (expect, why) {
+                    (Expect::Unlinkable, LinkError::Unlinkable(_)) => Ok(()),
+                    (_, LinkError::Unlinkable(why)) => Err(format!("cannot link: {why}")),
+                    (_, LinkError::Unsupported(why)) => Err(format!("unsupported: {why}")),
                 };
                 self.report.check(line, result);
                 return None;
@@ -390,8 +549,9 @@ impl<'data> Planner<'_, 'data> {
         self.slots.push(Slot::Core(CoreSlot {
             module: m,
             imports: origins,
+            thread: self.thread,
         }));
-        self.commands.push(Command::Instantiate {
+        self.emit(Command::Instantiate {
             module: m.index() as u32,
             instance: slot as u32,
             imports,
@@ -423,6 +583,10 @@ impl<'data> Planner<'_, 'data> {
 
     /// Instantiates component `c` into a new slot, checking `expect`.
     fn instantiate_component(&mut self, line: usize, c: usize, expect: Expect) -> Option<usize> {
+        if self.thread != 0 {
+            self.fail(line, "unsupported: components in script threads");
+            return None;
+        }
         let instantiation = match self.program.instantiate_component(c, HashMap::new()) {
             Ok(i) => i,
             Err(e) => {
@@ -434,7 +598,7 @@ impl<'data> Planner<'_, 'data> {
                 return None;
             }
         };
-        self.commands.push(Command::InstantiateComponent {
+        self.emit(Command::InstantiateComponent {
             ops: instantiation.ops,
         });
         self.check(line, expect, None);
@@ -504,7 +668,7 @@ impl<'data> Planner<'_, 'data> {
                         return;
                     }
                 };
-                self.commands.push(Command::InstantiateComponent { ops });
+                self.emit(Command::InstantiateComponent { ops });
                 self.check(line, Expect::Success, None);
                 if let Slot::Component(c) = &mut self.slots[slot] {
                     c.entries.insert(export.clone(), (trampoline, ty));
@@ -522,7 +686,7 @@ impl<'data> Planner<'_, 'data> {
                 return;
             }
         };
-        self.commands.push(Command::CallComponent {
+        self.emit(Command::CallComponent {
             trampoline,
             args: flat.clone(),
             memory,
@@ -541,6 +705,13 @@ impl<'data> Planner<'_, 'data> {
             self.fail(line, "no such module instance");
             return;
         };
+        if self.of_another_thread(slot) && matches!(action, Action::Invoke { .. }) {
+            self.fail(
+                line,
+                "unsupported: a call into an instance of another thread (instances are per thread)",
+            );
+            return;
+        }
         if let Slot::Component(_) = self.slots[slot] {
             return self.component_action(line, slot, action, expect);
         }
@@ -606,7 +777,7 @@ impl<'data> Planner<'_, 'data> {
                 return;
             }
         };
-        self.commands.push(command);
+        self.emit(command);
         self.check(line, expect.clone(), None);
     }
 
@@ -684,7 +855,7 @@ impl<'data> Planner<'_, 'data> {
                 let result = match module {
                     Err(_) => Ok(()),
                     Ok(bytes) => {
-                        let mut validator = Validator::new_with_features(crate::core::features());
+                        let mut validator = Validator::new_with_features(self.rejection_features);
                         match validator.validate_all(bytes) {
                             Err(_) => Ok(()),
                             Ok(_) => Err(format!(
@@ -695,6 +866,18 @@ impl<'data> Planner<'_, 'data> {
                 };
                 self.report.check(line, result);
             }
+            StepKind::Thread {
+                name,
+                shared,
+                steps,
+            } => self.plan_thread(line, name, shared, steps),
+            StepKind::Wait { thread } => match self.threads.get(thread) {
+                Some(&id) => {
+                    self.emit(Command::Wait { thread: id });
+                    self.check(line, Expect::Success, None);
+                }
+                None => self.fail(line, format!("wait: no thread named `{thread}`")),
+            },
             StepKind::Unsupported(what) => self.fail(line, format!("unsupported: {what}")),
         }
     }
@@ -802,7 +985,14 @@ fn max_fits(wanted: Option<u64>, have: Option<u64>) -> bool {
 
 /// Plans `steps` and compiles the test executable's object for `target`.
 /// Decided assertions are recorded in `report`.
-pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Planned> {
+/// `rejection_features` are the features `assert_invalid` judges by
+/// ([`super::rejection_features`]).
+pub fn plan(
+    steps: &[Step],
+    target: &Target,
+    rejection_features: wasmparser::WasmFeatures,
+    report: &mut Report,
+) -> Result<Planned> {
     let spectest = wat::parse_str(include_str!("spectest.wat")).context("the spectest module")?;
     let mut program = ProgramBuilder::new();
     let spectest_module = program
@@ -810,6 +1000,7 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         .context("the spectest module")?;
     let mut planner = Planner {
         program,
+        rejection_features,
         report,
         slots: Vec::new(),
         named_slots: HashMap::new(),
@@ -818,7 +1009,12 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         definitions: HashMap::new(),
         last_definition: None,
         commands: Vec::new(),
+        command_count: 0,
         checks: Vec::new(),
+        thread: 0,
+        threads: HashMap::new(),
+        thread_count: 0,
+        spectest: spectest_module,
     };
     let spectest_slot = planner
         .instantiate(0, spectest_module, Expect::Success)

@@ -13,9 +13,10 @@
 //! there are validated but not translated.
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
-//! [`table`], [`call`], [`funcref`], [`exceptions`] and [`gc`]; how entities are reached from the `vmctx` is in
+//! [`atomics`], [`table`], [`call`], [`funcref`], [`exceptions`] and [`gc`]; how entities are reached from the `vmctx` is in
 //! [`super::vmctx`].
 
+mod atomics;
 mod call;
 mod exceptions;
 pub(crate) use exceptions::exception_layout;
@@ -819,6 +820,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             _ => {
                 if self.translate_numeric(op)?
                     || self.translate_memory(op)?
+                    || self.translate_atomic(op)?
                     || self.translate_table(op)?
                     || self.translate_funcref(op)?
                     || self.translate_throw(op)?
