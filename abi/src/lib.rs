@@ -26,6 +26,7 @@
 pub mod builtins;
 pub mod codec;
 pub mod component;
+pub mod net;
 pub mod program;
 pub mod script;
 pub mod trap;
@@ -39,7 +40,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        6
+        7
     };
 }
 

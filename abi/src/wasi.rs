@@ -1,12 +1,14 @@
 //! The WASI capabilities an executable is built with.
 //!
-//! `smelt build --dir`, `--env` and `--inherit-env` are decided when the
-//! executable is built; the compiler encodes them as a [`WasiConfig`] into
+//! `smelt build --dir`, `--env`, `--inherit-env` and the network flags
+//! ([`crate::net`]) are decided when the executable is built; the compiler
+//! encodes them as a [`WasiConfig`] into
 //! [`crate::program::ProgramDesc::wasi`], and the WASI host reads it at
 //! start-up. Nothing is granted by default: no directory, no environment
-//! variable.
+//! variable, no network access.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::net::NetGrants;
 
 /// A host directory made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct WasiConfig {
     pub env: Vec<EnvVar>,
     /// Whether the guest sees the whole environment of the process.
     pub inherit_env: bool,
+    /// The network operations granted (`wasi:sockets`).
+    pub network: NetGrants,
 }
 
 fn string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
@@ -81,6 +85,7 @@ impl Encode for WasiConfig {
         w.list(&self.preopens);
         w.list(&self.env);
         w.u8(u8::from(self.inherit_env));
+        self.network.encode(w);
     }
 }
 
@@ -90,6 +95,7 @@ impl Decode for WasiConfig {
             preopens: r.list()?,
             env: r.list()?,
             inherit_env: r.u8()? != 0,
+            network: NetGrants::decode(r)?,
         })
     }
 }
@@ -116,6 +122,11 @@ mod tests {
                 },
             ],
             inherit_env: true,
+            network: NetGrants {
+                ip_name_lookup: true,
+                tcp_connect: vec![crate::net::AddrRange::ANY],
+                ..NetGrants::default()
+            },
         };
         let bytes = crate::codec::to_bytes(&c);
         assert_eq!(crate::codec::from_bytes::<WasiConfig>(&bytes), Ok(c));

@@ -39,6 +39,7 @@ pub mod bindings {
     }
 }
 
+pub mod net;
 pub mod p2;
 pub mod p3;
 pub mod table;
@@ -63,6 +64,8 @@ pub struct WasiHost {
     /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
     /// path right after it ([`p2::filesystem::LastStat`]).
     pub last_stat: Option<p2::filesystem::LastStat>,
+    /// The network operations granted (`wasi:sockets`, [`net`]).
+    pub network: smelt_abi::net::NetGrants,
 }
 
 struct HostCell(UnsafeCell<Option<WasiHost>>);
@@ -165,6 +168,7 @@ pub unsafe fn init(
         preopens: Vec::new(),
         calls: 0,
         last_stat: None,
+        network: config.network.clone(),
     };
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));

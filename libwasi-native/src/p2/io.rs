@@ -33,6 +33,12 @@ pub enum Pollable {
     Deadline(u64),
     /// Ready once the descriptor is readable.
     Readable(i32),
+    /// Ready once the descriptor is writable.
+    Writable(i32),
+    /// Ready as TCP socket `rep`'s operation in progress is
+    /// ([`crate::p2::sockets::tcp_readiness`]): a pollable that follows
+    /// the socket's state, as `tcp-socket.subscribe`'s must.
+    TcpSocket(u32),
 }
 
 /// An `input-stream`.
@@ -47,6 +53,8 @@ pub enum InputStream {
         /// The next byte to read.
         offset: u64,
     },
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpInput),
 }
 
 /// An `output-stream`.
@@ -61,6 +69,8 @@ pub enum OutputStream {
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpOutput),
 }
 
 impl WasiHost {
@@ -70,6 +80,7 @@ impl WasiHost {
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
             code: Some(code),
+            net: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -90,6 +101,9 @@ fn ready(p: Pollable) -> bool {
         Pollable::Ready => true,
         Pollable::Deadline(t) => monotonic_now() >= t,
         Pollable::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
+        Pollable::Writable(fd) => poll_fds(&mut [(fd, libc::POLLOUT)], 0) > 0,
+        // Resolved by `WasiHost::current_pollable` before it gets here.
+        Pollable::TcpSocket(_) => true,
     }
 }
 
@@ -138,6 +152,7 @@ pub fn wait(ps: &[Pollable]) -> Vec<u32> {
             .iter()
             .filter_map(|p| match p {
                 Pollable::Readable(fd) => Some((*fd, libc::POLLIN)),
+                Pollable::Writable(fd) => Some((*fd, libc::POLLOUT)),
                 _ => None,
             })
             .collect();
@@ -225,6 +240,10 @@ impl WasiHost {
         len: u64,
         blocking: bool,
     ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read(len, blocking);
+            return self.tcp_stream_result(result);
+        }
         let len = len.min(CHUNK) as usize;
         let result = match self.table.input_stream(rep)? {
             InputStream::Stdin => {
@@ -236,6 +255,7 @@ impl WasiHost {
                 }
                 read_fd(0, len)
             }
+            InputStream::Tcp(_) => unreachable!("handled above"),
             InputStream::File { file, offset } => {
                 let mut buf = vec![0u8; len];
                 match file.read_at(&mut buf, *offset) {
@@ -257,6 +277,10 @@ impl WasiHost {
 
     fn write(&mut self, rep: u32, bytes: &[u8]) -> HostResult<Result<(), StreamError>> {
         let result = match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.write(bytes);
+                return self.tcp_stream_result(result);
+            }
             OutputStream::Fd(fd) => write_fd(*fd, bytes),
             OutputStream::File { file, offset } => match offset {
                 Some(at) => file
@@ -294,7 +318,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(*self.table.pollable(this.rep)?))
+        Ok(ready(self.current_pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -302,7 +326,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = *self.table.pollable(this.rep)?;
+        let p = self.current_pollable(this.rep)?;
         wait(&[p]);
         Ok(())
     }
@@ -315,7 +339,7 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| self.table.pollable(b.rep).copied())
+            .map(|b| self.current_pollable(b.rep))
             .collect::<HostResult<Vec<_>>>()?;
         Ok(wait(&ps))
     }
@@ -366,6 +390,7 @@ impl wasi_io_streams::Host for WasiHost {
         let p = match self.table.input_stream(this.rep)? {
             InputStream::Stdin => Pollable::Readable(0),
             InputStream::File { .. } => Pollable::Ready,
+            InputStream::Tcp(tcp) => Pollable::Readable(tcp.fd()),
         };
         self.new_pollable(p)
     }
@@ -375,7 +400,10 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<u64, StreamError>> {
-        self.table.output_stream(this.rep)?;
+        if let OutputStream::Tcp(tcp) = self.table.output_stream(this.rep)? {
+            let result = tcp.check_write();
+            return self.tcp_stream_result(result);
+        }
         Ok(Ok(CHUNK))
     }
 
@@ -394,7 +422,10 @@ impl wasi_io_streams::Host for WasiHost {
         this: Borrow<OutputRes>,
         contents: Vec<u8>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.write(this.rep, &contents)
+        if let Err(e) = self.write(this.rep, &contents)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_flush(
@@ -402,8 +433,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, false)
     }
 
     fn method_output_stream_blocking_flush(
@@ -411,8 +441,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_subscribe(
@@ -420,8 +449,11 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Own<PollableRes>> {
-        self.table.output_stream(this.rep)?;
-        self.new_pollable(Pollable::Ready)
+        let p = match self.table.output_stream(this.rep)? {
+            OutputStream::Tcp(tcp) => Pollable::Writable(tcp.fd()),
+            _ => Pollable::Ready,
+        };
+        self.new_pollable(p)
     }
 
     fn method_output_stream_write_zeroes(
@@ -441,7 +473,10 @@ impl wasi_io_streams::Host for WasiHost {
         len: u64,
     ) -> HostResult<Result<(), StreamError>> {
         let zeroes = vec![0u8; len.min(CHUNK) as usize];
-        self.write(this.rep, &zeroes)
+        if let Err(e) = self.write(this.rep, &zeroes)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_splice(
@@ -466,6 +501,26 @@ impl wasi_io_streams::Host for WasiHost {
 }
 
 impl WasiHost {
+    /// Flushes output stream `rep` (only a TCP socket's holds bytes back),
+    /// waiting for it with `blocking`.
+    fn flush(&mut self, rep: u32, blocking: bool) -> HostResult<Result<(), StreamError>> {
+        match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.flush(blocking);
+                self.tcp_stream_result(result)
+            }
+            _ => Ok(Ok(())),
+        }
+    }
+
+    /// Pollable `rep` as it is now: a TCP socket's follows its state.
+    fn current_pollable(&mut self, rep: u32) -> HostResult<Pollable> {
+        match *self.table.pollable(rep)? {
+            Pollable::TcpSocket(socket) => Ok(crate::p2::sockets::tcp_readiness(self, socket)),
+            p => Ok(p),
+        }
+    }
+
     fn splice(
         &mut self,
         dst: u32,

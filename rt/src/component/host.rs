@@ -878,6 +878,33 @@ pub enum Async<R> {
         /// Makes the result.
         then: Box<dyn FnOnce() -> R>,
     },
+    /// The result from `poll` once it has one: `poll` runs when `wait` is
+    /// over and gives the result, or another wait (an operation that finds
+    /// the OS not ready after all, as when another task received the
+    /// datagram that made a socket readable), after which it runs again.
+    Polling {
+        /// What to wait for before the first poll.
+        wait: Wait,
+        /// Makes the result, or says what to wait for before trying again.
+        poll: Box<dyn FnMut() -> Result<R, Wait>>,
+    },
+}
+
+impl<R: 'static> Async<R> {
+    /// What a pending result waits for and how it is made, as a poll.
+    fn into_poll(self) -> Result<R, (Wait, Box<dyn FnMut() -> Result<R, Wait>>)> {
+        match self {
+            Async::Ready(r) => Ok(r),
+            Async::Pending { wait, then } => {
+                let mut then = Some(then);
+                Err((
+                    wait,
+                    Box::new(move || Ok(then.take().expect("a wait's continuation runs once")())),
+                ))
+            }
+            Async::Polling { wait, poll } => Err((wait, poll)),
+        }
+    }
 }
 
 /// The readable end of a `stream<T>` on its way between a guest and the
@@ -916,6 +943,15 @@ impl StreamReader<u8> {
 }
 
 impl<T: Lower + 'static> StreamReader<T> {
+    /// A stream whose values the host lowers from `values` as a guest
+    /// reads them (waiting, when `values` says so, for values to come).
+    pub fn from_host_values(values: Box<dyn super::stream::HostValues>) -> Self {
+        StreamReader {
+            shared: super::stream::host_shared(false, HostEnd::Values(values)),
+            _type: PhantomData,
+        }
+    }
+
     /// A stream the host writes `values` into, for a guest to read; it
     /// ends after the last.
     pub fn from_values(values: Vec<T>) -> Self {
@@ -1153,14 +1189,17 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
         } else {
             None
         };
-        let result = match f(&mut cx, params)? {
-            Async::Ready(r) => r,
-            Async::Pending { wait, then } if !async_lower => {
+        let result = match f(&mut cx, params)?.into_poll() {
+            Ok(r) => r,
+            Err((mut wait, mut poll)) if !async_lower => loop {
                 super::hostio::block_on(wait);
-                then()
-            }
-            Async::Pending { wait, then } => {
-                let status = start_subtask(cx, out_ptr, wait, then)?;
+                match poll() {
+                    Ok(r) => break r,
+                    Err(next) => wait = next,
+                }
+            },
+            Err((wait, poll)) => {
+                let status = start_subtask(cx, out_ptr, wait, poll)?;
                 // SAFETY: an async lowering has an i32 result.
                 unsafe { *results = ValRaw::from(status) };
                 return Ok(());
@@ -1195,15 +1234,16 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
 
 /// The subtask of an async-lowered host call that waits for `wait`: a
 /// handle in the caller's table, resolved by the event loop once the wait
-/// is over (the result from `then` lowered at `out_ptr`), unless the
-/// caller cancels it first (`subtask.cancel` then abandons the wait). Returns the
-/// call's status: `STARTED` with the subtask's handle (CanonicalABI.md
-/// `canon_lower`, `Subtask.State`).
+/// is over and `poll` gives the result (lowered at `out_ptr`; a poll that
+/// gives another wait waits again), unless the caller cancels it first
+/// (`subtask.cancel` then abandons the wait). Returns the call's status:
+/// `STARTED` with the subtask's handle (CanonicalABI.md `canon_lower`,
+/// `Subtask.State`).
 fn start_subtask<R: Lower + 'static>(
     cx: Cx<'static>,
     out_ptr: Option<u32>,
     wait: Wait,
-    then: Box<dyn FnOnce() -> R>,
+    poll: Box<dyn FnMut() -> Result<R, Wait>>,
 ) -> HostResult<u32> {
     let rt = runtime();
     let sched = &rt.sched;
@@ -1217,18 +1257,38 @@ fn start_subtask<R: Lower + 'static>(
     }));
     let index = cx.instance.table.borrow_mut().add(Slot::Subtask(w))?;
     sched.waitables.items.borrow_mut().get_mut(w).index = index;
-    let mut cx = cx;
     let cancelled = std::rc::Rc::new(core::cell::Cell::new(false));
     sched
         .host_subtasks
         .borrow_mut()
         .insert(w, cancelled.clone());
-    sched.host.add(
+    wait_subtask(w, cx, out_ptr, cancelled, wait, poll);
+    Ok(SubtaskState::Started as u32 | (index << 4))
+}
+
+/// Has the event loop poll host subtask `w` once `wait` is over (see
+/// [`start_subtask`]).
+fn wait_subtask<R: Lower + 'static>(
+    w: u32,
+    mut cx: Cx<'static>,
+    out_ptr: Option<u32>,
+    cancelled: std::rc::Rc<core::cell::Cell<bool>>,
+    wait: Wait,
+    mut poll: Box<dyn FnMut() -> Result<R, Wait>>,
+) {
+    let live = cancelled.clone();
+    runtime().sched.host.add(
         wait,
-        Box::new(move || !cancelled.get()),
+        Box::new(move || !live.get()),
         Box::new(move || {
+            let r = match poll() {
+                Ok(r) => r,
+                Err(next) => {
+                    wait_subtask(w, cx, out_ptr, cancelled, next, poll);
+                    return Ok(());
+                }
+            };
             runtime().sched.host_subtasks.borrow_mut().remove(&w);
-            let r = then();
             if let Some(ptr) = out_ptr {
                 r.store(&mut cx, ptr).map_err(|e| match e {
                     HostTrap::Abi(t) => t,
@@ -1242,7 +1302,6 @@ fn start_subtask<R: Lower + 'static>(
             Ok(())
         }),
     );
-    Ok(SubtaskState::Started as u32 | (index << 4))
 }
 
 #[cfg(test)]

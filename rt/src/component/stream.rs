@@ -138,11 +138,13 @@ pub trait HostSource {
 }
 
 /// The host's writable end of a stream of values other than bytes (a
-/// directory listing), which it lowers one by one.
+/// directory listing, the connections a socket accepts), which it lowers
+/// one by one.
 pub trait HostValues {
     /// Lowers up to `n` values into the guest's memory at `ptr` (values
-    /// laid out one after another) through `cx`; returns how many, or
-    /// [`SourceRead::End`] when there are no more.
+    /// laid out one after another) through `cx`; returns how many,
+    /// [`SourceRead::End`] when there are no more, or [`SourceRead::Wait`]
+    /// when none is there yet (the read goes on once the wait is over).
     ///
     /// # Errors
     ///
@@ -457,7 +459,8 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                         advance(rt, w, n as u32);
                         set_event(rt, w, copy_result::COMPLETED, false);
                     }
-                    _ => {
+                    SourceRead::Wait(wait) => wait_for_host(rt, w, sid, wait),
+                    SourceRead::End => {
                         keep = false;
                         rt.sched.waitables.with_shared(sid, |s| s.dropped = true);
                         set_event(rt, w, copy_result::DROPPED, false);

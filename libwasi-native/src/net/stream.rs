@@ -1,0 +1,216 @@
+//! The byte streams of a connected TCP socket as WASI 0.2's
+//! `input-stream` and `output-stream` use them: reads that never block
+//! (or block on request), and writes that `check-write` budgets.
+//!
+//! A write takes what the guest gives at once: what the OS does not take
+//! now waits in the stream (`check-write` answers 0 until it is out), and
+//! `check-write` budgets no more than the room the socket's send buffer
+//! has (`SO_SNDBUF` less `SIOCOUTQ`), so that little ever waits there.
+//! Dropping a stream with bytes still waiting sends them first, blocking
+//! as a blocking socket's `send(2)` would have.
+
+use std::rc::Rc;
+
+use super::error::ErrorCode;
+use super::os::{Socket, ready_now, wait_for};
+
+/// How a stream operation failed (WASI 0.2's `stream-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFail {
+    /// The stream is closed: the peer shut its side down (read), or the
+    /// connection no longer takes data (write).
+    Closed,
+    /// The operation failed with this error (`last-operation-failed`).
+    Failed(ErrorCode),
+}
+
+/// Most bytes one read returns and one `check-write` budgets.
+pub const CHUNK: usize = 1 << 20;
+
+/// The error of a failed read or write: a broken pipe closes the stream.
+fn fail(e: std::io::Error) -> StreamFail {
+    match e.raw_os_error() {
+        Some(libc::EPIPE) => StreamFail::Closed,
+        _ => StreamFail::Failed(ErrorCode::from_io(&e)),
+    }
+}
+
+/// The receiving half of a connected TCP socket.
+#[derive(Debug)]
+pub struct TcpInput {
+    socket: Rc<Socket>,
+}
+
+impl TcpInput {
+    /// The receiving half of `socket`.
+    pub fn new(socket: Rc<Socket>) -> TcpInput {
+        TcpInput { socket }
+    }
+
+    /// The descriptor, to wait for it to become readable.
+    pub fn fd(&self) -> i32 {
+        self.socket.fd()
+    }
+
+    /// Reads up to `len` bytes (at most [`CHUNK`]); with `blocking`, waits
+    /// for at least one first. Without, returns none when none are there.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` at the end of the stream (the peer shut its side down, or
+    /// the guest shut down receiving), `Failed` with `connection-reset` and
+    /// the like.
+    pub fn read(&self, len: u64, blocking: bool) -> Result<Vec<u8>, StreamFail> {
+        let len = (len as usize).min(CHUNK);
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(len);
+        loop {
+            match self.socket.recv(&mut buf.spare_capacity_mut()[..len]) {
+                Ok(0) => return Err(StreamFail::Closed),
+                Ok(n) => {
+                    // SAFETY: the OS filled the first `n` bytes.
+                    unsafe { buf.set_len(n) };
+                    return Ok(buf);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !blocking {
+                        return Ok(Vec::new());
+                    }
+                    wait_for(self.socket.fd(), libc::POLLIN);
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+}
+
+/// The sending half of a connected TCP socket.
+#[derive(Debug)]
+pub struct TcpOutput {
+    socket: Rc<Socket>,
+    /// Bytes written that the OS has not taken yet.
+    pending: Vec<u8>,
+    /// How a send failed, reported by the next operation, then `Closed`.
+    failed: Option<StreamFail>,
+}
+
+impl TcpOutput {
+    /// The sending half of `socket`.
+    pub fn new(socket: Rc<Socket>) -> TcpOutput {
+        TcpOutput {
+            socket,
+            pending: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// The descriptor, to wait for it to become writable.
+    pub fn fd(&self) -> i32 {
+        self.socket.fd()
+    }
+
+    /// The error a send met, once (then the stream is closed).
+    fn take_failure(&mut self) -> Result<(), StreamFail> {
+        match self.failed {
+            None => Ok(()),
+            Some(f) => {
+                self.failed = Some(StreamFail::Closed);
+                Err(f)
+            }
+        }
+    }
+
+    /// Sends what waits, without blocking: returns whether all went.
+    fn push(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            match self.socket.send(&self.pending) {
+                Ok(n) => {
+                    self.pending.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+                Err(e) => {
+                    self.pending.clear();
+                    self.failed = Some(fail(e));
+                }
+            }
+        }
+        true
+    }
+
+    /// How many bytes the guest may write now (WIT `check-write`): 0 while
+    /// earlier bytes wait or the socket has no room, else the room of the
+    /// send buffer (at least 4 KiB once the socket is writable, at most
+    /// [`CHUNK`]).
+    ///
+    /// # Errors
+    ///
+    /// How an earlier send failed, then `Closed`.
+    pub fn check_write(&mut self) -> Result<u64, StreamFail> {
+        let sent = self.push();
+        self.take_failure()?;
+        if !sent {
+            return Ok(0);
+        }
+        let size = self
+            .socket
+            .get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)
+            .unwrap_or(0)
+            .max(0) as usize;
+        let room = size.saturating_sub(self.socket.unsent().unwrap_or(size));
+        if room > 0 {
+            return Ok(room.clamp(4096, CHUNK) as u64);
+        }
+        Ok(if ready_now(self.socket.fd(), libc::POLLOUT) {
+            4096
+        } else {
+            0
+        })
+    }
+
+    /// Writes `bytes` (WIT `write`): sent now as far as the OS takes
+    /// them, the rest kept for later.
+    ///
+    /// # Errors
+    ///
+    /// How an earlier send failed, then `Closed`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StreamFail> {
+        self.take_failure()?;
+        let mut bytes = bytes;
+        if self.pending.is_empty() {
+            while !bytes.is_empty() {
+                match self.socket.send(bytes) {
+                    Ok(n) => bytes = &bytes[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        self.failed = Some(fail(e));
+                        return self.take_failure();
+                    }
+                }
+            }
+        }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Sends what waits (WIT `flush`, `blocking-flush`): without
+    /// `blocking`, what the OS takes now; with it, all of it, waiting for
+    /// room.
+    ///
+    /// # Errors
+    ///
+    /// How a send failed, then `Closed`.
+    pub fn flush(&mut self, blocking: bool) -> Result<(), StreamFail> {
+        while !self.push() && blocking {
+            wait_for(self.socket.fd(), libc::POLLOUT);
+        }
+        self.take_failure()
+    }
+}
+
+impl Drop for TcpOutput {
+    fn drop(&mut self) {
+        let _ = self.flush(true);
+    }
+}
