@@ -396,15 +396,6 @@ impl Socket {
         })?;
         Ok(value)
     }
-
-    /// Bytes in the send queue not acknowledged by the peer yet
-    /// (`SIOCOUTQ`).
-    pub fn unsent(&self) -> io::Result<usize> {
-        let mut n: c_int = 0;
-        // SAFETY: SIOCOUTQ writes one int.
-        check(unsafe { libc::ioctl(self.fd(), libc::TIOCOUTQ, &mut n) })?;
-        Ok(n.max(0) as usize)
-    }
 }
 
 /// Whether `fd` has one of `events` now (a `poll(2)` that does not

@@ -3,16 +3,15 @@
 //! (or block on request), and writes that `check-write` budgets.
 //!
 //! A write takes what the guest gives at once: what the OS does not take
-//! now waits in the stream (`check-write` answers 0 until it is out), and
-//! `check-write` budgets no more than the room the socket's send buffer
-//! has (`SO_SNDBUF` less `SIOCOUTQ`), so that little ever waits there.
+//! now waits in the stream, and `check-write` answers 0 until it is out
+//! (the stream's pollable is ready when the socket has room again).
 //! Dropping a stream with bytes still waiting sends them first, blocking
 //! as a blocking socket's `send(2)` would have.
 
 use std::rc::Rc;
 
 use super::error::ErrorCode;
-use super::os::{Socket, ready_now, wait_for};
+use super::os::{Socket, wait_for};
 
 /// How a stream operation failed (WASI 0.2's `stream-error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,10 +138,8 @@ impl TcpOutput {
         true
     }
 
-    /// How many bytes the guest may write now (WIT `check-write`): 0 while
-    /// earlier bytes wait or the socket has no room, else the room of the
-    /// send buffer (at least 4 KiB once the socket is writable, at most
-    /// [`CHUNK`]).
+    /// How many bytes the guest may write now (WIT `check-write`): 0
+    /// while earlier bytes wait for room in the socket, else [`CHUNK`].
     ///
     /// # Errors
     ///
@@ -150,23 +147,7 @@ impl TcpOutput {
     pub fn check_write(&mut self) -> Result<u64, StreamFail> {
         let sent = self.push();
         self.take_failure()?;
-        if !sent {
-            return Ok(0);
-        }
-        let size = self
-            .socket
-            .get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)
-            .unwrap_or(0)
-            .max(0) as usize;
-        let room = size.saturating_sub(self.socket.unsent().unwrap_or(size));
-        if room > 0 {
-            return Ok(room.clamp(4096, CHUNK) as u64);
-        }
-        Ok(if ready_now(self.socket.fd(), libc::POLLOUT) {
-            4096
-        } else {
-            0
-        })
+        Ok(if sent { CHUNK as u64 } else { 0 })
     }
 
     /// Writes `bytes` (WIT `write`): sent now as far as the OS takes

@@ -279,10 +279,11 @@ impl types::Host for WasiHost {
         remote_address: IpSocketAddress,
     ) -> HostResult<Async<Result<(), Code>>> {
         let socket = self.tcp3(this.rep)?;
-        let started = socket
-            .borrow_mut()
-            .start_connect(&self.network, to_std(remote_address))
-            .and_then(|()| socket.borrow_mut().finish_connect());
+        let started = {
+            let mut s = socket.borrow_mut();
+            s.start_connect(&self.network, to_std(remote_address))
+                .and_then(|()| s.finish_connect())
+        };
         match started {
             Err(ErrorCode::WouldBlock) => {}
             r => return Ok(Async::Ready(r.map_err(code))),
