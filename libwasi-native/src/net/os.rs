@@ -365,6 +365,14 @@ impl Socket {
         Ok((n.min(buf.len()), from_raw(&raw)?))
     }
 
+    /// Bytes received and not read yet (`FIONREAD`).
+    pub fn queued(&self) -> io::Result<usize> {
+        let mut n: c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        check(unsafe { libc::ioctl(self.fd(), libc::FIONREAD, &mut n) })?;
+        Ok(n.max(0) as usize)
+    }
+
     /// `shutdown(2)`: `libc::SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
     pub fn shutdown(&self, how: c_int) -> io::Result<()> {
         // SAFETY: plain system call.

@@ -10,6 +10,8 @@
 
 use std::rc::Rc;
 
+use smelt_rt::component::host::ReadBytes;
+
 use super::error::ErrorCode;
 use super::os::{Socket, wait_for};
 
@@ -84,6 +86,54 @@ impl TcpInput {
         }
     }
 }
+
+impl TcpInput {
+    /// Reads up to `len` bytes (at most [`CHUNK`]) as [`TcpInput::read`]
+    /// does, but without a copy in the host: the bytes waiting in the
+    /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
+    /// into the list the guest gets, once it is allocated to that size.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpInput::read`].
+    pub fn read_in_place(&self, len: u64, blocking: bool) -> Result<ReadBytes, StreamFail> {
+        let len = (len as usize).min(CHUNK);
+        if len == 0 {
+            return Ok(ReadBytes::Owned(Vec::new()));
+        }
+        loop {
+            let queued = self.socket.queued().map_err(fail)?;
+            if queued > 0 {
+                let socket = self.socket.clone();
+                return Ok(ReadBytes::Fill {
+                    len: queued.min(len),
+                    fill: Box::new(move |buf: &mut [u8]| {
+                        // SAFETY: initialized bytes are valid as
+                        // maybe-uninitialized ones; the OS only writes.
+                        let buf = unsafe {
+                            core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len())
+                        };
+                        // A failure now (a reset since) leaves the list
+                        // short; the next read reports it.
+                        socket.recv(buf).unwrap_or(0)
+                    }),
+                });
+            }
+            // Nothing queued: the end of the stream, nothing yet, or
+            // bytes that came since.
+            match self.read(len.min(SMALL) as u64, false) {
+                Ok(bytes) if bytes.is_empty() && blocking => {
+                    wait_for(self.socket.fd(), libc::POLLIN);
+                }
+                r => return r.map(ReadBytes::Owned),
+            }
+        }
+    }
+}
+
+/// The most bytes [`TcpInput::read_in_place`] reads into the host when the
+/// socket said it had none.
+const SMALL: usize = 4096;
 
 /// The sending half of a connected TCP socket.
 #[derive(Debug)]

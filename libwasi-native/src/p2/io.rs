@@ -9,7 +9,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
-use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
+use smelt_rt::component::host::{Borrow, Cx, GuestBytes, HostResult, HostTrap, Own, ReadBytes};
 
 use crate::WasiHost;
 use crate::bindings::wasi_io_error::{self, Error};
@@ -351,8 +351,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, false)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, false)
     }
 
     fn method_input_stream_blocking_read(
@@ -360,8 +360,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, true)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, true)
     }
 
     fn method_input_stream_skip(
@@ -411,7 +411,7 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
         self.write(this.rep, &contents)
     }
@@ -420,7 +420,7 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
         if let Err(e) = self.write(this.rep, &contents)? {
             return Ok(Err(e));
@@ -501,6 +501,21 @@ impl wasi_io_streams::Host for WasiHost {
 }
 
 impl WasiHost {
+    /// Reads from input stream `rep` into the list a guest gets: a TCP
+    /// socket's bytes without a copy in the host.
+    fn read_list(
+        &mut self,
+        rep: u32,
+        len: u64,
+        blocking: bool,
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read_in_place(len, blocking);
+            return self.tcp_stream_result(result);
+        }
+        Ok(self.read(rep, len, blocking)?.map(ReadBytes::Owned))
+    }
+
     /// Flushes output stream `rep` (only a TCP socket's holds bytes back),
     /// waiting for it with `blocking`.
     fn flush(&mut self, rep: u32, blocking: bool) -> HostResult<Result<(), StreamError>> {
