@@ -404,15 +404,18 @@ fn preview1_command_runs_through_the_adapter() {
 fn a_closed_stdout_ends_smelt_quietly() {
     use std::os::unix::process::ExitStatusExt;
     const SIGPIPE: i32 = 13;
-    let mut child = std::process::Command::new(smelt_tests::smelt_bin().unwrap())
+    // The pipe's read end is closed before smelt starts, so its first
+    // write fails whatever the scheduling: a reader closing the pipe after
+    // the spawn raced with smelt writing everything first on a loaded
+    // machine (the test failed in CI for that reason alone).
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = std::process::Command::new(smelt_tests::smelt_bin().unwrap())
         .arg("targets")
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .expect("run smelt");
-    // Closed before smelt (still starting) writes its first line.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.is_empty(), "stderr: {stderr}");
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
