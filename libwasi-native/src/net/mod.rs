@@ -76,7 +76,6 @@ macro_rules! wit_addresses {
         }
 
         /// A `std::net` IP address as a WIT one.
-        #[allow(dead_code)]
         fn ip_from_std(ip: std::net::IpAddr) -> wit_addr::IpAddress {
             match ip {
                 std::net::IpAddr::V4(v4) => {

@@ -26,6 +26,9 @@ type Socket = Borrow<UdpRes>;
 /// Most datagrams one `check-send` permits.
 const SEND_PERMIT: u64 = 64;
 
+/// Most datagrams one `receive` returns.
+const RECEIVE_BATCH: u64 = 64;
+
 impl WasiHost {
     /// UDP socket `rep`.
     fn udp(&mut self, rep: u32) -> HostResult<Rc<RefCell<UdpSocket>>> {
@@ -198,7 +201,7 @@ impl udp::Host for WasiHost {
             return Ok(Ok(out));
         }
         let mut buf = scratch();
-        while (out.len() as u64) < max_results.min(SEND_PERMIT) {
+        while (out.len() as u64) < max_results.min(RECEIVE_BATCH) {
             match socket.receive(&mut buf) {
                 Ok((data, from)) => out.push(IncomingDatagram {
                     data,
