@@ -365,6 +365,15 @@ impl Socket {
         Ok((n.min(buf.len()), from_raw(&raw)?))
     }
 
+    /// Bytes in the send queue not acknowledged by the peer yet
+    /// (`SIOCOUTQ`).
+    pub fn unsent(&self) -> io::Result<usize> {
+        let mut n: c_int = 0;
+        // SAFETY: SIOCOUTQ writes one int.
+        check(unsafe { libc::ioctl(self.fd(), libc::TIOCOUTQ, &mut n) })?;
+        Ok(n.max(0) as usize)
+    }
+
     /// Bytes received and not read yet (`FIONREAD`).
     pub fn queued(&self) -> io::Result<usize> {
         let mut n: c_int = 0;

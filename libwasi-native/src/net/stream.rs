@@ -2,18 +2,22 @@
 //! `input-stream` and `output-stream` use them: reads that never block
 //! (or block on request), and writes that `check-write` budgets.
 //!
-//! A write takes what the guest gives at once: what the OS does not take
-//! now waits in the stream, and `check-write` answers 0 until it is out
-//! (the stream's pollable is ready when the socket has room again).
-//! Dropping a stream with bytes still waiting sends them first, blocking
-//! as a blocking socket's `send(2)` would have.
+//! `check-write` budgets the room the socket's send buffer has
+//! (`SO_SNDBUF` less `SIOCOUTQ`), so that a write goes to the OS whole, as
+//! `send(2)` would take it: what the guest wrote is then out of the
+//! process, sent even if it exits at once. What the OS does not take after
+//! all (its accounting differs a little) waits in the stream, and
+//! `check-write` answers 0 until it is out (the stream's pollable is ready
+//! when the socket has room again). Dropping a stream with bytes still
+//! waiting sends them first, blocking as a blocking socket's `send(2)`
+//! would have.
 
 use std::rc::Rc;
 
 use smelt_rt::component::host::ReadBytes;
 
 use super::error::ErrorCode;
-use super::os::{Socket, wait_for};
+use super::os::{Socket, ready_now, wait_for};
 
 /// How a stream operation failed (WASI 0.2's `stream-error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +147,15 @@ pub struct TcpOutput {
     pending: Vec<u8>,
     /// How a send failed, reported by the next operation, then `Closed`.
     failed: Option<StreamFail>,
+    /// The size of the socket's send buffer (`SO_SNDBUF`), read again now
+    /// and then: Linux grows it as the connection goes.
+    send_buffer: usize,
+    /// `check-write` calls since `send_buffer` was read.
+    checks: u32,
 }
+
+/// `check-write` calls between two reads of `SO_SNDBUF`.
+const RECHECK_SEND_BUFFER: u32 = 64;
 
 impl TcpOutput {
     /// The sending half of `socket`.
@@ -152,6 +164,8 @@ impl TcpOutput {
             socket,
             pending: Vec::new(),
             failed: None,
+            send_buffer: 0,
+            checks: 0,
         }
     }
 
@@ -189,7 +203,10 @@ impl TcpOutput {
     }
 
     /// How many bytes the guest may write now (WIT `check-write`): 0
-    /// while earlier bytes wait for room in the socket, else [`CHUNK`].
+    /// while earlier bytes wait or the socket has no room, else the room
+    /// of its send buffer (at most [`CHUNK`]; at least 4 KiB when the
+    /// socket is writable, so that a pollable that is ready always lets a
+    /// write through).
     ///
     /// # Errors
     ///
@@ -197,7 +214,33 @@ impl TcpOutput {
     pub fn check_write(&mut self) -> Result<u64, StreamFail> {
         let sent = self.push();
         self.take_failure()?;
-        Ok(if sent { CHUNK as u64 } else { 0 })
+        if !sent {
+            return Ok(0);
+        }
+        if self.checks.is_multiple_of(RECHECK_SEND_BUFFER) {
+            self.read_send_buffer();
+        }
+        self.checks = self.checks.wrapping_add(1);
+        let unsent = self.socket.unsent().unwrap_or(0);
+        let mut room = self.send_buffer.saturating_sub(unsent);
+        if room == 0 {
+            self.read_send_buffer();
+            room = self.send_buffer.saturating_sub(unsent);
+        }
+        if room > 0 {
+            return Ok(room.min(CHUNK) as u64);
+        }
+        Ok(if ready_now(self.socket.fd(), libc::POLLOUT) {
+            4096
+        } else {
+            0
+        })
+    }
+
+    fn read_send_buffer(&mut self) {
+        let size = self.socket.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF);
+        self.send_buffer = size.unwrap_or(0).max(0) as usize;
+        self.checks = 0;
     }
 
     /// Writes `bytes` (WIT `write`): sent now as far as the OS takes
