@@ -12,6 +12,7 @@
 //! waiting sends them first, blocking as a blocking socket's `send(2)`
 //! would have.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use smelt_rt::component::host::ReadBytes;
@@ -44,12 +45,18 @@ fn fail(e: std::io::Error) -> StreamFail {
 #[derive(Debug)]
 pub struct TcpInput {
     socket: Rc<Socket>,
+    /// Whether the last read found the socket empty: the next that does
+    /// asks whether the stream is at its end.
+    found_empty: Cell<bool>,
 }
 
 impl TcpInput {
     /// The receiving half of `socket`.
     pub fn new(socket: Rc<Socket>) -> TcpInput {
-        TcpInput { socket }
+        TcpInput {
+            socket,
+            found_empty: Cell::new(false),
+        }
     }
 
     /// The descriptor, to wait for it to become readable.
@@ -107,7 +114,14 @@ impl TcpInput {
         }
         loop {
             let queued = self.socket.queued().map_err(fail)?;
+            if queued == 0 && !blocking && !self.found_empty.replace(true) {
+                // Most likely nothing yet (a guest that then waits for the
+                // stream's pollable reads again when there is something,
+                // or at the end): a `recv(2)` tells only next time.
+                return Ok(ReadBytes::Owned(Vec::new()));
+            }
             if queued > 0 {
+                self.found_empty.set(false);
                 let socket = self.socket.clone();
                 return Ok(ReadBytes::Fill {
                     len: queued.min(len),

@@ -124,44 +124,74 @@ fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
 }
 
 /// Blocks until at least one of `ps` is ready; returns the indices of the
-/// ready ones, in order.
+/// ready ones, in order. One `poll(2)` over the descriptors answers both
+/// which are ready now and, when none is and nothing else is, waits for
+/// them (until the nearest deadline).
 pub fn wait(ps: &[Pollable]) -> Vec<u32> {
+    if ps.is_empty() {
+        return Vec::new();
+    }
     loop {
-        let ready_now: Vec<u32> = ps
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| ready(**p))
-            .map(|(i, _)| i as u32)
-            .collect();
-        if !ready_now.is_empty() || ps.is_empty() {
-            return ready_now;
-        }
         let now = monotonic_now();
-        let deadline = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Deadline(t) => Some(*t),
-                _ => None,
-            })
-            .min();
-        let timeout = match deadline {
-            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
-            None => -1,
+        let mut out: Vec<u32> = Vec::new();
+        let mut deadline: Option<u64> = None;
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        let mut fd_index: Vec<u32> = Vec::new();
+        for (i, p) in ps.iter().enumerate() {
+            let (fd, events) = match *p {
+                Pollable::Ready | Pollable::TcpSocket(_) => {
+                    out.push(i as u32);
+                    continue;
+                }
+                Pollable::Deadline(t) if t <= now => {
+                    out.push(i as u32);
+                    continue;
+                }
+                Pollable::Deadline(t) => {
+                    deadline = Some(deadline.map_or(t, |d| d.min(t)));
+                    continue;
+                }
+                Pollable::Readable(fd) => (fd, libc::POLLIN),
+                Pollable::Writable(fd) => (fd, libc::POLLOUT),
+            };
+            fds.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+            fd_index.push(i as u32);
+        }
+        let timeout = match (out.is_empty(), deadline) {
+            (false, _) => 0,
+            (true, Some(t)) => {
+                (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32
+            }
+            (true, None) => -1,
         };
-        let mut fds: Vec<(i32, i16)> = ps
-            .iter()
-            .filter_map(|p| match p {
-                Pollable::Readable(fd) => Some((*fd, libc::POLLIN)),
-                Pollable::Writable(fd) => Some((*fd, libc::POLLOUT)),
-                _ => None,
-            })
-            .collect();
         if fds.is_empty() {
+            if !out.is_empty() {
+                return out;
+            }
             if let Some(t) = deadline {
                 sleep_until(t);
             }
-        } else {
-            poll_fds(&mut fds, timeout);
+            continue;
+        }
+        // SAFETY: `fds` is a valid array of `fds.len()` entries; an
+        // interrupted or failed poll reports nothing ready and is retried
+        // (or the deadline check ends the wait).
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n > 0 {
+            out.extend(
+                fds.iter()
+                    .zip(&fd_index)
+                    .filter(|(p, _)| p.revents != 0)
+                    .map(|(_, &i)| i),
+            );
+            out.sort_unstable();
+        }
+        if !out.is_empty() {
+            return out;
         }
     }
 }
