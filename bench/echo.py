@@ -132,7 +132,8 @@ def run(h, log, run_checked) -> dict | None:
     log(f"running the echo benchmark ({cfg.size}: {size} bytes, {cfg.runs}× each)")
     result = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "size": cfg.size, "bytes": size, "runs": cfg.runs,
-              "load_average_at_start": h.info["machine"]["load_average_at_start"]}
+              "load_average_at_start": h.info["machine"]["load_average_at_start"],
+              "notes": list(cfg.notes)}
     for role, versions in setups.items():
         got: dict[str, list[dict[str, float]]] = {k: [] for k in versions}
         kinds = list(versions)
@@ -148,17 +149,21 @@ def run(h, log, run_checked) -> dict | None:
         for kind, runs in got.items():
             wall = statistics.median(r["wall_s"] for r in runs)
             cpu = statistics.median(r[f"{role}_cpu_s"] for r in runs)
-            figures[kind] = {"wall_s": wall, "bps": size / wall,
+            best = min(r["wall_s"] for r in runs)
+            figures[kind] = {"wall_s": wall, "bps": size / wall, "best_bps": size / best,
                              "cpu_s_per_gib": cpu * (1 << 30) / size,
                              "runs_wall_s": [round(r["wall_s"], 4) for r in runs]}
         figures["smelt_over_native_throughput"] = (figures["smelt"]["bps"]
                                                    / figures["native"]["bps"])
+        figures["smelt_over_native_best"] = (figures["smelt"]["best_bps"]
+                                             / figures["native"]["best_bps"])
         figures["smelt_over_native_cpu"] = (figures["smelt"]["cpu_s_per_gib"]
                                             / figures["native"]["cpu_s_per_gib"])
         result[role] = figures
         log(f"  echo {role}: native {figures['native']['bps'] / 1e9:.2f} GB/s, "
               f"smelt {figures['smelt']['bps'] / 1e9:.2f} GB/s "
-              f"({figures['smelt_over_native_throughput']:.2f}× native), "
+              f"({figures['smelt_over_native_throughput']:.2f}× native; fastest runs "
+              f"{figures['smelt_over_native_best']:.2f}×), "
               f"CPU {figures['smelt_over_native_cpu']:.2f}× native")
     return result
 
@@ -172,27 +177,36 @@ def markdown(e: dict) -> list[str]:
            "sockets through wasi-libc) and compiled by smelt, echoes "
            f"{e['bytes']} bytes over loopback (64 KiB writes, each echoed before the next) "
            "for a native client (the same program built natively), in alternation with the "
-           "native server. Throughput: bytes echoed per second of the client's run; CPU: user "
-           "+ system time of the server.",
+           "native server. Throughput: bytes echoed per second of the client's run (median, "
+           "and of the fastest run, less disturbed by other work on a busy machine); CPU: user "
+           "+ system time of the server (median).",
            ""]
     if e.get("size") == "tiny":
         out += ["**Tiny input, one run: a check that it builds and runs, not a measurement.**", ""]
-    out.append("| measured | native | smelt | smelt/native throughput | smelt/native CPU |")
+    out += [f"**Note**: {n}" for n in e.get("notes", [])]
+    if e.get("notes"):
+        out.append("")
+    out.append("| measured | native | smelt | smelt/native throughput (median, fastest) "
+               "| smelt/native CPU |")
     out.append("| --- | --- | --- | --- | --- |")
     for role in ("server",):
         f = e.get(role)
         if not f:
             continue
-        out.append(f"| {role} | {f['native']['bps'] / 1e9:.2f} GB/s, "
-                   f"{f['native']['cpu_s_per_gib']:.3f} s CPU/GiB | "
-                   f"{f['smelt']['bps'] / 1e9:.2f} GB/s, "
-                   f"{f['smelt']['cpu_s_per_gib']:.3f} s CPU/GiB | "
-                   f"{f['smelt_over_native_throughput']:.2f}× | "
+        cell = {k: f"{f[k]['bps'] / 1e9:.2f} GB/s (fastest {f[k]['best_bps'] / 1e9:.2f}), "
+                   f"{f[k]['cpu_s_per_gib']:.3f} s CPU/GiB" for k in ("native", "smelt")}
+        out.append(f"| {role} | {cell['native']} | {cell['smelt']} | "
+                   f"{f['smelt_over_native_throughput']:.2f}×, "
+                   f"{f['smelt_over_native_best']:.2f}× | "
                    f"{f['smelt_over_native_cpu']:.2f}× |")
     out.append("")
     if e.get("size") == "full" and e.get("server"):
-        r = e["server"]["smelt_over_native_throughput"]
-        verdict = "met" if r >= 1 / GOAL else "**not met**"
-        out += ["| goal (issue 15) | measured | |", "| --- | --- | --- |",
-                f"| server throughput within 10% of native | {r:.2f}× native | {verdict} |", ""]
+        out += ["| goal (issue 15) | measured | |", "| --- | --- | --- |"]
+        for what, key in (("median", "smelt_over_native_throughput"),
+                          ("fastest runs", "smelt_over_native_best")):
+            r = e["server"][key]
+            verdict = "met" if r >= 1 / GOAL else "**not met**"
+            out.append(f"| server throughput within 10% of native ({what}) | {r:.2f}× native "
+                       f"| {verdict} |")
+        out.append("")
     return out
