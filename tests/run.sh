@@ -4,7 +4,8 @@
 # runtime library for every other target, runs every test (unit tests,
 # end-to-end tests, the conformance scripts as test trials, the
 # cross-compilation tests), then, for each other target, the trap tests,
-# the tests/programs suite, the sockets tests and `smelt wast` compiled for that target and
+# the tests/programs suite, the sockets, HTTP server and HTTP client tests
+# and `smelt wast` compiled for that target and
 # run here (under qemu-user for aarch64 and riscv64; for riscv64 also with
 # `--cpu rv64gcv`, the vector extension SIMD needs there), then what `file` and
 # `ldd` say of each target's executable (musl ones are static) and that it
@@ -59,9 +60,10 @@ log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3) and sockets"
+  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), sockets, HTTP servers and clients"
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test sockets || failed+=("$t: trap tests, tests/programs and sockets")
+    --test sockets --test http_serve --test http_client \
+    || failed+=("$t: trap tests, tests/programs, sockets, HTTP")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")

@@ -14,6 +14,12 @@ if ! command -v clang >/dev/null || ! test -f /usr/lib/wasm32-wasi/libc.a; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32 >/dev/null
 fi
+# The HTTP server tests (tests/tests/http_serve.rs) hit servers with curl
+# and the load generator wrk.
+if ! command -v curl >/dev/null || ! command -v wrk >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl wrk >/dev/null
+fi
 # Cross-compilation (tests/run.sh runs the suites for every target): the
 # C cross toolchains and libcs for the glibc targets, qemu-user to run
 # aarch64 and riscv64 executables here, and the Rust targets. A musl target

@@ -43,6 +43,12 @@ pub enum ProgramKind {
     /// [`ProgramDesc::entry_export`] (the `run` export) with the host as the
     /// caller.
     Component = 2,
+    /// A component served over HTTP: listen on the address of
+    /// [`crate::wasi::ServeConfig`], and answer each request by calling the
+    /// adapter [`ProgramDesc::entry_export`] (the `wasi:http` handler's
+    /// `handle` export) with the host as the caller, after
+    /// [`ProgramDesc::init`] has instantiated the component.
+    HttpServer = 3,
 }
 
 impl ProgramKind {
@@ -55,6 +61,7 @@ impl ProgramKind {
             ProgramKind::WastScript => "smelt_run_wast_script",
             ProgramKind::CoreCommand => "smelt_run_core_command",
             ProgramKind::Component => "smelt_run_component",
+            ProgramKind::HttpServer => "smelt_run_http_server",
         }
     }
 }

@@ -30,6 +30,22 @@ pub struct EnvVar {
     pub value: Option<String>,
 }
 
+/// How an HTTP server executable serves
+/// ([`crate::program::ProgramKind::HttpServer`]): what `smelt build` chose,
+/// which the executable's own flags can override when it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// The address to listen on (`HOST:PORT`; port 0 picks a free port).
+    pub addr: String,
+    /// The WASI minor version of the handler: 2 (`wasi:http/incoming-handler`,
+    /// a fresh instance per request) or 3 (`wasi:http/handler`, requests as
+    /// concurrent tasks of one instance per worker).
+    pub wasi_minor: u8,
+    /// Worker threads, each with its own event loop and instances; 0: one
+    /// per CPU.
+    pub workers: u32,
+}
+
 /// The capabilities of a component executable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WasiConfig {
@@ -42,6 +58,29 @@ pub struct WasiConfig {
     pub inherit_env: bool,
     /// The network operations granted (`wasi:sockets`).
     pub network: NetGrants,
+    /// How an HTTP server serves; `None` for a command.
+    pub serve: Option<ServeConfig>,
+    /// The authorities (`host`, `host:port`, or `*`) outgoing HTTP
+    /// requests may go to; none by default.
+    pub allow_http: Vec<String>,
+}
+
+impl Encode for ServeConfig {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.addr.as_bytes());
+        w.u8(self.wasi_minor);
+        w.u32(self.workers);
+    }
+}
+
+impl Decode for ServeConfig {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ServeConfig {
+            addr: string(r)?,
+            wasi_minor: r.u8()?,
+            workers: r.u32()?,
+        })
+    }
 }
 
 fn string(r: &mut Reader<'_>) -> Result<String, DecodeError> {
@@ -86,6 +125,8 @@ impl Encode for WasiConfig {
         w.list(&self.env);
         w.u8(u8::from(self.inherit_env));
         self.network.encode(w);
+        w.option(&self.serve);
+        w.list(&self.allow_http);
     }
 }
 
@@ -96,6 +137,8 @@ impl Decode for WasiConfig {
             env: r.list()?,
             inherit_env: r.u8()? != 0,
             network: NetGrants::decode(r)?,
+            serve: r.option()?,
+            allow_http: r.list()?,
         })
     }
 }
@@ -127,6 +170,12 @@ mod tests {
                 tcp_connect: vec![crate::net::AddrRange::ANY],
                 ..NetGrants::default()
             },
+            serve: Some(ServeConfig {
+                addr: "127.0.0.1:0".into(),
+                wasi_minor: 2,
+                workers: 0,
+            }),
+            allow_http: vec!["example.com".into(), "127.0.0.1:8080".into()],
         };
         let bytes = crate::codec::to_bytes(&c);
         assert_eq!(crate::codec::from_bytes::<WasiConfig>(&bytes), Ok(c));

@@ -18,8 +18,8 @@
 
 use thiserror::Error;
 
-use smelt_abi::component::ValType;
-use smelt_abi::wasi::WasiConfig;
+use smelt_abi::component::{TypeTable, ValType};
+use smelt_abi::wasi::{ServeConfig, WasiConfig};
 
 use crate::component::flatten::ItemDef;
 use crate::core::types::EntityIndex;
@@ -36,7 +36,8 @@ pub enum CommandError {
     /// The module imports something no host provides.
     #[error(
         "the module imports `{module}::{name}` (at offset {offset:#x}), which nothing provides \
-         (WASI preview1 modules are not supported yet)"
+         (smelt provides the imports of WASI preview1, `wasi_snapshot_preview1`, and the WASI \
+         imports of components)"
     )]
     UnresolvedImport {
         /// Import module name.
@@ -57,6 +58,15 @@ pub enum CommandError {
          the `wasi:cli/command` world{0}"
     )]
     NotACommand(String),
+    /// `--serve` was given for a component without an HTTP handler.
+    #[error(
+        "--serve: the component exports no `wasi:http/incoming-handler@0.2.x` or \
+         `wasi:http/handler@0.3.x` instance with a function `handle`{0}"
+    )]
+    NotAServer(String),
+    /// The HTTP handler export has another type than its WIT's.
+    #[error("the component's `{0}` is not `{1}`")]
+    BadHandler(String, &'static str),
     /// `--invoke` was given for a component.
     #[error("--invoke applies to core modules; a component runs its `wasi:cli/run` export")]
     InvokeComponent,
@@ -68,77 +78,153 @@ pub enum CommandError {
     Preview1(#[from] crate::preview1::Preview1Error),
 }
 
+/// How a component that exports a `wasi:http` handler is served
+/// (`smelt build --serve --addr --workers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Serve the handler even when the component also exports
+    /// `wasi:cli/run` (which it runs otherwise).
+    pub force: bool,
+    /// The address the executable listens on unless told otherwise when
+    /// it starts.
+    pub addr: String,
+    /// Worker threads; 0: one per CPU.
+    pub workers: u32,
+}
+
+impl Default for ServeOptions {
+    /// Listens on `0.0.0.0:8080`, as `wasmtime serve` does, with one
+    /// worker per CPU.
+    fn default() -> Self {
+        ServeOptions {
+            force: false,
+            addr: "0.0.0.0:8080".into(),
+            workers: 0,
+        }
+    }
+}
+
 /// Compiles `wasm`, a core module or a component, into an object that runs
-/// it as a command (see the module documentation). `wasi` is what a
-/// component is granted; `invoke` names a core module's entry export.
+/// it as a command or serves it (see the module documentation). `wasi` is
+/// what a component is granted; `invoke` names a core module's entry
+/// export; `serve` says how a component exporting an HTTP handler is
+/// served.
 pub fn compile_any(
     wasm: &[u8],
     target: &Target,
     invoke: Option<&str>,
     wasi: &WasiConfig,
+    serve: &ServeOptions,
 ) -> Result<Vec<u8>, CommandError> {
     if wasmparser::Parser::is_component(wasm) {
         if invoke.is_some() {
             return Err(CommandError::InvokeComponent);
         }
-        compile_component(wasm, target, wasi)
+        compile_component(wasm, target, wasi, serve)
     } else if crate::preview1::is_preview1(wasm) {
         if invoke.is_some() {
             return Err(CommandError::InvokePreview1);
         }
         let component = crate::preview1::to_component(wasm)?;
-        compile_component(&component, target, wasi)
+        compile_component(&component, target, wasi, serve)
     } else {
         compile(wasm, target, invoke)
     }
 }
 
-/// Compiles `wasm`, a component of the `wasi:cli/command` world, into an
-/// object that runs its `wasi:cli/run` export with the capabilities `wasi`.
+/// The exported function `func` of the newest exported instance
+/// `{interface}@0.{minor}.x`, with `minor`.
+fn export_func(
+    instance: &crate::component::flatten::InstanceDef,
+    interface: &str,
+    func: &str,
+) -> Option<(u32, Option<crate::component::flatten::FuncDef>)> {
+    let prefix = format!("{interface}@");
+    instance
+        .exports
+        .iter()
+        .filter(|(name, _)| name.starts_with(&prefix))
+        .filter_map(|(name, item)| Some((smelt_wit::wasi_minor(name)?, item)))
+        .max_by_key(|(minor, _)| *minor)
+        .map(|(minor, item)| {
+            let f = match item {
+                ItemDef::Instance(i) => match i.get(func) {
+                    Some(ItemDef::Func(f)) => Some(f.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            (minor, f)
+        })
+}
+
+/// Compiles `wasm`, a component of the `wasi:cli/command` world or one
+/// that exports a `wasi:http` handler, into an object that runs its
+/// `wasi:cli/run` export, or serves its handler (`serve`), with the
+/// capabilities `wasi`.
 pub fn compile_component(
     wasm: &[u8],
     target: &Target,
     wasi: &WasiConfig,
+    serve: &ServeOptions,
 ) -> Result<Vec<u8>, CommandError> {
     let mut program = ProgramBuilder::new();
     let root = program.add_component(wasm)?;
     let instantiation = program.instantiate_with_host(root)?;
     // `wasi:cli/run@0.3.x` (an async `run`) is preferred to
     // `wasi:cli/run@0.2.x`: a component built with Rust's std for WASI 0.3
-    // exports both.
-    let run = instantiation
-        .instance
-        .exports
-        .iter()
-        .filter(|(name, _)| name.starts_with("wasi:cli/run@"))
-        .filter_map(|(name, item)| Some((smelt_wit::wasi_minor(name)?, item)))
-        .max_by_key(|(minor, _)| *minor)
-        .map(|(_, item)| item.clone());
-    let run = match run {
-        Some(ItemDef::Instance(i)) => match i.get("run") {
-            Some(ItemDef::Func(f)) => f.clone(),
-            _ => {
-                return Err(CommandError::NotACommand(
-                    " (its `wasi:cli/run` instance has no function `run`)".into(),
-                ));
-            }
-        },
-        _ => {
-            let exports: Vec<&str> = instantiation
-                .instance
-                .exports
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect();
-            let found = if exports.is_empty() {
-                " (it exports nothing)".to_string()
-            } else {
-                format!(" (it exports: {})", exports.join(", "))
-            };
-            return Err(CommandError::NotACommand(found));
+    // exports both. Likewise `wasi:http/handler@0.3.x` to
+    // `wasi:http/incoming-handler@0.2.x`.
+    let exports = &instantiation.instance;
+    let run = export_func(exports, "wasi:cli/run", "run");
+    let handler = export_func(exports, "wasi:http/handler", "handle")
+        .or_else(|| export_func(exports, "wasi:http/incoming-handler", "handle"));
+    let exported = || {
+        let names: Vec<&str> = exports.exports.iter().map(|(n, _)| n.as_str()).collect();
+        if names.is_empty() {
+            " (it exports nothing)".to_string()
+        } else {
+            format!(" (it exports: {})", names.join(", "))
         }
     };
-    let (entry, ty, entry_ops) = program.host_entry(&run)?;
+    if serve.force && handler.is_none() {
+        return Err(CommandError::NotAServer(exported()));
+    }
+    if let (Some((minor, handle)), false) = (&handler, run.is_some() && !serve.force) {
+        let interface = if *minor >= 3 {
+            "wasi:http/handler"
+        } else {
+            "wasi:http/incoming-handler"
+        };
+        let Some(handle) = handle else {
+            return Err(CommandError::NotAServer(format!(
+                " (its `{interface}` instance has no function `handle`)"
+            )));
+        };
+        let (entry, ty, entry_ops) = program.host_entry(handle, *minor >= 3)?;
+        check_handler(&program.component_state().types, ty, *minor, interface)?;
+        let mut init = instantiation.ops;
+        init.extend(entry_ops);
+        let wasi = WasiConfig {
+            serve: Some(ServeConfig {
+                addr: serve.addr.clone(),
+                wasi_minor: *minor as u8,
+                workers: serve.workers,
+            }),
+            ..wasi.clone()
+        };
+        return Ok(program.compile(target, Entry::Component { init, entry, wasi })?);
+    }
+    let run = match run {
+        Some((_, Some(f))) => f,
+        Some((_, None)) => {
+            return Err(CommandError::NotACommand(
+                " (its `wasi:cli/run` instance has no function `run`)".into(),
+            ));
+        }
+        None => return Err(CommandError::NotACommand(exported())),
+    };
+    let (entry, ty, entry_ops) = program.host_entry(&run, false)?;
     let types = &program.component_state().types;
     let func = &types.funcs[ty as usize];
     let returns_result = func.result.is_some_and(|r| {
@@ -151,14 +237,52 @@ pub fn compile_component(
     }
     let mut init = instantiation.ops;
     init.extend(entry_ops);
-    Ok(program.compile(
-        target,
-        Entry::Component {
-            init,
-            entry,
-            wasi: wasi.clone(),
-        },
-    )?)
+    let wasi = WasiConfig {
+        serve: None,
+        ..wasi.clone()
+    };
+    Ok(program.compile(target, Entry::Component { init, entry, wasi })?)
+}
+
+/// Checks the type of an HTTP handler's `handle`: WASI 0.2's
+/// `func(request: own<incoming-request>, response-out:
+/// own<response-outparam>)`, WASI 0.3's `async func(request: own<request>)
+/// -> result<own<response>, error-code>`.
+fn check_handler(
+    types: &crate::component::types::TypeInterner,
+    ty: u32,
+    minor: u32,
+    interface: &str,
+) -> Result<(), CommandError> {
+    let func = &types.funcs[ty as usize];
+    let own = |t: &smelt_abi::component::TypeId, table: &TypeTable| {
+        matches!(table.get(*t), ValType::Own(_))
+    };
+    let ok = if minor >= 3 {
+        func.async_
+            && func.params.len() == 1
+            && own(&func.params[0], &types.table)
+            && func.result.is_some_and(|r| {
+                matches!(types.table.get(r), ValType::Variant(cases) if cases.len() == 2
+                    && cases[0].is_some_and(|t| own(&t, &types.table)))
+            })
+    } else {
+        func.params.len() == 2
+            && func.params.iter().all(|t| own(t, &types.table))
+            && func.result.is_none()
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CommandError::BadHandler(
+            format!("{interface}#handle"),
+            if minor >= 3 {
+                "async func(request: request) -> result<response, error-code>"
+            } else {
+                "func(request: incoming-request, response-out: response-outparam)"
+            },
+        ))
+    }
 }
 
 /// Compiles `wasm`, a core module, into an object that runs it as a

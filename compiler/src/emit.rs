@@ -275,12 +275,12 @@ pub(crate) fn emit_program(
         Entry::Component { init, entry, wasi } => {
             init_bytes = smelt_abi::codec::to_bytes(init);
             wasi_bytes = smelt_abi::codec::to_bytes(wasi);
-            (
-                ProgramKind::Component,
-                &[][..],
-                init_bytes.as_slice(),
-                *entry,
-            )
+            let kind = if wasi.serve.is_some() {
+                ProgramKind::HttpServer
+            } else {
+                ProgramKind::Component
+            };
+            (kind, &[][..], init_bytes.as_slice(), *entry)
         }
     };
     let init_len = init.len() as u64;

@@ -157,6 +157,26 @@ struct BuildOptions {
     /// address and port, and name lookup.
     #[arg(long)]
     inherit_network: bool,
+    /// Allow outgoing HTTP requests (`wasi:http/outgoing-handler`,
+    /// `wasi:http/client`) to HOST, on any port or only on PORT; `*`
+    /// allows every host. Requests elsewhere get `HTTP-request-denied`.
+    /// HTTPS certificates are checked against the system's root store
+    /// (or the file `SSL_CERT_FILE` names when the executable runs).
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
+    /// Build an HTTP server from a component that exports a `wasi:http`
+    /// handler also when it exports `wasi:cli/run` (a component that
+    /// exports only the handler is always served).
+    #[arg(long)]
+    serve: bool,
+    /// The address an HTTP server listens on, unless its own `--addr`
+    /// says otherwise when it starts (port 0: a free port).
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:8080")]
+    addr: String,
+    /// Worker threads of an HTTP server, each with its own event loop and
+    /// instances (default: one per CPU of the machine it runs on).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    workers: u32,
 }
 
 /// The socket address ranges of one network flag.
@@ -187,6 +207,12 @@ impl BuildOptions {
                 host: host.to_string(),
                 guest: guest.to_string(),
             });
+        }
+        for a in &self.allow_http {
+            if a.is_empty() || a.contains('/') {
+                bail!("--allow-http {a}: expected HOST, HOST:PORT or *");
+            }
+            config.allow_http.push(a.clone());
         }
         for e in &self.envs {
             let (name, value) = match e.split_once('=') {
@@ -223,6 +249,18 @@ impl BuildOptions {
             ip_name_lookup: self.allow_ip_name_lookup,
         }
     }
+
+    /// How a component exporting an HTTP handler is served.
+    fn serve(&self) -> Result<smelt::command::ServeOptions> {
+        self.addr
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("--addr {}: expected HOST:PORT", self.addr))?;
+        Ok(smelt::command::ServeOptions {
+            force: self.serve,
+            addr: self.addr.clone(),
+            workers: self.workers,
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -249,15 +287,85 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
     }
     wat::parse_bytes(&bytes)
         .map(|b| b.into_owned())
-        .with_context(|| {
-            format!(
-                "{} is neither a binary nor a text WebAssembly module",
-                path.display()
+        .map_err(|e| {
+            // The text parser quotes the line it stopped at: a whole file when
+            // it has no newline, control characters included. What is printed
+            // is bounded and escaped.
+            anyhow::anyhow!(
+                "{} is neither a binary nor a text WebAssembly module: {}",
+                path.display(),
+                printable(&e.to_string(), 600)
             )
         })
 }
 
+/// `text` with control characters escaped (so that no terminal escape
+/// sequence from an input reaches the user's terminal), cut after `max`
+/// characters.
+fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str(&format!(
+                " ... ({} more characters)",
+                text.chars().count() - max
+            ));
+            break;
+        }
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Checks, before any work, that `output` can be written and is not the
+/// input.
+fn check_output(input: &Path, output: &Path) -> Result<()> {
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        bail!(
+            "the output {} is the input: choose another -o",
+            output.display()
+        );
+    }
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: the directory {} does not exist",
+            output.display(),
+            dir.display()
+        );
+    }
+    if output.is_dir() {
+        bail!("cannot write {}: it is a directory", output.display());
+    }
+    let writable = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default();
+        // SAFETY: a valid C string.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    if output.exists() && !writable(output) || !output.exists() && !writable(dir) {
+        bail!(
+            "cannot write {}: {}",
+            output.display(),
+            std::io::Error::from_raw_os_error(libc::EACCES)
+        );
+    }
+    Ok(())
+}
+
 fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
+    check_output(input, output)?;
     let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
@@ -272,8 +380,14 @@ fn build_bytes(
     emit: Emit,
 ) -> Result<()> {
     let compile = || {
-        smelt::command::compile_any(wasm, target, options.invoke.as_deref(), wasi)
-            .with_context(|| format!("failed to compile {}", input.display()))
+        smelt::command::compile_any(
+            wasm,
+            target,
+            options.invoke.as_deref(),
+            wasi,
+            &options.serve()?,
+        )
+        .with_context(|| format!("failed to compile {}", input.display()))
     };
     match emit {
         Emit::Obj => std::fs::write(output, compile()?)

@@ -205,9 +205,10 @@ impl<'data> ProgramBuilder<'data> {
     pub fn host_entry(
         &mut self,
         func: &FuncDef,
+        async_lower: bool,
     ) -> Result<(u32, u32, Vec<smelt_abi::component::InitOp>)> {
         let mut f = Flattener::new(&self.modules, &self.components, &mut self.component_state);
-        let (trampoline, ty) = f.host_entry(func)?;
+        let (trampoline, ty) = f.host_entry(func, async_lower)?;
         Ok((trampoline, ty, f.take_ops()))
     }
 

@@ -16,8 +16,10 @@
 //! an [`table::Object`] in one [`table::Table`]; a handle's representation
 //! (rep) is the object's slot number there.
 //!
-//! The host is single-threaded, as the component runtime is: the guest
-//! runs on the process's main thread and host calls never re-enter.
+//! The host state is per OS thread, as the component runtime is: a command
+//! runs its guest on the process's main thread, a server one runtime per
+//! worker thread (or per request), each with its host state ([`install`]);
+//! host calls never re-enter.
 
 #![deny(missing_docs)]
 
@@ -39,9 +41,11 @@ pub mod bindings {
     }
 }
 
+pub mod http;
 pub mod net;
 pub mod p2;
 pub mod p3;
+pub mod serve;
 pub mod table;
 
 use table::Table;
@@ -68,25 +72,81 @@ pub struct WasiHost {
     pub network: smelt_abi::net::NetGrants,
 }
 
-struct HostCell(UnsafeCell<Option<WasiHost>>);
+thread_local! {
+    /// The host state of this OS thread: every thread that runs guest code
+    /// has its own ([`install`]).
+    static HOST: UnsafeCell<Option<WasiHost>> = const { UnsafeCell::new(None) };
+}
 
-// SAFETY: the host is only used from the thread that runs the guest (see
-// the module documentation).
-unsafe impl Sync for HostCell {}
-
-static HOST: HostCell = HostCell(UnsafeCell::new(None));
-
-/// The host state, for the generated shims.
+/// The host state of the calling thread, for the generated shims.
 ///
 /// # Panics
 ///
-/// When [`init`] has not run: the runtime calls it before the guest.
+/// When the thread has none: [`init`] installs the main thread's, and
+/// every other thread that runs guest code [`install`]s its own first.
 pub fn host() -> &'static mut WasiHost {
-    // SAFETY: single-threaded, and no host call keeps a reference across
-    // a call into the guest (see the module documentation).
-    let host = unsafe { (*HOST.0.get()).as_mut() }.expect("smelt_wasi::init runs before the guest");
+    // SAFETY: the state is the calling thread's own, and no host call
+    // keeps a reference across a call into the guest (see the module
+    // documentation); it lives as long as the thread.
+    let host = HOST
+        .with(|h| unsafe { (*h.get()).as_mut() })
+        .expect("the thread's WASI host is installed before the guest runs");
     host.calls = host.calls.wrapping_add(1);
     host
+}
+
+/// Makes `host` the calling thread's host state; returns the one it
+/// replaces. A server gives each request of a WASI 0.2 component a fresh
+/// host ([`WasiHost::fresh`]), as it gives it a fresh instance.
+pub fn install(host: WasiHost) -> Option<WasiHost> {
+    // SAFETY: no reference to the thread's host state is live between
+    // host calls.
+    HOST.with(|h| unsafe { (*h.get()).replace(host) })
+}
+
+/// The capabilities read from the executable by [`init`], from which every
+/// thread's host state is made.
+#[derive(Debug, Clone)]
+struct Template {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    preopens: Vec<(String, String)>,
+    serve: Option<smelt_abi::wasi::ServeConfig>,
+    /// The authorities outgoing HTTP requests may go to.
+    allow_http: Vec<String>,
+    /// The network operations granted.
+    network: smelt_abi::net::NetGrants,
+}
+
+/// The capabilities [`init`] read.
+///
+/// # Panics
+///
+/// When [`init`] has not run.
+fn template() -> &'static Template {
+    TEMPLATE.get().expect("smelt_wasi::init runs first")
+}
+
+static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+
+impl WasiHost {
+    /// A host state with no objects, with the capabilities [`init`] read.
+    ///
+    /// # Panics
+    ///
+    /// When [`init`] has not run.
+    pub fn fresh() -> WasiHost {
+        let t = template();
+        WasiHost {
+            table: Table::default(),
+            args: t.args.clone(),
+            env: t.env.clone(),
+            preopens: t.preopens.clone(),
+            calls: 0,
+            last_stat: None,
+            network: t.network.clone(),
+        }
+    }
 }
 
 /// What the component runtime binds WASI imports to: the host resource
@@ -174,9 +234,32 @@ pub unsafe fn init(
         host.preopens.push((p.host.clone(), p.guest.clone()));
     }
     p2::filesystem::open_preopens(&mut host).map_err(InitError)?;
-    // SAFETY: before the guest runs, nothing else holds the host.
-    unsafe { *HOST.0.get() = Some(host) };
+    let _ = TEMPLATE.set(Template {
+        args: host.args.clone(),
+        env: host.env.clone(),
+        preopens: host.preopens.clone(),
+        serve: config.serve.clone(),
+        allow_http: config.allow_http.clone(),
+        network: config.network.clone(),
+    });
+    install(host);
     Ok(())
+}
+
+/// `wasi:cli/exit` of either version: ends the process with `code`, except
+/// in an HTTP server, where it ends the request with a trap (the server
+/// answers 500 and goes on: one request must not stop it).
+///
+/// # Errors
+///
+/// The trap, in a server.
+pub fn guest_exit(code: i32) -> smelt_rt::component::host::HostResult<()> {
+    if template().serve.is_some() {
+        return Err(smelt_rt::component::host::HostTrap::Message(format!(
+            "the guest called wasi:cli/exit with status {code} while handling a request"
+        )));
+    }
+    p2::cli::exit(code)
 }
 
 /// Frees the host object behind a guest's last owned handle to host

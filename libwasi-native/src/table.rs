@@ -16,7 +16,10 @@ use std::rc::Rc;
 use crate::net::tcp::TcpSocket;
 use crate::net::udp::UdpSocket;
 use crate::p2::filesystem::{Descriptor, DirectoryEntries};
-use crate::p2::http::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
+use crate::p2::http::{
+    Fields, FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam,
+};
 use crate::p2::io::{InputStream, OutputStream, Pollable};
 use crate::p2::sockets::{IncomingDatagrams, OutgoingDatagrams, ResolvedAddresses};
 
@@ -32,6 +35,8 @@ pub enum Object {
         code: Option<crate::bindings::wasi_filesystem_types::ErrorCode>,
         /// The `wasi:sockets` error code, for `network-error-code`.
         net: Option<crate::net::ErrorCode>,
+        /// What failed in an outgoing HTTP request, for `http-error-code`.
+        http: Option<crate::http::client::ClientError>,
     },
     /// `wasi:io/poll#pollable`.
     Pollable(Pollable),
@@ -69,6 +74,26 @@ pub enum Object {
     OutgoingBody(OutgoingBody),
     /// `wasi:http/types#request-options`.
     RequestOptions(RequestOptions),
+    /// `wasi:http/types#incoming-request`.
+    IncomingRequest(IncomingRequest),
+    /// `wasi:http/types#incoming-body`.
+    IncomingBody(IncomingBody),
+    /// `wasi:http/types#future-trailers`.
+    FutureTrailers(FutureTrailers),
+    /// `wasi:http/types#response-outparam`.
+    ResponseOutparam(ResponseOutparam),
+    /// `wasi:http/types#outgoing-response`.
+    OutgoingResponse(OutgoingResponse),
+    /// `wasi:http/types#future-incoming-response`.
+    FutureIncomingResponse(crate::p2::http_client::FutureIncomingResponse),
+    /// `wasi:http/types#incoming-response`.
+    IncomingResponse(crate::p2::http_client::IncomingResponse),
+    /// `wasi:http/types@0.3#request`.
+    Request3(crate::p3::http::Request),
+    /// `wasi:http/types@0.3#response`.
+    Response3(crate::p3::http::Response),
+    /// `wasi:http/types@0.3#request-options`.
+    RequestOptions3(crate::p3::http::RequestOptions),
 }
 
 /// The host's objects, by rep.
@@ -192,4 +217,35 @@ accessor!(
     RequestOptions,
     RequestOptions,
     "request-options"
+);
+accessor!(
+    incoming_request,
+    IncomingRequest,
+    IncomingRequest,
+    "incoming-request"
+);
+accessor!(incoming_body, IncomingBody, IncomingBody, "incoming-body");
+accessor!(
+    future_trailers,
+    FutureTrailers,
+    FutureTrailers,
+    "future-trailers"
+);
+accessor!(
+    future_incoming_response,
+    FutureIncomingResponse,
+    crate::p2::http_client::FutureIncomingResponse,
+    "future-incoming-response"
+);
+accessor!(
+    incoming_response,
+    IncomingResponse,
+    crate::p2::http_client::IncomingResponse,
+    "incoming-response"
+);
+accessor!(
+    outgoing_response,
+    OutgoingResponse,
+    OutgoingResponse,
+    "outgoing-response"
 );

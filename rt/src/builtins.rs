@@ -45,6 +45,9 @@ pub unsafe extern "C" fn memory_new(
             memory64,
         )
     };
+    if r.is_ok() {
+        crate::instance::record_memory(def.cast());
+    }
     status(r.is_ok())
 }
 
@@ -129,7 +132,11 @@ pub unsafe extern "C" fn memory_init(
 #[unsafe(export_name = "smelt_rt_table_new")]
 pub unsafe extern "C" fn table_new(def: *mut u8, min: i64, max: i64, init: i64) -> i32 {
     // SAFETY: forwarded from the caller.
-    status(unsafe { table::create(def.cast(), min as u64, maximum(max), init as u64) })
+    let created = unsafe { table::create(def.cast(), min as u64, maximum(max), init as u64) };
+    if created {
+        crate::instance::record_table(def.cast());
+    }
+    status(created)
 }
 
 /// `table_grow`.

@@ -20,7 +20,7 @@ pub const EXIT_SOFTWARE: i32 = 70;
 /// # Safety
 ///
 /// `ptr` must point to `len` valid elements that live forever.
-pub(crate) unsafe fn slice<T>(ptr: *const T, len: u64) -> &'static [T] {
+pub unsafe fn slice<T>(ptr: *const T, len: u64) -> &'static [T] {
     if ptr.is_null() || len == 0 {
         &[]
     } else {

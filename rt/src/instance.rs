@@ -1,10 +1,15 @@
 //! Core module instances: allocating a `vmctx`, running a module's compiled
 //! `instantiate` function, reaching exports, calling exported functions.
 //!
-//! Instances are never freed: a compiled program's instances live as long
-//! as the process, so pointers into a `vmctx` (function references in
-//! tables, imported memories) stay valid.
+//! An instance owns its `vmctx` and the memories and tables its
+//! instantiation defined (recorded while its `instantiate` function runs:
+//! [`record_memory`], [`record_table`]). A command's instances live as long
+//! as the process; a component runtime that is dropped (a request served
+//! by a fresh instance) frees its instances with [`Instance::free`], after
+//! which no pointer into them (function references in tables, imported
+//! memories) may be used.
 
+use core::cell::RefCell;
 use std::alloc::Layout;
 
 use smelt_abi::program::{ExportDesc, ExportKind, ModuleDesc};
@@ -13,10 +18,37 @@ use smelt_abi::vm::{VMContextHeader, VMGlobal, VMMemoryDefinition, VMTableDefini
 use crate::traps::{self, Trap};
 
 /// One instance of a compiled core module.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Instance {
     vmctx: *mut u8,
     module: &'static ModuleDesc,
+    /// The memories and tables its instantiation defined.
+    owned: Vec<Owned>,
+}
+
+/// A memory or table an instance defined, by its definition in the
+/// instance's `vmctx`.
+#[derive(Debug, Clone, Copy)]
+enum Owned {
+    Memory(*mut VMMemoryDefinition),
+    Table(*mut VMTableDefinition),
+}
+
+thread_local! {
+    /// What the instantiation running on this thread has defined so far.
+    static DEFINED: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records that the instantiation running on this thread defined the
+/// memory at `def` (called by the `memory_new` built-in).
+pub(crate) fn record_memory(def: *mut VMMemoryDefinition) {
+    DEFINED.with(|d| d.borrow_mut().push(Owned::Memory(def)));
+}
+
+/// Records that the instantiation running on this thread defined the
+/// table at `def` (called by the `table_new` built-in).
+pub(crate) fn record_table(def: *mut VMTableDefinition) {
+    DEFINED.with(|d| d.borrow_mut().push(Owned::Table(def)));
 }
 
 /// A resolved export: its kind and its pointer (see
@@ -69,10 +101,43 @@ impl Instance {
                 reserved: 0,
             })
         };
+        // The memories and tables the instantiation defines are recorded
+        // in `DEFINED`, which starts empty for it.
+        let outer = DEFINED.with(|d| core::mem::take(&mut *d.borrow_mut()));
         // SAFETY: the compiled instantiate function takes exactly this vmctx
         // and import array; the caller vouches for the imports.
-        unsafe { traps::catch(|| (module.instantiate)(vmctx, imports.as_ptr())) }?;
-        Ok(Instance { vmctx, module })
+        let result = unsafe { traps::catch(|| (module.instantiate)(vmctx, imports.as_ptr())) };
+        let owned = DEFINED.with(|d| core::mem::replace(&mut *d.borrow_mut(), outer));
+        let instance = Instance {
+            vmctx,
+            module,
+            owned,
+        };
+        // An instance whose instantiation trapped is not freed: its
+        // functions may already sit in another instance's table.
+        result.map(|()| instance)
+    }
+
+    /// Frees the instance's memories, tables and `vmctx`.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may use the instance afterwards: no call into its code, no
+    /// access to its memories or tables through another instance that
+    /// imported them, no function reference to it in a live table.
+    pub unsafe fn free(self) {
+        for owned in &self.owned {
+            match *owned {
+                // SAFETY: made by the memory_new built-in in this vmctx.
+                Owned::Memory(def) => unsafe { crate::memory::release(def) },
+                // SAFETY: made by the table_new built-in in this vmctx.
+                Owned::Table(def) => unsafe { crate::table::release(def) },
+            }
+        }
+        let size = (self.module.vmctx_size as usize).max(16);
+        let layout = Layout::from_size_align(size, 16).expect("vmctx layout");
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.vmctx, layout) };
     }
 
     /// The instance's `vmctx`.

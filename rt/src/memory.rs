@@ -10,8 +10,8 @@
 //!
 //! For a 32-bit memory the reservation ([`MEMORY32_RESERVATION`], 8 GiB)
 //! covers every address `index + offset` can form, so the compiler emits no
-//! bounds check at all. Memories are never unmapped: they live as long as
-//! the program.
+//! bounds check at all. A memory lives as long as the instance that
+//! defined it ([`release`]).
 //!
 //! The built-ins of [`smelt_abi::builtins`] that act on memories
 //! ([`crate::builtins`]) are thin wrappers around the functions here.
@@ -107,6 +107,21 @@ pub unsafe fn create(
         })
     };
     Ok(())
+}
+
+/// Unmaps the memory's whole reservation.
+///
+/// # Safety
+///
+/// `def` must point to a memory made by [`create`], which nothing uses
+/// afterwards.
+pub unsafe fn release(def: *mut VMMemoryDefinition) {
+    // SAFETY: the caller guarantees `def` is a live memory.
+    let def = unsafe { &mut *def };
+    // SAFETY: the reservation mapped by `create`.
+    unsafe { libc::munmap(def.base.cast(), def.reservation as usize) };
+    def.base = core::ptr::null_mut();
+    def.length = 0;
 }
 
 /// Grows the memory by `delta_pages` pages; returns the old size in pages,

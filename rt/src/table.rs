@@ -6,8 +6,8 @@
 //! reads [`VMTableDefinition::base`] and `length` for `table.get`,
 //! `table.set` and `call_indirect`; everything that changes a table's
 //! size goes through the functions here (wrapped as built-ins in
-//! [`crate::builtins`]). Tables live as
-//! long as the program and are never freed.
+//! [`crate::builtins`]). A table lives as long as the instance that
+//! defined it ([`release`]); the allocations it outgrew are never freed.
 
 use smelt_abi::vm::{VMSegment, VMTableDefinition};
 
@@ -45,6 +45,27 @@ pub unsafe fn create(def: *mut VMTableDefinition, min: u64, max: Option<u64>, in
         })
     };
     true
+}
+
+/// Frees the table's elements (the allocation it has now; those it had
+/// before growing are never freed, see [`grow`]).
+///
+/// # Safety
+///
+/// `def` must point to a table made by [`create`], which nothing uses
+/// afterwards.
+pub unsafe fn release(def: *mut VMTableDefinition) {
+    // SAFETY: the caller guarantees `def` is a live table.
+    let t = unsafe { &mut *def };
+    // SAFETY: `allocate` leaked a boxed slice of `capacity` elements.
+    drop(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+            t.base,
+            t.capacity.max(1) as usize,
+        ))
+    });
+    t.base = core::ptr::null_mut();
+    t.length = 0;
 }
 
 /// Grows the table by `delta` elements set to `init`; returns the old

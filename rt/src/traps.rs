@@ -200,18 +200,17 @@ pub fn set_pending(message: String) {
     PENDING.with(|p| *p.borrow_mut() = Some(message));
 }
 
-/// The store context every instance of this process shares.
-struct StoreCell(UnsafeCell<VMStoreContext>);
+thread_local! {
+    /// The store context of the instances created on this thread: each OS
+    /// thread that runs guest code has its own stack limit.
+    static STORE: UnsafeCell<VMStoreContext> =
+        const { UnsafeCell::new(VMStoreContext { stack_limit: 0 }) };
+}
 
-// SAFETY: the stack limit is only written by the thread entering guest
-// code, which is the only thread running guest code.
-unsafe impl Sync for StoreCell {}
-
-static STORE: StoreCell = StoreCell(UnsafeCell::new(VMStoreContext { stack_limit: 0 }));
-
-/// The store context to put in every `vmctx` header.
+/// The store context to put in the `vmctx` header of an instance created
+/// on this thread (which only this thread may run).
 pub fn store_context() -> *mut VMStoreContext {
-    STORE.0.get()
+    STORE.with(UnsafeCell::get)
 }
 
 /// How much stack guest code may use on this thread, in bytes.
@@ -232,6 +231,13 @@ fn stack_budget() -> usize {
     };
     size.saturating_sub(2 * HOST_STACK_RESERVE)
         .clamp(HOST_STACK_RESERVE, MAX_WASM_STACK)
+}
+
+/// The stack size, in bytes, of an OS thread that is to run guest code
+/// with the same budget as the main thread (a server's workers): the
+/// budget plus room for the host frames above and below it.
+pub fn thread_stack_size() -> usize {
+    stack_budget() + 4 * HOST_STACK_RESERVE
 }
 
 /// Runs `f`, which calls guest code, and returns the trap if one
@@ -388,11 +394,12 @@ static PREVIOUS: PreviousActions =
 const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Installs the trap handlers (once per process) and an alternate signal
-/// stack for the calling thread.
+/// stack for the calling thread: every OS thread that runs guest code
+/// calls it first.
 pub fn init() {
     static ONCE: Once = Once::new();
+    install_alt_stack();
     ONCE.call_once(|| {
-        install_alt_stack();
         for (i, &signo) in TRAP_SIGNALS.iter().enumerate() {
             // SAFETY: plain sigaction calls with initialized structures;
             // PREVIOUS is written before the handler can run.

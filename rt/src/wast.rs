@@ -86,8 +86,7 @@ unsafe fn run_command(
             for import in imports {
                 let Some(export) = instances
                     .get(import.instance as usize)
-                    .copied()
-                    .flatten()
+                    .and_then(Option::as_ref)
                     .and_then(|i| i.export(import.export))
                 else {
                     return bad_script("import from a missing instance or export");
@@ -114,7 +113,7 @@ unsafe fn run_command(
                 Ok(new) => {
                     let slot = *instance as usize;
                     if instances.len() <= slot {
-                        instances.resize(slot + 1, None);
+                        instances.resize_with(slot + 1, || None);
                     }
                     instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
@@ -127,7 +126,7 @@ unsafe fn run_command(
             export,
             args,
         } => {
-            let Some(target) = instances.get(*instance as usize).copied().flatten() else {
+            let Some(target) = instances.get(*instance as usize).and_then(Option::as_ref) else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
@@ -164,8 +163,7 @@ unsafe fn run_command(
         Command::Get { instance, export } => {
             match instances
                 .get(*instance as usize)
-                .copied()
-                .flatten()
+                .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
                 Some(value) => Outcome::Ok(vec![value]),

@@ -76,6 +76,13 @@ pub fn target_flags() -> Vec<String> {
     }
 }
 
+/// Whether executables built for [`test_target`] run under an emulator
+/// here (many times slower: tests that measure nothing but load scale
+/// their counts down by it).
+pub fn emulated() -> bool {
+    test_target().is_ok_and(|t| !t.is_native_arch())
+}
+
 /// `command`, which runs an executable built for [`test_target`], as it
 /// must run on this machine: unchanged, or under the target's runner
 /// (program, arguments, environment and working directory carried over).

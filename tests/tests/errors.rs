@@ -420,3 +420,74 @@ fn a_closed_stdout_ends_smelt_quietly() {
     assert!(stderr.is_empty(), "stderr: {stderr}");
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+/// A file that is not WebAssembly is named, not echoed: the text parser
+/// quotes the line it stopped at, which was the whole of a file without a
+/// newline (a 200 MB file gave 210 MB of stderr), terminal escape sequences
+/// included.
+#[test]
+fn a_large_non_wasm_file_is_not_echoed() {
+    let mut text = "\u{1b}[31mnot wasm at all ".repeat(20_000).into_bytes();
+    text.extend_from_slice(b"\x07end");
+    let (status, stderr) = build(&text);
+    assert_eq!(status, Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("is neither a binary nor a text WebAssembly module"));
+    assert!(stderr.len() < 4000, "{} bytes of stderr", stderr.len());
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr}"
+    );
+    assert!(stderr.contains("more characters"), "{stderr}");
+}
+
+/// `-o` naming the input is refused before anything is written: the input
+/// stays as it was.
+#[test]
+fn an_output_that_is_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.wasm");
+    let wasm = wat::parse_str("(module)").unwrap();
+    std::fs::write(&input, &wasm).unwrap();
+    let out = smelt(&[
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        input.to_str().unwrap(),
+    ])
+    .expect("run smelt");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is the input"), "{stderr}");
+    assert_eq!(std::fs::read(&input).unwrap(), wasm, "the input changed");
+}
+
+/// An output that cannot be written is reported before compiling, with
+/// the reason, not as a linker failure with its command line.
+#[test]
+fn an_unwritable_output_is_named_before_linking() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.wasm");
+    std::fs::write(&input, wat::parse_str("(module)").unwrap()).unwrap();
+    for (output, reason) in [
+        (dir.path().join("missing/out"), "does not exist"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ] {
+        let out = smelt(&[
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .expect("run smelt");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("cannot write") && stderr.contains(reason),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("linker") && !stderr.contains("cc\""),
+            "{stderr}"
+        );
+    }
+}

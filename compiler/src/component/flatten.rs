@@ -379,14 +379,15 @@ impl<'a, 'data> Flattener<'a, 'data> {
         t
     }
 
-    /// Creates the adapter through which the host calls `func`; returns
-    /// the trampoline and the function type.
+    /// Creates the adapter through which the host calls `func` (lowering
+    /// it `async` when `async_lower`: the host then has several calls in
+    /// progress at once); returns the trampoline and the function type.
     ///
     /// # Errors
     ///
     /// When `func` is the host's own function (a component re-exporting a
     /// WASI import).
-    pub fn host_entry(&mut self, func: &FuncDef) -> Result<(u32, u32)> {
+    pub fn host_entry(&mut self, func: &FuncDef, async_lower: bool) -> Result<(u32, u32)> {
         let l = match func {
             FuncDef::Lifted(l) => l,
             FuncDef::Host(h) => {
@@ -399,6 +400,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
         let host = CanonOptions {
             memory: true,
             realloc: true,
+            async_: async_lower,
             ..CanonOptions::plain(StringEncoding::Utf8)
         };
         let kind = TrampolineKind::Adapter {
@@ -1116,7 +1118,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                      (it provides the WASI 0.2 interfaces of wasi:cli, wasi:io, wasi:clocks, \
                      wasi:random, wasi:filesystem, wasi:sockets and wasi:http, and the \
                      WASI 0.3 interfaces of wasi:cli, wasi:clocks, wasi:random, \
-                     wasi:filesystem and wasi:sockets)"
+                     wasi:filesystem, wasi:sockets and wasi:http)"
                 ),
                 f.offset,
             );

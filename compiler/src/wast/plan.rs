@@ -478,7 +478,7 @@ impl<'data> Planner<'_, 'data> {
                     );
                     return;
                 };
-                let (trampoline, ty, ops) = match self.program.host_entry(&f) {
+                let (trampoline, ty, ops) = match self.program.host_entry(&f, false) {
                     Ok(e) => e,
                     Err(e) => {
                         self.fail(line, format!("cannot call `{export}`: {e}"));

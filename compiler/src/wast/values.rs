@@ -177,9 +177,12 @@ pub fn matches(p: &Pattern, raw: ValRaw) -> Result<bool, String> {
                 FloatOrInt::Float(f) => float_matches(f, bits, *width),
             }
         }),
-        Pattern::RefNull => raw == 0,
-        Pattern::RefExtern(Some(n)) => raw == u128::from(*n) + 1,
-        Pattern::RefExtern(None) | Pattern::RefFunc => raw != 0,
+        // A reference fills the low 8 bytes of its slot (every smelt target
+        // has 64-bit pointers); the rest may hold an earlier value's bytes
+        // (a `v128` argument in the same slot), which do not count.
+        Pattern::RefNull => raw as u64 == 0,
+        Pattern::RefExtern(Some(n)) => raw as u64 == u64::from(*n) + 1,
+        Pattern::RefExtern(None) | Pattern::RefFunc => raw as u64 != 0,
         Pattern::Either(alts) => {
             for alt in alts {
                 if matches(alt, raw)? {
@@ -238,6 +241,11 @@ mod tests {
     fn references_and_integers() {
         assert!(matches(&Pattern::RefNull, 0).unwrap());
         assert!(!matches(&Pattern::RefNull, 8).unwrap());
+        // The high bytes of a slot that held a v128 argument do not count:
+        // a null reference there is null, not a function.
+        let stale = 1u128 << 64;
+        assert!(matches(&Pattern::RefNull, stale).unwrap());
+        assert!(!matches(&Pattern::RefFunc, stale).unwrap());
         assert!(matches(&Pattern::RefExtern(Some(0)), 1).unwrap());
         assert!(!matches(&Pattern::RefExtern(Some(0)), 0).unwrap());
         assert!(matches(&Pattern::RefFunc, 0x1234).unwrap());

@@ -34,11 +34,11 @@ impl wasi_cli_environment::Host for WasiHost {
 
 impl wasi_cli_exit::Host for WasiHost {
     fn exit(&mut self, _: &mut Cx<'_>, status: Result<(), ()>) -> HostResult<()> {
-        exit(if status.is_ok() { 0 } else { 1 })
+        crate::guest_exit(if status.is_ok() { 0 } else { 1 })
     }
 
     fn exit_with_code(&mut self, _: &mut Cx<'_>, status_code: u8) -> HostResult<()> {
-        exit(i32::from(status_code))
+        crate::guest_exit(i32::from(status_code))
     }
 }
 

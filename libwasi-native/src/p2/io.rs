@@ -24,8 +24,12 @@ use crate::table::Object;
 /// `check-write` grants.
 pub const CHUNK: u64 = 1 << 20;
 
+/// An outgoing HTTP request in progress, shared by the objects that
+/// refer to it (its response future, the response's body stream).
+pub type SharedExchange = Rc<core::cell::RefCell<crate::http::client::Exchange>>;
+
 /// What a pollable waits for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub enum Pollable {
     /// Always ready.
     Ready,
@@ -33,12 +37,30 @@ pub enum Pollable {
     Deadline(u64),
     /// Ready once the descriptor is readable.
     Readable(i32),
+    /// Ready once the exchange has its response head (or failed).
+    HttpResponse(SharedExchange),
+    /// Ready once the exchange has body bytes for the guest (or ended).
+    HttpBody(SharedExchange),
     /// Ready once the descriptor is writable.
     Writable(i32),
     /// Ready as TCP socket `rep`'s operation in progress is
     /// ([`crate::p2::sockets::tcp_readiness`]): a pollable that follows
     /// the socket's state, as `tcp-socket.subscribe`'s must.
     TcpSocket(u32),
+}
+
+impl core::fmt::Debug for Pollable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Pollable::Ready => f.write_str("Ready"),
+            Pollable::Deadline(t) => write!(f, "Deadline({t})"),
+            Pollable::Readable(fd) => write!(f, "Readable({fd})"),
+            Pollable::HttpResponse(_) => f.write_str("HttpResponse"),
+            Pollable::HttpBody(_) => f.write_str("HttpBody"),
+            Pollable::Writable(fd) => write!(f, "Writable({fd})"),
+            Pollable::TcpSocket(rep) => write!(f, "TcpSocket({rep})"),
+        }
+    }
 }
 
 /// An `input-stream`.
@@ -52,6 +74,15 @@ pub enum InputStream {
         file: Rc<File>,
         /// The next byte to read.
         offset: u64,
+    },
+    /// The body of a response to an outgoing request, as it arrives.
+    Http(SharedExchange),
+    /// Bytes the host holds (a request body the server has read).
+    Bytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The next byte to read.
+        at: usize,
     },
     /// A connected TCP socket.
     Tcp(crate::net::stream::TcpInput),
@@ -69,6 +100,8 @@ pub enum OutputStream {
         /// Where the next write goes; `None` for append mode.
         offset: Option<u64>,
     },
+    /// An HTTP body the guest writes (`outgoing-body.write`).
+    Body(crate::http::body::SharedBody),
     /// A connected TCP socket.
     Tcp(crate::net::stream::TcpOutput),
 }
@@ -80,6 +113,7 @@ impl WasiHost {
         let rep = self.table.push(Object::Error {
             message: e.to_string(),
             code: Some(code),
+            http: None,
             net: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
@@ -95,15 +129,48 @@ impl WasiHost {
     }
 }
 
-/// Whether `p` is ready now.
-fn ready(p: Pollable) -> bool {
+/// Whether `p` is ready now (an HTTP exchange makes what progress it can
+/// first).
+fn ready(p: &Pollable) -> bool {
     match p {
         Pollable::Ready => true,
-        Pollable::Deadline(t) => monotonic_now() >= t,
-        Pollable::Readable(fd) => poll_fds(&mut [(fd, libc::POLLIN)], 0) > 0,
-        Pollable::Writable(fd) => poll_fds(&mut [(fd, libc::POLLOUT)], 0) > 0,
+        Pollable::Deadline(t) => monotonic_now() >= *t,
+        Pollable::Readable(fd) => poll_fds(&mut [(*fd, libc::POLLIN)], 0) > 0,
+        Pollable::HttpResponse(ex) => {
+            let mut ex = ex.borrow_mut();
+            ex.advance();
+            !matches!(ex.response(), Ok(None))
+        }
+        Pollable::HttpBody(ex) => {
+            let mut ex = ex.borrow_mut();
+            ex.advance();
+            ex.body_ready()
+        }
+        Pollable::Writable(fd) => poll_fds(&mut [(*fd, libc::POLLOUT)], 0) > 0,
         // Resolved by `WasiHost::current_pollable` before it gets here.
         Pollable::TcpSocket(_) => true,
+    }
+}
+
+/// The descriptor, events and deadline (ns of the monotonic clock) an
+/// unready pollable waits for.
+fn interest(p: &Pollable) -> (Option<(i32, i16)>, Option<u64>) {
+    match p {
+        Pollable::Ready => (None, None),
+        Pollable::Deadline(t) => (None, Some(*t)),
+        Pollable::Readable(fd) => (Some((*fd, libc::POLLIN)), None),
+        Pollable::Writable(fd) => (Some((*fd, libc::POLLOUT)), None),
+        Pollable::TcpSocket(_) => (None, None),
+        Pollable::HttpResponse(ex) | Pollable::HttpBody(ex) => match ex.borrow().interest() {
+            Some((fd, events, deadline)) => {
+                let deadline = deadline.map(|d| {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    monotonic_now().saturating_add(left.as_nanos().min(u64::MAX as u128) as u64)
+                });
+                (Some((fd, events)), deadline)
+            }
+            None => (None, None),
+        },
     }
 }
 
@@ -124,8 +191,8 @@ fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
 }
 
 /// Blocks until at least one of `ps` is ready; returns the indices of the
-/// ready ones, in order. One `poll(2)` over the descriptors answers both
-/// which are ready now and, when none is and nothing else is, waits for
+/// ready ones, in order. Descriptors are asked once: one `poll(2)` over
+/// them answers which are ready now and, when nothing else is, waits for
 /// them (until the nearest deadline).
 pub fn wait(ps: &[Pollable]) -> Vec<u32> {
     if ps.is_empty() {
@@ -136,30 +203,27 @@ pub fn wait(ps: &[Pollable]) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
         let mut deadline: Option<u64> = None;
         let mut fds: Vec<libc::pollfd> = Vec::new();
-        let mut fd_index: Vec<u32> = Vec::new();
+        // Per descriptor: its pollable, and whether the descriptor being
+        // ready makes the pollable ready (an HTTP exchange checks again).
+        let mut owners: Vec<(u32, bool)> = Vec::new();
         for (i, p) in ps.iter().enumerate() {
-            let (fd, events) = match *p {
-                Pollable::Ready | Pollable::TcpSocket(_) => {
-                    out.push(i as u32);
-                    continue;
-                }
-                Pollable::Deadline(t) if t <= now => {
-                    out.push(i as u32);
-                    continue;
-                }
-                Pollable::Deadline(t) => {
-                    deadline = Some(deadline.map_or(t, |d| d.min(t)));
-                    continue;
-                }
-                Pollable::Readable(fd) => (fd, libc::POLLIN),
-                Pollable::Writable(fd) => (fd, libc::POLLOUT),
-            };
-            fds.push(libc::pollfd {
-                fd,
-                events,
-                revents: 0,
-            });
-            fd_index.push(i as u32);
+            let direct = matches!(p, Pollable::Readable(_) | Pollable::Writable(_));
+            if !direct && ready(p) {
+                out.push(i as u32);
+                continue;
+            }
+            let (fd, d) = interest(p);
+            if let Some(d) = d {
+                deadline = Some(deadline.map_or(d, |x| x.min(d)));
+            }
+            if let Some((fd, events)) = fd {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                owners.push((i as u32, direct));
+            }
         }
         let timeout = match (out.is_empty(), deadline) {
             (false, _) => 0,
@@ -178,15 +242,15 @@ pub fn wait(ps: &[Pollable]) -> Vec<u32> {
             continue;
         }
         // SAFETY: `fds` is a valid array of `fds.len()` entries; an
-        // interrupted or failed poll reports nothing ready and is retried
-        // (or the deadline check ends the wait).
+        // interrupted or failed poll reports nothing ready and the loop
+        // asks again.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n > 0 {
             out.extend(
                 fds.iter()
-                    .zip(&fd_index)
-                    .filter(|(p, _)| p.revents != 0)
-                    .map(|(_, &i)| i),
+                    .zip(&owners)
+                    .filter(|(p, (_, direct))| p.revents != 0 && *direct)
+                    .map(|(_, (i, _))| *i),
             );
             out.sort_unstable();
         }
@@ -280,10 +344,20 @@ impl WasiHost {
                 if len == 0 {
                     return Ok(Ok(Vec::new()));
                 }
-                if !blocking && !ready(Pollable::Readable(0)) {
+                if !blocking && !ready(&Pollable::Readable(0)) {
                     return Ok(Ok(Vec::new()));
                 }
                 read_fd(0, len)
+            }
+            InputStream::Http(ex) => {
+                let ex = ex.clone();
+                return self.read_http(&ex, len, blocking);
+            }
+            InputStream::Bytes { bytes, at } => {
+                let n = len.min(bytes.len() - *at);
+                let chunk = bytes[*at..*at + n].to_vec();
+                *at += n;
+                Ok(chunk)
             }
             InputStream::Tcp(_) => unreachable!("handled above"),
             InputStream::File { file, offset } => {
@@ -321,11 +395,57 @@ impl WasiHost {
                     (&**file).write_all(bytes)
                 }
             },
+            OutputStream::Body(body) => {
+                if body.borrow_mut().write(bytes) {
+                    Ok(())
+                } else {
+                    return Ok(Err(StreamError::Closed));
+                }
+            }
         };
         Ok(match result {
             Ok(()) => Ok(()),
             Err(e) => Err(closed_on_pipe(self, e)?),
         })
+    }
+}
+
+impl WasiHost {
+    /// Reads up to `len` bytes of an HTTP response body: what has arrived,
+    /// waiting for some when `blocking`; the end is `closed`, a failure
+    /// an `error` whose `http-error-code` says what failed.
+    fn read_http(
+        &mut self,
+        ex: &SharedExchange,
+        len: usize,
+        blocking: bool,
+    ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        use crate::http::client::BodyRead;
+        loop {
+            let read = {
+                let mut e = ex.borrow_mut();
+                e.advance();
+                e.read_body(len)
+            };
+            return Ok(match read {
+                BodyRead::Data(bytes) => Ok(bytes),
+                BodyRead::Pending if !blocking || len == 0 => Ok(Vec::new()),
+                BodyRead::Pending => {
+                    wait(&[Pollable::HttpBody(ex.clone())]);
+                    continue;
+                }
+                BodyRead::End => Err(StreamError::Closed),
+                BodyRead::Failed(e) => {
+                    let rep = self.table.push(Object::Error {
+                        message: format!("{e:?}"),
+                        code: None,
+                        http: Some(e),
+                        net: None,
+                    })?;
+                    Err(StreamError::LastOperationFailed(Own::new(rep)))
+                }
+            });
+        }
     }
 }
 
@@ -348,7 +468,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(self.current_pollable(this.rep)?))
+        Ok(ready(&self.current_pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -419,7 +539,8 @@ impl wasi_io_streams::Host for WasiHost {
     ) -> HostResult<Own<PollableRes>> {
         let p = match self.table.input_stream(this.rep)? {
             InputStream::Stdin => Pollable::Readable(0),
-            InputStream::File { .. } => Pollable::Ready,
+            InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
+            InputStream::Http(ex) => Pollable::HttpBody(ex.clone()),
             InputStream::Tcp(tcp) => Pollable::Readable(tcp.fd()),
         };
         self.new_pollable(p)
@@ -560,9 +681,12 @@ impl WasiHost {
 
     /// Pollable `rep` as it is now: a TCP socket's follows its state.
     fn current_pollable(&mut self, rep: u32) -> HostResult<Pollable> {
-        match *self.table.pollable(rep)? {
-            Pollable::TcpSocket(socket) => Ok(crate::p2::sockets::tcp_readiness(self, socket)),
-            p => Ok(p),
+        match self.table.pollable(rep)? {
+            Pollable::TcpSocket(socket) => {
+                let socket = *socket;
+                Ok(crate::p2::sockets::tcp_readiness(self, socket))
+            }
+            p => Ok(p.clone()),
         }
     }
 

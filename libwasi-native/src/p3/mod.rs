@@ -12,6 +12,9 @@
 pub mod cli;
 pub mod clocks;
 pub mod filesystem;
+pub mod http;
+pub mod http_client;
+pub mod http_serve;
 pub mod random;
 pub mod sockets;
 pub mod stream;

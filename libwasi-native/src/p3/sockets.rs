@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use smelt_rt::component::host::{
-    self, Async, Borrow, Cx, FutureReader, FutureWriter, HostResult, HostTrap, Lower, Own,
+    self, Async, Borrow, Cx, FutureReader, FutureWriter, HostResult, HostTrap, Lower, Own, Polled,
     StreamReader,
 };
 use smelt_rt::component::hostio::{Wait, after};
@@ -279,23 +279,19 @@ impl types::Host for WasiHost {
         remote_address: IpSocketAddress,
     ) -> HostResult<Async<Result<(), Code>>> {
         let socket = self.tcp3(this.rep)?;
-        let started = {
-            let mut s = socket.borrow_mut();
-            s.start_connect(&self.network, to_std(remote_address))
-                .and_then(|()| s.finish_connect())
-        };
-        match started {
-            Err(ErrorCode::WouldBlock) => {}
-            r => return Ok(Async::Ready(r.map_err(code))),
+        let started = socket
+            .borrow_mut()
+            .start_connect(&self.network, to_std(remote_address));
+        if let Err(e) = started {
+            return Ok(Async::Ready(Err(code(e))));
         }
         let fd = socket.borrow().socket().fd();
-        Ok(Async::Polling {
-            wait: Wait::Writable(fd),
-            poll: Box::new(move || match socket.borrow_mut().finish_connect() {
-                Err(ErrorCode::WouldBlock) => Err(Wait::Writable(fd)),
-                r => Ok(r.map_err(code)),
-            }),
-        })
+        Ok(Async::Poll(Box::new(move || {
+            match socket.borrow_mut().finish_connect() {
+                Err(ErrorCode::WouldBlock) => Polled::Wait(Wait::Writable(fd)),
+                r => Polled::Ready(r.map_err(code)),
+            }
+        })))
     }
 
     fn method_tcp_socket_listen(
@@ -590,13 +586,12 @@ impl types::Host for WasiHost {
         }
         let grants = self.network.clone();
         let fd = socket.borrow().socket().fd();
-        Ok(Async::Polling {
-            wait: Wait::Writable(fd),
-            poll: Box::new(move || match socket.borrow_mut().send(&grants, &data, to) {
-                Err(ErrorCode::WouldBlock) => Err(Wait::Writable(fd)),
-                r => Ok(r.map_err(code)),
-            }),
-        })
+        Ok(Async::Poll(Box::new(move || {
+            match socket.borrow_mut().send(&grants, &data, to) {
+                Err(ErrorCode::WouldBlock) => Polled::Wait(Wait::Writable(fd)),
+                r => Polled::Ready(r.map_err(code)),
+            }
+        })))
     }
 
     fn method_udp_socket_receive(
@@ -606,19 +601,13 @@ impl types::Host for WasiHost {
     ) -> HostResult<Async<Result<(Vec<u8>, IpSocketAddress), Code>>> {
         let socket = self.udp3(this.rep)?;
         let mut buf = scratch();
-        let received = socket.borrow().receive(&mut buf);
-        match received {
-            Err(ErrorCode::WouldBlock) => {}
-            r => return Ok(Async::Ready(r.map(|(d, a)| (d, from_std(a))).map_err(code))),
-        }
         let fd = socket.borrow().socket().fd();
-        Ok(Async::Polling {
-            wait: Wait::Readable(fd),
-            poll: Box::new(move || match socket.borrow().receive(&mut buf) {
-                Err(ErrorCode::WouldBlock) => Err(Wait::Readable(fd)),
-                r => Ok(r.map(|(d, a)| (d, from_std(a))).map_err(code)),
-            }),
-        })
+        Ok(Async::Poll(Box::new(move || {
+            match socket.borrow().receive(&mut buf) {
+                Err(ErrorCode::WouldBlock) => Polled::Wait(Wait::Readable(fd)),
+                r => Polled::Ready(r.map(|(d, a)| (d, from_std(a))).map_err(code)),
+            }
+        })))
     }
 
     fn method_udp_socket_get_local_address(

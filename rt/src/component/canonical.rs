@@ -57,6 +57,16 @@ pub struct Layouts {
 }
 
 impl Layouts {
+    /// The size of type `t` in memory, in bytes.
+    pub fn size(&self, t: TypeId) -> u32 {
+        self.size[t as usize]
+    }
+
+    /// The alignment of type `t` in memory, in bytes.
+    pub fn align(&self, t: TypeId) -> u32 {
+        self.align[t as usize]
+    }
+
     /// The layouts of `types`.
     pub fn new(types: &TypeTable) -> Self {
         let mut l = Layouts::default();
@@ -847,6 +857,9 @@ pub(super) unsafe extern "C" fn adapter_trampoline(
 pub struct Signatures {
     lower: CoreSignature,
     lift: CoreSignature,
+    /// The parameters as a tuple in memory: field offsets, size and
+    /// alignment.
+    params: (Vec<u32>, u32, u32),
 }
 
 impl Signatures {
@@ -866,6 +879,7 @@ impl Signatures {
             lift: desc
                 .types
                 .core_signature_with(f, Context::Lift, callee.async_, callee.callback),
+            params: tuple_layout(&desc.types, &f.params),
         }
     }
 }
@@ -935,9 +949,12 @@ impl Call {
     /// Lifts the caller's arguments into the callee: its flat arguments.
     fn lift_args(&self, rt: &Runtime) -> Result<Vec<ValRaw>, ComponentTrap> {
         let f = self.func(rt);
-        let types = &rt.desc.types;
         let (caller, callee) = self.sides(rt);
-        let Signatures { lower, lift } = self.sigs();
+        let Signatures {
+            lower,
+            lift,
+            params,
+        } = self.sigs();
         let args = &self.args;
         let cx = Cx {
             rt,
@@ -945,7 +962,7 @@ impl Call {
             to: &callee,
             scope: self.scope,
         };
-        let (offsets, tuple_size, tuple_align) = tuple_layout(types, &f.params);
+        let (offsets, tuple_size, tuple_align) = (&params.0, params.1, params.2);
         let mut flat = FlatIter {
             values: args,
             pos: 0,
@@ -999,7 +1016,6 @@ impl Call {
     ) -> Result<(), ComponentTrap> {
         let f = self.func(rt);
         let Some(r) = f.result else { return Ok(()) };
-        let types = &rt.desc.types;
         let (caller, callee) = self.sides(rt);
         let lower = &self.sigs().lower;
         let back = Cx {
@@ -1011,12 +1027,12 @@ impl Call {
         let mut results_iter = FlatIter { values, pos: 0 };
         let mut src = if indirect {
             let ptr = values[0] as u32;
-            if !ptr.is_multiple_of(types.alignment(r)) {
+            if !ptr.is_multiple_of(rt.layouts.align(r)) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             if !callee
                 .memory()
-                .contains(u64::from(ptr), u64::from(types.size(r)))
+                .contains(u64::from(ptr), u64::from(rt.layouts.size(r)))
             {
                 return Err(ComponentTrap::ListOutOfBounds { host: caller.host });
             }
@@ -1027,12 +1043,12 @@ impl Call {
         let mut flat_out = Vec::new();
         let mut dst = if lower.results_indirect {
             let ptr = self.args[lower.params.len() - 1] as u32;
-            if !ptr.is_multiple_of(types.alignment(r)) {
+            if !ptr.is_multiple_of(rt.layouts.align(r)) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             if !caller
                 .memory()
-                .contains(u64::from(ptr), u64::from(types.size(r)))
+                .contains(u64::from(ptr), u64::from(rt.layouts.size(r)))
             {
                 return Err(ComponentTrap::ListOutOfBounds { host: false });
             }

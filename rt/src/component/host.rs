@@ -1014,31 +1014,35 @@ pub enum Async<R> {
         /// Makes the result.
         then: Box<dyn FnOnce() -> R>,
     },
-    /// The result from `poll` once it has one: `poll` runs when `wait` is
-    /// over and gives the result, or another wait (an operation that finds
-    /// the OS not ready after all, as when another task received the
-    /// datagram that made a socket readable), after which it runs again.
-    Polling {
-        /// What to wait for before the first poll.
-        wait: Wait,
-        /// Makes the result, or says what to wait for before trying again.
-        poll: Box<dyn FnMut() -> Result<R, Wait>>,
-    },
+    /// The result of an operation of several steps: called now and after
+    /// each wait it asks for, until it is ready.
+    Poll(Box<dyn FnMut() -> Polled<R>>),
+}
+
+/// What one step of an [`Async::Poll`] operation gives.
+pub enum Polled<R> {
+    /// The result.
+    Ready(R),
+    /// Not yet: call again once this wait is over.
+    Wait(Wait),
 }
 
 impl<R: 'static> Async<R> {
-    /// What a pending result waits for and how it is made, as a poll.
-    fn into_poll(self) -> Result<R, (Wait, Box<dyn FnMut() -> Result<R, Wait>>)> {
+    /// The operation as steps: [`Async::Pending`]'s wait, then its result.
+    fn into_poll(self) -> Box<dyn FnMut() -> Polled<R>> {
         match self {
-            Async::Ready(r) => Ok(r),
-            Async::Pending { wait, then } => {
-                let mut then = Some(then);
-                Err((
-                    wait,
-                    Box::new(move || Ok(then.take().expect("a wait's continuation runs once")())),
-                ))
+            Async::Poll(p) => p,
+            Async::Ready(r) => {
+                let mut r = Some(r);
+                Box::new(move || Polled::Ready(r.take().expect("polled once more after ready")))
             }
-            Async::Polling { wait, poll } => Err((wait, poll)),
+            Async::Pending { wait, then } => {
+                let (mut wait, mut then) = (Some(wait), Some(then));
+                Box::new(move || match wait.take() {
+                    Some(w) => Polled::Wait(w),
+                    None => Polled::Ready((then.take().expect("polled once more after ready"))()),
+                })
+            }
         }
     }
 }
@@ -1179,6 +1183,29 @@ impl<T: Lower + 'static> FutureWriter<T> {
             })
         });
         super::stream::resolve_future(self.shared, store)
+    }
+}
+
+impl<T: Lift + 'static> FutureReader<T> {
+    /// Makes the host the reader of this future, which a guest writes:
+    /// `f` gets the value once it does (CanonicalABI.md `future.write`
+    /// with the host as the reader).
+    ///
+    /// # Errors
+    ///
+    /// A trap from lifting a value the guest has already written.
+    pub fn attach(
+        self,
+        f: impl FnOnce(T) -> Result<(), ComponentTrap> + 'static,
+    ) -> HostResult<()> {
+        let load: super::stream::LoadFn = Box::new(move |cx, addr| {
+            let value = T::load(cx, addr).map_err(|e| match e {
+                HostTrap::Abi(t) => t,
+                HostTrap::Message(m) => ComponentTrap::Pending(m),
+            })?;
+            f(value)
+        });
+        Ok(super::stream::attach_future_sink(self.shared, load)?)
     }
 }
 
@@ -1325,20 +1352,28 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
         } else {
             None
         };
-        let result = match f(&mut cx, params)?.into_poll() {
-            Ok(r) => r,
-            Err((mut wait, mut poll)) if !async_lower => loop {
-                super::hostio::block_on(wait);
-                match poll() {
-                    Ok(r) => break r,
-                    Err(next) => wait = next,
+        let result = match f(&mut cx, params)? {
+            Async::Ready(r) => r,
+            pending if !async_lower => {
+                let mut poll = pending.into_poll();
+                loop {
+                    match poll() {
+                        Polled::Ready(r) => break r,
+                        Polled::Wait(w) => super::hostio::block_on(w),
+                    }
                 }
-            },
-            Err((wait, poll)) => {
-                let status = start_subtask(cx, out_ptr, wait, poll)?;
-                // SAFETY: an async lowering has an i32 result.
-                unsafe { *results = ValRaw::from(status) };
-                return Ok(());
+            }
+            pending => {
+                let mut poll = pending.into_poll();
+                match poll() {
+                    Polled::Ready(r) => r,
+                    Polled::Wait(wait) => {
+                        let status = start_subtask(cx, out_ptr, wait, poll)?;
+                        // SAFETY: an async lowering has an i32 result.
+                        unsafe { *results = ValRaw::from(status) };
+                        return Ok(());
+                    }
+                }
             }
         };
         match out_ptr {
@@ -1369,9 +1404,9 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
 }
 
 /// The subtask of an async-lowered host call that waits for `wait`: a
-/// handle in the caller's table, resolved by the event loop once the wait
-/// is over and `poll` gives the result (lowered at `out_ptr`; a poll that
-/// gives another wait waits again), unless the caller cancels it first
+/// handle in the caller's table, resolved by the event loop once `poll`
+/// gives the result (it is called again after each wait is over; the
+/// result is lowered at `out_ptr`), unless the caller cancels it first
 /// (`subtask.cancel` then abandons the wait). Returns the call's status:
 /// `STARTED` with the subtask's handle (CanonicalABI.md `canon_lower`,
 /// `Subtask.State`).
@@ -1379,7 +1414,7 @@ fn start_subtask<R: Lower + 'static>(
     cx: Cx<'static>,
     out_ptr: Option<u32>,
     wait: Wait,
-    poll: Box<dyn FnMut() -> Result<R, Wait>>,
+    poll: Box<dyn FnMut() -> Polled<R>>,
 ) -> HostResult<u32> {
     let rt = runtime();
     let sched = &rt.sched;
@@ -1398,35 +1433,48 @@ fn start_subtask<R: Lower + 'static>(
         .host_subtasks
         .borrow_mut()
         .insert(w, cancelled.clone());
-    wait_subtask(w, cx, out_ptr, cancelled, wait, poll);
+    wait_step(HostStep {
+        cx,
+        out_ptr,
+        poll,
+        subtask: w,
+        cancelled,
+        wait,
+    });
     Ok(SubtaskState::Started as u32 | (index << 4))
 }
 
-/// Has the event loop poll host subtask `w` once `wait` is over (see
-/// [`start_subtask`]).
-fn wait_subtask<R: Lower + 'static>(
-    w: u32,
-    mut cx: Cx<'static>,
+/// An async host call waiting for its next step.
+struct HostStep<R> {
+    cx: Cx<'static>,
     out_ptr: Option<u32>,
+    poll: Box<dyn FnMut() -> Polled<R>>,
+    subtask: u32,
     cancelled: std::rc::Rc<core::cell::Cell<bool>>,
     wait: Wait,
-    mut poll: Box<dyn FnMut() -> Result<R, Wait>>,
-) {
-    let live = cancelled.clone();
+}
+
+/// Registers `step`'s wait; when it is over, the next step runs.
+fn wait_step<R: Lower + 'static>(step: HostStep<R>) {
+    let cancelled = step.cancelled.clone();
+    let wait = step.wait;
     runtime().sched.host.add(
         wait,
-        Box::new(move || !live.get()),
+        Box::new(move || !cancelled.get()),
         Box::new(move || {
-            let r = match poll() {
-                Ok(r) => r,
-                Err(next) => {
-                    wait_subtask(w, cx, out_ptr, cancelled, next, poll);
+            let mut step = step;
+            let r = match (step.poll)() {
+                Polled::Wait(w) => {
+                    step.wait = w;
+                    wait_step(step);
                     return Ok(());
                 }
+                Polled::Ready(r) => r,
             };
+            let w = step.subtask;
             runtime().sched.host_subtasks.borrow_mut().remove(&w);
-            if let Some(ptr) = out_ptr {
-                r.store(&mut cx, ptr).map_err(|e| match e {
+            if let Some(ptr) = step.out_ptr {
+                r.store(&mut step.cx, ptr).map_err(|e| match e {
                     HostTrap::Abi(t) => t,
                     HostTrap::Message(m) => ComponentTrap::Pending(m),
                 })?;

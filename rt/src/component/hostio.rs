@@ -31,6 +31,16 @@ pub enum Wait {
     Readable(i32),
     /// The file descriptor accepting writes.
     Writable(i32),
+    /// The file descriptor having one of `events` (`poll(2)` events), or
+    /// the clock reaching `until`, whichever comes first.
+    Io {
+        /// The descriptor.
+        fd: i32,
+        /// `POLLIN`, `POLLOUT`, or both.
+        events: i16,
+        /// When to give up waiting for it.
+        until: Option<Instant>,
+    },
 }
 
 /// Runs once the wait is over; a trap it returns stops the event loop.
@@ -91,6 +101,26 @@ impl HostWaits {
         self.poll_with(false)
     }
 
+    /// Blocks until a registered wait is over, `fd` is readable, or
+    /// `deadline` passes, then runs the continuations of the waits that
+    /// are over (an event loop of the caller's own, an `epoll` instance,
+    /// waiting together with the host's). Returns whether `fd` is
+    /// readable.
+    ///
+    /// # Errors
+    ///
+    /// The first trap a continuation returns.
+    pub fn poll_also(&self, fd: i32, deadline: Instant) -> Result<bool, ComponentTrap> {
+        self.entries.borrow_mut().retain(|e| (e.live)());
+        let mut waits: Vec<Wait> = self.entries.borrow().iter().map(|e| e.wait).collect();
+        let n = waits.len();
+        waits.push(Wait::Readable(fd));
+        waits.push(Wait::Until(deadline));
+        let ready = ready(&waits, true);
+        self.run_ready(&ready[..n])?;
+        Ok(ready[n])
+    }
+
     fn poll_with(&self, block: bool) -> Result<bool, ComponentTrap> {
         self.entries.borrow_mut().retain(|e| (e.live)());
         let waits: Vec<Wait> = self.entries.borrow().iter().map(|e| e.wait).collect();
@@ -98,6 +128,12 @@ impl HostWaits {
             return Ok(false);
         }
         let ready = ready(&waits, block);
+        self.run_ready(&ready)
+    }
+
+    /// Runs the continuations of the entries `ready` marks (the first
+    /// `ready.len()` entries, in order); returns whether there was one.
+    fn run_ready(&self, ready: &[bool]) -> Result<bool, ComponentTrap> {
         if !ready.iter().any(|&r| r) {
             return Ok(false);
         }
@@ -155,6 +191,16 @@ fn ready(waits: &[Wait], block: bool) -> Vec<bool> {
                     events: libc::POLLOUT,
                     revents: 0,
                 }),
+                Wait::Io { fd, events, until } => {
+                    fds.push(libc::pollfd {
+                        fd,
+                        events,
+                        revents: 0,
+                    });
+                    if let Some(t) = until {
+                        deadline = Some(deadline.map_or(t, |d| d.min(t)));
+                    }
+                }
             }
         }
         let deadline = if block { deadline } else { Some(now) };
@@ -188,6 +234,9 @@ fn ready(waits: &[Wait], block: bool) -> Vec<bool> {
             .iter()
             .map(|w| match w {
                 Wait::Until(t) => now >= *t,
+                Wait::Io { until, .. } => {
+                    fd.next().is_some_and(|p| p.revents != 0) || until.is_some_and(|t| now >= t)
+                }
                 _ => fd.next().is_some_and(|p| p.revents != 0),
             })
             .collect();

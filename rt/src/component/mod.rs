@@ -24,7 +24,7 @@ pub mod trap;
 pub mod waitable;
 
 use core::cell::{Cell, RefCell};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use std::rc::Rc;
 
 use smelt_abi::codec;
 use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind};
@@ -248,6 +248,46 @@ pub struct TrampolineState {
     sigs: Option<Box<canonical::Signatures>>,
 }
 
+/// An async call the host made into a guest ([`Runtime::start_host_call`]).
+#[derive(Debug)]
+pub struct HostCall {
+    /// The call's subtask, handle and waitable, unless it returned at once.
+    subtask: Option<(u32, u32)>,
+    /// Where its result goes in the host memory.
+    out: u32,
+    /// The result's size in bytes.
+    size: u32,
+}
+
+/// The result of an async call the host made, as lowered into the host
+/// memory.
+#[derive(Debug)]
+pub struct HostResultBytes {
+    /// The result's bytes.
+    pub result: Vec<u8>,
+    memory: Memory,
+}
+
+impl HostResultBytes {
+    /// The little-endian `u32` at byte `at` of the result.
+    pub fn u32_at(&self, at: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.result[at..at + 4]);
+        u32::from_le_bytes(b)
+    }
+
+    /// The string at `(ptr, len)` of the host memory (a string of the
+    /// result), if valid UTF-8 and in bounds.
+    pub fn string(&self, ptr: u32, len: u32) -> Option<String> {
+        if !self.memory.contains(u64::from(ptr), u64::from(len)) {
+            return None;
+        }
+        // SAFETY: checked above; copied out.
+        let bytes = unsafe { self.memory.slice(ptr, len) }.to_vec();
+        String::from_utf8(bytes).ok()
+    }
+}
+
 /// The borrow scope of one call in progress (CanonicalABI.md
 /// `borrow_scope`, `num_borrows`, and the lenders of its arguments).
 #[derive(Debug, Default)]
@@ -256,10 +296,15 @@ pub(crate) struct CallScope {
     lenders: Vec<(*const InstanceState, u32)>,
 }
 
-/// The program's component state.
+/// The program's component state: one instantiation of the program's
+/// component, with its scheduler. A command has one for the whole process
+/// ([`start`]); a server has one per worker thread, or one per request
+/// ([`Runtime::new`], freed when dropped). Compiled code reaches the
+/// runtime it runs in through [`runtime`], the current runtime of its OS
+/// thread ([`Runtime::enter`]).
 pub struct Runtime {
-    desc: ComponentDesc,
-    layouts: Layouts,
+    desc: Rc<ComponentDesc>,
+    layouts: Rc<Layouts>,
     code: &'static [TrampolineCode],
     modules: &'static [ModuleDesc],
     // Boxed: trampolines and adapters keep pointers to instance states, so
@@ -268,7 +313,15 @@ pub struct Runtime {
     instances: RefCell<Vec<Box<InstanceState>>>,
     host: Box<InstanceState>,
     host_memory: Memory,
+    /// The host memory's definition, which `host_memory` points to.
+    host_memory_def: Box<VMMemoryDefinition>,
     host_bump: Cell<u32>,
+    /// Async calls the host has made that have not finished
+    /// ([`Runtime::start_host_call`]).
+    host_calls: Cell<u32>,
+    /// Result areas of finished async host calls, for reuse: address and
+    /// size in the host memory.
+    host_free: RefCell<Vec<(u32, u32)>>,
     core: RefCell<Vec<Option<Instance>>>,
     resources: RefCell<Vec<ResourceType>>,
     trampolines: RefCell<Vec<Option<Box<TrampolineState>>>>,
@@ -277,7 +330,14 @@ pub struct Runtime {
     pub sched: task::Sched,
 }
 
-static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(core::ptr::null_mut());
+thread_local! {
+    /// The runtime whose code this OS thread runs ([`Runtime::enter`]).
+    static CURRENT: Cell<*const Runtime> = const { Cell::new(core::ptr::null()) };
+    /// The decoded descriptor and layouts of the program, shared by every
+    /// runtime this thread creates for it.
+    static DECODED: RefCell<Option<(*const ProgramDesc, Rc<ComponentDesc>, Rc<Layouts>)>> =
+        const { RefCell::new(None) };
+}
 
 /// Why the component runtime could not start.
 #[derive(Debug)]
@@ -299,7 +359,8 @@ unsafe fn table<T>(ptr: *const T, len: u64) -> &'static [T] {
 }
 
 /// Creates the component runtime of `program`, with `host` as the
-/// implementation of host imports. Only one exists per process.
+/// implementation of host imports, for the rest of the process, and makes
+/// it this thread's current runtime.
 ///
 /// # Safety
 ///
@@ -308,59 +369,178 @@ pub unsafe fn start(
     program: &'static ProgramDesc,
     host: &'static HostTable,
 ) -> Result<&'static Runtime, StartError> {
-    // SAFETY: the compiler emits these tables with these lengths.
-    let (bytes, code, modules) = unsafe {
-        (
-            table(program.component, program.component_len),
-            table(program.trampolines, program.n_trampolines),
-            table(program.modules, program.n_modules),
-        )
-    };
-    let desc: ComponentDesc = codec::from_bytes(bytes).map_err(StartError::Decode)?;
-    let layouts = Layouts::new(&desc.types);
-    let host_memory = Box::leak(Box::new(
-        core::mem::MaybeUninit::<VMMemoryDefinition>::uninit(),
-    ));
-    // SAFETY: a fresh definition to create a memory in.
-    unsafe { crate::memory::create(host_memory.as_mut_ptr(), 1, None, 0, false) }
-        .map_err(|_| StartError::HostMemory)?;
-    let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
-    let resources = host
-        .resources
-        .iter()
-        .map(|r| ResourceType {
-            instance: HOST,
-            dtor: None,
-            host_drop: Some(r.drop),
-        })
-        .collect();
-    let runtime = Box::leak(Box::new(Runtime {
-        desc,
-        layouts,
-        code,
-        modules,
-        instances: RefCell::new(Vec::new()),
-        host: Box::new(InstanceState::new(u32::MAX, None)),
-        host_memory: Memory(host_memory.as_mut_ptr()),
-        host_bump: Cell::new(0),
-        core: RefCell::new(Vec::new()),
-        resources: RefCell::new(resources),
-        trampolines: RefCell::new(trampolines),
-        scopes: RefCell::new(task::Slab::default()),
-        sched: task::Sched::default(),
-    }));
-    RUNTIME.store(runtime, Ordering::Release);
+    // SAFETY: forwarded from the caller.
+    let runtime: &'static Runtime = Box::leak(unsafe { Runtime::new(program, host) }?);
+    CURRENT.with(|c| c.set(runtime));
     Ok(runtime)
 }
 
-/// The component runtime, once started.
+/// The component runtime this thread runs ([`start`], [`Runtime::enter`]).
+///
+/// # Panics
+///
+/// When the thread runs none (a bug: compiled component code runs only
+/// inside one).
 pub fn runtime() -> &'static Runtime {
-    // SAFETY: set once by `start` to a leaked, never-freed runtime.
-    unsafe {
-        RUNTIME
-            .load(Ordering::Acquire)
-            .as_ref()
-            .expect("component runtime started")
+    let current = CURRENT.with(Cell::get);
+    assert!(!current.is_null(), "a component runtime is current");
+    // SAFETY: a runtime is current only while it lives (`start` leaks it;
+    // `Entered` ends before the runtime it borrows can be dropped).
+    unsafe { &*current }
+}
+
+/// Keeps a runtime current on this thread; the previous one is current
+/// again when it is dropped.
+pub struct Entered<'a> {
+    previous: *const Runtime,
+    _runtime: core::marker::PhantomData<&'a Runtime>,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}
+
+impl Runtime {
+    /// Creates a runtime of `program`'s component, with `host` as the
+    /// implementation of host imports: nothing is instantiated until
+    /// [`Runtime::run`] runs the program's initializers in it. The
+    /// descriptor is decoded once per thread and shared by the runtimes
+    /// the thread creates.
+    ///
+    /// # Errors
+    ///
+    /// A malformed descriptor, or no address space for the host memory.
+    ///
+    /// # Safety
+    ///
+    /// `program` must be the running executable's descriptor.
+    pub unsafe fn new(
+        program: &'static ProgramDesc,
+        host: &'static HostTable,
+    ) -> Result<Box<Runtime>, StartError> {
+        // SAFETY: the compiler emits these tables with these lengths.
+        let (bytes, code, modules) = unsafe {
+            (
+                table(program.component, program.component_len),
+                table(program.trampolines, program.n_trampolines),
+                table(program.modules, program.n_modules),
+            )
+        };
+        let (desc, layouts) = DECODED.with(|d| {
+            let mut d = d.borrow_mut();
+            match &*d {
+                Some((p, desc, layouts)) if core::ptr::eq(*p, program) => {
+                    Ok((desc.clone(), layouts.clone()))
+                }
+                _ => {
+                    let desc: ComponentDesc =
+                        codec::from_bytes(bytes).map_err(StartError::Decode)?;
+                    let layouts = Rc::new(Layouts::new(&desc.types));
+                    let desc = Rc::new(desc);
+                    *d = Some((program, desc.clone(), layouts.clone()));
+                    Ok((desc, layouts))
+                }
+            }
+        })?;
+        let mut host_memory_def = Box::new(VMMemoryDefinition {
+            base: core::ptr::null_mut(),
+            length: 0,
+            maximum: 0,
+            reservation: 0,
+        });
+        // SAFETY: a fresh definition to create a memory in.
+        unsafe { crate::memory::create(&mut *host_memory_def, 1, None, 0, false) }
+            .map_err(|_| StartError::HostMemory)?;
+        let trampolines = (0..desc.trampolines.len()).map(|_| None).collect();
+        let resources = host
+            .resources
+            .iter()
+            .map(|r| ResourceType {
+                instance: HOST,
+                dtor: None,
+                host_drop: Some(r.drop),
+            })
+            .collect();
+        Ok(Box::new(Runtime {
+            desc,
+            layouts,
+            code,
+            modules,
+            instances: RefCell::new(Vec::new()),
+            host: Box::new(InstanceState::new(u32::MAX, None)),
+            host_memory: Memory(&mut *host_memory_def),
+            host_memory_def,
+            host_bump: Cell::new(0),
+            host_calls: Cell::new(0),
+            host_free: RefCell::new(Vec::new()),
+            core: RefCell::new(Vec::new()),
+            resources: RefCell::new(resources),
+            trampolines: RefCell::new(trampolines),
+            scopes: RefCell::new(task::Slab::default()),
+            sched: task::Sched::default(),
+        }))
+    }
+
+    /// Gives the host an owned handle to the host object `rep` of runtime
+    /// resource type `resource` (a host resource type: `smelt-wit`'s
+    /// numbering), to pass to a guest as an `own` argument of
+    /// [`Runtime::call_from_host`] (CanonicalABI.md `lift_own` takes it
+    /// out of the caller's table).
+    ///
+    /// # Errors
+    ///
+    /// The host's handle table is full.
+    pub fn host_own(&self, resource: u32, rep: u32) -> Result<u32, ComponentTrap> {
+        self.host.table.borrow_mut().add(Slot::Own {
+            resource,
+            rep,
+            lend_count: 0,
+        })
+    }
+
+    /// Takes the host's owned handle `handle` to a resource of runtime
+    /// type `resource` (one a guest returned to the host); returns its
+    /// representation.
+    ///
+    /// # Errors
+    ///
+    /// `handle` is not an owned handle of that type in the host's table.
+    pub fn take_host_own(&self, handle: u32, resource: u32) -> Result<u32, ComponentTrap> {
+        let mut table = self.host.table.borrow_mut();
+        let (slot, rep) = table.resource(handle, resource)?;
+        if !matches!(slot, Slot::Own { .. }) {
+            return Err(ComponentTrap::Pending(format!(
+                "handle {handle} of the host is not an owned handle"
+            )));
+        }
+        table.remove(handle)?;
+        Ok(rep)
+    }
+
+    /// Makes this runtime the current one of this thread (what [`runtime`]
+    /// returns) until the guard is dropped.
+    pub fn enter(&self) -> Entered<'_> {
+        Entered {
+            previous: CURRENT.with(|c| c.replace(self)),
+            _runtime: core::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Runtime {
+    /// Frees the core instances (their memories, tables and `vmctx`s) and
+    /// the host memory. Threads that a trap abandoned keep their stacks
+    /// (never unwound, see [`task::Sched::reset`]).
+    fn drop(&mut self) {
+        for instance in self.core.get_mut().drain(..).flatten() {
+            // SAFETY: the runtime is going away with everything that could
+            // reach its instances (trampolines, handle tables, tasks).
+            unsafe { instance.free() };
+        }
+        // SAFETY: made by `memory::create` in `new`; nothing uses it now.
+        unsafe { crate::memory::release(&mut *self.host_memory_def) };
     }
 }
 
@@ -664,6 +844,160 @@ impl Runtime {
         // SAFETY: the host memory holds at least `used` bytes.
         let memory = unsafe { self.host_memory.slice(0, used) }.to_vec();
         Ok((results, memory))
+    }
+
+    /// Starts a call of the export adapter `trampoline`, whose host side
+    /// is lowered `async` (CanonicalABI.md `canon lower` with `async`), with
+    /// the flat arguments `args` (at most `MAX_FLAT_ASYNC_PARAMS`). The
+    /// result is lowered into an area of the host memory reserved for the
+    /// call. The call runs until it returns or blocks; the event loop
+    /// (the scheduler, [`task::Sched::tick`], and the host waits) carries
+    /// it on. Several may be in progress at once.
+    ///
+    /// # Errors
+    ///
+    /// A trap during the call's first part.
+    ///
+    /// # Safety
+    ///
+    /// `trampoline` must be an adapter whose caller is the host, lowered
+    /// `async`, and `args` its flat arguments.
+    pub unsafe fn start_host_call(
+        &self,
+        trampoline: u32,
+        args: &[ValRaw],
+    ) -> Result<HostCall, Trap> {
+        let func = match self.desc.trampolines[trampoline as usize] {
+            TrampolineKind::Adapter { func, .. } => func,
+            _ => unreachable!("an export adapter"),
+        };
+        let (size, align) = match self.desc.funcs[func as usize].result {
+            Some(r) => (self.layouts.size(r), self.layouts.align(r)),
+            None => (0, 1),
+        };
+        let reused = {
+            let mut free = self.host_free.borrow_mut();
+            free.iter()
+                .position(|&(_, s)| s == size)
+                .map(|i| free.swap_remove(i).0)
+        };
+        let out = match reused {
+            Some(out) => out,
+            None => self
+                .host_realloc(align.max(8), size.max(1))
+                .expect("host memory grows"),
+        };
+        let state: *mut TrampolineState = {
+            let mut trampolines = self.trampolines.borrow_mut();
+            let state = trampolines[trampoline as usize]
+                .as_mut()
+                .expect("export adapters are initialized before calls");
+            &mut **state
+        };
+        let mut values = args.to_vec();
+        values.push(ValRaw::from(out));
+        let mut results = [0 as ValRaw; 1];
+        let values_ptr = values.as_mut_ptr();
+        let results_ptr = results.as_mut_ptr();
+        let mut status = 0;
+        self.host_calls.set(self.host_calls.get() + 1);
+        // SAFETY: the adapter reads the arguments and the result address
+        // and writes its i32 status.
+        let result = unsafe {
+            traps::catch(|| status = ((*state).call)(state.cast(), values_ptr, results_ptr))
+        };
+        let result = result.and_then(|()| {
+            if status == 0 {
+                Ok(())
+            } else {
+                Err(Trap {
+                    code: smelt_abi::trap::TrapCode::Runtime,
+                    detail: traps::take_pending(),
+                    frames: Vec::new(),
+                    total_frames: 0,
+                })
+            }
+        });
+        if let Err(trap) = result {
+            self.recover();
+            return Err(trap);
+        }
+        let packed = results[0] as u32;
+        let subtask = if packed & 0xf == waitable::SubtaskState::Returned as u32 {
+            None
+        } else {
+            let handle = packed >> 4;
+            match self.host.table.borrow().get(handle) {
+                Ok(Slot::Subtask(w)) => Some((handle, w)),
+                _ => unreachable!("an async call that has not returned has a subtask"),
+            }
+        };
+        Ok(HostCall { subtask, out, size })
+    }
+
+    /// Whether the call `call` has returned (its result is in place).
+    pub fn host_call_returned(&self, call: &HostCall) -> bool {
+        match call.subtask {
+            None => true,
+            Some((_, w)) => {
+                let items = self.sched.waitables.items.borrow();
+                items.get(w).subtask().state == waitable::SubtaskState::Returned
+            }
+        }
+    }
+
+    /// Ends the call `call`, which has returned: its result's bytes, as
+    /// lowered into the host memory (the canonical ABI layout of the
+    /// function's result type), with the host memory they may point into.
+    /// The result area is reused by later calls.
+    pub fn finish_host_call(&self, call: HostCall) -> HostResultBytes {
+        if let Some((handle, w)) = call.subtask {
+            let _ = self.host.table.borrow_mut().remove(handle);
+            let removed = self.sched.waitables.remove(w);
+            let scope = removed.subtask().scope;
+            canonical::end_lends(self, scope);
+            self.scopes.borrow_mut().remove(scope);
+        }
+        // SAFETY: the area was reserved for the call in the host memory.
+        let result = unsafe { self.host_memory.slice(call.out, call.size) }.to_vec();
+        self.host_free.borrow_mut().push((call.out, call.size));
+        let left = self.host_calls.get() - 1;
+        self.host_calls.set(left);
+        HostResultBytes {
+            result,
+            memory: self.host_memory,
+        }
+    }
+
+    /// Ends the call `call`, which has returned, lifting its result into
+    /// the host's Rust value (own handles the guest returned come out of
+    /// the host's table; strings and lists out of the host memory).
+    ///
+    /// # Errors
+    ///
+    /// What lifting the result finds invalid.
+    pub fn finish_host_call_as<T: host::Lift>(&self, call: HostCall) -> host::HostResult<T> {
+        let out = call.out;
+        let value = {
+            let mut cx = host::Cx::new(
+                &self.host,
+                Some(self.host_memory),
+                None,
+                smelt_abi::component::StringEncoding::Utf8,
+            );
+            T::load(&mut cx, out)
+        };
+        let _ = self.finish_host_call(call);
+        value
+    }
+
+    /// The host memory's bytes `[addr, addr + len)` (strings and lists a
+    /// result of [`Runtime::finish_host_call`] points to), if in bounds.
+    pub fn host_bytes(&self, addr: u32, len: u32) -> Option<Vec<u8>> {
+        self.host_memory
+            .contains(u64::from(addr), u64::from(len))
+            // SAFETY: checked above.
+            .then(|| unsafe { self.host_memory.slice(addr, len) }.to_vec())
     }
 
     /// Resets what a trap left half-done: the `may_leave` flags of the

@@ -160,6 +160,10 @@ pub trait HostValues {
 /// Lowers a host future's value into a guest's memory at an address.
 pub type StoreFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
 
+/// Lifts the value a guest wrote into a future the host reads, from the
+/// guest's memory at an address.
+pub type LoadFn = Box<dyn FnOnce(&mut super::host::Cx<'_>, u32) -> Result<(), ComponentTrap>>;
+
 /// The end of a stream or future the host holds.
 pub enum HostEnd {
     /// The host reads the stream.
@@ -170,6 +174,8 @@ pub enum HostEnd {
     Values(Box<dyn HostValues>),
     /// The host writes the future: its value once resolved.
     Future(Option<StoreFn>),
+    /// The host reads the future: what takes its value once written.
+    FutureSink(LoadFn),
 }
 
 impl core::fmt::Debug for HostEnd {
@@ -180,6 +186,7 @@ impl core::fmt::Debug for HostEnd {
             HostEnd::Values(_) => "Values",
             HostEnd::Future(Some(_)) => "Future(resolved)",
             HostEnd::Future(None) => "Future(unresolved)",
+            HostEnd::FutureSink(_) => "FutureSink",
         })
     }
 }
@@ -257,7 +264,7 @@ fn move_elems(
     {
         // Numbers copy as bytes, with `memmove` semantics: a copy within
         // one memory may overlap.
-        let size = rt.desc.types.size(t);
+        let size = rt.layouts.size(t);
         let (sm, dm) = (sb.memory.expect("checked"), db.memory.expect("checked"));
         // SAFETY: both ranges were checked when the buffers were made.
         unsafe {
@@ -268,7 +275,7 @@ fn move_elems(
             )
         };
     } else if let Some(t) = elem {
-        let size = rt.desc.types.size(t);
+        let size = rt.layouts.size(t);
         let (from, to) = (sb.side(), db.side());
         let cx = Cx {
             rt,
@@ -374,7 +381,7 @@ fn remaining_bytes<'a>(rt: &Runtime, sid: u32, b: &Buffer) -> (&'a mut [u8], u32
         .borrow()
         .get(sid)
         .elem
-        .map_or(0, |t| rt.desc.types.size(t));
+        .map_or(0, |t| rt.layouts.size(t));
     let bytes = match b.memory {
         // SAFETY: the range was checked when the buffer was made; the
         // guest does not run while the host uses it.
@@ -467,6 +474,15 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                     }
                 }
             }
+        }
+        (HostEnd::FutureSink(_), true) => {
+            let HostEnd::FutureSink(load) = host else {
+                unreachable!("matched above")
+            };
+            load(&mut host_cx(&buf), buf.ptr)?;
+            advance(rt, w, 1);
+            set_event(rt, w, copy_result::COMPLETED, false);
+            return Ok(());
         }
         (HostEnd::Future(value), false) => match value.take() {
             Some(store) => {
@@ -620,6 +636,35 @@ fn pump_from(
     }
 }
 
+/// Attaches the host as the reader of future `sid`, whose readable end a
+/// guest gave it: `load` lifts the value from the writer's memory when the
+/// guest writes it (now, if it has already started the write).
+///
+/// # Errors
+///
+/// A trap from lifting the value.
+pub fn attach_future_sink(sid: u32, load: LoadFn) -> Result<(), ComponentTrap> {
+    let rt = runtime();
+    let (dropped, pending) = {
+        let shared = rt.sched.waitables.shared.borrow();
+        let s = shared.get(sid);
+        (s.dropped, s.pending)
+    };
+    if dropped {
+        // A guest cannot drop a future's writable end before writing it
+        // (it traps), so the value was taken already: nothing comes.
+        return Ok(());
+    }
+    rt.sched
+        .waitables
+        .with_shared(sid, |s| s.host = Some(HostEnd::FutureSink(load)));
+    if let Some(p) = pending {
+        rt.sched.waitables.with_shared(sid, |s| s.pending = None);
+        host_copy(rt, p, sid)?;
+    }
+    Ok(())
+}
+
 /// Resolves host future `sid` with the value `store` lowers: a guest
 /// read waiting for it completes now, a later one gets it at once; a
 /// guest that dropped its readable end never sees it.
@@ -704,7 +749,7 @@ pub fn take_readable(
     // The host function's signature was checked when the component was
     // compiled, but flat types do not tell streams of one element type from
     // another: the element size does, for the host's streams.
-    if writable || elem.map_or(0, |t| rt.desc.types.size(t)) != elem_size {
+    if writable || elem.map_or(0, |t| rt.layouts.size(t)) != elem_size {
         return Err(ComponentTrap::WrongHandleType(handle));
     }
     check_movable(rt, w, state, future)?;
@@ -955,8 +1000,8 @@ impl Op<'_> {
         if let Some(t) = elem
             && n > 0
         {
-            let align = rt.desc.types.alignment(t);
-            let size = rt.desc.types.size(t);
+            let align = rt.layouts.align(t);
+            let size = rt.layouts.size(t);
             if !ptr.is_multiple_of(align) {
                 return Err(ComponentTrap::UnalignedPointer);
             }

@@ -123,6 +123,7 @@ impl WasiHost {
                     message: e.describe(),
                     code: None,
                     net: Some(e),
+                    http: None,
                 })?;
                 Ok(Err(StreamError::LastOperationFailed(Own::new(rep))))
             }
