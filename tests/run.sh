@@ -4,8 +4,8 @@
 # runtime library for every other target, runs every test (unit tests,
 # end-to-end tests, the conformance scripts as test trials, the
 # cross-compilation tests), then, for each other target, the trap tests,
-# the tests/programs suite, the HTTP server and client tests and `smelt
-# wast` compiled for that target and
+# the tests/programs suite, the sockets, HTTP server and HTTP client tests
+# and `smelt wast` compiled for that target and
 # run here (under qemu-user for aarch64 and riscv64; for riscv64 also with
 # `--cpu rv64gcv`, the vector extension SIMD needs there; for aarch64 the
 # threads scripts also with `--cpu armv8.1-a`, LSE atomics), then what
@@ -64,10 +64,10 @@ log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), HTTP servers and clients"
+  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), sockets, HTTP servers and clients"
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test http_serve --test http_client \
-    || failed+=("$t: trap tests, tests/programs, HTTP")
+    --test sockets --test http_serve --test http_client \
+    || failed+=("$t: trap tests, tests/programs, sockets, HTTP")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")

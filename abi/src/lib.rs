@@ -27,6 +27,7 @@ pub mod builtins;
 pub mod codec;
 pub mod component;
 pub mod gc;
+pub mod net;
 pub mod program;
 pub mod script;
 pub mod trap;
@@ -40,7 +41,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        9
+        10
     };
 }
 

@@ -42,6 +42,7 @@ pub mod bindings {
 }
 
 pub mod http;
+pub mod net;
 pub mod p2;
 pub mod p3;
 pub mod serve;
@@ -67,6 +68,8 @@ pub struct WasiHost {
     /// The last `stat-at`'s result, for a `metadata-hash-at` of the same
     /// path right after it ([`p2::filesystem::LastStat`]).
     pub last_stat: Option<p2::filesystem::LastStat>,
+    /// The network operations granted (`wasi:sockets`, [`net`]).
+    pub network: smelt_abi::net::NetGrants,
 }
 
 thread_local! {
@@ -111,6 +114,8 @@ struct Template {
     serve: Option<smelt_abi::wasi::ServeConfig>,
     /// The authorities outgoing HTTP requests may go to.
     allow_http: Vec<String>,
+    /// The network operations granted.
+    network: smelt_abi::net::NetGrants,
 }
 
 /// The capabilities [`init`] read.
@@ -139,6 +144,7 @@ impl WasiHost {
             preopens: t.preopens.clone(),
             calls: 0,
             last_stat: None,
+            network: t.network.clone(),
         }
     }
 }
@@ -222,6 +228,7 @@ pub unsafe fn init(
         preopens: Vec::new(),
         calls: 0,
         last_stat: None,
+        network: config.network.clone(),
     };
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));
@@ -233,6 +240,7 @@ pub unsafe fn init(
         preopens: host.preopens.clone(),
         serve: config.serve.clone(),
         allow_http: config.allow_http.clone(),
+        network: config.network.clone(),
     });
     install(host);
     Ok(())

@@ -258,10 +258,10 @@ fn wasi_0_3_import_binds_to_the_0_3_host() {
 #[test]
 fn wasi_0_3_interface_the_host_lacks_is_named() {
     let wasm =
-        wat::parse_str(r#"(component (import "wasi:sockets/types@0.3.2" (instance)))"#).unwrap();
+        wat::parse_str(r#"(component (import "wasi:config/store@0.3.0" (instance)))"#).unwrap();
     assert_error(
         &wasm,
-        &["imports `wasi:sockets/types@0.3.2`", "does not provide"],
+        &["imports `wasi:config/store@0.3.0`", "does not provide"],
     );
 }
 

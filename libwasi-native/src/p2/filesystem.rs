@@ -2213,6 +2213,7 @@ mod tests {
             preopens: Vec::new(),
             calls: 0,
             last_stat: None,
+            network: Default::default(),
         };
         let dir = File::open(&root.0).unwrap();
         let rep = host
@@ -2267,6 +2268,7 @@ mod tests {
             preopens: vec![("/nonexistent/smelt-test-dir".into(), "data".into())],
             calls: 0,
             last_stat: None,
+            network: Default::default(),
         };
         let e = open_preopens(&mut host).unwrap_err();
         assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
-use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
+use smelt_rt::component::host::{Borrow, Cx, GuestBytes, HostResult, HostTrap, Own, ReadBytes};
 
 use crate::WasiHost;
 use crate::bindings::wasi_io_error::{self, Error};
@@ -41,6 +41,12 @@ pub enum Pollable {
     HttpResponse(SharedExchange),
     /// Ready once the exchange has body bytes for the guest (or ended).
     HttpBody(SharedExchange),
+    /// Ready once the descriptor is writable.
+    Writable(i32),
+    /// Ready as TCP socket `rep`'s operation in progress is
+    /// ([`crate::p2::sockets::tcp_readiness`]): a pollable that follows
+    /// the socket's state, as `tcp-socket.subscribe`'s must.
+    TcpSocket(u32),
 }
 
 impl core::fmt::Debug for Pollable {
@@ -51,6 +57,8 @@ impl core::fmt::Debug for Pollable {
             Pollable::Readable(fd) => write!(f, "Readable({fd})"),
             Pollable::HttpResponse(_) => f.write_str("HttpResponse"),
             Pollable::HttpBody(_) => f.write_str("HttpBody"),
+            Pollable::Writable(fd) => write!(f, "Writable({fd})"),
+            Pollable::TcpSocket(rep) => write!(f, "TcpSocket({rep})"),
         }
     }
 }
@@ -76,6 +84,8 @@ pub enum InputStream {
         /// The next byte to read.
         at: usize,
     },
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpInput),
 }
 
 /// An `output-stream`.
@@ -92,6 +102,8 @@ pub enum OutputStream {
     },
     /// An HTTP body the guest writes (`outgoing-body.write`).
     Body(crate::http::body::SharedBody),
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpOutput),
 }
 
 impl WasiHost {
@@ -102,6 +114,7 @@ impl WasiHost {
             message: e.to_string(),
             code: Some(code),
             http: None,
+            net: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -133,6 +146,9 @@ fn ready(p: &Pollable) -> bool {
             ex.advance();
             ex.body_ready()
         }
+        Pollable::Writable(fd) => poll_fds(&mut [(*fd, libc::POLLOUT)], 0) > 0,
+        // Resolved by `WasiHost::current_pollable` before it gets here.
+        Pollable::TcpSocket(_) => true,
     }
 }
 
@@ -143,6 +159,8 @@ fn interest(p: &Pollable) -> (Option<(i32, i16)>, Option<u64>) {
         Pollable::Ready => (None, None),
         Pollable::Deadline(t) => (None, Some(*t)),
         Pollable::Readable(fd) => (Some((*fd, libc::POLLIN)), None),
+        Pollable::Writable(fd) => (Some((*fd, libc::POLLOUT)), None),
+        Pollable::TcpSocket(_) => (None, None),
         Pollable::HttpResponse(ex) | Pollable::HttpBody(ex) => match ex.borrow().interest() {
             Some((fd, events, deadline)) => {
                 let deadline = deadline.map(|d| {
@@ -173,38 +191,71 @@ fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
 }
 
 /// Blocks until at least one of `ps` is ready; returns the indices of the
-/// ready ones, in order.
+/// ready ones, in order. Descriptors are asked once: one `poll(2)` over
+/// them answers which are ready now and, when nothing else is, waits for
+/// them (until the nearest deadline).
 pub fn wait(ps: &[Pollable]) -> Vec<u32> {
+    if ps.is_empty() {
+        return Vec::new();
+    }
     loop {
-        let ready_now: Vec<u32> = ps
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| ready(p))
-            .map(|(i, _)| i as u32)
-            .collect();
-        if !ready_now.is_empty() || ps.is_empty() {
-            return ready_now;
-        }
         let now = monotonic_now();
-        let mut fds: Vec<(i32, i16)> = Vec::new();
+        let mut out: Vec<u32> = Vec::new();
         let mut deadline: Option<u64> = None;
-        for p in ps {
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        // Per descriptor: its pollable, and whether the descriptor being
+        // ready makes the pollable ready (an HTTP exchange checks again).
+        let mut owners: Vec<(u32, bool)> = Vec::new();
+        for (i, p) in ps.iter().enumerate() {
+            let direct = matches!(p, Pollable::Readable(_) | Pollable::Writable(_));
+            if !direct && ready(p) {
+                out.push(i as u32);
+                continue;
+            }
             let (fd, d) = interest(p);
-            fds.extend(fd);
             if let Some(d) = d {
                 deadline = Some(deadline.map_or(d, |x| x.min(d)));
             }
+            if let Some((fd, events)) = fd {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                owners.push((i as u32, direct));
+            }
         }
-        let timeout = match deadline {
-            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
-            None => -1,
+        let timeout = match (out.is_empty(), deadline) {
+            (false, _) => 0,
+            (true, Some(t)) => {
+                (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32
+            }
+            (true, None) => -1,
         };
         if fds.is_empty() {
+            if !out.is_empty() {
+                return out;
+            }
             if let Some(t) = deadline {
                 sleep_until(t);
             }
-        } else {
-            poll_fds(&mut fds, timeout);
+            continue;
+        }
+        // SAFETY: `fds` is a valid array of `fds.len()` entries; an
+        // interrupted or failed poll reports nothing ready and the loop
+        // asks again.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n > 0 {
+            out.extend(
+                fds.iter()
+                    .zip(&owners)
+                    .filter(|(p, (_, direct))| p.revents != 0 && *direct)
+                    .map(|(_, (i, _))| *i),
+            );
+            out.sort_unstable();
+        }
+        if !out.is_empty() {
+            return out;
         }
     }
 }
@@ -283,6 +334,10 @@ impl WasiHost {
         len: u64,
         blocking: bool,
     ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read(len, blocking);
+            return self.tcp_stream_result(result);
+        }
         let len = len.min(CHUNK) as usize;
         let result = match self.table.input_stream(rep)? {
             InputStream::Stdin => {
@@ -304,6 +359,7 @@ impl WasiHost {
                 *at += n;
                 Ok(chunk)
             }
+            InputStream::Tcp(_) => unreachable!("handled above"),
             InputStream::File { file, offset } => {
                 let mut buf = vec![0u8; len];
                 match file.read_at(&mut buf, *offset) {
@@ -325,6 +381,10 @@ impl WasiHost {
 
     fn write(&mut self, rep: u32, bytes: &[u8]) -> HostResult<Result<(), StreamError>> {
         let result = match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.write(bytes);
+                return self.tcp_stream_result(result);
+            }
             OutputStream::Fd(fd) => write_fd(*fd, bytes),
             OutputStream::File { file, offset } => match offset {
                 Some(at) => file
@@ -380,6 +440,7 @@ impl WasiHost {
                         message: format!("{e:?}"),
                         code: None,
                         http: Some(e),
+                        net: None,
                     })?;
                     Err(StreamError::LastOperationFailed(Own::new(rep)))
                 }
@@ -407,7 +468,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(self.table.pollable(this.rep)?))
+        Ok(ready(&self.current_pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -415,7 +476,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = self.table.pollable(this.rep)?.clone();
+        let p = self.current_pollable(this.rep)?;
         wait(&[p]);
         Ok(())
     }
@@ -428,7 +489,7 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| self.table.pollable(b.rep).cloned())
+            .map(|b| self.current_pollable(b.rep))
             .collect::<HostResult<Vec<_>>>()?;
         Ok(wait(&ps))
     }
@@ -440,8 +501,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, false)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, false)
     }
 
     fn method_input_stream_blocking_read(
@@ -449,8 +510,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, true)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, true)
     }
 
     fn method_input_stream_skip(
@@ -480,6 +541,7 @@ impl wasi_io_streams::Host for WasiHost {
             InputStream::Stdin => Pollable::Readable(0),
             InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
             InputStream::Http(ex) => Pollable::HttpBody(ex.clone()),
+            InputStream::Tcp(tcp) => Pollable::Readable(tcp.fd()),
         };
         self.new_pollable(p)
     }
@@ -489,7 +551,10 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<u64, StreamError>> {
-        self.table.output_stream(this.rep)?;
+        if let OutputStream::Tcp(tcp) = self.table.output_stream(this.rep)? {
+            let result = tcp.check_write();
+            return self.tcp_stream_result(result);
+        }
         Ok(Ok(CHUNK))
     }
 
@@ -497,7 +562,7 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
         self.write(this.rep, &contents)
     }
@@ -506,9 +571,12 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
-        self.write(this.rep, &contents)
+        if let Err(e) = self.write(this.rep, &contents)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_flush(
@@ -516,8 +584,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, false)
     }
 
     fn method_output_stream_blocking_flush(
@@ -525,8 +592,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_subscribe(
@@ -534,8 +600,11 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Own<PollableRes>> {
-        self.table.output_stream(this.rep)?;
-        self.new_pollable(Pollable::Ready)
+        let p = match self.table.output_stream(this.rep)? {
+            OutputStream::Tcp(tcp) => Pollable::Writable(tcp.fd()),
+            _ => Pollable::Ready,
+        };
+        self.new_pollable(p)
     }
 
     fn method_output_stream_write_zeroes(
@@ -555,7 +624,10 @@ impl wasi_io_streams::Host for WasiHost {
         len: u64,
     ) -> HostResult<Result<(), StreamError>> {
         let zeroes = vec![0u8; len.min(CHUNK) as usize];
-        self.write(this.rep, &zeroes)
+        if let Err(e) = self.write(this.rep, &zeroes)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_splice(
@@ -580,6 +652,44 @@ impl wasi_io_streams::Host for WasiHost {
 }
 
 impl WasiHost {
+    /// Reads from input stream `rep` into the list a guest gets: a TCP
+    /// socket's bytes without a copy in the host.
+    fn read_list(
+        &mut self,
+        rep: u32,
+        len: u64,
+        blocking: bool,
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read_in_place(len, blocking);
+            return self.tcp_stream_result(result);
+        }
+        Ok(self.read(rep, len, blocking)?.map(ReadBytes::Owned))
+    }
+
+    /// Flushes output stream `rep` (only a TCP socket's holds bytes back),
+    /// waiting for it with `blocking`.
+    fn flush(&mut self, rep: u32, blocking: bool) -> HostResult<Result<(), StreamError>> {
+        match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.flush(blocking);
+                self.tcp_stream_result(result)
+            }
+            _ => Ok(Ok(())),
+        }
+    }
+
+    /// Pollable `rep` as it is now: a TCP socket's follows its state.
+    fn current_pollable(&mut self, rep: u32) -> HostResult<Pollable> {
+        match self.table.pollable(rep)? {
+            Pollable::TcpSocket(socket) => {
+                let socket = *socket;
+                Ok(crate::p2::sockets::tcp_readiness(self, socket))
+            }
+            p => Ok(p.clone()),
+        }
+    }
+
     fn splice(
         &mut self,
         dst: u32,
