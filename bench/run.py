@@ -19,15 +19,18 @@ In one run it
     executable sizes and peak RSS (GNU time's %M, in one more run of each);
  6. runs the async benchmark of bench/async/ (see run_async): a composed pair
     of WASI 0.3 components that times coroutine switches, async calls
-    between components and streams, against native memcpy;
+    between components and streams, against native memcpy, and the TCP echo
+    benchmark (bench/echo.py): echo throughput over loopback of a `std::net`
+    program built natively and compiled by smelt;
  7. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
     system-call cost of a file-heavy tool, run on its own) is kept.
 
-`--filter async` runs the async benchmark alone and replaces only its
-section of docs/benchmarks.md and docs/benchmarks.json (the rest is
-rewritten from the JSON of the last full run).
+`--filter async` (or `--filter echo`) runs the async (or TCP echo)
+benchmark alone and replaces only its section of docs/benchmarks.md and
+docs/benchmarks.json (the rest is rewritten from the JSON of the last full
+run).
 
 `--quick` is what CI runs so the suite cannot rot: tiny inputs, one untimed
 run each, no files written. Only the Python 3 standard library is used.
@@ -53,6 +56,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+
+import echo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(ROOT, "bench", "programs")
@@ -470,6 +475,7 @@ class Config:
     notes: list[str]
     suite: bool = True  # build and run hello world and the programs of bench/programs
     run_async: bool = True  # run the async benchmark of bench/async
+    run_echo: bool = True  # run the TCP echo benchmark (bench/echo.py)
 
 
 @dataclass
@@ -497,6 +503,7 @@ class Harness:
         self.gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
         self.smelt = ""
         self.async_result: dict | None = None
+        self.echo_result: dict | None = None
         self.info: dict = {
             "machine": machine(),
             "wasmtime": capture([self.wasmtime, "--version"]) if self.wasmtime else None,
@@ -531,6 +538,8 @@ class Harness:
         # 6. Coroutine switches, async calls and streams.
         if self.cfg.run_async:
             self.run_async()
+        if self.cfg.run_echo:
+            self.echo_result = echo.run(self, log, run_checked)
         # 7. The table and the files.
         self.report()
         return self.finish()
@@ -541,7 +550,8 @@ class Harness:
     def checked(self) -> list[str]:
         """What the closing line counts: the programs run, and the async benchmark."""
         return ((self.programs() if self.cfg.suite else [])
-                + ([ASYNC] if self.cfg.run_async else []))
+                + ([ASYNC] if self.cfg.run_async else [])
+                + ([echo.NAME] if self.cfg.run_echo else []))
 
     def build_smelt(self) -> bool:
         if self.cfg.smelt:
@@ -869,17 +879,23 @@ class Harness:
                 rep["ripgrep"] = old["ripgrep"]
         except (OSError, ValueError):
             pass
+        if self.echo_result:
+            rep["echo"] = self.echo_result
         print(markdown(rep))
         if self.cfg.write:
             write_report(rep)
 
     def report_async_only(self) -> None:
-        """After `--filter async`: prints the Async section and puts it in
-        place of the one in docs/benchmarks.json, rewriting
-        docs/benchmarks.md from that (the rest stays the last full run's)."""
-        if not self.async_result:
+        """After `--filter async` or `--filter echo`: prints the Async (TCP
+        echo) section and puts it in place of the one in
+        docs/benchmarks.json, rewriting docs/benchmarks.md from that (the
+        rest stays the last full run's)."""
+        if not self.async_result and not self.echo_result:
             return
-        print("\n".join(async_markdown(self.async_result)))
+        if self.async_result:
+            print("\n".join(async_markdown(self.async_result)))
+        if self.echo_result:
+            print("\n".join(echo.markdown(self.echo_result)))
         if not self.cfg.write:
             return
         try:
@@ -888,7 +904,10 @@ class Harness:
         except (OSError, ValueError) as e:
             log(f"docs/benchmarks.json unreadable ({e}): run the whole suite to write the report")
             return
-        rep["async"] = self.async_result
+        if self.async_result:
+            rep["async"] = self.async_result
+        if self.echo_result:
+            rep["echo"] = self.echo_result
         write_report(rep)
 
     def finish(self) -> int:
@@ -921,8 +940,9 @@ def parse_args(argv: list[str]) -> Config:
     ap.add_argument("--filter", action="append", default=[], metavar="NAME",
                     help="only benchmarks whose name contains NAME (repeatable; hello world "
                          "always runs with the programs, so `--filter hello` runs it alone); "
-                         "files are not written, except that `--filter async` runs the async "
-                         "benchmark alone and replaces its section of the files")
+                         "files are not written, except that `--filter async` (`--filter echo`) "
+                         "runs the async (TCP echo) benchmark alone and replaces its section of "
+                         "the files")
     ap.add_argument("--smelt", metavar="PATH",
                     help="use this smelt binary instead of building the workspace with cargo "
                          "(libsmelt_runtime.a must be beside it or in $SMELT_RUNTIME_DIR)")
@@ -943,11 +963,13 @@ def parse_args(argv: list[str]) -> Config:
     benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
     hello = not args.filter or any(f in HELLO for f in args.filter)
     run_async = not args.filter or any(f in ASYNC for f in args.filter)
-    if not benches and not hello and not run_async:
+    run_echo = not args.filter or any(f in echo.NAME for f in args.filter)
+    if not benches and not hello and not run_async and not run_echo:
         ap.error(f"no benchmark matches {args.filter}; there are: "
-                 + ", ".join([b.name for b in BENCHES] + [ASYNC]))
-    # Only the async benchmark: no programs, and its section of the files replaced.
-    async_only = run_async and not benches and not hello
+                 + ", ".join([b.name for b in BENCHES] + [ASYNC, echo.NAME]))
+    # Only the async or echo benchmark: no programs, and its section of the
+    # files replaced.
+    async_only = (run_async or run_echo) and not benches and not hello
     return Config(
         size="tiny" if args.quick else "full",
         runs=1 if args.quick else args.runs,
@@ -957,6 +979,7 @@ def parse_args(argv: list[str]) -> Config:
         benches=benches,
         suite=not async_only,
         run_async=run_async,
+        run_echo=run_echo,
         smelt=args.smelt,
         smelt_cpu=args.smelt_cpu,
         build_runs=1 if args.quick else 5,
@@ -1055,6 +1078,8 @@ def markdown(rep: dict) -> str:
     if rep.get("ripgrep"):
         import ripgrep
         out += ripgrep.markdown(rep["ripgrep"])
+    if rep.get("echo"):
+        out += echo.markdown(rep["echo"])
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "

@@ -4,13 +4,15 @@
 # runtime library for every other target, runs every test (unit tests,
 # end-to-end tests, the conformance scripts as test trials, the
 # cross-compilation tests), then, for each other target, the trap tests,
-# the tests/programs suite, the HTTP server and client tests and `smelt
-# wast` compiled for that target and
+# the tests/programs suite, the sockets, HTTP server and HTTP client tests
+# and `smelt wast` compiled for that target and
 # run here (under qemu-user for aarch64 and riscv64; for riscv64 also with
-# `--cpu rv64gcv`, the vector extension SIMD needs there), then what `file` and
-# `ldd` say of each target's executable (musl ones are static) and that it
+# `--cpu rv64gcv`, the vector extension SIMD needs there; for aarch64 the
+# threads scripts also with `--cpu armv8.1-a`, LSE atomics), then what
+# `file` and `ldd` say of each target's executable (musl ones are static) and that it
 # runs here, and last `smelt wast` for this machine over the core
-# specification scripts and the Component Model reference tests. It ends with one closing line
+# specification scripts (with the threads proposal's), the Component Model
+# reference tests and smelt's own scripts (tests/wast). It ends with one closing line
 # `N passed, N failed, N skipped` per target, this machine's last.
 #
 # SMELT_CROSS selects the other targets: `all` (the default: every
@@ -53,17 +55,19 @@ done
 failed=()
 cargo test --release --workspace --locked || failed+=("cargo test")
 
-suite=../shared/testsuite
-scripts=("$suite"/core/*.wast
-  "$suite"/component-model/{values,resources,linking,validation,binary,async}/*.wast)
+# $SMELT_TESTSUITE names the suite of a checkout that is not next to shared/.
+suite=${SMELT_TESTSUITE:-../shared/testsuite}
+threads_scripts=("$suite"/core/proposals/threads/*.wast tests/wast/threads-*.wast)
+scripts=("$suite"/core/*.wast "$suite"/core/legacy/*.wast "$suite"/core/proposals/threads/*.wast
+  "$suite"/component-model/{values,resources,linking,validation,binary,async}/*.wast tests/wast/*.wast)
 log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), HTTP servers and clients"
+  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), sockets, HTTP servers and clients"
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test http_serve --test http_client \
-    || failed+=("$t: trap tests, tests/programs, HTTP")
+    --test sockets --test http_serve --test http_client \
+    || failed+=("$t: trap tests, tests/programs, sockets, HTTP")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")
@@ -77,6 +81,16 @@ for t in "${cross[@]}"; do
   ./target/release/smelt wast --target "$t" --cpu rv64gcv --skip-list tests/wast-skip.txt \
     "${scripts[@]}" | tee "$log/$t-rv64gcv.txt" || failed+=("$t --cpu rv64gcv: smelt wast")
   summary+=("$t --cpu rv64gcv: $(tail -1 "$log/$t-rv64gcv.txt")")
+done
+# aarch64 with LSE atomics (`--cpu armv8.1-a`, run by qemu's default CPU;
+# the baseline runs on a Cortex-A57, which has no LSE): the scripts of the
+# threads proposal and smelt's own threads scripts.
+for t in "${cross[@]}"; do
+  [[ "$t" == aarch64-* ]] || continue
+  echo "== $t --cpu armv8.1-a: smelt wast (threads)"
+  ./target/release/smelt wast --target "$t" --cpu armv8.1-a --skip-list tests/wast-skip.txt \
+    "${threads_scripts[@]}" | tee "$log/$t-armv8.1-a.txt" || failed+=("$t --cpu armv8.1-a: smelt wast")
+  summary+=("$t --cpu armv8.1-a (threads scripts): $(tail -1 "$log/$t-armv8.1-a.txt")")
 done
 # What `file` and `ldd` say of each target's executable, and that it runs
 # here: the hello program of tests/programs (built by the programs test).

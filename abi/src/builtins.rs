@@ -54,6 +54,41 @@ macro_rules! foreach_builtin {
             /// `table.init` from the `VMSegment` at `segment`: returns 0, or
             /// 1 when out of bounds (`TableOutOfBounds`).
             table_init(table: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;
+            /// Allocates `size` bytes (a multiple of 8) of zeroed memory in
+            /// the GC heap, collecting garbage first when the allocation area
+            /// is full (`vm::VMStoreContext`). Returns the address, or 0 when
+            /// the heap cannot grow (the caller traps with
+            /// `GcHeapExhausted`). Called through an exit stub: the
+            /// collector finds the references in the guest's frames from
+            /// there.
+            gc_alloc(size: i64, exit_fp: pointer) -> pointer;
+            /// Registers the roots of the instance at `vmctx` (a
+            /// `gc::GcRootsDesc`) with the collector; returns 0.
+            gc_register_roots(vmctx: pointer, roots: pointer) -> i32;
+            /// `throw`, `throw_ref` and a rethrow that leaves a function:
+            /// unwinds to the innermost handler on the stack (a call site
+            /// with an exception handler, see `program::HandlerSite`) and
+            /// resumes there with `exn` in the first exception payload
+            /// register, or, when none is found before the host, makes the
+            /// call into wasm end with `TrapCode::UncaughtException`. Never
+            /// returns. Called through an exit stub (see
+            /// [`Builtin::takes_exit_frame`]).
+            throw(exn: pointer, exit_fp: pointer) -> i32;
+            /// `memory.atomic.notify` on a shared memory: wakes up to
+            /// `count` (unsigned) threads waiting at the native address
+            /// `addr` and returns how many it woke. The caller has checked
+            /// bounds and alignment.
+            memory_atomic_notify(addr: pointer, count: i32) -> i32;
+            /// `memory.atomic.wait32` on a shared memory: 1 ("not-equal")
+            /// when the `i32` at the native address `addr` is not
+            /// `expected`, else blocks until a notify at `addr` (0, "ok") or
+            /// until `timeout` nanoseconds pass (2, "timed-out"; a negative
+            /// timeout never expires). The caller has checked bounds,
+            /// alignment and that the memory is shared.
+            memory_atomic_wait32(addr: pointer, expected: i32, timeout: i64) -> i32;
+            /// `memory.atomic.wait64`: as `memory_atomic_wait32` for the
+            /// `i64` at `addr`.
+            memory_atomic_wait64(addr: pointer, expected: i64, timeout: i64) -> i32;
         }
     };
 }
@@ -95,6 +130,18 @@ macro_rules! define_builtin_enum {
             /// The built-in's result type.
             pub const fn result(self) -> AbiType {
                 match self { $(Builtin::$name => abi_type!($rty),)* }
+            }
+
+            /// Whether the built-in's last parameter is `exit_fp`: the
+            /// frame pointer of an exit stub, a function the compiler
+            /// generates that calls the built-in with its own frame pointer
+            /// as that argument (the rest unchanged). Generated code calls
+            /// such a built-in through its stub, so that the runtime can
+            /// walk the frames of the guest from there (the stub's frame
+            /// record holds the guest's frame pointer and the return
+            /// address into it).
+            pub fn takes_exit_frame(self) -> bool {
+                match self { $(Builtin::$name => [$(stringify!($pname)),*].last() == Some(&"exit_fp"),)* }
             }
         }
     };

@@ -3,7 +3,7 @@
 //!
 //! Everything that both sides must agree on lives here and only here: the
 //! layout of the structures that generated code reads and writes
-//! ([`vm`]), the trap codes and their messages ([`trap`]), the list of
+//! ([`vm`], and GC objects and types, [`gc`]), the trap codes and their messages ([`trap`]), the list of
 //! runtime built-ins with their signatures ([`builtins`]), the program
 //! descriptor the compiler emits for the runtime to start from
 //! ([`program`]), the component model's types, trampolines and
@@ -26,6 +26,8 @@
 pub mod builtins;
 pub mod codec;
 pub mod component;
+pub mod gc;
+pub mod net;
 pub mod preview1;
 pub mod program;
 pub mod script;
@@ -40,7 +42,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        7
+        11
     };
 }
 

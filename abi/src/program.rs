@@ -90,6 +90,24 @@ pub struct ProgramDesc {
     pub trap_sites: *const TrapSite,
     /// Number of entries in `trap_sites`.
     pub n_trap_sites: u64,
+    /// Exception handlers of all functions; each function's are a
+    /// contiguous run sorted by return address.
+    pub handler_sites: *const HandlerSite,
+    /// Number of entries in `handler_sites`.
+    pub n_handler_sites: u64,
+    /// Stack maps of all functions; each function's are a contiguous run
+    /// sorted by return address.
+    pub stack_map_sites: *const crate::gc::StackMapSite,
+    /// Number of entries in `stack_map_sites`.
+    pub n_stack_map_sites: u64,
+    /// The slot offsets the stack maps refer to.
+    pub stack_map_slots: *const u32,
+    /// Number of entries in `stack_map_slots`.
+    pub n_stack_map_slots: u64,
+    /// The type table, indexed by canonical type id.
+    pub types: *const crate::gc::VMTypeInfo,
+    /// Number of entries in `types`.
+    pub n_types: u64,
     /// UTF-8 function names, concatenated.
     pub names: *const u8,
     /// Length of `names` in bytes.
@@ -160,9 +178,10 @@ pub struct TrampolineCode {
     pub callee: *const u8,
 }
 
-/// One compiled function, for backtraces and trap lookup.
+/// One compiled function, for backtraces, trap, handler and stack map
+/// lookup.
 ///
-/// # Layout (32 bytes)
+/// # Layout (48 bytes)
 #[repr(C)]
 #[derive(Debug)]
 pub struct FuncInfo {
@@ -181,6 +200,16 @@ pub struct FuncInfo {
     pub traps_len: u32,
     /// A [`FuncKind`] value.
     pub kind: u32,
+    /// Index of the function's first handler site in
+    /// [`ProgramDesc::handler_sites`].
+    pub handlers_start: u32,
+    /// Number of the function's handler sites.
+    pub handlers_len: u32,
+    /// Index of the function's first stack map site in
+    /// [`ProgramDesc::stack_map_sites`].
+    pub stack_maps_start: u32,
+    /// Number of the function's stack map sites.
+    pub stack_maps_len: u32,
 }
 
 /// What a compiled function is.
@@ -204,6 +233,28 @@ pub struct TrapSite {
     pub offset: u32,
     /// A [`crate::trap::TrapCode`] value.
     pub code: u8,
+}
+
+/// A call site inside a `try_table` or `try` block: a call from which an
+/// exception unwinds to a handler in the calling function.
+///
+/// # Layout (12 bytes)
+///
+/// When a throw finds the return address `ret_offset` in the frame whose
+/// frame pointer is `fp`, it resumes at `handler_offset` with the stack
+/// pointer `fp - frame_offset`, the frame pointer `fp`, and the exception
+/// in the first exception payload register (Cranelift's `tail` calling
+/// convention: every other register is clobbered at such a call).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerSite {
+    /// Offset of the call's return address from its function's start.
+    pub ret_offset: u32,
+    /// Offset of the handler from its function's start.
+    pub handler_offset: u32,
+    /// Distance from the frame pointer down to the stack pointer at the
+    /// call, in bytes.
+    pub frame_offset: u32,
 }
 
 /// One compiled core module.

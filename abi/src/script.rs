@@ -18,7 +18,17 @@
 //!
 //! `<command index> ok [<value>...]`, each value as `0x` and 32 hex digits,
 //! followed for component calls by `memory <hex bytes>`;
-//! `<command index> trap <message>`; `<command index> unlinkable <message>`.
+//! `<command index> trap <message>`; `<command index> exception` (an
+//! exception no handler caught); `<command index> unlinkable <message>`.
+//!
+//! # Threads
+//!
+//! A [`Command::Thread`] runs its own commands on a new OS thread while the
+//! commands after it go on (the threads proposal's `thread` and `wait`
+//! script commands). Commands are numbered in script order, a thread's own
+//! commands right after the thread command ([`Command::count`]), and each
+//! outcome line carries its command's number: the lines of concurrent
+//! threads interleave, each line whole.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::component::InitOp;
@@ -68,6 +78,9 @@ pub enum Command {
         export: u32,
         /// Arguments.
         args: Vec<ValRaw>,
+        /// Bit `i` set: result `i` is a reference of the `any`, `extern` or
+        /// `exn` hierarchy, printed with its [`RefKind`] in bits 64..72.
+        classify: u64,
     },
     /// Read export `export` (a global) of instance `instance`. Prints `ok`
     /// with its value.
@@ -76,6 +89,9 @@ pub enum Command {
         instance: u32,
         /// Export index (a global).
         export: u32,
+        /// Bit 0 set: the global holds a reference to classify (see
+        /// `Invoke`).
+        classify: u64,
     },
     /// Instantiate a flattened component by running its initializers.
     /// Prints `ok` or `trap`.
@@ -96,6 +112,55 @@ pub enum Command {
         /// Initial host memory.
         memory: Vec<u8>,
     },
+    /// Start thread `thread`, which runs `commands` on a new OS thread,
+    /// seeing the instances in the slots of `shared` (all others it makes
+    /// itself). Prints `ok` once the thread runs, or `trap` when it cannot
+    /// be started.
+    Thread {
+        /// Number of the thread, for [`Command::Wait`].
+        thread: u32,
+        /// Instance slots the thread shares with the one starting it.
+        shared: Vec<u32>,
+        /// What the thread does.
+        commands: Vec<Command>,
+    },
+    /// Wait for thread `thread` to finish its commands. Prints `ok`.
+    Wait {
+        /// The thread.
+        thread: u32,
+    },
+}
+
+impl Command {
+    /// How many commands this one is, counting a thread's own commands
+    /// (which are numbered right after it).
+    pub fn count(&self) -> usize {
+        match self {
+            Command::Thread { commands, .. } => {
+                1 + commands.iter().map(Command::count).sum::<usize>()
+            }
+            _ => 1,
+        }
+    }
+}
+
+/// What a classified reference result is, printed in bits 64..72 of its
+/// value (the reference itself is in the low 64 bits).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// Null.
+    Null = 0,
+    /// An `i31ref`.
+    I31 = 1,
+    /// A struct.
+    Struct = 2,
+    /// An array.
+    Array = 3,
+    /// A host value.
+    Host = 4,
+    /// An exception.
+    Exception = 5,
 }
 
 const TAG_INSTANTIATE: u32 = 0;
@@ -103,6 +168,8 @@ const TAG_INVOKE: u32 = 1;
 const TAG_GET: u32 = 2;
 const TAG_INSTANTIATE_COMPONENT: u32 = 3;
 const TAG_CALL_COMPONENT: u32 = 4;
+const TAG_THREAD: u32 = 5;
+const TAG_WAIT: u32 = 6;
 
 impl Encode for ImportSource {
     fn encode(&self, w: &mut Writer) {
@@ -156,16 +223,23 @@ impl Encode for Command {
                 instance,
                 export,
                 args,
+                classify,
             } => {
                 w.u32(TAG_INVOKE);
                 w.u32(*instance);
                 w.u32(*export);
                 w.list(args);
+                w.u64(*classify);
             }
-            Command::Get { instance, export } => {
+            Command::Get {
+                instance,
+                export,
+                classify,
+            } => {
                 w.u32(TAG_GET);
                 w.u32(*instance);
                 w.u32(*export);
+                w.u64(*classify);
             }
             Command::InstantiateComponent { ops } => {
                 w.u32(TAG_INSTANTIATE_COMPONENT);
@@ -180,6 +254,20 @@ impl Encode for Command {
                 w.u32(*trampoline);
                 w.list(args);
                 w.bytes(memory);
+            }
+            Command::Thread {
+                thread,
+                shared,
+                commands,
+            } => {
+                w.u32(TAG_THREAD);
+                w.u32(*thread);
+                w.list(shared);
+                w.list(commands);
+            }
+            Command::Wait { thread } => {
+                w.u32(TAG_WAIT);
+                w.u32(*thread);
             }
         }
     }
@@ -198,10 +286,12 @@ impl Decode for Command {
                 instance: r.u32()?,
                 export: r.u32()?,
                 args: r.list()?,
+                classify: r.u64()?,
             },
             TAG_GET => Command::Get {
                 instance: r.u32()?,
                 export: r.u32()?,
+                classify: r.u64()?,
             },
             TAG_INSTANTIATE_COMPONENT => Command::InstantiateComponent { ops: r.list()? },
             TAG_CALL_COMPONENT => Command::CallComponent {
@@ -209,6 +299,12 @@ impl Decode for Command {
                 args: r.list()?,
                 memory: r.bytes()?.to_vec(),
             },
+            TAG_THREAD => Command::Thread {
+                thread: r.u32()?,
+                shared: r.list()?,
+                commands: r.list()?,
+            },
+            TAG_WAIT => Command::Wait { thread: r.u32()? },
             _ => return Err(DecodeError(at)),
         })
     }
@@ -244,6 +340,8 @@ pub enum Outcome {
     Component(Vec<ValRaw>, Vec<u8>),
     /// It trapped with this message.
     Trap(String),
+    /// It threw an exception that no handler caught.
+    Exception,
     /// The instantiation failed to link, for this reason.
     Unlinkable(String),
 }
@@ -268,6 +366,7 @@ impl Outcome {
                 line
             }
             Outcome::Trap(message) => format!("{index} trap {message}"),
+            Outcome::Exception => format!("{index} exception"),
             Outcome::Unlinkable(message) => format!("{index} unlinkable {message}"),
         }
     }
@@ -302,6 +401,7 @@ impl Outcome {
                 }
             }
             "trap" => Outcome::Trap(rest.to_string()),
+            "exception" if rest.is_empty() => Outcome::Exception,
             "unlinkable" => Outcome::Unlinkable(rest.to_string()),
             _ => return None,
         };
@@ -336,10 +436,12 @@ mod tests {
                 instance: 1,
                 export: 2,
                 args: vec![u128::MAX, 5],
+                classify: 2,
             },
             Command::Get {
                 instance: 1,
                 export: 4,
+                classify: 0,
             },
             Command::InstantiateComponent {
                 ops: vec![InitOp::ComponentInstance { parent: None }],
@@ -349,8 +451,26 @@ mod tests {
                 args: vec![7],
                 memory: vec![1, 2, 3],
             },
+            Command::Thread {
+                thread: 1,
+                shared: vec![0, 2],
+                commands: vec![
+                    Command::Get {
+                        instance: 2,
+                        export: 0,
+                        classify: 1,
+                    },
+                    Command::Thread {
+                        thread: 2,
+                        shared: vec![],
+                        commands: vec![Command::Wait { thread: 9 }],
+                    },
+                ],
+            },
+            Command::Wait { thread: 1 },
         ];
         assert_eq!(decode(&encode(&commands)).unwrap(), commands);
+        assert_eq!(commands[5].count(), 4);
     }
 
     #[test]
@@ -358,8 +478,9 @@ mod tests {
         let bytes = encode(&[Command::Get {
             instance: 1,
             export: 4,
+            classify: 0,
         }]);
-        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DecodeError(8)));
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DecodeError(12)));
         assert_eq!(decode(&[9, 0, 0, 0]), Err(DecodeError(0)));
     }
 
@@ -369,6 +490,7 @@ mod tests {
             Outcome::Ok(vec![]),
             Outcome::Ok(vec![1, u128::MAX]),
             Outcome::Trap("integer divide by zero".into()),
+            Outcome::Exception,
             Outcome::Unlinkable("memory too small".into()),
             Outcome::Component(vec![3], vec![0, 0xab, 0x10]),
             Outcome::Component(vec![], vec![]),

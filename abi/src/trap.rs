@@ -37,6 +37,32 @@ pub enum TrapCode {
     /// The runtime found a reason to trap during a call into it (a
     /// canonical ABI or handle check); the runtime knows the message.
     Runtime = 13,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 14,
+    /// An exception no handler caught reached the host (the command, the
+    /// component boundary, or a script's `invoke`).
+    UncaughtException = 15,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference = 16,
+    /// A struct access through a null reference.
+    NullStructReference = 17,
+    /// An array access through a null reference.
+    NullArrayReference = 18,
+    /// `i31.get_s` or `i31.get_u` of a null reference.
+    NullI31Reference = 19,
+    /// `ref.cast` of a reference that is not of the type.
+    CastFailure = 20,
+    /// An array access past the array's length.
+    ArrayOutOfBounds = 21,
+    /// A GC object could not be allocated: the heap cannot grow.
+    GcHeapExhausted = 22,
+    /// An atomic access, `memory.atomic.wait` or `memory.atomic.notify` at
+    /// an effective address that is not a multiple of its size (threads
+    /// proposal).
+    HeapMisaligned = 23,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
+    /// (threads proposal).
+    AtomicWaitNonSharedMemory = 24,
 }
 
 impl TrapCode {
@@ -55,6 +81,17 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::AllocationFailed,
         TrapCode::Runtime,
+        TrapCode::NullFunctionReference,
+        TrapCode::UncaughtException,
+        TrapCode::NullExceptionReference,
+        TrapCode::NullStructReference,
+        TrapCode::NullArrayReference,
+        TrapCode::NullI31Reference,
+        TrapCode::CastFailure,
+        TrapCode::ArrayOutOfBounds,
+        TrapCode::GcHeapExhausted,
+        TrapCode::HeapMisaligned,
+        TrapCode::AtomicWaitNonSharedMemory,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -74,6 +111,17 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::AllocationFailed => "failed to allocate a memory or table",
             TrapCode::Runtime => "trap raised by the runtime",
+            TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::UncaughtException => "uncaught exception",
+            TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::GcHeapExhausted => "out of memory: the GC heap cannot grow",
+            TrapCode::HeapMisaligned => "unaligned atomic",
+            TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
         }
     }
 

@@ -34,9 +34,9 @@
 //!
 //! # References
 //!
-//! A `funcref` is a `*const VMFuncRef` (null is 0). An `externref` is an
-//! opaque 64-bit host value (null is 0). Table elements are these 64-bit
-//! values.
+//! A `funcref` is a `*const VMFuncRef` (null is 0). References of the
+//! `any`, `extern` and `exn` hierarchies are described in `crate::gc`.
+//! Table elements are these 64-bit values.
 
 use core::mem::{offset_of, size_of};
 
@@ -46,16 +46,31 @@ use core::mem::{offset_of, size_of};
 ///
 /// ```text
 ///  0  stack_limit: usize   lowest stack pointer wasm code may run at
+///  8  gc_next: usize       next free byte of the GC heap's allocation area
+///  16 gc_limit: usize      end of the allocation area
+///  24 entries: usize       array-call trampolines running (host-to-wasm
+///                          entries): more than one means runtime frames
+///                          between guest frames, which the collector
+///                          cannot walk past
 /// ```
 ///
 /// Every compiled function's prologue loads `stack_limit` (through the
 /// `vmctx` header) and traps with [`crate::trap::TrapCode::StackOverflow`]
-/// when its frame would go below it.
+/// when its frame would go below it. Generated code allocates a GC object
+/// of `n` bytes (a multiple of 8) by bumping `gc_next` when `gc_next + n <=
+/// gc_limit` (the area is zeroed), and otherwise calls the `gc_alloc`
+/// built-in, which may collect.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMStoreContext {
     /// Lowest address the stack pointer may reach in compiled code, in bytes.
     pub stack_limit: usize,
+    /// Next free byte of the GC allocation area.
+    pub gc_next: usize,
+    /// End of the GC allocation area.
+    pub gc_limit: usize,
+    /// Number of array-call trampolines running.
+    pub entries: usize,
 }
 
 /// The first 16 bytes of every `vmctx`.
@@ -74,6 +89,12 @@ pub const VMCTX_STORE: u32 = offset_of!(VMContextHeader, store) as u32;
 pub const VMCTX_HEADER_SIZE: u32 = size_of::<VMContextHeader>() as u32;
 /// Offset of [`VMStoreContext::stack_limit`], in bytes.
 pub const STORE_STACK_LIMIT: u32 = offset_of!(VMStoreContext, stack_limit) as u32;
+/// Offset of [`VMStoreContext::gc_next`], in bytes.
+pub const STORE_GC_NEXT: u32 = offset_of!(VMStoreContext, gc_next) as u32;
+/// Offset of [`VMStoreContext::gc_limit`], in bytes.
+pub const STORE_GC_LIMIT: u32 = offset_of!(VMStoreContext, gc_limit) as u32;
+/// Offset of [`VMStoreContext::entries`], in bytes.
+pub const STORE_ENTRIES: u32 = offset_of!(VMStoreContext, entries) as u32;
 
 /// A callable function: what a `funcref` points to.
 ///
@@ -168,6 +189,12 @@ pub const MEMORY64_RESERVATION: u64 = 8 << 30;
 /// Flag bit of `memory_new`: the memory is a 64-bit memory (memory64).
 pub const MEMORY_FLAG_64: i32 = 1;
 
+/// Flag bit of `memory_new`: the memory is shared (threads proposal). A
+/// shared memory is reached from several threads at once: its `length`
+/// changes atomically under the runtime's grow lock, and it is never
+/// unmapped (every thread that imports it may still use it).
+pub const MEMORY_FLAG_SHARED: i32 = 2;
+
 /// A table of references.
 ///
 /// # Layout (32 bytes)
@@ -229,6 +256,36 @@ pub struct VMTag {
 
 /// Size of a [`VMTag`], in bytes.
 pub const TAG_SIZE: u32 = size_of::<VMTag>() as u32;
+
+/// An exception object (exception handling): what an `exnref` points to,
+/// in the GC heap.
+///
+/// # Layout
+///
+/// ```text
+///  0   header: the GC object header (see `crate::gc`), whose type is the
+///      tag's function type
+///  8   tag: *const VMTag, the tag it was thrown with (its identity)
+///  16  payload: the tag's parameters in order, each at its natural
+///      alignment (4 or 8 bytes, v128 16); references are 8 bytes
+/// ```
+///
+/// Generated code allocates it like any GC object, stores the tag and the
+/// payload, and a handler compares `tag` with the address of each tag it
+/// catches, then loads the payload.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMException {
+    /// The GC object header.
+    pub header: u64,
+    /// The tag.
+    pub tag: *const VMTag,
+}
+
+/// Offset of [`VMException::tag`], in bytes.
+pub const EXN_TAG: u32 = offset_of!(VMException, tag) as u32;
+/// Offset of an exception's payload, in bytes.
+pub const EXN_PAYLOAD: u32 = size_of::<VMException>() as u32;
 
 /// A data or element segment as an instance sees it.
 ///

@@ -1,12 +1,14 @@
 //! The WASI capabilities an executable is built with.
 //!
-//! `smelt build --dir`, `--env` and `--inherit-env` are decided when the
-//! executable is built; the compiler encodes them as a [`WasiConfig`] into
+//! `smelt build --dir`, `--env`, `--inherit-env` and the network flags
+//! ([`crate::net`]) are decided when the executable is built; the compiler
+//! encodes them as a [`WasiConfig`] into
 //! [`crate::program::ProgramDesc::wasi`], and the WASI host reads it at
 //! start-up. Nothing is granted by default: no directory, no environment
-//! variable.
+//! variable, no network access.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::net::NetGrants;
 
 /// A host directory made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct WasiConfig {
     pub env: Vec<EnvVar>,
     /// Whether the guest sees the whole environment of the process.
     pub inherit_env: bool,
+    /// The network operations granted (`wasi:sockets`).
+    pub network: NetGrants,
     /// How an HTTP server serves; `None` for a command.
     pub serve: Option<ServeConfig>,
     /// The authorities (`host`, `host:port`, or `*`) outgoing HTTP
@@ -120,6 +124,7 @@ impl Encode for WasiConfig {
         w.list(&self.preopens);
         w.list(&self.env);
         w.u8(u8::from(self.inherit_env));
+        self.network.encode(w);
         w.option(&self.serve);
         w.list(&self.allow_http);
     }
@@ -131,6 +136,7 @@ impl Decode for WasiConfig {
             preopens: r.list()?,
             env: r.list()?,
             inherit_env: r.u8()? != 0,
+            network: NetGrants::decode(r)?,
             serve: r.option()?,
             allow_http: r.list()?,
         })
@@ -159,6 +165,11 @@ mod tests {
                 },
             ],
             inherit_env: true,
+            network: NetGrants {
+                ip_name_lookup: true,
+                tcp_connect: vec![crate::net::AddrRange::ANY],
+                ..NetGrants::default()
+            },
             serve: Some(ServeConfig {
                 addr: "127.0.0.1:0".into(),
                 wasi_minor: 2,

@@ -14,8 +14,8 @@ use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
 use smelt_abi::component::TrampolineKind;
 use smelt_abi::program::{
-    ExportDesc, ExportKind, FuncInfo, ModuleDesc, ProgramDesc, ProgramKind, TrampolineCode,
-    TrapSite,
+    ExportDesc, ExportKind, FuncInfo, HandlerSite, ModuleDesc, ProgramDesc, ProgramKind,
+    TrampolineCode, TrapSite,
 };
 
 use crate::component::flatten::ComponentState;
@@ -28,25 +28,25 @@ use crate::program::{CompiledFunction, Entry, ModuleIds};
 
 /// Bytes of a data object under construction, with its relocations.
 #[derive(Default)]
-struct DataWriter {
-    bytes: Vec<u8>,
+pub(crate) struct DataWriter {
+    pub(crate) bytes: Vec<u8>,
     funcs: Vec<(u32, FuncId)>,
-    data: Vec<(u32, DataId)>,
+    data: Vec<(u32, DataId, i64)>,
 }
 
 impl DataWriter {
     /// Appends a zeroed element of `size` bytes; returns its offset.
-    fn element(&mut self, size: usize) -> usize {
+    pub(crate) fn element(&mut self, size: usize) -> usize {
         let at = self.bytes.len();
         self.bytes.resize(at + size, 0);
         at
     }
 
-    fn put(&mut self, at: usize, bytes: &[u8]) {
+    pub(crate) fn put(&mut self, at: usize, bytes: &[u8]) {
         self.bytes[at..at + bytes.len()].copy_from_slice(bytes);
     }
 
-    fn u32(&mut self, at: usize, v: u32) {
+    pub(crate) fn u32(&mut self, at: usize, v: u32) {
         self.put(at, &v.to_le_bytes());
     }
 
@@ -61,11 +61,16 @@ impl DataWriter {
     /// A pointer to `target`, or null.
     fn data(&mut self, at: usize, target: Option<DataId>) {
         if let Some(id) = target {
-            self.data.push((at as u32, id));
+            self.data.push((at as u32, id, 0));
         }
     }
 
-    fn define(self, obj: &mut ObjectModule, id: DataId) -> Result<()> {
+    /// A pointer to byte `offset` of `target`.
+    pub(crate) fn data_at(&mut self, at: usize, target: DataId, offset: usize) {
+        self.data.push((at as u32, target, offset as i64));
+    }
+
+    pub(crate) fn define(self, obj: &mut ObjectModule, id: DataId) -> Result<()> {
         let mut desc = DataDescription::new();
         desc.define(self.bytes.into_boxed_slice());
         desc.set_align(16);
@@ -73,9 +78,9 @@ impl DataWriter {
             let r = obj.declare_func_in_data(f, &mut desc);
             desc.write_function_addr(at, r);
         }
-        for (at, d) in self.data {
+        for (at, d, offset) in self.data {
             let gv = obj.declare_data_in_data(d, &mut desc);
-            desc.write_data_addr(at, gv, 0);
+            desc.write_data_addr(at, gv, offset);
         }
         obj.define_data(id, &desc)
             .map_err(|e| CompileError::Object(e.to_string()))
@@ -84,7 +89,11 @@ impl DataWriter {
 
 /// Declares a local read-only data object and defines it from `writer`;
 /// returns `None` (a null pointer) when it would be empty.
-fn define_local(obj: &mut ObjectModule, name: &str, writer: DataWriter) -> Result<Option<DataId>> {
+pub(crate) fn define_local(
+    obj: &mut ObjectModule,
+    name: &str,
+    writer: DataWriter,
+) -> Result<Option<DataId>> {
     if writer.bytes.is_empty() {
         return Ok(None);
     }
@@ -105,6 +114,7 @@ pub(crate) fn emit_program(
     entry: &Entry,
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
     host_import_ids: &[FuncId],
+    (types, n_types): (DataId, u64),
 ) -> Result<()> {
     // Data segment bytes.
     for (m, info) in modules.iter() {
@@ -125,7 +135,13 @@ pub(crate) fn emit_program(
     let mut names = DataWriter::default();
     let mut sites = DataWriter::default();
     let mut funcs = DataWriter::default();
+    let mut handlers = DataWriter::default();
+    let mut map_sites = DataWriter::default();
+    let mut map_slots = DataWriter::default();
     let mut n_sites = 0u32;
+    let mut n_handlers = 0u32;
+    let mut n_maps = 0u32;
+    let mut n_map_slots = 0u32;
     for f in compiled {
         let name_start = names.bytes.len() as u32;
         names.bytes.extend_from_slice(f.display_name.as_bytes());
@@ -146,11 +162,41 @@ pub(crate) fn emit_program(
         funcs.u32(at + offset_of!(FuncInfo, traps_len), f.traps.len() as u32);
         funcs.u32(at + offset_of!(FuncInfo, kind), f.kind as u32);
         n_sites += f.traps.len() as u32;
+        for h in &f.handlers {
+            let at = handlers.element(size_of::<HandlerSite>());
+            handlers.u32(at + offset_of!(HandlerSite, ret_offset), h.ret_offset);
+            handlers.u32(
+                at + offset_of!(HandlerSite, handler_offset),
+                h.handler_offset,
+            );
+            handlers.u32(at + offset_of!(HandlerSite, frame_offset), h.frame_offset);
+        }
+        funcs.u32(at + offset_of!(FuncInfo, handlers_start), n_handlers);
+        funcs.u32(
+            at + offset_of!(FuncInfo, handlers_len),
+            f.handlers.len() as u32,
+        );
+        n_handlers += f.handlers.len() as u32;
+        funcs.u32(at + offset_of!(FuncInfo, stack_maps_start), n_maps);
+        funcs.u32(
+            at + offset_of!(FuncInfo, stack_maps_len),
+            f.stack_maps.len() as u32,
+        );
+        n_maps += f.stack_maps.len() as u32;
+        crate::gc_emit::push_stack_maps(
+            &mut map_sites,
+            &mut map_slots,
+            &mut n_map_slots,
+            &f.stack_maps,
+        );
     }
     let names_len = names.bytes.len() as u64;
     let names = define_local(obj, "smelt::names", names)?;
     let sites = define_local(obj, "smelt::trap_sites", sites)?;
     let funcs = define_local(obj, "smelt::functions", funcs)?;
+    let handlers = define_local(obj, "smelt::handler_sites", handlers)?;
+    let map_sites = define_local(obj, "smelt::stack_map_sites", map_sites)?;
+    let map_slots = define_local(obj, "smelt::stack_map_slots", map_slots)?;
 
     // Modules and their exports.
     let mut module_descs = DataWriter::default();
@@ -364,6 +410,23 @@ pub(crate) fn emit_program(
         at + offset_of!(ProgramDesc, n_trap_sites),
         u64::from(n_sites),
     );
+    p.data(at + offset_of!(ProgramDesc, handler_sites), handlers);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_handler_sites),
+        u64::from(n_handlers),
+    );
+    p.data(at + offset_of!(ProgramDesc, stack_map_sites), map_sites);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_stack_map_sites),
+        u64::from(n_maps),
+    );
+    p.data(at + offset_of!(ProgramDesc, stack_map_slots), map_slots);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_stack_map_slots),
+        u64::from(n_map_slots),
+    );
+    p.data(at + offset_of!(ProgramDesc, types), Some(types));
+    p.u64(at + offset_of!(ProgramDesc, n_types), n_types);
     p.data(at + offset_of!(ProgramDesc, names), names);
     p.u64(at + offset_of!(ProgramDesc, names_len), names_len);
     p.data(at + offset_of!(ProgramDesc, modules), module_descs);

@@ -20,6 +20,7 @@ pub mod component;
 pub mod core;
 mod emit;
 pub mod error;
+mod gc_emit;
 pub mod link;
 pub mod preview1;
 pub mod program;

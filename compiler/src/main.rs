@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use smelt::target::Target;
+use smelt_abi::net::{AddrRange, NetGrants};
 use smelt_abi::wasi::{EnvVar, Preopen, WasiConfig};
 
 /// Ahead-of-time compiler from WebAssembly to standalone native executables.
@@ -104,7 +105,9 @@ struct BuildOptions {
     target: Option<String>,
     /// The CPUs the executable runs on: `baseline` (the default: every
     /// CPU of the target); for x86_64, `x86-64-v3` (AVX2, BMI1/2, LZCNT,
-    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); for riscv64,
+    /// FMA: faster, but `SIGILL` on CPUs before 2013-2015); for aarch64,
+    /// `armv8.1-a` (LSE atomics: single instructions for atomic
+    /// read-modify-write, for ARMv8.1-A CPUs and later); for riscv64,
     /// `rv64gcv` (the V vector extension, which wasm SIMD needs there); or
     /// `native`, this machine's CPU with all its extensions, as `wasmtime`
     /// compiles (only when the target has this machine's architecture).
@@ -127,6 +130,35 @@ struct BuildOptions {
     /// starts (variables given with --env override it).
     #[arg(long)]
     inherit_env: bool,
+    /// Allow TCP connections to the socket addresses RANGES: comma-separated
+    /// `ADDRESS[/PREFIX][:PORTS]`, for example `127.0.0.1:8080`,
+    /// `10.0.0.0/8:1024-65535`, `[::1]:*`, `localhost` or `*` (PORTS: `*`,
+    /// the default, `PORT` or `FIRST-LAST`).
+    #[arg(long, value_name = "RANGES", value_parser = ranges)]
+    allow_tcp_connect: Vec<Ranges>,
+    /// Allow TCP sockets to bind (to listen, or before connecting) to the
+    /// local socket addresses RANGES; port 0 (any free port) only when the
+    /// ports include it (`*`, `0`).
+    #[arg(long, value_name = "RANGES", value_parser = ranges)]
+    allow_tcp_listen: Vec<Ranges>,
+    /// Allow UDP sockets to bind to the local socket addresses RANGES.
+    #[arg(long, value_name = "RANGES", value_parser = ranges)]
+    allow_udp_bind: Vec<Ranges>,
+    /// Allow UDP datagrams to be sent to (and UDP sockets to connect to)
+    /// the socket addresses RANGES.
+    #[arg(long, value_name = "RANGES", value_parser = ranges)]
+    allow_udp_send: Vec<Ranges>,
+    /// Allow UDP sockets both to bind to and to send to RANGES (as
+    /// --allow-udp-bind and --allow-udp-send together).
+    #[arg(long, value_name = "RANGES", value_parser = ranges)]
+    allow_udp: Vec<Ranges>,
+    /// Allow the guest to resolve names (`wasi:sockets/ip-name-lookup`).
+    #[arg(long)]
+    allow_ip_name_lookup: bool,
+    /// Grant the guest the whole network: TCP and UDP to and from every
+    /// address and port, and name lookup.
+    #[arg(long)]
+    inherit_network: bool,
     /// Allow outgoing HTTP requests (`wasi:http/outgoing-handler`,
     /// `wasi:http/client`) to HOST, on any port or only on PORT; `*`
     /// allows every host. Requests elsewhere get `HTTP-request-denied`.
@@ -149,11 +181,23 @@ struct BuildOptions {
     workers: u32,
 }
 
+/// The socket address ranges of one network flag.
+#[derive(Clone, Debug)]
+struct Ranges(Vec<AddrRange>);
+
+/// Parses the value of a network flag (see `smelt_abi::net`).
+fn ranges(spec: &str) -> Result<Ranges, String> {
+    AddrRange::parse_list(spec)
+        .map(Ranges)
+        .map_err(|e| e.to_string())
+}
+
 impl BuildOptions {
     /// The WASI capabilities these options grant.
     fn wasi(&self) -> Result<WasiConfig> {
         let mut config = WasiConfig {
             inherit_env: self.inherit_env,
+            network: self.network(),
             ..WasiConfig::default()
         };
         for d in &self.dirs {
@@ -186,6 +230,26 @@ impl BuildOptions {
             });
         }
         Ok(config)
+    }
+
+    /// The network operations these options grant.
+    fn network(&self) -> NetGrants {
+        if self.inherit_network {
+            return NetGrants::everything();
+        }
+        let all = |lists: &[&Vec<Ranges>]| -> Vec<AddrRange> {
+            lists
+                .iter()
+                .flat_map(|l| l.iter().flat_map(|r| r.0.iter().copied()))
+                .collect()
+        };
+        NetGrants {
+            tcp_connect: all(&[&self.allow_tcp_connect]),
+            tcp_listen: all(&[&self.allow_tcp_listen]),
+            udp_bind: all(&[&self.allow_udp_bind, &self.allow_udp]),
+            udp_send: all(&[&self.allow_udp_send, &self.allow_udp]),
+            ip_name_lookup: self.allow_ip_name_lookup,
+        }
     }
 
     /// How a component exporting an HTTP handler is served.

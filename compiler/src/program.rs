@@ -20,21 +20,25 @@
 
 use std::collections::{HashMap, HashSet};
 
+use cranelift_codegen::FinalizedMachExceptionHandler;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, AbiParam, UserFuncName};
 use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
+use cranelift_module::{DataId, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use rayon::prelude::*;
 use smelt_abi::builtins::Builtin;
-use smelt_abi::program::FuncKind;
+use smelt_abi::program::{FuncKind, HandlerSite};
 use smelt_abi::trap::TrapCode;
 use wasmparser::Validator;
 
 use crate::component::flatten::{ComponentState, Flattener, FuncDef, Instantiation, ItemDef};
 use crate::component::parse::StaticComponent;
-use crate::core::env::{BuiltinIds, ModuleEnv, POINTER, wasm_signature};
+use crate::core::env::{
+    BuiltinIds, ModuleEnv, POINTER, builtin_signature, exit_stub_signature, wasm_signature,
+};
+use crate::core::gc_types::TypeRegistry;
 use crate::core::init::DataBlob;
 use crate::core::module::{self, FunctionInput, ModuleInfo};
 use crate::core::offsets::VMOffsets;
@@ -43,6 +47,7 @@ use crate::core::types::*;
 use crate::core::{self as core_wasm, init, trampoline};
 use crate::emit;
 use crate::error::{CompileError, Result};
+use crate::gc_emit;
 use crate::target::Target;
 
 /// How the runtime runs the program.
@@ -97,6 +102,8 @@ pub struct HostImport {
 /// Collects the modules and components of a program.
 pub struct ProgramBuilder<'data> {
     pub(crate) validator: Validator,
+    /// The canonical types of every module added.
+    pub(crate) registry: TypeRegistry,
     modules: PrimaryMap<ModuleIndex, ModuleInfo<'data>>,
     bodies: PrimaryMap<ModuleIndex, Vec<FunctionInput<'data>>>,
     pub(crate) components: Vec<StaticComponent<'data>>,
@@ -107,6 +114,7 @@ impl Default for ProgramBuilder<'_> {
     fn default() -> Self {
         ProgramBuilder {
             validator: Validator::new_with_features(core_wasm::features()),
+            registry: TypeRegistry::default(),
             modules: PrimaryMap::new(),
             bodies: PrimaryMap::new(),
             components: Vec::new(),
@@ -127,6 +135,10 @@ pub(crate) struct CompiledFunction {
     pub relocs: Vec<ModuleReloc>,
     /// (code offset, trap code), sorted by offset.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Call sites with an exception handler, sorted by return address.
+    pub handlers: Vec<HandlerSite>,
+    /// Call sites with references in the frame, sorted by return address.
+    pub stack_maps: Vec<gc_emit::StackMap>,
 }
 
 /// What to compile, in object order.
@@ -148,6 +160,11 @@ enum Job<'data> {
     },
     HostImport {
         index: usize,
+    },
+    ExitStub {
+        builtin: Builtin,
+        stub: FuncId,
+        callee: FuncId,
     },
 }
 
@@ -182,8 +199,12 @@ impl<'data> ProgramBuilder<'data> {
     /// Parses and validates a core module and adds it to the program.
     pub fn add_module(&mut self, bytes: &'data [u8]) -> Result<ModuleIndex> {
         let (info, bodies) = module::parse(&mut self.validator, bytes)?;
-        self.bodies.push(bodies);
-        Ok(self.modules.push(info))
+        Ok(self.push_module(info, bodies))
+    }
+
+    /// The canonical types of the modules added so far.
+    pub fn registry(&self) -> &TypeRegistry {
+        &self.registry
     }
 
     /// A module added before.
@@ -197,6 +218,9 @@ impl<'data> ProgramBuilder<'data> {
         info: ModuleInfo<'data>,
         bodies: Vec<FunctionInput<'data>>,
     ) -> ModuleIndex {
+        for (id, sub) in &info.canonical_types {
+            self.registry.add(*id, sub);
+        }
         self.bodies.push(bodies);
         self.modules.push(info)
     }
@@ -264,6 +288,7 @@ impl<'data> ProgramBuilder<'data> {
             modules,
             bodies,
             component_state,
+            registry,
             ..
         } = self;
         if !target.has_simd()
@@ -285,16 +310,31 @@ impl<'data> ProgramBuilder<'data> {
         let system_call_conv = isa.default_call_conv();
         let obj_err = |e: cranelift_module::ModuleError| CompileError::Object(e.to_string());
 
-        // 1. Declarations.
+        // 1. Declarations. Generated code calls a built-in that takes an
+        //    exit frame through its exit stub.
         let mut builtins = BuiltinIds::new();
+        let mut symbols = SymbolNames::new();
+        let mut stub_jobs = Vec::new();
         for &b in Builtin::ALL {
             let sig = builtin_signature(system_call_conv, b);
             let id = obj
                 .declare_function(&b.symbol(), Linkage::Import, &sig)
                 .map_err(obj_err)?;
-            builtins.insert(b, id);
+            if b.takes_exit_frame() {
+                let name = symbols.unique(None, || format!("smelt_exit::{}", b.name()));
+                let stub = obj
+                    .declare_function(&name, Linkage::Local, &exit_stub_signature(b))
+                    .map_err(obj_err)?;
+                builtins.insert(b, stub);
+                stub_jobs.push(Job::ExitStub {
+                    builtin: b,
+                    stub,
+                    callee: id,
+                });
+            } else {
+                builtins.insert(b, id);
+            }
         }
-        let mut symbols = SymbolNames::new();
         let mut ids: PrimaryMap<ModuleIndex, ModuleIds> = PrimaryMap::new();
         let mut array_sig = ir::Signature::new(system_call_conv);
         array_sig.params.push(AbiParam::new(POINTER));
@@ -353,6 +393,26 @@ impl<'data> ProgramBuilder<'data> {
             });
         }
 
+        // The type table, and each module's GC roots.
+        let types_data = obj
+            .declare_data("smelt::types", Linkage::Local, false, false)
+            .map_err(obj_err)?;
+        let offsets: PrimaryMap<ModuleIndex, VMOffsets> =
+            modules.values().map(VMOffsets::new).collect();
+        let mut gc_roots = HashMap::new();
+        for (m, info) in modules.iter() {
+            if let Some(roots) = gc_emit::gc_roots(info, &offsets[m], &registry) {
+                let name = format!("wasm[{}]::gc_roots", m.index());
+                let id = obj
+                    .declare_data(&name, Linkage::Local, false, false)
+                    .map_err(obj_err)?;
+                gc_roots.insert(m, (id, roots));
+            }
+        }
+        let stack_maps = modules
+            .values()
+            .any(|info| info.types.values().any(|t| t.is_gc) || !info.tags.is_empty());
+
         let mut trampoline_ids = Vec::new();
         for (t, def) in component_state.trampolines.iter().enumerate() {
             trampoline_ids.push(match &def.signature {
@@ -392,14 +452,19 @@ impl<'data> ProgramBuilder<'data> {
             .iter()
             .map(|(m, info)| ModuleEnv {
                 info,
-                offsets: VMOffsets::new(info),
+                offsets: offsets[m].clone(),
                 func_ids: ids[m].funcs.clone(),
                 builtins: &builtins,
                 system_call_conv,
                 frontend_config: isa.frontend_config(),
                 simd: target.has_simd(),
+                registry: &registry,
+                types_data,
+                stack_maps,
             })
             .collect();
+        let roots_ids: HashMap<ModuleIndex, DataId> =
+            gc_roots.iter().map(|(&m, (id, _))| (m, *id)).collect();
 
         // 2. Parallel translation and compilation; the results in object
         //    order.
@@ -427,6 +492,7 @@ impl<'data> ProgramBuilder<'data> {
         for index in 0..host_imports.len() {
             jobs.push(Job::HostImport { index });
         }
+        jobs.extend(stub_jobs);
         // Longest first, so that no thread is left compiling one large
         // function after the others have finished (1 ms of sha256's 31).
         let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().enumerate().collect();
@@ -440,7 +506,7 @@ impl<'data> ProgramBuilder<'data> {
                     compile_job(
                         target,
                         &envs,
-                        &ids,
+                        (&ids, &roots_ids),
                         (&component_state, &trampoline_ids),
                         (host_imports, &host_import_ids),
                         job,
@@ -461,6 +527,10 @@ impl<'data> ProgramBuilder<'data> {
         }
 
         // 4. Data and descriptors.
+        for (&m, (id, roots)) in &gc_roots {
+            gc_emit::emit_gc_roots(&mut obj, m, *id, roots)?;
+        }
+        let n_types = gc_emit::emit_type_table(&mut obj, types_data, &registry)?;
         emit::emit_program(
             &mut obj,
             &modules,
@@ -470,6 +540,7 @@ impl<'data> ProgramBuilder<'data> {
             &entry,
             (&component_state, &trampoline_ids),
             &host_import_ids,
+            (types_data, n_types),
         )?;
         obj.finish()
             .emit()
@@ -477,25 +548,13 @@ impl<'data> ProgramBuilder<'data> {
     }
 }
 
-/// The Cranelift signature of a built-in in the C calling convention.
-fn builtin_signature(call_conv: cranelift_codegen::isa::CallConv, b: Builtin) -> ir::Signature {
-    use smelt_abi::builtins::AbiType;
-    let abi = |t: AbiType| {
-        AbiParam::new(match t {
-            AbiType::Pointer | AbiType::I64 => ir::types::I64,
-            AbiType::I32 => ir::types::I32,
-        })
-    };
-    let mut sig = ir::Signature::new(call_conv);
-    sig.params.extend(b.params().iter().map(|&t| abi(t)));
-    sig.returns.push(abi(b.result()));
-    sig
-}
-
 fn compile_job(
     target: &Target,
     envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,
-    ids: &PrimaryMap<ModuleIndex, ModuleIds>,
+    (ids, roots_ids): (
+        &PrimaryMap<ModuleIndex, ModuleIds>,
+        &HashMap<ModuleIndex, DataId>,
+    ),
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
     (host_imports, host_import_ids): (&[HostImport], &[FuncId]),
     job: Job<'_>,
@@ -527,7 +586,13 @@ fn compile_job(
         Job::Instantiate { module } => {
             let id = ids[module].instantiate;
             let name = UserFuncName::user(0, id.as_u32());
-            let f = init::build(&envs[module], name, ids[module].data.as_ref(), fctx);
+            let f = init::build(
+                &envs[module],
+                name,
+                ids[module].data.as_ref(),
+                roots_ids.get(&module).copied(),
+                fctx,
+            );
             (
                 f,
                 id,
@@ -566,6 +631,26 @@ fn compile_job(
             );
             (f, id, format!("<host import {index}>"), FuncKind::Generated)
         }
+        Job::ExitStub {
+            builtin,
+            stub,
+            callee,
+        } => {
+            let f = crate::core::exit::build(
+                builtin,
+                callee,
+                UserFuncName::user(0, stub.as_u32()),
+                target.isa().default_call_conv(),
+                target.isa().frontend_config(),
+                fctx,
+            );
+            (
+                f,
+                stub,
+                format!("<exit stub of {}>", builtin.name()),
+                FuncKind::Generated,
+            )
+        }
     };
     let mut ctx = cranelift_codegen::Context::for_function(func);
     ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
@@ -590,6 +675,34 @@ fn compile_job(
         })
         .collect();
     traps.sort_by_key(|t| t.0);
+    // Every handler is a catch-all (`Default`): the landing pad compares
+    // tags itself.
+    let handlers = code
+        .buffer
+        .call_sites()
+        .filter_map(|site| {
+            site.exception_handlers.iter().find_map(|h| match *h {
+                FinalizedMachExceptionHandler::Default(offset) => Some(HandlerSite {
+                    ret_offset: site.ret_addr,
+                    handler_offset: offset,
+                    frame_offset: site
+                        .frame_offset
+                        .expect("Cranelift records the frame offset of a try_call"),
+                }),
+                _ => None,
+            })
+        })
+        .collect();
+    let stack_maps = code
+        .buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(ret, frame_size, map)| {
+            let mut slots: Vec<u32> = map.entries().map(|(_, offset)| offset).collect();
+            slots.sort_unstable();
+            (*ret, *frame_size, slots)
+        })
+        .collect();
     Ok(CompiledFunction {
         id,
         kind,
@@ -598,6 +711,8 @@ fn compile_job(
         alignment: u64::from(code.buffer.alignment),
         relocs,
         traps,
+        handlers,
+        stack_maps,
     })
 }
 

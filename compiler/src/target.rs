@@ -18,6 +18,14 @@
 //! variable amount without `cl`, three-operand floating point, `andn`.
 //! Such an executable dies with `SIGILL` on an older CPU.
 //!
+//! `smelt build --cpu armv8.1-a` lets an aarch64 executable use the Large
+//! System Extensions (LSE, part of every ARMv8.1-A CPU: Cortex-A55/A76 and
+//! later, Neoverse, Apple M1, Graviton 2): wasm's atomic read-modify-write
+//! and compare-exchange instructions become single `ldaddal`, `swpal`,
+//! `casal`... instead of `ldaxr`/`stlxr` retry loops, which scale better
+//! when several threads contend for one location. The ARMv8.0-A baseline
+//! keeps the loops, which run on every aarch64 CPU.
+//!
 //! `smelt build --cpu rv64gcv` lets a riscv64 executable use the vector
 //! extension V 1.0 (with vectors of at least 128 bits), which wasm's SIMD
 //! (`v128`) needs on riscv64: RV64GC alone has no vector unit, and `v128`
@@ -504,6 +512,9 @@ pub fn cpu_levels(triple: &str) -> Vec<&'static str> {
     if triple.starts_with("x86_64-") {
         levels.push("x86-64-v3");
     }
+    if triple.starts_with("aarch64-") {
+        levels.push("armv8.1-a");
+    }
     if triple.starts_with("riscv64") {
         levels.push("rv64gcv");
     }
@@ -526,6 +537,7 @@ fn cpu_features(triple: &Triple, cpu: &str) -> Option<&'static [&'static str]> {
             "has_lzcnt",
             "has_fma",
         ]),
+        ("armv8.1-a", Architecture::Aarch64(_)) => Some(&["has_lse"]),
         ("rv64gcv", Architecture::Riscv64(_)) => Some(&["has_v", "has_zvl128b"]),
         _ => None,
     }

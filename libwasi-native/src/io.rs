@@ -37,6 +37,11 @@ pub trait Wait {
     /// What `poll(2)` waits for until it may be ready: a descriptor with
     /// its events, a deadline, both or neither.
     fn interest(&self) -> (Option<(i32, i16)>, Option<u64>);
+    /// Whether it is ready exactly when its descriptor is: [`wait`] then
+    /// learns it from its one `poll(2)` rather than asking first.
+    fn direct(&self) -> bool {
+        false
+    }
 }
 
 impl Wait for Interest {
@@ -56,6 +61,10 @@ impl Wait for Interest {
             Interest::Readable(fd) => (Some((fd, libc::POLLIN)), None),
             Interest::Writable(fd) => (Some((fd, libc::POLLOUT)), None),
         }
+    }
+
+    fn direct(&self) -> bool {
+        matches!(self, Interest::Readable(_) | Interest::Writable(_))
     }
 }
 
@@ -77,37 +86,72 @@ pub fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
 
 /// Blocks until at least one of `waits` is ready; returns the indices of
 /// the ready ones, in order (none for an empty list).
+///
+/// Descriptors are asked once: one `poll(2)` over them answers which
+/// [`Wait::direct`] ones are ready now and, when nothing else is, waits
+/// for them until the nearest deadline.
 pub fn wait<W: Wait>(waits: &[W]) -> Vec<u32> {
+    if waits.is_empty() {
+        return Vec::new();
+    }
     loop {
-        let ready_now: Vec<u32> = waits
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.ready())
-            .map(|(i, _)| i as u32)
-            .collect();
-        if !ready_now.is_empty() || waits.is_empty() {
-            return ready_now;
-        }
         let now = monotonic_now();
-        let mut fds: Vec<(i32, i16)> = Vec::new();
+        let mut out: Vec<u32> = Vec::new();
         let mut deadline: Option<u64> = None;
-        for w in waits {
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        // Per descriptor: its wait, and whether the descriptor being ready
+        // makes the wait ready (an HTTP exchange checks again).
+        let mut owners: Vec<(u32, bool)> = Vec::new();
+        for (i, w) in waits.iter().enumerate() {
+            let direct = w.direct();
+            if !direct && w.ready() {
+                out.push(i as u32);
+                continue;
+            }
             let (fd, d) = w.interest();
-            fds.extend(fd);
             if let Some(d) = d {
                 deadline = Some(deadline.map_or(d, |x| x.min(d)));
             }
+            if let Some((fd, events)) = fd {
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                owners.push((i as u32, direct));
+            }
         }
-        let timeout = match deadline {
-            Some(t) => (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32,
-            None => -1,
+        let timeout = match (out.is_empty(), deadline) {
+            (false, _) => 0,
+            (true, Some(t)) => {
+                (t.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32
+            }
+            (true, None) => -1,
         };
         if fds.is_empty() {
+            if !out.is_empty() {
+                return out;
+            }
             if let Some(t) = deadline {
                 sleep_until(t);
             }
-        } else {
-            poll_fds(&mut fds, timeout);
+            continue;
+        }
+        // SAFETY: `fds` is a valid array of `fds.len()` entries; an
+        // interrupted or failed poll reports nothing ready and the loop
+        // asks again.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n > 0 {
+            out.extend(
+                fds.iter()
+                    .zip(&owners)
+                    .filter(|(p, (_, direct))| p.revents != 0 && *direct)
+                    .map(|(_, (i, _))| *i),
+            );
+            out.sort_unstable();
+        }
+        if !out.is_empty() {
+            return out;
         }
     }
 }

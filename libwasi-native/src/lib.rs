@@ -52,6 +52,7 @@ pub mod clocks;
 pub mod fs;
 pub mod http;
 pub mod io;
+pub mod net;
 pub mod p1;
 pub mod p2;
 pub mod p3;
@@ -84,6 +85,8 @@ pub struct WasiHost {
     /// shared (an `Arc`), so that the threads of a program can each hold
     /// it in their host state (its descriptor table is behind a lock).
     pub preview1: Option<std::sync::Arc<p1::Preview1Host>>,
+    /// The network operations granted (`wasi:sockets`, [`net`]).
+    pub network: smelt_abi::net::NetGrants,
 }
 
 thread_local! {
@@ -128,6 +131,8 @@ struct Template {
     serve: Option<smelt_abi::wasi::ServeConfig>,
     /// The authorities outgoing HTTP requests may go to.
     allow_http: Vec<String>,
+    /// The network operations granted.
+    network: smelt_abi::net::NetGrants,
 }
 
 /// The capabilities [`init`] read.
@@ -157,6 +162,7 @@ impl WasiHost {
             calls: 0,
             last_stat: None,
             preview1: None,
+            network: t.network.clone(),
         }
     }
 }
@@ -235,6 +241,7 @@ pub unsafe fn init(
         calls: 0,
         last_stat: None,
         preview1: None,
+        network: config.network.clone(),
     };
     for p in &config.preopens {
         host.preopens.push((p.host.clone(), p.guest.clone()));
@@ -246,6 +253,7 @@ pub unsafe fn init(
         preopens: host.preopens.clone(),
         serve: config.serve.clone(),
         allow_http: config.allow_http.clone(),
+        network: config.network.clone(),
     });
     install(host);
     Ok(())

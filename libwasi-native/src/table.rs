@@ -20,12 +20,18 @@
 
 use smelt_rt::component::host::{Borrow, HostResult, HostTrap, Own};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::fs::{Descriptor, DirectoryEntries, Errno};
+use crate::net::tcp::TcpSocket;
+use crate::net::udp::UdpSocket;
 use crate::p2::http::{
     Fields, FutureTrailers, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest,
     OutgoingResponse, RequestOptions, ResponseOutparam,
 };
 use crate::p2::io::{InputStream, OutputStream, Pollable};
+use crate::p2::sockets::{IncomingDatagrams, OutgoingDatagrams, ResolvedAddresses};
 
 /// A host object.
 #[derive(Debug)]
@@ -37,6 +43,8 @@ pub enum Object {
         message: String,
         /// The `errno` of the failure, for `filesystem-error-code`.
         code: Option<Errno>,
+        /// The `wasi:sockets` error code, for `network-error-code`.
+        net: Option<crate::net::ErrorCode>,
         /// What failed in an outgoing HTTP request, for `http-error-code`.
         http: Option<crate::http::client::ClientError>,
     },
@@ -53,8 +61,21 @@ pub enum Object {
     /// `wasi:cli/terminal-input#terminal-input` or
     /// `wasi:cli/terminal-output#terminal-output`.
     Terminal,
-    /// `wasi:sockets/network#network` (no access is granted through it).
+    /// `wasi:sockets/network#network` (what it grants is the host's
+    /// [`crate::WasiHost::network`]).
     Network,
+    /// `wasi:sockets/tcp#tcp-socket` (WASI 0.2) or
+    /// `wasi:sockets/types#tcp-socket` (WASI 0.3); shared with the
+    /// operations in progress that refer to it.
+    TcpSocket(Rc<RefCell<TcpSocket>>),
+    /// `wasi:sockets/udp#udp-socket` or `wasi:sockets/types#udp-socket`.
+    UdpSocket(Rc<RefCell<UdpSocket>>),
+    /// `wasi:sockets/ip-name-lookup#resolve-address-stream`.
+    ResolvedAddresses(ResolvedAddresses),
+    /// `wasi:sockets/udp#incoming-datagram-stream`.
+    IncomingDatagrams(IncomingDatagrams),
+    /// `wasi:sockets/udp#outgoing-datagram-stream`.
+    OutgoingDatagrams(OutgoingDatagrams),
     /// `wasi:http/types#fields`.
     Fields(Fields),
     /// `wasi:http/types#outgoing-request`.
@@ -283,6 +304,26 @@ accessor!(
     DirectoryEntries,
     DirectoryEntries,
     "directory-entry-stream"
+);
+accessor!(tcp_socket, TcpSocket, Rc<RefCell<TcpSocket>>, "tcp-socket");
+accessor!(udp_socket, UdpSocket, Rc<RefCell<UdpSocket>>, "udp-socket");
+accessor!(
+    resolved_addresses,
+    ResolvedAddresses,
+    ResolvedAddresses,
+    "resolve-address-stream"
+);
+accessor!(
+    incoming_datagrams,
+    IncomingDatagrams,
+    IncomingDatagrams,
+    "incoming-datagram-stream"
+);
+accessor!(
+    outgoing_datagrams,
+    OutgoingDatagrams,
+    OutgoingDatagrams,
+    "outgoing-datagram-stream"
 );
 accessor!(fields, Fields, Fields, "fields");
 accessor!(

@@ -7,9 +7,13 @@
 //! is a compile error. Pointers are passed as `*mut u8` and cast to the
 //! structure the list documents.
 
-use smelt_abi::vm::{MEMORY_FLAG_64, VMMemoryDefinition, VMSegment, VMTableDefinition};
+use smelt_abi::vm::{
+    MEMORY_FLAG_64, MEMORY_FLAG_SHARED, VMMemoryDefinition, VMSegment, VMTableDefinition,
+};
 
-use crate::{memory, table};
+use crate::exceptions::throw;
+use crate::gc::{gc_alloc, register_roots as gc_register_roots};
+use crate::{atomics, memory, table};
 
 /// Converts a "maximum" argument (`-1`: none) to an option.
 fn maximum(max: i64) -> Option<u64> {
@@ -35,9 +39,15 @@ pub unsafe extern "C" fn memory_new(
     flags: i32,
 ) -> i32 {
     let memory64 = flags & MEMORY_FLAG_64 != 0;
+    let shared = flags & MEMORY_FLAG_SHARED != 0;
+    let create = if shared {
+        memory::create_shared
+    } else {
+        memory::create
+    };
     // SAFETY: forwarded from the caller.
     let r = unsafe {
-        memory::create(
+        create(
             def.cast(),
             min_pages as u64,
             maximum(max_pages),
@@ -45,7 +55,9 @@ pub unsafe extern "C" fn memory_new(
             memory64,
         )
     };
-    if r.is_ok() {
+    // The defining instance owns an unshared memory; a shared one lives
+    // as long as the process (see `crate::memory`).
+    if r.is_ok() && !shared {
         crate::instance::record_memory(def.cast());
     }
     status(r.is_ok())
@@ -211,6 +223,38 @@ pub unsafe extern "C" fn table_init(
             len as u64,
         )
     })
+}
+
+/// `memory_atomic_notify`.
+///
+/// # Safety
+///
+/// `addr` must be a 4-byte-aligned address in a live shared memory.
+#[unsafe(export_name = "smelt_rt_memory_atomic_notify")]
+pub unsafe extern "C" fn memory_atomic_notify(addr: *mut u8, count: i32) -> i32 {
+    atomics::notify(addr as usize, count as u32) as i32
+}
+
+/// `memory_atomic_wait32`.
+///
+/// # Safety
+///
+/// `addr` must be a 4-byte-aligned address in a live shared memory.
+#[unsafe(export_name = "smelt_rt_memory_atomic_wait32")]
+pub unsafe extern "C" fn memory_atomic_wait32(addr: *mut u8, expected: i32, timeout: i64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { atomics::wait32(addr.cast(), expected as u32, timeout) as i32 }
+}
+
+/// `memory_atomic_wait64`.
+///
+/// # Safety
+///
+/// `addr` must be an 8-byte-aligned address in a live shared memory.
+#[unsafe(export_name = "smelt_rt_memory_atomic_wait64")]
+pub unsafe extern "C" fn memory_atomic_wait64(addr: *mut u8, expected: i64, timeout: i64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { atomics::wait64(addr.cast(), expected as u64, timeout) as i32 }
 }
 
 macro_rules! rust_type {

@@ -134,6 +134,8 @@ impl Instance {
                 Owned::Table(def) => unsafe { crate::table::release(def) },
             }
         }
+        // The collector must not visit its globals and tables any more.
+        crate::gc::unregister_roots(self.vmctx);
         let size = (self.module.vmctx_size as usize).max(16);
         let layout = Layout::from_size_align(size, 16).expect("vmctx layout");
         // SAFETY: allocated in `new` with this layout.

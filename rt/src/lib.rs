@@ -4,7 +4,8 @@
 //! linear memories ([`memory`]) and tables ([`table`]), allocating
 //! instances and running their initialization ([`instance`]), turning
 //! hardware faults in compiled code into wasm traps with backtraces
-//! ([`traps`]), and the process's behaviour for each kind of program
+//! ([`traps`]), unwinding thrown exceptions to their handlers
+//! ([`exceptions`]), collecting garbage ([`gc`]), and the process's behaviour for each kind of program
 //! ([`entry`], [`wast`]). The functions generated code calls are in
 //! [`builtins`]; their list and every structure shared with generated code
 //! are defined once, in `smelt-abi`.
@@ -14,12 +15,16 @@
 
 #![deny(missing_docs)]
 
+pub mod atomics;
 pub mod builtins;
 pub mod component;
 pub mod entry;
+pub mod exceptions;
+pub mod gc;
 pub mod instance;
 pub mod memory;
 pub mod program;
 pub mod table;
+pub mod threads;
 pub mod traps;
 pub mod wast;

@@ -11,10 +11,26 @@
 //! For a 32-bit memory the reservation ([`MEMORY32_RESERVATION`], 8 GiB)
 //! covers every address `index + offset` can form, so the compiler emits no
 //! bounds check at all. A memory lives as long as the instance that
-//! defined it ([`release`]).
+//! defined it ([`release`]), except a shared one.
+//!
+//! # Shared memories
+//!
+//! A shared memory (threads proposal, [`create_shared`]) is reached by
+//! several threads at once, through instances of its own or imported. Its
+//! base never moves and it is never unmapped (the instance that defines it
+//! does not own it: `memory_new` does not record it for [`release`]), so a
+//! thread may keep using it as long as the process lives. Growth is serialized by one lock for
+//! every memory (so two threads growing one memory at once each get their
+//! own pages), and `length` is published with a release store after the
+//! new pages are accessible: a thread that reads the new length (acquire,
+//! here; compiled code reads it with an atomic load for `memory.size` of a
+//! shared memory) can use the pages.
 //!
 //! The built-ins of [`smelt_abi::builtins`] that act on memories
 //! ([`crate::builtins`]) are thin wrappers around the functions here.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use smelt_abi::vm::{
     MEMORY32_RESERVATION, MEMORY64_RESERVATION, VMMemoryDefinition, VMSegment, WASM_PAGE_SIZE,
@@ -37,6 +53,8 @@ pub enum MemoryError {
     TooLarge,
     /// The operating system refused to reserve or commit the memory.
     MapFailed,
+    /// A shared memory has no declared maximum (validation rejects that).
+    SharedWithoutMaximum,
 }
 
 /// Creates a memory in `def`: `min_pages` accessible pages, growable to
@@ -109,12 +127,47 @@ pub unsafe fn create(
     Ok(())
 }
 
+/// Creates a shared memory in `def` (see [`create`]); it must have a
+/// declared maximum.
+///
+/// # Safety
+///
+/// `def` must be valid for writes.
+pub unsafe fn create_shared(
+    def: *mut VMMemoryDefinition,
+    min_pages: u64,
+    max_pages: Option<u64>,
+    reservation: u64,
+    memory64: bool,
+) -> Result<(), MemoryError> {
+    if max_pages.is_none() {
+        return Err(MemoryError::SharedWithoutMaximum);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { create(def, min_pages, max_pages, reservation, memory64) }
+}
+
+/// The current length of the memory at `def`, in bytes, as another thread
+/// that grew it last published it.
+///
+/// # Safety
+///
+/// `def` must point to a live memory.
+pub unsafe fn length(def: *const VMMemoryDefinition) -> u64 {
+    // SAFETY: a live, aligned definition; `length` is only written by
+    // `grow` (atomically) once the memory exists.
+    unsafe { AtomicU64::from_ptr(&raw const (*def).length as *mut u64) }.load(Ordering::Acquire)
+}
+
+/// Serializes growth: a shared memory may be grown by two threads at once.
+static GROW: Mutex<()> = Mutex::new(());
+
 /// Unmaps the memory's whole reservation.
 ///
 /// # Safety
 ///
-/// `def` must point to a memory made by [`create`], which nothing uses
-/// afterwards.
+/// `def` must point to a memory made by [`create`] (never a shared one),
+/// which nothing uses afterwards.
 pub unsafe fn release(def: *mut VMMemoryDefinition) {
     // SAFETY: the caller guarantees `def` is a live memory.
     let def = unsafe { &mut *def };
@@ -132,19 +185,20 @@ pub unsafe fn release(def: *mut VMMemoryDefinition) {
 ///
 /// `def` must point to a memory made by [`create`].
 pub unsafe fn grow(def: *mut VMMemoryDefinition, delta_pages: u64) -> Option<u64> {
-    // SAFETY: the caller guarantees `def` is a live memory.
-    let def = unsafe { &mut *def };
-    let old = def.length;
+    let _serialized = GROW.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: the caller guarantees `def` is a live memory; no other thread
+    // writes it while the lock is held.
+    let (base, maximum, old) = unsafe { ((*def).base, (*def).maximum, length(def)) };
     let new = delta_pages
         .checked_mul(WASM_PAGE_SIZE)
         .and_then(|d| old.checked_add(d))
-        .filter(|&n| n <= def.maximum)?;
+        .filter(|&n| n <= maximum)?;
     if new > old {
         // SAFETY: [old, new) lies inside the reservation (maximum ≤
         // reservation), which this memory owns.
         let rc = unsafe {
             libc::mprotect(
-                def.base.add(old as usize).cast(),
+                base.add(old as usize).cast(),
                 (new - old) as usize,
                 libc::PROT_READ | libc::PROT_WRITE,
             )
@@ -153,7 +207,8 @@ pub unsafe fn grow(def: *mut VMMemoryDefinition, delta_pages: u64) -> Option<u64
             return None;
         }
     }
-    def.length = new;
+    // SAFETY: as above; other threads read `length` concurrently.
+    unsafe { AtomicU64::from_ptr(&raw mut (*def).length) }.store(new, Ordering::Release);
     Some(old / WASM_PAGE_SIZE)
 }
 
@@ -177,8 +232,9 @@ pub unsafe fn copy(
     len: u64,
 ) -> bool {
     // SAFETY: the caller guarantees both are live memories.
+    let (d_len, s_len) = unsafe { (length(d), length(s)) };
     let (d, s) = unsafe { (&*d, &*s) };
-    if !in_bounds(dst, len, d.length) || !in_bounds(src, len, s.length) {
+    if !in_bounds(dst, len, d_len) || !in_bounds(src, len, s_len) {
         return false;
     }
     // SAFETY: both ranges were checked against the accessible lengths;
@@ -201,8 +257,8 @@ pub unsafe fn copy(
 /// `def` must point to a live memory.
 pub unsafe fn fill(def: *const VMMemoryDefinition, dst: u64, value: u8, len: u64) -> bool {
     // SAFETY: the caller guarantees `def` is a live memory.
-    let d = unsafe { &*def };
-    if !in_bounds(dst, len, d.length) {
+    let (d, d_len) = unsafe { (&*def, length(def)) };
+    if !in_bounds(dst, len, d_len) {
         return false;
     }
     // SAFETY: the range was checked against the accessible length.
@@ -224,8 +280,8 @@ pub unsafe fn init(
     len: u64,
 ) -> bool {
     // SAFETY: the caller guarantees both are live.
-    let (d, seg) = unsafe { (&*def, &*segment) };
-    if !in_bounds(dst, len, d.length) || !in_bounds(src, len, seg.len) {
+    let (d, d_len, seg) = unsafe { (&*def, length(def), &*segment) };
+    if !in_bounds(dst, len, d_len) || !in_bounds(src, len, seg.len) {
         return false;
     }
     if len > 0 {

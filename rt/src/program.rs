@@ -8,7 +8,8 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use smelt_abi::program::{FuncInfo, ProgramDesc, TrapSite};
+use smelt_abi::gc::{StackMapSite, VMTypeInfo};
+use smelt_abi::program::{FuncInfo, HandlerSite, ProgramDesc, TrapSite};
 use smelt_abi::trap::TrapCode;
 
 static PROGRAM: AtomicPtr<ProgramDesc> = AtomicPtr::new(core::ptr::null_mut());
@@ -27,11 +28,25 @@ pub fn get() -> Option<&'static ProgramDesc> {
     unsafe { PROGRAM.load(Ordering::Acquire).as_ref() }
 }
 
+/// The type table of the registered program, indexed by canonical type id
+/// (empty when none is registered).
+pub fn types() -> &'static [VMTypeInfo] {
+    match get() {
+        // SAFETY: the compiler emits the table with this length, in static
+        // data.
+        Some(p) => unsafe { table(p.types, p.n_types) },
+        None => &[],
+    }
+}
+
 /// A view of a program's code tables.
 #[derive(Clone, Copy)]
 pub struct CodeTables {
     funcs: &'static [FuncInfo],
     trap_sites: &'static [TrapSite],
+    handler_sites: &'static [HandlerSite],
+    stack_map_sites: &'static [StackMapSite],
+    stack_map_slots: &'static [u32],
     names: &'static [u8],
 }
 
@@ -58,6 +73,9 @@ impl CodeTables {
             CodeTables {
                 funcs: table(program.funcs, program.n_funcs),
                 trap_sites: table(program.trap_sites, program.n_trap_sites),
+                handler_sites: table(program.handler_sites, program.n_handler_sites),
+                stack_map_sites: table(program.stack_map_sites, program.n_stack_map_sites),
+                stack_map_slots: table(program.stack_map_slots, program.n_stack_map_slots),
                 names: table(program.names, program.names_len),
             }
         }
@@ -70,6 +88,9 @@ impl CodeTables {
             None => CodeTables {
                 funcs: &[],
                 trap_sites: &[],
+                handler_sites: &[],
+                stack_map_sites: &[],
+                stack_map_slots: &[],
                 names: &[],
             },
         }
@@ -93,6 +114,44 @@ impl CodeTables {
         let sites = self.trap_sites.get(start..start + f.traps_len as usize)?;
         let i = sites.binary_search_by_key(&offset, |s| s.offset).ok()?;
         TrapCode::from_u8(sites[i].code)
+    }
+
+    /// The exception handler of the call whose return address is `ret`, if
+    /// it has one: the handler's address and the distance from the frame
+    /// pointer down to the stack pointer at the call
+    /// ([`HandlerSite::frame_offset`]).
+    pub fn handler_at(&self, ret: usize) -> Option<(usize, usize)> {
+        // A call can be the last instruction of its function.
+        let (_, f) = self.func_at(ret.checked_sub(1)?)?;
+        let offset = (ret - f.addr as usize) as u32;
+        let start = f.handlers_start as usize;
+        let sites = self
+            .handler_sites
+            .get(start..start + f.handlers_len as usize)?;
+        let i = sites.binary_search_by_key(&offset, |s| s.ret_offset).ok()?;
+        Some((
+            f.addr as usize + sites[i].handler_offset as usize,
+            sites[i].frame_offset as usize,
+        ))
+    }
+
+    /// The stack map of the call whose return address is `ret`, if the
+    /// caller holds references there: the caller's frame size (its stack
+    /// pointer is its frame pointer minus that) and the offsets from its
+    /// stack pointer of the words that hold references.
+    pub fn stack_map_at(&self, ret: usize) -> Option<(usize, &'static [u32])> {
+        let (_, f) = self.func_at(ret.checked_sub(1)?)?;
+        let offset = (ret - f.addr as usize) as u32;
+        let start = f.stack_maps_start as usize;
+        let sites = self
+            .stack_map_sites
+            .get(start..start + f.stack_maps_len as usize)?;
+        let i = sites.binary_search_by_key(&offset, |s| s.ret_offset).ok()?;
+        let site = sites[i];
+        let slots = self
+            .stack_map_slots
+            .get(site.start as usize..(site.start + site.len) as usize)?;
+        Some((site.frame_size as usize, slots))
     }
 
     /// The name of function `f` (from the name section; may be empty).
@@ -126,6 +185,10 @@ mod tests {
                 traps_start,
                 traps_len,
                 kind: 0,
+                handlers_start: 0,
+                handlers_len: 0,
+                stack_maps_start: 0,
+                stack_maps_len: 0,
             };
         let tables = CodeTables {
             funcs: leak(vec![func(0, 16, 0, 2, (0, 3)), func(32, 8, 2, 1, (3, 0))]),
@@ -143,6 +206,9 @@ mod tests {
                     code: TrapCode::StackOverflow as u8,
                 },
             ]),
+            handler_sites: &[],
+            stack_map_sites: &[],
+            stack_map_slots: &[],
             names: b"fac",
         };
         let pc = |off: usize| base as usize + off;

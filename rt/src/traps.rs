@@ -202,19 +202,46 @@ pub fn set_pending(message: String) {
 
 thread_local! {
     /// The store context of the instances created on this thread: each OS
-    /// thread that runs guest code has its own stack limit.
-    static STORE: UnsafeCell<VMStoreContext> =
-        const { UnsafeCell::new(VMStoreContext { stack_limit: 0 }) };
+    /// thread that runs guest code has its own stack limit (see
+    /// [`store_context`]).
+    static STORE: UnsafeCell<VMStoreContext> = const {
+        UnsafeCell::new(VMStoreContext {
+            stack_limit: 0,
+            gc_next: 0,
+            gc_limit: 0,
+            entries: 0,
+        })
+    };
+    /// The size of this thread's stack when the runtime started the thread
+    /// ([`set_thread_stack_size`]); 0 on the main thread, whose stack is
+    /// as large as `RLIMIT_STACK` says.
+    static STACK_SIZE: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The store context to put in the `vmctx` header of an instance created
-/// on this thread (which only this thread may run).
+/// The calling thread's store context, to put in the `vmctx` header of
+/// every instance created on this thread.
+///
+/// Every thread that runs guest code has its own, so that each has its own
+/// stack limit: instances are per thread, and an instance's code runs only
+/// on the thread that created it (wasi-threads gives each thread its own
+/// instance; only shared memories are reached from several threads). The
+/// context lives as long as its thread.
 pub fn store_context() -> *mut VMStoreContext {
     STORE.with(UnsafeCell::get)
 }
 
+/// Records that the calling thread, started by the runtime, has a stack of
+/// `size` bytes, from which [`catch`] sets its guest stack limit.
+pub fn set_thread_stack_size(size: usize) {
+    STACK_SIZE.set(size);
+}
+
 /// How much stack guest code may use on this thread, in bytes.
 fn stack_budget() -> usize {
+    let thread_stack = STACK_SIZE.get();
+    if thread_stack != 0 {
+        return thread_stack.saturating_sub(2 * HOST_STACK_RESERVE);
+    }
     let mut limit = MaybeUninit::<libc::rlimit>::uninit();
     // SAFETY: getrlimit writes the struct it is given.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) };
@@ -266,7 +293,7 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let entry_sp = &marker as *const u8 as usize;
     let prev = CURRENT.get();
     if prev.is_null() {
-        // SAFETY: only this thread runs guest code (see `StoreCell`).
+        // SAFETY: the store context is this thread's own.
         unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
     }
     let mut state = CallState {
@@ -282,6 +309,10 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let state: *mut CallState = &mut state;
     CURRENT.set(state);
     let mut f = Some(f);
+    // A trap skips the array-call trampolines that count themselves in
+    // `entries` on the way out; put the count back.
+    // SAFETY: the store context of this thread, which runs the guest.
+    let entries = unsafe { (*store_context()).entries };
     // SAFETY: `state` outlives the call; `call::<F>` matches the payload.
     let completed = unsafe {
         smelt_catch(
@@ -290,6 +321,8 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
             &raw mut (*state).jmp_buf,
         )
     };
+    // SAFETY: as above.
+    unsafe { (*store_context()).entries = entries };
     CURRENT.set(prev);
     if completed != 0 {
         Ok(())
@@ -297,6 +330,43 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
         unblock_trap_signals();
         // SAFETY: the handler filled the record before jumping back.
         Err(unsafe { (*state).record.take() })
+    }
+}
+
+/// The stack pointer at the innermost [`catch`] of this thread: the
+/// frames of the guest code it runs are below it. `None` outside guest
+/// code.
+pub(crate) fn entry_sp() -> Option<usize> {
+    let state = CURRENT.get();
+    // SAFETY: a non-null `CURRENT` is the live state of the innermost catch.
+    (!state.is_null()).then(|| unsafe { (*state).entry_sp })
+}
+
+/// Ends the innermost [`catch`] with a trap of `code`, raised from guest
+/// code that called an exit stub (see
+/// `smelt_abi::builtins::Builtin::takes_exit_frame`) whose frame pointer is
+/// `exit_fp`; the backtrace starts at the stub's call site.
+///
+/// # Safety
+///
+/// Must be called on the thread running the guest code, from a runtime
+/// function called by the exit stub whose frame pointer is `exit_fp`, and
+/// the frames between the catch and here must need no cleanup.
+pub(crate) unsafe fn raise_at_exit(code: TrapCode, exit_fp: usize) -> ! {
+    let state = CURRENT.get();
+    assert!(!state.is_null(), "a trap raised outside guest code");
+    // SAFETY: the exit stub's frame record holds the guest's frame pointer
+    // and the return address into it; `state` is the innermost catch.
+    unsafe {
+        let regs = Regs {
+            pc: (*((exit_fp + 8) as *const usize)).wrapping_sub(1),
+            fp: *(exit_fp as *const usize),
+            sp: exit_fp,
+        };
+        let state = &mut *state;
+        let tables = CodeTables::current();
+        state.record.capture(code, regs, state.entry_sp, &tables);
+        smelt_unwind(state.jmp_buf)
     }
 }
 
@@ -391,7 +461,7 @@ static PREVIOUS: PreviousActions =
     PreviousActions(UnsafeCell::new([MaybeUninit::uninit(); TRAP_SIGNALS.len()]));
 
 /// Size of the alternate signal stack, in bytes.
-const ALT_STACK_SIZE: usize = 64 << 10;
+pub(crate) const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Installs the trap handlers (once per process) and an alternate signal
 /// stack for the calling thread: every OS thread that runs guest code

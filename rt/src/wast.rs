@@ -3,14 +3,25 @@
 //! Each command's outcome is printed, and flushed, as one line on stdout
 //! before the next command runs, so that `smelt wast` sees every outcome up
 //! to a crash of the process itself.
+//!
+//! A [`Command::Thread`] runs its commands on a guest thread
+//! ([`crate::threads::spawn`]) with an instance table of its own that holds
+//! only the instances it shares with its parent; the instances it creates
+//! are its own (their code runs on it, with its stack limit). The compiler
+//! lets a thread import only memories and globals from instances of
+//! another thread, so no code of another thread's instance runs on it.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use smelt_abi::program::{ModuleDesc, ProgramDesc};
-use smelt_abi::script::{self, Command, ImportCheck, Outcome};
+use smelt_abi::script::{self, Command, ImportCheck, Outcome, RefKind};
+use smelt_abi::vm::ValRaw;
 
 use crate::component::{HostTable, Runtime};
 use crate::instance::{self, CallError, Instance};
+use crate::threads::{self, ThreadHandle};
 
 /// Runs the script of `program` ([`smelt_abi::program::ProgramKind::WastScript`]);
 /// returns the process exit status (0, or 2 when the script cannot be
@@ -33,7 +44,6 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
     };
     // SAFETY: the compiler emits `n_modules` descriptors.
     let modules = unsafe { crate::entry::slice(program.modules, program.n_modules) };
-    let mut instances: Vec<Option<Instance>> = Vec::new();
     let component = if program.component_len == 0 {
         None
     } else {
@@ -46,18 +56,170 @@ pub unsafe fn run(program: &'static ProgramDesc, host: &'static HostTable) -> i3
             }
         }
     };
-    let mut out = std::io::stdout().lock();
-    for (index, command) in commands.iter().enumerate() {
-        // SAFETY: the compiler built the script against these modules.
-        let outcome = unsafe { run_command(command, modules, &mut instances, component) };
-        if writeln!(out, "{}", outcome.line(index))
-            .and_then(|()| out.flush())
-            .is_err()
-        {
-            return 2;
+    let mut context = Context {
+        modules,
+        component,
+        instances: Vec::new(),
+        threads: HashMap::new(),
+    };
+    // SAFETY: the compiler built the script against these modules.
+    if unsafe { context.run(&commands, 0) } {
+        0
+    } else {
+        2
+    }
+}
+
+/// What the commands of one thread (the main one too) work with.
+struct Context {
+    modules: &'static [ModuleDesc],
+    component: Option<&'static Runtime>,
+    /// Instances by slot (shared with the threads this one starts).
+    instances: Vec<Option<Arc<Instance>>>,
+    /// Threads started and not waited for yet.
+    threads: HashMap<u32, ThreadHandle<bool>>,
+}
+
+/// A new thread's context, moved to it.
+struct ThreadStart {
+    context: Context,
+    commands: Vec<Command>,
+    first: usize,
+}
+
+// SAFETY: the module descriptors are immutable program data; of the shared
+// instances, the thread only reads exports (memories and globals are what
+// it may import from them, see the module docs), and shared memories are
+// made for concurrent use.
+unsafe impl Send for ThreadStart {}
+
+impl Context {
+    /// Runs `commands`, numbered from `first`, then waits for the threads
+    /// they started and did not wait for. Returns false when stdout
+    /// failed.
+    ///
+    /// # Safety
+    ///
+    /// See [`run`].
+    unsafe fn run(&mut self, commands: &[Command], first: usize) -> bool {
+        let mut index = first;
+        let mut ok = true;
+        for command in commands {
+            let outcome = match command {
+                Command::Thread {
+                    thread,
+                    shared,
+                    commands,
+                } => self.start_thread(*thread, shared, commands, index + 1),
+                Command::Wait { thread } => match self.threads.remove(thread) {
+                    Some(handle) => {
+                        ok &= handle.join();
+                        Outcome::Ok(Vec::new())
+                    }
+                    None => bad_script("wait for a thread that is not running"),
+                },
+                // SAFETY: forwarded from the caller.
+                _ => unsafe {
+                    run_command(command, self.modules, &mut self.instances, self.component)
+                },
+            };
+            ok &= print_line(&outcome.line(index));
+            if !ok {
+                break;
+            }
+            index += command.count();
+        }
+        for (_, handle) in self.threads.drain() {
+            ok &= handle.join();
+        }
+        ok
+    }
+
+    /// Starts thread `thread` running `commands` (numbered from `first`)
+    /// with the instances of `shared`.
+    fn start_thread(
+        &mut self,
+        thread: u32,
+        shared: &[u32],
+        commands: &[Command],
+        first: usize,
+    ) -> Outcome {
+        let mut instances = vec![None; self.instances.len()];
+        for &slot in shared {
+            let Some(instance) = self.instances.get(slot as usize).cloned().flatten() else {
+                return bad_script("a thread shares a missing instance");
+            };
+            instances[slot as usize] = Some(instance);
+        }
+        let start = ThreadStart {
+            context: Context {
+                modules: self.modules,
+                component: None,
+                instances,
+                threads: HashMap::new(),
+            },
+            commands: commands.to_vec(),
+            first,
+        };
+        let spawned = threads::spawn("wast thread", threads::DEFAULT_STACK_SIZE, move || {
+            let mut start = start;
+            // SAFETY: the compiler built the thread's commands against
+            // these modules and shared instances.
+            unsafe { start.context.run(&start.commands, start.first) }
+        });
+        match spawned {
+            Ok(handle) => {
+                self.threads.insert(thread, handle);
+                Outcome::Ok(Vec::new())
+            }
+            Err(e) => Outcome::Trap(format!("cannot start a thread: {e}")),
         }
     }
-    0
+}
+
+/// Prints one outcome line and flushes it, whole even when other threads
+/// print theirs; false when stdout failed.
+fn print_line(line: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+}
+
+/// A reference result with its [`RefKind`] in bits 64..72 (see
+/// `smelt_abi::gc` for what the tag bits and object headers say).
+///
+/// # Safety
+///
+/// `v` must be a reference of the `any`, `extern` or `exn` hierarchy.
+unsafe fn classified(v: ValRaw) -> ValRaw {
+    use smelt_abi::gc::{HEADER_KIND_SHIFT, ObjectKind};
+    let r = v as u64;
+    let kind = if r == 0 {
+        RefKind::Null
+    } else if r & 1 != 0 {
+        RefKind::I31
+    } else if r & 3 == 2 {
+        RefKind::Host
+    } else {
+        // SAFETY: any other reference is an object, which starts with its
+        // header.
+        let header = unsafe { *(r as *const u64) };
+        match (header >> HEADER_KIND_SHIFT) as u8 {
+            k if k == ObjectKind::Struct as u8 => RefKind::Struct,
+            k if k == ObjectKind::Array as u8 => RefKind::Array,
+            _ => RefKind::Exception,
+        }
+    };
+    ValRaw::from(r) | (ValRaw::from(kind as u8) << 64)
+}
+
+/// The outcome of a command that trapped: an exception that no handler
+/// caught is reported as such (`assert_exception`), any other trap with
+/// its message.
+fn trapped(trap: &crate::traps::Trap) -> Outcome {
+    match trap.code {
+        smelt_abi::trap::TrapCode::UncaughtException => Outcome::Exception,
+        _ => Outcome::Trap(trap.message().into()),
+    }
 }
 
 fn bad_script(what: &str) -> Outcome {
@@ -70,7 +232,7 @@ fn bad_script(what: &str) -> Outcome {
 unsafe fn run_command(
     command: &Command,
     modules: &'static [ModuleDesc],
-    instances: &mut Vec<Option<Instance>>,
+    instances: &mut Vec<Option<Arc<Instance>>>,
     component: Option<&'static Runtime>,
 ) -> Outcome {
     match command {
@@ -115,26 +277,38 @@ unsafe fn run_command(
                     if instances.len() <= slot {
                         instances.resize_with(slot + 1, || None);
                     }
-                    instances[slot] = Some(new);
+                    instances[slot] = Some(Arc::new(new));
                     Outcome::Ok(Vec::new())
                 }
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::Invoke {
             instance,
             export,
             args,
+            classify,
         } => {
             let Some(target) = instances.get(*instance as usize).and_then(Option::as_ref) else {
                 return bad_script("invoke on a missing instance");
             };
             // SAFETY: the compiler encoded the arguments for this export.
             match unsafe { target.call(*export, args) } {
-                Ok(results) => Outcome::Ok(results),
-                Err(CallError::Trap(trap)) => Outcome::Trap(trap.message().into()),
+                Ok(mut results) => {
+                    for (i, v) in results.iter_mut().enumerate() {
+                        if i < 64 && classify & (1 << i) != 0 {
+                            // SAFETY: the compiler flagged references.
+                            *v = unsafe { classified(*v) };
+                        }
+                    }
+                    Outcome::Ok(results)
+                }
+                Err(CallError::Trap(trap)) => trapped(&trap),
                 Err(e) => bad_script(&format!("{e:?}")),
             }
+        }
+        Command::Thread { .. } | Command::Wait { .. } => {
+            bad_script("a thread command out of place")
         }
         Command::InstantiateComponent { ops } => {
             let Some(rt) = component else {
@@ -143,7 +317,7 @@ unsafe fn run_command(
             // SAFETY: the compiler built the initializers for this program.
             match unsafe { rt.run(ops) } {
                 Ok(()) => Outcome::Ok(Vec::new()),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
         Command::CallComponent {
@@ -157,15 +331,23 @@ unsafe fn run_command(
             // SAFETY: the compiler encoded the arguments for this adapter.
             match unsafe { rt.call_from_host(*trampoline, args, memory) } {
                 Ok((results, memory)) => Outcome::Component(results, memory),
-                Err(trap) => Outcome::Trap(trap.message().into()),
+                Err(trap) => trapped(&trap),
             }
         }
-        Command::Get { instance, export } => {
+        Command::Get {
+            instance,
+            export,
+            classify,
+        } => {
             match instances
                 .get(*instance as usize)
                 .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
+                // SAFETY: the compiler flagged a reference.
+                Some(value) if *classify & 1 != 0 => {
+                    Outcome::Ok(vec![unsafe { classified(value) }])
+                }
                 Some(value) => Outcome::Ok(vec![value]),
                 None => bad_script("get of a missing global"),
             }

@@ -8,8 +8,9 @@
 
 #![deny(missing_docs)]
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use anyhow::{Context, Result, bail};
 
@@ -21,9 +22,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared test suite (`../shared/testsuite` from the repository root).
+/// The shared test suite: `$SMELT_TESTSUITE` when set (for a checkout
+/// that is not next to `shared/`, such as a git worktree), else
+/// `../shared/testsuite` from the repository root.
 pub fn testsuite() -> PathBuf {
-    repo_root().join("..").join("shared").join("testsuite")
+    match std::env::var_os("SMELT_TESTSUITE") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_root().join("..").join("shared").join("testsuite"),
+    }
 }
 
 /// The `smelt` executable of the same build as this test.
@@ -143,4 +149,62 @@ pub fn quote(text: &str) -> String {
         out.push_str(&format!("    ... ({} more bytes)\n", text.len() - cut));
     }
     out
+}
+
+/// `status` as the shell would describe it.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => status.to_string(),
+    }
+}
+
+/// Builds the Cargo project of guest programs in `project` (relative to
+/// the repository) for `target`; returns the folder of the `.wasm` files,
+/// or why it failed (with the build's output).
+pub fn build_guests(project: &str, target: &str) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let manifest = root.join(project).join("Cargo.toml");
+    let target_dir = root.join(project).join("target");
+    let hint = format!("the {target} target is not installed: run `rustup target add {target}`");
+    // `rustc --print target-libdir` names the folder even when it is
+    // missing; its absence is the missing target.
+    let libdir = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", target])
+        .output();
+    if let Ok(out) = libdir
+        && out.status.success()
+    {
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !Path::new(&dir).is_dir() {
+            return Err(hint);
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build
+        .args(["build", "--release", "--locked", "--target", target])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir);
+    let out = build
+        .output()
+        .map_err(|e| format!("failed to run {}: {e}", cargo.to_string_lossy()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut message = format!(
+            "`cargo build --release --locked --target {target} --manifest-path {}` failed ({}):\n{}{}",
+            manifest.display(),
+            describe(out.status),
+            String::from_utf8_lossy(&out.stdout),
+            stderr
+        );
+        if stderr.contains("target may not be installed") {
+            message = format!("{hint}\n{message}");
+        }
+        return Err(message);
+    }
+    Ok(target_dir.join(target).join("release"))
 }

@@ -28,13 +28,12 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use smelt_tests::quote;
+use smelt_tests::{describe, quote};
 
 /// The targets the guest programs are built for: every case runs once
 /// for each, as `<target>::<case>`. A `wasm32-wasip1` program is a core
@@ -916,15 +915,6 @@ fn run_with_timeout(mut command: Command, stdin: &[u8]) -> Result<Finished, Stri
     Ok(finished)
 }
 
-/// `status` as the shell would describe it.
-fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => status.to_string(),
-    }
-}
-
 /// A command whose environment holds none of the variables cases set.
 fn command(program: &Path) -> Command {
     let mut command = Command::new(program);
@@ -1199,56 +1189,7 @@ fn p3_programs() -> Vec<String> {
 /// Builds `tests/programs` for `target` (one of [`TARGETS`]); returns the
 /// folder of the `.wasm` files, or why it failed (with the build's output).
 fn build_programs(target: &str) -> Result<PathBuf, String> {
-    build_project("tests/programs", target)
-}
-
-/// Builds the Cargo project of guest programs in `project` (relative to
-/// the repository) for `target`; returns the folder of the `.wasm` files,
-/// or why it failed (with the build's output).
-fn build_project(project: &str, target: &str) -> Result<PathBuf, String> {
-    let root = smelt_tests::repo_root();
-    let manifest = root.join(project).join("Cargo.toml");
-    let target_dir = root.join(project).join("target");
-    let hint = format!("the {target} target is not installed: run `rustup target add {target}`");
-    // `rustc --print target-libdir` names the folder even when it is
-    // missing; its absence is the missing target.
-    let libdir = Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", target])
-        .output();
-    if let Ok(out) = libdir
-        && out.status.success()
-    {
-        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !Path::new(&dir).is_dir() {
-            return Err(hint);
-        }
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(&cargo);
-    build
-        .args(["build", "--release", "--locked", "--target", target])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir);
-    let out = build
-        .output()
-        .map_err(|e| format!("failed to run {}: {e}", cargo.to_string_lossy()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let mut message = format!(
-            "`cargo build --release --locked --target {target} --manifest-path {}` failed ({}):\n{}{}",
-            manifest.display(),
-            describe(out.status),
-            String::from_utf8_lossy(&out.stdout),
-            stderr
-        );
-        if stderr.contains("target may not be installed") {
-            message = format!("{hint}\n{message}");
-        }
-        return Err(message);
-    }
-    Ok(target_dir.join(target).join("release"))
+    smelt_tests::build_guests("tests/programs", target)
 }
 
 /// The folder of the C twins of some programs (`<program>.c`).
@@ -1402,7 +1343,7 @@ fn main() {
     let built = if args.list {
         Err(String::new())
     } else {
-        build_project("tests/programs-p3", "wasm32-wasip2")
+        smelt_tests::build_guests("tests/programs-p3", "wasm32-wasip2")
     };
     if let Err(why) = &built
         && !args.list

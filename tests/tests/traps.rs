@@ -247,3 +247,50 @@ fn a_module_that_returns_exits_zero() {
     assert_eq!(status, Some(0));
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn uncaught_exception_is_a_trap_with_the_thrower_in_the_backtrace() {
+    let stderr = assert_traps(
+        r#"(module
+            (tag $e (param i32))
+            (func $thrower (throw $e (i32.const 1)))
+            (func $middle (call $thrower))
+            (func (export "_start") (call $middle)))"#,
+        "uncaught exception",
+    );
+    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    assert_eq!(&frames[..2], ["0: thrower", "1: middle"], "{stderr}");
+}
+
+#[test]
+fn exception_passed_on_by_a_handler_is_uncaught_from_the_handler() {
+    // `middle` catches another tag only: its landing pad throws the
+    // exception on, and the backtrace starts there.
+    let stderr = assert_traps(
+        r#"(module
+            (tag $e (param i32))
+            (tag $other)
+            (func $thrower (throw $e (i32.const 1)))
+            (func $middle
+              (block $h (try_table (catch $other $h) (call $thrower))))
+            (func $start (export "_start") (call $middle)))"#,
+        "uncaught exception",
+    );
+    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    assert_eq!(&frames[..2], ["0: middle", "1: start"], "{stderr}");
+}
+
+#[test]
+fn caught_exception_lets_the_command_exit_normally() {
+    let (status, stderr) = run_wat(
+        r#"(module
+            (tag $e (param i32))
+            (func $thrower (param i32) (throw $e (local.get 0)))
+            (func (export "_start")
+              (block $h (result i32)
+                (try_table (catch $e $h) (call $thrower (i32.const 42)))
+                (unreachable))
+              (if (i32.ne (i32.const 42)) (then unreachable))))"#,
+    );
+    assert_eq!(status, Some(0), "stderr: {stderr}");
+}

@@ -1,5 +1,7 @@
 //! Conformance: every core test script of `../shared/testsuite/core/` (the
-//! WebAssembly 3.0 root folder) and every Component Model reference test
+//! WebAssembly 3.0 root folder), of its `legacy/` folder (the legacy
+//! exception-handling instructions) and of the threads proposal
+//! (`core/proposals/threads`), and every Component Model reference test
 //! (`component-model/{values,resources,linking,validation,binary,async}`)
 //! is one test, run by the same code as `smelt wast`; so is each of the
 //! project's own scripts in `tests/wast/`.
@@ -34,6 +36,8 @@ fn main() {
     let suite = smelt_tests::testsuite();
     let dirs = [
         "core",
+        "core/legacy",
+        "core/proposals/threads",
         "component-model/values",
         "component-model/resources",
         "component-model/linking",

@@ -71,10 +71,9 @@ const GUEST_EXPORTS: &[&str] = &[
     "wasi:http/handler",
 ];
 
-/// Packages of WASI 0.3 whose interfaces the host provides. The others
-/// (`wasi:sockets`, `wasi:http`) are parsed, since the provided ones refer
-/// to them, but not provided yet.
-const P3_PROVIDED: &[&str] = &["cli", "clocks", "random", "filesystem", "http"];
+/// Packages of WASI 0.3 whose interfaces the host provides (all of the
+/// vendored ones).
+const P3_PROVIDED: &[&str] = &["cli", "clocks", "random", "filesystem", "sockets", "http"];
 
 /// The WASI version whose WIT files these are.
 pub const P2_VERSION: (u64, u64, u64) = (0, 2, 12);
@@ -433,7 +432,7 @@ pub const P2_FUNCTIONS: u32 = 179;
 pub const P2_RESOURCES: u32 = 25;
 
 /// How many host resource types [`p3`] has.
-pub const P3_RESOURCES: u32 = 7;
+pub const P3_RESOURCES: u32 = 9;
 
 /// The WASI 0.3 host world, loaded once: its host functions and resource
 /// types are numbered after [`p2`]'s.
@@ -539,7 +538,7 @@ mod tests {
             p3.function("wasi:clocks/monotonic-clock@0.3.0", "wait-for")
                 .is_some()
         );
-        assert!(!p3.has_interface("wasi:sockets/types@0.3.2"));
+        assert!(p3.has_interface("wasi:sockets/types@0.3.2"));
         assert!(p3.function("wasi:cli/run@0.3.2", "run").is_none());
         assert_eq!(wasi_minor("wasi:cli/run@0.3.0-rc-2025"), Some(3));
         assert!(

@@ -1117,8 +1117,8 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     "the component imports `{name}`, which smelt's host does not provide \
                      (it provides the WASI 0.2 interfaces of wasi:cli, wasi:io, wasi:clocks, \
                      wasi:random, wasi:filesystem, wasi:sockets and wasi:http, and the \
-                     WASI 0.3 interfaces of wasi:cli, wasi:clocks, wasi:random and \
-                     wasi:filesystem)"
+                     WASI 0.3 interfaces of wasi:cli, wasi:clocks, wasi:random, \
+                     wasi:filesystem, wasi:sockets and wasi:http)"
                 ),
                 f.offset,
             );

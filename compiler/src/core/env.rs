@@ -33,7 +33,8 @@ pub struct ModuleEnv<'a> {
     pub offsets: VMOffsets,
     /// Object-level id of each defined function.
     pub func_ids: PrimaryMap<DefinedFuncIndex, FuncId>,
-    /// Object-level ids of the built-ins.
+    /// Object-level ids of the built-ins (of their exit stubs, for those
+    /// that take an exit frame).
     pub builtins: &'a BuiltinIds,
     /// The platform C calling convention of the target.
     pub system_call_conv: CallConv,
@@ -42,6 +43,13 @@ pub struct ModuleEnv<'a> {
     /// Whether Cranelift compiles vector code for the target (see
     /// [`crate::target::Target::has_simd`]).
     pub simd: bool,
+    /// The program's canonical types.
+    pub registry: &'a super::gc_types::TypeRegistry,
+    /// The program's type table (`smelt_abi::gc::VMTypeInfo`s).
+    pub types_data: cranelift_module::DataId,
+    /// Whether the program can create GC objects (it has struct, array or
+    /// tag types), so that references to them must be in stack maps.
+    pub stack_maps: bool,
 }
 
 impl ModuleEnv<'_> {
@@ -50,24 +58,52 @@ impl ModuleEnv<'_> {
         wasm_signature(ty)
     }
 
-    /// The Cranelift signature of a built-in.
+    /// The Cranelift signature with which generated code calls a
+    /// built-in: the built-in's own, or for one that takes an exit frame,
+    /// its exit stub's (see [`exit_stub_signature`]).
     pub fn builtin_signature(&self, builtin: Builtin) -> ir::Signature {
-        let abi = |t: AbiType| {
-            AbiParam::new(match t {
-                AbiType::Pointer | AbiType::I64 => ir::types::I64,
-                AbiType::I32 => ir::types::I32,
-            })
-        };
-        let mut sig = ir::Signature::new(self.system_call_conv);
-        sig.params.extend(builtin.params().iter().map(|&t| abi(t)));
-        sig.returns.push(abi(builtin.result()));
-        sig
+        if builtin.takes_exit_frame() {
+            exit_stub_signature(builtin)
+        } else {
+            builtin_signature(self.system_call_conv, builtin)
+        }
     }
 
     /// The external name under which a function is referenced from IR.
     pub fn func_name(id: FuncId) -> UserExternalName {
         UserExternalName::new(0, id.as_u32())
     }
+}
+
+/// The Cranelift signature of built-in `b` in calling convention
+/// `call_conv` (the target's C convention).
+pub fn builtin_signature(call_conv: CallConv, builtin: Builtin) -> ir::Signature {
+    let mut sig = ir::Signature::new(call_conv);
+    sig.params
+        .extend(builtin.params().iter().map(|&t| abi_param(t)));
+    sig.returns.push(abi_param(builtin.result()));
+    sig
+}
+
+/// The signature of the exit stub of a built-in that takes an exit frame:
+/// the built-in's parameters but the last (`exit_fp`, which the stub
+/// supplies) and its result, in the `tail` convention of guest code, so
+/// that a `try_call` of it may unwind to a handler.
+pub fn exit_stub_signature(builtin: Builtin) -> ir::Signature {
+    debug_assert!(builtin.takes_exit_frame());
+    let params = builtin.params();
+    let mut sig = ir::Signature::new(CallConv::Tail);
+    sig.params
+        .extend(params[..params.len() - 1].iter().map(|&t| abi_param(t)));
+    sig.returns.push(abi_param(builtin.result()));
+    sig
+}
+
+fn abi_param(t: AbiType) -> AbiParam {
+    AbiParam::new(match t {
+        AbiType::Pointer | AbiType::I64 => ir::types::I64,
+        AbiType::I32 => ir::types::I32,
+    })
 }
 
 /// The Cranelift signature of a wasm function of type `ty`:

@@ -6,7 +6,9 @@
 //! initializes one instance in the order the core specification gives
 //! ("Instantiation"):
 //!
-//! 1. import slots, from the `imports` array;
+//! 1. import slots, from the `imports` array, and the instance's GC roots
+//!    (globals, tables and element segments of reference types), which
+//!    the collector must see from then on;
 //! 2. a `VMFuncRef` for every escaping function, and the defined tags;
 //! 3. defined globals, evaluating their constant expressions in order;
 //! 4. defined tables and memories (through runtime built-ins);
@@ -17,7 +19,9 @@
 //! 7. the start function.
 //!
 //! Constant expressions become straight-line IR, so extended constant
-//! expressions need nothing special.
+//! expressions need nothing special; GC objects they create are allocated
+//! as guest code allocates them (`super::heap`), the references kept in
+//! stack maps while they are live across an allocation.
 
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::types::{I8X16, I32, I64};
@@ -31,10 +35,14 @@ use cranelift_module::DataId;
 use smelt_abi::builtins::Builtin;
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{
-    FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, SEGMENT_LEN, SEGMENT_PTR,
+    FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL, MEMORY_FLAG_64, MEMORY_FLAG_SHARED,
+    SEGMENT_LEN, SEGMENT_PTR,
 };
 
+use smelt_abi::gc::{self, ObjectKind};
+
 use super::env::{ModuleEnv, POINTER};
+use super::heap;
 use super::module::{ConstExpr, ConstOp, DataMode, ElemMode};
 use super::translate::trap;
 use super::vmctx;
@@ -52,6 +60,7 @@ struct InitBuilder<'a, 'b> {
     env: &'a ModuleEnv<'a>,
     b: FunctionBuilder<'b>,
     vmctx: Value,
+    gc_alloc: Option<ir::FuncRef>,
 }
 
 impl InitBuilder<'_, '_> {
@@ -85,7 +94,99 @@ impl InitBuilder<'_, '_> {
                 }
                 ConstOp::RefNull => self.iconst(POINTER, 0),
                 ConstOp::RefFunc(f) => vmctx::func_ref(&mut self.b, self.env, self.vmctx, f),
-                ConstOp::GlobalGet(g) => vmctx::global_get(&mut self.b, self.env, self.vmctx, g),
+                ConstOp::GlobalGet(g) => {
+                    let v = vmctx::global_get(&mut self.b, self.env, self.vmctx, g);
+                    let ty = self.env.info.globals[g].ty.content_type;
+                    if self.env.stack_maps && self.env.info.is_gc_ref(self.env.registry, ty) {
+                        self.b.declare_value_needs_stack_map(v);
+                    }
+                    v
+                }
+                ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
+                    let id = self.env.info.type_id(t);
+                    let fields = self.env.registry.get(id).fields.clone();
+                    let values = match op {
+                        ConstOp::StructNew(_) => stack.split_off(stack.len() - fields.len()),
+                        _ => Vec::new(),
+                    };
+                    let layout = self.env.registry.struct_layout(id);
+                    let size = self.iconst(I64, i64::from(layout.size));
+                    let header = self.iconst(I64, gc::header(id, ObjectKind::Struct) as i64);
+                    let gc_alloc = self.gc_alloc();
+                    let obj = heap::alloc(&mut self.b, self.vmctx, gc_alloc, size, header);
+                    for ((&v, &storage), &offset) in values.iter().zip(&fields).zip(&layout.offsets)
+                    {
+                        heap::store_field(
+                            &mut self.b,
+                            storage,
+                            v,
+                            obj,
+                            offset,
+                            MemFlagsData::trusted(),
+                        );
+                    }
+                    self.b.declare_value_needs_stack_map(obj);
+                    obj
+                }
+                ConstOp::ArrayNew(t) | ConstOp::ArrayNewDefault(t) => {
+                    let id = self.env.info.type_id(t);
+                    let len = stack.pop().expect("validated");
+                    let value = match op {
+                        ConstOp::ArrayNew(_) => stack.pop(),
+                        _ => None,
+                    };
+                    let gc_alloc = self.gc_alloc();
+                    let arr = heap::alloc_array(
+                        &mut self.b,
+                        self.vmctx,
+                        gc_alloc,
+                        self.env.registry,
+                        id,
+                        len,
+                    );
+                    if let Some(value) = value {
+                        let storage = self.env.registry.array_elem(id);
+                        let zero = self.iconst(I32, 0);
+                        heap::fill(&mut self.b, arr, storage, zero, value, len);
+                    }
+                    self.b.declare_value_needs_stack_map(arr);
+                    arr
+                }
+                ConstOp::ArrayNewFixed(t, n) => {
+                    let id = self.env.info.type_id(t);
+                    let values = stack.split_off(stack.len() - n as usize);
+                    let len = self.iconst(I32, i64::from(n));
+                    let gc_alloc = self.gc_alloc();
+                    let arr = heap::alloc_array(
+                        &mut self.b,
+                        self.vmctx,
+                        gc_alloc,
+                        self.env.registry,
+                        id,
+                        len,
+                    );
+                    let storage = self.env.registry.array_elem(id);
+                    for (i, &v) in values.iter().enumerate() {
+                        let offset = gc::ARRAY_ELEMS + i as u32 * storage.size();
+                        heap::store_field(
+                            &mut self.b,
+                            storage,
+                            v,
+                            arr,
+                            offset,
+                            MemFlagsData::trusted(),
+                        );
+                    }
+                    self.b.declare_value_needs_stack_map(arr);
+                    arr
+                }
+                ConstOp::RefI31 => {
+                    let v = stack.pop().expect("validated");
+                    let shifted = self.b.ins().ishl_imm_u(v, 1);
+                    let tagged = self.b.ins().bor_imm_u(shifted, 1);
+                    self.b.ins().uextend(I64, tagged)
+                }
+                ConstOp::Convert => stack.pop().expect("validated"),
                 ConstOp::I32Add | ConstOp::I64Add => {
                     let (x, y) = pop2(&mut stack);
                     self.b.ins().iadd(x, y)
@@ -134,6 +235,29 @@ impl InitBuilder<'_, '_> {
     }
 }
 
+impl InitBuilder<'_, '_> {
+    /// The exit stub of the `gc_alloc` built-in, imported once.
+    fn gc_alloc(&mut self) -> ir::FuncRef {
+        if let Some(f) = self.gc_alloc {
+            return f;
+        }
+        let builtin = Builtin::gc_alloc;
+        let sig = self.b.import_signature(self.env.builtin_signature(builtin));
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(ModuleEnv::func_name(self.env.builtins[&builtin]));
+        let f = self.b.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature: sig,
+            colocated: false,
+            patchable: false,
+        });
+        self.gc_alloc = Some(f);
+        f
+    }
+}
+
 fn pop2(stack: &mut Vec<Value>) -> (Value, Value) {
     let y = stack.pop().expect("validated");
     let x = stack.pop().expect("validated");
@@ -145,6 +269,7 @@ pub fn build(
     env: &ModuleEnv<'_>,
     name: UserFuncName,
     data: Option<&DataBlob>,
+    gc_roots: Option<DataId>,
     ctx: &mut FunctionBuilderContext,
 ) -> Function {
     let mut sig = ir::Signature::new(env.system_call_conv);
@@ -157,16 +282,38 @@ pub fn build(
     b.switch_to_block(entry);
     b.seal_block(entry);
     let (vmctx, imports) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-    let mut t = InitBuilder { env, b, vmctx };
+    let mut t = InitBuilder {
+        env,
+        b,
+        vmctx,
+        gc_alloc: None,
+    };
     let info = env.info;
 
-    // 1. Import slots.
+    // 1. Import slots, and the GC roots.
     for (i, import) in info.imports.iter().enumerate() {
         let p =
             t.b.ins()
                 .load(POINTER, MemFlagsData::trusted(), imports, (8 * i) as i32);
         let slot = env.offsets.import_slot(import.index);
         t.store(p, vmctx, slot);
+    }
+    if let Some(roots) = gc_roots {
+        let name =
+            t.b.func
+                .declare_imported_user_function(UserExternalName::new(1, roots.as_u32()));
+        let gv = t.b.create_global_value(GlobalValueData::Symbol {
+            name: ir::ExternalName::user(name),
+            offset: 0.into(),
+            colocated: true,
+            tls: false,
+        });
+        let roots = t.b.ins().symbol_value(POINTER, gv);
+        t.call_builtin_checked(
+            Builtin::gc_register_roots,
+            &[vmctx, roots],
+            TrapCode::AllocationFailed,
+        );
     }
 
     // 2. Function references of escaping functions.
@@ -221,7 +368,11 @@ pub fn build(
         let min = t.iconst(I64, ty.initial as i64);
         let max = t.iconst(I64, ty.maximum.map_or(-1, |m| m as i64));
         let reservation = t.iconst(I64, 0);
-        let flags = t.iconst(I32, if ty.memory64 { MEMORY_FLAG_64 } else { 0 }.into());
+        let mut flags = if ty.memory64 { MEMORY_FLAG_64 } else { 0 };
+        if ty.shared {
+            flags |= MEMORY_FLAG_SHARED;
+        }
+        let flags = t.iconst(I32, i64::from(flags));
         t.call_builtin_checked(
             Builtin::memory_new,
             &[def, min, max, reservation, flags],

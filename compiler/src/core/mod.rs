@@ -1,9 +1,12 @@
 //! Core WebAssembly modules: parsing ([`module`]), the `vmctx` layout
 //! ([`offsets`]), translation of function bodies ([`translate`]), and the
-//! generated code around them: instantiation ([`init`]) and host entry
-//! trampolines ([`trampoline`]).
+//! generated code around them: instantiation ([`init`]), host entry
+//! trampolines ([`trampoline`]) and exit stubs to built-ins ([`exit`]).
 
 pub mod env;
+pub mod exit;
+pub mod gc_types;
+pub mod heap;
 pub mod init;
 pub mod module;
 pub mod offsets;
@@ -17,9 +20,12 @@ pub mod vmctx;
 /// unsupported when a function uses them.
 pub fn features() -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
-    // WebAssembly 3.0, and the component model with the features its
-    // reference tests are run with.
+    // WebAssembly 3.0 with the legacy exception-handling instructions
+    // (`try`, `catch`, `delegate`, `rethrow`, which older toolchains
+    // emit), and the component model with the features its reference
+    // tests are run with.
     F::WASM3
+        | F::LEGACY_EXCEPTIONS
         | F::COMPONENT_MODEL
         | F::CM_ASYNC
         | F::CM_ASYNC_STACKFUL

@@ -24,10 +24,12 @@ use crate::error::{CompileError, Result};
 #[derive(Debug, Clone)]
 pub struct ModuleType {
     /// The function type, when it is one (GC struct and array types are
-    /// `None`).
+    /// `None`); once the module is parsed, with canonical type references.
     pub func: Option<FuncType>,
     /// Program-wide canonical id: equal ids mean equal types.
     pub type_id: u32,
+    /// Whether it is a struct or array type.
+    pub is_gc: bool,
 }
 
 /// A table declaration.
@@ -101,6 +103,20 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`.
     I64Mul,
+    /// `struct.new` of a type of the module.
+    StructNew(TypeIndex),
+    /// `struct.new_default`.
+    StructNewDefault(TypeIndex),
+    /// `array.new`.
+    ArrayNew(TypeIndex),
+    /// `array.new_default`.
+    ArrayNewDefault(TypeIndex),
+    /// `array.new_fixed` with this many elements.
+    ArrayNewFixed(TypeIndex, u32),
+    /// `ref.i31`.
+    RefI31,
+    /// `any.convert_extern` or `extern.convert_any` (the identity).
+    Convert,
 }
 
 /// A constant expression: operators of a stack machine yielding one
@@ -136,10 +152,28 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::StructNew { struct_type_index } => {
+                    ConstOp::StructNew(TypeIndex::from_u32(struct_type_index))
+                }
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(TypeIndex::from_u32(struct_type_index))
+                }
+                Operator::ArrayNew { array_type_index } => {
+                    ConstOp::ArrayNew(TypeIndex::from_u32(array_type_index))
+                }
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(TypeIndex::from_u32(array_type_index))
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(TypeIndex::from_u32(array_type_index), array_size),
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::AnyConvertExtern | Operator::ExternConvertAny => ConstOp::Convert,
                 Operator::End => break,
                 other => {
                     return Err(CompileError::unsupported(
-                        format!("constant expression operator {other:?} (GC proposal)"),
+                        format!("constant expression operator {other:?}"),
                         offset,
                     ));
                 }
@@ -179,6 +213,8 @@ pub enum ElemMode {
 pub struct ElemSegment {
     /// How it is used.
     pub mode: ElemMode,
+    /// The type of its elements.
+    pub ty: wasmparser::ValType,
     /// One expression per element.
     pub items: Vec<ConstExpr>,
 }
@@ -262,6 +298,9 @@ pub struct ModuleInfo<'data> {
     /// `v128`, for targets that cannot compile it (locals and
     /// instructions are checked as functions are translated).
     pub first_v128: Option<u64>,
+    /// The canonical id and definition of each type of the type section,
+    /// for the program's [`super::gc_types::TypeRegistry`].
+    pub canonical_types: Vec<(u32, wasmparser::SubType)>,
 }
 
 impl ModuleInfo<'_> {
@@ -322,6 +361,45 @@ impl ModuleInfo<'_> {
     /// The name of function `f` from the name section.
     pub fn func_name(&self, f: FuncIndex) -> Option<&str> {
         self.func_names.get(&f).map(String::as_str)
+    }
+
+    /// Canonical id of type `t` of the type section.
+    pub fn type_id(&self, t: TypeIndex) -> u32 {
+        self.types[t].type_id
+    }
+
+    /// Whether values of type `ty` (as the module's sections or the
+    /// validator name it: type references are module indices or canonical
+    /// ids) may point into the GC heap (see
+    /// [`super::gc_types::TypeRegistry::is_gc_ref`]).
+    pub fn is_gc_ref(
+        &self,
+        registry: &super::gc_types::TypeRegistry,
+        ty: wasmparser::ValType,
+    ) -> bool {
+        if let wasmparser::ValType::Ref(r) = ty
+            && let wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) =
+                r.heap_type()
+            && let wasmparser::UnpackedIndex::Module(m) = i
+        {
+            return self.types[TypeIndex::from_u32(m)].is_gc;
+        }
+        registry.is_gc_ref(ty)
+    }
+
+    /// The canonical id of a concrete heap type as the module's sections or
+    /// the validator name it.
+    pub fn heap_type_id(&self, h: wasmparser::HeapType) -> Option<u32> {
+        match h {
+            wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) => match i {
+                wasmparser::UnpackedIndex::Module(m) => {
+                    Some(self.types[TypeIndex::from_u32(m)].type_id)
+                }
+                wasmparser::UnpackedIndex::Id(id) => Some(id.index() as u32),
+                wasmparser::UnpackedIndex::RecGroup(_) => None,
+            },
+            wasmparser::HeapType::Abstract { .. } => None,
+        }
     }
 }
 
@@ -423,7 +501,13 @@ impl<'data> ModuleBuilder<'data> {
             ValidPayload::End(types) => {
                 let types = types.as_ref();
                 for (i, ty) in info.types.values_mut().enumerate() {
-                    ty.type_id = types.core_type_at_in_module(i as u32).index() as u32;
+                    let id = types.core_type_at_in_module(i as u32);
+                    ty.type_id = id.index() as u32;
+                    let sub = types.get(id).expect("the validator has the module's types");
+                    if let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner {
+                        ty.func = Some(FuncType::from_wasmparser(f));
+                    }
+                    info.canonical_types.push((ty.type_id, sub.clone()));
                 }
                 return Ok(());
             }
@@ -443,7 +527,27 @@ impl<'data> ModuleBuilder<'data> {
                             }
                             _ => None,
                         };
-                        info.types.push(ModuleType { func, type_id: 0 });
+                        let is_gc = matches!(
+                            sub.composite_type.inner,
+                            wasmparser::CompositeInnerType::Struct(_)
+                                | wasmparser::CompositeInnerType::Array(_)
+                        );
+                        let v128_field = |f: &wasmparser::FieldType| matches!(f.element_type, wasmparser::StorageType::Val(t) if is_v128(&t));
+                        let has_v128_field = match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Struct(st) => {
+                                st.fields.iter().any(v128_field)
+                            }
+                            wasmparser::CompositeInnerType::Array(a) => v128_field(&a.0),
+                            _ => false,
+                        };
+                        if has_v128_field {
+                            info.first_v128.get_or_insert(reader.range().start);
+                        }
+                        info.types.push(ModuleType {
+                            func,
+                            type_id: 0,
+                            is_gc,
+                        });
                     }
                 }
             }
@@ -577,6 +681,10 @@ impl<'data> ModuleBuilder<'data> {
                             offset: ConstExpr::parse(&offset_expr)?,
                         },
                     };
+                    let ty = match &elem.items {
+                        wasmparser::ElementItems::Functions(_) => wasmparser::ValType::FUNCREF,
+                        wasmparser::ElementItems::Expressions(t, _) => wasmparser::ValType::Ref(*t),
+                    };
                     let items = match elem.items {
                         wasmparser::ElementItems::Functions(funcs) => funcs
                             .into_iter()
@@ -594,7 +702,7 @@ impl<'data> ModuleBuilder<'data> {
                     for item in &items {
                         escaping.extend(item.referenced_funcs());
                     }
-                    info.elems.push(ElemSegment { mode, items });
+                    info.elems.push(ElemSegment { mode, ty, items });
                 }
             }
             Payload::DataSection(reader) => {

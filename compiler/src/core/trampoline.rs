@@ -4,7 +4,8 @@
 //! `smelt_abi::program::ArrayCallFn`, `(vmctx, values)` in the platform
 //! calling convention, that loads the parameters from the 16-byte slots at
 //! `values`, calls the function with the wasm calling convention and
-//! stores its results back into the slots.
+//! stores its results back into the slots. It counts itself in the store's
+//! `entries` while the function runs (see `smelt_abi::vm::VMStoreContext`).
 
 use cranelift_codegen::ir::{self, AbiParam, Function, InstBuilder, MemFlagsData, UserFuncName};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -42,7 +43,23 @@ pub fn build_array_call(
                 .load(ir_type(t), flags, values, (i as u32 * VALRAW_SIZE) as i32)
         })
         .collect();
+    // Count this entry from the host (`VMStoreContext::entries`): the
+    // collector walks guest frames only while there is one.
+    let store = b.ins().load(
+        POINTER,
+        flags.with_readonly(),
+        vmctx,
+        smelt_abi::vm::VMCTX_STORE as i32,
+    );
+    let entries = b
+        .ins()
+        .load(POINTER, flags, store, smelt_abi::vm::STORE_ENTRIES as i32);
+    let inner = b.ins().iadd_imm_u(entries, 1);
+    b.ins()
+        .store(flags, inner, store, smelt_abi::vm::STORE_ENTRIES as i32);
     let results = vmctx::call_func(&mut b, env, vmctx, f, &args);
+    b.ins()
+        .store(flags, entries, store, smelt_abi::vm::STORE_ENTRIES as i32);
     for (i, r) in results.into_iter().enumerate() {
         b.ins()
             .store(flags, r, values, (i as u32 * VALRAW_SIZE) as i32);

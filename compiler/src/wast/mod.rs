@@ -20,6 +20,7 @@
 //!    assertion.
 
 mod cvalue;
+mod legacy;
 mod plan;
 mod script;
 mod values;
@@ -240,6 +241,31 @@ impl Report {
     }
 }
 
+/// The features `assert_invalid` and `assert_malformed` judge a script's
+/// modules by: those of the specification the script was written for.
+///
+/// The core scripts are WebAssembly 3.0's. The scripts of
+/// `proposals/threads/` were written for the threads proposal's own
+/// specification, which forked from WebAssembly 2.0 before reference types
+/// and multiple memories: they assert that a second table or memory is
+/// invalid. They are judged by that specification (2.0 without reference
+/// types and SIMD, with threads), as wasmtime runs them; every module they
+/// expect to be valid is valid in 3.0 too, and is compiled as any other.
+pub fn rejection_features(path: &Path) -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    let components: Vec<_> = path.components().map(|c| c.as_os_str()).collect();
+    let threads_proposal = components
+        .windows(2)
+        .any(|w| w[0] == "proposals" && w[1] == "threads");
+    if threads_proposal {
+        F::WASM2
+            .difference(F::REFERENCE_TYPES | F::SIMD)
+            .union(F::THREADS)
+    } else {
+        crate::core::features()
+    }
+}
+
 /// Runs one script, leaving out the directives `skips` lists for it.
 /// `Err` when it cannot be run at all (it does not parse, its program does
 /// not compile or link, its executable cannot start).
@@ -253,7 +279,8 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
         report.skipped += usize::from(skip);
         !skip
     });
-    let planned = plan::plan(&steps, &options.target, &mut report)?;
+    let features = rejection_features(path);
+    let planned = plan::plan(&steps, &options.target, features, &mut report)?;
 
     let dir = tempfile::tempdir().context("failed to create a temporary directory")?;
     let object = dir.path().join("script.o");
@@ -263,7 +290,7 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
     crate::link::link(&options.target, &object, &exe)?;
     let (outcomes, stderr) = run_executable(&options.target, &exe)?;
     for check in &planned.checks {
-        let result = match outcomes.get(check.command) {
+        let result = match outcomes.get(check.command).and_then(Option::as_ref) {
             Some(outcome) => check.verify(outcome, &planned.types),
             None => Err(format!(
                 "the test executable stopped before this command; its stderr:\n{}",
@@ -277,9 +304,9 @@ pub fn run_file(path: &Path, options: &Options, skips: &SkipList) -> Result<Repo
 }
 
 /// Runs a test executable (under the target's runner when this machine
-/// has another architecture); returns its outcome lines by command index
-/// and its stderr.
-fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Outcome>, String)> {
+/// has another architecture); returns its outcomes by command index (none
+/// for a command it did not finish) and its stderr.
+fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Option<Outcome>>, String)> {
     let mut child = target
         .run_command(exe)
         .stdin(Stdio::null())
@@ -322,11 +349,18 @@ fn run_executable(target: &Target, exe: &Path) -> Result<(Vec<Outcome>, String)>
         Some(s) if !s.success() => stderr.push_str(&format!("\n(exited with {s})")),
         Some(_) => {}
     }
-    let mut outcomes = Vec::new();
+    // Lines come in command order, except that the commands of concurrent
+    // threads interleave: each line carries its command's number.
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
     for line in stdout.lines() {
-        match Outcome::parse(line) {
-            Some((index, outcome)) if index == outcomes.len() => outcomes.push(outcome),
-            _ => bail!("unexpected output from the test executable: {line:?}"),
+        let Some((index, outcome)) = Outcome::parse(line) else {
+            bail!("unexpected output from the test executable: {line:?}");
+        };
+        if outcomes.len() <= index {
+            outcomes.resize(index + 1, None);
+        }
+        if outcomes[index].replace(outcome).is_some() {
+            bail!("the test executable printed two outcomes for command {index}");
         }
     }
     Ok((outcomes, stderr))
@@ -469,6 +503,14 @@ mod tests {
         assert_eq!(list.for_target(&aarch64).line_reason(a, 5), None);
         assert!(SkipList::parse("[riscv64 core/a.wast: x\n").is_err());
         assert!(SkipList::parse("core/*a*.wast: x\n").is_err());
+    }
+
+    #[test]
+    fn threads_proposal_scripts_are_judged_by_their_own_specification() {
+        let threads = rejection_features(Path::new("../t/core/proposals/threads/memory.wast"));
+        assert!(threads.threads() && !threads.multi_memory() && !threads.reference_types());
+        let core = rejection_features(Path::new("../t/core/memory.wast"));
+        assert_eq!(core, crate::core::features());
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::script::{Action, Arg, Expect, Step, StepKind};
 use super::values;
 use crate::component::flatten::{InstanceDef, ItemDef};
 use crate::component::types::TypeInterner;
+use crate::core::gc_types::{Kind, TypeRegistry};
 use crate::core::module::ModuleInfo;
 use crate::core::types::{EntityIndex, ModuleIndex};
 use crate::error::CompileError;
@@ -86,9 +87,9 @@ impl Expect {
     /// Checks a core outcome against this expectation.
     pub fn check(&self, outcome: &Outcome) -> Result<(), String> {
         match (self, outcome) {
-            (Expect::Success, Outcome::Ok(_)) | (Expect::Unlinkable, Outcome::Unlinkable(_)) => {
-                Ok(())
-            }
+            (Expect::Success, Outcome::Ok(_))
+            | (Expect::Unlinkable, Outcome::Unlinkable(_))
+            | (Expect::Exception, Outcome::Exception) => Ok(()),
             (Expect::Return(patterns), Outcome::Ok(values)) => {
                 if patterns.len() != values.len() {
                     return Err(format!(
@@ -128,6 +129,9 @@ impl Expect {
             (expect, Outcome::Trap(actual)) => {
                 Err(format!("unexpected trap `{actual}` (expected {expect:?})"))
             }
+            (expect, Outcome::Exception) => Err(format!(
+                "threw an exception no handler caught (expected {expect:?})"
+            )),
             (expect, Outcome::Unlinkable(why)) => {
                 Err(format!("failed to link: {why} (expected {expect:?})"))
             }
@@ -150,6 +154,17 @@ struct CoreSlot {
     module: ModuleIndex,
     /// Where each of its imports came from: (slot, export index).
     imports: Vec<(usize, u32)>,
+    /// The script thread that made it (0: the main one); its code runs
+    /// only there.
+    thread: u32,
+}
+
+/// Why an instantiation's imports cannot be resolved.
+enum LinkError {
+    /// As the specification says: the script may expect it.
+    Unlinkable(String),
+    /// Something smelt does not do.
+    Unsupported(String),
 }
 
 /// A component instance of the script.
@@ -174,6 +189,8 @@ enum Definition {
 
 struct Planner<'a, 'data> {
     program: ProgramBuilder<'data>,
+    /// What `assert_invalid` judges modules by.
+    rejection_features: wasmparser::WasmFeatures,
     report: &'a mut Report,
     slots: Vec<Slot>,
     named_slots: HashMap<String, usize>,
@@ -181,11 +198,125 @@ struct Planner<'a, 'data> {
     registered: HashMap<String, usize>,
     definitions: HashMap<String, Definition>,
     last_definition: Option<Definition>,
+    /// The commands of the thread being planned.
     commands: Vec<Command>,
+    /// Commands so far, of every thread (the number of the next one).
+    command_count: usize,
     checks: Vec<Check>,
+    /// The script thread being planned (0: the main one).
+    thread: u32,
+    /// Script threads by name.
+    threads: HashMap<String, u32>,
+    /// Script threads planned so far (each one's number is the count then).
+    thread_count: u32,
+    /// The `spectest` module, which each thread instantiates for itself.
+    spectest: ModuleIndex,
+}
+
+/// What a script thread does not inherit from the one that starts it.
+struct Scope {
+    registered: HashMap<String, usize>,
+    named_slots: HashMap<String, usize>,
+    last_slot: Option<usize>,
+    definitions: HashMap<String, Definition>,
+    last_definition: Option<Definition>,
+    commands: Vec<Command>,
+    thread: u32,
 }
 
 impl<'data> Planner<'_, 'data> {
+    /// Adds a command to the current thread's list.
+    fn emit(&mut self, command: Command) {
+        self.command_count += 1;
+        self.commands.push(command);
+    }
+
+    /// Takes the current thread's scope, leaving an empty one for `thread`.
+    fn enter_thread(&mut self, thread: u32) -> Scope {
+        Scope {
+            registered: std::mem::take(&mut self.registered),
+            named_slots: std::mem::take(&mut self.named_slots),
+            last_slot: self.last_slot.take(),
+            definitions: std::mem::take(&mut self.definitions),
+            last_definition: self.last_definition.take(),
+            commands: std::mem::take(&mut self.commands),
+            thread: std::mem::replace(&mut self.thread, thread),
+        }
+    }
+
+    /// Restores `scope`; returns the commands of the thread left.
+    fn leave_thread(&mut self, scope: Scope) -> Vec<Command> {
+        self.registered = scope.registered;
+        self.named_slots = scope.named_slots;
+        self.last_slot = scope.last_slot;
+        self.definitions = scope.definitions;
+        self.last_definition = scope.last_definition;
+        self.thread = scope.thread;
+        std::mem::replace(&mut self.commands, scope.commands)
+    }
+
+    /// Plans `(thread $name (shared (module $shared)) steps...)`: the
+    /// thread starts with only the instance and module definition named
+    /// `shared` and its own `spectest`.
+    fn plan_thread(
+        &mut self,
+        line: usize,
+        name: &str,
+        shared: &Option<String>,
+        steps: &'data [Step],
+    ) {
+        let index = self.command_count;
+        self.command_count += 1;
+        self.thread_count += 1;
+        let id = self.thread_count;
+        let scope = self.enter_thread(id);
+        let mut shared_slots = Vec::new();
+        if let Some(shared) = shared {
+            let slot = scope.named_slots.get(shared).copied();
+            let definition = scope.definitions.get(shared).copied();
+            if slot.is_none() && definition.is_none() {
+                self.fail(
+                    line,
+                    format!("the thread shares `{shared}`, which is not defined"),
+                );
+            }
+            if let Some(slot) = slot {
+                self.named_slots.insert(shared.clone(), slot);
+                shared_slots.push(slot as u32);
+            }
+            if let Some(d) = definition {
+                self.definitions.insert(shared.clone(), d);
+            }
+        }
+        if let Some(slot) = self.instantiate(line, self.spectest, Expect::Success) {
+            self.registered.insert("spectest".to_string(), slot);
+        }
+        for step in steps {
+            self.step(step);
+        }
+        let commands = self.leave_thread(scope);
+        self.commands.push(Command::Thread {
+            thread: id,
+            shared: shared_slots,
+            commands,
+        });
+        self.checks.push(Check {
+            line,
+            command: index,
+            expect: Expect::Success,
+            call: None,
+        });
+        self.threads.insert(name.to_string(), id);
+    }
+
+    /// Whether `slot`'s code runs on another script thread than the one
+    /// being planned.
+    fn of_another_thread(&self, slot: usize) -> bool {
+        match &self.slots[slot] {
+            Slot::Core(c) => c.thread != self.thread,
+            Slot::Component(_) => self.thread != 0,
+        }
+    }
     fn fail(&mut self, line: usize, message: impl Into<String>) {
         self.report.check(line, Err(message.into()));
     }
@@ -232,7 +363,7 @@ impl<'data> Planner<'_, 'data> {
     fn check(&mut self, line: usize, expect: Expect, call: Option<(u32, Vec<u128>)>) {
         self.checks.push(Check {
             line,
-            command: self.commands.len() - 1,
+            command: self.command_count - 1,
             expect,
             call,
         });
@@ -262,8 +393,40 @@ impl<'data> Planner<'_, 'data> {
     }
 
     /// Resolves the imports of module `m` against registered instances.
-    fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
+    fn resolve_imports(&self, m: ModuleIndex) -> Result<ResolvedImports, LinkError> {
+        let resolved = self
+            .resolve_imports_here(m)
+            .map_err(LinkError::Unlinkable)?;
+        // Instances are per thread: another thread's code must not run
+        // here, so only what no code reaches crosses threads.
         let info = self.program.module(m);
+        for (import, &(slot, export)) in info.imports.iter().zip(&resolved.1) {
+            let (oslot, oentity) =
+                self.origin(slot, self.info(slot).exports[export as usize].index);
+            if !self.of_another_thread(oslot) {
+                continue;
+            }
+            let exporter = self.info(oslot);
+            let crosses = match oentity {
+                EntityIndex::Memory(em) => exporter.memories[em].shared,
+                EntityIndex::Global(eg) => !exporter.globals[eg].ty.mutable,
+                _ => false,
+            };
+            if !crosses {
+                return Err(LinkError::Unsupported(format!(
+                    "`{}::{}` comes from an instance of another thread: only shared memories and \
+                     immutable globals cross threads (instances are per thread)",
+                    import.module, import.name
+                )));
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Resolves the imports of module `m` by name and type.
+    fn resolve_imports_here(&self, m: ModuleIndex) -> Result<ResolvedImports, String> {
+        let info = self.program.module(m);
+        let registry = self.program.registry();
         let mut sources = Vec::new();
         let mut origins = Vec::new();
         for import in &info.imports {
@@ -288,7 +451,8 @@ impl<'data> Planner<'_, 'data> {
             let incompatible = || format!("incompatible import type for {what}");
             let check = match (import.index, oentity) {
                 (EntityIndex::Func(f), EntityIndex::Func(ef)) => {
-                    if info.func_type_id(f) != exporter.func_type_id(ef) {
+                    // A function of a subtype of the imported type fits.
+                    if !registry.is_subtype(exporter.func_type_id(ef), info.func_type_id(f)) {
                         return Err(incompatible());
                     }
                     ImportCheck::None
@@ -297,6 +461,7 @@ impl<'data> Planner<'_, 'data> {
                     let (want, have) = (&info.tables[t].ty, &exporter.tables[et].ty);
                     let elem = wasmparser::ValType::Ref;
                     if !valtype_eq(
+                        registry,
                         info,
                         elem(want.element_type),
                         exporter,
@@ -324,10 +489,22 @@ impl<'data> Planner<'_, 'data> {
                     // covariant.
                     let fits = if want.mutable {
                         have.mutable
-                            && valtype_eq(info, want.content_type, exporter, have.content_type)
+                            && valtype_eq(
+                                registry,
+                                info,
+                                want.content_type,
+                                exporter,
+                                have.content_type,
+                            )
                     } else {
                         !have.mutable
-                            && valtype_sub(exporter, have.content_type, info, want.content_type)
+                            && valtype_sub(
+                                registry,
+                                exporter,
+                                have.content_type,
+                                info,
+                                want.content_type,
+                            )
                     };
                     if !fits {
                         return Err(incompatible());
@@ -359,9 +536,10 @@ impl<'data> Planner<'_, 'data> {
         let (imports, origins) = match self.resolve_imports(m) {
             Ok(r) => r,
             Err(why) => {
-                let result = match expect {
-                    Expect::Unlinkable => Ok(()),
-                    _ => Err(format!("cannot link: {why}")),
+                let result = match (expect, why) {
+                    (Expect::Unlinkable, LinkError::Unlinkable(_)) => Ok(()),
+                    (_, LinkError::Unlinkable(why)) => Err(format!("cannot link: {why}")),
+                    (_, LinkError::Unsupported(why)) => Err(format!("unsupported: {why}")),
                 };
                 self.report.check(line, result);
                 return None;
@@ -371,8 +549,9 @@ impl<'data> Planner<'_, 'data> {
         self.slots.push(Slot::Core(CoreSlot {
             module: m,
             imports: origins,
+            thread: self.thread,
         }));
-        self.commands.push(Command::Instantiate {
+        self.emit(Command::Instantiate {
             module: m.index() as u32,
             instance: slot as u32,
             imports,
@@ -404,6 +583,10 @@ impl<'data> Planner<'_, 'data> {
 
     /// Instantiates component `c` into a new slot, checking `expect`.
     fn instantiate_component(&mut self, line: usize, c: usize, expect: Expect) -> Option<usize> {
+        if self.thread != 0 {
+            self.fail(line, "unsupported: components in script threads");
+            return None;
+        }
         let instantiation = match self.program.instantiate_component(c, HashMap::new()) {
             Ok(i) => i,
             Err(e) => {
@@ -415,7 +598,7 @@ impl<'data> Planner<'_, 'data> {
                 return None;
             }
         };
-        self.commands.push(Command::InstantiateComponent {
+        self.emit(Command::InstantiateComponent {
             ops: instantiation.ops,
         });
         self.check(line, expect, None);
@@ -485,7 +668,7 @@ impl<'data> Planner<'_, 'data> {
                         return;
                     }
                 };
-                self.commands.push(Command::InstantiateComponent { ops });
+                self.emit(Command::InstantiateComponent { ops });
                 self.check(line, Expect::Success, None);
                 if let Slot::Component(c) = &mut self.slots[slot] {
                     c.entries.insert(export.clone(), (trampoline, ty));
@@ -503,7 +686,7 @@ impl<'data> Planner<'_, 'data> {
                 return;
             }
         };
-        self.commands.push(Command::CallComponent {
+        self.emit(Command::CallComponent {
             trampoline,
             args: flat.clone(),
             memory,
@@ -522,6 +705,13 @@ impl<'data> Planner<'_, 'data> {
             self.fail(line, "no such module instance");
             return;
         };
+        if self.of_another_thread(slot) && matches!(action, Action::Invoke { .. }) {
+            self.fail(
+                line,
+                "unsupported: a call into an instance of another thread (instances are per thread)",
+            );
+            return;
+        }
         if let Slot::Component(_) = self.slots[slot] {
             return self.component_action(line, slot, action, expect);
         }
@@ -555,22 +745,39 @@ impl<'data> Planner<'_, 'data> {
                     self.fail(line, format!("wrong number of arguments for `{export}`"));
                     return;
                 }
+                let info = self.info(slot);
+                let classify = info
+                    .func_type(f)
+                    .results
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &t)| i < 64 && classifiable(info, t))
+                    .fold(0u64, |mask, (i, _)| mask | 1 << i);
                 Command::Invoke {
                     instance: slot as u32,
                     export: index,
                     args,
+                    classify,
                 }
             }
-            (Action::Get { .. }, EntityIndex::Global(_)) => Command::Get {
-                instance: slot as u32,
-                export: index,
-            },
+            (Action::Get { .. }, EntityIndex::Global(g)) => {
+                let (oslot, oentity) = self.origin(slot, EntityIndex::Global(g));
+                let EntityIndex::Global(og) = oentity else {
+                    unreachable!("a global's origin is a global")
+                };
+                let info = self.info(oslot);
+                Command::Get {
+                    instance: slot as u32,
+                    export: index,
+                    classify: u64::from(classifiable(info, info.globals[og].ty.content_type)),
+                }
+            }
             _ => {
                 self.fail(line, format!("export `{export}` has the wrong kind"));
                 return;
             }
         };
-        self.commands.push(command);
+        self.emit(command);
         self.check(line, expect.clone(), None);
     }
 
@@ -648,7 +855,7 @@ impl<'data> Planner<'_, 'data> {
                 let result = match module {
                     Err(_) => Ok(()),
                     Ok(bytes) => {
-                        let mut validator = Validator::new_with_features(crate::core::features());
+                        let mut validator = Validator::new_with_features(self.rejection_features);
                         match validator.validate_all(bytes) {
                             Err(_) => Ok(()),
                             Ok(_) => Err(format!(
@@ -659,26 +866,44 @@ impl<'data> Planner<'_, 'data> {
                 };
                 self.report.check(line, result);
             }
+            StepKind::Thread {
+                name,
+                shared,
+                steps,
+            } => self.plan_thread(line, name, shared, steps),
+            StepKind::Wait { thread } => match self.threads.get(thread) {
+                Some(&id) => {
+                    self.emit(Command::Wait { thread: id });
+                    self.check(line, Expect::Success, None);
+                }
+                None => self.fail(line, format!("wait: no thread named `{thread}`")),
+            },
             StepKind::Unsupported(what) => self.fail(line, format!("unsupported: {what}")),
         }
     }
 }
 
-/// The canonical type id of concrete heap type `h` of module `m`.
-fn concrete_id(m: &ModuleInfo<'_>, h: wasmparser::HeapType) -> Option<u32> {
-    match h {
-        wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) => i
-            .as_module_index()
-            .map(|i| m.types[crate::core::types::TypeIndex::from_u32(i)].type_id),
-        wasmparser::HeapType::Abstract { .. } => None,
+/// Whether a value of type `ty` (of module `m`) is a reference the test
+/// executable can classify: one of the `any`, `extern` or `exn`
+/// hierarchies (a `funcref` points to no object header).
+fn classifiable(m: &ModuleInfo<'_>, ty: wasmparser::ValType) -> bool {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    let wasmparser::ValType::Ref(r) = ty else {
+        return false;
+    };
+    match r.heap_type() {
+        H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc | A::Cont | A::NoCont),
+        h => m
+            .heap_type_id(h)
+            .is_some_and(|id| m.types.values().any(|t| t.type_id == id && t.is_gc)),
     }
 }
 
 /// Whether reference type `a` (of module `am`) is a subtype of `b` (of
-/// module `bm`). Concrete types are compared by canonical id; a concrete
-/// function type is a subtype of `func`. (GC's struct and array subtyping
-/// is not modelled.)
+/// module `bm`): the heap types' hierarchies of the GC proposal, concrete
+/// types compared by canonical id through their declared supertypes.
 fn reftype_sub(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::RefType,
     bm: &ModuleInfo<'_>,
@@ -688,20 +913,35 @@ fn reftype_sub(
     if a.is_nullable() && !b.is_nullable() {
         return false;
     }
+    let kind = |m: &ModuleInfo<'_>, h| m.heap_type_id(h).map(|id| registry.get(id).kind);
     match (a.heap_type(), b.heap_type()) {
         (H::Abstract { shared: s1, ty: x }, H::Abstract { shared: s2, ty: y }) => {
             s1 == s2
-                && (x == y || matches!((x, y), (A::NoFunc, A::Func) | (A::NoExtern, A::Extern)))
+                && (x == y
+                    || matches!(
+                        (x, y),
+                        (A::None, A::Any | A::Eq | A::Struct | A::Array | A::I31)
+                            | (A::I31 | A::Struct | A::Array, A::Eq | A::Any)
+                            | (A::Eq, A::Any)
+                            | (A::NoFunc, A::Func)
+                            | (A::NoExtern, A::Extern)
+                            | (A::NoExn, A::Exn)
+                            | (A::NoCont, A::Cont)
+                    ))
         }
-        (ha @ (H::Concrete(_) | H::Exact(_)), H::Abstract { ty: A::Func, .. }) => {
-            concrete_id(am, ha).is_some_and(|id| {
-                am.types
-                    .values()
-                    .any(|t| t.type_id == id && t.func.is_some())
-            })
-        }
-        (ha, hb) => match (concrete_id(am, ha), concrete_id(bm, hb)) {
-            (Some(x), Some(y)) => x == y,
+        (ha, H::Abstract { ty: y, .. }) => match kind(am, ha) {
+            Some(Kind::Func) => y == A::Func,
+            Some(Kind::Struct) => matches!(y, A::Struct | A::Eq | A::Any),
+            Some(Kind::Array) => matches!(y, A::Array | A::Eq | A::Any),
+            None => false,
+        },
+        (H::Abstract { ty: x, .. }, hb) => match kind(bm, hb) {
+            Some(Kind::Func) => x == A::NoFunc,
+            Some(Kind::Struct | Kind::Array) => x == A::None,
+            None => false,
+        },
+        (ha, hb) => match (am.heap_type_id(ha), bm.heap_type_id(hb)) {
+            (Some(x), Some(y)) => registry.is_subtype(x, y),
             _ => false,
         },
     }
@@ -709,25 +949,29 @@ fn reftype_sub(
 
 /// Whether value type `a` of module `am` is a subtype of `b` of `bm`.
 fn valtype_sub(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::ValType,
     bm: &ModuleInfo<'_>,
     b: wasmparser::ValType,
 ) -> bool {
     match (a, b) {
-        (wasmparser::ValType::Ref(x), wasmparser::ValType::Ref(y)) => reftype_sub(am, x, bm, y),
+        (wasmparser::ValType::Ref(x), wasmparser::ValType::Ref(y)) => {
+            reftype_sub(registry, am, x, bm, y)
+        }
         (x, y) => x == y,
     }
 }
 
 /// Whether value types `a` of `am` and `b` of `bm` are equal.
 fn valtype_eq(
+    registry: &TypeRegistry,
     am: &ModuleInfo<'_>,
     a: wasmparser::ValType,
     bm: &ModuleInfo<'_>,
     b: wasmparser::ValType,
 ) -> bool {
-    valtype_sub(am, a, bm, b) && valtype_sub(bm, b, am, a)
+    valtype_sub(registry, am, a, bm, b) && valtype_sub(registry, bm, b, am, a)
 }
 
 /// Whether an export's maximum satisfies an import's.
@@ -741,7 +985,14 @@ fn max_fits(wanted: Option<u64>, have: Option<u64>) -> bool {
 
 /// Plans `steps` and compiles the test executable's object for `target`.
 /// Decided assertions are recorded in `report`.
-pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Planned> {
+/// `rejection_features` are the features `assert_invalid` judges by
+/// ([`super::rejection_features`]).
+pub fn plan(
+    steps: &[Step],
+    target: &Target,
+    rejection_features: wasmparser::WasmFeatures,
+    report: &mut Report,
+) -> Result<Planned> {
     let spectest = wat::parse_str(include_str!("spectest.wat")).context("the spectest module")?;
     let mut program = ProgramBuilder::new();
     let spectest_module = program
@@ -749,6 +1000,7 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         .context("the spectest module")?;
     let mut planner = Planner {
         program,
+        rejection_features,
         report,
         slots: Vec::new(),
         named_slots: HashMap::new(),
@@ -757,7 +1009,12 @@ pub fn plan(steps: &[Step], target: &Target, report: &mut Report) -> Result<Plan
         definitions: HashMap::new(),
         last_definition: None,
         commands: Vec::new(),
+        command_count: 0,
         checks: Vec::new(),
+        thread: 0,
+        threads: HashMap::new(),
+        thread_count: 0,
+        spectest: spectest_module,
     };
     let spectest_slot = planner
         .instantiate(0, spectest_module, Expect::Success)

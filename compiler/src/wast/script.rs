@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use anyhow::Result;
-use wast::core::WastArgCore;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wat};
 
@@ -27,6 +26,8 @@ pub enum Expect {
     Return(Vec<Pattern>),
     /// Traps (or exhausts the stack) with a message containing this.
     Trap(String),
+    /// Throws an exception that no handler catches.
+    Exception,
     /// Fails to link.
     Unlinkable,
 }
@@ -113,6 +114,21 @@ pub enum StepKind {
         /// The expected error message.
         message: String,
     },
+    /// Runs `steps` on a new thread (threads proposal), which sees the
+    /// instance (and module definition) named `shared`, if any.
+    Thread {
+        /// The thread's name, for `wait`.
+        name: String,
+        /// The name the thread shares with the script.
+        shared: Option<String>,
+        /// What the thread does.
+        steps: Vec<Step>,
+    },
+    /// Waits for the thread named `thread` to finish.
+    Wait {
+        /// The thread.
+        thread: String,
+    },
     /// Something smelt does not support yet.
     Unsupported(String),
 }
@@ -146,9 +162,6 @@ fn invoke(invoke: WastInvoke<'_>) -> Action {
         .args
         .iter()
         .map(|a| match a {
-            WastArg::Core(WastArgCore::RefNull(ty)) if !values::supported_heap_type(ty) => {
-                Err("a typed null reference argument (GC proposal)".to_string())
-            }
             WastArg::Component(v) => CVal::from_wast(v).map(Arg::Component),
             a => values::encode_arg(a).map(Arg::Core),
         })
@@ -167,25 +180,39 @@ pub fn read(path: &Path, text: &str) -> Result<Vec<Step>> {
         e.set_text(text);
         anyhow::Error::new(e)
     };
+    // The legacy exception-handling scripts fold `try` blocks, which the
+    // `wast` crate only parses flat.
+    let flat;
+    let text = if text.contains("(do") {
+        flat = super::legacy::flatten_try(text);
+        flat.as_str()
+    } else {
+        text
+    };
     // Scripts test names with any Unicode, so the lexer must not reject
     // bidirectional-override and similar characters.
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(with_path)?;
     let wast = parser::parse::<Wast<'_>>(&buf).map_err(with_path)?;
-    let mut steps = Vec::new();
-    for directive in wast.directives {
-        let (line, _) = directive.span().linecol_in(text);
-        let kind = step(directive);
-        steps.push(Step {
-            line: line + 1,
-            kind,
-        });
-    }
-    Ok(steps)
+    Ok(steps(wast.directives, text))
 }
 
-fn step(directive: WastDirective<'_>) -> StepKind {
+/// The steps of `directives` of the script `text`.
+fn steps(directives: Vec<WastDirective<'_>>, text: &str) -> Vec<Step> {
+    directives
+        .into_iter()
+        .map(|directive| {
+            let (line, _) = directive.span().linecol_in(text);
+            Step {
+                line: line + 1,
+                kind: step(directive, text),
+            }
+        })
+        .collect()
+}
+
+fn step(directive: WastDirective<'_>, text: &str) -> StepKind {
     match directive {
         WastDirective::Module(module) => StepKind::Module {
             name: module.name().map(|id| id.name().to_string()),
@@ -238,15 +265,18 @@ fn step(directive: WastDirective<'_>) -> StepKind {
             module: encode(module),
             message: message.to_string(),
         },
-        WastDirective::AssertException { .. } => {
-            StepKind::Unsupported("assert_exception (exception handling proposal)".into())
-        }
+        WastDirective::AssertException { exec, .. } => execute(exec, Expect::Exception),
         WastDirective::AssertSuspension { .. } => {
             StepKind::Unsupported("assert_suspension (stack switching proposal)".into())
         }
-        WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-            StepKind::Unsupported("threads in test scripts (threads proposal)".into())
-        }
+        WastDirective::Thread(thread) => StepKind::Thread {
+            name: thread.name.name().to_string(),
+            shared: thread.shared_module.map(|id| id.name().to_string()),
+            steps: steps(thread.directives, text),
+        },
+        WastDirective::Wait { thread, .. } => StepKind::Wait {
+            thread: thread.name().to_string(),
+        },
         WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
             StepKind::Unsupported("custom section assertions (annotations proposal)".into())
         }
@@ -269,11 +299,13 @@ fn execute(exec: WastExecute<'_>, expect: Expect) -> StepKind {
         WastExecute::Wat(module) => {
             let component = matches!(module, Wat::Component(_));
             match expect {
-                Expect::Trap(_) | Expect::Unlinkable => StepKind::AssertInstantiate {
-                    module: encode_wat(module),
-                    expect,
-                    component,
-                },
+                Expect::Trap(_) | Expect::Exception | Expect::Unlinkable => {
+                    StepKind::AssertInstantiate {
+                        module: encode_wat(module),
+                        expect,
+                        component,
+                    }
+                }
                 Expect::Success | Expect::Return(_) => StepKind::Module {
                     module: encode_wat(module),
                     name: None,
@@ -333,6 +365,28 @@ mod tests {
         assert!(
             matches!(&steps[4].kind, StepKind::Register { name, instance: Some(_) } if name == "m")
         );
+    }
+
+    #[test]
+    fn reads_threads_with_their_own_steps() {
+        let text = "(module $Mem (memory (export \"m\") 1 1 shared))\n\
+                    (thread $T (shared (module $Mem))\n  (register \"mem\" $Mem)\n  (invoke $Mem \"f\"))\n\
+                    (wait $T)";
+        let steps = read(Path::new("t.wast"), text).unwrap();
+        assert_eq!(steps.len(), 3);
+        match &steps[1].kind {
+            StepKind::Thread {
+                name,
+                shared: Some(shared),
+                steps: inner,
+            } => {
+                assert_eq!((name.as_str(), shared.as_str()), ("T", "Mem"));
+                assert_eq!(inner.len(), 2);
+                assert_eq!((inner[0].line, inner[1].line), (3, 4));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&steps[2].kind, StepKind::Wait { thread } if thread == "T"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
   (table (export "table") 10 20 funcref)
   (table (export "table64") i64 10 20 funcref)
   (memory (export "memory") 1 2)
+  (memory (export "shared_memory") 1 2 shared)
   (func (export "print"))
   (func (export "print_i32") (param i32))
   (func (export "print_i64") (param i64))

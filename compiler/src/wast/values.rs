@@ -1,11 +1,13 @@
 //! Script values: arguments as raw 16-byte slots, and result patterns.
 
+use smelt_abi::script::RefKind;
 use smelt_abi::vm::ValRaw;
-use wast::core::{HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
 /// Encodes an argument as a raw slot: integers and float bit patterns in
-/// the low bytes, `ref.null` as 0, `ref.extern N` as N + 1.
+/// the low bytes, `ref.null` as 0, the host value `ref.extern N` (and its
+/// `anyref` form `ref.host N`) as `(N << 2) | 2` (see `smelt_abi::gc`).
 pub fn encode_arg(arg: &WastArg<'_>) -> Result<ValRaw, String> {
     let WastArg::Core(arg) = arg else {
         return Err("component-model values are not core arguments".into());
@@ -17,9 +19,19 @@ pub fn encode_arg(arg: &WastArg<'_>) -> Result<ValRaw, String> {
         WastArgCore::F64(v) => u128::from(v.bits),
         WastArgCore::V128(v) => u128::from_le_bytes(v.to_le_bytes()),
         WastArgCore::RefNull(_) => 0,
-        WastArgCore::RefExtern(n) => u128::from(*n) + 1,
-        WastArgCore::RefHost(_) => return Err("`ref.host` arguments (GC proposal)".into()),
+        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => host_ref(*n),
     })
+}
+
+/// The reference to host value `n`.
+fn host_ref(n: u32) -> ValRaw {
+    (u128::from(n) << 2) | 2
+}
+
+/// The reference in a result slot, and its kind when the test executable
+/// classified it (`smelt_abi::script::RefKind`).
+fn reference(raw: ValRaw) -> (u64, u8) {
+    (raw as u64, (raw >> 64) as u8)
 }
 
 /// A float result pattern.
@@ -50,8 +62,20 @@ pub enum Pattern {
     RefNull,
     /// A non-null `externref`, with its host value if given.
     RefExtern(Option<u32>),
+    /// The `anyref` of a host value.
+    RefHost(u32),
     /// A non-null `funcref`.
     RefFunc,
+    /// A non-null reference of the `any` hierarchy.
+    RefAny,
+    /// An `eqref`: an `i31ref`, a struct or an array.
+    RefEq,
+    /// An `i31ref`.
+    RefI31,
+    /// A struct.
+    RefStruct,
+    /// An array.
+    RefArray,
     /// Any of these.
     Either(Vec<Pattern>),
     /// A component value.
@@ -133,9 +157,14 @@ fn core_pattern(ret: &WastRetCore<'_>) -> Pattern {
         }
         WastRetCore::RefNull(_) => Pattern::RefNull,
         WastRetCore::RefExtern(n) => Pattern::RefExtern(*n),
+        WastRetCore::RefHost(n) => Pattern::RefHost(*n),
         WastRetCore::RefFunc(_) => Pattern::RefFunc,
+        WastRetCore::RefAny => Pattern::RefAny,
+        WastRetCore::RefEq => Pattern::RefEq,
+        WastRetCore::RefI31 | WastRetCore::RefI31Shared => Pattern::RefI31,
+        WastRetCore::RefStruct => Pattern::RefStruct,
+        WastRetCore::RefArray => Pattern::RefArray,
         WastRetCore::Either(alts) => Pattern::Either(alts.iter().map(core_pattern).collect()),
-        other => Pattern::Unsupported(format!("{other:?}")),
     }
 }
 
@@ -178,11 +207,18 @@ pub fn matches(p: &Pattern, raw: ValRaw) -> Result<bool, String> {
             }
         }),
         // A reference fills the low 8 bytes of its slot (every smelt target
-        // has 64-bit pointers); the rest may hold an earlier value's bytes
-        // (a `v128` argument in the same slot), which do not count.
-        Pattern::RefNull => raw as u64 == 0,
-        Pattern::RefExtern(Some(n)) => raw as u64 == u64::from(*n) + 1,
-        Pattern::RefExtern(None) | Pattern::RefFunc => raw as u64 != 0,
+        // has 64-bit pointers); the high bytes hold its kind, or, for a
+        // reference the executable did not classify, whatever the slot held
+        // before (a `v128` argument), which does not count.
+        Pattern::RefNull => reference(raw).0 == 0,
+        Pattern::RefExtern(Some(n)) | Pattern::RefHost(n) => {
+            u128::from(reference(raw).0) == host_ref(*n)
+        }
+        Pattern::RefExtern(None) | Pattern::RefFunc | Pattern::RefAny => reference(raw).0 != 0,
+        Pattern::RefEq => matches!(reference(raw).1, 1..=3),
+        Pattern::RefI31 => reference(raw).1 == RefKind::I31 as u8,
+        Pattern::RefStruct => reference(raw).1 == RefKind::Struct as u8,
+        Pattern::RefArray => reference(raw).1 == RefKind::Array as u8,
         Pattern::Either(alts) => {
             for alt in alts {
                 if matches(alt, raw)? {
@@ -196,17 +232,6 @@ pub fn matches(p: &Pattern, raw: ValRaw) -> Result<bool, String> {
         }
         Pattern::Unsupported(what) => return Err(format!("cannot check a {what} result")),
     })
-}
-
-/// Whether a `ref.null` argument's heap type is one smelt supports.
-pub fn supported_heap_type(ty: &HeapType<'_>) -> bool {
-    matches!(
-        ty,
-        HeapType::Abstract {
-            ty: wast::core::AbstractHeapType::Func | wast::core::AbstractHeapType::Extern,
-            ..
-        }
-    )
 }
 
 #[cfg(test)]
@@ -246,8 +271,14 @@ mod tests {
         let stale = 1u128 << 64;
         assert!(matches(&Pattern::RefNull, stale).unwrap());
         assert!(!matches(&Pattern::RefFunc, stale).unwrap());
-        assert!(matches(&Pattern::RefExtern(Some(0)), 1).unwrap());
+        assert!(matches(&Pattern::RefExtern(Some(0)), 2).unwrap());
+        assert!(matches(&Pattern::RefHost(3), 14).unwrap());
         assert!(!matches(&Pattern::RefExtern(Some(0)), 0).unwrap());
+        let i31 = (1u128 << 64) | 0xb;
+        assert!(matches(&Pattern::RefI31, i31).unwrap());
+        assert!(matches(&Pattern::RefEq, i31).unwrap());
+        assert!(!matches(&Pattern::RefStruct, i31).unwrap());
+        assert!(matches(&Pattern::RefArray, (3u128 << 64) | 0x1000).unwrap());
         assert!(matches(&Pattern::RefFunc, 0x1234).unwrap());
         assert!(matches(&Pattern::I32(u32::MAX), 0xffff_ffff).unwrap());
         assert!(!matches(&Pattern::I32(1), 2).unwrap());

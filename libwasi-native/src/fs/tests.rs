@@ -482,6 +482,7 @@ fn a_stat_serves_only_the_next_call_for_the_same_path() {
         calls: 0,
         last_stat: None,
         preview1: None,
+        network: Default::default(),
     };
     let dir = File::open(&root.0).unwrap();
     let rep = host
@@ -538,6 +539,7 @@ fn preopens_name_a_missing_directory() {
         calls: 0,
         last_stat: None,
         preview1: None,
+        network: Default::default(),
     };
     let e = super::open_preopens(&mut host).unwrap_err();
     assert!(e.contains("/nonexistent/smelt-test-dir"), "{e}");

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use smelt_rt::component::host::{Borrow, Cx, HostResult, HostTrap, Own};
+use smelt_rt::component::host::{Borrow, Cx, GuestBytes, HostResult, HostTrap, Own, ReadBytes};
 
 use crate::WasiHost;
 use crate::bindings::wasi_io_error::{self, Error};
@@ -44,6 +44,12 @@ pub enum Pollable {
     HttpResponse(SharedExchange),
     /// Ready once the exchange has body bytes for the guest (or ended).
     HttpBody(SharedExchange),
+    /// Ready once the descriptor is writable.
+    Writable(i32),
+    /// Ready as TCP socket `rep`'s operation in progress is
+    /// ([`crate::p2::sockets::tcp_readiness`]): a pollable that follows
+    /// the socket's state, as `tcp-socket.subscribe`'s must.
+    TcpSocket(u32),
 }
 
 impl core::fmt::Debug for Pollable {
@@ -54,6 +60,8 @@ impl core::fmt::Debug for Pollable {
             Pollable::Readable(fd) => write!(f, "Readable({fd})"),
             Pollable::HttpResponse(_) => f.write_str("HttpResponse"),
             Pollable::HttpBody(_) => f.write_str("HttpBody"),
+            Pollable::Writable(fd) => write!(f, "Writable({fd})"),
+            Pollable::TcpSocket(rep) => write!(f, "TcpSocket({rep})"),
         }
     }
 }
@@ -79,6 +87,8 @@ pub enum InputStream {
         /// The next byte to read.
         at: usize,
     },
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpInput),
 }
 
 /// An `output-stream`.
@@ -95,6 +105,8 @@ pub enum OutputStream {
     },
     /// An HTTP body the guest writes (`outgoing-body.write`).
     Body(crate::http::body::SharedBody),
+    /// A connected TCP socket.
+    Tcp(crate::net::stream::TcpOutput),
 }
 
 impl WasiHost {
@@ -104,6 +116,7 @@ impl WasiHost {
             message: e.to_string(),
             code: Some(Errno::of_io(&e)),
             http: None,
+            net: None,
         })?;
         Ok(StreamError::LastOperationFailed(Own::new(rep)))
     }
@@ -126,6 +139,7 @@ impl crate::io::Wait for Pollable {
             Pollable::Ready => true,
             Pollable::Deadline(t) => monotonic_now() >= *t,
             Pollable::Readable(fd) => poll_fds(&mut [(*fd, libc::POLLIN)], 0) > 0,
+            Pollable::Writable(fd) => poll_fds(&mut [(*fd, libc::POLLOUT)], 0) > 0,
             Pollable::HttpResponse(ex) => {
                 let mut ex = ex.borrow_mut();
                 ex.advance();
@@ -136,14 +150,17 @@ impl crate::io::Wait for Pollable {
                 ex.advance();
                 ex.body_ready()
             }
+            // Resolved by `WasiHost::current_pollable` before it gets here.
+            Pollable::TcpSocket(_) => true,
         }
     }
 
     fn interest(&self) -> (Option<(i32, i16)>, Option<u64>) {
         match self {
-            Pollable::Ready => (None, None),
+            Pollable::Ready | Pollable::TcpSocket(_) => (None, None),
             Pollable::Deadline(t) => (None, Some(*t)),
             Pollable::Readable(fd) => (Some((*fd, libc::POLLIN)), None),
+            Pollable::Writable(fd) => (Some((*fd, libc::POLLOUT)), None),
             Pollable::HttpResponse(ex) | Pollable::HttpBody(ex) => match ex.borrow().interest() {
                 Some((fd, events, deadline)) => {
                     let deadline = deadline.map(|d| {
@@ -156,6 +173,10 @@ impl crate::io::Wait for Pollable {
             },
         }
     }
+
+    fn direct(&self) -> bool {
+        matches!(self, Pollable::Readable(_) | Pollable::Writable(_))
+    }
 }
 
 /// Whether `p` is ready now.
@@ -164,7 +185,9 @@ fn ready(p: &Pollable) -> bool {
 }
 
 /// Blocks until at least one of `ps` is ready; returns the indices of the
-/// ready ones, in order.
+/// ready ones, in order. Descriptors are asked once: one `poll(2)` over
+/// them answers which are ready now and, when nothing else is, waits for
+/// them (until the nearest deadline).
 pub fn wait(ps: &[Pollable]) -> Vec<u32> {
     crate::io::wait(ps)
 }
@@ -184,6 +207,10 @@ impl WasiHost {
         len: u64,
         blocking: bool,
     ) -> HostResult<Result<Vec<u8>, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read(len, blocking);
+            return self.tcp_stream_result(result);
+        }
         let len = len.min(CHUNK) as usize;
         let result = match self.table.input_stream(rep)? {
             InputStream::Stdin => {
@@ -205,6 +232,7 @@ impl WasiHost {
                 *at += n;
                 Ok(chunk)
             }
+            InputStream::Tcp(_) => unreachable!("handled above"),
             InputStream::File { file, offset } => {
                 use std::os::fd::AsRawFd;
                 let (fd, at) = (file.as_raw_fd(), *offset as i64);
@@ -231,6 +259,10 @@ impl WasiHost {
 
     fn write(&mut self, rep: u32, bytes: &[u8]) -> HostResult<Result<(), StreamError>> {
         let result = match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.write(bytes);
+                return self.tcp_stream_result(result);
+            }
             OutputStream::Fd(fd) => write_fd(*fd, bytes),
             OutputStream::File { file, offset } => match offset {
                 Some(at) => file
@@ -286,6 +318,7 @@ impl WasiHost {
                         message: format!("{e:?}"),
                         code: None,
                         http: Some(e),
+                        net: None,
                     })?;
                     Err(StreamError::LastOperationFailed(Own::new(rep)))
                 }
@@ -313,7 +346,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<bool> {
-        Ok(ready(self.table.pollable(this.rep)?))
+        Ok(ready(&self.current_pollable(this.rep)?))
     }
 
     fn method_pollable_block(
@@ -321,7 +354,7 @@ impl wasi_io_poll::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<PollableRes>,
     ) -> HostResult<()> {
-        let p = self.table.pollable(this.rep)?.clone();
+        let p = self.current_pollable(this.rep)?;
         wait(&[p]);
         Ok(())
     }
@@ -334,7 +367,7 @@ impl wasi_io_poll::Host for WasiHost {
         }
         let ps = list
             .iter()
-            .map(|b| self.table.pollable(b.rep).cloned())
+            .map(|b| self.current_pollable(b.rep))
             .collect::<HostResult<Vec<_>>>()?;
         Ok(wait(&ps))
     }
@@ -346,8 +379,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, false)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, false)
     }
 
     fn method_input_stream_blocking_read(
@@ -355,8 +388,8 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<InputRes>,
         len: u64,
-    ) -> HostResult<Result<Vec<u8>, StreamError>> {
-        self.read(this.rep, len, true)
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        self.read_list(this.rep, len, true)
     }
 
     fn method_input_stream_skip(
@@ -386,6 +419,7 @@ impl wasi_io_streams::Host for WasiHost {
             InputStream::Stdin => Pollable::Readable(0),
             InputStream::File { .. } | InputStream::Bytes { .. } => Pollable::Ready,
             InputStream::Http(ex) => Pollable::HttpBody(ex.clone()),
+            InputStream::Tcp(tcp) => Pollable::Readable(tcp.fd()),
         };
         self.new_pollable(p)
     }
@@ -395,7 +429,10 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<u64, StreamError>> {
-        self.table.output_stream(this.rep)?;
+        if let OutputStream::Tcp(tcp) = self.table.output_stream(this.rep)? {
+            let result = tcp.check_write();
+            return self.tcp_stream_result(result);
+        }
         Ok(Ok(CHUNK))
     }
 
@@ -403,7 +440,7 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
         self.write(this.rep, &contents)
     }
@@ -412,9 +449,12 @@ impl wasi_io_streams::Host for WasiHost {
         &mut self,
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
-        contents: Vec<u8>,
+        contents: GuestBytes,
     ) -> HostResult<Result<(), StreamError>> {
-        self.write(this.rep, &contents)
+        if let Err(e) = self.write(this.rep, &contents)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_flush(
@@ -422,8 +462,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, false)
     }
 
     fn method_output_stream_blocking_flush(
@@ -431,8 +470,7 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Result<(), StreamError>> {
-        self.table.output_stream(this.rep)?;
-        Ok(Ok(()))
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_subscribe(
@@ -440,8 +478,11 @@ impl wasi_io_streams::Host for WasiHost {
         _: &mut Cx<'_>,
         this: Borrow<OutputRes>,
     ) -> HostResult<Own<PollableRes>> {
-        self.table.output_stream(this.rep)?;
-        self.new_pollable(Pollable::Ready)
+        let p = match self.table.output_stream(this.rep)? {
+            OutputStream::Tcp(tcp) => Pollable::Writable(tcp.fd()),
+            _ => Pollable::Ready,
+        };
+        self.new_pollable(p)
     }
 
     fn method_output_stream_write_zeroes(
@@ -461,7 +502,10 @@ impl wasi_io_streams::Host for WasiHost {
         len: u64,
     ) -> HostResult<Result<(), StreamError>> {
         let zeroes = vec![0u8; len.min(CHUNK) as usize];
-        self.write(this.rep, &zeroes)
+        if let Err(e) = self.write(this.rep, &zeroes)? {
+            return Ok(Err(e));
+        }
+        self.flush(this.rep, true)
     }
 
     fn method_output_stream_splice(
@@ -486,6 +530,44 @@ impl wasi_io_streams::Host for WasiHost {
 }
 
 impl WasiHost {
+    /// Reads from input stream `rep` into the list a guest gets: a TCP
+    /// socket's bytes without a copy in the host.
+    fn read_list(
+        &mut self,
+        rep: u32,
+        len: u64,
+        blocking: bool,
+    ) -> HostResult<Result<ReadBytes, StreamError>> {
+        if let InputStream::Tcp(tcp) = self.table.input_stream(rep)? {
+            let result = tcp.read_in_place(len, blocking);
+            return self.tcp_stream_result(result);
+        }
+        Ok(self.read(rep, len, blocking)?.map(ReadBytes::Owned))
+    }
+
+    /// Flushes output stream `rep` (only a TCP socket's holds bytes back),
+    /// waiting for it with `blocking`.
+    fn flush(&mut self, rep: u32, blocking: bool) -> HostResult<Result<(), StreamError>> {
+        match self.table.output_stream(rep)? {
+            OutputStream::Tcp(tcp) => {
+                let result = tcp.flush(blocking);
+                self.tcp_stream_result(result)
+            }
+            _ => Ok(Ok(())),
+        }
+    }
+
+    /// Pollable `rep` as it is now: a TCP socket's follows its state.
+    fn current_pollable(&mut self, rep: u32) -> HostResult<Pollable> {
+        match self.table.pollable(rep)? {
+            Pollable::TcpSocket(socket) => {
+                let socket = *socket;
+                Ok(crate::p2::sockets::tcp_readiness(self, socket))
+            }
+            p => Ok(p.clone()),
+        }
+    }
+
     fn splice(
         &mut self,
         dst: u32,

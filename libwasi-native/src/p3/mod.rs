@@ -1,6 +1,7 @@
-//! The WASI 0.3 host: `wasi:cli`, `wasi:clocks`, `wasi:random` and
-//! `wasi:filesystem` of WASI 0.3.x, over the version-neutral core
-//! (`crate::{cli, clocks, fs, random}`).
+//! The WASI 0.3 host: `wasi:cli`, `wasi:clocks`, `wasi:random`,
+//! `wasi:filesystem` and `wasi:sockets` of WASI 0.3.x, over the
+//! version-neutral core (`crate::{cli, clocks, fs, random}`) and the
+//! socket core ([`crate::net`]).
 //!
 //! What is new in 0.3 is the shape of the calls: standard streams and file
 //! contents are `stream<u8>`s whose other end the host holds (a
@@ -16,4 +17,5 @@ pub mod http;
 pub mod http_client;
 pub mod http_serve;
 pub mod random;
+pub mod sockets;
 pub mod stream;

@@ -589,6 +589,142 @@ impl<T: Lower + 'static> Lower for Vec<T> {
     }
 }
 
+/// A `list<u8>` parameter read in place: the caller's bytes, not a copy
+/// (the host functions that write a guest's bytes out, such as
+/// `output-stream.write`, take it). The guest does not run while the host
+/// call does, and its memory never moves, so the bytes stay valid for the
+/// whole call; the value must not outlive it.
+pub struct GuestBytes {
+    ptr: *const u8,
+    len: usize,
+}
+
+impl core::ops::Deref for GuestBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: checked to lie in the caller's memory when lifted, and
+        // only used during the host call (see the type's documentation).
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl core::fmt::Debug for GuestBytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "GuestBytes({} bytes)", self.len)
+    }
+}
+
+impl Layout for GuestBytes {
+    const FLAT: usize = 2;
+    const SIZE: u32 = 8;
+    const ALIGN: u32 = 4;
+}
+
+fn guest_bytes(cx: &mut Cx<'_>, ptr: u32, len: u32) -> HostResult<GuestBytes> {
+    let mem = cx.memory()?;
+    if !mem.contains(u64::from(ptr), u64::from(len)) {
+        return Err(ComponentTrap::ListOutOfBounds { host: true }.into());
+    }
+    Ok(GuestBytes {
+        ptr: mem.ptr(ptr),
+        len: len as usize,
+    })
+}
+
+impl Lift for GuestBytes {
+    fn lift_flat(cx: &mut Cx<'_>, src: &[ValRaw]) -> HostResult<Self> {
+        guest_bytes(cx, src[0] as u32, src[1] as u32)
+    }
+    fn load(cx: &mut Cx<'_>, addr: u32) -> HostResult<Self> {
+        let ptr = cx.load_int(addr, 4)? as u32;
+        let len = cx.load_int(addr + 4, 4)? as u32;
+        guest_bytes(cx, ptr, len)
+    }
+}
+
+/// Fills a buffer in the caller's memory; returns how many bytes it wrote.
+pub type FillFn = Box<dyn FnOnce(&mut [u8]) -> usize>;
+
+/// A `list<u8>` result: bytes the host has, or bytes the host writes
+/// straight into the caller's memory once it has allocated room for them
+/// (`input-stream.read` of a socket: `recv(2)` into the guest's list, no
+/// copy in between).
+pub enum ReadBytes {
+    /// Bytes the host has.
+    Owned(Vec<u8>),
+    /// `len` bytes that `fill` writes (it should write them all; a list of
+    /// fewer is what it says it wrote).
+    Fill {
+        /// The list's length.
+        len: usize,
+        /// Writes the bytes.
+        fill: FillFn,
+    },
+}
+
+impl From<Vec<u8>> for ReadBytes {
+    fn from(v: Vec<u8>) -> Self {
+        ReadBytes::Owned(v)
+    }
+}
+
+impl core::fmt::Debug for ReadBytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReadBytes::Owned(v) => write!(f, "ReadBytes::Owned({} bytes)", v.len()),
+            ReadBytes::Fill { len, .. } => write!(f, "ReadBytes::Fill({len} bytes)"),
+        }
+    }
+}
+
+impl ReadBytes {
+    /// How many bytes the list has (at most).
+    pub fn len(&self) -> usize {
+        match self {
+            ReadBytes::Owned(v) => v.len(),
+            ReadBytes::Fill { len, .. } => *len,
+        }
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lower(self, cx: &mut Cx<'_>) -> HostResult<(u32, u32)> {
+        let (len, fill) = match self {
+            ReadBytes::Owned(v) => return lower_list(cx, v),
+            ReadBytes::Fill { len, fill } => (len, fill),
+        };
+        let len = u32::try_from(len).map_err(|_| ComponentTrap::TooLarge)?;
+        let ptr = cx.alloc(1, len)?;
+        // SAFETY: `alloc` checked the range; nothing else refers to it.
+        let buf = unsafe { cx.memory()?.slice(ptr, len) };
+        let n = fill(buf).min(len as usize) as u32;
+        Ok((ptr, n))
+    }
+}
+
+impl Layout for ReadBytes {
+    const FLAT: usize = 2;
+    const SIZE: u32 = 8;
+    const ALIGN: u32 = 4;
+}
+
+impl Lower for ReadBytes {
+    fn lower_flat(self, cx: &mut Cx<'_>, dst: &mut [ValRaw]) -> HostResult<()> {
+        let (ptr, len) = self.lower(cx)?;
+        dst[0] = ValRaw::from(ptr);
+        dst[1] = ValRaw::from(len);
+        Ok(())
+    }
+    fn store(self, cx: &mut Cx<'_>, addr: u32) -> HostResult<()> {
+        let (ptr, len) = self.lower(cx)?;
+        cx.store_int(addr, 4, u64::from(ptr))?;
+        cx.store_int(addr + 4, 4, u64::from(len))
+    }
+}
+
 /// The layout constants of a two-case variant with payloads `A` and `B`
 /// (options and results): discriminant `u8`, payload at the payloads'
 /// alignment.
@@ -947,6 +1083,15 @@ impl StreamReader<u8> {
 }
 
 impl<T: Lower + 'static> StreamReader<T> {
+    /// A stream whose values the host lowers from `values` as a guest
+    /// reads them (waiting, when `values` says so, for values to come).
+    pub fn from_host_values(values: Box<dyn super::stream::HostValues>) -> Self {
+        StreamReader {
+            shared: super::stream::host_shared(false, HostEnd::Values(values)),
+            _type: PhantomData,
+        }
+    }
+
     /// A stream the host writes `values` into, for a guest to read; it
     /// ends after the last.
     pub fn from_values(values: Vec<T>) -> Self {

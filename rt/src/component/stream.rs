@@ -138,11 +138,13 @@ pub trait HostSource {
 }
 
 /// The host's writable end of a stream of values other than bytes (a
-/// directory listing), which it lowers one by one.
+/// directory listing, the connections a socket accepts), which it lowers
+/// one by one.
 pub trait HostValues {
     /// Lowers up to `n` values into the guest's memory at `ptr` (values
-    /// laid out one after another) through `cx`; returns how many, or
-    /// [`SourceRead::End`] when there are no more.
+    /// laid out one after another) through `cx`; returns how many,
+    /// [`SourceRead::End`] when there are no more, or [`SourceRead::Wait`]
+    /// when none is there yet (the read goes on once the wait is over).
     ///
     /// # Errors
     ///
@@ -464,7 +466,8 @@ fn host_copy(rt: &Runtime, w: u32, sid: u32) -> Result<(), ComponentTrap> {
                         advance(rt, w, n as u32);
                         set_event(rt, w, copy_result::COMPLETED, false);
                     }
-                    _ => {
+                    SourceRead::Wait(wait) => wait_for_host(rt, w, sid, wait),
+                    SourceRead::End => {
                         keep = false;
                         rt.sched.waitables.with_shared(sid, |s| s.dropped = true);
                         set_event(rt, w, copy_result::DROPPED, false);
@@ -584,33 +587,48 @@ pub fn attach_sink(sid: u32, mut sink: Box<dyn HostSink>) -> Result<(), Componen
 const PUMP_CHUNK: usize = 64 << 10;
 
 /// Moves what `source` reads into `sink` until the source ends, through
-/// a host buffer; when the source has no data yet, the event loop goes on
-/// later. Ends the sink (with the failed write's error, if any).
-fn pump(mut source: Box<dyn HostSource>, mut sink: Box<dyn HostSink>) -> Result<(), ComponentTrap> {
-    let mut buf = vec![0u8; PUMP_CHUNK];
+/// a host buffer; when the source has no data yet, or the sink no room
+/// (a socket whose peer reads slowly), the event loop goes on and the
+/// pump resumes once the wait is over. Ends the sink (with the failed
+/// write's error, if any).
+fn pump(source: Box<dyn HostSource>, sink: Box<dyn HostSink>) -> Result<(), ComponentTrap> {
+    pump_from(source, sink, vec![0u8; PUMP_CHUNK], 0..0)
+}
+
+/// [`pump`], with `buf[unwritten]` read from the source and not written
+/// yet.
+fn pump_from(
+    mut source: Box<dyn HostSource>,
+    mut sink: Box<dyn HostSink>,
+    mut buf: Vec<u8>,
+    mut unwritten: core::ops::Range<usize>,
+) -> Result<(), ComponentTrap> {
     loop {
-        match source.read(&mut buf) {
-            SourceRead::Data(n) => {
-                let mut done = 0;
-                while done < n {
-                    match sink.write(&buf[done..n]) {
-                        Ok(0) => return sink.end(None),
-                        Ok(k) => done += k,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        // No guest waits on this copy: the host waits here.
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            super::hostio::block_on(sink.writable());
-                        }
-                        Err(e) => return sink.end(Some(e)),
-                    }
+        while !unwritten.is_empty() {
+            match sink.write(&buf[unwritten.clone()]) {
+                Ok(0) => return sink.end(None),
+                Ok(k) => unwritten.start += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let wait = sink.writable();
+                    runtime().sched.host.add(
+                        wait,
+                        Box::new(|| true),
+                        Box::new(move || pump_from(source, sink, buf, unwritten)),
+                    );
+                    return Ok(());
                 }
+                Err(e) => return sink.end(Some(e)),
             }
+        }
+        match source.read(&mut buf) {
+            SourceRead::Data(n) => unwritten = 0..n,
             SourceRead::End => return sink.end(None),
             SourceRead::Wait(wait) => {
                 runtime().sched.host.add(
                     wait,
                     Box::new(|| true),
-                    Box::new(move || pump(source, sink)),
+                    Box::new(move || pump_from(source, sink, buf, 0..0)),
                 );
                 return Ok(());
             }

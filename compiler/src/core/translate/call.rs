@@ -3,10 +3,13 @@
 //! A call to a function the module defines is a direct call passing the
 //! caller's own `vmctx`. A call to an imported function, or through a
 //! table, goes through a `VMFuncRef` (code address, `vmctx`, type id).
+//! Inside a `try_table` or `try` block a call is a `try_call` (see
+//! [`super::exceptions`]).
 //! `call_indirect` checks the index against the table length ("undefined
 //! element"), the element against null ("uninitialized element"), and the
 //! callee's canonical type id against the expected one, a constant ("indirect
-//! call type mismatch").
+//! call type mismatch"), or, when the expected type has subtypes in the
+//! program, tests that the callee's type is one of them.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I32;
@@ -14,6 +17,7 @@ use cranelift_codegen::ir::{self, InstBuilder, SigRef, Value};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL};
 
+use super::exceptions::Callee;
 use super::{FuncTranslator, trap};
 use crate::core::env::POINTER;
 use crate::core::types::*;
@@ -21,7 +25,7 @@ use crate::core::vmctx;
 
 impl FuncTranslator<'_, '_> {
     /// The imported signature of function type `t`.
-    fn signature(&mut self, t: TypeIndex) -> SigRef {
+    pub(super) fn signature(&mut self, t: TypeIndex) -> SigRef {
         if let Some(&sig) = self.sigs.get(&t) {
             return sig;
         }
@@ -47,13 +51,27 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Emits a call (or tail call) through `funcref` with signature `sig`;
-    /// pushes the results.
-    fn call_funcref(&mut self, sig: SigRef, funcref: Value, args: &[Value], tail: bool) {
+    /// pushes the results. With `null_check`, a null `funcref` traps with
+    /// "null function reference": the first load from it faults in the
+    /// unmapped page at address 0, and that load is a trap site.
+    pub(super) fn call_funcref(
+        &mut self,
+        sig: SigRef,
+        funcref: Value,
+        args: &[Value],
+        tail: bool,
+        null_check: bool,
+    ) {
         let flags = Self::trusted().with_readonly();
+        let first = if null_check {
+            flags.with_trap_code(Some(trap(TrapCode::NullFunctionReference)))
+        } else {
+            flags
+        };
         let code = self
             .builder
             .ins()
-            .load(POINTER, flags, funcref, FUNCREF_WASM_CALL as i32);
+            .load(POINTER, first, funcref, FUNCREF_WASM_CALL as i32);
         let callee_vmctx = self
             .builder
             .ins()
@@ -67,8 +85,7 @@ impl FuncTranslator<'_, '_> {
                 .return_call_indirect(sig, code, &call_args);
             self.reachable = false;
         } else {
-            let call = self.builder.ins().call_indirect(sig, code, &call_args);
-            let results = self.builder.inst_results(call).to_vec();
+            let results = self.emit_call(Callee::Indirect(sig, code), &call_args);
             self.stack.extend(results);
         }
     }
@@ -87,15 +104,14 @@ impl FuncTranslator<'_, '_> {
                     self.builder.ins().return_call(callee, &call_args);
                     self.reachable = false;
                 } else {
-                    let call = self.builder.ins().call(callee, &call_args);
-                    let results = self.builder.inst_results(call).to_vec();
+                    let results = self.emit_call(Callee::Direct(callee), &call_args);
                     self.stack.extend(results);
                 }
             }
             None => {
                 let sig = self.signature(self.env.info.funcs[f]);
                 let funcref = self.func_ref(f);
-                self.call_funcref(sig, funcref, &args, tail);
+                self.call_funcref(sig, funcref, &args, tail, false);
             }
         }
     }
@@ -117,12 +133,18 @@ impl FuncTranslator<'_, '_> {
             FUNCREF_TYPE_ID as i32,
         );
         let expected = self.env.info.types[ty].type_id;
-        let mismatch = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
-        self.trap_if(mismatch, TrapCode::BadSignature);
+        if self.env.registry.has_subtypes(expected) {
+            // A function of a subtype of the expected type may be called.
+            let ok = self.is_subtype(actual, expected);
+            self.builder.ins().trapz(ok, trap(TrapCode::BadSignature));
+        } else {
+            let mismatch =
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::NotEqual, actual, i64::from(expected));
+            self.trap_if(mismatch, TrapCode::BadSignature);
+        }
         let sig = self.signature(ty);
-        self.call_funcref(sig, funcref, &args, tail);
+        self.call_funcref(sig, funcref, &args, tail, false);
     }
 }

@@ -44,12 +44,12 @@ enum Access {
 
 impl FuncTranslator<'_, '_> {
     /// The address of memory `m`'s `VMMemoryDefinition`.
-    fn memory_def(&mut self, m: MemoryIndex) -> Value {
+    pub(super) fn memory_def(&mut self, m: MemoryIndex) -> Value {
         vmctx::memory_def(&mut self.builder, self.env, self.vmctx, m)
     }
 
     /// The base address of memory `m` (never changes).
-    fn memory_base(&mut self, m: MemoryIndex) -> Value {
+    pub(super) fn memory_base(&mut self, m: MemoryIndex) -> Value {
         let flags = Self::trusted().with_readonly().with_can_move();
         match self.env.offsets.memory(m) {
             Place::Inline(o) => self.load_vmctx_readonly(POINTER, o + MEMORY_BASE),
@@ -63,14 +63,14 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The current length of memory `m` in bytes.
-    fn memory_length(&mut self, m: MemoryIndex) -> Value {
+    pub(super) fn memory_length(&mut self, m: MemoryIndex) -> Value {
         let def = self.memory_def(m);
         self.builder
             .ins()
             .load(I64, Self::trusted(), def, MEMORY_LENGTH as i32)
     }
 
-    fn is_memory64(&self, m: MemoryIndex) -> bool {
+    pub(super) fn is_memory64(&self, m: MemoryIndex) -> bool {
         self.env.info.memories[m].memory64
     }
 
@@ -201,7 +201,11 @@ impl FuncTranslator<'_, '_> {
             I64Store32 { memarg } => self.access(&memarg, store(4))?,
             MemorySize { mem } => {
                 let m = MemoryIndex::from_u32(mem);
-                let length = self.memory_length(m);
+                let length = if self.is_shared(m) {
+                    self.shared_memory_length(m)
+                } else {
+                    self.memory_length(m)
+                };
                 let pages = self.builder.ins().ushr_imm_u(length, 16);
                 let v = self.index_result(pages, self.is_memory64(m));
                 self.push(v);

@@ -13,10 +13,15 @@
 //! there are validated but not translated.
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
-//! [`table`] and [`call`]; how entities are reached from the `vmctx` is in
+//! [`atomics`], [`table`], [`call`], [`funcref`], [`exceptions`] and [`gc`]; how entities are reached from the `vmctx` is in
 //! [`super::vmctx`].
 
+mod atomics;
 mod call;
+mod exceptions;
+pub(crate) use exceptions::exception_layout;
+mod funcref;
+mod gc;
 mod memory;
 mod numeric;
 mod simd;
@@ -179,6 +184,12 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     sigs: HashMap<TypeIndex, SigRef>,
     direct_calls: HashMap<DefinedFuncIndex, ir::FuncRef>,
     builtin_calls: HashMap<Builtin, ir::FuncRef>,
+    /// The handler scopes of the open `try_table` and `try` frames,
+    /// innermost last.
+    tries: Vec<exceptions::TryScope>,
+    /// Values of the operand stack whose type has been looked at, for
+    /// stack maps (see [`FuncTranslator::declare_gc_values`]).
+    typed: std::collections::HashSet<Value>,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
@@ -225,11 +236,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             sigs: HashMap::new(),
             direct_calls: HashMap::new(),
             builtin_calls: HashMap::new(),
+            tries: Vec::new(),
+            typed: std::collections::HashSet::new(),
         };
         for (&wasm_ty, &value) in ty.params.iter().zip(&params[1..]) {
-            let var = t.builder.declare_var(ir_type(wasm_ty));
+            let var = t.declare_local(wasm_ty);
             t.builder.def_var(var, value);
-            t.locals.push(var);
         }
         t
     }
@@ -248,9 +260,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             self.check_value_type(ty)?;
             let zero = self.zero(ty);
             for _ in 0..count {
-                let var = self.builder.declare_var(ir_type(ty));
+                let var = self.declare_local(ty);
                 self.builder.def_var(var, zero);
-                self.locals.push(var);
             }
         }
 
@@ -275,9 +286,54 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             validator.op(offset, &op)?;
             self.offset = offset;
             self.translate(&op)?;
+            // (After the function's final `end`, nothing is left to type.)
+            if self.env.stack_maps && self.reachable && !self.control.is_empty() {
+                self.declare_gc_values(validator)?;
+            }
         }
         reader.finish()?;
         debug_assert!(self.control.is_empty());
+        Ok(())
+    }
+
+    /// Declares the variable of a new local of type `ty`; one that may hold
+    /// a reference into the GC heap is kept in stack maps.
+    fn declare_local(&mut self, ty: ValType) -> Variable {
+        let var = self.builder.declare_var(ir_type(ty));
+        if self.env.stack_maps && self.env.info.is_gc_ref(self.env.registry, ty) {
+            self.builder.declare_var_needs_stack_map(var);
+        }
+        self.locals.push(var);
+        var
+    }
+
+    /// Declares the values the last operator pushed that may be references
+    /// into the GC heap, so that Cranelift keeps them in stack maps at every
+    /// call (where the collector may run and move objects): their types are
+    /// the validator's. The values the operator pushed are the top ones not
+    /// looked at before (values below a value that survived the operator
+    /// are older).
+    fn declare_gc_values(
+        &mut self,
+        validator: &wasmparser::FuncValidator<wasmparser::ValidatorResources>,
+    ) -> Result<()> {
+        if validator.operand_stack_height() as usize != self.stack.len() {
+            return Err(CompileError::unsupported(
+                "a function whose operand stack the translator lost track of (a bug in smelt)",
+                self.offset,
+            ));
+        }
+        for i in (0..self.stack.len()).rev() {
+            let v = self.stack[i];
+            if !self.typed.insert(v) {
+                break;
+            }
+            if let Some(Some(ty)) = validator.get_operand_type(self.stack.len() - 1 - i)
+                && self.env.info.is_gc_ref(self.env.registry, ty)
+            {
+                self.builder.declare_value_needs_stack_map(v);
+            }
+        }
         Ok(())
     }
 
@@ -584,6 +640,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                     FrameKind::Loop { header, .. } => self.builder.seal_block(header),
                     _ => {}
                 }
+                self.end_try_scope(self.control.len());
                 self.stack.truncate(frame.stack_base);
                 self.builder.switch_to_block(following);
                 self.builder.seal_block(following);
@@ -673,6 +730,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             | BrTable { .. }
             | Return
             | Unreachable => return self.translate_control(op),
+            TryTable { .. } | Try { .. } | Catch { .. } | CatchAll | Delegate { .. } => {
+                return self.translate_exception_control(op);
+            }
             _ => {}
         }
         if !self.reachable {
@@ -760,7 +820,11 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             _ => {
                 if self.translate_numeric(op)?
                     || self.translate_memory(op)?
+                    || self.translate_atomic(op)?
                     || self.translate_table(op)?
+                    || self.translate_funcref(op)?
+                    || self.translate_throw(op)?
+                    || self.translate_gc(op)?
                     || (self.env.simd && self.translate_simd(op)?)
                 {
                     return Ok(());
@@ -809,21 +873,8 @@ fn proposal_of(op: &Operator<'_>) -> &'static str {
         SIMD
     } else if name.contains("Atomic") || name.starts_with("MemoryAtomic") {
         "threads proposal"
-    } else if name.starts_with("Try")
-        || name.starts_with("Throw")
-        || name.starts_with("Catch")
-        || name.starts_with("Rethrow")
-        || name.starts_with("Delegate")
-    {
-        "exception handling proposal"
-    } else if name.starts_with("CallRef")
-        || name.starts_with("ReturnCallRef")
-        || name.starts_with("BrOnNull")
-        || name.starts_with("BrOnNonNull")
-    {
-        "typed function references proposal"
     } else {
-        "GC or another proposal smelt does not support yet"
+        "a proposal smelt does not support yet"
     }
 }
 

@@ -1,0 +1,304 @@
+//! The byte streams of a connected TCP socket as WASI 0.2's
+//! `input-stream` and `output-stream` use them: reads that never block
+//! (or block on request), and writes that `check-write` budgets.
+//!
+//! `check-write` budgets the room the socket's send buffer has
+//! (`SO_SNDBUF` less `SIOCOUTQ`), so that a write goes to the OS whole, as
+//! `send(2)` would take it: what the guest wrote is then out of the
+//! process, sent even if it exits at once. What the OS does not take after
+//! all (its accounting differs a little) waits in the stream, and
+//! `check-write` answers 0 until it is out (the stream's pollable is ready
+//! when the socket has room again). Dropping a stream with bytes still
+//! waiting sends them first, blocking as a blocking socket's `send(2)`
+//! would have.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use smelt_rt::component::host::ReadBytes;
+
+use super::error::ErrorCode;
+use super::os::{Socket, ready_now, wait_for};
+
+/// How a stream operation failed (WASI 0.2's `stream-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFail {
+    /// The stream is closed: the peer shut its side down (read), or the
+    /// connection no longer takes data (write).
+    Closed,
+    /// The operation failed with this error (`last-operation-failed`).
+    Failed(ErrorCode),
+}
+
+/// Most bytes one read returns and one `check-write` budgets.
+pub const CHUNK: usize = 1 << 20;
+
+/// The error of a failed read or write: a broken pipe closes the stream.
+fn fail(e: std::io::Error) -> StreamFail {
+    match e.raw_os_error() {
+        Some(libc::EPIPE) => StreamFail::Closed,
+        _ => StreamFail::Failed(ErrorCode::from_io(&e)),
+    }
+}
+
+/// The receiving half of a connected TCP socket.
+#[derive(Debug)]
+pub struct TcpInput {
+    socket: Rc<Socket>,
+    /// Whether the last read found the socket empty: the next that does
+    /// asks whether the stream is at its end.
+    found_empty: Cell<bool>,
+}
+
+impl TcpInput {
+    /// The receiving half of `socket`.
+    pub fn new(socket: Rc<Socket>) -> TcpInput {
+        TcpInput {
+            socket,
+            found_empty: Cell::new(false),
+        }
+    }
+
+    /// The descriptor, to wait for it to become readable.
+    pub fn fd(&self) -> i32 {
+        self.socket.fd()
+    }
+
+    /// Reads up to `len` bytes (at most [`CHUNK`]); with `blocking`, waits
+    /// for at least one first. Without, returns none when none are there.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` at the end of the stream (the peer shut its side down, or
+    /// the guest shut down receiving), `Failed` with `connection-reset` and
+    /// the like.
+    pub fn read(&self, len: u64, blocking: bool) -> Result<Vec<u8>, StreamFail> {
+        let len = (len as usize).min(CHUNK);
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(len);
+        loop {
+            match self.socket.recv(&mut buf.spare_capacity_mut()[..len]) {
+                Ok(0) => return Err(StreamFail::Closed),
+                Ok(n) => {
+                    // SAFETY: the OS filled the first `n` bytes.
+                    unsafe { buf.set_len(n) };
+                    return Ok(buf);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !blocking {
+                        return Ok(Vec::new());
+                    }
+                    wait_for(self.socket.fd(), libc::POLLIN);
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+}
+
+impl TcpInput {
+    /// Reads up to `len` bytes (at most [`CHUNK`]) as [`TcpInput::read`]
+    /// does, but without a copy in the host: the bytes waiting in the
+    /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
+    /// into the list the guest gets, once it is allocated to that size.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpInput::read`].
+    pub fn read_in_place(&self, len: u64, blocking: bool) -> Result<ReadBytes, StreamFail> {
+        let len = (len as usize).min(CHUNK);
+        if len == 0 {
+            return Ok(ReadBytes::Owned(Vec::new()));
+        }
+        loop {
+            let queued = self.socket.queued().map_err(fail)?;
+            if queued == 0 && !blocking && !self.found_empty.replace(true) {
+                // Most likely nothing yet (a guest that then waits for the
+                // stream's pollable reads again when there is something,
+                // or at the end): a `recv(2)` tells only next time.
+                return Ok(ReadBytes::Owned(Vec::new()));
+            }
+            if queued > 0 {
+                self.found_empty.set(false);
+                let socket = self.socket.clone();
+                return Ok(ReadBytes::Fill {
+                    len: queued.min(len),
+                    fill: Box::new(move |buf: &mut [u8]| {
+                        // SAFETY: initialized bytes are valid as
+                        // maybe-uninitialized ones; the OS only writes.
+                        let buf = unsafe {
+                            core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len())
+                        };
+                        // A failure now (a reset since) leaves the list
+                        // short; the next read reports it.
+                        socket.recv(buf).unwrap_or(0)
+                    }),
+                });
+            }
+            // Nothing queued: the end of the stream, nothing yet, or
+            // bytes that came since.
+            match self.read(len.min(SMALL) as u64, false) {
+                Ok(bytes) if bytes.is_empty() && blocking => {
+                    wait_for(self.socket.fd(), libc::POLLIN);
+                }
+                r => return r.map(ReadBytes::Owned),
+            }
+        }
+    }
+}
+
+/// The most bytes [`TcpInput::read_in_place`] reads into the host when the
+/// socket said it had none.
+const SMALL: usize = 4096;
+
+/// The sending half of a connected TCP socket.
+#[derive(Debug)]
+pub struct TcpOutput {
+    socket: Rc<Socket>,
+    /// Bytes written that the OS has not taken yet.
+    pending: Vec<u8>,
+    /// How a send failed, reported by the next operation, then `Closed`.
+    failed: Option<StreamFail>,
+    /// The size of the socket's send buffer (`SO_SNDBUF`), read again now
+    /// and then: Linux grows it as the connection goes.
+    send_buffer: usize,
+    /// `check-write` calls since `send_buffer` was read.
+    checks: u32,
+}
+
+/// `check-write` calls between two reads of `SO_SNDBUF`.
+const RECHECK_SEND_BUFFER: u32 = 64;
+
+impl TcpOutput {
+    /// The sending half of `socket`.
+    pub fn new(socket: Rc<Socket>) -> TcpOutput {
+        TcpOutput {
+            socket,
+            pending: Vec::new(),
+            failed: None,
+            send_buffer: 0,
+            checks: 0,
+        }
+    }
+
+    /// The descriptor, to wait for it to become writable.
+    pub fn fd(&self) -> i32 {
+        self.socket.fd()
+    }
+
+    /// The error a send met, once (then the stream is closed).
+    fn take_failure(&mut self) -> Result<(), StreamFail> {
+        match self.failed {
+            None => Ok(()),
+            Some(f) => {
+                self.failed = Some(StreamFail::Closed);
+                Err(f)
+            }
+        }
+    }
+
+    /// Sends what waits, without blocking: returns whether all went.
+    fn push(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            match self.socket.send(&self.pending) {
+                Ok(n) => {
+                    self.pending.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+                Err(e) => {
+                    self.pending.clear();
+                    self.failed = Some(fail(e));
+                }
+            }
+        }
+        true
+    }
+
+    /// How many bytes the guest may write now (WIT `check-write`): 0
+    /// while earlier bytes wait or the socket has no room, else the room
+    /// of its send buffer (at most [`CHUNK`]; at least 4 KiB when the
+    /// socket is writable, so that a pollable that is ready always lets a
+    /// write through).
+    ///
+    /// # Errors
+    ///
+    /// How an earlier send failed, then `Closed`.
+    pub fn check_write(&mut self) -> Result<u64, StreamFail> {
+        let sent = self.push();
+        self.take_failure()?;
+        if !sent {
+            return Ok(0);
+        }
+        if self.checks.is_multiple_of(RECHECK_SEND_BUFFER) {
+            self.read_send_buffer();
+        }
+        self.checks = self.checks.wrapping_add(1);
+        let unsent = self.socket.unsent().unwrap_or(0);
+        let mut room = self.send_buffer.saturating_sub(unsent);
+        if room == 0 {
+            self.read_send_buffer();
+            room = self.send_buffer.saturating_sub(unsent);
+        }
+        if room > 0 {
+            return Ok(room.min(CHUNK) as u64);
+        }
+        Ok(if ready_now(self.socket.fd(), libc::POLLOUT) {
+            4096
+        } else {
+            0
+        })
+    }
+
+    fn read_send_buffer(&mut self) {
+        let size = self.socket.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF);
+        self.send_buffer = size.unwrap_or(0).max(0) as usize;
+        self.checks = 0;
+    }
+
+    /// Writes `bytes` (WIT `write`): sent now as far as the OS takes
+    /// them, the rest kept for later.
+    ///
+    /// # Errors
+    ///
+    /// How an earlier send failed, then `Closed`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StreamFail> {
+        self.take_failure()?;
+        let mut bytes = bytes;
+        if self.pending.is_empty() {
+            while !bytes.is_empty() {
+                match self.socket.send(bytes) {
+                    Ok(n) => bytes = &bytes[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        self.failed = Some(fail(e));
+                        return self.take_failure();
+                    }
+                }
+            }
+        }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Sends what waits (WIT `flush`, `blocking-flush`): without
+    /// `blocking`, what the OS takes now; with it, all of it, waiting for
+    /// room.
+    ///
+    /// # Errors
+    ///
+    /// How a send failed, then `Closed`.
+    pub fn flush(&mut self, blocking: bool) -> Result<(), StreamFail> {
+        while !self.push() && blocking {
+            wait_for(self.socket.fd(), libc::POLLOUT);
+        }
+        self.take_failure()
+    }
+}
+
+impl Drop for TcpOutput {
+    fn drop(&mut self) {
+        let _ = self.flush(true);
+    }
+}
