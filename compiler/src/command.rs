@@ -108,20 +108,26 @@ impl Default for ServeOptions {
 /// it as a command or serves it (see the module documentation). `wasi` is
 /// what a component is granted; `invoke` names a core module's entry
 /// export; `serve` says how a component exporting an HTTP handler is
-/// served.
+/// served; `max_threads` caps the threads of a wasi-threads module
+/// ([`crate::preview1::compile`]).
 pub fn compile_any(
     wasm: &[u8],
     target: &Target,
     invoke: Option<&str>,
     wasi: &WasiConfig,
     serve: &ServeOptions,
+    max_threads: Option<u32>,
 ) -> Result<Vec<u8>, CommandError> {
+    let is_preview1 = crate::preview1::is_preview1(wasm);
+    if max_threads.is_some() && !is_preview1 {
+        return Err(crate::preview1::Preview1Error::MaxThreadsWithoutThreads.into());
+    }
     if wasmparser::Parser::is_component(wasm) {
         if invoke.is_some() {
             return Err(CommandError::InvokeComponent);
         }
         compile_component(wasm, target, wasi, serve)
-    } else if crate::preview1::is_preview1(wasm) {
+    } else if is_preview1 {
         if invoke.is_some() {
             return Err(CommandError::InvokePreview1);
         }
@@ -130,7 +136,7 @@ pub fn compile_any(
                 " (it is a WASI preview1 module, which runs as a command)".into(),
             ));
         }
-        Ok(crate::preview1::compile(wasm, target, wasi)?)
+        Ok(crate::preview1::compile(wasm, target, wasi, max_threads)?)
     } else {
         compile(wasm, target, invoke)
     }

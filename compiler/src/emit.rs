@@ -341,13 +341,9 @@ pub(crate) fn emit_program(
             export.unwrap_or(u32::MAX),
         ),
         Entry::Preview1 {
-            start,
-            memory,
-            wasi,
-            ..
+            start, desc, wasi, ..
         } => {
-            init_bytes =
-                smelt_abi::codec::to_bytes(&smelt_abi::preview1::Preview1Desc { memory: *memory });
+            init_bytes = smelt_abi::codec::to_bytes(desc);
             wasi_bytes = smelt_abi::codec::to_bytes(wasi);
             (
                 ProgramKind::Preview1,

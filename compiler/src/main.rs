@@ -117,6 +117,12 @@ struct BuildOptions {
     /// `_start`.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// For a wasi-threads module (one that imports `wasi::thread-spawn`):
+    /// the most threads that run guest code at once, the main thread
+    /// included; a `thread-spawn` past it fails (returns -1, which
+    /// wasi-libc's `pthread_create` reports as `EAGAIN`). Default: 512.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=0x1FFF_FFFF))]
+    max_threads: Option<u32>,
     /// Grant the guest the host directory HOST, named GUEST in the guest
     /// (default: the same as HOST). A relative HOST is resolved against
     /// the working directory of the executable when it starts.
@@ -388,6 +394,7 @@ fn build_bytes(
             options.invoke.as_deref(),
             wasi,
             &options.serve()?,
+            options.max_threads,
         )
         .with_context(|| format!("failed to compile {}", input.display()))
     };

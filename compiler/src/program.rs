@@ -77,9 +77,11 @@ pub enum Entry {
     Preview1 {
         /// Index of its `_start` export.
         start: u32,
-        /// Index of its `memory` export, if it has one.
-        memory: Option<u32>,
-        /// Its imports, in order: each a trampoline calling a host shim.
+        /// Its `memory` export, imported memory and threads, for the
+        /// runtime.
+        desc: smelt_abi::preview1::Preview1Desc,
+        /// Its function imports, in order: each a trampoline calling a
+        /// host shim.
         imports: Vec<HostImport>,
         /// The capabilities (`smelt_abi::wasi::WasiConfig`).
         wasi: smelt_abi::wasi::WasiConfig,

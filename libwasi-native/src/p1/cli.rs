@@ -79,6 +79,10 @@ impl Preview1Proc for Preview1Host {
     /// Ends the process with `rval` as its exit status, whatever it is
     /// (the kernel keeps its low 8 bits: 33 is 33, 255 is 255).
     fn proc_exit(&self, _: &Memory, rval: u32) -> Fault {
+        if super::threads::enabled() {
+            // Other threads may be running: no exit handlers.
+            super::threads::exit(rval as i32)
+        }
         crate::cli::exit(rval as i32)
     }
 

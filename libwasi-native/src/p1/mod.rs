@@ -40,6 +40,7 @@ pub mod path;
 pub mod poll;
 pub mod run;
 pub mod table;
+pub mod threads;
 
 pub use errno::errno;
 pub use memory::Memory;

@@ -1,5 +1,6 @@
 //! Running a preview1 command: binding the module's imports to the
-//! preview1 host, instantiating it, calling `_start`.
+//! preview1 host (and its imported memory to a shared memory the runtime
+//! makes), instantiating it, calling `_start`.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use smelt_abi::vm::{TrampolineFn, VMFuncRef};
 use smelt_rt::component::HostTable;
 use smelt_rt::entry::{EXIT_SOFTWARE, report_trap};
 use smelt_rt::instance::{CallError, Instance};
+use smelt_rt::threads::{SharedMemory, exit_after_trap};
 
 use super::Preview1Host;
 use super::table::{Entry, FdTable, Handle};
@@ -73,7 +75,10 @@ fn start_host() -> Result<Preview1Host, String> {
 /// calling its function's shim), instantiates it, points the preview1
 /// host at its memory, and calls `_start`. Exit status: the one given to
 /// `proc_exit` (which ends the process from inside the call), 0 when
-/// `_start` returns, 134 after a trap.
+/// `_start` returns, 134 after a trap. A module that imports a shared
+/// memory gets one made from the import's limits; one that imports
+/// `thread-spawn` can start threads ([`super::threads`]), and the
+/// process ends when `_start` returns or traps, whatever they are doing.
 ///
 /// # Safety
 ///
@@ -108,8 +113,26 @@ pub unsafe fn run(program: &'static ProgramDesc, _host: &'static HostTable) -> i
     // SAFETY: the compiler emits `n_trampolines` entries.
     let trampolines: &[TrampolineCode] =
         unsafe { slice(program.trampolines, program.n_trampolines) };
-    let mut imports: Vec<*mut u8> = Vec::with_capacity(trampolines.len());
+    let mut imports: Vec<*mut u8> = Vec::with_capacity(trampolines.len() + 1);
+    let memory = match &desc.memory_import {
+        Some(m) => match SharedMemory::new(m.min_pages, m.max_pages, m.memory64) {
+            Ok(mem) => Some((m.import as usize, mem)),
+            Err(e) => {
+                eprintln!(
+                    "smelt: cannot make the imported shared memory ({} to {} pages): {e:?}",
+                    m.min_pages, m.max_pages
+                );
+                return EXIT_SOFTWARE;
+            }
+        },
+        None => None,
+    };
     for t in trampolines {
+        if let Some((at, mem)) = memory
+            && at == imports.len()
+        {
+            imports.push(mem.definition().cast());
+        }
         if t.callee.is_null() || t.code.is_null() {
             eprintln!("smelt: a preview1 import has no shim");
             return EXIT_SOFTWARE;
@@ -125,13 +148,37 @@ pub unsafe fn run(program: &'static ProgramDesc, _host: &'static HostTable) -> i
         }));
         imports.push((func as *mut VMFuncRef).cast());
     }
+    if let Some((at, mem)) = memory
+        && at == imports.len()
+    {
+        imports.push(mem.definition().cast());
+    }
+    if let Some((_, mem)) = memory {
+        host.set_memory(mem.definition());
+    }
+    let threaded = desc.threads.is_some();
+    if let Some(t) = &desc.threads {
+        // SAFETY: the imports live as long as the process: leaked
+        // trampoline contexts and function references, and a shared
+        // memory, which is never freed.
+        unsafe {
+            super::threads::enable(
+                module,
+                &imports,
+                t.thread_start,
+                t.max_threads,
+                host.clone(),
+            )
+        };
+    }
     // SAFETY: each import is a function reference of the type the module
     // declares (the compiler built each trampoline from it).
     let instance = match unsafe { Instance::new(module, &imports) } {
         Ok(i) => i,
+        Err(trap) if threaded => exit_after_trap(&trap),
         Err(trap) => return report_trap(&trap),
     };
-    if let Some(index) = desc.memory {
+    if let Some(index) = desc.memory.filter(|_| memory.is_none()) {
         match instance.export(index) {
             Some(e) if e.kind == ExportKind::Memory => host.set_memory(e.ptr.cast()),
             _ => {
@@ -145,7 +192,11 @@ pub unsafe fn run(program: &'static ProgramDesc, _host: &'static HostTable) -> i
     }
     // SAFETY: the compiler chose `_start`, which takes no parameters.
     match unsafe { instance.call(program.entry_export, &[]) } {
+        // Other threads may still run guest code and host calls: the
+        // process ends at once.
+        Ok(_) if threaded => super::threads::exit(0),
         Ok(_) => 0,
+        Err(CallError::Trap(trap)) if threaded => exit_after_trap(&trap),
         Err(CallError::Trap(trap)) => report_trap(&trap),
         Err(e) => {
             eprintln!("smelt: cannot call `_start`: {e:?}");
