@@ -64,10 +64,10 @@ log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), sockets, HTTP servers and clients"
+  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), wasi-threads (tests/programs-threads), sockets, HTTP servers and clients"
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test sockets --test http_serve --test http_client \
-    || failed+=("$t: trap tests, tests/programs, sockets, HTTP")
+    --test threads --test sockets --test http_serve --test http_client \
+    || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")

@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The guest programs of the end-to-end tests are built for wasm32-wasip2
-# (tests/programs-p3 too: its crates, wasip3 and futures, come from crates.io);
-# wasm-tools composes the components of tests/composed.
-rustup target add wasm32-wasip2 wasm32-wasip1
+# (tests/programs-p3 too: its crates, wasip3 and futures, come from crates.io),
+# wasm32-wasip1, and wasm32-wasip1-threads (tests/programs-threads, with
+# rayon from crates.io); wasm-tools composes the components of tests/composed.
+rustup target add wasm32-wasip2 wasm32-wasip1 wasm32-wasip1-threads
 # The C twins of tests/programs are built with clang and Debian's wasi-libc.
 if ! command -v clang >/dev/null || ! test -f /usr/lib/wasm32-wasi/libc.a; then
   apt-get update -qq

@@ -297,6 +297,17 @@ fn wat_cases() -> Vec<WatCase> {
             stderr: &["wasm trap: unreachable", "thread_start"],
         },
         WatCase {
+            // A spawned thread's stack is guarded as the main one's.
+            name: "stack_overflow_on_a_thread",
+            flags: &[],
+            wat: threads_module(
+                "(call $thread_start (local.get $tid) (local.get $arg))",
+                "(drop (call $spawn (i32.const 0))) (call $block)",
+            ),
+            status: TRAP,
+            stderr: &["wasm trap: call stack exhausted", "thread_start"],
+        },
+        WatCase {
             name: "proc_exit_on_a_thread",
             flags: &[],
             wat: threads_module(
