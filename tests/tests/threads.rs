@@ -5,7 +5,8 @@
 //!   `Mutex`, `Condvar`, channels, barriers and scoped threads; a stress
 //!   test of atomics from 8 threads; rayon's parallel sum and sort;
 //!   `process::exit` and a panic on a spawned thread; spawning under the
-//!   thread cap), built with `cargo build --release --target
+//!   thread cap; files and one shared descriptor used from 8 threads at
+//!   once), built with `cargo build --release --target
 //!   wasm32-wasip1-threads`. A case either compares the executable's exit
 //!   status and stdout with its native twin's (the same program built for
 //!   this machine and run here) and with the status it must have, or
@@ -35,6 +36,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The status of an executable that trapped.
 const TRAP: i32 = 134;
+
+/// An argument that stands for a fresh directory: granted as `/data` to
+/// smelt's executable, passed by its path to the native twin.
+const DATA: &str = "{data}";
 
 /// What a case expects of the executable.
 enum Expect {
@@ -74,6 +79,13 @@ fn cases() -> Vec<Case> {
             Expect::Twin(17),
         ),
         case("spawn_64", "spawn_many", &[], &["64"], Expect::Twin(0)),
+        case(
+            "host_from_8_threads",
+            "fs_threads",
+            &[],
+            &[DATA],
+            Expect::Twin(0),
+        ),
         case(
             "max_threads_3",
             "spawn_many",
@@ -197,15 +209,33 @@ fn check_status(what: &str, out: &Output, want: i32) -> Result<(), String> {
 fn run_case(case: &Case, wasm_dir: &Path, native_dir: &Path) -> Result<(), Failed> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let wasm = wasm_dir.join(format!("{}.wasm", case.program));
-    let exe = smelt_build(dir.path(), case.program, &wasm, case.build_flags)?;
-    let out = run_exe(&exe, case.args)?;
+    let mut flags = case.build_flags.to_vec();
+    let grant;
+    let (wasm_data, native_data) = (dir.path().join("data"), dir.path().join("native-data"));
+    if case.args.contains(&DATA) {
+        for d in [&wasm_data, &native_data] {
+            std::fs::create_dir(d).map_err(|e| e.to_string())?;
+        }
+        grant = format!("{}::/data", wasm_data.display());
+        flags.extend(["--dir", grant.as_str()]);
+    }
+    let args = |data: &str| -> Vec<String> {
+        case.args
+            .iter()
+            .map(|a| if *a == DATA { data } else { a }.to_string())
+            .collect()
+    };
+    let exe = smelt_build(dir.path(), case.program, &wasm, &flags)?;
+    let wasm_args = args("/data");
+    let wasm_args: Vec<&str> = wasm_args.iter().map(String::as_str).collect();
+    let out = run_exe(&exe, &wasm_args)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     match &case.expect {
         Expect::Twin(status) => {
             check_status("smelt's executable", &out, *status)?;
             let mut native = Command::new(native_dir.join(case.program));
-            native.args(case.args);
+            native.args(args(&native_data.display().to_string()));
             let twin = run_timed(native)?;
             check_status("the native twin", &twin, *status)?;
             if twin.stdout != out.stdout {
