@@ -25,7 +25,9 @@ In one run it
  7. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
-    system-call cost of a file-heavy tool, run on its own) is kept.
+    system-call cost of a file-heavy tool, run on its own) and the
+    wasi-threads section (bench/threads.py, rayon with 1 and 2 threads) are
+    kept.
 
 `--filter async` (or `--filter echo`) runs the async (or TCP echo)
 benchmark alone and replaces only its section of docs/benchmarks.md and
@@ -877,6 +879,9 @@ class Harness:
                 old = json.load(f)
             if old.get("ripgrep"):
                 rep["ripgrep"] = old["ripgrep"]
+            # So is bench/threads.py's.
+            if old.get("threads"):
+                rep["threads"] = old["threads"]
         except (OSError, ValueError):
             pass
         if self.echo_result:
@@ -1080,6 +1085,9 @@ def markdown(rep: dict) -> str:
         out += ripgrep.markdown(rep["ripgrep"])
     if rep.get("echo"):
         out += echo.markdown(rep["echo"])
+    if rep.get("threads"):
+        import threads
+        out += threads.markdown(rep["threads"])
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "

@@ -1,7 +1,8 @@
 //! rayon on wasi-threads: a parallel sum, a parallel map-reduce and a
 //! parallel sort on a pool of `RAYON_THREADS` threads (argument 1, default
 //! 4), each checked against its sequential result. With argument 2
-//! `bench`, only the parallel sum, repeated, for timing.
+//! `bench`, only a parallel sum over `0..N` (argument 3, default 10^9),
+//! for timing (`bench/threads.py`).
 
 use rayon::prelude::*;
 
@@ -9,12 +10,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let threads: usize = args.next().map_or(4, |a| a.parse().expect("a thread count"));
     let bench = args.next().as_deref() == Some("bench");
+    let n: u64 = args.next().map_or(1_000_000_000, |a| a.parse().expect("a count"));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("the thread pool starts");
     if bench {
-        let n = 200_000_000u64;
         let sum: u64 = pool.install(|| {
             (0..n)
                 .into_par_iter()
