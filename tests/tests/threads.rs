@@ -317,6 +317,27 @@ fn threads_module(thread_body: &str, start_body: &str) -> String {
 fn wat_cases() -> Vec<WatCase> {
     vec![
         WatCase {
+            // A shared memory import without `thread-spawn` (what
+            // `wasm32-wasip1-threads` makes of a program that spawns no
+            // thread): the runtime makes the memory, with its data.
+            name: "shared_memory_without_threads",
+            flags: &[],
+            wat: r#"(module
+  (import "env" "memory" (memory 2 3 shared))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (data (i32.const 70000) "\05")
+  (func (export "_start")
+    (i32.atomic.store (i32.const 65536) (i32.const 4))
+    (if (i32.ne (memory.grow (i32.const 1)) (i32.const 2)) (then unreachable))
+    (i32.store (i32.const 131072) (i32.const 6))
+    (call $proc_exit (i32.add (i32.add (i32.load (i32.const 65536))
+                                       (i32.load8_u (i32.const 70000)))
+                              (i32.load (i32.const 131072))))))"#
+                .to_string(),
+            status: 15,
+            stderr: &[],
+        },
+        WatCase {
             name: "trap_on_a_thread",
             flags: &[],
             wat: threads_module(

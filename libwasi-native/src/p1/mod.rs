@@ -134,10 +134,11 @@ impl Preview1Host {
             return Memory::none();
         }
         // SAFETY: a memory definition lives as long as its instance, which
-        // lives as long as the program.
-        let def = unsafe { &*def };
+        // lives as long as the program (a shared one, for ever); its
+        // length is read atomically, as another thread may be growing it.
+        let (base, length) = unsafe { ((*def).base, smelt_rt::memory::length(def)) };
         // SAFETY: `base` has `length` accessible bytes.
-        unsafe { Memory::new(def.base, def.length as usize) }
+        unsafe { Memory::new(base, length as usize) }
     }
 }
 
