@@ -460,6 +460,10 @@ impl<'data> ProgramBuilder<'data> {
                 system_call_conv,
                 frontend_config: isa.frontend_config(),
                 simd: target.has_simd(),
+                subword_cas_loop: matches!(
+                    target.triple().architecture,
+                    target_lexicon::Architecture::Riscv64(_)
+                ),
                 registry: &registry,
                 types_data,
                 stack_maps,

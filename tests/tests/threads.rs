@@ -314,8 +314,67 @@ fn threads_module(thread_body: &str, start_body: &str) -> String {
     )
 }
 
+/// Eight threads (the main one and seven spawned) each take a spin lock
+/// 20000 times, a lock of `bits` bits (an `rmw8`/`rmw16` compare-exchange
+/// and a narrow atomic store) whose word's other bytes other atomics
+/// change meanwhile, and increment a plain counter under it; `_start`
+/// exits with 0 when the counter is 160000.
+fn narrow_lock_module(bits: u32) -> String {
+    let (cmpxchg, store, other) = match bits {
+        8 => ("i32.atomic.rmw8.cmpxchg_u", "i32.atomic.store8", 1),
+        _ => ("i32.atomic.rmw16.cmpxchg_u", "i32.atomic.store16", 2),
+    };
+    format!(
+        r#"(module
+  (import "env" "memory" (memory 1 1 shared))
+  (import "wasi" "thread-spawn" (func $thread_spawn (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (func $work (local $i i32)
+    (loop $l
+      (loop $spin
+        (br_if $spin (i32.ne ({cmpxchg} (i32.const 0) (i32.const 0) (i32.const 1)) (i32.const 0))))
+      (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1)))
+      ({store} (i32.const 0) (i32.const 0))
+      (drop (i32.atomic.rmw8.add_u (i32.const {other}) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 20000)))))
+  (func (export "wasi_thread_start") (param i32 i32)
+    (call $work)
+    (drop (i32.atomic.rmw.add (i32.const 128) (i32.const 1)))
+    (drop (memory.atomic.notify (i32.const 128) (i32.const 1))))
+  (func (export "_start") (local $n i32)
+    (local.set $n (i32.const 7))
+    (loop $spawn
+      (drop (call $thread_spawn (i32.const 0)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $spawn (local.get $n)))
+    (call $work)
+    (loop $w
+      (local.set $n (i32.atomic.load (i32.const 128)))
+      (if (i32.lt_u (local.get $n) (i32.const 7))
+        (then
+          (drop (memory.atomic.wait32 (i32.const 128) (local.get $n) (i64.const -1)))
+          (br $w))))
+    (call $proc_exit (i32.ne (i32.load (i32.const 64)) (i32.const 160000)))))"#
+    )
+}
+
 fn wat_cases() -> Vec<WatCase> {
     vec![
+        WatCase {
+            name: "byte_spin_lock_from_8_threads",
+            flags: &[],
+            wat: narrow_lock_module(8),
+            status: 0,
+            stderr: &[],
+        },
+        WatCase {
+            name: "halfword_spin_lock_from_8_threads",
+            flags: &[],
+            wat: narrow_lock_module(16),
+            status: 0,
+            stderr: &[],
+        },
         WatCase {
             // A shared memory import without `thread-spawn` (what
             // `wasm32-wasip1-threads` makes of a program that spawns no

@@ -43,6 +43,12 @@ pub struct ModuleEnv<'a> {
     /// Whether Cranelift compiles vector code for the target (see
     /// [`crate::target::Target::has_simd`]).
     pub simd: bool,
+    /// Whether 8- and 16-bit compare-exchange is built from a 32-bit
+    /// `atomic_cas` loop on the aligned word rather than Cranelift's
+    /// `atomic_cas` of the narrow type: on riscv64, where Cranelift's
+    /// narrow `atomic_cas` compares the value of one `lr.w` and stores
+    /// after another, so a change between the two goes unseen.
+    pub subword_cas_loop: bool,
     /// The program's canonical types.
     pub registry: &'a super::gc_types::TypeRegistry,
     /// The program's type table (`smelt_abi::gc::VMTypeInfo`s).

@@ -10,7 +10,10 @@
 //! `mov`+`mfence` stores; aarch64: `ldar`/`stlr` and `ldaxr`/`stlxr` loops,
 //! or LSE's `ldaddal`/`casal`/`swpal` with `has_lse`; riscv64: the A
 //! extension's `aqrl` AMOs and `lr`/`sc` loops, fenced loads and stores),
-//! and Cranelift never moves a memory access across one of them.
+//! and Cranelift never moves a memory access across one of them. But for
+//! riscv64's 8- and 16-bit compare-exchange, which Cranelift gets wrong
+//! (it compares the value of one `lr.w` and stores after another), built
+//! here from 32-bit ones ([`FuncTranslator::subword_cmpxchg`]).
 //!
 //! # Checks
 //!
@@ -195,6 +198,11 @@ impl FuncTranslator<'_, '_> {
     fn atomic_cmpxchg(&mut self, memarg: &MemArg, w: Width) -> Result<()> {
         let (expected, replacement) = self.pop2();
         let (_, addr) = self.atomic_address(memarg, w.bytes(), false)?;
+        if w.mem.bits() < 32 && self.env.subword_cas_loop {
+            let loaded = self.subword_cmpxchg(addr, expected, replacement, w);
+            self.push(loaded);
+            return Ok(());
+        }
         let expected = self.narrow_atomic(expected, w);
         let replacement = self.narrow_atomic(replacement, w);
         let loaded = self
@@ -204,6 +212,86 @@ impl FuncTranslator<'_, '_> {
         let loaded = self.widen_atomic(loaded, w);
         self.push(loaded);
         Ok(())
+    }
+
+    /// An 8- or 16-bit compare-exchange at native address `addr` (aligned
+    /// to its size) as a loop of 32-bit `atomic_cas` on the aligned word
+    /// that holds it (little-endian):
+    ///
+    /// ```text
+    /// old = atomic_load.i32 word
+    /// loop(old):
+    ///     part = (old >> shift) & mask
+    ///     if part != expected: done(part)
+    ///     new = old & !(mask << shift) | replacement << shift
+    ///     seen = atomic_cas.i32 word, old, new
+    ///     if seen == old: done(part) else loop(seen)
+    /// ```
+    ///
+    /// Sequentially consistent as each `atomic_cas` is; a change of the
+    /// other bytes of the word only costs another round.
+    fn subword_cmpxchg(
+        &mut self,
+        addr: Value,
+        expected: Value,
+        replacement: Value,
+        w: Width,
+    ) -> Value {
+        let b = &mut self.builder;
+        let flags = Self::heap_flags();
+        let mask = b.ins().iconst(I32, if w.mem == I8 { 0xff } else { 0xffff });
+        let to_i32 = |b: &mut cranelift_frontend::FunctionBuilder<'_>, v: Value| {
+            if w.ty == I64 {
+                b.ins().ireduce(I32, v)
+            } else {
+                v
+            }
+        };
+        let expected = to_i32(b, expected);
+        let expected = b.ins().band(expected, mask);
+        let replacement = to_i32(b, replacement);
+        let replacement = b.ins().band(replacement, mask);
+        let word = b.ins().band_imm_s(addr, -4);
+        let byte = b.ins().band_imm_u(addr, 3);
+        let shift = b.ins().ishl_imm_u(byte, 3);
+        let shift = b.ins().ireduce(I32, shift);
+        let field = b.ins().ishl(mask, shift);
+        let keep = b.ins().bnot(field);
+        let placed = b.ins().ishl(replacement, shift);
+        let first = b.ins().atomic_load(I32, flags, word);
+        let round = b.create_block();
+        let old = b.append_block_param(round, I32);
+        let attempt = b.create_block();
+        let done = b.create_block();
+        let result = b.append_block_param(done, I32);
+        b.ins().jump(round, &super::block_args(&[first]));
+        b.switch_to_block(round);
+        let part = b.ins().ushr(old, shift);
+        let part = b.ins().band(part, mask);
+        let differs = b.ins().icmp(IntCC::NotEqual, part, expected);
+        b.ins()
+            .brif(differs, done, &super::block_args(&[part]), attempt, &[]);
+        b.switch_to_block(attempt);
+        b.seal_block(attempt);
+        let others = b.ins().band(old, keep);
+        let new = b.ins().bor(others, placed);
+        let seen = b.ins().atomic_cas(flags, word, old, new);
+        let stored = b.ins().icmp(IntCC::Equal, seen, old);
+        b.ins().brif(
+            stored,
+            done,
+            &super::block_args(&[part]),
+            round,
+            &super::block_args(&[seen]),
+        );
+        b.seal_block(round);
+        b.switch_to_block(done);
+        b.seal_block(done);
+        if w.ty == I64 {
+            b.ins().uextend(I64, result)
+        } else {
+            result
+        }
     }
 
     /// `memory.atomic.wait32` (`size` 4) or `wait64` (`size` 8).
