@@ -40,7 +40,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        8
+        9
     };
 }
 

@@ -56,6 +56,10 @@ pub enum TrapCode {
     ArrayOutOfBounds = 21,
     /// A GC object could not be allocated: the heap cannot grow.
     GcHeapExhausted = 22,
+    /// The guest ran past its time limit (`--timeout`, `SMELT_TIMEOUT`):
+    /// a function entry or loop header found the store's interrupt flag
+    /// set.
+    Interrupted = 23,
 }
 
 impl TrapCode {
@@ -83,6 +87,7 @@ impl TrapCode {
         TrapCode::CastFailure,
         TrapCode::ArrayOutOfBounds,
         TrapCode::GcHeapExhausted,
+        TrapCode::Interrupted,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -111,6 +116,7 @@ impl TrapCode {
             TrapCode::CastFailure => "cast failure",
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::GcHeapExhausted => "out of memory: the GC heap cannot grow",
+            TrapCode::Interrupted => "interrupt: the time limit passed",
         }
     }
 

@@ -47,8 +47,12 @@ pub unsafe extern "C" fn memory_new(
             memory64,
         )
     };
-    if r.is_ok() {
-        crate::instance::record_memory(def.cast());
+    match &r {
+        Ok(()) => crate::instance::record_memory(def.cast()),
+        Err(memory::MemoryError::OverLimit(e)) => {
+            crate::traps::set_pending(format!("failed to allocate a memory: {}", e.0));
+        }
+        Err(_) => {}
     }
     status(r.is_ok())
 }
