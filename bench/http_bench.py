@@ -14,7 +14,11 @@ alike. `wasmtime` is looked for on the PATH and in /opt/wasmtime/bin; without
 it only smelt's figures are given.
 
 Usage: python3 bench/http_bench.py [--quick] [--duration S] [--connections N]
-                             [--rounds N] [--smelt PATH] [--json FILE]
+                             [--rounds N] [--smelt PATH] [--json FILE] [--write]
+
+`--write` puts the figures in docs/benchmarks.json ("http") and rewrites
+docs/benchmarks.md with bench/run.py's renderer (an "HTTP serving" section,
+which later runs of run.py keep).
 
 `--quick` (what CI runs, through bench/run.py --quick) builds everything,
 checks that each server answers, and measures nothing. The closing line is
@@ -146,6 +150,7 @@ def servers(smelt, wasmtime, guests):
 def run(smelt, quick=False, duration=10, connections=32, rounds=3):
     """Measures every server; returns the report (see the module doc)."""
     guests = build_guests()
+    load_at_start = round(os.getloadavg()[0], 2)
     wasmtime = find_wasmtime()
     table = servers(smelt, wasmtime, guests)
     results, failed = {}, []
@@ -172,7 +177,9 @@ def run(smelt, quick=False, duration=10, connections=32, rounds=3):
                         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
             finally:
                 stop(proc)
-    report = {"duration_s": duration, "connections": connections, "rounds": rounds,
+    report = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "load_average_at_start": load_at_start,
+              "duration_s": duration, "connections": connections, "rounds": rounds,
               "wasmtime": wasmtime is not None, "servers": {}}
     for (version, name), runs in results.items():
         report["servers"][f"{name} {version}"] = {
@@ -191,7 +198,10 @@ def markdown(report):
     out = ["## HTTP serving", "",
            f"A hello-world proxy component served on 127.0.0.1, loaded by `wrk -t1 "
            f"-c{report['connections']} -d{report['duration_s']}s` on the same machine "
-           f"(median of {report['rounds']} rounds; `bench/http_bench.py`).", "",
+           f"(median of {report['rounds']} rounds; `bench/http_bench.py`, run "
+           f"{report.get('generated', '?')}, load average at start "
+           f"{report.get('load_average_at_start', '?')}). Goal (issue 15): at least 1.5x "
+           "`wasmtime serve`'s requests per second, with a lower p99 latency.", "",
            "| server | requests/s | p50 latency | p99 latency | errors | smelt/wasmtime req/s |",
            "| --- | --- | --- | --- | --- | --- |"]
     servers = report["servers"]
@@ -217,6 +227,8 @@ def main(argv):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--smelt", default=os.path.join(ROOT, "target", "release", "smelt"))
     ap.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ap.add_argument("--write", action="store_true",
+                    help="put the figures in docs/benchmarks.json and docs/benchmarks.md")
     args = ap.parse_args(argv)
     report = run(args.smelt, args.quick, args.duration, args.connections, args.rounds)
     if not args.quick:
@@ -224,6 +236,14 @@ def main(argv):
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(report, f, indent=1)
+        if args.write:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import run as harness
+            path = os.path.join(ROOT, "docs", "benchmarks.json")
+            with open(path) as f:
+                rep = json.load(f)
+            rep["http"] = report
+            harness.write_report(rep)
     failed = len(report["failed"])
     print(f"bench-http: {report['checked'] - failed} passed, {failed} failed", flush=True)
     return 1 if failed else 0

@@ -25,9 +25,9 @@ In one run it
  7. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
-    system-call cost of a file-heavy tool, run on its own) and the
-    wasi-threads section (bench/threads.py, rayon with 1 and 2 threads) are
-    kept.
+    system-call cost of a file-heavy tool), the HTTP serving section
+    (bench/http_bench.py) and the wasi-threads section (bench/threads.py,
+    rayon with 1 and 2 threads), each run on its own, are kept.
 
 `--filter async` (or `--filter echo`) runs the async (or TCP echo)
 benchmark alone and replaces only its section of docs/benchmarks.md and
@@ -873,15 +873,14 @@ class Harness:
                "benchmarks": timed}
         if self.async_result:
             rep["async"] = self.async_result
-        # bench/ripgrep.py's section is its own run's: kept as it was.
+        # The sections of bench/ripgrep.py and bench/http_bench.py are
+        # their own runs': kept as they were.
         try:
             with open(os.path.join(DOCS, "benchmarks.json")) as f:
                 old = json.load(f)
-            if old.get("ripgrep"):
-                rep["ripgrep"] = old["ripgrep"]
-            # So is bench/threads.py's.
-            if old.get("threads"):
-                rep["threads"] = old["threads"]
+            for kept in ("ripgrep", "http", "threads"):
+                if old.get(kept):
+                    rep[kept] = old[kept]
         except (OSError, ValueError):
             pass
         if self.echo_result:
@@ -1085,6 +1084,9 @@ def markdown(rep: dict) -> str:
         out += ripgrep.markdown(rep["ripgrep"])
     if rep.get("echo"):
         out += echo.markdown(rep["echo"])
+    if rep.get("http"):
+        import http_bench
+        out += http_bench.markdown(rep["http"]).splitlines() + [""]
     if rep.get("threads"):
         import threads
         out += threads.markdown(rep["threads"])

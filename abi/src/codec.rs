@@ -159,6 +159,18 @@ impl Decode for u32 {
     }
 }
 
+impl Encode for u64 {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(*self);
+    }
+}
+
+impl Decode for u64 {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.u64()
+    }
+}
+
 impl Encode for u128 {
     fn encode(&self, w: &mut Writer) {
         w.u128(*self);

@@ -63,6 +63,10 @@ pub enum TrapCode {
     /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
     /// (threads proposal).
     AtomicWaitNonSharedMemory = 24,
+    /// The guest ran past its time limit (`--timeout`, `SMELT_TIMEOUT`):
+    /// a function entry or loop header found the store's interrupt flag
+    /// set.
+    Interrupted = 25,
 }
 
 impl TrapCode {
@@ -92,6 +96,7 @@ impl TrapCode {
         TrapCode::GcHeapExhausted,
         TrapCode::HeapMisaligned,
         TrapCode::AtomicWaitNonSharedMemory,
+        TrapCode::Interrupted,
     ];
 
     /// The message printed after `wasm trap: `, in the specification's
@@ -122,6 +127,7 @@ impl TrapCode {
             TrapCode::GcHeapExhausted => "out of memory: the GC heap cannot grow",
             TrapCode::HeapMisaligned => "unaligned atomic",
             TrapCode::AtomicWaitNonSharedMemory => "expected shared memory",
+            TrapCode::Interrupted => "interrupt: the time limit passed",
         }
     }
 

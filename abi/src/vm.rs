@@ -52,6 +52,8 @@ use core::mem::{offset_of, size_of};
 ///                          entries): more than one means runtime frames
 ///                          between guest frames, which the collector
 ///                          cannot walk past
+///  32 interrupt: usize     non-zero: guest code on this thread is to stop
+///                          (its time limit passed)
 /// ```
 ///
 /// Every compiled function's prologue loads `stack_limit` (through the
@@ -59,7 +61,10 @@ use core::mem::{offset_of, size_of};
 /// when its frame would go below it. Generated code allocates a GC object
 /// of `n` bytes (a multiple of 8) by bumping `gc_next` when `gc_next + n <=
 /// gc_limit` (the area is zeroed), and otherwise calls the `gc_alloc`
-/// built-in, which may collect.
+/// built-in, which may collect. Every function entry and every loop
+/// header loads `interrupt` and traps with
+/// [`crate::trap::TrapCode::Interrupted`] when it is not zero; another
+/// thread (the runtime's timer) sets it, with a relaxed atomic store.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMStoreContext {
@@ -71,6 +76,8 @@ pub struct VMStoreContext {
     pub gc_limit: usize,
     /// Number of array-call trampolines running.
     pub entries: usize,
+    /// Non-zero when guest code on this thread must stop.
+    pub interrupt: usize,
 }
 
 /// The first 16 bytes of every `vmctx`.
@@ -95,6 +102,8 @@ pub const STORE_GC_NEXT: u32 = offset_of!(VMStoreContext, gc_next) as u32;
 pub const STORE_GC_LIMIT: u32 = offset_of!(VMStoreContext, gc_limit) as u32;
 /// Offset of [`VMStoreContext::entries`], in bytes.
 pub const STORE_ENTRIES: u32 = offset_of!(VMStoreContext, entries) as u32;
+/// Offset of [`VMStoreContext::interrupt`], in bytes.
+pub const STORE_INTERRUPT: u32 = offset_of!(VMStoreContext, interrupt) as u32;
 
 /// A callable function: what a `funcref` points to.
 ///

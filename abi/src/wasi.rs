@@ -1,11 +1,14 @@
-//! The WASI capabilities an executable is built with.
+//! The WASI capabilities and resource limits an executable is built with.
 //!
 //! `smelt build --dir`, `--env`, `--inherit-env` and the network flags
 //! ([`crate::net`]) are decided when the executable is built; the compiler
 //! encodes them as a [`WasiConfig`] into
 //! [`crate::program::ProgramDesc::wasi`], and the WASI host reads it at
 //! start-up. Nothing is granted by default: no directory, no environment
-//! variable, no network access.
+//! variable, no network access. The resource limits ([`Limits`]:
+//! `--max-memory`, `--max-table-elements`, `--timeout`) travel in the same
+//! configuration, for every kind of program, and the runtime reads them at
+//! start-up.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::net::NetGrants;
@@ -63,6 +66,155 @@ pub struct WasiConfig {
     /// The authorities (`host`, `host:port`, or `*`) outgoing HTTP
     /// requests may go to; none by default.
     pub allow_http: Vec<String>,
+    /// Resource limits chosen at build time (the executable's environment
+    /// may override them when it starts: [`Limits::ENV`]).
+    pub limits: Limits,
+}
+
+/// Resource limits of a program, in the manner of `wasmtime run -W
+/// max-memory-size=…,timeout=…`: `None` is no limit beyond the
+/// specification's and the runtime's own (a 32-bit memory's 4 GiB, the
+/// 8 GiB reservation of a 64-bit memory, 10,000,000 elements per table).
+///
+/// The memory and table limits count what the instances of one store
+/// have together (the store is per thread: a command's whole program, or
+/// one HTTP server worker's instances): past them `memory.grow` and
+/// `table.grow` return -1, and an instantiation that needs more traps.
+/// The time limit ends guest code that runs past it with the trap
+/// `interrupt`: a command's whole run, or one request of an HTTP server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes of linear memory, all memories together.
+    pub max_memory: Option<u64>,
+    /// Most table elements, all tables together.
+    pub max_table_elements: Option<u64>,
+    /// Most wall-clock time guest code may run, in milliseconds.
+    pub timeout_ms: Option<u64>,
+}
+
+/// Why a limit given as text is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitError(pub String);
+
+impl core::fmt::Display for LimitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+impl Limits {
+    /// The environment variables of an executable that override its
+    /// build-time limits when it starts, with the fields they set:
+    /// `SMELT_MAX_MEMORY` (bytes, as [`Limits::parse_bytes`] reads them),
+    /// `SMELT_MAX_TABLE_ELEMENTS` (a count), `SMELT_TIMEOUT` (seconds, as
+    /// [`Limits::parse_seconds`] reads them). The value `none` removes the
+    /// limit.
+    pub const ENV: [&'static str; 3] = [
+        "SMELT_MAX_MEMORY",
+        "SMELT_MAX_TABLE_ELEMENTS",
+        "SMELT_TIMEOUT",
+    ];
+
+    /// A size in bytes: a number, optionally followed by `K`/`KiB`,
+    /// `M`/`MiB`, `G`/`GiB` or `T`/`TiB` (powers of 1024), or `none`.
+    pub fn parse_bytes(text: &str) -> Result<Option<u64>, LimitError> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (number, unit) = t.split_at(digits);
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kib" => 10,
+            "m" | "mib" => 20,
+            "g" | "gib" => 30,
+            "t" | "tib" => 40,
+            _ => {
+                return Err(LimitError(format!(
+                    "`{text}` is not a size in bytes (examples: 65536, 64MiB, 4G, none)"
+                )));
+            }
+        };
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(1 << shift))
+            .map(Some)
+            .ok_or_else(|| {
+                LimitError(format!(
+                    "`{text}` is not a size in bytes (examples: 65536, 64MiB, 4G, none)"
+                ))
+            })
+    }
+
+    /// A count (`none`: no limit).
+    pub fn parse_count(text: &str) -> Result<Option<u64>, LimitError> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        t.parse::<u64>()
+            .map(Some)
+            .map_err(|_| LimitError(format!("`{text}` is not a number of elements (or none)")))
+    }
+
+    /// A duration in seconds, as milliseconds: a positive decimal number
+    /// (`0.5`, `30`), or `none`.
+    pub fn parse_seconds(text: &str) -> Result<Option<u64>, LimitError> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        match t.parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s * 1000.0 < u64::MAX as f64 => {
+                Ok(Some(((s * 1000.0).ceil() as u64).max(1)))
+            }
+            _ => Err(LimitError(format!(
+                "`{text}` is not a number of seconds (examples: 10, 0.5, none)"
+            ))),
+        }
+    }
+
+    /// These limits with the overrides of [`Limits::ENV`] that `var`
+    /// finds (`var(name)`: the variable's value, if set). A variable that
+    /// does not parse is an error naming it.
+    pub fn with_overrides(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Limits, LimitError> {
+        let named = |name: &str, e: LimitError| LimitError(format!("{name}: {e}"));
+        if let Some(v) = var(Self::ENV[0]) {
+            self.max_memory = Self::parse_bytes(&v).map_err(|e| named(Self::ENV[0], e))?;
+        }
+        if let Some(v) = var(Self::ENV[1]) {
+            self.max_table_elements = Self::parse_count(&v).map_err(|e| named(Self::ENV[1], e))?;
+        }
+        if let Some(v) = var(Self::ENV[2]) {
+            self.timeout_ms = Self::parse_seconds(&v).map_err(|e| named(Self::ENV[2], e))?;
+        }
+        Ok(self)
+    }
+}
+
+impl Encode for Limits {
+    fn encode(&self, w: &mut Writer) {
+        w.option(&self.max_memory);
+        w.option(&self.max_table_elements);
+        w.option(&self.timeout_ms);
+    }
+}
+
+impl Decode for Limits {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Limits {
+            max_memory: r.option()?,
+            max_table_elements: r.option()?,
+            timeout_ms: r.option()?,
+        })
+    }
 }
 
 impl Encode for ServeConfig {
@@ -127,6 +279,7 @@ impl Encode for WasiConfig {
         self.network.encode(w);
         w.option(&self.serve);
         w.list(&self.allow_http);
+        self.limits.encode(w);
     }
 }
 
@@ -139,6 +292,7 @@ impl Decode for WasiConfig {
             network: NetGrants::decode(r)?,
             serve: r.option()?,
             allow_http: r.list()?,
+            limits: Limits::decode(r)?,
         })
     }
 }
@@ -176,8 +330,50 @@ mod tests {
                 workers: 0,
             }),
             allow_http: vec!["example.com".into(), "127.0.0.1:8080".into()],
+            limits: Limits {
+                max_memory: Some(64 << 20),
+                max_table_elements: None,
+                timeout_ms: Some(1500),
+            },
         };
         let bytes = crate::codec::to_bytes(&c);
         assert_eq!(crate::codec::from_bytes::<WasiConfig>(&bytes), Ok(c));
+    }
+
+    #[test]
+    fn limits_parse_sizes_counts_and_seconds() {
+        assert_eq!(Limits::parse_bytes("65536"), Ok(Some(65536)));
+        assert_eq!(Limits::parse_bytes("64MiB"), Ok(Some(64 << 20)));
+        assert_eq!(Limits::parse_bytes("4G"), Ok(Some(4 << 30)));
+        assert_eq!(Limits::parse_bytes("none"), Ok(None));
+        assert!(Limits::parse_bytes("64 MB?").is_err());
+        assert!(Limits::parse_bytes("99999999999T").is_err(), "overflow");
+        assert!(Limits::parse_bytes("").is_err());
+        assert_eq!(Limits::parse_count("10"), Ok(Some(10)));
+        assert!(Limits::parse_count("-1").is_err());
+        assert_eq!(Limits::parse_seconds("0.5"), Ok(Some(500)));
+        assert_eq!(Limits::parse_seconds("2"), Ok(Some(2000)));
+        assert!(Limits::parse_seconds("0").is_err());
+        assert!(Limits::parse_seconds("nan").is_err());
+    }
+
+    #[test]
+    fn environment_overrides_build_time_limits() {
+        let built = Limits {
+            max_memory: Some(1 << 20),
+            max_table_elements: Some(100),
+            timeout_ms: None,
+        };
+        let env = |name: &str| match name {
+            "SMELT_MAX_MEMORY" => Some("none".to_string()),
+            "SMELT_TIMEOUT" => Some("3".to_string()),
+            _ => None,
+        };
+        let got = built.with_overrides(env).unwrap();
+        assert_eq!(got.max_memory, None);
+        assert_eq!(got.max_table_elements, Some(100));
+        assert_eq!(got.timeout_ms, Some(3000));
+        let bad = built.with_overrides(|n| (n == "SMELT_MAX_TABLE_ELEMENTS").then(|| "x".into()));
+        assert!(bad.unwrap_err().0.starts_with("SMELT_MAX_TABLE_ELEMENTS: "));
     }
 }

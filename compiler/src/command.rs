@@ -138,7 +138,7 @@ pub fn compile_any(
         }
         Ok(crate::preview1::compile(wasm, target, wasi, max_threads)?)
     } else {
-        compile(wasm, target, invoke)
+        compile_with_limits(wasm, target, invoke, wasi.limits)
     }
 }
 
@@ -302,6 +302,16 @@ pub fn compile(
     target: &Target,
     invoke: Option<&str>,
 ) -> Result<Vec<u8>, CommandError> {
+    compile_with_limits(wasm, target, invoke, smelt_abi::wasi::Limits::default())
+}
+
+/// [`compile`], with the resource limits `limits` built in.
+pub fn compile_with_limits(
+    wasm: &[u8],
+    target: &Target,
+    invoke: Option<&str>,
+    limits: smelt_abi::wasi::Limits,
+) -> Result<Vec<u8>, CommandError> {
     let mut program = ProgramBuilder::new();
     let m = program.add_module(wasm)?;
     let info = program.module(m);
@@ -322,5 +332,5 @@ pub fn compile(
         (None, Some(name)) => return Err(CommandError::NoEntry(name.to_string())),
         (None, None) => None,
     };
-    Ok(program.compile(target, Entry::CoreCommand { export })?)
+    Ok(program.compile(target, Entry::CoreCommand { export, limits })?)
 }

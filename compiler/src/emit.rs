@@ -334,12 +334,21 @@ pub(crate) fn emit_program(
     let mut wasi_bytes = Vec::new();
     let (kind, script, init, entry_export) = match entry {
         Entry::WastScript(bytes) => (ProgramKind::WastScript, bytes.as_slice(), &[][..], u32::MAX),
-        Entry::CoreCommand { export } => (
-            ProgramKind::CoreCommand,
-            &[][..],
-            &[][..],
-            export.unwrap_or(u32::MAX),
-        ),
+        Entry::CoreCommand { export, limits } => {
+            // Only limits: the configuration is left out when there are none.
+            if *limits != smelt_abi::wasi::Limits::default() {
+                wasi_bytes = smelt_abi::codec::to_bytes(&smelt_abi::wasi::WasiConfig {
+                    limits: *limits,
+                    ..Default::default()
+                });
+            }
+            (
+                ProgramKind::CoreCommand,
+                &[][..],
+                &[][..],
+                export.unwrap_or(u32::MAX),
+            )
+        }
         Entry::Preview1 {
             start, desc, wasi, ..
         } => {

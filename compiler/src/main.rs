@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use smelt::target::Target;
 use smelt_abi::net::{AddrRange, NetGrants};
-use smelt_abi::wasi::{EnvVar, Preopen, WasiConfig};
+use smelt_abi::wasi::{EnvVar, Limits, Preopen, WasiConfig};
 
 /// Ahead-of-time compiler from WebAssembly to standalone native executables.
 #[derive(Parser)]
@@ -185,6 +185,43 @@ struct BuildOptions {
     /// instances (default: one per CPU of the machine it runs on).
     #[arg(long, value_name = "N", default_value_t = 0)]
     workers: u32,
+    /// Most bytes of linear memory the program's memories may have
+    /// together (a number, or with a unit: 64MiB, 4G): past it
+    /// `memory.grow` returns -1 and an instantiation that needs more
+    /// traps. Default: no limit beyond each memory's own. The executable's
+    /// `SMELT_MAX_MEMORY` overrides it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_memory: Option<u64>,
+    /// Most elements the program's tables may have together: past it
+    /// `table.grow` returns -1 and an instantiation that needs more traps.
+    /// Default: no limit beyond 10,000,000 per table. The executable's
+    /// `SMELT_MAX_TABLE_ELEMENTS` overrides it.
+    #[arg(long, value_name = "N")]
+    max_table_elements: Option<u64>,
+    /// Stop guest code that runs longer than SECONDS (wall-clock; 0.5 is
+    /// half a second) with the trap `interrupt`: a command's whole run,
+    /// each request of an HTTP server. Default: no limit. The
+    /// executable's `SMELT_TIMEOUT` overrides it.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<u64>,
+}
+
+/// `--max-memory`: a size in bytes.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    match Limits::parse_bytes(text) {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err("a size is needed here (leave the flag out for no limit)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--timeout`: seconds, as milliseconds.
+fn parse_seconds(text: &str) -> Result<u64, String> {
+    match Limits::parse_seconds(text) {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err("a duration is needed here (leave the flag out for no limit)".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The socket address ranges of one network flag.
@@ -204,6 +241,11 @@ impl BuildOptions {
         let mut config = WasiConfig {
             inherit_env: self.inherit_env,
             network: self.network(),
+            limits: Limits {
+                max_memory: self.max_memory,
+                max_table_elements: self.max_table_elements,
+                timeout_ms: self.timeout,
+            },
             ..WasiConfig::default()
         };
         for d in &self.dirs {

@@ -71,6 +71,8 @@ pub enum Entry {
     CoreCommand {
         /// Index of the export to call.
         export: Option<u32>,
+        /// The resource limits (a core command has no other capability).
+        limits: smelt_abi::wasi::Limits,
     },
     /// Run module 0, a WASI preview1 command, with its imports bound to
     /// the preview1 host (`crate::preview1`).

@@ -57,8 +57,13 @@ pub unsafe extern "C" fn memory_new(
     };
     // The defining instance owns an unshared memory; a shared one lives
     // as long as the process (see `crate::memory`).
-    if r.is_ok() && !shared {
-        crate::instance::record_memory(def.cast());
+    match &r {
+        Ok(()) if !shared => crate::instance::record_memory(def.cast()),
+        Ok(()) => {}
+        Err(memory::MemoryError::OverLimit(e)) => {
+            crate::traps::set_pending(format!("failed to allocate a memory: {}", e.0));
+        }
+        Err(_) => {}
     }
     status(r.is_ok())
 }

@@ -15,6 +15,10 @@ pub const EXIT_TRAP: i32 = 134;
 /// ABI version, a malformed descriptor).
 pub const EXIT_SOFTWARE: i32 = 70;
 
+/// Exit status when the executable's environment sets a limit that does
+/// not parse (`SMELT_TIMEOUT=soon`).
+pub const EXIT_USAGE: i32 = 2;
+
 /// Builds a slice from a descriptor's pointer and length (empty for null).
 ///
 /// # Safety
@@ -54,6 +58,13 @@ pub unsafe fn start(program: &'static ProgramDesc, host: &'static HostTable) -> 
         return EXIT_SOFTWARE;
     }
     program::set(program);
+    match crate::limits::of_program(program) {
+        Ok(limits) => crate::limits::install(limits, program),
+        Err(e) => {
+            eprintln!("smelt: {e}");
+            return EXIT_USAGE;
+        }
+    }
     traps::init();
     if program.run.is_null() {
         eprintln!("smelt: the program has no entry (kind {})", program.kind);

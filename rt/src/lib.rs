@@ -1,7 +1,8 @@
 //! smelt's runtime core, linked into every executable smelt produces.
 //!
 //! It owns what generated code cannot do by itself: creating and growing
-//! linear memories ([`memory`]) and tables ([`table`]), allocating
+//! linear memories ([`memory`]) and tables ([`table`]) within the
+//! program's resource limits ([`limits`]), allocating
 //! instances and running their initialization ([`instance`]), turning
 //! hardware faults in compiled code into wasm traps with backtraces
 //! ([`traps`]), unwinding thrown exceptions to their handlers
@@ -22,6 +23,7 @@ pub mod entry;
 pub mod exceptions;
 pub mod gc;
 pub mod instance;
+pub mod limits;
 pub mod memory;
 pub mod program;
 pub mod table;

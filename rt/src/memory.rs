@@ -11,7 +11,8 @@
 //! For a 32-bit memory the reservation ([`MEMORY32_RESERVATION`], 8 GiB)
 //! covers every address `index + offset` can form, so the compiler emits no
 //! bounds check at all. A memory lives as long as the instance that
-//! defined it ([`release`]), except a shared one.
+//! defined it ([`release`]), except a shared one. Its accessible bytes
+//! count against the store's limit on linear memory ([`crate::limits`]).
 //!
 //! # Shared memories
 //!
@@ -47,7 +48,7 @@ pub fn host_page_size() -> u64 {
 }
 
 /// Why a memory could not be created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemoryError {
     /// The initial size is larger than the reservation or the index space.
     TooLarge,
@@ -55,6 +56,8 @@ pub enum MemoryError {
     MapFailed,
     /// A shared memory has no declared maximum (validation rejects that).
     SharedWithoutMaximum,
+    /// The program's limit on linear memory does not leave room for it.
+    OverLimit(crate::limits::OverLimit),
 }
 
 /// Creates a memory in `def`: `min_pages` accessible pages, growable to
@@ -91,6 +94,7 @@ pub unsafe fn create(
         .checked_mul(WASM_PAGE_SIZE)
         .filter(|&l| l <= maximum)
         .ok_or(MemoryError::TooLarge)?;
+    crate::limits::charge_memory(length).map_err(MemoryError::OverLimit)?;
     // SAFETY: a fresh anonymous mapping; no existing memory is affected.
     let base = unsafe {
         libc::mmap(
@@ -103,6 +107,7 @@ pub unsafe fn create(
         )
     };
     if base == libc::MAP_FAILED {
+        crate::limits::refund_memory(length);
         return Err(MemoryError::MapFailed);
     }
     if length > 0 {
@@ -112,6 +117,7 @@ pub unsafe fn create(
         if rc != 0 {
             // SAFETY: unmapping exactly what was mapped above.
             unsafe { libc::munmap(base, reservation as usize) };
+            crate::limits::refund_memory(length);
             return Err(MemoryError::MapFailed);
         }
     }
@@ -173,13 +179,14 @@ pub unsafe fn release(def: *mut VMMemoryDefinition) {
     let def = unsafe { &mut *def };
     // SAFETY: the reservation mapped by `create`.
     unsafe { libc::munmap(def.base.cast(), def.reservation as usize) };
+    crate::limits::refund_memory(def.length);
     def.base = core::ptr::null_mut();
     def.length = 0;
 }
 
 /// Grows the memory by `delta_pages` pages; returns the old size in pages,
-/// or `None` when the new size would pass the maximum (the memory is then
-/// unchanged).
+/// or `None` when the new size would pass the maximum or the program's
+/// limit on linear memory (the memory is then unchanged).
 ///
 /// # Safety
 ///
@@ -194,6 +201,7 @@ pub unsafe fn grow(def: *mut VMMemoryDefinition, delta_pages: u64) -> Option<u64
         .and_then(|d| old.checked_add(d))
         .filter(|&n| n <= maximum)?;
     if new > old {
+        crate::limits::charge_memory(new - old).ok()?;
         // SAFETY: [old, new) lies inside the reservation (maximum ≤
         // reservation), which this memory owns.
         let rc = unsafe {
@@ -204,6 +212,7 @@ pub unsafe fn grow(def: *mut VMMemoryDefinition, delta_pages: u64) -> Option<u64
             )
         };
         if rc != 0 {
+            crate::limits::refund_memory(new - old);
             return None;
         }
     }

@@ -8,6 +8,8 @@
 //! size goes through the functions here (wrapped as built-ins in
 //! [`crate::builtins`]). A table lives as long as the instance that
 //! defined it ([`release`]); the allocations it outgrew are never freed.
+//! Its elements count against the store's limit on table elements
+//! ([`crate::limits`]).
 
 use smelt_abi::vm::{VMSegment, VMTableDefinition};
 
@@ -25,7 +27,9 @@ fn allocate(capacity: u64, init: u64) -> *mut u64 {
 
 /// Creates a table in `def` with `min` elements set to `init`, growable to
 /// `max` elements (`None`: [`MAX_TABLE_ELEMENTS`]). Returns `false` when
-/// `min` is larger than that.
+/// `min` is larger than that, or than the program's limit on table
+/// elements leaves room for (the reason is then the pending trap message,
+/// [`crate::traps::set_pending`]).
 ///
 /// # Safety
 ///
@@ -33,6 +37,10 @@ fn allocate(capacity: u64, init: u64) -> *mut u64 {
 pub unsafe fn create(def: *mut VMTableDefinition, min: u64, max: Option<u64>, init: u64) -> bool {
     let maximum = max.unwrap_or(u64::MAX).min(MAX_TABLE_ELEMENTS);
     if min > maximum {
+        return false;
+    }
+    if let Err(e) = crate::limits::charge_table(min) {
+        crate::traps::set_pending(format!("failed to allocate a table: {}", e.0));
         return false;
     }
     // SAFETY: the caller guarantees `def` is writable.
@@ -64,12 +72,14 @@ pub unsafe fn release(def: *mut VMTableDefinition) {
             t.capacity.max(1) as usize,
         ))
     });
+    crate::limits::refund_table(t.length);
     t.base = core::ptr::null_mut();
     t.length = 0;
 }
 
 /// Grows the table by `delta` elements set to `init`; returns the old
-/// length, or `None` past the maximum.
+/// length, or `None` past the maximum or the program's limit on table
+/// elements.
 ///
 /// # Safety
 ///
@@ -79,6 +89,7 @@ pub unsafe fn grow(def: *mut VMTableDefinition, delta: u64, init: u64) -> Option
     let t = unsafe { &mut *def };
     let old = t.length;
     let new = old.checked_add(delta).filter(|&n| n <= t.maximum)?;
+    crate::limits::charge_table(delta).ok()?;
     if new > t.capacity {
         let capacity = new.max(t.capacity * 2).min(t.maximum);
         let base = allocate(capacity, init);

@@ -164,7 +164,11 @@ impl TrapRecord {
     fn take(&self) -> Trap {
         let code = self.code.unwrap_or(TrapCode::UnreachableCodeReached);
         let detail = match code {
-            TrapCode::Runtime => PENDING.with(|p| p.borrow_mut().take()),
+            // A memory or table over the program's limits says which
+            // (`crate::limits`).
+            TrapCode::Runtime | TrapCode::AllocationFailed => {
+                PENDING.with(|p| p.borrow_mut().take())
+            }
             _ => None,
         };
         Trap {
@@ -210,6 +214,7 @@ thread_local! {
             gc_next: 0,
             gc_limit: 0,
             entries: 0,
+            interrupt: 0,
         })
     };
     /// The size of this thread's stack when the runtime started the thread
@@ -296,6 +301,12 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
         // SAFETY: the store context is this thread's own.
         unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
     }
+    // The time limit, if any, runs from the outermost call.
+    let _deadline = if prev.is_null() {
+        crate::limits::enter(store_context())
+    } else {
+        None
+    };
     let mut state = CallState {
         jmp_buf: core::ptr::null_mut(),
         record: TrapRecord {

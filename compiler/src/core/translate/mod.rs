@@ -14,7 +14,8 @@
 //!
 //! The per-operator code is split by concern: [`numeric`], [`memory`],
 //! [`atomics`], [`table`], [`call`], [`funcref`], [`exceptions`] and [`gc`]; how entities are reached from the `vmctx` is in
-//! [`super::vmctx`].
+//! [`super::vmctx`]. Function entries and loop headers check for an
+//! interruption ([`interrupt`]).
 
 mod atomics;
 mod call;
@@ -22,6 +23,7 @@ mod exceptions;
 pub(crate) use exceptions::exception_layout;
 mod funcref;
 mod gc;
+mod interrupt;
 mod memory;
 mod numeric;
 mod simd;
@@ -243,6 +245,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let var = t.declare_local(wasm_ty);
             t.builder.def_var(var, value);
         }
+        t.check_interrupt();
         t
     }
 
@@ -543,6 +546,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let base = self.stack.len() - params.len();
                 self.stack.truncate(base);
                 self.builder.switch_to_block(header);
+                self.check_interrupt();
                 self.stack
                     .extend_from_slice(self.builder.block_params(header));
                 self.control.push(Frame {

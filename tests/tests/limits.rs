@@ -1,0 +1,282 @@
+//! Resource limits end to end: executables built with `smelt build
+//! --max-memory`, `--max-table-elements` and `--timeout`, run with and
+//! without the environment's overrides (`SMELT_MAX_MEMORY`,
+//! `SMELT_MAX_TABLE_ELEMENTS`, `SMELT_TIMEOUT`).
+//!
+//! The modules check what `memory.grow` and `table.grow` return themselves
+//! and reach `unreachable` when it is not what the limit allows, so a
+//! limit that is not applied shows as a trap, and one that is applied as
+//! exit status 0.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use smelt_tests::{quote, smelt, target_flags, under_runner};
+
+/// Builds the text module `wat` with the extra `smelt build` flags
+/// `flags` into `dir`; returns the executable's path.
+fn build(dir: &Path, wat: &str, flags: &[&str]) -> PathBuf {
+    let input = dir.join("prog.wat");
+    std::fs::write(&input, wat).unwrap();
+    let exe = dir.join("prog");
+    let mut args = vec![
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        exe.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let targets = target_flags();
+    args.extend(targets.iter().map(String::as_str));
+    let out = smelt(&args).expect("run smelt");
+    assert!(
+        out.status.success(),
+        "smelt build {flags:?} failed:\n{}",
+        quote(&String::from_utf8_lossy(&out.stderr))
+    );
+    exe
+}
+
+/// Runs `exe` with the environment variables `env` set. An executable
+/// still running after [`WATCHDOG`] is killed (so a time limit that does
+/// not work fails its test instead of hanging the suite).
+fn run_with(exe: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(exe);
+    command.envs(env.iter().copied());
+    let child = under_runner(command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the executable");
+    let pid = child.id().to_string();
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(WATCHDOG) == Err(mpsc::RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let out = child.wait_with_output().expect("wait for the executable");
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    out
+}
+
+/// How long an executable may run before [`run_with`] kills it: far more
+/// than any of these programs needs, even on a loaded machine or under
+/// qemu.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Asserts that `out` is a trap with `message` (a prefix) and status 134.
+fn assert_trap(out: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "stderr:\n{}", quote(&stderr));
+    assert!(
+        stderr.starts_with(&format!("wasm trap: {message}")),
+        "expected the trap `{message}`, stderr:\n{}",
+        quote(&stderr)
+    );
+}
+
+/// Asserts that `out` ended with status 0.
+fn assert_ok(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        quote(&String::from_utf8_lossy(&out.stderr))
+    );
+}
+
+/// A memory of one page that grows by 3 pages (which must succeed) and
+/// then by 1 more (which must return -1): right under a limit of 4 pages.
+const GROW_MEMORY: &str = r#"(module
+  (memory 1)
+  (func (export "_start")
+    (if (i32.ne (memory.grow (i32.const 3)) (i32.const 1)) (then unreachable))
+    (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+    (if (i32.ne (memory.size) (i32.const 4)) (then unreachable))))"#;
+
+#[test]
+fn memory_grow_past_the_limit_returns_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), GROW_MEMORY, &["--max-memory", "256KiB"]);
+    assert_ok(&run_with(&exe, &[]));
+}
+
+#[test]
+fn the_environment_overrides_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), GROW_MEMORY, &["--max-memory", "256KiB"]);
+    // No limit, or a larger one: the second growth succeeds, and the
+    // module says so with `unreachable`.
+    assert_trap(
+        &run_with(&exe, &[("SMELT_MAX_MEMORY", "none")]),
+        "unreachable",
+    );
+    assert_trap(
+        &run_with(&exe, &[("SMELT_MAX_MEMORY", "1MiB")]),
+        "unreachable",
+    );
+    // A limit set only when the executable starts.
+    let unlimited = build(dir.path(), GROW_MEMORY, &[]);
+    assert_trap(&run_with(&unlimited, &[]), "unreachable");
+    assert_ok(&run_with(&unlimited, &[("SMELT_MAX_MEMORY", "262144")]));
+}
+
+#[test]
+fn the_memory_limit_counts_all_memories_together() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two memories of 2 pages each fill a limit of 4 pages: neither grows.
+    let wat = r#"(module
+      (memory $a 2)
+      (memory $b 2)
+      (func (export "_start")
+        (if (i32.ne (memory.grow $a (i32.const 1)) (i32.const -1)) (then unreachable))
+        (if (i32.ne (memory.grow $b (i32.const 1)) (i32.const -1)) (then unreachable))))"#;
+    let exe = build(dir.path(), wat, &["--max-memory", "256KiB"]);
+    assert_ok(&run_with(&exe, &[]));
+    assert_trap(
+        &run_with(&exe, &[("SMELT_MAX_MEMORY", "none")]),
+        "unreachable",
+    );
+}
+
+#[test]
+fn an_instance_whose_memory_is_over_the_limit_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        r#"(module (memory 100) (func (export "_start")))"#,
+        &["--max-memory", "1MiB"],
+    );
+    let out = run_with(&exe, &[]);
+    assert_trap(&out, "failed to allocate a memory: ");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("limit of 1048576 bytes") && stderr.contains("SMELT_MAX_MEMORY"),
+        "the message names the limit and how to change it:\n{}",
+        quote(&stderr)
+    );
+    assert_ok(&run_with(&exe, &[("SMELT_MAX_MEMORY", "7MiB")]));
+}
+
+/// A table of 10 elements that grows by 10 (which must succeed) and then
+/// by 1 more (which must return -1): right under a limit of 20 elements.
+const GROW_TABLE: &str = r#"(module
+  (table $t 10 funcref)
+  (func (export "_start")
+    (if (i32.ne (table.grow $t (ref.null func) (i32.const 10)) (i32.const 10)) (then unreachable))
+    (if (i32.ne (table.grow $t (ref.null func) (i32.const 1)) (i32.const -1)) (then unreachable))
+    (if (i32.ne (table.size $t) (i32.const 20)) (then unreachable))))"#;
+
+#[test]
+fn a_wasi_program_has_the_limits_too() {
+    // A preview1 module runs as a component, through another path of the
+    // runtime; the limit reaches it as well.
+    let dir = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (if (i32.ne (memory.grow (i32.const 100)) (i32.const -1)) (then unreachable))))"#;
+    let exe = build(dir.path(), wat, &["--max-memory", "1MiB"]);
+    assert_ok(&run_with(&exe, &[]));
+    assert_trap(
+        &run_with(&exe, &[("SMELT_MAX_MEMORY", "none")]),
+        "unreachable",
+    );
+}
+
+#[test]
+fn table_grow_past_the_limit_returns_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), GROW_TABLE, &["--max-table-elements", "20"]);
+    assert_ok(&run_with(&exe, &[]));
+    assert_trap(
+        &run_with(&exe, &[("SMELT_MAX_TABLE_ELEMENTS", "none")]),
+        "unreachable",
+    );
+    let unlimited = build(dir.path(), GROW_TABLE, &[]);
+    assert_trap(&run_with(&unlimited, &[]), "unreachable");
+    assert_ok(&run_with(&unlimited, &[("SMELT_MAX_TABLE_ELEMENTS", "20")]));
+}
+
+#[test]
+fn an_instance_whose_table_is_over_the_limit_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(
+        dir.path(),
+        r#"(module (table 100 funcref) (func (export "_start")))"#,
+        &["--max-table-elements", "10"],
+    );
+    assert_trap(&run_with(&exe, &[]), "failed to allocate a table: ");
+}
+
+/// A loop without calls or stores: only the check in its header stops it.
+const SPIN: &str = r#"(module (func (export "_start") (loop br 0)))"#;
+
+#[test]
+fn an_infinite_loop_is_interrupted_by_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), SPIN, &["--timeout", "0.2"]);
+    let out = run_with(&exe, &[]);
+    assert_trap(&out, "interrupt: the time limit passed\nwasm backtrace:\n");
+}
+
+#[test]
+fn endless_tail_calls_are_interrupted_at_function_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (func $f (return_call $f))
+      (func (export "_start") (call $f)))"#;
+    let exe = build(dir.path(), wat, &["--timeout", "0.2"]);
+    let out = run_with(&exe, &[]);
+    assert_trap(&out, "interrupt: the time limit passed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("    0: f\n"), "{}", quote(&stderr));
+}
+
+#[test]
+fn the_environment_sets_a_timeout_the_build_did_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), SPIN, &[]);
+    assert_trap(
+        &run_with(&exe, &[("SMELT_TIMEOUT", "0.2")]),
+        "interrupt: the time limit passed",
+    );
+}
+
+#[test]
+fn a_malformed_override_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), r#"(module (func (export "_start")))"#, &[]);
+    for (name, value) in [
+        ("SMELT_TIMEOUT", "soon"),
+        ("SMELT_MAX_MEMORY", "64 apples"),
+        ("SMELT_MAX_TABLE_ELEMENTS", "-1"),
+    ] {
+        let out = run_with(&exe, &[(name, value)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}={value}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("smelt: {name}: `{value}`")),
+            "{name}={value}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn malformed_limits_are_refused_at_build_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("spin.wat");
+    std::fs::write(&input, SPIN).unwrap();
+    let input = input.to_str().unwrap();
+    for flags in [["--timeout", "0"], ["--max-memory", "lots"]] {
+        let out = smelt(&["build", input, "-o", "/dev/null", flags[0], flags[1]]).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(flags[0]), "{flags:?}: {stderr}");
+    }
+}
