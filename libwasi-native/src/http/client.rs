@@ -503,7 +503,12 @@ impl Exchange {
                 self.fill_out();
                 self.write_out();
                 self.read_in();
-                if self.request_done && self.out.is_empty() && !self.tls_wants_write() {
+                // (`read_in` may have failed the exchange: a TLS alert.)
+                if matches!(self.phase, Phase::Sending)
+                    && self.request_done
+                    && self.out.is_empty()
+                    && !self.tls_wants_write()
+                {
                     self.phase = Phase::Head;
                     self.read_deadline = later(self.timeouts.first_byte);
                 }
@@ -592,6 +597,8 @@ impl Exchange {
         loop {
             let n = match &mut self.conn {
                 None => return,
+                // Enough is buffered ahead of the guest: the socket waits.
+                Some(Conn::Plain(_)) if self.input.len() > MAX_BUFFERED => return,
                 Some(Conn::Plain(s)) => match s.read(&mut buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -601,7 +608,13 @@ impl Exchange {
                 Some(Conn::Tls(s, tls)) => {
                     match tls.reader().read(&mut buf) {
                         Ok(n) => n,
+                        // All that was decrypted is taken (what rustls holds
+                        // would be lost to `poll`, the socket being drained).
+                        // The socket waits if enough is buffered ahead.
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            if self.input.len() > MAX_BUFFERED {
+                                return;
+                            }
                             match tls.read_tls(s) {
                                 Ok(0) => 0,
                                 Ok(_) => {
@@ -639,14 +652,14 @@ impl Exchange {
             if self.read_deadline.is_some() {
                 self.read_deadline = later(self.timeouts.between_bytes);
             }
-            if self.input.len() > MAX_BUFFERED {
-                return;
-            }
         }
     }
 
     /// Parses the response head and body from what was read.
     fn parse_in(&mut self) {
+        if matches!(self.phase, Phase::Failed(_) | Phase::Done) {
+            return;
+        }
         if self.response.is_none() {
             if self.input.is_empty() {
                 if self.eof {
