@@ -132,9 +132,10 @@ pub fn wait<W: Wait>(waits: &[W]) -> Vec<u32> {
             if !out.is_empty() {
                 return out;
             }
-            if let Some(t) = deadline {
-                sleep_until(t);
-            }
+            // Nothing to wait on but the waits' own checks (an HTTP
+            // exchange waiting for the guest): check again a little later
+            // rather than spin.
+            sleep_until(deadline.unwrap_or(now.saturating_add(1_000_000)));
             continue;
         }
         // SAFETY: `fds` is a valid array of `fds.len()` entries; an
