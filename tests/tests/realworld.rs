@@ -27,13 +27,12 @@
 //! A missing `wasm32-wasip2` target is a failure that says so, never a skip.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::fs::symlink;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use smelt_tests::quote;
@@ -332,41 +331,13 @@ struct Finished {
     stderr: String,
 }
 
-/// Runs `command` with no input, capturing its stderr (and discarding its
-/// stdout); kills it after [`TIMEOUT`].
-fn run_with_timeout(mut command: Command) -> Result<Finished, String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("failed to run {program}: {e}"))?;
-    let mut stream = child.stderr.take().expect("piped stderr");
-    let stderr = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        drop(stream.read_to_end(&mut bytes));
-        String::from_utf8_lossy(&bytes).into_owned()
-    });
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                drop(child.kill());
-                drop(child.wait());
-                return Err(format!(
-                    "{program} killed after {TIMEOUT:?}; stderr:\n{}",
-                    quote(&stderr.join().unwrap_or_default())
-                ));
-            }
-            Err(e) => return Err(format!("failed to wait for {program}: {e}")),
-        }
-    };
+/// Runs `command` with no input, capturing its stderr; kills it after
+/// [`TIMEOUT`].
+fn run_with_timeout(command: Command) -> Result<Finished, String> {
+    let out = smelt_tests::output_within(command, &[], TIMEOUT)?;
     Ok(Finished {
-        status,
-        stderr: stderr.join().unwrap_or_default(),
+        status: out.status,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     })
 }
 
