@@ -54,6 +54,22 @@ pub enum LinkError {
         /// Why.
         error: std::io::Error,
     },
+    /// The runtime library was built by another version of smelt: the
+    /// object's descriptor symbol (`smelt_program_v<N>`, see
+    /// `smelt_abi::PROGRAM_SYMBOL`) is not the one it asks for.
+    #[error(
+        "failed to link {output}: the smelt runtime library was built by another version of \
+         smelt (it asks for ABI version {found}, this smelt emits version {}); rebuild it in \
+         smelt's source tree: `cargo build --release -p smelt-runtime` (with `--target TRIPLE` \
+         for another target)",
+        smelt_abi::ABI_VERSION
+    )]
+    StaleRuntime {
+        /// The executable being linked.
+        output: String,
+        /// The ABI version the runtime library was built for.
+        found: u32,
+    },
     /// The linker failed.
     #[error("failed to link {output}: `{command}` exited with {status}:\n{stderr}")]
     Failed {
@@ -639,6 +655,13 @@ fn linker_outcome(
         error,
     })?;
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(found) = stale_runtime_version(&stderr) {
+            return Err(LinkError::StaleRuntime {
+                output: output.display().to_string(),
+                found,
+            });
+        }
         return Err(LinkError::Failed {
             output: output.display().to_string(),
             command: command(),
@@ -647,6 +670,18 @@ fn linker_outcome(
         });
     }
     Ok(())
+}
+
+/// The ABI version a runtime library built by another smelt asks for,
+/// from the linker's complaint that its descriptor symbol is undefined.
+fn stale_runtime_version(stderr: &str) -> Option<u32> {
+    let prefix = smelt_abi::PROGRAM_SYMBOL.trim_end_matches(|c: char| c.is_ascii_digit());
+    stderr.lines().find_map(|line| {
+        let rest = &line[line.find(prefix)? + prefix.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let found = digits.parse().ok()?;
+        (line.contains("undefined") && found != smelt_abi::ABI_VERSION).then_some(found)
+    })
 }
 
 /// What the placeholders of a link command line are while the driver
@@ -998,6 +1033,18 @@ fn archive_roots(archive: &[u8]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runtime_of_another_abi_version_is_named() {
+        let lld = "rust-lld: error: undefined symbol: smelt_program_v7\n>>> referenced by x.c\n";
+        assert_eq!(stale_runtime_version(lld), Some(7));
+        let ld = "/usr/bin/ld: main.o: in function `main':\nundefined reference to `smelt_program_v12'\n";
+        assert_eq!(stale_runtime_version(ld), Some(12));
+        let other = "rust-lld: error: undefined symbol: memcpy\n";
+        assert_eq!(stale_runtime_version(other), None);
+        let current = format!("undefined symbol: {}\n", smelt_abi::PROGRAM_SYMBOL);
+        assert_eq!(stale_runtime_version(&current), None);
+    }
 
     #[test]
     fn driver_words_are_unquoted() {
