@@ -806,6 +806,33 @@ impl Runtime {
             .expect("host memory grows");
         // SAFETY: just allocated.
         unsafe { self.host_memory.slice(start, image.len() as u32) }.copy_from_slice(image);
+        let mut values = vec![0 as ValRaw; args.len().max(1)];
+        values[..args.len()].copy_from_slice(args);
+        let mut results = vec![0 as ValRaw; 1];
+        // SAFETY: the adapter reads the arguments and writes at most one
+        // flat result (MAX_FLAT_RESULTS).
+        unsafe { self.call_adapter(trampoline, &mut values, &mut results) }?;
+        let used = self.host_bump.get();
+        // SAFETY: the host memory holds at least `used` bytes.
+        let memory = unsafe { self.host_memory.slice(0, used) }.to_vec();
+        Ok((results, memory))
+    }
+
+    /// Calls the export adapter `trampoline` with the flat values `args`,
+    /// its results written to `results`; a trap in the call (or a failed
+    /// status, whose message the adapter left pending) leaves the instance
+    /// recovered for the next call.
+    ///
+    /// # Safety
+    ///
+    /// `trampoline` must be an initialized export adapter that reads no
+    /// more of `args`, and writes no more of `results`, than they hold.
+    unsafe fn call_adapter(
+        &self,
+        trampoline: u32,
+        args: &mut [ValRaw],
+        results: &mut [ValRaw],
+    ) -> Result<(), Trap> {
         let state: *mut TrampolineState = {
             let mut trampolines = self.trampolines.borrow_mut();
             let state = trampolines[trampoline as usize]
@@ -813,37 +840,24 @@ impl Runtime {
                 .expect("export adapters are initialized before calls");
             &mut **state
         };
-        let mut values = vec![0 as ValRaw; args.len().max(1)];
-        values[..args.len()].copy_from_slice(args);
-        let mut results = vec![0 as ValRaw; 1];
-        let values_ptr = values.as_mut_ptr();
-        let results_ptr = results.as_mut_ptr();
+        let (args, results) = (args.as_mut_ptr(), results.as_mut_ptr());
         let mut status = 0;
-        // SAFETY: the adapter reads the arguments and writes at most one
-        // flat result (MAX_FLAT_RESULTS).
-        let result = unsafe {
-            traps::catch(|| status = ((*state).call)(state.cast(), values_ptr, results_ptr))
-        };
-        let result = result.and_then(|()| {
-            if status == 0 {
-                Ok(())
-            } else {
-                Err(Trap {
-                    code: smelt_abi::trap::TrapCode::Runtime,
-                    detail: traps::take_pending(),
-                    frames: Vec::new(),
-                    total_frames: 0,
-                })
-            }
+        // SAFETY: the caller's contract.
+        let result =
+            unsafe { traps::catch(|| status = ((*state).call)(state.cast(), args, results)) };
+        let result = result.and_then(|()| match status {
+            0 => Ok(()),
+            _ => Err(Trap {
+                code: smelt_abi::trap::TrapCode::Runtime,
+                detail: traps::take_pending(),
+                frames: Vec::new(),
+                total_frames: 0,
+            }),
         });
-        if let Err(trap) = result {
+        if result.is_err() {
             self.recover();
-            return Err(trap);
         }
-        let used = self.host_bump.get();
-        // SAFETY: the host memory holds at least `used` bytes.
-        let memory = unsafe { self.host_memory.slice(0, used) }.to_vec();
-        Ok((results, memory))
+        result
     }
 
     /// Starts a call of the export adapter `trampoline`, whose host side
@@ -887,41 +901,13 @@ impl Runtime {
                 .host_realloc(align.max(8), size.max(1))
                 .expect("host memory grows"),
         };
-        let state: *mut TrampolineState = {
-            let mut trampolines = self.trampolines.borrow_mut();
-            let state = trampolines[trampoline as usize]
-                .as_mut()
-                .expect("export adapters are initialized before calls");
-            &mut **state
-        };
         let mut values = args.to_vec();
         values.push(ValRaw::from(out));
         let mut results = [0 as ValRaw; 1];
-        let values_ptr = values.as_mut_ptr();
-        let results_ptr = results.as_mut_ptr();
-        let mut status = 0;
         self.host_calls.set(self.host_calls.get() + 1);
         // SAFETY: the adapter reads the arguments and the result address
         // and writes its i32 status.
-        let result = unsafe {
-            traps::catch(|| status = ((*state).call)(state.cast(), values_ptr, results_ptr))
-        };
-        let result = result.and_then(|()| {
-            if status == 0 {
-                Ok(())
-            } else {
-                Err(Trap {
-                    code: smelt_abi::trap::TrapCode::Runtime,
-                    detail: traps::take_pending(),
-                    frames: Vec::new(),
-                    total_frames: 0,
-                })
-            }
-        });
-        if let Err(trap) = result {
-            self.recover();
-            return Err(trap);
-        }
+        unsafe { self.call_adapter(trampoline, &mut values, &mut results) }?;
         let packed = results[0] as u32;
         let subtask = if packed & 0xf == waitable::SubtaskState::Returned as u32 {
             None
