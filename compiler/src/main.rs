@@ -185,10 +185,10 @@ struct BuildOptions {
     /// instances (default: one per CPU of the machine it runs on).
     #[arg(long, value_name = "N", default_value_t = 0)]
     workers: u32,
-    /// Most bytes of linear memory the program's memories may have
-    /// together (a number, or with a unit: 64MiB, 4G): past it
-    /// `memory.grow` returns -1 and an instantiation that needs more
-    /// traps. Default: no limit beyond each memory's own. The executable's
+    /// Most bytes of linear memory the program's memories and its GC heap
+    /// may have together (a number, or with a unit: 64MiB, 4G): past it
+    /// `memory.grow` returns -1, and an instantiation or a GC allocation
+    /// that needs more traps. Default: no limit beyond each memory's own. The executable's
     /// `SMELT_MAX_MEMORY` overrides it.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<u64>,

@@ -9,7 +9,8 @@
 //! the interrupt flag of each thread's store context, set when the guest's
 //! time is up.
 //!
-//! **Memory and tables.** What the instances of one store have is counted
+//! **Memory and tables.** What the instances of one store have (their
+//! linear memories and tables, and the GC heap's spaces) is counted
 //! per thread (a store is per thread: a command's whole program, one HTTP
 //! server worker's instances): every creation and growth is charged before
 //! it happens and refused past the limit (`memory.grow` and `table.grow`
@@ -107,7 +108,7 @@ pub fn charge_memory(bytes: u64) -> Result<(), OverLimit> {
                 Ok(())
             }
             None => Err(OverLimit(format!(
-                "{bytes} more bytes of linear memory would take the program past its limit of \
+                "{bytes} more bytes of memory would take the program past its limit of \
                  {max} bytes (smelt build --max-memory, SMELT_MAX_MEMORY); it has {memory}"
             ))),
         }

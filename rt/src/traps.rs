@@ -164,9 +164,9 @@ impl TrapRecord {
     fn take(&self) -> Trap {
         let code = self.code.unwrap_or(TrapCode::UnreachableCodeReached);
         let detail = match code {
-            // A memory or table over the program's limits says which
-            // (`crate::limits`).
-            TrapCode::Runtime | TrapCode::AllocationFailed => {
+            // A memory, table or GC heap over the program's limits says
+            // which (`crate::limits`).
+            TrapCode::Runtime | TrapCode::AllocationFailed | TrapCode::GcHeapExhausted => {
                 PENDING.with(|p| p.borrow_mut().take())
             }
             _ => None,

@@ -189,6 +189,29 @@ fn a_wasi_program_has_the_limits_too() {
     );
 }
 
+/// Keeps 64 arrays of 1 MiB each alive (in a table), so the GC heap
+/// must hold 64 MiB of live objects.
+const GC_LIVE_64MIB: &str = r#"(module
+  (type $bytes (array (mut i8)))
+  (table $keep 64 (ref null $bytes))
+  (func (export "_start")
+    (local $i i32)
+    (loop $more
+      (table.set $keep (local.get $i) (array.new_default $bytes (i32.const 1048576)))
+      (br_if $more (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 64))))))"#;
+
+#[test]
+fn the_gc_heap_counts_against_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), GC_LIVE_64MIB, &["--max-memory", "32MiB"]);
+    let out = run_with(&exe, &[]);
+    assert_trap(&out, "out of memory: the GC heap cannot grow");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("limit of 33554432 bytes"), "{stderr}");
+    // The same program with room for its objects ends normally.
+    assert_ok(&run_with(&exe, &[("SMELT_MAX_MEMORY", "1GiB")]));
+}
+
 #[test]
 fn table_grow_past_the_limit_returns_minus_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -80,8 +80,18 @@ pub fn stats() -> (u64, usize) {
     })
 }
 
-/// Maps `size` zeroed bytes, or `None`.
-fn map(size: usize) -> Option<usize> {
+/// Why the heap could not map more.
+enum MapFailed {
+    /// Past the program's memory limit (the message says so).
+    OverLimit(crate::limits::OverLimit),
+    /// The system has no room.
+    System,
+}
+
+/// Maps `size` zeroed bytes, charged to the store's linear memory limit
+/// (`smelt build --max-memory`, [`crate::limits::charge_memory`]).
+fn map(size: usize) -> Result<usize, MapFailed> {
+    crate::limits::charge_memory(size as u64).map_err(MapFailed::OverLimit)?;
     // SAFETY: an anonymous private mapping has no preconditions.
     let p = unsafe {
         libc::mmap(
@@ -93,7 +103,11 @@ fn map(size: usize) -> Option<usize> {
             0,
         )
     };
-    (p != libc::MAP_FAILED).then_some(p as usize)
+    if p == libc::MAP_FAILED {
+        crate::limits::refund_memory(size as u64);
+        return Err(MapFailed::System);
+    }
+    Ok(p as usize)
 }
 
 /// Unmaps a chunk.
@@ -104,6 +118,7 @@ fn map(size: usize) -> Option<usize> {
 unsafe fn unmap(chunk: &Chunk) {
     // SAFETY: guaranteed by the caller; the chunk was mapped by `map`.
     unsafe { libc::munmap(chunk.base as *mut libc::c_void, chunk.size) };
+    crate::limits::refund_memory(chunk.size as u64);
 }
 
 fn round_to_pages(n: usize) -> usize {
@@ -130,7 +145,15 @@ pub unsafe extern "C" fn gc_alloc(size: i64, exit_fp: *mut u8) -> *mut u8 {
             if !heap.chunks.is_empty() && (*store).entries <= 1 {
                 heap.collect(&mut *store, exit_fp as usize, size);
             }
-            if (*store).gc_next + size > (*store).gc_limit && !heap.add_chunk(&mut *store, size) {
+            if (*store).gc_next + size > (*store).gc_limit
+                && let Err(failed) = heap.add_chunk(&mut *store, size)
+            {
+                if let MapFailed::OverLimit(over) = failed {
+                    traps::set_pending(format!(
+                        "out of memory: the GC heap cannot grow: {}",
+                        over.0
+                    ));
+                }
                 return core::ptr::null_mut();
             }
             let obj = (*store).gc_next;
@@ -142,12 +165,10 @@ pub unsafe extern "C" fn gc_alloc(size: i64, exit_fp: *mut u8) -> *mut u8 {
 
 impl Heap {
     /// Starts a new chunk with room for `size` bytes and a budget.
-    fn add_chunk(&mut self, store: &mut VMStoreContext, size: usize) -> bool {
+    fn add_chunk(&mut self, store: &mut VMStoreContext, size: usize) -> Result<(), MapFailed> {
         let used = self.sealed + self.chunks.last().map_or(0, |c| store.gc_next - c.base);
         let chunk_size = round_to_pages(size + MIN_BUDGET.max(used / 2));
-        let Some(base) = map(chunk_size) else {
-            return false;
-        };
+        let base = map(chunk_size)?;
         self.sealed = used;
         self.chunks.push(Chunk {
             base,
@@ -155,7 +176,7 @@ impl Heap {
         });
         store.gc_next = base;
         store.gc_limit = base + chunk_size;
-        true
+        Ok(())
     }
 
     /// Whether `addr` is in one of the heap's chunks.
@@ -185,7 +206,9 @@ impl Heap {
                     // SAFETY: nothing refers to the spare space.
                     unsafe { unmap(&spare) };
                 }
-                let Some(base) = map(need) else {
+                // Without room for a new space, the heap grows by a
+                // chunk instead (or cannot).
+                let Ok(base) = map(need) else {
                     return;
                 };
                 (Chunk { base, size: need }, true)
