@@ -21,6 +21,7 @@ pub mod core;
 mod emit;
 pub mod error;
 mod gc_emit;
+pub mod install;
 pub mod link;
 pub mod preview1;
 pub mod program;

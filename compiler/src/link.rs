@@ -6,8 +6,10 @@
 //!
 //! The runtime (`libsmelt_runtime.a`, the `smelt-runtime` crate built for
 //! the target) is found in `$SMELT_RUNTIME_DIR` (or its `<triple>/`
-//! folder) if set, else next to the `smelt` executable, in a Cargo target
-//! directory: `target/<profile>/` for this machine's target, and
+//! folder) if set, else where an installed smelt keeps it
+//! (`PREFIX/lib/smelt/<triple>/` for `PREFIX/bin/smelt`, see
+//! [`crate::install`]), else next to the `smelt` executable, in a Cargo
+//! target directory: `target/<profile>/` for this machine's target, and
 //! `target/<triple>/<profile>/` for any target.
 //!
 //! Before the linker runs, [`check`] makes sure every piece is there — the
@@ -212,8 +214,15 @@ pub fn runtime_candidates(target: &Target) -> Vec<PathBuf> {
         candidates.push(dir.join(&triple).join(RUNTIME_LIB));
         candidates.push(dir.join(RUNTIME_LIB));
     }
+    let exe = std::env::current_exe().ok();
+    if let Some(dir) = exe
+        .as_deref()
+        .and_then(|exe| crate::install::installed_runtime_dir(exe, &triple))
+    {
+        candidates.push(dir.join(RUNTIME_LIB));
+    }
     // `target/<profile>/smelt`, or a test binary in `target/<profile>/deps/`.
-    let profile_dir = std::env::current_exe().ok().and_then(|exe| {
+    let profile_dir = exe.and_then(|exe| {
         let dir = exe.parent()?.to_path_buf();
         match dir.file_name() {
             Some(name) if name == "deps" => dir.parent().map(Path::to_path_buf),

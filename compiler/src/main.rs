@@ -94,7 +94,22 @@ enum Command {
     /// this machine (under its emulator for another architecture),
     /// `build-only` when they can be built but not run here, and `missing`
     /// when a piece is missing; the commands that install it follow.
-    Targets,
+    Targets {
+        #[command(subcommand)]
+        action: Option<TargetsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TargetsAction {
+    /// Build the runtime library of a target and install it beside this
+    /// smelt (`PREFIX/lib/smelt/TRIPLE/` for `PREFIX/bin/smelt`), from the
+    /// source tree smelt was built from; installs the Rust target with
+    /// rustup first when it is missing. Default: this machine's target.
+    Add {
+        /// The target triple (`smelt targets` lists them).
+        triple: Option<String>,
+    },
 }
 
 /// What an executable is built for and granted.
@@ -503,8 +518,20 @@ fn run() -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Targets => {
+        Command::Targets { action: None } => {
             list_targets()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Targets {
+            action: Some(TargetsAction::Add { triple }),
+        } => {
+            let target = target(triple.as_deref())?;
+            let dir = smelt::install::add_target(&target)?;
+            println!(
+                "the runtime library of {} is in {}",
+                target.triple(),
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
