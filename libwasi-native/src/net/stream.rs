@@ -105,6 +105,12 @@ impl TcpInput {
     /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
     /// into the list the guest gets, once it is allocated to that size.
     ///
+    /// A socket found empty is most likely waiting for its peer: a read
+    /// that does not block returns no bytes, and one that blocks waits
+    /// for the socket to become readable. Only when it is found empty
+    /// again (after that wait, or after the guest's own) does a `recv(2)`
+    /// ask whether the stream is at its end.
+    ///
     /// # Errors
     ///
     /// As [`TcpInput::read`].
@@ -115,12 +121,6 @@ impl TcpInput {
         }
         loop {
             let queued = self.socket.queued().map_err(fail)?;
-            if queued == 0 && !blocking && !self.found_empty.replace(true) {
-                // Most likely nothing yet (a guest that then waits for the
-                // stream's pollable reads again when there is something,
-                // or at the end): a `recv(2)` tells only next time.
-                return Ok(ReadBytes::Owned(Vec::new()));
-            }
             if queued > 0 {
                 self.found_empty.set(false);
                 let socket = self.socket.clone();
@@ -138,8 +138,15 @@ impl TcpInput {
                     }),
                 });
             }
-            // Nothing queued: the end of the stream, nothing yet, or
-            // bytes that came since.
+            if !self.found_empty.replace(true) {
+                if !blocking {
+                    return Ok(ReadBytes::Owned(Vec::new()));
+                }
+                wait_for(self.socket.fd(), libc::POLLIN);
+                continue;
+            }
+            // Empty again: the end of the stream, a failure, nothing yet
+            // (a wait that woke for nothing), or bytes that came since.
             match self.read(len.min(SMALL) as u64, false) {
                 Ok(bytes) if bytes.is_empty() && blocking => {
                     wait_for(self.socket.fd(), libc::POLLIN);
