@@ -94,6 +94,21 @@ pub fn wait<W: Wait>(waits: &[W]) -> Vec<u32> {
     if waits.is_empty() {
         return Vec::new();
     }
+    // One descriptor and nothing else (a guest blocking on a socket's
+    // pollable): one `poll(2)`, with nothing to gather first.
+    if let [w] = waits
+        && w.direct()
+        && let (Some((fd, events)), None) = w.interest()
+    {
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; an interrupted poll is asked again.
+        while unsafe { libc::poll(&mut p, 1, -1) } <= 0 {}
+        return vec![0];
+    }
     loop {
         let now = monotonic_now();
         let mut out: Vec<u32> = Vec::new();

@@ -3,8 +3,9 @@
 //! (or block on request), and writes that `check-write` budgets.
 //!
 //! `check-write` budgets the room the socket's send buffer has
-//! (`SO_SNDBUF` less `SIOCOUTQ`), so that a write goes to the OS whole, as
-//! `send(2)` would take it: what the guest wrote is then out of the
+//! (`SO_SNDBUF` less `SIOCOUTQ`; while the room last seen, less what was
+//! written since, is large, that without asking again), so that a write
+//! goes to the OS whole, as `send(2)` would take it: what the guest wrote is then out of the
 //! process, sent even if it exits at once. What the OS does not take after
 //! all (its accounting differs a little) waits in the stream, and
 //! `check-write` answers 0 until it is out (the stream's pollable is ready
@@ -104,6 +105,12 @@ impl TcpInput {
     /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
     /// into the list the guest gets, once it is allocated to that size.
     ///
+    /// A socket found empty is most likely waiting for its peer: a read
+    /// that does not block returns no bytes, and one that blocks waits
+    /// for the socket to become readable. Only when it is found empty
+    /// again (after that wait, or after the guest's own) does a `recv(2)`
+    /// ask whether the stream is at its end.
+    ///
     /// # Errors
     ///
     /// As [`TcpInput::read`].
@@ -114,12 +121,6 @@ impl TcpInput {
         }
         loop {
             let queued = self.socket.queued().map_err(fail)?;
-            if queued == 0 && !blocking && !self.found_empty.replace(true) {
-                // Most likely nothing yet (a guest that then waits for the
-                // stream's pollable reads again when there is something,
-                // or at the end): a `recv(2)` tells only next time.
-                return Ok(ReadBytes::Owned(Vec::new()));
-            }
             if queued > 0 {
                 self.found_empty.set(false);
                 let socket = self.socket.clone();
@@ -137,8 +138,15 @@ impl TcpInput {
                     }),
                 });
             }
-            // Nothing queued: the end of the stream, nothing yet, or
-            // bytes that came since.
+            if !self.found_empty.replace(true) {
+                if !blocking {
+                    return Ok(ReadBytes::Owned(Vec::new()));
+                }
+                wait_for(self.socket.fd(), libc::POLLIN);
+                continue;
+            }
+            // Empty again: the end of the stream, a failure, nothing yet
+            // (a wait that woke for nothing), or bytes that came since.
             match self.read(len.min(SMALL) as u64, false) {
                 Ok(bytes) if bytes.is_empty() && blocking => {
                     wait_for(self.socket.fd(), libc::POLLIN);
@@ -164,12 +172,21 @@ pub struct TcpOutput {
     /// The size of the socket's send buffer (`SO_SNDBUF`), read again now
     /// and then: Linux grows it as the connection goes.
     send_buffer: usize,
-    /// `check-write` calls since `send_buffer` was read.
+    /// Looks at the send queue since `send_buffer` was read.
     checks: u32,
+    /// Room the send buffer has at least: what the last look at the send
+    /// queue found, less what was written since (the OS only makes room
+    /// as the peer acknowledges). While it is large, `check-write`
+    /// answers it without a system call.
+    known_room: usize,
 }
 
-/// `check-write` calls between two reads of `SO_SNDBUF`.
+/// Looks at the send queue between two reads of `SO_SNDBUF`.
 const RECHECK_SEND_BUFFER: u32 = 64;
+
+/// The least known room `check-write` answers without looking at the
+/// send queue again.
+const ROOM_WITHOUT_LOOKING: usize = 64 << 10;
 
 impl TcpOutput {
     /// The sending half of `socket`.
@@ -180,6 +197,7 @@ impl TcpOutput {
             failed: None,
             send_buffer: 0,
             checks: 0,
+            known_room: 0,
         }
     }
 
@@ -220,12 +238,17 @@ impl TcpOutput {
     /// while earlier bytes wait or the socket has no room, else the room
     /// of its send buffer (at most [`CHUNK`]; at least 4 KiB when the
     /// socket is writable, so that a pollable that is ready always lets a
-    /// write through).
+    /// write through). While the room known from the last look is at
+    /// least [`ROOM_WITHOUT_LOOKING`], that is the answer, without a
+    /// system call.
     ///
     /// # Errors
     ///
     /// How an earlier send failed, then `Closed`.
     pub fn check_write(&mut self) -> Result<u64, StreamFail> {
+        if self.known_room >= ROOM_WITHOUT_LOOKING && self.failed.is_none() {
+            return Ok(self.known_room.min(CHUNK) as u64);
+        }
         let sent = self.push();
         self.take_failure()?;
         if !sent {
@@ -241,6 +264,7 @@ impl TcpOutput {
             self.read_send_buffer();
             room = self.send_buffer.saturating_sub(unsent);
         }
+        self.known_room = room;
         if room > 0 {
             return Ok(room.min(CHUNK) as u64);
         }
@@ -265,6 +289,7 @@ impl TcpOutput {
     /// How an earlier send failed, then `Closed`.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), StreamFail> {
         self.take_failure()?;
+        self.known_room = self.known_room.saturating_sub(bytes.len());
         let mut bytes = bytes;
         if self.pending.is_empty() {
             while !bytes.is_empty() {
@@ -278,7 +303,11 @@ impl TcpOutput {
                 }
             }
         }
-        self.pending.extend_from_slice(bytes);
+        if !bytes.is_empty() {
+            // The OS took less than the room said: look again next time.
+            self.known_room = 0;
+            self.pending.extend_from_slice(bytes);
+        }
         Ok(())
     }
 
