@@ -11,6 +11,11 @@
 //! target rustup does not have, builds musl with
 //! `targets/musl-from-source.sh`), builds the crate, and copies the
 //! library (and the C runtime files built beside it) into place.
+//!
+//! A distribution (`targets/dist.sh`) has the same layout, with every
+//! target's library and the musl targets' C runtime files
+//! (`PREFIX/lib/smelt/<triple>/self-contained/`), so that it needs no
+//! Rust toolchain (their linker is then the system's `ld.lld`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -256,10 +256,11 @@ pub fn find_runtime(target: &Target) -> Result<PathBuf, LinkError> {
     Err(missing_error(target, &readiness))
 }
 
-/// The folder `{self-contained}` stands for: the Rust toolchain's for the
-/// target, else `self-contained/` beside the runtime library (where
-/// `targets/musl-from-source.sh` puts the C runtime it builds for a target
-/// the toolchain cannot install).
+/// The folder `{self-contained}` stands for: `self-contained/` beside the
+/// runtime library when there is one (where a distribution of smelt keeps
+/// the C runtime, and where `targets/musl-from-source.sh` puts the one it
+/// builds for a target the toolchain cannot install), else the Rust
+/// toolchain's for the target.
 fn self_contained_dir(target: &Target, runtime: Option<&Path>) -> Option<PathBuf> {
     let toolchain = rust_sysroot().map(|root| {
         root.join("lib/rustlib")
@@ -270,10 +271,9 @@ fn self_contained_dir(target: &Target, runtime: Option<&Path>) -> Option<PathBuf
         .and_then(Path::parent)
         .map(|dir| dir.join("self-contained"))
         .filter(|dir| dir.is_dir());
-    match toolchain {
-        Some(dir) if dir.is_dir() => Some(dir),
-        other => beside_runtime.or(other),
-    }
+    // Files put beside the runtime on purpose (a distribution, a target
+    // built from source) come first.
+    beside_runtime.or(toolchain)
 }
 
 /// Whether `target`'s link command names `{self-contained}` (musl
@@ -308,12 +308,12 @@ fn find_linker(target: &Target) -> Option<PathBuf> {
 /// when this machine has it.
 fn find_linker_named(linker: &str) -> Option<PathBuf> {
     if linker == "rust-lld" {
+        // The Rust toolchain's, else the system's LLVM linker (a machine
+        // with a distribution of smelt and no Rust toolchain).
         let host = Target::host().ok()?.triple().to_string();
-        let bundled = rust_sysroot()?
-            .join("lib/rustlib")
-            .join(host)
-            .join("bin/rust-lld");
-        return Some(bundled)
+        let bundled =
+            rust_sysroot().map(|root| root.join("lib/rustlib").join(host).join("bin/rust-lld"));
+        return bundled
             .filter(|p| p.is_file())
             .or_else(|| find_program("ld.lld"));
     }

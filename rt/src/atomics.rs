@@ -98,7 +98,7 @@ fn deadline(timeout_ns: i64) -> Option<libc::timespec> {
         .checked_add(timeout_ns / 1_000_000_000)?
         .checked_add(total / 1_000_000_000)?;
     Some(libc::timespec {
-        tv_sec: secs as libc::time_t,
+        tv_sec: secs as _,
         tv_nsec: (total % 1_000_000_000) as _,
     })
 }

@@ -172,7 +172,7 @@ impl SetTime {
                     return Err(Errno(libc::EINVAL));
                 }
                 libc::timespec {
-                    tv_sec: t.seconds as libc::time_t,
+                    tv_sec: t.seconds as _,
                     tv_nsec: t.nanoseconds as _,
                 }
             }
