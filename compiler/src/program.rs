@@ -452,6 +452,23 @@ impl<'data> ProgramBuilder<'data> {
             );
         }
 
+        // Which functions check for an interruption on entry (a first
+        // pass over every body, in parallel).
+        let checks = translate::interrupt::checks_enabled();
+        let entry_checks: PrimaryMap<ModuleIndex, Option<PrimaryMap<DefinedFuncIndex, bool>>> =
+            bodies
+                .values()
+                .map(|module_bodies| {
+                    checks.then(|| {
+                        module_bodies
+                            .par_iter()
+                            .map(|input| translate::interrupt::checks_on_entry(&input.body))
+                            .collect::<Vec<bool>>()
+                            .into_iter()
+                            .collect()
+                    })
+                })
+                .collect();
         let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
             .iter()
             .map(|(m, info)| ModuleEnv {
@@ -469,6 +486,7 @@ impl<'data> ProgramBuilder<'data> {
                 registry: &registry,
                 types_data,
                 stack_maps,
+                entry_checks: entry_checks[m].clone(),
             })
             .collect();
         let roots_ids: HashMap<ModuleIndex, DataId> =

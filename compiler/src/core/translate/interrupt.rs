@@ -1,17 +1,46 @@
 //! Interruption checks: how a runaway guest is stopped.
 //!
-//! Every function entry and every loop header loads the store context's
-//! `interrupt` word (`vmctx` → store context → `interrupt`, see
-//! [`smelt_abi::vm::VMStoreContext`]) and traps with
-//! [`TrapCode::Interrupted`] when it is not zero. The runtime's timer sets
-//! the word when a guest's time limit passes (`--timeout`,
-//! `SMELT_TIMEOUT`), so any execution that does not end passes a check
-//! soon after: it either calls functions or branches back to a loop
-//! header. This is Wasmtime's epoch interruption with the epoch comparison
-//! done by the timer instead of the guest: one load (the store context
-//! pointer is read-only and hoisted out of loops), one compare and one
-//! branch to an out-of-line trap per check. Code without limits pays the
-//! same, so that a limit can be set when the executable starts.
+//! A check loads the store context's `interrupt` word (`vmctx` → store
+//! context → `interrupt`, see [`smelt_abi::vm::VMStoreContext`]) and traps
+//! with [`TrapCode::Interrupted`] when it is not zero. The runtime's timer
+//! sets the word when a guest's time limit passes (`--timeout`,
+//! `SMELT_TIMEOUT`). This is Wasmtime's epoch interruption with the epoch
+//! comparison done by the timer instead of the guest: one load (the store
+//! context pointer is read-only and hoisted out of loops), one compare and
+//! one branch to an out-of-line (cold) trap per check. Code without limits
+//! pays the same, so that a limit can be set when the executable starts.
+//!
+//! # Where the checks are
+//!
+//! Execution that goes on for long either iterates a loop or makes calls
+//! (a body without either runs each of its instructions at most once).
+//! The checks are placed so that both pass a check, and soon:
+//!
+//! - **Function entries**, except in a function whose body has no call
+//!   instruction of any kind (`call`, `call_indirect`, `call_ref` and their
+//!   `return_call` forms): such a leaf only runs its own body, whose loops
+//!   have their own checks, and returns. Every cycle of the call graph —
+//!   recursion, mutual recursion, tail-call cycles, cycles through tables,
+//!   `call_ref`, imports and the host — therefore goes through an entry
+//!   with a check, since every function on it makes a call. Between two
+//!   checks a thread runs at most the straight-line code of one caller's
+//!   body, the leaves it calls, and the rest of the bodies of the frames
+//!   it returns through.
+//! - **Loop headers**, except of a loop whose every iteration calls a
+//!   function that checks on entry: its body has, at its own level (not
+//!   inside a nested block, `if`, loop or `try`), a direct `call` of a
+//!   function of the module that checks on entry, and nothing before that
+//!   call branches back to the loop's header (no `br`, `br_if`,
+//!   `br_table`, `br_on_*` or `try_table` catch label naming the loop). A
+//!   call of an import, through a table or a reference may reach code
+//!   without a check, so it keeps the loop's check.
+//!
+//! Setting `SMELT_NO_INTERRUPT_CHECKS=1` in `smelt`'s environment leaves
+//! every check out: the executable then cannot be stopped by a time limit.
+//! It exists to measure what the checks cost (`bench/run.py
+//! --interrupt-cost`).
+//!
+//! # Why the checks write the word
 //!
 //! Cranelift's alias analysis would otherwise merge the load in a loop
 //! header with the one at the function's entry when the loop stores
@@ -25,12 +54,152 @@
 use cranelift_codegen::ir::{AliasRegionData, InstBuilder, MemFlagsData};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{STORE_INTERRUPT, VMCTX_STORE};
+use wasmparser::{FunctionBody, Operator};
 
 use super::{FuncTranslator, POINTER, trap};
+use crate::core::module::ModuleInfo;
+use crate::core::types::{DefinedFuncIndex, FuncIndex};
+use cranelift_entity::PrimaryMap;
 
 /// The `user_id` of the alias region of the `interrupt` word (unique within
 /// a function, which is all Cranelift needs without inlining).
 const INTERRUPT_REGION: u32 = 0x696e_7472;
+
+/// Whether interruption checks are emitted at all: they are unless
+/// `SMELT_NO_INTERRUPT_CHECKS` is set to something other than `0` in the
+/// compiler's environment (for measuring their cost).
+pub fn checks_enabled() -> bool {
+    std::env::var_os("SMELT_NO_INTERRUPT_CHECKS").is_none_or(|v| v.is_empty() || v == "0")
+}
+
+/// Whether a function with body `body` checks for an interruption on
+/// entry: whether it has a call instruction. A body that cannot be read
+/// counts as one with calls (its translation reports the error).
+pub fn checks_on_entry(body: &FunctionBody<'_>) -> bool {
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return true;
+    };
+    while !reader.eof() {
+        match reader.read() {
+            Ok(
+                Operator::Call { .. }
+                | Operator::CallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. },
+            ) => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// A frame of the control stack of [`loops_without_checks`].
+struct Frame {
+    /// For a loop, its number (in the order of the `loop` instructions).
+    loop_number: Option<usize>,
+    /// Whether something seen so far branches to this (loop) frame.
+    branched_to: bool,
+}
+
+/// Which loops of `body` (by number, in the order of their `loop`
+/// instructions, reachable or not) need no check in their header, given
+/// which functions of `info` check on entry (`entry_checks`, by defined
+/// function index; see the module documentation). A body that cannot be
+/// read gets no exemption.
+pub fn loops_without_checks(
+    body: &FunctionBody<'_>,
+    info: &ModuleInfo<'_>,
+    entry_checks: &PrimaryMap<DefinedFuncIndex, bool>,
+) -> Vec<bool> {
+    let mut exempt = Vec::new();
+    let mut control = vec![Frame {
+        loop_number: None,
+        branched_to: false,
+    }];
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return Vec::new();
+    };
+    // Marks the frame `depth` labels out as branched to.
+    fn branch(control: &mut [Frame], depth: u32) {
+        if let Some(i) = control.len().checked_sub(depth as usize + 1) {
+            control[i].branched_to = true;
+        }
+    }
+    while !reader.eof() {
+        let Ok(op) = reader.read() else {
+            return Vec::new();
+        };
+        match op {
+            Operator::Block { .. } | Operator::If { .. } | Operator::Try { .. } => {
+                control.push(Frame {
+                    loop_number: None,
+                    branched_to: false,
+                })
+            }
+            Operator::TryTable { try_table } => {
+                // Catch labels are resolved outside the `try_table`.
+                for catch in &try_table.catches {
+                    let depth = match *catch {
+                        wasmparser::Catch::One { label, .. }
+                        | wasmparser::Catch::OneRef { label, .. }
+                        | wasmparser::Catch::All { label }
+                        | wasmparser::Catch::AllRef { label } => label,
+                    };
+                    branch(&mut control, depth);
+                }
+                control.push(Frame {
+                    loop_number: None,
+                    branched_to: false,
+                });
+            }
+            Operator::Loop { .. } => {
+                control.push(Frame {
+                    loop_number: Some(exempt.len()),
+                    branched_to: false,
+                });
+                exempt.push(false);
+            }
+            Operator::End => {
+                control.pop();
+            }
+            Operator::Br { relative_depth }
+            | Operator::BrIf { relative_depth }
+            | Operator::BrOnNull { relative_depth }
+            | Operator::BrOnNonNull { relative_depth }
+            | Operator::BrOnCast { relative_depth, .. }
+            | Operator::BrOnCastFail { relative_depth, .. } => {
+                branch(&mut control, relative_depth);
+            }
+            Operator::BrTable { targets } => {
+                branch(&mut control, targets.default());
+                for target in targets.targets() {
+                    let Ok(depth) = target else {
+                        return Vec::new();
+                    };
+                    branch(&mut control, depth);
+                }
+            }
+            Operator::Call { function_index } => {
+                let checks = info
+                    .defined_func(FuncIndex::from_u32(function_index))
+                    .is_some_and(|def| entry_checks.get(def) == Some(&true));
+                if let Some(Frame {
+                    loop_number: Some(n),
+                    branched_to: false,
+                }) = control.last()
+                    && checks
+                {
+                    exempt[*n] = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    exempt
+}
 
 impl FuncTranslator<'_, '_> {
     /// Emits the interruption check at the current position (a function's
