@@ -569,6 +569,8 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
     for flag in target.isa().isa_flags() {
         flag.to_string().hash(&mut hasher);
     }
+    // Whether the code has interruption checks (see `SMELT_NO_INTERRUPT_CHECKS`).
+    std::env::var_os("SMELT_NO_INTERRUPT_CHECKS").hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     smelt_abi::ABI_VERSION.hash(&mut hasher);
     // The compiler itself: a rebuilt smelt must not reuse old executables.
