@@ -1,0 +1,119 @@
+"""What the interruption checks cost: `bench/run.py --interrupt-cost`.
+
+smelt puts a check for an interruption (`--timeout`, `SMELT_TIMEOUT`) at
+function entries and loop headers of every executable (see
+compiler/src/core/translate/interrupt.rs for which ones). This builds each
+program of bench/programs (full inputs) with the smelt under test twice —
+with the checks, and without them (`SMELT_NO_INTERRUPT_CHECKS=1` in smelt's
+environment) — and, with `--compare-smelt PATH`, a third time with another
+smelt (an older one, to see what a change to the checks gained, in the same
+run). It runs every build in alternation (rotating order) `--runs` times,
+checks that all print the same bytes, and prints, per program and as a
+geometric mean, the CPU time (user + system, from wait4) of each build with
+checks over the build without: of the medians, and of the fastest runs
+(less sensitive to other load on the machine). The load average at the
+start and the end is printed with the table. Nothing is written to docs/.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+NONE = "none"
+CHECKS = "checks"
+OTHER = "other"
+
+
+def loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
+        other: str | None) -> int:
+    """Builds and runs the variants of every program of `h.cfg.benches`;
+    prints the table. Returns 0, or 1 when a build or run failed or the
+    outputs differed."""
+    cfg = h.cfg
+    start_load = loadavg()
+    smelts = [(CHECKS, h.smelt, {}), (NONE, h.smelt, {"SMELT_NO_INTERRUPT_CHECKS": "1"})]
+    if other:
+        smelts.append((OTHER, os.path.abspath(other), {}))
+    failed = False
+    rows = []
+    for bench in cfg.benches:
+        if bench.needs_data:
+            # (A system-call benchmark: the checks are not what it measures.)
+            continue
+        wasm = os.path.join(wasm_dir, f"{bench.name}.wasm")
+        exes = {}
+        for kind, smelt, extra in smelts:
+            exe = os.path.join(out_dir, f"{bench.name}.interrupt-{kind}")
+            env = dict(os.environ)
+            env.pop("SMELT_NO_INTERRUPT_CHECKS", None)
+            env.update(extra)
+            ok, _, out = run_checked([smelt, "build", "--cpu", cfg.smelt_cpu, wasm, "-o", exe],
+                                     f"smelt build ({kind}) {bench.name}.wasm", env=env)
+            if not ok:
+                log(f"FAILED: {out}")
+                failed = True
+                break
+            exes[kind] = exe
+        if failed:
+            break
+        cpu: dict[str, list[float]] = {k: [] for k in exes}
+        kinds = list(exes)
+        digest = None
+        log(f"running {bench.name} ({cfg.runs}× each of {', '.join(kinds)})")
+        for i in range(cfg.runs):
+            for kind in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
+                base = os.path.join(out_dir, f"{bench.name}.interrupt-{kind}")
+                res = run_timed([exes[kind], cfg.size], base + ".out", base + ".err",
+                                cfg.timeout)
+                if res.timed_out or res.status != 0:
+                    log(f"FAILED: {bench.name} ({kind}): exit status {res.status}\n"
+                        f"{res.stderr_tail()}")
+                    return 1
+                d = res.digest()
+                if digest is not None and d != digest:
+                    log(f"FAILED: {bench.name}: the output of the {kind} build differs")
+                    return 1
+                digest = d
+                cpu[kind].append(res.cpu_seconds)
+        med = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+        low = {k: min(v) for k, v in cpu.items()}
+        rows.append((bench.name, med, low))
+        log(f"  {bench.name}: " + ", ".join(
+            f"{k} {med[k]:.3f} s (min {low[k]:.3f})" for k in kinds))
+    end_load = loadavg()
+
+    kinds = [k for k, _, _ in smelts if k != NONE]
+    head = ["program", "no checks (median CPU)"] + [
+        f"{k}/none {what}" for k in kinds for what in ("median", "fastest")]
+    lines = [head]
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for name, med, low in rows:
+        line = [name, f"{med[NONE]:.3f} s"]
+        for k in kinds:
+            for what, d in (("median", med), ("fastest", low)):
+                r = d[k] / d[NONE]
+                ratios.setdefault((k, what), []).append(r)
+                line.append(f"{r:.3f}")
+        lines.append(line)
+    lines.append(["geometric mean", ""] + [
+        f"{geomean(ratios.get((k, what), [])) or 0:.3f}"
+        for k in kinds for what in ("median", "fastest")])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    print(f"interruption checks: CPU time (user + sys) of each build over the build "
+          f"without checks, {cfg.runs} runs each in alternation, `{cfg.size}` inputs")
+    print(f"  checks: {h.smelt}" + (f"\n  other: {os.path.abspath(other)}" if other else ""))
+    print(f"  load average at start {start_load}, at end {end_load}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    for line in lines:
+        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(line, widths))))
+    return 1 if failed else 0
