@@ -457,15 +457,14 @@ impl<'data> ProgramBuilder<'data> {
         let checks = translate::interrupt::checks_enabled();
         let entry_checks: PrimaryMap<ModuleIndex, Option<PrimaryMap<DefinedFuncIndex, bool>>> =
             bodies
-                .values()
-                .map(|module_bodies| {
+                .iter()
+                .map(|(m, module_bodies)| {
                     checks.then(|| {
-                        module_bodies
+                        let calls: Vec<bool> = module_bodies
                             .par_iter()
                             .map(|input| translate::interrupt::checks_on_entry(&input.body))
-                            .collect::<Vec<bool>>()
-                            .into_iter()
-                            .collect()
+                            .collect();
+                        translate::interrupt::entry_checks(&modules[m], calls)
                     })
                 })
                 .collect();

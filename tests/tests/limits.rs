@@ -283,6 +283,21 @@ const CYCLES: &[(&str, &str)] = &[
             (loop (block (br_table 1 0 (i32.const 0))) (call $calls) (br 0))))"#,
     ),
     (
+        "a loop calling, inside a `block`, a function with an entry check",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start") (loop (block (call $calls)) (br 0))))"#,
+    ),
+    (
+        "a loop that branches out of the `block` around its call, skipping it",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start")
+            (loop (block (br_if 0 (i32.const 1)) (call $calls)) (br 0))))"#,
+    ),
+    (
         "mutual recursion without loops (2^60 calls, 60 deep)",
         r#"(module
           (func $a (param $n i64)

@@ -18,8 +18,11 @@
 //!
 //! - **Function entries**, except in a function whose body has no call
 //!   instruction of any kind (`call`, `call_indirect`, `call_ref` and their
-//!   `return_call` forms): such a leaf only runs its own body, whose loops
-//!   have their own checks, and returns. Every cycle of the call graph —
+//!   `return_call` forms) and that the host cannot call (not exported, not
+//!   the start function): such a leaf only runs its own body, whose loops
+//!   have their own checks, and returns. (The host may call an export again
+//!   and again with no guest call between, as it does an async callback
+//!   that keeps yielding.) Every cycle of the call graph —
 //!   recursion, mutual recursion, tail-call cycles, cycles through tables,
 //!   `call_ref`, imports and the host — therefore goes through an entry
 //!   with a check, since every function on it makes a call. Between two
@@ -27,13 +30,14 @@
 //!   body, the leaves it calls, and the rest of the bodies of the frames
 //!   it returns through.
 //! - **Loop headers**, except of a loop whose every iteration calls a
-//!   function that checks on entry: its body has, at its own level (not
-//!   inside a nested block, `if`, loop or `try`), a direct `call` of a
-//!   function of the module that checks on entry, and nothing before that
-//!   call branches back to the loop's header (no `br`, `br_if`,
-//!   `br_table`, `br_on_*` or `try_table` catch label naming the loop). A
-//!   call of an import, through a table or a reference may reach code
-//!   without a check, so it keeps the loop's check.
+//!   function that checks on entry: its body has, at its own level or
+//!   inside `block`s only (not in an `if` arm, a nested loop or a `try`),
+//!   a direct `call` of a function of the module that checks on entry, and
+//!   nothing before that call branches to the loop's header or out of one
+//!   of those blocks (no `br`, `br_if`, `br_table`, `br_on_*` or
+//!   `try_table` catch label naming them). A call of an import, through a
+//!   table or a reference may reach code without a check, so it keeps the
+//!   loop's check.
 //!
 //! Setting `SMELT_NO_INTERRUPT_CHECKS=1` in `smelt`'s environment leaves
 //! every check out: the executable then cannot be stopped by a time limit.
@@ -58,7 +62,7 @@ use wasmparser::{FunctionBody, Operator};
 
 use super::{FuncTranslator, POINTER, trap};
 use crate::core::module::ModuleInfo;
-use crate::core::types::{DefinedFuncIndex, FuncIndex};
+use crate::core::types::{DefinedFuncIndex, EntityIndex, FuncIndex};
 use cranelift_entity::PrimaryMap;
 
 /// The `user_id` of the alias region of the `interrupt` word (unique within
@@ -96,12 +100,54 @@ pub fn checks_on_entry(body: &FunctionBody<'_>) -> bool {
     false
 }
 
+/// Which defined functions of `info` check on entry, given which have a
+/// call instruction (`calls`, by defined function index; see
+/// [`checks_on_entry`]): those, and every function the host may call
+/// (exports and the start function), which the host may call again and
+/// again (an async callback that always yields) with no guest call
+/// between.
+pub fn entry_checks(info: &ModuleInfo<'_>, calls: Vec<bool>) -> PrimaryMap<DefinedFuncIndex, bool> {
+    let mut checks: PrimaryMap<DefinedFuncIndex, bool> = calls.into_iter().collect();
+    let exported = info.exports.iter().filter_map(|e| match e.index {
+        EntityIndex::Func(f) => Some(f),
+        _ => None,
+    });
+    for f in exported.chain(info.start) {
+        if let Some(def) = info.defined_func(f)
+            && let Some(check) = checks.get_mut(def)
+        {
+            *check = true;
+        }
+    }
+    checks
+}
+
 /// A frame of the control stack of [`loops_without_checks`].
 struct Frame {
-    /// For a loop, its number (in the order of the `loop` instructions).
-    loop_number: Option<usize>,
-    /// Whether something seen so far branches to this (loop) frame.
+    kind: Kind,
+    /// Whether something seen so far branches to this frame.
     branched_to: bool,
+}
+
+/// What a [`Frame`] is.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A `loop`, with its number (in the order of the `loop` instructions).
+    Loop(usize),
+    /// A `block`: code in it runs on every path through it unless something
+    /// before branches out of it.
+    Block,
+    /// The function body, an `if` or `else` arm, a `try` or `try_table`.
+    Other,
+}
+
+impl Frame {
+    fn new(kind: Kind) -> Frame {
+        Frame {
+            kind,
+            branched_to: false,
+        }
+    }
 }
 
 /// Which loops of `body` (by number, in the order of their `loop`
@@ -115,10 +161,7 @@ pub fn loops_without_checks(
     entry_checks: &PrimaryMap<DefinedFuncIndex, bool>,
 ) -> Vec<bool> {
     let mut exempt = Vec::new();
-    let mut control = vec![Frame {
-        loop_number: None,
-        branched_to: false,
-    }];
+    let mut control = vec![Frame::new(Kind::Other)];
     let Ok(mut reader) = body.get_operators_reader() else {
         return Vec::new();
     };
@@ -133,12 +176,8 @@ pub fn loops_without_checks(
             return Vec::new();
         };
         match op {
-            Operator::Block { .. } | Operator::If { .. } | Operator::Try { .. } => {
-                control.push(Frame {
-                    loop_number: None,
-                    branched_to: false,
-                })
-            }
+            Operator::Block { .. } => control.push(Frame::new(Kind::Block)),
+            Operator::If { .. } | Operator::Try { .. } => control.push(Frame::new(Kind::Other)),
             Operator::TryTable { try_table } => {
                 // Catch labels are resolved outside the `try_table`.
                 for catch in &try_table.catches {
@@ -150,19 +189,13 @@ pub fn loops_without_checks(
                     };
                     branch(&mut control, depth);
                 }
-                control.push(Frame {
-                    loop_number: None,
-                    branched_to: false,
-                });
+                control.push(Frame::new(Kind::Other));
             }
             Operator::Loop { .. } => {
-                control.push(Frame {
-                    loop_number: Some(exempt.len()),
-                    branched_to: false,
-                });
+                control.push(Frame::new(Kind::Loop(exempt.len())));
                 exempt.push(false);
             }
-            Operator::End => {
+            Operator::End | Operator::Delegate { .. } => {
                 control.pop();
             }
             Operator::Br { relative_depth }
@@ -186,13 +219,22 @@ pub fn loops_without_checks(
                 let checks = info
                     .defined_func(FuncIndex::from_u32(function_index))
                     .is_some_and(|def| entry_checks.get(def) == Some(&true));
-                if let Some(Frame {
-                    loop_number: Some(n),
-                    branched_to: false,
-                }) = control.last()
+                // The innermost loop around the call, when only `block`s
+                // are between them and nothing branched yet to any of them
+                // (a branch to one of these blocks would skip the call, one
+                // to the loop would start the next iteration before it).
+                let covered = control
+                    .iter()
+                    .rev()
+                    .take_while(|f| !f.branched_to && f.kind != Kind::Other)
+                    .find_map(|f| match f.kind {
+                        Kind::Loop(n) => Some(n),
+                        _ => None,
+                    });
+                if let Some(n) = covered
                     && checks
                 {
-                    exempt[*n] = true;
+                    exempt[n] = true;
                 }
             }
             _ => {}
