@@ -12,17 +12,22 @@ checks that all print the same bytes, and prints, per program and as a
 geometric mean, the CPU time (user + system, from wait4) of each build with
 checks over the build without: of the medians, and of the fastest runs
 (less sensitive to other load on the machine). The load average at the
-start and the end is printed with the table. Nothing is written to docs/.
+start and the end is printed with the table. Unless --no-write (or
+--quick, --filter), the figures go in docs/benchmarks.json ("interrupt")
+and docs/benchmarks.md is rewritten from it: a full run of bench/run.py
+keeps that section as it was.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 
 NONE = "none"
 CHECKS = "checks"
 OTHER = "other"
+LABEL = {CHECKS: "checks", OTHER: "other smelt's checks"}
 
 
 def loadavg() -> str:
@@ -34,10 +39,10 @@ def loadavg() -> str:
 
 
 def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
-        other: str | None) -> int:
+        other: str | None) -> tuple[int, dict | None]:
     """Builds and runs the variants of every program of `h.cfg.benches`;
     prints the table. Returns 0, or 1 when a build or run failed or the
-    outputs differed."""
+    outputs differed, and the figures (see `markdown`)."""
     cfg = h.cfg
     start_load = loadavg()
     smelts = [(CHECKS, h.smelt, {}), (NONE, h.smelt, {"SMELT_NO_INTERRUPT_CHECKS": "1"})]
@@ -77,43 +82,65 @@ def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
                 if res.timed_out or res.status != 0:
                     log(f"FAILED: {bench.name} ({kind}): exit status {res.status}\n"
                         f"{res.stderr_tail()}")
-                    return 1
+                    return 1, None
                 d = res.digest()
                 if digest is not None and d != digest:
                     log(f"FAILED: {bench.name}: the output of the {kind} build differs")
-                    return 1
+                    return 1, None
                 digest = d
                 cpu[kind].append(res.cpu_seconds)
-        med = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+        med = {k: statistics.median(v) for k, v in cpu.items()}
         low = {k: min(v) for k, v in cpu.items()}
         rows.append((bench.name, med, low))
         log(f"  {bench.name}: " + ", ".join(
             f"{k} {med[k]:.3f} s (min {low[k]:.3f})" for k in kinds))
     end_load = loadavg()
+    result = {
+        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "smelt": h.info.get("smelt"),
+        "other": os.path.abspath(other) if other else None,
+        "size": cfg.size,
+        "runs": cfg.runs,
+        "load_start": start_load,
+        "load_end": end_load,
+        "cpu_s": {name: {"median": med, "fastest": low} for name, med, low in rows},
+    }
+    print("\n".join(markdown(result, geomean)))
+    return (1 if failed else 0), result
 
-    kinds = [k for k, _, _ in smelts if k != NONE]
-    head = ["program", "no checks (median CPU)"] + [
-        f"{k}/none {what}" for k in kinds for what in ("median", "fastest")]
-    lines = [head]
+
+def markdown(r: dict, geomean) -> list[str]:
+    """The section of docs/benchmarks.md: per program, the CPU time of the
+    build without checks and each build's ratio to it."""
+    kinds = [CHECKS] + ([OTHER] if r.get("other") else [])
+    head = ["program", "no checks"] + [
+        f"{LABEL[k]}: {what}" for k in kinds for what in ("median", "fastest")]
+    rows = []
     ratios: dict[tuple[str, str], list[float]] = {}
-    for name, med, low in rows:
-        line = [name, f"{med[NONE]:.3f} s"]
+    for name, cpu in r["cpu_s"].items():
+        row = [f"`{name}`", f"{cpu['median'][NONE]:.3f} s"]
         for k in kinds:
-            for what, d in (("median", med), ("fastest", low)):
-                r = d[k] / d[NONE]
-                ratios.setdefault((k, what), []).append(r)
-                line.append(f"{r:.3f}")
-        lines.append(line)
-    lines.append(["geometric mean", ""] + [
-        f"{geomean(ratios.get((k, what), [])) or 0:.3f}"
+            for what in ("median", "fastest"):
+                x = cpu[what][k] / cpu[what][NONE]
+                ratios.setdefault((k, what), []).append(x)
+                row.append(f"{x:.3f}×")
+        rows.append(row)
+    rows.append(["**geometric mean**", ""] + [
+        f"**{geomean(ratios.get((k, what), [])) or 0:.3f}×**"
         for k in kinds for what in ("median", "fastest")])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    print(f"interruption checks: CPU time (user + sys) of each build over the build "
-          f"without checks, {cfg.runs} runs each in alternation, `{cfg.size}` inputs")
-    print(f"  checks: {h.smelt}" + (f"\n  other: {os.path.abspath(other)}" if other else ""))
-    print(f"  load average at start {start_load}, at end {end_load}; "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    for line in lines:
-        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(line, widths))))
-    return 1 if failed else 0
+    out = ["## Interruption checks", "",
+           f"Written by `python3 bench/run.py --interrupt-cost` ({r['generated']}; "
+           f"load average {r['load_start']} at the start, {r['load_end']} at the end). "
+           f"Each program (`{r['size']}` inputs) built with the interruption checks of "
+           "`--timeout` and without them (`SMELT_NO_INTERRUPT_CHECKS=1`), "
+           f"{r['runs']} runs of each build in alternation; CPU time (user + system) of the "
+           "build with checks over the one without, of the medians and of the fastest runs "
+           "(`wasi_calls`, a system-call benchmark, left out).", ""]
+    if r.get("other"):
+        out += [f"`{LABEL[OTHER]}`: the same programs built by `{r['other']}`, for comparison.",
+                ""]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("| --- |" + " ---: |" * (len(head) - 1))
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    out.append("")
+    return out

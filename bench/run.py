@@ -26,8 +26,10 @@ In one run it
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
     system-call cost of a file-heavy tool), the HTTP serving section
-    (bench/http_bench.py) and the wasi-threads section (bench/threads.py,
-    rayon with 1 and 2 threads), each run on its own, are kept.
+    (bench/http_bench.py), the wasi-threads section (bench/threads.py,
+    rayon with 1 and 2 threads) and the interruption checks' section
+    (`--interrupt-cost`, bench/interrupt_cost.py), each run on its own, are
+    kept.
 
 `--filter async` (or `--filter echo`) runs the async (or TCP echo)
 benchmark alone and replaces only its section of docs/benchmarks.md and
@@ -533,8 +535,18 @@ class Harness:
         if self.cfg.interrupt_cost:
             if not self.build_programs():
                 return self.finish()
-            return interrupt_cost.run(self, run_timed, run_checked, log, geomean, OUT_DIR,
-                                      WASM_DIR, self.cfg.compare_smelt)
+            status, result = interrupt_cost.run(self, run_timed, run_checked, log, geomean,
+                                                OUT_DIR, WASM_DIR, self.cfg.compare_smelt)
+            if result is not None and self.cfg.write:
+                try:
+                    with open(os.path.join(DOCS, "benchmarks.json")) as f:
+                        rep = json.load(f)
+                except (OSError, ValueError) as e:
+                    log(f"docs/benchmarks.json unreadable ({e}): run the whole suite first")
+                    return 1
+                rep["interrupt"] = result
+                write_report(rep)
+            return status
         if self.cfg.suite:
             # 2. The programs, natively and for wasm32-wasip2.
             if not self.build_programs():
@@ -888,7 +900,7 @@ class Harness:
         try:
             with open(os.path.join(DOCS, "benchmarks.json")) as f:
                 old = json.load(f)
-            for kept in ("ripgrep", "http", "threads"):
+            for kept in ("ripgrep", "http", "threads", "interrupt"):
                 if old.get(kept):
                     rep[kept] = old[kept]
         except (OSError, ValueError):
@@ -974,8 +986,8 @@ def parse_args(argv: list[str]) -> Config:
     ap.add_argument("--interrupt-cost", action="store_true",
                     help="only measure what the interruption checks cost: each program built "
                          "with and without them (SMELT_NO_INTERRUPT_CHECKS=1), run in "
-                         "alternation, CPU time ratios printed (see bench/interrupt_cost.py); "
-                         "no files written")
+                         "alternation, CPU time ratios printed (see bench/interrupt_cost.py) "
+                         "and put in their section of docs/benchmarks.md unless --no-write")
     ap.add_argument("--compare-smelt", metavar="PATH",
                     help="with --interrupt-cost: also build each program with this smelt "
                          "(e.g. an older one) and compare its checks in the same run")
@@ -1112,6 +1124,8 @@ def markdown(rep: dict) -> str:
     if rep.get("threads"):
         import threads
         out += threads.markdown(rep["threads"])
+    if rep.get("interrupt"):
+        out += interrupt_cost.markdown(rep["interrupt"], geomean)
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "
