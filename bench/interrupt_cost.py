@@ -11,7 +11,9 @@ run). It runs every build in alternation (rotating order) `--runs` times,
 checks that all print the same bytes, and prints, per program and as a
 geometric mean, the CPU time (user + system, from wait4) of each build with
 checks over the build without: of the medians, and of the fastest runs
-(less sensitive to other load on the machine). The load average at the
+(less sensitive to other load on the machine); with --instructions, also
+the instructions each build executes on tiny inputs, counted by valgrind's
+callgrind, which other load does not move. The load average at the
 start and the end is printed with the table. Unless --no-write (or
 --quick, --filter), the figures go in docs/benchmarks.json ("interrupt")
 and docs/benchmarks.md is rewritten from it: a full run of bench/run.py
@@ -21,13 +23,18 @@ keeps that section as it was.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import time
 
 NONE = "none"
 CHECKS = "checks"
 OTHER = "other"
 LABEL = {CHECKS: "checks", OTHER: "other smelt's checks"}
+# The inputs of the instruction counts (callgrind runs ~50 times slower).
+INSTRUCTIONS_SIZE = "tiny"
 
 
 def loadavg() -> str:
@@ -36,6 +43,23 @@ def loadavg() -> str:
             return " ".join(f.read().split()[:3])
     except OSError:
         return "unknown"
+
+
+def instructions(exe: str, size: str, timeout: float) -> int | None:
+    """Instructions `exe size` executes (user space, all threads), counted
+    by valgrind's callgrind: a figure that other load on the machine does
+    not move. None without valgrind, or when the run fails."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        return None
+    try:
+        p = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", exe,
+                            size], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(rb"Collected : (\d+)", p.stderr)
+    return int(m.group(1)) if p.returncode == 0 and m else None
 
 
 def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
@@ -91,7 +115,9 @@ def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
                 cpu[kind].append(res.cpu_seconds)
         med = {k: statistics.median(v) for k, v in cpu.items()}
         low = {k: min(v) for k, v in cpu.items()}
-        rows.append((bench.name, med, low))
+        count = {k: instructions(exes[k], INSTRUCTIONS_SIZE, cfg.timeout * 20)
+                 for k in kinds} if cfg.instructions else {}
+        rows.append((bench.name, med, low, count))
         log(f"  {bench.name}: " + ", ".join(
             f"{k} {med[k]:.3f} s (min {low[k]:.3f})" for k in kinds))
     end_load = loadavg()
@@ -103,7 +129,10 @@ def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
         "runs": cfg.runs,
         "load_start": start_load,
         "load_end": end_load,
-        "cpu_s": {name: {"median": med, "fastest": low} for name, med, low in rows},
+        "cpu_s": {name: {"median": med, "fastest": low} for name, med, low, _ in rows},
+        "instructions": {name: count for name, _, _, count in rows
+                         if count and all(count.values())},
+        "instructions_size": INSTRUCTIONS_SIZE,
     }
     print("\n".join(markdown(result, geomean)))
     return (1 if failed else 0), result
@@ -111,23 +140,29 @@ def run(h, run_timed, run_checked, log, geomean, out_dir: str, wasm_dir: str,
 
 def markdown(r: dict, geomean) -> list[str]:
     """The section of docs/benchmarks.md: per program, the CPU time of the
-    build without checks and each build's ratio to it."""
+    build without checks and each build's ratios to it (CPU time, and
+    instructions when counted)."""
     kinds = [CHECKS] + ([OTHER] if r.get("other") else [])
-    head = ["program", "no checks"] + [
-        f"{LABEL[k]}: {what}" for k in kinds for what in ("median", "fastest")]
+    counts = r.get("instructions") or {}
+    whats = ["median", "fastest"] + (["instructions"] if counts else [])
+    head = ["program", "no checks"] + [f"{LABEL[k]}: {what}" for what in whats for k in kinds]
     rows = []
     ratios: dict[tuple[str, str], list[float]] = {}
     for name, cpu in r["cpu_s"].items():
         row = [f"`{name}`", f"{cpu['median'][NONE]:.3f} s"]
-        for k in kinds:
-            for what in ("median", "fastest"):
-                x = cpu[what][k] / cpu[what][NONE]
-                ratios.setdefault((k, what), []).append(x)
-                row.append(f"{x:.3f}×")
+        for what in whats:
+            for k in kinds:
+                if what == "instructions":
+                    x = counts[name][k] / counts[name][NONE] if name in counts else None
+                else:
+                    x = cpu[what][k] / cpu[what][NONE]
+                if x is not None:
+                    ratios.setdefault((k, what), []).append(x)
+                row.append(f"{x:.3f}×" if x is not None else "")
         rows.append(row)
     rows.append(["**geometric mean**", ""] + [
         f"**{geomean(ratios.get((k, what), [])) or 0:.3f}×**"
-        for k in kinds for what in ("median", "fastest")])
+        for what in whats for k in kinds])
     out = ["## Interruption checks", "",
            f"Written by `python3 bench/run.py --interrupt-cost` ({r['generated']}; "
            f"load average {r['load_start']} at the start, {r['load_end']} at the end). "
@@ -135,7 +170,9 @@ def markdown(r: dict, geomean) -> list[str]:
            "`--timeout` and without them (`SMELT_NO_INTERRUPT_CHECKS=1`), "
            f"{r['runs']} runs of each build in alternation; CPU time (user + system) of the "
            "build with checks over the one without, of the medians and of the fastest runs "
-           "(`wasi_calls`, a system-call benchmark, left out).", ""]
+           "(`wasi_calls`, a system-call benchmark, left out)"
+           + (f"; and the instructions executed (valgrind's callgrind, `{r['instructions_size']}` "
+              "inputs: not moved by other load)" if counts else "") + ".", ""]
     if r.get("other"):
         out += [f"`{LABEL[OTHER]}`: the same programs built by `{r['other']}`, for comparison.",
                 ""]

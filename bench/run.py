@@ -485,6 +485,7 @@ class Config:
     run_echo: bool = True  # run the TCP echo benchmark (bench/echo.py)
     interrupt_cost: bool = False  # only measure the interruption checks
     compare_smelt: str | None = None  # with interrupt_cost: another smelt's checks too
+    instructions: bool = False  # with interrupt_cost: count instructions (valgrind)
 
 
 @dataclass
@@ -991,9 +992,14 @@ def parse_args(argv: list[str]) -> Config:
     ap.add_argument("--compare-smelt", metavar="PATH",
                     help="with --interrupt-cost: also build each program with this smelt "
                          "(e.g. an older one) and compare its checks in the same run")
+    ap.add_argument("--instructions", action="store_true",
+                    help="with --interrupt-cost: also count the instructions each build executes "
+                         "on tiny inputs with valgrind's callgrind (deterministic, unlike time)")
     args = ap.parse_args(argv)
-    if args.compare_smelt and not args.interrupt_cost:
-        ap.error("--compare-smelt needs --interrupt-cost")
+    if (args.compare_smelt or args.instructions) and not args.interrupt_cost:
+        ap.error("--compare-smelt and --instructions need --interrupt-cost")
+    if args.instructions and not shutil.which("valgrind"):
+        ap.error("--instructions needs valgrind on the PATH")
     if args.runs < 1 or args.hello_runs < 1:
         ap.error("--runs and --hello-runs must be at least 1")
     benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
@@ -1023,6 +1029,7 @@ def parse_args(argv: list[str]) -> Config:
                            if args.smelt_cpu != "baseline" else []),
         interrupt_cost=args.interrupt_cost,
         compare_smelt=args.compare_smelt,
+        instructions=args.instructions,
     )
 
 
