@@ -276,3 +276,87 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(go_on);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which functions of `wat` check on entry, and for each function which
+    /// of its loops are exempt from a header check.
+    fn plan(wat: &str) -> (Vec<bool>, Vec<Vec<bool>>) {
+        let wasm = wat::parse_str(wat).unwrap();
+        let mut validator = wasmparser::Validator::new_with_features(crate::core::features());
+        let (info, bodies) = crate::core::module::parse(&mut validator, &wasm).unwrap();
+        let calls = bodies.iter().map(|b| checks_on_entry(&b.body)).collect();
+        let entry = entry_checks(&info, calls);
+        let loops = bodies
+            .iter()
+            .map(|b| loops_without_checks(&b.body, &info, &entry))
+            .collect();
+        (entry.values().copied().collect(), loops)
+    }
+
+    #[test]
+    fn leaves_that_the_host_cannot_call_have_no_entry_check() {
+        let (entry, _) = plan(
+            r#"(module
+              (type $t (func))
+              (table 1 funcref)
+              (func $leaf (loop br 0))
+              (func $exported_leaf (export "e"))
+              (func $start_leaf)
+              (func $direct (call $leaf))
+              (func $tail (return_call $leaf))
+              (func $indirect (call_indirect (type $t) (i32.const 0)))
+              (func $by_ref (return_call_ref $t (ref.func $leaf)))
+              (elem declare func $leaf)
+              (start $start_leaf))"#,
+        );
+        assert_eq!(entry, [false, true, true, true, true, true, true]);
+    }
+
+    #[test]
+    fn a_loop_is_exempt_only_when_every_iteration_calls_a_checking_function() {
+        let (_, loops) = plan(
+            r#"(module
+              (type $t (func))
+              (import "env" "imported" (func $imported))
+              (table 1 funcref)
+              (func $leaf)
+              (func $checks (call $leaf))
+              (func
+                ;; 0: exempt, the call at the loop's level
+                (loop (call $checks) (br 0))
+                ;; 1: the callee is a leaf
+                (loop (call $leaf) (br 0))
+                ;; 2: an import, 3: through a table
+                (loop (call $imported) (br 0))
+                (loop (call_indirect (type $t) (i32.const 0)) (br 0))
+                ;; 4: a branch back before the call
+                (loop (br_if 0 (i32.const 1)) (call $checks) (br 0))
+                ;; 5: in an if arm
+                (loop (if (i32.const 0) (then (call $checks))) (br 0))
+                ;; 6: exempt, inside a block; 7: a branch out of the block first
+                (loop (block (call $checks)) (br 0))
+                (loop (block (br_if 0 (i32.const 1)) (call $checks)) (br 0))
+                ;; 8: br_table naming the loop first
+                (loop (block (br_table 0 1 (i32.const 0))) (call $checks) (br 0))
+                ;; 9: the outer loop, branched to from the inner one (10) before
+                ;; its own call; 10 is exempt
+                (loop (loop (call $checks) (br_if 1 (i32.const 1)) (br 0)) (call $checks))
+                ;; 11: a try_table whose catch names the loop (labels count
+                ;; from outside the try_table), before the call
+                (loop (try_table (catch_all 0)) (call $checks) (br 0))
+                ;; 12: exempt, the branch back comes after the call
+                (loop (call $checks) (br_if 0 (i32.const 1)))))"#,
+        );
+        assert_eq!(
+            loops[2],
+            [
+                true, false, false, false, false, false, true, false, false, false, true, false,
+                true
+            ]
+        );
+        assert!(loops[0].is_empty() && loops[1].is_empty());
+    }
+}
