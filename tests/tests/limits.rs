@@ -416,3 +416,42 @@ fn malformed_limits_are_refused_at_build_time() {
         assert!(stderr.contains(flags[0]), "{flags:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_build_without_interruption_checks_refuses_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("spin.wat");
+    std::fs::write(&input, SPIN).unwrap();
+    let exe = dir.path().join("spin");
+    let build = |flags: &[&str]| {
+        Command::new(smelt_tests::smelt_bin().unwrap())
+            .args([
+                "build",
+                input.to_str().unwrap(),
+                "-o",
+                exe.to_str().unwrap(),
+            ])
+            .args(flags)
+            .args(target_flags())
+            .env("SMELT_NO_INTERRUPT_CHECKS", "1")
+            .output()
+            .unwrap()
+    };
+    let out = build(&["--timeout", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", quote(&stderr));
+    assert!(
+        stderr.contains("--timeout") && stderr.contains("SMELT_NO_INTERRUPT_CHECKS"),
+        "{}",
+        quote(&stderr)
+    );
+    // Without --timeout it builds, and says what the executable lacks.
+    let out = build(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}", quote(&stderr));
+    assert!(
+        stderr.contains("no interruption checks"),
+        "{}",
+        quote(&stderr)
+    );
+}

@@ -40,9 +40,9 @@
 //!   loop's check.
 //!
 //! Setting `SMELT_NO_INTERRUPT_CHECKS=1` in `smelt`'s environment leaves
-//! every check out: the executable then cannot be stopped by a time limit.
-//! It exists to measure what the checks cost (`bench/run.py
-//! --interrupt-cost`).
+//! every check out: the executable then cannot be stopped by a time limit
+//! (`smelt build` says so, and refuses `--timeout`). It exists to measure
+//! what the checks cost (`bench/run.py --interrupt-cost`).
 //!
 //! # Why the checks write the word
 //!

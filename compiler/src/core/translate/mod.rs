@@ -23,7 +23,7 @@ mod exceptions;
 pub(crate) use exceptions::exception_layout;
 mod funcref;
 mod gc;
-pub(crate) mod interrupt;
+pub mod interrupt;
 mod memory;
 mod numeric;
 mod simd;
