@@ -26,8 +26,10 @@ In one run it
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
     system-call cost of a file-heavy tool), the HTTP serving section
-    (bench/http_bench.py) and the wasi-threads section (bench/threads.py,
-    rayon with 1 and 2 threads), each run on its own, are kept.
+    (bench/http_bench.py), the wasi-threads section (bench/threads.py,
+    rayon with 1 and 2 threads) and the interruption checks' section
+    (`--interrupt-cost`, bench/interrupt_cost.py), each run on its own, are
+    kept.
 
 `--filter async` (or `--filter echo`) runs the async (or TCP echo)
 benchmark alone and replaces only its section of docs/benchmarks.md and
@@ -60,6 +62,7 @@ import time
 from dataclasses import dataclass, field
 
 import echo
+import interrupt_cost
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(ROOT, "bench", "programs")
@@ -136,6 +139,7 @@ class RunResult:
     stdout_path: str
     stderr_path: str
     timed_out: bool = False
+    cpu_seconds: float = 0.0  # user + system time of the child (wait4)
 
     def digest(self) -> str:
         with open(self.stdout_path, "rb") as f:
@@ -193,7 +197,8 @@ def run_timed(argv: list[str], stdout_path: str, stderr_path: str, timeout: floa
         timer.cancel()
     seconds = time.perf_counter() - start
     return RunResult(seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss,
-                     stdout_path, stderr_path, timed_out.is_set())
+                     stdout_path, stderr_path, timed_out.is_set(),
+                     usage.ru_utime + usage.ru_stime)
 
 
 def run_checked(argv: list[str], what: str, cwd: str | None = None,
@@ -478,6 +483,9 @@ class Config:
     suite: bool = True  # build and run hello world and the programs of bench/programs
     run_async: bool = True  # run the async benchmark of bench/async
     run_echo: bool = True  # run the TCP echo benchmark (bench/echo.py)
+    interrupt_cost: bool = False  # only measure the interruption checks
+    compare_smelt: str | None = None  # with interrupt_cost: another smelt's checks too
+    instructions: bool = False  # with interrupt_cost: count instructions (valgrind)
 
 
 @dataclass
@@ -525,6 +533,21 @@ class Harness:
         # 1. smelt itself, unless given.
         if not self.build_smelt():
             return self.finish()
+        if self.cfg.interrupt_cost:
+            if not self.build_programs():
+                return self.finish()
+            status, result = interrupt_cost.run(self, run_timed, run_checked, log, geomean,
+                                                OUT_DIR, WASM_DIR, self.cfg.compare_smelt)
+            if result is not None and self.cfg.write:
+                try:
+                    with open(os.path.join(DOCS, "benchmarks.json")) as f:
+                        rep = json.load(f)
+                except (OSError, ValueError) as e:
+                    log(f"docs/benchmarks.json unreadable ({e}): run the whole suite first")
+                    return 1
+                rep["interrupt"] = result
+                write_report(rep)
+            return status
         if self.cfg.suite:
             # 2. The programs, natively and for wasm32-wasip2.
             if not self.build_programs():
@@ -878,7 +901,7 @@ class Harness:
         try:
             with open(os.path.join(DOCS, "benchmarks.json")) as f:
                 old = json.load(f)
-            for kept in ("ripgrep", "http", "threads"):
+            for kept in ("ripgrep", "http", "threads", "interrupt"):
                 if old.get(kept):
                     rep[kept] = old[kept]
         except (OSError, ValueError):
@@ -961,7 +984,22 @@ def parse_args(argv: list[str]) -> Config:
                          "e.g. that the machine was busy")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds before a run is killed (default 300, 60 with --quick)")
+    ap.add_argument("--interrupt-cost", action="store_true",
+                    help="only measure what the interruption checks cost: each program built "
+                         "with and without them (SMELT_NO_INTERRUPT_CHECKS=1), run in "
+                         "alternation, CPU time ratios printed (see bench/interrupt_cost.py) "
+                         "and put in their section of docs/benchmarks.md unless --no-write")
+    ap.add_argument("--compare-smelt", metavar="PATH",
+                    help="with --interrupt-cost: also build each program with this smelt "
+                         "(e.g. an older one) and compare its checks in the same run")
+    ap.add_argument("--instructions", action="store_true",
+                    help="with --interrupt-cost: also count the instructions each build executes "
+                         "on tiny inputs with valgrind's callgrind (deterministic, unlike time)")
     args = ap.parse_args(argv)
+    if (args.compare_smelt or args.instructions) and not args.interrupt_cost:
+        ap.error("--compare-smelt and --instructions need --interrupt-cost")
+    if args.instructions and not shutil.which("valgrind"):
+        ap.error("--instructions needs valgrind on the PATH")
     if args.runs < 1 or args.hello_runs < 1:
         ap.error("--runs and --hello-runs must be at least 1")
     benches = [b for b in BENCHES if not args.filter or any(f in b.name for f in args.filter)]
@@ -989,6 +1027,9 @@ def parse_args(argv: list[str]) -> Config:
         build_runs=1 if args.quick else 5,
         notes=args.note + ([f"smelt executables built with `--cpu {args.smelt_cpu}`"]
                            if args.smelt_cpu != "baseline" else []),
+        interrupt_cost=args.interrupt_cost,
+        compare_smelt=args.compare_smelt,
+        instructions=args.instructions,
     )
 
 
@@ -1090,6 +1131,8 @@ def markdown(rep: dict) -> str:
     if rep.get("threads"):
         import threads
         out += threads.markdown(rep["threads"])
+    if rep.get("interrupt"):
+        out += interrupt_cost.markdown(rep["interrupt"], geomean)
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "

@@ -444,6 +444,17 @@ fn build_bytes(
     (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
     emit: Emit,
 ) -> Result<()> {
+    if !smelt::core::translate::interrupt::checks_enabled() {
+        if options.timeout.is_some() {
+            bail!(
+                "--timeout needs the interruption checks that SMELT_NO_INTERRUPT_CHECKS leaves out"
+            );
+        }
+        eprintln!(
+            "smelt: SMELT_NO_INTERRUPT_CHECKS is set: {} has no interruption checks, so SMELT_TIMEOUT cannot stop it",
+            output.display()
+        );
+    }
     let compile = || {
         smelt::command::compile_any(
             wasm,
@@ -596,6 +607,8 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
     for flag in target.isa().isa_flags() {
         flag.to_string().hash(&mut hasher);
     }
+    // Whether the code has interruption checks (see `SMELT_NO_INTERRUPT_CHECKS`).
+    smelt::core::translate::interrupt::checks_enabled().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     smelt_abi::ABI_VERSION.hash(&mut hasher);
     // The compiler itself: a rebuilt smelt must not reuse old executables.

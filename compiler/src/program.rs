@@ -452,6 +452,22 @@ impl<'data> ProgramBuilder<'data> {
             );
         }
 
+        // Which functions check for an interruption on entry (a first
+        // pass over every body, in parallel).
+        let checks = translate::interrupt::checks_enabled();
+        let entry_checks: PrimaryMap<ModuleIndex, Option<PrimaryMap<DefinedFuncIndex, bool>>> =
+            bodies
+                .iter()
+                .map(|(m, module_bodies)| {
+                    checks.then(|| {
+                        let calls: Vec<bool> = module_bodies
+                            .par_iter()
+                            .map(|input| translate::interrupt::checks_on_entry(&input.body))
+                            .collect();
+                        translate::interrupt::entry_checks(&modules[m], calls)
+                    })
+                })
+                .collect();
         let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
             .iter()
             .map(|(m, info)| ModuleEnv {
@@ -469,6 +485,7 @@ impl<'data> ProgramBuilder<'data> {
                 registry: &registry,
                 types_data,
                 stack_maps,
+                entry_checks: entry_checks[m].clone(),
             })
             .collect();
         let roots_ids: HashMap<ModuleIndex, DataId> =

@@ -261,6 +261,142 @@ fn endless_tail_calls_are_interrupted_at_function_entry() {
     assert!(stderr.contains("    0: f\n"), "{}", quote(&stderr));
 }
 
+/// Programs that never end (or not for 2^60 calls) and pass no check but
+/// the one their kind of cycle needs, with what each shows. smelt leaves
+/// out the entry check of a function that calls nothing and the header
+/// check of a loop whose every iteration calls a function that checks on
+/// entry: each program is stopped only if that reasoning keeps a check on
+/// its cycle.
+const CYCLES: &[(&str, &str)] = &[
+    (
+        "a loop whose only call is to a leaf (which has no entry check)",
+        r#"(module
+          (func $leaf)
+          (func (export "_start") (loop (call $leaf) (br 0))))"#,
+    ),
+    (
+        "a loop calling a function with an entry check (the loop has none)",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start") (loop (call $calls) (br 0))))"#,
+    ),
+    (
+        "a loop that branches back before its call",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start")
+            (loop (br_if 0 (i32.const 1)) (call $calls) (br 0))))"#,
+    ),
+    (
+        "a loop whose call is in an `if` not taken",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start") (local $n i32)
+            (loop (if (local.get $n) (then (call $calls))) (br 0))))"#,
+    ),
+    (
+        "a loop that branches back from a `br_table` before its call",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start")
+            (loop (block (br_table 1 0 (i32.const 0))) (call $calls) (br 0))))"#,
+    ),
+    (
+        "a loop calling, inside a `block`, a function with an entry check",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start") (loop (block (call $calls)) (br 0))))"#,
+    ),
+    (
+        "a loop that branches out of the `block` around its call, skipping it",
+        r#"(module
+          (func $leaf)
+          (func $calls (call $leaf))
+          (func (export "_start")
+            (loop (block (br_if 0 (i32.const 1)) (call $calls)) (br 0))))"#,
+    ),
+    (
+        "mutual recursion without loops (2^60 calls, 60 deep)",
+        r#"(module
+          (func $a (param $n i64)
+            (if (i64.eqz (local.get $n)) (then return))
+            (call $b (i64.sub (local.get $n) (i64.const 1)))
+            (call $b (i64.sub (local.get $n) (i64.const 1))))
+          (func $b (param $n i64)
+            (if (i64.eqz (local.get $n)) (then return))
+            (call $a (i64.sub (local.get $n) (i64.const 1)))
+            (call $a (i64.sub (local.get $n) (i64.const 1))))
+          (func (export "_start") (call $a (i64.const 60))))"#,
+    ),
+    (
+        "a cycle of tail calls between two functions",
+        r#"(module
+          (func $a (return_call $b))
+          (func $b (return_call $a))
+          (func (export "_start") (call $a)))"#,
+    ),
+    (
+        "a cycle of tail calls through a table",
+        r#"(module
+          (type $t (func))
+          (table 1 funcref)
+          (elem (i32.const 0) $f)
+          (func $f (type $t) (return_call_indirect (type $t) (i32.const 0)))
+          (func (export "_start") (call $f)))"#,
+    ),
+    (
+        "recursion through a table (2^60 calls, 60 deep)",
+        r#"(module
+          (type $t (func (param i64)))
+          (table 1 funcref)
+          (elem (i32.const 0) $f)
+          (func $f (type $t) (param $n i64)
+            (if (i64.eqz (local.get $n)) (then return))
+            (call_indirect (type $t) (i64.sub (local.get $n) (i64.const 1)) (i32.const 0))
+            (call_indirect (type $t) (i64.sub (local.get $n) (i64.const 1)) (i32.const 0)))
+          (func (export "_start") (call $f (i64.const 60))))"#,
+    ),
+    (
+        "a loop calling through a table (which may reach a function without checks)",
+        r#"(module
+          (type $t (func))
+          (table 1 funcref)
+          (elem (i32.const 0) $leaf)
+          (func $leaf (type $t))
+          (func (export "_start") (loop (call_indirect (type $t) (i32.const 0)) (br 0))))"#,
+    ),
+    (
+        "a cycle of tail calls through `call_ref`",
+        r#"(module
+          (type $t (func))
+          (elem declare func $f)
+          (func $f (type $t) (return_call_ref $t (ref.func $f)))
+          (func (export "_start") (call $f)))"#,
+    ),
+];
+
+#[test]
+fn every_kind_of_cycle_is_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, wat) in CYCLES {
+        let exe = build(dir.path(), wat, &["--timeout", "0.2"]);
+        let out = run_with(&exe, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(134)
+                && stderr.starts_with("wasm trap: interrupt: the time limit passed"),
+            "{what}: expected the interrupt trap, got status {:?}, stderr:\n{}",
+            out.status.code(),
+            quote(&stderr)
+        );
+    }
+}
+
 #[test]
 fn the_environment_sets_a_timeout_the_build_did_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -302,4 +438,43 @@ fn malformed_limits_are_refused_at_build_time() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(flags[0]), "{flags:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_build_without_interruption_checks_refuses_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("spin.wat");
+    std::fs::write(&input, SPIN).unwrap();
+    let exe = dir.path().join("spin");
+    let build = |flags: &[&str]| {
+        Command::new(smelt_tests::smelt_bin().unwrap())
+            .args([
+                "build",
+                input.to_str().unwrap(),
+                "-o",
+                exe.to_str().unwrap(),
+            ])
+            .args(flags)
+            .args(target_flags())
+            .env("SMELT_NO_INTERRUPT_CHECKS", "1")
+            .output()
+            .unwrap()
+    };
+    let out = build(&["--timeout", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", quote(&stderr));
+    assert!(
+        stderr.contains("--timeout") && stderr.contains("SMELT_NO_INTERRUPT_CHECKS"),
+        "{}",
+        quote(&stderr)
+    );
+    // Without --timeout it builds, and says what the executable lacks.
+    let out = build(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}", quote(&stderr));
+    assert!(
+        stderr.contains("no interruption checks"),
+        "{}",
+        quote(&stderr)
+    );
 }

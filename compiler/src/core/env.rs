@@ -56,6 +56,10 @@ pub struct ModuleEnv<'a> {
     /// Whether the program can create GC objects (it has struct, array or
     /// tag types), so that references to them must be in stack maps.
     pub stack_maps: bool,
+    /// Which defined functions check for an interruption on entry (see
+    /// [`super::translate::interrupt`]); `None` when no code has checks
+    /// (`SMELT_NO_INTERRUPT_CHECKS`).
+    pub entry_checks: Option<PrimaryMap<DefinedFuncIndex, bool>>,
 }
 
 impl ModuleEnv<'_> {

@@ -1,17 +1,50 @@
 //! Interruption checks: how a runaway guest is stopped.
 //!
-//! Every function entry and every loop header loads the store context's
-//! `interrupt` word (`vmctx` → store context → `interrupt`, see
-//! [`smelt_abi::vm::VMStoreContext`]) and traps with
-//! [`TrapCode::Interrupted`] when it is not zero. The runtime's timer sets
-//! the word when a guest's time limit passes (`--timeout`,
-//! `SMELT_TIMEOUT`), so any execution that does not end passes a check
-//! soon after: it either calls functions or branches back to a loop
-//! header. This is Wasmtime's epoch interruption with the epoch comparison
-//! done by the timer instead of the guest: one load (the store context
-//! pointer is read-only and hoisted out of loops), one compare and one
-//! branch to an out-of-line trap per check. Code without limits pays the
-//! same, so that a limit can be set when the executable starts.
+//! A check loads the store context's `interrupt` word (`vmctx` → store
+//! context → `interrupt`, see [`smelt_abi::vm::VMStoreContext`]) and traps
+//! with [`TrapCode::Interrupted`] when it is not zero. The runtime's timer
+//! sets the word when a guest's time limit passes (`--timeout`,
+//! `SMELT_TIMEOUT`). This is Wasmtime's epoch interruption with the epoch
+//! comparison done by the timer instead of the guest: one load (the store
+//! context pointer is read-only and hoisted out of loops), one compare and
+//! one branch to an out-of-line (cold) trap per check. Code without limits
+//! pays the same, so that a limit can be set when the executable starts.
+//!
+//! # Where the checks are
+//!
+//! Execution that goes on for long either iterates a loop or makes calls
+//! (a body without either runs each of its instructions at most once).
+//! The checks are placed so that both pass a check, and soon:
+//!
+//! - **Function entries**, except in a function whose body has no call
+//!   instruction of any kind (`call`, `call_indirect`, `call_ref` and their
+//!   `return_call` forms) and that the host cannot call (not exported, not
+//!   the start function): such a leaf only runs its own body, whose loops
+//!   have their own checks, and returns. (The host may call an export again
+//!   and again with no guest call between, as it does an async callback
+//!   that keeps yielding.) Every cycle of the call graph —
+//!   recursion, mutual recursion, tail-call cycles, cycles through tables,
+//!   `call_ref`, imports and the host — therefore goes through an entry
+//!   with a check, since every function on it makes a call. Between two
+//!   checks a thread runs at most the straight-line code of one caller's
+//!   body, the leaves it calls, and the rest of the bodies of the frames
+//!   it returns through.
+//! - **Loop headers**, except of a loop whose every iteration calls a
+//!   function that checks on entry: its body has, at its own level or
+//!   inside `block`s only (not in an `if` arm, a nested loop or a `try`),
+//!   a direct `call` of a function of the module that checks on entry, and
+//!   nothing before that call branches to the loop's header or out of one
+//!   of those blocks (no `br`, `br_if`, `br_table`, `br_on_*` or
+//!   `try_table` catch label naming them). A call of an import, through a
+//!   table or a reference may reach code without a check, so it keeps the
+//!   loop's check.
+//!
+//! Setting `SMELT_NO_INTERRUPT_CHECKS=1` in `smelt`'s environment leaves
+//! every check out: the executable then cannot be stopped by a time limit
+//! (`smelt build` says so, and refuses `--timeout`). It exists to measure
+//! what the checks cost (`bench/run.py --interrupt-cost`).
+//!
+//! # Why the checks write the word
 //!
 //! Cranelift's alias analysis would otherwise merge the load in a loop
 //! header with the one at the function's entry when the loop stores
@@ -25,12 +58,190 @@
 use cranelift_codegen::ir::{AliasRegionData, InstBuilder, MemFlagsData};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{STORE_INTERRUPT, VMCTX_STORE};
+use wasmparser::{FunctionBody, Operator};
 
 use super::{FuncTranslator, POINTER, trap};
+use crate::core::module::ModuleInfo;
+use crate::core::types::{DefinedFuncIndex, EntityIndex, FuncIndex};
+use cranelift_entity::PrimaryMap;
 
 /// The `user_id` of the alias region of the `interrupt` word (unique within
 /// a function, which is all Cranelift needs without inlining).
 const INTERRUPT_REGION: u32 = 0x696e_7472;
+
+/// Whether interruption checks are emitted at all: they are unless
+/// `SMELT_NO_INTERRUPT_CHECKS` is set to something other than `0` in the
+/// compiler's environment (for measuring their cost).
+pub fn checks_enabled() -> bool {
+    std::env::var_os("SMELT_NO_INTERRUPT_CHECKS").is_none_or(|v| v.is_empty() || v == "0")
+}
+
+/// Whether a function with body `body` checks for an interruption on
+/// entry: whether it has a call instruction. A body that cannot be read
+/// counts as one with calls (its translation reports the error).
+pub fn checks_on_entry(body: &FunctionBody<'_>) -> bool {
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return true;
+    };
+    while !reader.eof() {
+        match reader.read() {
+            Ok(
+                Operator::Call { .. }
+                | Operator::CallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. },
+            ) => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Which defined functions of `info` check on entry, given which have a
+/// call instruction (`calls`, by defined function index; see
+/// [`checks_on_entry`]): those, and every function the host may call
+/// (exports and the start function), which the host may call again and
+/// again (an async callback that always yields) with no guest call
+/// between.
+pub fn entry_checks(info: &ModuleInfo<'_>, calls: Vec<bool>) -> PrimaryMap<DefinedFuncIndex, bool> {
+    let mut checks: PrimaryMap<DefinedFuncIndex, bool> = calls.into_iter().collect();
+    let exported = info.exports.iter().filter_map(|e| match e.index {
+        EntityIndex::Func(f) => Some(f),
+        _ => None,
+    });
+    for f in exported.chain(info.start) {
+        if let Some(def) = info.defined_func(f)
+            && let Some(check) = checks.get_mut(def)
+        {
+            *check = true;
+        }
+    }
+    checks
+}
+
+/// A frame of the control stack of [`loops_without_checks`].
+struct Frame {
+    kind: Kind,
+    /// Whether something seen so far branches to this frame.
+    branched_to: bool,
+}
+
+/// What a [`Frame`] is.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A `loop`, with its number (in the order of the `loop` instructions).
+    Loop(usize),
+    /// A `block`: code in it runs on every path through it unless something
+    /// before branches out of it.
+    Block,
+    /// The function body, an `if` or `else` arm, a `try` or `try_table`.
+    Other,
+}
+
+impl Frame {
+    fn new(kind: Kind) -> Frame {
+        Frame {
+            kind,
+            branched_to: false,
+        }
+    }
+}
+
+/// Which loops of `body` (by number, in the order of their `loop`
+/// instructions, reachable or not) need no check in their header, given
+/// which functions of `info` check on entry (`entry_checks`, by defined
+/// function index; see the module documentation). A body that cannot be
+/// read gets no exemption.
+pub fn loops_without_checks(
+    body: &FunctionBody<'_>,
+    info: &ModuleInfo<'_>,
+    entry_checks: &PrimaryMap<DefinedFuncIndex, bool>,
+) -> Vec<bool> {
+    let mut exempt = Vec::new();
+    let mut control = vec![Frame::new(Kind::Other)];
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return Vec::new();
+    };
+    // Marks the frame `depth` labels out as branched to.
+    fn branch(control: &mut [Frame], depth: u32) {
+        if let Some(i) = control.len().checked_sub(depth as usize + 1) {
+            control[i].branched_to = true;
+        }
+    }
+    while !reader.eof() {
+        let Ok(op) = reader.read() else {
+            return Vec::new();
+        };
+        match op {
+            Operator::Block { .. } => control.push(Frame::new(Kind::Block)),
+            Operator::If { .. } | Operator::Try { .. } => control.push(Frame::new(Kind::Other)),
+            Operator::TryTable { try_table } => {
+                // Catch labels are resolved outside the `try_table`.
+                for catch in &try_table.catches {
+                    let depth = match *catch {
+                        wasmparser::Catch::One { label, .. }
+                        | wasmparser::Catch::OneRef { label, .. }
+                        | wasmparser::Catch::All { label }
+                        | wasmparser::Catch::AllRef { label } => label,
+                    };
+                    branch(&mut control, depth);
+                }
+                control.push(Frame::new(Kind::Other));
+            }
+            Operator::Loop { .. } => {
+                control.push(Frame::new(Kind::Loop(exempt.len())));
+                exempt.push(false);
+            }
+            Operator::End | Operator::Delegate { .. } => {
+                control.pop();
+            }
+            Operator::Br { relative_depth }
+            | Operator::BrIf { relative_depth }
+            | Operator::BrOnNull { relative_depth }
+            | Operator::BrOnNonNull { relative_depth }
+            | Operator::BrOnCast { relative_depth, .. }
+            | Operator::BrOnCastFail { relative_depth, .. } => {
+                branch(&mut control, relative_depth);
+            }
+            Operator::BrTable { targets } => {
+                branch(&mut control, targets.default());
+                for target in targets.targets() {
+                    let Ok(depth) = target else {
+                        return Vec::new();
+                    };
+                    branch(&mut control, depth);
+                }
+            }
+            Operator::Call { function_index } => {
+                let checks = info
+                    .defined_func(FuncIndex::from_u32(function_index))
+                    .is_some_and(|def| entry_checks.get(def) == Some(&true));
+                // The innermost loop around the call, when only `block`s
+                // are between them and nothing branched yet to any of them
+                // (a branch to one of these blocks would skip the call, one
+                // to the loop would start the next iteration before it).
+                let covered = control
+                    .iter()
+                    .rev()
+                    .take_while(|f| !f.branched_to && f.kind != Kind::Other)
+                    .find_map(|f| match f.kind {
+                        Kind::Loop(n) => Some(n),
+                        _ => None,
+                    });
+                if let Some(n) = covered
+                    && checks
+                {
+                    exempt[n] = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    exempt
+}
 
 impl FuncTranslator<'_, '_> {
     /// Emits the interruption check at the current position (a function's
@@ -63,5 +274,89 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(go_on);
 
         self.builder.switch_to_block(go_on);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which functions of `wat` check on entry, and for each function which
+    /// of its loops are exempt from a header check.
+    fn plan(wat: &str) -> (Vec<bool>, Vec<Vec<bool>>) {
+        let wasm = wat::parse_str(wat).unwrap();
+        let mut validator = wasmparser::Validator::new_with_features(crate::core::features());
+        let (info, bodies) = crate::core::module::parse(&mut validator, &wasm).unwrap();
+        let calls = bodies.iter().map(|b| checks_on_entry(&b.body)).collect();
+        let entry = entry_checks(&info, calls);
+        let loops = bodies
+            .iter()
+            .map(|b| loops_without_checks(&b.body, &info, &entry))
+            .collect();
+        (entry.values().copied().collect(), loops)
+    }
+
+    #[test]
+    fn leaves_that_the_host_cannot_call_have_no_entry_check() {
+        let (entry, _) = plan(
+            r#"(module
+              (type $t (func))
+              (table 1 funcref)
+              (func $leaf (loop br 0))
+              (func $exported_leaf (export "e"))
+              (func $start_leaf)
+              (func $direct (call $leaf))
+              (func $tail (return_call $leaf))
+              (func $indirect (call_indirect (type $t) (i32.const 0)))
+              (func $by_ref (return_call_ref $t (ref.func $leaf)))
+              (elem declare func $leaf)
+              (start $start_leaf))"#,
+        );
+        assert_eq!(entry, [false, true, true, true, true, true, true]);
+    }
+
+    #[test]
+    fn a_loop_is_exempt_only_when_every_iteration_calls_a_checking_function() {
+        let (_, loops) = plan(
+            r#"(module
+              (type $t (func))
+              (import "env" "imported" (func $imported))
+              (table 1 funcref)
+              (func $leaf)
+              (func $checks (call $leaf))
+              (func
+                ;; 0: exempt, the call at the loop's level
+                (loop (call $checks) (br 0))
+                ;; 1: the callee is a leaf
+                (loop (call $leaf) (br 0))
+                ;; 2: an import, 3: through a table
+                (loop (call $imported) (br 0))
+                (loop (call_indirect (type $t) (i32.const 0)) (br 0))
+                ;; 4: a branch back before the call
+                (loop (br_if 0 (i32.const 1)) (call $checks) (br 0))
+                ;; 5: in an if arm
+                (loop (if (i32.const 0) (then (call $checks))) (br 0))
+                ;; 6: exempt, inside a block; 7: a branch out of the block first
+                (loop (block (call $checks)) (br 0))
+                (loop (block (br_if 0 (i32.const 1)) (call $checks)) (br 0))
+                ;; 8: br_table naming the loop first
+                (loop (block (br_table 0 1 (i32.const 0))) (call $checks) (br 0))
+                ;; 9: the outer loop, branched to from the inner one (10) before
+                ;; its own call; 10 is exempt
+                (loop (loop (call $checks) (br_if 1 (i32.const 1)) (br 0)) (call $checks))
+                ;; 11: a try_table whose catch names the loop (labels count
+                ;; from outside the try_table), before the call
+                (loop (try_table (catch_all 0)) (call $checks) (br 0))
+                ;; 12: exempt, the branch back comes after the call
+                (loop (call $checks) (br_if 0 (i32.const 1)))))"#,
+        );
+        assert_eq!(
+            loops[2],
+            [
+                true, false, false, false, false, false, true, false, false, false, true, false,
+                true
+            ]
+        );
+        assert!(loops[0].is_empty() && loops[1].is_empty());
     }
 }

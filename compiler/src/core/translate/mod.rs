@@ -23,7 +23,7 @@ mod exceptions;
 pub(crate) use exceptions::exception_layout;
 mod funcref;
 mod gc;
-mod interrupt;
+pub mod interrupt;
 mod memory;
 mod numeric;
 mod simd;
@@ -153,7 +153,18 @@ pub fn translate_function(
         .into_validator(std::mem::take(&mut ctx.validator));
     let result = {
         let builder = FunctionBuilder::new(&mut func, &mut ctx.builder);
-        let mut t = FuncTranslator::new(env, builder, ty);
+        let loop_checks = match &env.entry_checks {
+            Some(entry_checks) => {
+                interrupt::loops_without_checks(&input.body, env.info, entry_checks)
+                    .into_iter()
+                    .map(|exempt| !exempt)
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let entry_check = env.entry_checks.as_ref().is_some_and(|c| c[def]);
+        let mut t = FuncTranslator::new(env, builder, ty, entry_check);
+        t.loop_checks = loop_checks;
         let result = t.run(&input.body, &mut validator);
         if result.is_ok() {
             t.builder.finalize(env.frontend_config);
@@ -192,10 +203,21 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// Values of the operand stack whose type has been looked at, for
     /// stack maps (see [`FuncTranslator::declare_gc_values`]).
     typed: std::collections::HashSet<Value>,
+    /// Whether each loop of the body (by number, in the order of the
+    /// `loop` instructions) checks for an interruption in its header; a
+    /// loop past the end checks when the module has checks at all.
+    loop_checks: Vec<bool>,
+    /// The number of `loop` instructions translated so far.
+    loops: usize,
 }
 
 impl<'a, 'f> FuncTranslator<'a, 'f> {
-    fn new(env: &'a ModuleEnv<'a>, mut builder: FunctionBuilder<'f>, ty: &FuncType) -> Self {
+    fn new(
+        env: &'a ModuleEnv<'a>,
+        mut builder: FunctionBuilder<'f>,
+        ty: &FuncType,
+        entry_check: bool,
+    ) -> Self {
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);
@@ -240,12 +262,16 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             builtin_calls: HashMap::new(),
             tries: Vec::new(),
             typed: std::collections::HashSet::new(),
+            loop_checks: Vec::new(),
+            loops: 0,
         };
         for (&wasm_ty, &value) in ty.params.iter().zip(&params[1..]) {
             let var = t.declare_local(wasm_ty);
             t.builder.def_var(var, value);
         }
-        t.check_interrupt();
+        if entry_check {
+            t.check_interrupt();
+        }
         t
     }
 
@@ -535,6 +561,8 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 if let BlockType::Type(ty) = blockty {
                     self.check_value_type(ty)?;
                 }
+                let number = self.loops;
+                self.loops += 1;
                 if !self.reachable {
                     self.push_dead_frame();
                     return Ok(());
@@ -546,7 +574,13 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 let base = self.stack.len() - params.len();
                 self.stack.truncate(base);
                 self.builder.switch_to_block(header);
-                self.check_interrupt();
+                let check = match self.loop_checks.get(number) {
+                    Some(&check) => check,
+                    None => self.env.entry_checks.is_some(),
+                };
+                if check {
+                    self.check_interrupt();
+                }
                 self.stack
                     .extend_from_slice(self.builder.block_params(header));
                 self.control.push(Frame {
