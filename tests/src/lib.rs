@@ -272,3 +272,23 @@ pub fn build_guests(project: &str, target: &str) -> Result<PathBuf, String> {
     }
     Ok(target_dir.join(target).join("release"))
 }
+
+/// Makes two tests of each function `name(minor: u32)` given: `p2::name`
+/// calls it with 2 (WASI 0.2), `p3::name` with 3 (WASI 0.3).
+#[macro_export]
+macro_rules! both_versions {
+    ($($name:ident),* $(,)?) => {
+        mod p2 {
+            $(#[test]
+            fn $name() {
+                super::$name(2)
+            })*
+        }
+        mod p3 {
+            $(#[test]
+            fn $name() {
+                super::$name(3)
+            })*
+        }
+    };
+}

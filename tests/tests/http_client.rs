@@ -345,25 +345,7 @@ fn hosts_not_granted_are_denied(minor: u32) {
     assert!(ok, "{out}");
 }
 
-/// Runs each test for the WASI 0.2 and the WASI 0.3 clients.
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod p2 {
-            $(#[test]
-            fn $name() {
-                super::$name(2)
-            })*
-        }
-        mod p3 {
-            $(#[test]
-            fn $name() {
-                super::$name(3)
-            })*
-        }
-    };
-}
-
-both_versions!(
+smelt_tests::both_versions!(
     plain_http_bodies_and_trailers,
     https_with_the_certificate_checked,
     timeouts_and_failures_are_error_codes,

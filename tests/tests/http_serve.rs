@@ -550,25 +550,7 @@ fn curl_and_wrk_are_served(minor: u32) {
     assert!(requests > 0, "{text}");
 }
 
-/// Runs each test for the WASI 0.2 and the WASI 0.3 components.
-macro_rules! both_versions {
-    ($($name:ident),* $(,)?) => {
-        mod p2 {
-            $(#[test]
-            fn $name() {
-                super::$name(2)
-            })*
-        }
-        mod p3 {
-            $(#[test]
-            fn $name() {
-                super::$name(3)
-            })*
-        }
-    };
-}
-
-both_versions!(
+smelt_tests::both_versions!(
     hello_world_is_served,
     request_parts_reach_the_guest,
     a_mebibyte_goes_both_ways_with_length_and_chunked,
