@@ -17,9 +17,8 @@
 # need that machine's C compiler driver and libc (see the README). Debug
 # information is stripped.
 #
-# Each target's runtime library is built here the way tests/run.sh builds it
-# (the Rust target must be installed, or for a musl target rustup cannot
-# install, targets/musl-from-source.sh is used).
+# Each target's runtime library is built here (targets/runtime.sh), as
+# tests/run.sh builds it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -50,14 +49,7 @@ for t in "${targets[@]}"; do
     built=$target_dir/release
   else
     built=$target_dir/$t/release
-    if [ -d "$(rustc --print target-libdir --target "$t")" ]; then
-      cargo build --release --locked -p smelt-runtime --target "$t"
-    elif [[ "$t" == *-musl ]]; then
-      bash targets/musl-from-source.sh "$t"
-    else
-      echo "dist: the Rust target $t is missing: rustup target add $t" >&2
-      exit 1
-    fi
+    bash targets/runtime.sh "$t"
   fi
   strip_copy "$built/libsmelt_runtime.a" "$lib/libsmelt_runtime.a"
   if [[ "$t" == *-musl ]]; then

@@ -41,14 +41,7 @@ cargo build --release --workspace --locked
 # The runtime library for each other target. A musl target that rustup
 # cannot install here is built from source (targets/musl-from-source.sh).
 for t in "${cross[@]}"; do
-  if [ -d "$(rustc --print target-libdir --target "$t")" ]; then
-    cargo build --release --locked -p smelt-runtime --target "$t"
-  elif [[ "$t" == *-musl ]]; then
-    bash targets/musl-from-source.sh "$t"
-  else
-    echo "run.sh: the Rust target $t is missing: rustup target add $t" >&2
-    exit 1
-  fi
+  bash targets/runtime.sh "$t"
 done
 # Every suite runs even when one before it failed; the script fails at the
 # end if any did.
