@@ -21,7 +21,8 @@ In one run it
     of WASI 0.3 components that times coroutine switches, async calls
     between components and streams, against native memcpy, and the TCP echo
     benchmark (bench/echo.py): echo throughput over loopback of a `std::net`
-    program built natively and compiled by smelt;
+    server built natively and compiled by smelt (WASI 0.2), and of its
+    WASI 0.3 twin compiled by smelt;
  7. prints a table and writes docs/benchmarks.md and docs/benchmarks.json,
     and ends with `bench: N passed, N failed` (programs, hello world and the
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
