@@ -213,6 +213,36 @@ fn the_gc_heap_counts_against_the_memory_limit() {
 }
 
 #[test]
+fn a_gc_object_larger_than_the_machine_traps() {
+    // 2^32 - 1 elements of 16 bytes: 64 GiB, more than the machines the
+    // tests run on have, with no --max-memory; the OOM killer must not be
+    // what ends it.
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let total_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("MemTotal in /proc/meminfo");
+    assert!(
+        total_kib < 64 << 20,
+        "this test needs a machine with less than 64 GiB of memory"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (type $lanes (array (mut v128)))
+      (func (export "_start")
+        (drop (array.new $lanes (v128.const i64x2 1 2) (i32.const -1)))))"#;
+    let exe = build(dir.path(), wat, &[]);
+    let out = run_with(&exe, &[]);
+    assert_trap(&out, "out of memory: the GC heap cannot grow");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("more than this machine's memory"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn table_grow_past_the_limit_returns_minus_one() {
     let dir = tempfile::tempdir().unwrap();
     let exe = build(dir.path(), GROW_TABLE, &["--max-table-elements", "20"]);

@@ -82,15 +82,34 @@ pub fn stats() -> (u64, usize) {
 
 /// Why the heap could not map more.
 enum MapFailed {
-    /// Past the program's memory limit (the message says so).
+    /// Past the program's memory limit or the machine's memory (the
+    /// message says which).
     OverLimit(crate::limits::OverLimit),
     /// The system has no room.
     System,
 }
 
+/// The machine's physical memory, in bytes (`u64::MAX` when unknown).
+fn physical_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    match u64::try_from(pages) {
+        Ok(pages) if pages > 0 => pages.saturating_mul(crate::memory::host_page_size()),
+        _ => u64::MAX,
+    }
+}
+
 /// Maps `size` zeroed bytes, charged to the store's linear memory limit
-/// (`smelt build --max-memory`, [`crate::limits::charge_memory`]).
+/// (`smelt build --max-memory`, [`crate::limits::charge_memory`]). A
+/// space larger than the machine's memory is refused whatever the limit:
+/// its objects could only be written by meeting the OOM killer.
 fn map(size: usize) -> Result<usize, MapFailed> {
+    let machine = physical_memory();
+    if size as u64 > machine {
+        return Err(MapFailed::OverLimit(crate::limits::OverLimit(format!(
+            "{size} bytes are more than this machine's memory ({machine} bytes)"
+        ))));
+    }
     crate::limits::charge_memory(size as u64).map_err(MapFailed::OverLimit)?;
     // SAFETY: an anonymous private mapping has no preconditions.
     let p = unsafe {
