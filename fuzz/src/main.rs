@@ -12,8 +12,8 @@
 //!   [`MAX_ERROR_BYTES`] of stderr): anything else is a failure.
 //! - `run`: `wasm-smith` modules made to terminate (`ensure_termination`),
 //!   with no imports, compiled with `--invoke` naming an exported function
-//!   without parameters, and run: each must exit 0, or trap (exit 134,
-//!   `wasm trap:` first on stderr).
+//!   without parameters and `--max-memory` [`MAX_MEMORY`], and run: each
+//!   must exit 0, or trap (exit 134, `wasm trap:` first on stderr).
 //!
 //! Each case derives from `--seed` and its index, so one failure is
 //! reproduced with `--seed S --first I --cases 1`; failing inputs are kept
@@ -34,6 +34,10 @@ use clap::{Parser, ValueEnum};
 /// Longest stderr of a refused input: an error names what is wrong and
 /// where, it does not echo the input.
 const MAX_ERROR_BYTES: usize = 4096;
+
+/// The memory limit of the `run` target's executables (linear memories
+/// and GC heap together; `smelt build --max-memory`).
+const MAX_MEMORY: &str = "1GiB";
 
 /// How long one `smelt build` or one run may take.
 const CASE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -299,7 +303,10 @@ fn entry_export(wasm: &[u8]) -> Option<String> {
                         continue;
                     }
                     let ty = *funcs.get((export.index - imported) as usize)?;
-                    if types.get(ty as usize).copied().flatten() == Some(0) {
+                    // (A name with a NUL byte cannot be an argument.)
+                    if types.get(ty as usize).copied().flatten() == Some(0)
+                        && !export.name.contains('\0')
+                    {
                         return Some(export.name.to_string());
                     }
                 }
@@ -389,6 +396,9 @@ fn fuzz(args: Args) -> Result<u64> {
                 std::fs::write(&input, &bytes)?;
                 let mut build = Command::new(&smelt);
                 build.arg("build").arg(&input).arg("--invoke").arg(&entry);
+                // Memories and the GC heap stay within a bound, so that a
+                // module allocating without end traps, not the OOM killer.
+                build.args(["--max-memory", MAX_MEMORY]);
                 build.arg("-o").arg(&output);
                 let built = run_bounded(build)?;
                 if built.code == Some(0) {
