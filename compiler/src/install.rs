@@ -7,9 +7,9 @@
 //! `PREFIX/lib/smelt/<triple>/` ([`installed_runtime_dir`]), where
 //! [`crate::link::runtime_candidates`] looks for it. `smelt targets add`
 //! builds it from the source tree smelt was built from ([`source_tree`]):
-//! it installs the Rust target with `rustup` when missing (or, for a musl
-//! target rustup does not have, builds musl with
-//! `targets/musl-from-source.sh`), builds the crate, and copies the
+//! it installs the Rust target with `rustup` when missing, builds the
+//! crate as `tests/run.sh` does (`targets/runtime.sh`: for a musl target
+//! rustup does not have, with musl built from source), and copies the
 //! library (and the C runtime files built beside it) into place.
 //!
 //! A distribution (`targets/dist.sh`) has the same layout, with every
@@ -107,18 +107,14 @@ pub fn add_target(target: &Target) -> Result<PathBuf, InstallError> {
     if !host && !rust_target_installed(&triple) && rustup_knows(&triple) {
         run(Command::new("rustup").args(["target", "add", &triple]))?;
     }
-    if host || rust_target_installed(&triple) {
-        let mut cargo = Command::new("cargo");
-        cargo.args(["build", "--release", "--locked", "-p", "smelt-runtime"]);
-        if !host {
-            cargo.arg("--target").arg(&triple);
-        }
-        run(cargo
+    if host {
+        run(Command::new("cargo")
+            .args(["build", "--release", "--locked", "-p", "smelt-runtime"])
             .env("CARGO_TARGET_DIR", &target_dir)
             .current_dir(&source))?;
     } else {
         run(Command::new("bash")
-            .arg("targets/musl-from-source.sh")
+            .arg("targets/runtime.sh")
             .arg(&triple)
             .env("CARGO_TARGET_DIR", &target_dir)
             .current_dir(&source))?;
