@@ -9,11 +9,10 @@
 //! exit status 0.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use smelt_tests::{quote, smelt, target_flags, under_runner};
+use smelt_tests::{output_within, quote, smelt, target_flags, under_runner};
 
 /// Builds the text module `wat` with the extra `smelt build` flags
 /// `flags` into `dir`; returns the executable's path.
@@ -45,22 +44,7 @@ fn build(dir: &Path, wat: &str, flags: &[&str]) -> PathBuf {
 fn run_with(exe: &Path, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(exe);
     command.envs(env.iter().copied());
-    let child = under_runner(command)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the executable");
-    let pid = child.id().to_string();
-    let (done, finished) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if finished.recv_timeout(WATCHDOG) == Err(mpsc::RecvTimeoutError::Timeout) {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        }
-    });
-    let out = child.wait_with_output().expect("wait for the executable");
-    let _ = done.send(());
-    watchdog.join().unwrap();
-    out
+    output_within(under_runner(command), &[], WATCHDOG).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How long an executable may run before [`run_with`] kills it: far more
