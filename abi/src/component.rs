@@ -19,6 +19,74 @@
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 
+/// Defines a typed index into one of the component layer's index spaces: a
+/// `u32` that cannot be mistaken for an index into another space.
+macro_rules! entity_index {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(u32);
+
+        impl $name {
+            /// The index `index`.
+            pub const fn from_u32(index: u32) -> Self {
+                $name(index)
+            }
+
+            /// The index as a `u32`.
+            pub const fn as_u32(self) -> u32 {
+                self.0
+            }
+
+            /// The index as a `usize`, to index a vector.
+            pub const fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl Encode for $name {
+            fn encode(&self, w: &mut Writer) {
+                w.u32(self.0);
+            }
+        }
+
+        impl Decode for $name {
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                r.u32().map($name)
+            }
+        }
+    };
+}
+
+entity_index! {
+    /// A component instance, in the order [`InitOp::ComponentInstance`]
+    /// creates them (the host's own instance is not numbered).
+    ComponentInstanceIndex
+}
+
+entity_index! {
+    /// A core module instance, in the order [`InitOp::CoreInstance`]
+    /// creates them.
+    CoreInstanceIndex
+}
+
+entity_index! {
+    /// A trampoline: index in [`ComponentDesc::trampolines`].
+    TrampolineIndex
+}
+
+entity_index! {
+    /// A runtime resource type, in the order [`InitOp::Resource`] creates
+    /// them (each `resource` definition of each component instance is its
+    /// own type).
+    ResourceIndex
+}
+
+entity_index! {
+    /// A component function type: index in [`ComponentDesc::funcs`].
+    FuncTypeIndex
+}
+
 /// Index of a type in a [`ComponentDesc::types`] table.
 pub type TypeId = u32;
 
@@ -61,9 +129,9 @@ pub enum ValType {
     /// `flags` with this many labels.
     Flags(u32),
     /// `own<R>` of runtime resource type `R`.
-    Own(u32),
+    Own(ResourceIndex),
     /// `borrow<R>` of runtime resource type `R`.
-    Borrow(u32),
+    Borrow(ResourceIndex),
     /// `stream<T>` (or a stream without elements).
     Stream(Option<TypeId>),
     /// `future<T>` (or a future without a value).
@@ -456,8 +524,8 @@ pub enum TrampolineKind {
     /// calls, and carries the result back (CanonicalABI.md `canon lower`
     /// of a `canon lift`).
     Adapter {
-        /// Index of the function type in [`ComponentDesc::funcs`].
-        func: u32,
+        /// The function type.
+        func: FuncTypeIndex,
         /// The caller's (lowering) options.
         caller: CanonOptions,
         /// The callee's (lifting) options.
@@ -467,27 +535,26 @@ pub enum TrampolineKind {
     Host {
         /// The host function's number (see `smelt-wit`).
         func: u32,
-        /// Its type as the caller sees it: index in [`ComponentDesc::funcs`]
-        /// (the runtime finds the stream and future types of its result
-        /// there).
-        ty: u32,
+        /// Its type as the caller sees it (the runtime finds the stream
+        /// and future types of its result there).
+        ty: FuncTypeIndex,
         /// The caller's (lowering) options.
         options: CanonOptions,
     },
     /// `canon resource.new`.
     ResourceNew {
         /// Runtime resource type.
-        resource: u32,
+        resource: ResourceIndex,
     },
     /// `canon resource.rep`.
     ResourceRep {
         /// Runtime resource type.
-        resource: u32,
+        resource: ResourceIndex,
     },
     /// `canon resource.drop`.
     ResourceDrop {
         /// Runtime resource type.
-        resource: u32,
+        resource: ResourceIndex,
     },
     /// One of the component model's async built-ins (task, waitable set,
     /// subtask, stream, future and error-context operations).
@@ -733,17 +800,17 @@ impl<R> TrampolineRefs<R> {
 pub enum Ref {
     /// Nothing (an absent option).
     None,
-    /// Export `export` of core instance `instance` (in creation order).
+    /// Export `export` of core instance `instance`.
     CoreExport {
         /// Core instance.
-        instance: u32,
+        instance: CoreInstanceIndex,
         /// Export index in its module.
         export: u32,
     },
-    /// Trampoline `index`, as a function.
-    Trampoline(u32),
-    /// Component instance `index` (its runtime state).
-    ComponentInstance(u32),
+    /// A trampoline, as a function.
+    Trampoline(TrampolineIndex),
+    /// A component instance (its runtime state).
+    ComponentInstance(ComponentInstanceIndex),
     /// The host side of a call from outside (the test harness or the
     /// program's entry): its instance, memory and realloc.
     Host,
@@ -757,13 +824,13 @@ pub enum InitOp {
     /// instance).
     ComponentInstance {
         /// The enclosing component instance.
-        parent: Option<u32>,
+        parent: Option<ComponentInstanceIndex>,
     },
     /// Create the next runtime resource type, implemented by component
     /// instance `instance`, with an optional destructor (a core function).
     Resource {
         /// The implementing component instance.
-        instance: u32,
+        instance: ComponentInstanceIndex,
         /// The destructor.
         dtor: Ref,
     },
@@ -779,7 +846,7 @@ pub enum InitOp {
     /// any use of the trampoline.
     Trampoline {
         /// The trampoline.
-        trampoline: u32,
+        trampoline: TrampolineIndex,
         /// Its references, of the variant that matches its
         /// [`TrampolineKind`].
         refs: TrampolineRefs<Ref>,
@@ -792,7 +859,7 @@ pub struct ExportFunc {
     /// Its name (for messages and the test harness).
     pub name: String,
     /// The adapter (caller: the host) that calls it.
-    pub trampoline: u32,
+    pub trampoline: TrampolineIndex,
 }
 
 /// Everything the runtime needs to know about a program's components.
@@ -843,11 +910,11 @@ impl Encode for ValType {
             }
             ValType::Own(r) => {
                 w.u8(17);
-                w.u32(*r);
+                r.encode(w);
             }
             ValType::Borrow(r) => {
                 w.u8(18);
-                w.u32(*r);
+                r.encode(w);
             }
             ValType::Stream(t) => {
                 w.u8(19);
@@ -883,8 +950,8 @@ impl Decode for ValType {
             14 => ValType::Record(r.list()?),
             15 => ValType::Variant(r.list()?),
             16 => ValType::Flags(r.u32()?),
-            17 => ValType::Own(r.u32()?),
-            18 => ValType::Borrow(r.u32()?),
+            17 => ValType::Own(Decode::decode(r)?),
+            18 => ValType::Borrow(Decode::decode(r)?),
             19 => ValType::Stream(r.option()?),
             20 => ValType::Future(r.option()?),
             21 => ValType::ErrorContext,
@@ -956,27 +1023,27 @@ impl Encode for TrampolineKind {
                 callee,
             } => {
                 w.u8(0);
-                w.u32(*func);
+                func.encode(w);
                 caller.encode(w);
                 callee.encode(w);
             }
             TrampolineKind::ResourceNew { resource } => {
                 w.u8(1);
-                w.u32(*resource);
+                resource.encode(w);
             }
             TrampolineKind::Host { func, ty, options } => {
                 w.u8(4);
                 w.u32(*func);
-                w.u32(*ty);
+                ty.encode(w);
                 options.encode(w);
             }
             TrampolineKind::ResourceRep { resource } => {
                 w.u8(2);
-                w.u32(*resource);
+                resource.encode(w);
             }
             TrampolineKind::ResourceDrop { resource } => {
                 w.u8(3);
-                w.u32(*resource);
+                resource.encode(w);
             }
             TrampolineKind::Builtin(b) => {
                 w.u8(5);
@@ -995,16 +1062,22 @@ impl Decode for TrampolineKind {
         let at = r.pos();
         Ok(match r.u8()? {
             0 => TrampolineKind::Adapter {
-                func: r.u32()?,
+                func: Decode::decode(r)?,
                 caller: CanonOptions::decode(r)?,
                 callee: CanonOptions::decode(r)?,
             },
-            1 => TrampolineKind::ResourceNew { resource: r.u32()? },
-            2 => TrampolineKind::ResourceRep { resource: r.u32()? },
-            3 => TrampolineKind::ResourceDrop { resource: r.u32()? },
+            1 => TrampolineKind::ResourceNew {
+                resource: Decode::decode(r)?,
+            },
+            2 => TrampolineKind::ResourceRep {
+                resource: Decode::decode(r)?,
+            },
+            3 => TrampolineKind::ResourceDrop {
+                resource: Decode::decode(r)?,
+            },
             4 => TrampolineKind::Host {
                 func: r.u32()?,
-                ty: r.u32()?,
+                ty: Decode::decode(r)?,
                 options: CanonOptions::decode(r)?,
             },
             5 => {
@@ -1030,16 +1103,16 @@ impl Encode for Ref {
             Ref::None => w.u8(0),
             Ref::CoreExport { instance, export } => {
                 w.u8(1);
-                w.u32(instance);
+                instance.encode(w);
                 w.u32(export);
             }
             Ref::Trampoline(t) => {
                 w.u8(2);
-                w.u32(t);
+                t.encode(w);
             }
             Ref::ComponentInstance(c) => {
                 w.u8(3);
-                w.u32(c);
+                c.encode(w);
             }
             Ref::Host => w.u8(4),
         }
@@ -1052,11 +1125,11 @@ impl Decode for Ref {
         Ok(match r.u8()? {
             0 => Ref::None,
             1 => Ref::CoreExport {
-                instance: r.u32()?,
+                instance: Decode::decode(r)?,
                 export: r.u32()?,
             },
-            2 => Ref::Trampoline(r.u32()?),
-            3 => Ref::ComponentInstance(r.u32()?),
+            2 => Ref::Trampoline(Decode::decode(r)?),
+            3 => Ref::ComponentInstance(Decode::decode(r)?),
             4 => Ref::Host,
             _ => return Err(DecodeError(at)),
         })
@@ -1148,7 +1221,7 @@ impl Encode for InitOp {
             }
             InitOp::Resource { instance, dtor } => {
                 w.u8(1);
-                w.u32(*instance);
+                instance.encode(w);
                 dtor.encode(w);
             }
             InitOp::CoreInstance { module, imports } => {
@@ -1158,7 +1231,7 @@ impl Encode for InitOp {
             }
             InitOp::Trampoline { trampoline, refs } => {
                 w.u8(3);
-                w.u32(*trampoline);
+                trampoline.encode(w);
                 refs.encode(w);
             }
         }
@@ -1173,7 +1246,7 @@ impl Decode for InitOp {
                 parent: r.option()?,
             },
             1 => InitOp::Resource {
-                instance: r.u32()?,
+                instance: Decode::decode(r)?,
                 dtor: Ref::decode(r)?,
             },
             2 => InitOp::CoreInstance {
@@ -1181,7 +1254,7 @@ impl Decode for InitOp {
                 imports: r.list()?,
             },
             3 => InitOp::Trampoline {
-                trampoline: r.u32()?,
+                trampoline: Decode::decode(r)?,
                 refs: TrampolineRefs::decode(r)?,
             },
             _ => return Err(DecodeError(at)),
@@ -1192,7 +1265,7 @@ impl Decode for InitOp {
 impl Encode for ExportFunc {
     fn encode(&self, w: &mut Writer) {
         w.bytes(self.name.as_bytes());
-        w.u32(self.trampoline);
+        self.trampoline.encode(w);
     }
 }
 
@@ -1202,7 +1275,7 @@ impl Decode for ExportFunc {
         let name = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| DecodeError(at))?;
         Ok(ExportFunc {
             name,
-            trampoline: r.u32()?,
+            trampoline: Decode::decode(r)?,
         })
     }
 }
@@ -1336,7 +1409,7 @@ mod tests {
             }],
             trampolines: vec![
                 TrampolineKind::Adapter {
-                    func: 0,
+                    func: FuncTypeIndex(0),
                     caller: CanonOptions {
                         string_encoding: StringEncoding::Utf16,
                         memory: true,
@@ -1354,7 +1427,9 @@ mod tests {
                         callback: true,
                     },
                 },
-                TrampolineKind::ResourceDrop { resource: 2 },
+                TrampolineKind::ResourceDrop {
+                    resource: ResourceIndex(2),
+                },
                 TrampolineKind::Builtin(Builtin {
                     op: BuiltinOp::FutureCancelWrite,
                     ty: Some(4),
@@ -1367,31 +1442,33 @@ mod tests {
         assert_eq!(from_bytes::<ComponentDesc>(&to_bytes(&desc)).unwrap(), desc);
         let ops = vec![
             InitOp::ComponentInstance { parent: None },
-            InitOp::ComponentInstance { parent: Some(0) },
+            InitOp::ComponentInstance {
+                parent: Some(ComponentInstanceIndex(0)),
+            },
             InitOp::Resource {
-                instance: 0,
+                instance: ComponentInstanceIndex(0),
                 dtor: Ref::CoreExport {
-                    instance: 1,
+                    instance: CoreInstanceIndex(1),
                     export: 2,
                 },
             },
             InitOp::CoreInstance {
                 module: 3,
-                imports: vec![Ref::Trampoline(1), Ref::Host],
+                imports: vec![Ref::Trampoline(TrampolineIndex(1)), Ref::Host],
             },
             InitOp::Trampoline {
-                trampoline: 0,
+                trampoline: TrampolineIndex(0),
                 refs: TrampolineRefs::Builtin {
                     caller: SideRefs {
-                        instance: Ref::ComponentInstance(0),
+                        instance: Ref::ComponentInstance(ComponentInstanceIndex(0)),
                         memory: Ref::None,
-                        realloc: Ref::Trampoline(2),
+                        realloc: Ref::Trampoline(TrampolineIndex(2)),
                     },
                     start: Ref::None,
                 },
             },
             InitOp::Trampoline {
-                trampoline: 1,
+                trampoline: TrampolineIndex(1),
                 refs: TrampolineRefs::Adapter {
                     caller: SideRefs {
                         instance: Ref::Host,
@@ -1399,22 +1476,22 @@ mod tests {
                         realloc: Ref::Host,
                     },
                     callee: SideRefs {
-                        instance: Ref::ComponentInstance(1),
+                        instance: Ref::ComponentInstance(ComponentInstanceIndex(1)),
                         memory: Ref::CoreExport {
-                            instance: 0,
+                            instance: CoreInstanceIndex(0),
                             export: 1,
                         },
                         realloc: Ref::None,
                     },
-                    func: Ref::Trampoline(3),
+                    func: Ref::Trampoline(TrampolineIndex(3)),
                     post_return: Ref::None,
                     callback: Ref::None,
                 },
             },
             InitOp::Trampoline {
-                trampoline: 2,
+                trampoline: TrampolineIndex(2),
                 refs: TrampolineRefs::Resource {
-                    instance: Ref::ComponentInstance(2),
+                    instance: Ref::ComponentInstance(ComponentInstanceIndex(2)),
                 },
             },
         ];

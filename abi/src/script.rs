@@ -31,7 +31,7 @@
 //! threads interleave, each line whole.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::component::InitOp;
+use crate::component::{InitOp, TrampolineIndex};
 use crate::vm::ValRaw;
 
 /// A check that an import's current size allows linking.
@@ -106,7 +106,7 @@ pub enum Command {
     /// the call, or `trap`.
     CallComponent {
         /// The adapter.
-        trampoline: u32,
+        trampoline: TrampolineIndex,
         /// Flat arguments.
         args: Vec<ValRaw>,
         /// Initial host memory.
@@ -251,7 +251,7 @@ impl Encode for Command {
                 memory,
             } => {
                 w.u32(TAG_CALL_COMPONENT);
-                w.u32(*trampoline);
+                trampoline.encode(w);
                 w.list(args);
                 w.bytes(memory);
             }
@@ -295,7 +295,7 @@ impl Decode for Command {
             },
             TAG_INSTANTIATE_COMPONENT => Command::InstantiateComponent { ops: r.list()? },
             TAG_CALL_COMPONENT => Command::CallComponent {
-                trampoline: r.u32()?,
+                trampoline: TrampolineIndex::decode(r)?,
                 args: r.list()?,
                 memory: r.bytes()?.to_vec(),
             },
@@ -447,7 +447,7 @@ mod tests {
                 ops: vec![InitOp::ComponentInstance { parent: None }],
             },
             Command::CallComponent {
-                trampoline: 3,
+                trampoline: TrampolineIndex::from_u32(3),
                 args: vec![7],
                 memory: vec![1, 2, 3],
             },

@@ -236,7 +236,7 @@ pub fn compile_component(
     };
     let (entry, ty, entry_ops) = program.host_entry(&run, false)?;
     let types = &program.component_state().types;
-    let func = &types.funcs[ty as usize];
+    let func = &types.funcs[ty.index()];
     let returns_result = func.result.is_some_and(|r| {
         matches!(types.table.get(r), ValType::Variant(cases) if cases.len() == 2 && cases.iter().all(Option::is_none))
     });
@@ -260,11 +260,11 @@ pub fn compile_component(
 /// -> result<own<response>, error-code>`.
 fn check_handler(
     types: &crate::component::types::TypeInterner,
-    ty: u32,
+    ty: smelt_abi::component::FuncTypeIndex,
     minor: u32,
     interface: &str,
 ) -> Result<(), CommandError> {
-    let func = &types.funcs[ty as usize];
+    let func = &types.funcs[ty.index()];
     let own = |t: &smelt_abi::component::TypeId, table: &TypeTable| {
         matches!(table.get(*t), ValType::Own(_))
     };

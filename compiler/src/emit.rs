@@ -369,7 +369,7 @@ pub(crate) fn emit_program(
             } else {
                 ProgramKind::Component
             };
-            (kind, &[][..], init_bytes.as_slice(), *entry)
+            (kind, &[][..], init_bytes.as_slice(), entry.as_u32())
         }
     };
     let init_len = init.len() as u64;

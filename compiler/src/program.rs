@@ -59,7 +59,7 @@ pub enum Entry {
         /// The initializers.
         init: Vec<smelt_abi::component::InitOp>,
         /// The entry adapter.
-        entry: u32,
+        entry: smelt_abi::component::TrampolineIndex,
         /// The capabilities (`smelt_abi::wasi::WasiConfig`).
         wasi: smelt_abi::wasi::WasiConfig,
     },
@@ -262,7 +262,11 @@ impl<'data> ProgramBuilder<'data> {
         &mut self,
         func: &FuncDef,
         async_lower: bool,
-    ) -> Result<(u32, u32, Vec<smelt_abi::component::InitOp>)> {
+    ) -> Result<(
+        smelt_abi::component::TrampolineIndex,
+        smelt_abi::component::FuncTypeIndex,
+        Vec<smelt_abi::component::InitOp>,
+    )> {
         let mut f = Flattener::new(&self.modules, &self.components, &mut self.component_state);
         let (trampoline, ty) = f.host_entry(func, async_lower)?;
         Ok((trampoline, ty, f.take_ops()))

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use smelt_abi::component::TrampolineIndex;
 use smelt_abi::program::ProgramDesc;
 
 use crate::component::HostTable;
@@ -145,7 +146,7 @@ pub unsafe fn run_component(program: &'static ProgramDesc, host: &'static HostTa
     }
     // SAFETY: the entry adapter lifts `run: func() -> result`, which takes
     // no arguments.
-    match unsafe { rt.call_from_host(program.entry_export, &[], &[]) } {
+    match unsafe { rt.call_from_host(TrampolineIndex::from_u32(program.entry_export), &[], &[]) } {
         Ok((results, _)) => i32::from(results[0] as u32 != 0),
         Err(trap) => report_trap(&trap),
     }

@@ -437,10 +437,12 @@ impl Lower for {name} {{
                     let index = self
                         .world
                         .resource_of(ty)
-                        .expect("every resource is a host resource");
+                        .expect("every resource is a host resource")
+                        .as_u32();
+                    // The runtime type, as `smelt_abi::component::ResourceIndex`.
                     writeln!(
                         self.out,
-                        "/// Resource `{name}`.\n#[derive(Debug)]\npub struct {rust_name};\nimpl HostResource for {rust_name} {{ const TYPE: u32 = {index}; }}"
+                        "/// Resource `{name}`.\n#[derive(Debug)]\npub struct {rust_name};\nimpl HostResource for {rust_name} {{ const TYPE: smelt_abi::component::ResourceIndex = smelt_abi::component::ResourceIndex::from_u32({index}); }}"
                     )
                     .unwrap();
                 }

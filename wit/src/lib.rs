@@ -28,7 +28,9 @@ pub mod witx;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
-use smelt_abi::component::{FlatType, FuncType, TypeId as ValTypeId, TypeTable, ValType};
+use smelt_abi::component::{
+    FlatType, FuncType, ResourceIndex, TypeId as ValTypeId, TypeTable, ValType,
+};
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function, InterfaceId, Resolve, TypeDefKind, TypeId, TypeOwner};
 
@@ -239,21 +241,21 @@ impl HostWorld {
     }
 
     /// The runtime type of host resource `name` of `interface`.
-    pub fn resource(&self, interface: &str, name: &str) -> Option<u32> {
+    pub fn resource(&self, interface: &str, name: &str) -> Option<ResourceIndex> {
         let interface = self.unversioned(interface)?;
         self.resources
             .iter()
             .position(|r| r.interface == interface && r.name == name)
-            .map(|i| self.first_resource + i as u32)
+            .map(|i| ResourceIndex::from_u32(self.first_resource + i as u32))
     }
 
     /// The runtime type of the host resource with WIT type `ty`.
-    pub fn resource_of(&self, ty: TypeId) -> Option<u32> {
+    pub fn resource_of(&self, ty: TypeId) -> Option<ResourceIndex> {
         let ty = dealias(&self.resolve, ty);
         self.resources
             .iter()
             .position(|r| r.type_id == ty)
-            .map(|i| self.first_resource + i as u32)
+            .map(|i| ResourceIndex::from_u32(self.first_resource + i as u32))
     }
 
     /// The host function numbered `func`, which must be this world's.
@@ -544,6 +546,7 @@ mod tests {
         assert!(
             p3.resource("wasi:filesystem/types@0.3.2", "descriptor")
                 .unwrap()
+                .as_u32()
                 >= p2.resources.len() as u32
         );
     }

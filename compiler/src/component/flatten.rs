@@ -23,8 +23,9 @@ use std::rc::Rc;
 
 use cranelift_entity::EntityRef;
 use smelt_abi::component::{
-    Builtin, BuiltinOp, CanonOptions, Context, CoreSignature, FlatType, InitOp, Ref, SideRefs,
-    StringEncoding, TrampolineKind, TrampolineRefs,
+    Builtin, BuiltinOp, CanonOptions, ComponentInstanceIndex, Context, CoreInstanceIndex,
+    CoreSignature, FlatType, FuncTypeIndex, InitOp, Ref, ResourceIndex, SideRefs, StringEncoding,
+    TrampolineIndex, TrampolineKind, TrampolineRefs,
 };
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
@@ -125,13 +126,13 @@ impl ComponentState {
 pub enum CoreDef {
     /// An export of a core instance.
     Export {
-        /// The core instance (runtime index).
-        instance: u32,
+        /// The core instance.
+        instance: CoreInstanceIndex,
         /// The export's index in its module.
         export: u32,
     },
     /// A trampoline.
-    Trampoline(u32),
+    Trampoline(TrampolineIndex),
 }
 
 impl CoreDef {
@@ -148,7 +149,7 @@ fn option_ref(d: Option<CoreDef>) -> Ref {
 }
 
 /// Component instance `instance` with the memory and realloc of `options`.
-fn side_refs(instance: u32, options: &Options) -> SideRefs<Ref> {
+fn side_refs(instance: ComponentInstanceIndex, options: &Options) -> SideRefs<Ref> {
     SideRefs {
         instance: Ref::ComponentInstance(instance),
         memory: option_ref(options.memory),
@@ -160,7 +161,10 @@ fn side_refs(instance: u32, options: &Options) -> SideRefs<Ref> {
 #[derive(Debug, Clone)]
 enum CoreInstanceDef {
     /// An instantiated module.
-    Instance { index: u32, module: ModuleIndex },
+    Instance {
+        index: CoreInstanceIndex,
+        module: ModuleIndex,
+    },
     /// A bag of exports.
     Synthetic(Rc<HashMap<String, CoreDef>>),
 }
@@ -193,10 +197,10 @@ impl Options {
 #[derive(Debug)]
 pub struct Lifted {
     func: CoreDef,
-    /// Its type (index in the program's function types).
-    pub ty: u32,
+    /// Its type.
+    pub ty: FuncTypeIndex,
     options: Options,
-    instance: u32,
+    instance: ComponentInstanceIndex,
 }
 
 /// A function of the host (WASI).
@@ -204,9 +208,8 @@ pub struct Lifted {
 pub struct HostFunc {
     /// Its number (`smelt_wit::HostWorld::functions`).
     pub func: u32,
-    /// Its type, as the importing component sees it (index in the
-    /// program's function types).
-    pub ty: u32,
+    /// Its type, as the importing component sees it.
+    pub ty: FuncTypeIndex,
     /// `interface#name`, for messages.
     pub name: String,
 }
@@ -224,7 +227,7 @@ pub enum FuncDef {
 #[derive(Debug, Clone, Copy)]
 pub enum TypeDef {
     /// A runtime resource type.
-    Resource(u32),
+    Resource(ResourceIndex),
     /// Any other type.
     Other,
 }
@@ -243,7 +246,7 @@ struct Closure {
     modules: Vec<ModuleIndex>,
     components: Vec<ComponentDef>,
     types: Vec<TypeDef>,
-    resources: HashMap<ResourceId, u32>,
+    resources: HashMap<ResourceId, ResourceIndex>,
     parent: Option<Rc<Closure>>,
 }
 
@@ -287,7 +290,7 @@ pub struct Instantiation {
 /// A component being instantiated.
 struct Frame<'a> {
     types: TypesRef<'a>,
-    instance: u32,
+    instance: ComponentInstanceIndex,
     args: HashMap<String, ItemDef>,
     closure: Rc<Closure>,
     core_funcs: Vec<CoreDef>,
@@ -301,7 +304,7 @@ struct Frame<'a> {
     instances: Vec<Rc<InstanceDef>>,
     components: Vec<ComponentDef>,
     types_defs: Vec<TypeDef>,
-    resources: HashMap<ResourceId, u32>,
+    resources: HashMap<ResourceId, ResourceIndex>,
     exports: Vec<(String, ItemDef)>,
     offset: u64,
 }
@@ -318,7 +321,7 @@ pub struct Flattener<'a, 'data> {
     depth: usize,
     host: bool,
     /// The component instances being instantiated, innermost last.
-    parents: Vec<u32>,
+    parents: Vec<ComponentInstanceIndex>,
 }
 
 fn link_error<T>(message: String, offset: u64) -> Result<T> {
@@ -374,8 +377,8 @@ impl<'a, 'data> Flattener<'a, 'data> {
         signature: Option<CoreSignature>,
         type_id: u32,
         refs: TrampolineRefs<Ref>,
-    ) -> u32 {
-        let t = self.state.trampolines.len() as u32;
+    ) -> TrampolineIndex {
+        let t = TrampolineIndex::from_u32(self.state.trampolines.len() as u32);
         self.state.trampolines.push(TrampolineDef {
             kind,
             signature,
@@ -396,7 +399,11 @@ impl<'a, 'data> Flattener<'a, 'data> {
     ///
     /// When `func` is the host's own function (a component re-exporting a
     /// WASI import).
-    pub fn host_entry(&mut self, func: &FuncDef, async_lower: bool) -> Result<(u32, u32)> {
+    pub fn host_entry(
+        &mut self,
+        func: &FuncDef,
+        async_lower: bool,
+    ) -> Result<(TrampolineIndex, FuncTypeIndex)> {
         let l = match func {
             FuncDef::Lifted(l) => l,
             FuncDef::Host(h) => {
@@ -449,7 +456,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             ));
         }
         let component = &self.components[def.index];
-        let instance = self.state.component_instances;
+        let instance = ComponentInstanceIndex::from_u32(self.state.component_instances);
         self.state.component_instances += 1;
         self.ops.push(InitOp::ComponentInstance {
             parent: self.parents.last().copied(),
@@ -511,7 +518,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 self.push_item(f, import_kind(&import.ty), arg, name)?;
             }
             Item::Type(TypeItem::Resource { dtor }) => {
-                let r = self.state.resources;
+                let r = ResourceIndex::from_u32(self.state.resources);
                 self.state.resources += 1;
                 let dtor = dtor.map(|d| f.core_funcs[d as usize]);
                 self.ops.push(InitOp::Resource {
@@ -638,7 +645,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                             })?;
                     imports.push(def.to_ref());
                 }
-                let index = self.state.core_instances;
+                let index = CoreInstanceIndex::from_u32(self.state.core_instances);
                 self.state.core_instances += 1;
                 self.ops.push(InitOp::CoreInstance {
                     module: module.index() as u32,
@@ -820,7 +827,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                         // An async lowering returns a subtask when the host
                         // function does not finish at once (CanonicalABI.md
                         // `canon_lower`), whether or not its type is `async`.
-                        let ty = &self.state.types.funcs[h.ty as usize];
+                        let ty = &self.state.types.funcs[h.ty.index()];
                         let signature = self.state.types.table.core_signature_with(
                             ty,
                             Context::Lower,
@@ -837,7 +844,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                         return Ok(());
                     }
                 };
-                let ty = &self.state.types.funcs[callee.ty as usize];
+                let ty = &self.state.types.funcs[callee.ty.index()];
                 let signature = self.state.types.table.core_signature_with(
                     ty,
                     Context::Lower,
@@ -1046,7 +1053,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     module: helper.index() as u32,
                     imports: vec![table.to_ref()],
                 });
-                let instance = self.state.core_instances;
+                let instance = CoreInstanceIndex::from_u32(self.state.core_instances);
                 self.state.core_instances += 1;
                 start = Some(CoreDef::Export {
                     instance,
@@ -1177,7 +1184,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     }
                     .func(&mut self.state.types, *id)?;
                     let wanted = world.import_signature(func);
-                    let fty = &self.state.types.funcs[ty as usize];
+                    let fty = &self.state.types.funcs[ty.index()];
                     let sig = self.state.types.table.core_signature(fty, Context::Lower);
                     // The structural check is what matters; the flat one
                     // guards the generated shim's calling convention.

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use smelt_abi::component::{FuncType, TypeId, TypeTable, ValType};
+use smelt_abi::component::{FuncType, FuncTypeIndex, ResourceIndex, TypeId, TypeTable, ValType};
 use wasmparser::PrimitiveValType;
 use wasmparser::component_types::{
     ComponentDefinedType, ComponentDefinedTypeId, ComponentFuncTypeId, ComponentValType, ResourceId,
@@ -50,7 +50,7 @@ pub struct TypeInterner {
     ids: HashMap<(ValType, Labels), TypeId>,
     /// Function types, for the descriptor.
     pub funcs: Vec<FuncType>,
-    func_ids: HashMap<FuncType, u32>,
+    func_ids: HashMap<FuncType, FuncTypeIndex>,
 }
 
 impl TypeInterner {
@@ -67,11 +67,11 @@ impl TypeInterner {
 
     /// Interns a function type; returns its index in
     /// `ComponentDesc::funcs`.
-    pub fn func(&mut self, ty: FuncType) -> u32 {
+    pub fn func(&mut self, ty: FuncType) -> FuncTypeIndex {
         if let Some(&i) = self.func_ids.get(&ty) {
             return i;
         }
-        let i = self.funcs.len() as u32;
+        let i = FuncTypeIndex::from_u32(self.funcs.len() as u32);
         self.funcs.push(ty.clone());
         self.func_ids.insert(ty, i);
         i
@@ -83,13 +83,13 @@ pub struct Converter<'a> {
     /// The types of the component the types are named in.
     pub types: TypesRef<'a>,
     /// That instance's resource map.
-    pub resources: &'a HashMap<ResourceId, u32>,
+    pub resources: &'a HashMap<ResourceId, ResourceIndex>,
     /// Byte offset for errors.
     pub offset: u64,
 }
 
 impl Converter<'_> {
-    fn resource(&self, id: ResourceId) -> Result<u32> {
+    fn resource(&self, id: ResourceId) -> Result<ResourceIndex> {
         self.resources.get(&id).copied().ok_or_else(|| {
             CompileError::unsupported(
                 "a resource type that is not bound in this component instance",
@@ -99,7 +99,11 @@ impl Converter<'_> {
     }
 
     /// Converts a function type.
-    pub fn func(&self, interner: &mut TypeInterner, id: ComponentFuncTypeId) -> Result<u32> {
+    pub fn func(
+        &self,
+        interner: &mut TypeInterner,
+        id: ComponentFuncTypeId,
+    ) -> Result<FuncTypeIndex> {
         let ty = &self.types[id];
         let params = ty
             .params

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use cranelift_entity::EntityRef;
+use smelt_abi::component::{FuncTypeIndex, TrampolineIndex};
 use smelt_abi::script::{self, Command, ImportCheck, ImportSource, Outcome};
 use wasmparser::Validator;
 
@@ -41,7 +42,7 @@ pub struct Check {
     pub expect: Expect,
     /// For a component call: its function type and flat arguments, to lift
     /// the result.
-    pub call: Option<(u32, Vec<u128>)>,
+    pub call: Option<(FuncTypeIndex, Vec<u128>)>,
 }
 
 /// A planned script.
@@ -65,7 +66,7 @@ impl Check {
             Expect::Return(patterns) => patterns,
             other => return Err(format!("the call completed (expected {other:?})")),
         };
-        let ty = &types.funcs[*func as usize];
+        let ty = &types.funcs[func.index()];
         match (ty.result, &expected[..]) {
             (None, []) => Ok(()),
             (Some(r), [values::Pattern::Component(want)]) => {
@@ -171,7 +172,7 @@ enum LinkError {
 struct ComponentSlot {
     instance: Rc<InstanceDef>,
     /// The host entries made for its exports: (adapter, function type).
-    entries: HashMap<String, (u32, u32)>,
+    entries: HashMap<String, (TrampolineIndex, FuncTypeIndex)>,
 }
 
 /// An instance of the script.
@@ -360,7 +361,7 @@ impl<'data> Planner<'_, 'data> {
         self.program.module(self.core(slot).module)
     }
 
-    fn check(&mut self, line: usize, expect: Expect, call: Option<(u32, Vec<u128>)>) {
+    fn check(&mut self, line: usize, expect: Expect, call: Option<(FuncTypeIndex, Vec<u128>)>) {
         self.checks.push(Check {
             line,
             command: self.command_count - 1,
@@ -678,7 +679,7 @@ impl<'data> Planner<'_, 'data> {
         };
         let (trampoline, func) = entry;
         let types = &self.program.component_state().types;
-        let ty = types.funcs[func as usize].clone();
+        let ty = types.funcs[func.index()].clone();
         let (flat, memory) = match cvalue::lower_call(types, &ty.params, ty.result, &args) {
             Ok(l) => l,
             Err(e) => {

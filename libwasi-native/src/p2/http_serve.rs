@@ -35,7 +35,7 @@ pub struct Serve {
     /// The program's initializers, decoded once.
     ops: Vec<InitOp>,
     /// The adapter of the `handle` export.
-    entry: u32,
+    entry: smelt_abi::component::TrampolineIndex,
 }
 
 impl Serve {
@@ -46,7 +46,7 @@ impl Serve {
             program,
             host,
             ops,
-            entry: program.entry_export,
+            entry: smelt_abi::component::TrampolineIndex::from_u32(program.entry_export),
         }
     }
 

@@ -54,7 +54,7 @@ pub struct Serve {
     /// The program's initializers, decoded once.
     ops: Vec<InitOp>,
     /// The adapter of the `handle` export.
-    entry: u32,
+    entry: smelt_abi::component::TrampolineIndex,
     /// The worker's instance, made at the first request.
     rt: Option<Box<Runtime>>,
     /// Calls in progress.
@@ -74,7 +74,7 @@ impl Serve {
             program,
             host,
             ops,
-            entry: program.entry_export,
+            entry: smelt_abi::component::TrampolineIndex::from_u32(program.entry_export),
             rt: None,
             calls: Vec::new(),
             sending: Rc::new(RefCell::new(Vec::new())),

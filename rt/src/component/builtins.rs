@@ -38,7 +38,7 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
     // SAFETY: guaranteed by the caller.
     let state = unsafe { &*ctx.cast::<TrampolineState>() };
     let rt = runtime();
-    let TrampolineKind::Builtin(b) = rt.desc.trampolines[state.index as usize] else {
+    let TrampolineKind::Builtin(b) = rt.desc.trampolines[state.index.index()] else {
         unreachable!("a built-in trampoline");
     };
     let TrampolineRefs::Builtin { caller, start } = state.refs else {

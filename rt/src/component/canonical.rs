@@ -23,8 +23,8 @@
 use std::rc::Rc;
 
 use smelt_abi::component::{
-    CanonOptions, Context, CoreSignature, FuncType, SideRefs, StringEncoding, TrampolineKind,
-    TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType, discriminant_size,
+    CanonOptions, Context, CoreSignature, FuncType, FuncTypeIndex, SideRefs, StringEncoding,
+    TrampolineKind, TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -867,11 +867,11 @@ impl Signatures {
     /// options.
     pub fn new(
         desc: &smelt_abi::component::ComponentDesc,
-        func: u32,
+        func: FuncTypeIndex,
         caller: CanonOptions,
         callee: CanonOptions,
     ) -> Self {
-        let f = &desc.funcs[func as usize];
+        let f = &desc.funcs[func.index()];
         Signatures {
             lower: desc
                 .types
@@ -890,7 +890,7 @@ impl Signatures {
 /// (CanonicalABI.md `canon lower`'s `on_start` and `on_resolve`).
 pub struct Call {
     state: *const TrampolineState,
-    func: u32,
+    func: FuncTypeIndex,
     caller_opts: CanonOptions,
     callee_opts: CanonOptions,
     /// The caller's flat arguments.
@@ -925,7 +925,7 @@ impl Call {
     }
 
     fn func<'a>(&self, rt: &'a Runtime) -> &'a FuncType {
-        &rt.desc.funcs[self.func as usize]
+        &rt.desc.funcs[self.func.index()]
     }
 
     /// The called function's result type.
@@ -1182,11 +1182,11 @@ unsafe fn call(
         func,
         caller: caller_opts,
         callee: callee_opts,
-    } = rt.desc.trampolines[state.index as usize]
+    } = rt.desc.trampolines[state.index.index()]
     else {
         unreachable!("an adapter trampoline");
     };
-    let f = &rt.desc.funcs[func as usize];
+    let f = &rt.desc.funcs[func.index()];
     let (caller, callee) = adapter_sides(state);
     let caller = side(rt, caller, caller_opts);
     let callee = side(rt, callee, callee_opts);

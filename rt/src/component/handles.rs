@@ -6,6 +6,8 @@
 //! new one. Every kind of handle is one [`Slot`] variant, so the async
 //! kinds (streams, futures, waitable sets, subtasks) join the same table.
 
+use smelt_abi::component::ResourceIndex;
+
 use super::trap::ComponentTrap;
 
 /// Most handles a table may hold (CanonicalABI.md `Table.MAX_LENGTH`).
@@ -19,7 +21,7 @@ pub enum Slot {
     /// An owned resource.
     Own {
         /// Runtime resource type.
-        resource: u32,
+        resource: ResourceIndex,
         /// The resource's representation.
         rep: u32,
         /// Borrows of this handle outstanding in calls (`num_lends`).
@@ -28,7 +30,7 @@ pub enum Slot {
     /// A borrowed resource, valid until the end of call `scope`.
     Borrow {
         /// Runtime resource type.
-        resource: u32,
+        resource: ResourceIndex,
         /// The resource's representation.
         rep: u32,
         /// The call (index in the runtime's borrow scopes) it is scoped
@@ -110,7 +112,11 @@ impl HandleTable {
 
     /// The resource type and representation of a resource handle of type
     /// `resource`.
-    pub fn resource(&self, index: u32, resource: u32) -> Result<(Slot, u32), ComponentTrap> {
+    pub fn resource(
+        &self,
+        index: u32,
+        resource: ResourceIndex,
+    ) -> Result<(Slot, u32), ComponentTrap> {
         let slot = self.get(index)?;
         match slot {
             Slot::Own {
@@ -136,7 +142,7 @@ mod tests {
 
     fn own(rep: u32) -> Slot {
         Slot::Own {
-            resource: 0,
+            resource: ResourceIndex::from_u32(0),
             rep,
             lend_count: 0,
         }
@@ -165,8 +171,11 @@ mod tests {
         assert_eq!(t.get(0), Err(ComponentTrap::UnknownHandle(0)));
         assert_eq!(t.get(u32::MAX), Err(ComponentTrap::UnknownHandle(u32::MAX)));
         let h = t.add(own(1)).unwrap();
-        assert_eq!(t.resource(h, 1), Err(ComponentTrap::WrongHandleType(h)));
-        assert_eq!(t.resource(h, 0).unwrap().1, 1);
+        assert_eq!(
+            t.resource(h, ResourceIndex::from_u32(1)),
+            Err(ComponentTrap::WrongHandleType(h))
+        );
+        assert_eq!(t.resource(h, ResourceIndex::from_u32(0)).unwrap().1, 1);
         t.remove(h).unwrap();
         assert_eq!(t.get(h), Err(ComponentTrap::UnknownHandle(h)));
         assert_eq!(t.remove(h), Err(ComponentTrap::UnknownHandle(h)));

@@ -26,8 +26,8 @@
 use core::marker::PhantomData;
 
 use smelt_abi::component::{
-    MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding, TrampolineKind,
-    TrampolineRefs, TypeId, UTF16_TAG, ValType,
+    MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, ResourceIndex, StringEncoding,
+    TrampolineKind, TrampolineRefs, TypeId, UTF16_TAG, ValType,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -213,7 +213,7 @@ impl Cx<'_> {
 
     /// The caller's handle for an owned resource of runtime type
     /// `resource` with representation `rep`.
-    fn add_own(&self, resource: u32, rep: u32) -> HostResult<u32> {
+    fn add_own(&self, resource: ResourceIndex, rep: u32) -> HostResult<u32> {
         Ok(self.instance.table.borrow_mut().add(Slot::Own {
             resource,
             rep,
@@ -901,7 +901,7 @@ tuple!(A a, B b, C c, D d, E e, F f, G g, H h);
 /// A host resource type: its runtime resource type number.
 pub trait HostResource {
     /// The runtime resource type (host resource types come first).
-    const TYPE: u32;
+    const TYPE: ResourceIndex;
 }
 
 /// An owned handle to a host resource: its representation (the host's
@@ -1293,7 +1293,7 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
     // SAFETY: guaranteed by the caller.
     let state = unsafe { &*ctx.cast::<TrampolineState>() };
     let rt = runtime();
-    let (ty, options) = match rt.desc.trampolines[state.index as usize] {
+    let (ty, options) = match rt.desc.trampolines[state.index.index()] {
         TrampolineKind::Host { ty, options, .. } => (ty, options),
         _ => unreachable!("a host trampoline"),
     };
@@ -1304,7 +1304,7 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
     let memory = caller.memory.memory();
     let realloc = caller.realloc.func();
     let mut cx = Cx::new(instance, memory, realloc, options.string_encoding);
-    cx.result_type = rt.desc.funcs[ty as usize].result;
+    cx.result_type = rt.desc.funcs[ty.index()].result;
     let async_lower = options.async_;
     let result = (|| {
         if !instance.may_leave.get() {

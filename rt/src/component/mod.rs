@@ -27,7 +27,10 @@ use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use smelt_abi::codec;
-use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind, TrampolineRefs};
+use smelt_abi::component::{
+    ComponentDesc, ComponentInstanceIndex, InitOp, Ref, ResourceIndex, TrampolineIndex,
+    TrampolineKind, TrampolineRefs,
+};
 use smelt_abi::program::{ArrayCallFn, ExportKind, ModuleDesc, ProgramDesc, TrampolineCode};
 use smelt_abi::vm::{VMFuncRef, VMMemoryDefinition, ValRaw};
 
@@ -145,14 +148,14 @@ pub enum Realloc {
 #[derive(Debug)]
 pub struct InstanceState {
     /// Its index (`u32::MAX` for the host).
-    pub index: u32,
+    pub index: ComponentInstanceIndex,
     /// Whether it may call out (false during its `realloc` and
     /// `post-return`).
     pub may_leave: Cell<bool>,
     /// Its handle table.
     pub table: RefCell<HandleTable>,
     /// The instance it was instantiated in, if any.
-    pub parent: Option<u32>,
+    pub parent: Option<ComponentInstanceIndex>,
     /// Whether a trap left it unusable.
     pub poisoned: Cell<bool>,
     /// Its backpressure counter (`backpressure.inc`/`dec`).
@@ -168,7 +171,7 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    fn new(index: u32, parent: Option<u32>) -> Self {
+    fn new(index: ComponentInstanceIndex, parent: Option<ComponentInstanceIndex>) -> Self {
         InstanceState {
             index,
             may_leave: Cell::new(true),
@@ -186,8 +189,9 @@ impl InstanceState {
 /// A runtime resource type.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceType {
-    /// The component instance that implements it (`HOST` for the host's).
-    pub instance: u32,
+    /// The component instance that implements it ([`HOST`] for the
+    /// host's).
+    pub instance: ComponentInstanceIndex,
     /// Its destructor, a core function.
     pub dtor: Option<CoreFunc>,
     /// Its destructor, for a host resource.
@@ -195,7 +199,7 @@ pub struct ResourceType {
 }
 
 /// The instance number standing for the host.
-pub const HOST: u32 = u32::MAX;
+pub const HOST: ComponentInstanceIndex = ComponentInstanceIndex::from_u32(u32::MAX);
 
 /// A host resource type.
 #[derive(Debug)]
@@ -271,7 +275,7 @@ pub struct TrampolineState {
     /// What compiled code calls; first, as the layout requires.
     call: smelt_abi::vm::TrampolineFn,
     /// The trampoline's index.
-    index: u32,
+    index: TrampolineIndex,
     /// Its references, resolved.
     refs: TrampolineRefs<Resolved>,
     /// The function reference core instances import it as.
@@ -502,7 +506,7 @@ impl Runtime {
             code,
             modules,
             instances: RefCell::new(Vec::new()),
-            host: Box::new(InstanceState::new(u32::MAX, None)),
+            host: Box::new(InstanceState::new(HOST, None)),
             host_memory: Memory(&mut *host_memory_def),
             host_memory_def,
             host_bump: Cell::new(0),
@@ -525,7 +529,7 @@ impl Runtime {
     /// # Errors
     ///
     /// The host's handle table is full.
-    pub fn host_own(&self, resource: u32, rep: u32) -> Result<u32, ComponentTrap> {
+    pub fn host_own(&self, resource: ResourceIndex, rep: u32) -> Result<u32, ComponentTrap> {
         self.host.table.borrow_mut().add(Slot::Own {
             resource,
             rep,
@@ -540,7 +544,11 @@ impl Runtime {
     /// # Errors
     ///
     /// `handle` is not an owned handle of that type in the host's table.
-    pub fn take_host_own(&self, handle: u32, resource: u32) -> Result<u32, ComponentTrap> {
+    pub fn take_host_own(
+        &self,
+        handle: u32,
+        resource: ResourceIndex,
+    ) -> Result<u32, ComponentTrap> {
         let mut table = self.host.table.borrow_mut();
         let (slot, rep) = table.resource(handle, resource)?;
         if !matches!(slot, Slot::Own { .. }) {
@@ -595,8 +603,8 @@ impl Runtime {
         &self.desc
     }
 
-    fn instance(&self, index: u32) -> *const InstanceState {
-        &*self.instances.borrow()[index as usize] as *const InstanceState
+    fn instance(&self, index: ComponentInstanceIndex) -> *const InstanceState {
+        &*self.instances.borrow()[index.index()] as *const InstanceState
     }
 
     /// Runs initializers. A trap (in a start function, an out-of-bounds
@@ -610,7 +618,7 @@ impl Runtime {
             match op {
                 InitOp::ComponentInstance { parent } => {
                     let mut instances = self.instances.borrow_mut();
-                    let index = instances.len() as u32;
+                    let index = ComponentInstanceIndex::from_u32(instances.len() as u32);
                     instances.push(Box::new(InstanceState::new(index, *parent)));
                 }
                 InitOp::Resource { instance, dtor } => {
@@ -641,16 +649,16 @@ impl Runtime {
                 InitOp::Trampoline { trampoline, refs } => {
                     let index = *trampoline;
                     let refs = refs.map(|r| self.resolve(r));
-                    if let TrampolineKind::Builtin(b) = &self.desc.trampolines[index as usize]
+                    if let TrampolineKind::Builtin(b) = &self.desc.trampolines[index.index()]
                         && builtins::switches_threads(b.op)
                         && let TrampolineRefs::Builtin { caller, .. } = refs
                     {
                         caller.instance.instance().uses_threads.set(true);
                     }
-                    let call = match &self.desc.trampolines[index as usize] {
+                    let call = match &self.desc.trampolines[index.index()] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
                         TrampolineKind::Host { .. } | TrampolineKind::Builtin(_) => {
-                            let callee = self.code[index as usize].callee;
+                            let callee = self.code[index.index()].callee;
                             assert!(!callee.is_null(), "a trampoline without its callee");
                             // SAFETY: the compiler points the `callee` of a
                             // host or built-in trampoline at a `TrampolineFn`
@@ -666,8 +674,8 @@ impl Runtime {
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
                     };
-                    let code = &self.code[index as usize];
-                    let sigs = match self.desc.trampolines[index as usize] {
+                    let code = &self.code[index.index()];
+                    let sigs = match self.desc.trampolines[index.index()] {
                         TrampolineKind::Adapter {
                             func,
                             caller,
@@ -690,7 +698,7 @@ impl Runtime {
                         },
                     });
                     state.funcref.vmctx = (&mut *state as *mut TrampolineState).cast();
-                    self.trampolines.borrow_mut()[index as usize] = Some(state);
+                    self.trampolines.borrow_mut()[index.index()] = Some(state);
                 }
             }
         }
@@ -705,7 +713,7 @@ impl Runtime {
             match op {
                 InitOp::ComponentInstance { parent } => {
                     let mut instances = self.instances.borrow_mut();
-                    let index = instances.len() as u32;
+                    let index = ComponentInstanceIndex::from_u32(instances.len() as u32);
                     let state = InstanceState::new(index, *parent);
                     state.poisoned.set(true);
                     instances.push(Box::new(state));
@@ -728,7 +736,7 @@ impl Runtime {
         match r {
             Ref::CoreExport { instance, export } => {
                 let core = self.core.borrow();
-                core[instance as usize]
+                core[instance.index()]
                     .as_ref()
                     .expect("instantiated")
                     .export(export)
@@ -737,7 +745,7 @@ impl Runtime {
             }
             Ref::Trampoline(t) => {
                 let trampolines = self.trampolines.borrow();
-                let state = trampolines[t as usize]
+                let state = trampolines[t.index()]
                     .as_ref()
                     .expect("trampolines are initialized before use");
                 (&state.funcref as *const VMFuncRef).cast_mut().cast()
@@ -754,14 +762,14 @@ impl Runtime {
             Ref::ComponentInstance(c) => Resolved::Instance(self.instance(c)),
             Ref::Trampoline(t) => {
                 let trampolines = self.trampolines.borrow();
-                let state = trampolines[t as usize]
+                let state = trampolines[t.index()]
                     .as_ref()
                     .expect("trampolines are initialized before use");
                 Resolved::Func(CoreFunc::Trampoline(&**state))
             }
             Ref::CoreExport { instance, export } => {
                 let core = self.core.borrow();
-                let export = core[instance as usize]
+                let export = core[instance.index()]
                     .as_ref()
                     .expect("instantiated")
                     .export(export)
@@ -777,7 +785,7 @@ impl Runtime {
                         debug_assert!(!funcref.wasm_call.is_null());
                         Resolved::Func(CoreFunc::Array {
                             array_call,
-                            vmctx: core[instance as usize]
+                            vmctx: core[instance.index()]
                                 .as_ref()
                                 .expect("instantiated")
                                 .vmctx(),
@@ -828,7 +836,7 @@ impl Runtime {
     /// `args` its flat arguments.
     pub unsafe fn call_from_host(
         &self,
-        trampoline: u32,
+        trampoline: TrampolineIndex,
         args: &[ValRaw],
         image: &[u8],
     ) -> Result<(Vec<ValRaw>, Vec<u8>), Trap> {
@@ -861,13 +869,13 @@ impl Runtime {
     /// more of `args`, and writes no more of `results`, than they hold.
     unsafe fn call_adapter(
         &self,
-        trampoline: u32,
+        trampoline: TrampolineIndex,
         args: &mut [ValRaw],
         results: &mut [ValRaw],
     ) -> Result<(), Trap> {
         let state: *mut TrampolineState = {
             let mut trampolines = self.trampolines.borrow_mut();
-            let state = trampolines[trampoline as usize]
+            let state = trampolines[trampoline.index()]
                 .as_mut()
                 .expect("export adapters are initialized before calls");
             &mut **state
@@ -910,14 +918,14 @@ impl Runtime {
     /// `async`, and `args` its flat arguments.
     pub unsafe fn start_host_call(
         &self,
-        trampoline: u32,
+        trampoline: TrampolineIndex,
         args: &[ValRaw],
     ) -> Result<HostCall, Trap> {
-        let func = match self.desc.trampolines[trampoline as usize] {
+        let func = match self.desc.trampolines[trampoline.index()] {
             TrampolineKind::Adapter { func, .. } => func,
             _ => unreachable!("an export adapter"),
         };
-        let (size, align) = match self.desc.funcs[func as usize].result {
+        let (size, align) = match self.desc.funcs[func.index()].result {
             Some(r) => (self.layouts.size(r), self.layouts.align(r)),
             None => (0, 1),
         };
@@ -1033,20 +1041,20 @@ impl Runtime {
     }
 
     /// Whether component instance `a` is `b` or encloses it.
-    fn is_ancestor(&self, a: u32, b: u32) -> bool {
+    fn is_ancestor(&self, a: ComponentInstanceIndex, b: ComponentInstanceIndex) -> bool {
         let instances = self.instances.borrow();
         let mut at = Some(b);
         while let Some(i) = at {
             if i == a {
                 return true;
             }
-            at = instances[i as usize].parent;
+            at = instances[i.index()].parent;
         }
         false
     }
 
-    fn resource(&self, r: u32) -> ResourceType {
-        self.resources.borrow()[r as usize]
+    fn resource(&self, r: ResourceIndex) -> ResourceType {
+        self.resources.borrow()[r.index()]
     }
 }
 
@@ -1073,8 +1081,8 @@ unsafe fn builtin_instance<'a>(
     Ok((state, instance))
 }
 
-fn resource_of(state: &TrampolineState) -> u32 {
-    match runtime().desc.trampolines[state.index as usize] {
+fn resource_of(state: &TrampolineState) -> ResourceIndex {
+    match runtime().desc.trampolines[state.index.index()] {
         TrampolineKind::ResourceNew { resource }
         | TrampolineKind::ResourceRep { resource }
         | TrampolineKind::ResourceDrop { resource } => resource,
