@@ -28,6 +28,7 @@
 //! host calls never re-enter.
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int};

@@ -15,6 +15,7 @@
 //! `smelt-runtime` static library does, and passes it to [`entry::start`].
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod atomics;
 pub mod builtins;

@@ -245,7 +245,12 @@ impl Drop for Deadline {
 /// whose store context is `store`: clears its interrupt and, under a time
 /// limit, watches it until the returned value is dropped (when the call
 /// ends). Without a time limit: nothing, at the cost of one load.
-pub fn enter(store: *mut VMStoreContext) -> Option<Deadline> {
+///
+/// # Safety
+///
+/// `store` must be the calling thread's live store context, and stay live
+/// until the returned value is dropped.
+pub unsafe fn enter(store: *mut VMStoreContext) -> Option<Deadline> {
     let ms = TIMEOUT_MS.load(Ordering::Relaxed);
     if ms == 0 {
         return None;

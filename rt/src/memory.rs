@@ -242,6 +242,7 @@ pub unsafe fn copy(
 ) -> bool {
     // SAFETY: the caller guarantees both are live memories.
     let (d_len, s_len) = unsafe { (length(d), length(s)) };
+    // SAFETY: as above: both point to live memory definitions.
     let (d, s) = unsafe { (&*d, &*s) };
     if !in_bounds(dst, len, d_len) || !in_bounds(src, len, s_len) {
         return false;

@@ -213,8 +213,8 @@ impl SharedMemory {
         unsafe {
             memory::create_shared(def.as_mut_ptr(), min_pages, Some(max_pages), 0, memory64)?
         };
-        // SAFETY: initialized just above.
         Ok(SharedMemory {
+            // SAFETY: initialized just above.
             def: unsafe { def.assume_init_ref() },
         })
     }

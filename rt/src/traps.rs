@@ -303,7 +303,9 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     }
     // The time limit, if any, runs from the outermost call.
     let _deadline = if prev.is_null() {
-        crate::limits::enter(store_context())
+        // SAFETY: the store context is this thread's own, and lives as long
+        // as the thread, beyond this call.
+        unsafe { crate::limits::enter(store_context()) }
     } else {
         None
     };

@@ -344,8 +344,8 @@ unsafe fn run_command(
                 .and_then(Option::as_ref)
                 .and_then(|i| i.global(*export))
             {
-                // SAFETY: the compiler flagged a reference.
                 Some(value) if *classify & 1 != 0 => {
+                    // SAFETY: the compiler flagged a reference.
                     Outcome::Ok(vec![unsafe { classified(value) }])
                 }
                 Some(value) => Outcome::Ok(vec![value]),

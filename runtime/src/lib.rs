@@ -7,6 +7,7 @@
 //! library rather than shipped as several.
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use core::ffi::{c_char, c_int};
 

@@ -160,8 +160,8 @@ impl Socket {
                 0,
             )
         })?;
-        // SAFETY: a new descriptor nothing else owns.
         let socket = Socket {
+            // SAFETY: a new descriptor nothing else owns.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         };
         if family == Family::V6 {
@@ -237,8 +237,8 @@ impl Socket {
                 )
             })
         })?;
-        // SAFETY: a new descriptor nothing else owns.
         let socket = Socket {
+            // SAFETY: a new descriptor nothing else owns.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         };
         Ok((socket, from_raw(&raw)?))

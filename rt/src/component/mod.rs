@@ -1097,12 +1097,14 @@ unsafe extern "C" fn resource_new(ctx: *mut u8, args: *mut ValRaw, results: *mut
         Ok(s) => s,
         Err(e) => return status(Err(e)),
     };
+    // SAFETY: `resource.new` takes one i32 argument, in the first slot.
     let rep = unsafe { *args } as u32;
     let added = instance.table.borrow_mut().add(Slot::Own {
         resource: resource_of(state),
         rep,
         lend_count: 0,
     });
+    // SAFETY: `resource.new` has one i32 result, in the first slot.
     status(added.map(|h| unsafe { *results = ValRaw::from(h) }))
 }
 
@@ -1113,12 +1115,14 @@ unsafe extern "C" fn resource_rep(ctx: *mut u8, args: *mut ValRaw, results: *mut
         Ok(s) => s,
         Err(e) => return status(Err(e)),
     };
+    // SAFETY: `resource.rep` takes one i32 argument, in the first slot.
     let handle = unsafe { *args } as u32;
     let rep = instance
         .table
         .borrow()
         .resource(handle, resource_of(state))
         .map(|(_, rep)| rep);
+    // SAFETY: `resource.rep` has one i32 result, in the first slot.
     status(rep.map(|rep| unsafe { *results = ValRaw::from(rep) }))
 }
 
@@ -1130,6 +1134,7 @@ unsafe extern "C" fn resource_drop(ctx: *mut u8, args: *mut ValRaw, _results: *m
         Ok(s) => s,
         Err(e) => return status(Err(e)),
     };
+    // SAFETY: `resource.drop` takes one i32 argument, in the first slot.
     let handle = unsafe { *args } as u32;
     let resource = resource_of(state);
     let removed = (|| {
