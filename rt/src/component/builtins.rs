@@ -64,7 +64,7 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
         }
         .run(&arg)
     } else {
-        Cx {
+        BuiltinCall {
             rt,
             inst,
             memory,
@@ -114,7 +114,9 @@ fn is_stream_op(op: BuiltinOp) -> bool {
     )
 }
 
-struct Cx<'a> {
+/// One call of an async built-in: the runtime, the calling instance and
+/// the built-in's canonical options.
+struct BuiltinCall<'a> {
     rt: &'a Runtime,
     inst: &'static InstanceState,
     memory: Option<Memory>,
@@ -122,7 +124,7 @@ struct Cx<'a> {
     b: Builtin,
 }
 
-impl Cx<'_> {
+impl BuiltinCall<'_> {
     /// The calling instance as one side of a canonical ABI copy.
     fn side(&self) -> super::canonical::Side<'static> {
         super::canonical::Side {
@@ -328,7 +330,7 @@ impl Cx<'_> {
             BuiltinOp::ErrorContextNew => {
                 self.leave()?;
                 let side = self.side();
-                let cx = super::canonical::Cx {
+                let cx = super::canonical::Transfer {
                     rt,
                     from: &side,
                     to: &side,
@@ -351,7 +353,7 @@ impl Cx<'_> {
                 };
                 let text = sched.waitables.error_contexts.borrow()[id as usize].clone();
                 let side = self.side();
-                let cx = super::canonical::Cx {
+                let cx = super::canonical::Transfer {
                     rt,
                     from: &side,
                     to: &side,

@@ -4,7 +4,7 @@
 //! lower` of a `canon lift`).
 //!
 //! Values move directly from the caller's representation (flat values or
-//! memory) to the callee's, without an intermediate tree: [`Cx::value`]
+//! memory) to the callee's, without an intermediate tree: [`Transfer::value`]
 //! reads from a [`Src`] and writes to a [`Dst`] in one pass, calling the
 //! destination's `realloc` for strings and lists in the order the
 //! specification does, and moving or lending handles between the two
@@ -198,7 +198,7 @@ enum Simple {
 }
 
 /// Moving values between two sides of one call.
-pub(super) struct Cx<'a> {
+pub(super) struct Transfer<'a> {
     pub(super) rt: &'a Runtime,
     pub(super) from: &'a Side<'a>,
     pub(super) to: &'a Side<'a>,
@@ -241,7 +241,7 @@ fn canonical_f64(bits: u64) -> u64 {
     }
 }
 
-impl Cx<'_> {
+impl Transfer<'_> {
     fn types(&self) -> &TypeTable {
         &self.rt.desc.types
     }
@@ -958,7 +958,7 @@ impl Call {
             params,
         } = self.sigs();
         let args = &self.args;
-        let cx = Cx {
+        let cx = Transfer {
             rt,
             from: &caller,
             to: &callee,
@@ -1020,7 +1020,7 @@ impl Call {
         let Some(r) = f.result else { return Ok(()) };
         let (caller, callee) = self.sides(rt);
         let lower = &self.sigs().lower;
-        let back = Cx {
+        let back = Transfer {
             rt,
             from: &callee,
             to: &caller,

@@ -24,7 +24,7 @@ use smelt_abi::component::{BuiltinOp, StringEncoding, TypeId, ValType};
 use smelt_abi::vm::ValRaw;
 
 use super::builtins::{BLOCKED, same_type};
-use super::canonical::{Cx, Dst, Side, Src};
+use super::canonical::{Dst, Side, Src, Transfer};
 use super::handles::Slot;
 use super::hostio::Wait;
 use super::task::event;
@@ -277,7 +277,7 @@ fn move_elems(
     } else if let Some(t) = elem {
         let size = rt.layouts.size(t);
         let (from, to) = (sb.side(), db.side());
-        let cx = Cx {
+        let cx = Transfer {
             rt,
             from: &from,
             to: &to,
