@@ -279,17 +279,29 @@ fn build_c_program(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let native = dir.join("pthreads");
     let mut cc = Command::new("python3");
     cc.args(["-m", "ziglang", "cc", "-target", "wasm32-wasi-musl"])
-        .args(["-mcpu=generic+atomics+bulk_memory", "-D_REENTRANT", "-O2", "-c"])
+        .args([
+            "-mcpu=generic+atomics+bulk_memory",
+            "-D_REENTRANT",
+            "-O2",
+            "-c",
+        ])
         .arg(&source)
         .arg("-o")
         .arg(&object);
-    build_step(cc, "compiling the C program for wasm (Zig from tests/setup.sh)")?;
+    build_step(
+        cc,
+        "compiling the C program for wasm (Zig from tests/setup.sh)",
+    )?;
     let mut link = Command::new(&lld);
     link.args(["-flavor", "wasm"])
         .arg(&object)
         .arg(self_contained.join("crt1-command.o"))
         .arg(self_contained.join("libc.a"))
-        .args(["--import-memory", "--shared-memory", "--max-memory=67108864"])
+        .args([
+            "--import-memory",
+            "--shared-memory",
+            "--max-memory=67108864",
+        ])
         .args(["--export=wasi_thread_start", "-o"])
         .arg(&wasm);
     build_step(link, "linking the C program for wasm32-wasip1-threads")?;
