@@ -34,9 +34,9 @@ In one run it
     async benchmark included). The ripgrep section (bench/ripgrep.py, the
     system-call cost of a file-heavy tool), the HTTP serving section
     (bench/http_bench.py), the wasi-threads section (bench/threads.py,
-    rayon with 1 and 2 threads) and the interruption checks' section
-    (`--interrupt-cost`, bench/interrupt_cost.py), each run on its own, are
-    kept.
+    rayon with 1 and 2 threads), the interruption checks' section
+    (`--interrupt-cost`, bench/interrupt_cost.py) and the GC stress section
+    (bench/gc/run.py), each run on its own, are kept.
 
 `--filter async` (or `--filter echo`) runs the async (or TCP echo)
 benchmark alone and replaces only its section of docs/benchmarks.md and
@@ -958,7 +958,7 @@ class Harness:
         try:
             with open(os.path.join(DOCS, "benchmarks.json")) as f:
                 old = json.load(f)
-            for kept in ("ripgrep", "http", "threads", "interrupt"):
+            for kept in ("ripgrep", "http", "threads", "interrupt", "gc"):
                 if old.get(kept):
                     rep[kept] = old[kept]
         except (OSError, ValueError):
@@ -1093,6 +1093,16 @@ def parse_args(argv: list[str]) -> Config:
     )
 
 
+def gc_markdown(result: dict) -> list[str]:
+    """The GC stress section, rendered by bench/gc/run.py's `markdown` (a
+    file named like this one, so loaded by its path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gc_bench", os.path.join(ROOT, "bench", "gc", "run.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.markdown(result)
+
+
 def write_report(rep: dict) -> None:
     with open(os.path.join(DOCS, "benchmarks.md"), "w") as f:
         f.write(markdown(rep))
@@ -1194,6 +1204,8 @@ def markdown(rep: dict) -> str:
         out += threads.markdown(rep["threads"])
     if rep.get("interrupt"):
         out += interrupt_cost.markdown(rep["interrupt"], geomean)
+    if rep.get("gc"):
+        out += gc_markdown(rep["gc"])
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "

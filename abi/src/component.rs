@@ -446,17 +446,9 @@ impl CanonOptions {
     }
 }
 
-/// What a trampoline does (see the module documentation).
-///
-/// The references of each kind, in order, as [`InitOp::Trampoline`] gives
-/// them:
-///
-/// - `Adapter`: caller instance, callee instance, caller memory, caller
-///   realloc, callee memory, callee realloc, callee function, callee
-///   post-return, callee callback (absent options as [`Ref::None`]).
-/// - `Host`: caller instance, caller memory, caller realloc.
-/// - `ResourceNew`, `ResourceRep`, `ResourceDrop`: the calling instance.
-/// - `Builtin`: the calling instance, its memory, its realloc.
+/// What a trampoline does (see the module documentation); what it refers
+/// to is the [`TrampolineRefs`] variant of the same name (the three
+/// resource built-ins share `Resource`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TrampolineKind {
     /// A call from one component instance to a function lifted by another:
@@ -644,14 +636,94 @@ pub struct Builtin {
     pub options: CanonOptions,
 }
 
-/// Number of references a trampoline of `kind` takes.
-pub fn trampoline_refs(kind: &TrampolineKind) -> usize {
-    match kind {
-        TrampolineKind::Adapter { .. } => 9,
-        TrampolineKind::Host { .. } | TrampolineKind::Builtin(_) => 3,
-        TrampolineKind::ResourceNew { .. }
-        | TrampolineKind::ResourceRep { .. }
-        | TrampolineKind::ResourceDrop { .. } => 1,
+/// One side of a call as a trampoline refers to it: the component
+/// instance and the memory and realloc of its canonical options
+/// ([`Ref::None`] when the options have none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SideRefs<R> {
+    /// The component instance (its runtime state).
+    pub instance: R,
+    /// The `memory` option.
+    pub memory: R,
+    /// The `realloc` option.
+    pub realloc: R,
+}
+
+/// What one trampoline refers to, by its [`TrampolineKind`], resolved by
+/// the runtime when [`InitOp::Trampoline`] runs. `R` is [`Ref`] in the
+/// description; the runtime maps it to what it resolves a [`Ref`] to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrampolineRefs<R> {
+    /// For [`TrampolineKind::Adapter`].
+    Adapter {
+        /// The lowering side; for the host's own calls into a component
+        /// ([`Ref::Host`] as every field), the host's instance, memory and
+        /// allocator.
+        caller: SideRefs<R>,
+        /// The lifting side.
+        callee: SideRefs<R>,
+        /// The lifted core function.
+        func: R,
+        /// Its `post-return` option.
+        post_return: R,
+        /// Its `callback` option (the callback ABI of async lifts).
+        callback: R,
+    },
+    /// For [`TrampolineKind::Host`]: the calling instance and its options.
+    Host(SideRefs<R>),
+    /// For [`TrampolineKind::Builtin`].
+    Builtin {
+        /// The calling instance and the built-in's options.
+        caller: SideRefs<R>,
+        /// `thread.new-indirect`'s start function (a helper that calls
+        /// through the table); [`Ref::None`] for the other built-ins.
+        start: R,
+    },
+    /// For the resource built-ins: the instance that implements the
+    /// resource type.
+    Resource {
+        /// The component instance.
+        instance: R,
+    },
+}
+
+impl<R> SideRefs<R> {
+    /// Applies `f` to each reference.
+    pub fn map<S>(self, mut f: impl FnMut(R) -> S) -> SideRefs<S> {
+        SideRefs {
+            instance: f(self.instance),
+            memory: f(self.memory),
+            realloc: f(self.realloc),
+        }
+    }
+}
+
+impl<R> TrampolineRefs<R> {
+    /// Applies `f` to each reference, in the order of the fields.
+    pub fn map<S>(self, mut f: impl FnMut(R) -> S) -> TrampolineRefs<S> {
+        match self {
+            TrampolineRefs::Adapter {
+                caller,
+                callee,
+                func,
+                post_return,
+                callback,
+            } => TrampolineRefs::Adapter {
+                caller: caller.map(&mut f),
+                callee: callee.map(&mut f),
+                func: f(func),
+                post_return: f(post_return),
+                callback: f(callback),
+            },
+            TrampolineRefs::Host(caller) => TrampolineRefs::Host(caller.map(f)),
+            TrampolineRefs::Builtin { caller, start } => TrampolineRefs::Builtin {
+                caller: caller.map(&mut f),
+                start: f(start),
+            },
+            TrampolineRefs::Resource { instance } => TrampolineRefs::Resource {
+                instance: f(instance),
+            },
+        }
     }
 }
 
@@ -703,13 +775,14 @@ pub enum InitOp {
         /// Its imports.
         imports: Vec<Ref>,
     },
-    /// Give trampoline `trampoline` its references (see
-    /// [`TrampolineKind`]); it must come before any use of the trampoline.
+    /// Give trampoline `trampoline` its references; it must come before
+    /// any use of the trampoline.
     Trampoline {
         /// The trampoline.
         trampoline: u32,
-        /// Its references.
-        refs: Vec<Ref>,
+        /// Its references, of the variant that matches its
+        /// [`TrampolineKind`].
+        refs: TrampolineRefs<Ref>,
     },
 }
 
@@ -990,6 +1063,82 @@ impl Decode for Ref {
     }
 }
 
+impl Encode for SideRefs<Ref> {
+    fn encode(&self, w: &mut Writer) {
+        self.instance.encode(w);
+        self.memory.encode(w);
+        self.realloc.encode(w);
+    }
+}
+
+impl Decode for SideRefs<Ref> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(SideRefs {
+            instance: Ref::decode(r)?,
+            memory: Ref::decode(r)?,
+            realloc: Ref::decode(r)?,
+        })
+    }
+}
+
+impl Encode for TrampolineRefs<Ref> {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            TrampolineRefs::Adapter {
+                caller,
+                callee,
+                func,
+                post_return,
+                callback,
+            } => {
+                w.u8(0);
+                caller.encode(w);
+                callee.encode(w);
+                func.encode(w);
+                post_return.encode(w);
+                callback.encode(w);
+            }
+            TrampolineRefs::Host(caller) => {
+                w.u8(1);
+                caller.encode(w);
+            }
+            TrampolineRefs::Builtin { caller, start } => {
+                w.u8(2);
+                caller.encode(w);
+                start.encode(w);
+            }
+            TrampolineRefs::Resource { instance } => {
+                w.u8(3);
+                instance.encode(w);
+            }
+        }
+    }
+}
+
+impl Decode for TrampolineRefs<Ref> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.pos();
+        Ok(match r.u8()? {
+            0 => TrampolineRefs::Adapter {
+                caller: SideRefs::decode(r)?,
+                callee: SideRefs::decode(r)?,
+                func: Ref::decode(r)?,
+                post_return: Ref::decode(r)?,
+                callback: Ref::decode(r)?,
+            },
+            1 => TrampolineRefs::Host(SideRefs::decode(r)?),
+            2 => TrampolineRefs::Builtin {
+                caller: SideRefs::decode(r)?,
+                start: Ref::decode(r)?,
+            },
+            3 => TrampolineRefs::Resource {
+                instance: Ref::decode(r)?,
+            },
+            _ => return Err(DecodeError(at)),
+        })
+    }
+}
+
 impl Encode for InitOp {
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -1010,7 +1159,7 @@ impl Encode for InitOp {
             InitOp::Trampoline { trampoline, refs } => {
                 w.u8(3);
                 w.u32(*trampoline);
-                w.list(refs);
+                refs.encode(w);
             }
         }
     }
@@ -1033,7 +1182,7 @@ impl Decode for InitOp {
             },
             3 => InitOp::Trampoline {
                 trampoline: r.u32()?,
-                refs: r.list()?,
+                refs: TrampolineRefs::decode(r)?,
             },
             _ => return Err(DecodeError(at)),
         })
@@ -1232,7 +1381,41 @@ mod tests {
             },
             InitOp::Trampoline {
                 trampoline: 0,
-                refs: vec![Ref::ComponentInstance(0), Ref::None],
+                refs: TrampolineRefs::Builtin {
+                    caller: SideRefs {
+                        instance: Ref::ComponentInstance(0),
+                        memory: Ref::None,
+                        realloc: Ref::Trampoline(2),
+                    },
+                    start: Ref::None,
+                },
+            },
+            InitOp::Trampoline {
+                trampoline: 1,
+                refs: TrampolineRefs::Adapter {
+                    caller: SideRefs {
+                        instance: Ref::Host,
+                        memory: Ref::Host,
+                        realloc: Ref::Host,
+                    },
+                    callee: SideRefs {
+                        instance: Ref::ComponentInstance(1),
+                        memory: Ref::CoreExport {
+                            instance: 0,
+                            export: 1,
+                        },
+                        realloc: Ref::None,
+                    },
+                    func: Ref::Trampoline(3),
+                    post_return: Ref::None,
+                    callback: Ref::None,
+                },
+            },
+            InitOp::Trampoline {
+                trampoline: 2,
+                refs: TrampolineRefs::Resource {
+                    instance: Ref::ComponentInstance(2),
+                },
             },
         ];
         assert_eq!(from_bytes::<Vec<InitOp>>(&to_bytes(&ops)).unwrap(), ops);

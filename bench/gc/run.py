@@ -17,12 +17,13 @@ With `wasmtime` on the PATH, the same programs run under
     python3 bench/gc/run.py [--runs N] [--smelt PATH] [--quick] [--no-write]
 
 `--quick` (CI) runs tiny sizes once and writes nothing. Otherwise the
-results replace the section between `<!-- gc -->` and `<!-- /gc -->` of
-docs/benchmarks.md (appended when missing). Ends with `bench-gc: N passed,
+results go to docs/benchmarks.json ("gc") and docs/benchmarks.md is
+rewritten from it, as bench/threads.py does. Ends with `bench-gc: N passed,
 N failed` and exits 1 when a program fails.
 """
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -115,34 +116,44 @@ def main() -> int:
 
 
 def write(rows, runs: int) -> None:
-    lines = [
-        "<!-- gc -->",
-        "## GC stress (`bench/gc/run.py`)",
-        "",
-        f"WebAssembly GC programs in text format (`bench/gc/`), each run {runs}× "
-        f"on {platform.machine()} with {os.cpu_count()} CPUs (load average "
-        f"{os.getloadavg()[0]:.1f} at the end: on a busy machine, compare CPU "
-        "times); median wall-clock and CPU (user + system) time, largest peak "
-        "resident set.",
-        "",
-        "| program | what | engine | wall | CPU | peak RSS |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
-    ]
-    for name, engine, wall, cpu, peak in rows:
-        lines.append(f"| {name} | {PROGRAMS[name][3]} | {engine} | {wall:.2f} s | "
-                     f"{cpu:.2f} s | {peak / 1024:.0f} MiB |")
-    lines.append("<!-- /gc -->")
-    section = "\n".join(lines)
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    """Puts the figures in docs/benchmarks.json ("gc") and rewrites
+    docs/benchmarks.md from it with bench/run.py's `write_report`, which
+    keeps this section when the whole suite is run again."""
+    result = {
+        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "runs": runs,
+        "arch": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": round(os.getloadavg()[0], 1),
+        "rows": [{"program": name, "what": PROGRAMS[name][3], "engine": engine,
+                  "wall_s": wall, "cpu_s": cpu, "peak_kib": peak}
+                 for name, engine, wall, cpu, peak in rows],
+    }
+    sys.path.insert(0, os.path.dirname(HERE))
+    import run as harness
+    path = os.path.join(ROOT, "docs", "benchmarks.json")
     with open(path) as f:
-        text = f.read()
-    start, end = text.find("<!-- gc -->"), text.find("<!-- /gc -->")
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len("<!-- /gc -->"):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+        rep = json.load(f)
+    rep["gc"] = result
+    harness.write_report(rep)
+
+
+def markdown(r: dict) -> list[str]:
+    """The GC stress section of docs/benchmarks.md."""
+    out = ["## GC stress", "",
+           f"`bench/gc/run.py` (run {r['generated']} on {r['arch']} with {r['cpus']} CPUs, "
+           f"load average {r['load_average_at_end']} at the end: on a busy machine, compare "
+           f"CPU times): WebAssembly GC programs in text format (`bench/gc/`), each run "
+           f"{r['runs']}×; median wall-clock and CPU (user + system) time, largest peak "
+           "resident set.", "",
+           "| program | what | engine | wall | CPU | peak RSS |",
+           "| --- | --- | --- | ---: | ---: | ---: |"]
+    for row in r["rows"]:
+        out.append(f"| {row['program']} | {row['what']} | {row['engine']} | "
+                   f"{row['wall_s']:.2f} s | {row['cpu_s']:.2f} s | "
+                   f"{row['peak_kib'] / 1024:.0f} MiB |")
+    out.append("")
+    return out
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ use std::rc::Rc;
 
 use cranelift_entity::EntityRef;
 use smelt_abi::component::{
-    Builtin, BuiltinOp, CanonOptions, Context, CoreSignature, FlatType, InitOp, Ref,
-    StringEncoding, TrampolineKind,
+    Builtin, BuiltinOp, CanonOptions, Context, CoreSignature, FlatType, InitOp, Ref, SideRefs,
+    StringEncoding, TrampolineKind, TrampolineRefs,
 };
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
@@ -145,6 +145,15 @@ impl CoreDef {
 
 fn option_ref(d: Option<CoreDef>) -> Ref {
     d.map_or(Ref::None, CoreDef::to_ref)
+}
+
+/// Component instance `instance` with the memory and realloc of `options`.
+fn side_refs(instance: u32, options: &Options) -> SideRefs<Ref> {
+    SideRefs {
+        instance: Ref::ComponentInstance(instance),
+        memory: option_ref(options.memory),
+        realloc: option_ref(options.realloc),
+    }
 }
 
 /// A core instance.
@@ -364,7 +373,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
         kind: TrampolineKind,
         signature: Option<CoreSignature>,
         type_id: u32,
-        refs: Vec<Ref>,
+        refs: TrampolineRefs<Ref>,
     ) -> u32 {
         let t = self.state.trampolines.len() as u32;
         self.state.trampolines.push(TrampolineDef {
@@ -408,17 +417,17 @@ impl<'a, 'data> Flattener<'a, 'data> {
             caller: host,
             callee: l.options.abi(),
         };
-        let refs = vec![
-            Ref::Host,
-            Ref::ComponentInstance(l.instance),
-            Ref::Host,
-            Ref::Host,
-            option_ref(l.options.memory),
-            option_ref(l.options.realloc),
-            l.func.to_ref(),
-            option_ref(l.options.post_return),
-            option_ref(l.options.callback),
-        ];
+        let refs = TrampolineRefs::Adapter {
+            caller: SideRefs {
+                instance: Ref::Host,
+                memory: Ref::Host,
+                realloc: Ref::Host,
+            },
+            callee: side_refs(l.instance, &l.options),
+            func: l.func.to_ref(),
+            post_return: option_ref(l.options.post_return),
+            callback: option_ref(l.options.callback),
+        };
         Ok((self.new_trampoline(kind, None, 0, refs), l.ty))
     }
 
@@ -823,11 +832,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
                             ty: h.ty,
                             options: options.abi(),
                         };
-                        let refs = vec![
-                            Ref::ComponentInstance(f.instance),
-                            option_ref(options.memory),
-                            option_ref(options.realloc),
-                        ];
+                        let refs = TrampolineRefs::Host(side_refs(f.instance, &options));
                         self.push_trampoline(f, kind, signature, refs);
                         return Ok(());
                     }
@@ -844,17 +849,13 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     caller: options.abi(),
                     callee: callee.options.abi(),
                 };
-                let refs = vec![
-                    Ref::ComponentInstance(f.instance),
-                    Ref::ComponentInstance(callee.instance),
-                    option_ref(options.memory),
-                    option_ref(options.realloc),
-                    option_ref(callee.options.memory),
-                    option_ref(callee.options.realloc),
-                    callee.func.to_ref(),
-                    option_ref(callee.options.post_return),
-                    option_ref(callee.options.callback),
-                ];
+                let refs = TrampolineRefs::Adapter {
+                    caller: side_refs(f.instance, &options),
+                    callee: side_refs(callee.instance, &callee.options),
+                    func: callee.func.to_ref(),
+                    post_return: option_ref(callee.options.post_return),
+                    callback: option_ref(callee.options.callback),
+                };
                 self.push_trampoline(f, kind, signature, refs);
             }
             CanonicalFunction::ResourceNew { resource }
@@ -883,7 +884,10 @@ impl<'a, 'data> Flattener<'a, 'data> {
                     params_indirect: false,
                     results_indirect: false,
                 };
-                self.push_trampoline(f, kind, signature, vec![Ref::ComponentInstance(f.instance)]);
+                let refs = TrampolineRefs::Resource {
+                    instance: Ref::ComponentInstance(f.instance),
+                };
+                self.push_trampoline(f, kind, signature, refs);
             }
             other => self.builtin(f, other)?,
         }
@@ -1081,11 +1085,14 @@ impl<'a, 'data> Flattener<'a, 'data> {
             params_indirect: false,
             results_indirect: false,
         };
-        let refs = vec![
-            Ref::ComponentInstance(f.instance),
-            option_ref(start.or(memory)),
-            option_ref(realloc),
-        ];
+        let refs = TrampolineRefs::Builtin {
+            caller: SideRefs {
+                instance: Ref::ComponentInstance(f.instance),
+                memory: option_ref(memory),
+                realloc: option_ref(realloc),
+            },
+            start: option_ref(start),
+        };
         self.push_trampoline(f, TrampolineKind::Builtin(b), signature, refs);
         Ok(())
     }
@@ -1212,7 +1219,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
         f: &mut Frame<'_>,
         kind: TrampolineKind,
         signature: CoreSignature,
-        refs: Vec<Ref>,
+        refs: TrampolineRefs<Ref>,
     ) {
         let type_id = f.types.core_function_at(f.core_funcs.len() as u32).index() as u32;
         let t = self.new_trampoline(kind, Some(signature), type_id, refs);

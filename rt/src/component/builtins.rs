@@ -10,7 +10,9 @@
 
 use std::rc::Rc;
 
-use smelt_abi::component::{Builtin, BuiltinOp, MAX_FLAT_PARAMS, TrampolineKind, TypeId, ValType};
+use smelt_abi::component::{
+    Builtin, BuiltinOp, MAX_FLAT_PARAMS, TrampolineKind, TrampolineRefs, TypeId, ValType,
+};
 use smelt_abi::vm::ValRaw;
 
 use super::canonical::{end_lends, take_set_event, task_cancel, task_return, wait_on_set};
@@ -18,7 +20,7 @@ use super::handles::Slot;
 use super::task::{TaskState, event};
 use super::trap::ComponentTrap;
 use super::waitable::WaitableSet;
-use super::{InstanceState, Memory, Resolved, Runtime, TrampolineState, runtime, status};
+use super::{InstanceState, Memory, Runtime, TrampolineState, runtime, status};
 
 /// The trampoline function of async built-ins (see
 /// `smelt_abi::vm::TrampolineFn`).
@@ -39,26 +41,16 @@ pub(super) unsafe extern "C" fn builtin_trampoline(
     let TrampolineKind::Builtin(b) = rt.desc.trampolines[state.index as usize] else {
         unreachable!("a built-in trampoline");
     };
-    let Resolved::Instance(inst) = state.refs[0] else {
-        unreachable!("built-ins refer to their instance");
+    let TrampolineRefs::Builtin { caller, start } = state.refs else {
+        unreachable!("a built-in's references");
     };
-    // SAFETY: instance states live as long as the program.
-    let inst = unsafe { &*inst };
-    let memory = match state.refs[1] {
-        Resolved::Memory(m) => Some(m),
-        _ => None,
-    };
-    let realloc = match state.refs[2] {
-        Resolved::Func(f) => Some(super::Realloc::Core(f)),
-        _ => None,
-    };
+    let inst = caller.instance.instance();
+    let memory = caller.memory.memory();
+    let realloc = caller.realloc.func().map(super::Realloc::Core);
+    let start = start.func();
     let arg = |i: usize| -> u32 {
         // SAFETY: the built-in's core type has at least `i + 1` params.
         unsafe { *args.add(i) as u32 }
-    };
-    let start = match state.refs[1] {
-        Resolved::Func(f) => Some(f),
-        _ => None,
     };
     let result = if switches_threads(b.op) {
         thread_op(rt, inst, b.op, start, &arg)

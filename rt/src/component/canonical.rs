@@ -23,8 +23,8 @@
 use std::rc::Rc;
 
 use smelt_abi::component::{
-    CanonOptions, Context, CoreSignature, FuncType, StringEncoding, TrampolineKind, TypeId,
-    TypeTable, UTF16_TAG, ValType, discriminant_size,
+    CanonOptions, Context, CoreSignature, FuncType, SideRefs, StringEncoding, TrampolineKind,
+    TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -810,19 +810,19 @@ fn tuple_layout(types: &TypeTable, params: &[TypeId]) -> (Vec<u32>, u32, u32) {
     (offsets, smelt_abi::component::align_to(end, align), align)
 }
 
-fn side<'a>(rt: &'a Runtime, refs: &[Resolved], at: usize, options: CanonOptions) -> Side<'a> {
-    let Resolved::Instance(instance) = refs[at] else {
-        unreachable!("adapters refer to both instances")
+/// The caller's and the callee's sides of adapter `state`.
+fn adapter_sides(state: &TrampolineState) -> (SideRefs<Resolved>, SideRefs<Resolved>) {
+    let TrampolineRefs::Adapter { caller, callee, .. } = state.refs else {
+        unreachable!("an adapter's references")
     };
-    // SAFETY: instance states live as long as the program.
-    let instance = unsafe { &*instance };
+    (caller, callee)
+}
+
+fn side<'a>(rt: &'a Runtime, refs: SideRefs<Resolved>, options: CanonOptions) -> Side<'a> {
+    let instance = refs.instance.instance();
     let host = core::ptr::eq(instance, &*rt.host);
-    let base = if at == 0 { 2 } else { 4 };
-    let memory = match rt.host_option(refs[base], true) {
-        Resolved::Memory(m) => Some(m),
-        _ => None,
-    };
-    let realloc = match rt.host_option(refs[base + 1], false) {
+    let memory = rt.host_option(refs.memory, true).memory();
+    let realloc = match rt.host_option(refs.realloc, false) {
         Resolved::Func(f) => Some(Realloc::Core(f)),
         Resolved::HostRealloc => Some(Realloc::Host),
         _ => None,
@@ -917,10 +917,10 @@ impl Call {
     }
 
     fn sides<'a>(&self, rt: &'a Runtime) -> (Side<'a>, Side<'a>) {
-        let refs = &self.state().refs;
+        let (caller, callee) = adapter_sides(self.state());
         (
-            side(rt, refs, 0, self.caller_opts),
-            side(rt, refs, 1, self.callee_opts),
+            side(rt, caller, self.caller_opts),
+            side(rt, callee, self.callee_opts),
         )
     }
 
@@ -935,15 +935,17 @@ impl Call {
 
     /// The callee's core function, post-return and callback.
     fn callee_funcs(&self) -> (CoreFunc, Option<CoreFunc>, Option<CoreFunc>) {
-        let refs = &self.state().refs;
-        let Resolved::Func(f) = refs[6] else {
-            unreachable!("adapters refer to the callee");
+        let TrampolineRefs::Adapter {
+            func,
+            post_return,
+            callback,
+            ..
+        } = self.state().refs
+        else {
+            unreachable!("an adapter's references")
         };
-        let opt = |r: Resolved| match r {
-            Resolved::Func(p) => Some(p),
-            _ => None,
-        };
-        (f, opt(refs[7]), opt(refs[8]))
+        let func = func.func().expect("adapters refer to the callee");
+        (func, post_return.func(), callback.func())
     }
 
     /// Lifts the caller's arguments into the callee: its flat arguments.
@@ -1185,9 +1187,9 @@ unsafe fn call(
         unreachable!("an adapter trampoline");
     };
     let f = &rt.desc.funcs[func as usize];
-    let refs = &state.refs;
-    let caller = side(rt, refs, 0, caller_opts);
-    let callee = side(rt, refs, 1, callee_opts);
+    let (caller, callee) = adapter_sides(state);
+    let caller = side(rt, caller, caller_opts);
+    let callee = side(rt, callee, callee_opts);
     // canon lower.
     if !caller.instance.may_leave.get() {
         return Err(ComponentTrap::CannotLeave);

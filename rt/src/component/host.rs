@@ -27,7 +27,7 @@ use core::marker::PhantomData;
 
 use smelt_abi::component::{
     MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, StringEncoding, TrampolineKind,
-    TypeId, UTF16_TAG, ValType,
+    TrampolineRefs, TypeId, UTF16_TAG, ValType,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -36,9 +36,7 @@ use super::hostio::Wait;
 use super::stream::{HostEnd, HostSink, HostSource, StoreFn};
 use super::trap::ComponentTrap;
 use super::waitable::{Kind, Pending, Subtask, SubtaskState};
-use super::{
-    CallScope, CoreFunc, InstanceState, Memory, Resolved, TrampolineState, runtime, status,
-};
+use super::{CallScope, CoreFunc, InstanceState, Memory, TrampolineState, runtime, status};
 
 /// Why a host call traps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1299,19 +1297,12 @@ pub unsafe fn call<P: Lift, R: Lower + 'static>(
         TrampolineKind::Host { ty, options, .. } => (ty, options),
         _ => unreachable!("a host trampoline"),
     };
-    let Resolved::Instance(instance) = state.refs[0] else {
-        unreachable!("host trampolines refer to their caller");
+    let TrampolineRefs::Host(caller) = state.refs else {
+        unreachable!("a host trampoline's references");
     };
-    // SAFETY: instance states live as long as the program.
-    let instance: &'static InstanceState = unsafe { &*instance };
-    let memory = match state.refs[1] {
-        Resolved::Memory(m) => Some(m),
-        _ => None,
-    };
-    let realloc = match state.refs[2] {
-        Resolved::Func(f) => Some(f),
-        _ => None,
-    };
+    let instance = caller.instance.instance();
+    let memory = caller.memory.memory();
+    let realloc = caller.realloc.func();
     let mut cx = Cx::new(instance, memory, realloc, options.string_encoding);
     cx.result_type = rt.desc.funcs[ty as usize].result;
     let async_lower = options.async_;

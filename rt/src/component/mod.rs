@@ -27,7 +27,7 @@ use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use smelt_abi::codec;
-use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind};
+use smelt_abi::component::{ComponentDesc, InitOp, Ref, TrampolineKind, TrampolineRefs};
 use smelt_abi::program::{ArrayCallFn, ExportKind, ModuleDesc, ProgramDesc, TrampolineCode};
 use smelt_abi::vm::{VMFuncRef, VMMemoryDefinition, ValRaw};
 
@@ -232,6 +232,39 @@ pub enum Resolved {
     HostRealloc,
 }
 
+impl Resolved {
+    /// The instance state a [`Ref::ComponentInstance`] or [`Ref::Host`]
+    /// resolved to.
+    ///
+    /// # Panics
+    ///
+    /// When it is not an instance: the compiler gives instances where the
+    /// [`TrampolineRefs`] field is one.
+    fn instance(self) -> &'static InstanceState {
+        let Resolved::Instance(instance) = self else {
+            unreachable!("a trampoline's instance reference is an instance")
+        };
+        // SAFETY: instance states live as long as the program.
+        unsafe { &*instance }
+    }
+
+    /// The memory of a `memory` option, if given.
+    fn memory(self) -> Option<Memory> {
+        match self {
+            Resolved::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The core function of a function option, if given.
+    fn func(self) -> Option<CoreFunc> {
+        match self {
+            Resolved::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
 /// The context of one trampoline (see `smelt_abi::vm::TrampolineFn`).
 #[repr(C)]
 pub struct TrampolineState {
@@ -240,7 +273,7 @@ pub struct TrampolineState {
     /// The trampoline's index.
     index: u32,
     /// Its references, resolved.
-    refs: Vec<Resolved>,
+    refs: TrampolineRefs<Resolved>,
     /// The function reference core instances import it as.
     funcref: VMFuncRef,
     /// For an adapter, the core signatures of its lowering and lifting,
@@ -607,13 +640,12 @@ impl Runtime {
                 }
                 InitOp::Trampoline { trampoline, refs } => {
                     let index = *trampoline;
-                    let refs: Vec<Resolved> = refs.iter().map(|r| self.resolve(*r)).collect();
+                    let refs = refs.map(|r| self.resolve(r));
                     if let TrampolineKind::Builtin(b) = &self.desc.trampolines[index as usize]
                         && builtins::switches_threads(b.op)
-                        && let Resolved::Instance(inst) = refs[0]
+                        && let TrampolineRefs::Builtin { caller, .. } = refs
                     {
-                        // SAFETY: instance states live as long as the program.
-                        unsafe { (*inst).uses_threads.set(true) };
+                        caller.instance.instance().uses_threads.set(true);
                     }
                     let call = match &self.desc.trampolines[index as usize] {
                         TrampolineKind::Adapter { .. } => canonical::adapter_trampoline,
@@ -1031,11 +1063,10 @@ unsafe fn builtin_instance<'a>(
 ) -> Result<(&'a TrampolineState, &'a InstanceState), ComponentTrap> {
     // SAFETY: guaranteed by the caller.
     let state = unsafe { &*ctx.cast::<TrampolineState>() };
-    let Resolved::Instance(instance) = state.refs[0] else {
-        unreachable!("resource built-ins refer to their instance")
+    let TrampolineRefs::Resource { instance } = state.refs else {
+        unreachable!("a resource built-in's references")
     };
-    // SAFETY: instance states live as long as the program.
-    let instance = unsafe { &*instance };
+    let instance = instance.instance();
     if check_leave && !instance.may_leave.get() {
         return Err(ComponentTrap::CannotLeave);
     }
