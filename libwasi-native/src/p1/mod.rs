@@ -41,6 +41,8 @@ pub mod poll;
 pub mod run;
 pub mod table;
 pub mod threads;
+#[cfg(test)]
+mod tests;
 
 pub use errno::errno;
 pub use memory::Memory;
