@@ -13,7 +13,6 @@
 //! waiting sends them first, blocking as a blocking socket's `send(2)`
 //! would have.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use smelt_rt::component::host::ReadBytes;
@@ -46,18 +45,14 @@ fn fail(e: std::io::Error) -> StreamFail {
 #[derive(Debug)]
 pub struct TcpInput {
     socket: Rc<Socket>,
-    /// Whether the last read found the socket empty: the next that does
-    /// asks whether the stream is at its end.
-    found_empty: Cell<bool>,
 }
 
 impl TcpInput {
     /// The receiving half of `socket`.
     pub fn new(socket: Rc<Socket>) -> TcpInput {
-        TcpInput {
-            socket,
-            found_empty: Cell::new(false),
-        }
+        // What a wait found of another file of the same number is stale.
+        crate::io::forget_has_bytes(socket.fd());
+        TcpInput { socket }
     }
 
     /// The descriptor, to wait for it to become readable.
@@ -101,15 +96,18 @@ impl TcpInput {
 
 impl TcpInput {
     /// Reads up to `len` bytes (at most [`CHUNK`]) as [`TcpInput::read`]
-    /// does, but without a copy in the host: the bytes waiting in the
-    /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
-    /// into the list the guest gets, once it is allocated to that size.
+    /// does, but without a copy in the host: once bytes are known to wait
+    /// in the socket, the list the guest gets is allocated for `len` of
+    /// them, `recv(2)` writes straight into it, and it is shrunk to what
+    /// came ([`ReadBytes::Fill`]).
     ///
-    /// A socket found empty is most likely waiting for its peer: a read
-    /// that does not block returns no bytes, and one that blocks waits
-    /// for the socket to become readable. Only when it is found empty
-    /// again (after that wait, or after the guest's own) does a `recv(2)`
-    /// ask whether the stream is at its end.
+    /// Bytes are known to wait when the guest's own wait on the stream's
+    /// pollable just found the socket readable and not at its end
+    /// ([`crate::io::take_has_bytes`]), or when this read's `poll(2)`
+    /// does (one that does not wait, or with `blocking` one that waits).
+    /// At the end of the stream or after a failure, what is still queued
+    /// is counted (`FIONREAD`) and read the same way, and then a `recv(2)`
+    /// into the host reports the end or the failure.
     ///
     /// # Errors
     ///
@@ -119,46 +117,65 @@ impl TcpInput {
         if len == 0 {
             return Ok(ReadBytes::Owned(Vec::new()));
         }
+        let fd = self.socket.fd();
+        if crate::io::take_has_bytes(fd) {
+            return Ok(self.fill(len));
+        }
         loop {
-            let queued = self.socket.queued().map_err(fail)?;
-            if queued > 0 {
-                self.found_empty.set(false);
-                let socket = self.socket.clone();
-                return Ok(ReadBytes::Fill {
-                    len: queued.min(len),
-                    fill: Box::new(move |buf: &mut [u8]| {
-                        // SAFETY: initialized bytes are valid as
-                        // maybe-uninitialized ones; the OS only writes.
-                        let buf = unsafe {
-                            core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len())
-                        };
-                        // A failure now (a reset since) leaves the list
-                        // short; the next read reports it.
-                        socket.recv(buf).unwrap_or(0)
-                    }),
-                });
-            }
-            if !self.found_empty.replace(true) {
-                if !blocking {
-                    return Ok(ReadBytes::Owned(Vec::new()));
+            match poll_readable(fd, blocking) {
+                0 if !blocking => return Ok(ReadBytes::Owned(Vec::new())),
+                0 => {}
+                libc::POLLIN => return Ok(self.fill(len)),
+                _ => {
+                    // At its end or failed, perhaps with bytes before that.
+                    let queued = self.socket.queued().map_err(fail)?;
+                    if queued > 0 {
+                        return Ok(self.fill(queued.min(len)));
+                    }
+                    match self.read(len.min(SMALL) as u64, false) {
+                        Ok(bytes) if bytes.is_empty() && blocking => {}
+                        r => return r.map(ReadBytes::Owned),
+                    }
                 }
-                wait_for(self.socket.fd(), libc::POLLIN);
-                continue;
             }
-            // Empty again: the end of the stream, a failure, nothing yet
-            // (a wait that woke for nothing), or bytes that came since.
-            match self.read(len.min(SMALL) as u64, false) {
-                Ok(bytes) if bytes.is_empty() && blocking => {
-                    wait_for(self.socket.fd(), libc::POLLIN);
-                }
-                r => return r.map(ReadBytes::Owned),
-            }
+        }
+    }
+
+    /// A list of at most `len` bytes that `recv(2)` writes into the
+    /// guest's memory, for a socket known to have bytes waiting.
+    fn fill(&self, len: usize) -> ReadBytes {
+        let socket = self.socket.clone();
+        ReadBytes::Fill {
+            len,
+            fill: Box::new(move |buf: &mut [u8]| {
+                // SAFETY: initialized bytes are valid as
+                // maybe-uninitialized ones; the OS only writes.
+                let buf =
+                    unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len()) };
+                // A failure now (a reset since) leaves the list empty;
+                // the next read reports it.
+                socket.recv(buf).unwrap_or(0)
+            }),
         }
     }
 }
 
+/// What `poll(2)` finds of `fd` asked for `POLLIN | POLLRDHUP`: its
+/// `revents`, waiting for one of them (or an error or hang-up) with
+/// `wait`; 0 when it found nothing (or was interrupted).
+fn poll_readable(fd: i32, wait: bool) -> i16 {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, if wait { -1 } else { 0 }) };
+    if n > 0 { p.revents } else { 0 }
+}
+
 /// The most bytes [`TcpInput::read_in_place`] reads into the host when the
-/// socket said it had none.
+/// socket had none before its end.
 const SMALL: usize = 4096;
 
 /// The sending half of a connected TCP socket.
