@@ -13,6 +13,7 @@
 //! waiting sends them first, blocking as a blocking socket's `send(2)`
 //! would have.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use smelt_rt::component::host::ReadBytes;
@@ -45,6 +46,9 @@ fn fail(e: std::io::Error) -> StreamFail {
 #[derive(Debug)]
 pub struct TcpInput {
     socket: Rc<Socket>,
+    /// Whether the last read emptied the socket (it took fewer bytes than
+    /// it had room for), and no read has looked since.
+    drained: Rc<Cell<bool>>,
 }
 
 impl TcpInput {
@@ -52,7 +56,10 @@ impl TcpInput {
     pub fn new(socket: Rc<Socket>) -> TcpInput {
         // What a wait found of another file of the same number is stale.
         crate::io::forget_has_bytes(socket.fd());
-        TcpInput { socket }
+        TcpInput {
+            socket,
+            drained: Rc::new(Cell::new(false)),
+        }
     }
 
     /// The descriptor, to wait for it to become readable.
@@ -109,6 +116,12 @@ impl TcpInput {
     /// is counted (`FIONREAD`) and read the same way, and then a `recv(2)`
     /// into the host reports the end or the failure.
     ///
+    /// A read that does not block, right after a read that emptied the
+    /// socket (it got fewer bytes than it had room for), returns none
+    /// without asking the OS: a guest that waits on the pollable next
+    /// (wasi-libc's `recv`) saves a `poll(2)`. Only that one read: the
+    /// next asks.
+    ///
     /// # Errors
     ///
     /// As [`TcpInput::read`].
@@ -118,8 +131,17 @@ impl TcpInput {
             return Ok(ReadBytes::Owned(Vec::new()));
         }
         let fd = self.socket.fd();
+        let drained = self.drained.replace(false);
         if crate::io::take_has_bytes(fd) {
             return Ok(self.fill(len));
+        }
+        if drained && !blocking {
+            // The last read emptied the socket: bytes that came since are
+            // as if they came just after this read looked, and the
+            // stream's pollable finds them at once (as an epoll-driven
+            // runtime answers from the readiness its last read left).
+            // Only once: the read after this one looks.
+            return Ok(ReadBytes::Owned(Vec::new()));
         }
         loop {
             match poll_readable(fd, blocking) {
@@ -145,6 +167,7 @@ impl TcpInput {
     /// guest's memory, for a socket known to have bytes waiting.
     fn fill(&self, len: usize) -> ReadBytes {
         let socket = self.socket.clone();
+        let drained = self.drained.clone();
         ReadBytes::Fill {
             len,
             fill: Box::new(move |buf: &mut [u8]| {
@@ -154,7 +177,9 @@ impl TcpInput {
                     unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len()) };
                 // A failure now (a reset since) leaves the list empty;
                 // the next read reports it.
-                socket.recv(buf).unwrap_or(0)
+                let n = socket.recv(buf).unwrap_or(0);
+                drained.set(n > 0 && n < buf.len());
+                n
             }),
         }
     }
