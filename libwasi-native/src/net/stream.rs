@@ -373,3 +373,88 @@ impl Drop for TcpOutput {
         let _ = self.flush(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::MaybeUninit;
+
+    use crate::net::os::Family;
+
+    /// A connected loopback pair: (the accepted end, the connecting end).
+    fn pair() -> (Rc<Socket>, Socket) {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let listener = Socket::new(Family::V4, true).unwrap();
+        listener.bind(&addr).unwrap();
+        listener.listen(1).unwrap();
+        let client = Socket::new(Family::V4, true).unwrap();
+        let _ = client.connect(&listener.local_addr().unwrap());
+        wait_for(listener.fd(), libc::POLLIN);
+        let (server, _) = listener.accept().unwrap();
+        wait_for(client.fd(), libc::POLLOUT);
+        (Rc::new(server), client)
+    }
+
+    /// Runs a list's fill into a buffer of its length; the bytes written.
+    fn filled(r: ReadBytes) -> Vec<u8> {
+        match r {
+            ReadBytes::Fill { len, fill } => {
+                let mut buf = vec![0; len];
+                let n = fill(&mut buf);
+                buf.truncate(n);
+                buf
+            }
+            ReadBytes::Owned(v) => panic!("read into the host: {v:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_fill_the_guest_list_then_report_the_end() {
+        let (server, client) = pair();
+        let input = TcpInput::new(server);
+        assert!(input.read_in_place(100, false).unwrap().is_empty());
+        client.send(b"abc").unwrap();
+        // Waits for the bytes; the list has room for all asked.
+        let r = input.read_in_place(100, true).unwrap();
+        assert_eq!(r.len(), 100);
+        assert_eq!(filled(r), b"abc");
+        // That read emptied the socket: the next, not blocking, answers
+        // none without looking, once; the one after looks.
+        client.send(b"de").unwrap();
+        wait_for(input.fd(), libc::POLLIN);
+        assert!(input.read_in_place(100, false).unwrap().is_empty());
+        assert_eq!(filled(input.read_in_place(100, false).unwrap()), b"de");
+        // Bytes then the end: the bytes (counted), then `Closed`.
+        client.send(b"fgh").unwrap();
+        client.shutdown(libc::SHUT_WR).unwrap();
+        wait_for(input.fd(), libc::POLLRDHUP);
+        let r = input.read_in_place(100, true).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(filled(r), b"fgh");
+        assert_eq!(
+            input.read_in_place(100, true).unwrap_err(),
+            StreamFail::Closed
+        );
+    }
+
+    #[test]
+    fn a_wait_that_found_bytes_is_used_once_and_forgotten_on_recv() {
+        let (server, client) = pair();
+        let input = TcpInput::new(server.clone());
+        client.send(b"xy").unwrap();
+        wait_for(input.fd(), libc::POLLIN);
+        crate::io::note_has_bytes(input.fd());
+        assert!(crate::io::take_has_bytes(input.fd()));
+        assert!(!crate::io::take_has_bytes(input.fd()));
+        crate::io::note_has_bytes(input.fd());
+        let mut buf = [MaybeUninit::uninit(); 1];
+        server.recv(&mut buf).unwrap();
+        assert!(!crate::io::take_has_bytes(input.fd()));
+        // A note for the stream's descriptor lets the read allocate at
+        // once, for what is asked.
+        crate::io::note_has_bytes(input.fd());
+        let r = input.read_in_place(10, false).unwrap();
+        assert_eq!(r.len(), 10);
+        assert_eq!(filled(r), b"y");
+    }
+}
