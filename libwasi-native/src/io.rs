@@ -9,6 +9,8 @@
 //! are faces over this; WASI 0.3 waits in the component runtime's event
 //! loop instead.
 
+use std::cell::Cell;
+
 use crate::clocks::monotonic_now;
 
 /// Largest number of bytes one read returns, and the write budget a
@@ -68,6 +70,37 @@ impl Wait for Interest {
     }
 }
 
+thread_local! {
+    /// The descriptor a `poll(2)` last found with bytes to read (readable,
+    /// not at its end, no error), until something reads from or closes
+    /// it; -1 for none.
+    static HAS_BYTES: Cell<i32> = const { Cell::new(-1) };
+}
+
+/// Notes that a `poll(2)` asked for `POLLIN | POLLRDHUP` found socket `fd`
+/// readable and nothing else: bytes wait in it, and only a read takes
+/// them, so a read that comes next may allocate room for them before it
+/// reads ([`take_has_bytes`]).
+pub fn note_has_bytes(fd: i32) {
+    HAS_BYTES.with(|h| h.set(fd));
+}
+
+/// Whether bytes are known to wait in socket `fd` ([`note_has_bytes`]);
+/// the note is used up either way.
+pub fn take_has_bytes(fd: i32) -> bool {
+    HAS_BYTES.with(|h| h.replace(-1) == fd)
+}
+
+/// Forgets what is known of `fd`'s bytes: it is read from, shut down or
+/// closed.
+pub fn forget_has_bytes(fd: i32) {
+    HAS_BYTES.with(|h| {
+        if h.get() == fd {
+            h.set(-1);
+        }
+    });
+}
+
 /// `poll(2)` over `fds` for at most `timeout_ms` (-1: no limit); returns
 /// how many are ready (0 on timeout or error).
 pub fn poll_fds(fds: &mut [(i32, i16)], timeout_ms: i32) -> usize {
@@ -100,13 +133,23 @@ pub fn wait<W: Wait>(waits: &[W]) -> Vec<u32> {
         && w.direct()
         && let (Some((fd, events)), None) = w.interest()
     {
+        // Asked for the end too, so that a socket found readable without
+        // it is known to have bytes ([`note_has_bytes`]).
+        let rdhup = if events & libc::POLLIN != 0 {
+            libc::POLLRDHUP
+        } else {
+            0
+        };
         let mut p = libc::pollfd {
             fd,
-            events,
+            events: events | rdhup,
             revents: 0,
         };
         // SAFETY: one valid pollfd; an interrupted poll is asked again.
         while unsafe { libc::poll(&mut p, 1, -1) } <= 0 {}
+        if rdhup != 0 && p.revents == libc::POLLIN {
+            note_has_bytes(fd);
+        }
         return vec![0];
     }
     loop {

@@ -140,6 +140,13 @@ pub struct Socket {
     fd: OwnedFd,
 }
 
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // The descriptor's number goes back to the OS with it.
+        crate::io::forget_has_bytes(self.fd());
+    }
+}
+
 impl Socket {
     /// A new socket of `family`: TCP when `stream`, else UDP.
     ///
@@ -325,6 +332,7 @@ impl Socket {
     /// initialized; returns how many bytes it filled (0: the peer shut
     /// its side down).
     pub fn recv(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        crate::io::forget_has_bytes(self.fd());
         retry(|| {
             // SAFETY: `buf` is valid for writes of its length.
             let n = unsafe { libc::recv(self.fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -384,6 +392,7 @@ impl Socket {
 
     /// `shutdown(2)`: `libc::SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
     pub fn shutdown(&self, how: c_int) -> io::Result<()> {
+        crate::io::forget_has_bytes(self.fd());
         // SAFETY: plain system call.
         check(unsafe { libc::shutdown(self.fd(), how) }).map(drop)
     }

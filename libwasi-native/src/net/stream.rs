@@ -46,17 +46,19 @@ fn fail(e: std::io::Error) -> StreamFail {
 #[derive(Debug)]
 pub struct TcpInput {
     socket: Rc<Socket>,
-    /// Whether the last read found the socket empty: the next that does
-    /// asks whether the stream is at its end.
-    found_empty: Cell<bool>,
+    /// Whether the last read emptied the socket (it took fewer bytes than
+    /// it had room for), and no read has looked since.
+    drained: Rc<Cell<bool>>,
 }
 
 impl TcpInput {
     /// The receiving half of `socket`.
     pub fn new(socket: Rc<Socket>) -> TcpInput {
+        // What a wait found of another file of the same number is stale.
+        crate::io::forget_has_bytes(socket.fd());
         TcpInput {
             socket,
-            found_empty: Cell::new(false),
+            drained: Rc::new(Cell::new(false)),
         }
     }
 
@@ -101,15 +103,24 @@ impl TcpInput {
 
 impl TcpInput {
     /// Reads up to `len` bytes (at most [`CHUNK`]) as [`TcpInput::read`]
-    /// does, but without a copy in the host: the bytes waiting in the
-    /// socket are counted (`FIONREAD`), and `recv(2)` writes them straight
-    /// into the list the guest gets, once it is allocated to that size.
+    /// does, but without a copy in the host: once bytes are known to wait
+    /// in the socket, the list the guest gets is allocated for `len` of
+    /// them, `recv(2)` writes straight into it, and it is shrunk to what
+    /// came ([`ReadBytes::Fill`]).
     ///
-    /// A socket found empty is most likely waiting for its peer: a read
-    /// that does not block returns no bytes, and one that blocks waits
-    /// for the socket to become readable. Only when it is found empty
-    /// again (after that wait, or after the guest's own) does a `recv(2)`
-    /// ask whether the stream is at its end.
+    /// Bytes are known to wait when the guest's own wait on the stream's
+    /// pollable just found the socket readable and not at its end
+    /// ([`crate::io::take_has_bytes`]), or when this read's `poll(2)`
+    /// does (one that does not wait, or with `blocking` one that waits).
+    /// At the end of the stream or after a failure, what is still queued
+    /// is counted (`FIONREAD`) and read the same way, and then a `recv(2)`
+    /// into the host reports the end or the failure.
+    ///
+    /// A read that does not block, right after a read that emptied the
+    /// socket (it got fewer bytes than it had room for), returns none
+    /// without asking the OS: a guest that waits on the pollable next
+    /// (wasi-libc's `recv`) saves a `poll(2)`. Only that one read: the
+    /// next asks.
     ///
     /// # Errors
     ///
@@ -119,46 +130,77 @@ impl TcpInput {
         if len == 0 {
             return Ok(ReadBytes::Owned(Vec::new()));
         }
+        let fd = self.socket.fd();
+        let drained = self.drained.replace(false);
+        if crate::io::take_has_bytes(fd) {
+            return Ok(self.fill(len));
+        }
+        if drained && !blocking {
+            // The last read emptied the socket: bytes that came since are
+            // as if they came just after this read looked, and the
+            // stream's pollable finds them at once (as an epoll-driven
+            // runtime answers from the readiness its last read left).
+            // Only once: the read after this one looks.
+            return Ok(ReadBytes::Owned(Vec::new()));
+        }
         loop {
-            let queued = self.socket.queued().map_err(fail)?;
-            if queued > 0 {
-                self.found_empty.set(false);
-                let socket = self.socket.clone();
-                return Ok(ReadBytes::Fill {
-                    len: queued.min(len),
-                    fill: Box::new(move |buf: &mut [u8]| {
-                        // SAFETY: initialized bytes are valid as
-                        // maybe-uninitialized ones; the OS only writes.
-                        let buf = unsafe {
-                            core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len())
-                        };
-                        // A failure now (a reset since) leaves the list
-                        // short; the next read reports it.
-                        socket.recv(buf).unwrap_or(0)
-                    }),
-                });
-            }
-            if !self.found_empty.replace(true) {
-                if !blocking {
-                    return Ok(ReadBytes::Owned(Vec::new()));
+            match poll_readable(fd, blocking) {
+                0 if !blocking => return Ok(ReadBytes::Owned(Vec::new())),
+                0 => {}
+                libc::POLLIN => return Ok(self.fill(len)),
+                _ => {
+                    // At its end or failed, perhaps with bytes before that.
+                    let queued = self.socket.queued().map_err(fail)?;
+                    if queued > 0 {
+                        return Ok(self.fill(queued.min(len)));
+                    }
+                    match self.read(len.min(SMALL) as u64, false) {
+                        Ok(bytes) if bytes.is_empty() && blocking => {}
+                        r => return r.map(ReadBytes::Owned),
+                    }
                 }
-                wait_for(self.socket.fd(), libc::POLLIN);
-                continue;
             }
-            // Empty again: the end of the stream, a failure, nothing yet
-            // (a wait that woke for nothing), or bytes that came since.
-            match self.read(len.min(SMALL) as u64, false) {
-                Ok(bytes) if bytes.is_empty() && blocking => {
-                    wait_for(self.socket.fd(), libc::POLLIN);
-                }
-                r => return r.map(ReadBytes::Owned),
-            }
+        }
+    }
+
+    /// A list of at most `len` bytes that `recv(2)` writes into the
+    /// guest's memory, for a socket known to have bytes waiting.
+    fn fill(&self, len: usize) -> ReadBytes {
+        let socket = self.socket.clone();
+        let drained = self.drained.clone();
+        ReadBytes::Fill {
+            len,
+            fill: Box::new(move |buf: &mut [u8]| {
+                // SAFETY: initialized bytes are valid as
+                // maybe-uninitialized ones; the OS only writes.
+                let buf =
+                    unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len()) };
+                // A failure now (a reset since) leaves the list empty;
+                // the next read reports it.
+                let n = socket.recv(buf).unwrap_or(0);
+                drained.set(n > 0 && n < buf.len());
+                n
+            }),
         }
     }
 }
 
+/// What `poll(2)` finds of `fd` asked for `POLLIN | POLLRDHUP`: its
+/// `revents`, waiting for one of them (or an error or hang-up) with
+/// `wait`; 0 when it found nothing (or was interrupted).
+fn poll_readable(fd: i32, wait: bool) -> i16 {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, if wait { -1 } else { 0 }) };
+    if n > 0 { p.revents } else { 0 }
+}
+
 /// The most bytes [`TcpInput::read_in_place`] reads into the host when the
-/// socket said it had none.
+/// socket had none before its end.
 const SMALL: usize = 4096;
 
 /// The sending half of a connected TCP socket.
@@ -329,5 +371,90 @@ impl TcpOutput {
 impl Drop for TcpOutput {
     fn drop(&mut self) {
         let _ = self.flush(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::MaybeUninit;
+
+    use crate::net::os::Family;
+
+    /// A connected loopback pair: (the accepted end, the connecting end).
+    fn pair() -> (Rc<Socket>, Socket) {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let listener = Socket::new(Family::V4, true).unwrap();
+        listener.bind(&addr).unwrap();
+        listener.listen(1).unwrap();
+        let client = Socket::new(Family::V4, true).unwrap();
+        let _ = client.connect(&listener.local_addr().unwrap());
+        wait_for(listener.fd(), libc::POLLIN);
+        let (server, _) = listener.accept().unwrap();
+        wait_for(client.fd(), libc::POLLOUT);
+        (Rc::new(server), client)
+    }
+
+    /// Runs a list's fill into a buffer of its length; the bytes written.
+    fn filled(r: ReadBytes) -> Vec<u8> {
+        match r {
+            ReadBytes::Fill { len, fill } => {
+                let mut buf = vec![0; len];
+                let n = fill(&mut buf);
+                buf.truncate(n);
+                buf
+            }
+            ReadBytes::Owned(v) => panic!("read into the host: {v:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_fill_the_guest_list_then_report_the_end() {
+        let (server, client) = pair();
+        let input = TcpInput::new(server);
+        assert!(input.read_in_place(100, false).unwrap().is_empty());
+        client.send(b"abc").unwrap();
+        // Waits for the bytes; the list has room for all asked.
+        let r = input.read_in_place(100, true).unwrap();
+        assert_eq!(r.len(), 100);
+        assert_eq!(filled(r), b"abc");
+        // That read emptied the socket: the next, not blocking, answers
+        // none without looking, once; the one after looks.
+        client.send(b"de").unwrap();
+        wait_for(input.fd(), libc::POLLIN);
+        assert!(input.read_in_place(100, false).unwrap().is_empty());
+        assert_eq!(filled(input.read_in_place(100, false).unwrap()), b"de");
+        // Bytes then the end: the bytes (counted), then `Closed`.
+        client.send(b"fgh").unwrap();
+        client.shutdown(libc::SHUT_WR).unwrap();
+        wait_for(input.fd(), libc::POLLRDHUP);
+        let r = input.read_in_place(100, true).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(filled(r), b"fgh");
+        assert_eq!(
+            input.read_in_place(100, true).unwrap_err(),
+            StreamFail::Closed
+        );
+    }
+
+    #[test]
+    fn a_wait_that_found_bytes_is_used_once_and_forgotten_on_recv() {
+        let (server, client) = pair();
+        let input = TcpInput::new(server.clone());
+        client.send(b"xy").unwrap();
+        wait_for(input.fd(), libc::POLLIN);
+        crate::io::note_has_bytes(input.fd());
+        assert!(crate::io::take_has_bytes(input.fd()));
+        assert!(!crate::io::take_has_bytes(input.fd()));
+        crate::io::note_has_bytes(input.fd());
+        let mut buf = [MaybeUninit::uninit(); 1];
+        server.recv(&mut buf).unwrap();
+        assert!(!crate::io::take_has_bytes(input.fd()));
+        // A note for the stream's descriptor lets the read allocate at
+        // once, for what is asked.
+        crate::io::note_has_bytes(input.fd());
+        let r = input.read_in_place(10, false).unwrap();
+        assert_eq!(r.len(), 10);
+        assert_eq!(filled(r), b"y");
     }
 }

@@ -191,12 +191,31 @@ impl Cx<'_> {
     /// Allocates `size` bytes aligned to `align` in the caller's memory
     /// with its `realloc` (during which it may not leave).
     pub fn alloc(&mut self, align: u32, size: u32) -> HostResult<u32> {
+        self.realloc(0, 0, align, size)
+    }
+
+    /// Calls the caller's `realloc(ptr, old_size, align, size)` (during
+    /// which it may not leave): with `ptr` 0 it allocates, else it moves
+    /// or resizes the block `ptr` of `old_size` bytes the host allocated
+    /// in this lowering, as the Canonical ABI's string lowering shrinks
+    /// its worst-case allocation (`CanonicalABI.md`, "Strings").
+    ///
+    /// # Errors
+    ///
+    /// A trap when the lowering has no `realloc`, when it traps, or when
+    /// its block is misaligned or out of bounds.
+    pub fn realloc(&mut self, ptr: u32, old_size: u32, align: u32, size: u32) -> HostResult<u32> {
         let Some(realloc) = self.realloc else {
             return Err(HostTrap::Message(
                 "a host function returning memory was lowered without a realloc".into(),
             ));
         };
-        let mut values = [0, 0, ValRaw::from(align), ValRaw::from(size)];
+        let mut values = [
+            ValRaw::from(ptr),
+            ValRaw::from(old_size),
+            ValRaw::from(align),
+            ValRaw::from(size),
+        ];
         self.instance.may_leave.set(false);
         // SAFETY: realloc has type (i32, i32, i32, i32) -> i32.
         unsafe { realloc.call(&mut values) }?;
@@ -650,10 +669,13 @@ pub type FillFn = Box<dyn FnOnce(&mut [u8]) -> usize>;
 pub enum ReadBytes {
     /// Bytes the host has.
     Owned(Vec<u8>),
-    /// `len` bytes that `fill` writes (it should write them all; a list of
-    /// fewer is what it says it wrote).
+    /// At most `len` bytes that `fill` writes into a block of `len` bytes
+    /// allocated for them: the list is what it says it wrote, its block
+    /// shrunk to that with the caller's `realloc`. (A list of none keeps
+    /// the whole block, which a guest may not free: `fill` should only
+    /// come to write none in a race it cannot help.)
     Fill {
-        /// The list's length.
+        /// The most bytes the list has (the block allocated).
         len: usize,
         /// Writes the bytes.
         fill: FillFn,
@@ -699,7 +721,12 @@ impl ReadBytes {
         // SAFETY: `alloc` checked the range; nothing else refers to it.
         let buf = unsafe { cx.memory()?.slice(ptr, len) };
         let n = fill(buf).min(len as usize) as u32;
-        Ok((ptr, n))
+        if n == 0 || n == len {
+            return Ok((ptr, n));
+        }
+        // Fewer than room was made for: the list's block is shrunk to its
+        // length, as the guest frees it by that length.
+        Ok((cx.realloc(ptr, len, 1, n)?, n))
     }
 }
 

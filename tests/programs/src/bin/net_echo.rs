@@ -6,6 +6,11 @@
 //!   free port), prints `listening on ADDRESS:PORT`, echoes each of
 //!   CONNECTIONS connections, one after the other, until the client shuts
 //!   its side down, then prints `served CONNECTIONS`.
+//! - `net_echo server-copy ADDRESS CONNECTIONS`: the same, but each read
+//!   goes into a second buffer first and is copied into the one written
+//!   back, as wasi-libc's `recv` copies out of the list WASI 0.2's
+//!   `input-stream.read` returns (the benchmark's reference for that copy,
+//!   built natively).
 //! - `net_echo client ADDRESS:PORT BYTES [CHUNK]`: sends BYTES bytes of a
 //!   fixed pattern in CHUNK-byte writes (default 64 KiB) while reading the
 //!   echo, checks it, and prints `echoed BYTES bytes`.
@@ -14,15 +19,22 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-fn serve(addr: &str, connections: usize) -> std::io::Result<()> {
+fn serve(addr: &str, connections: usize, copy: bool) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
     let mut buf = vec![0u8; 256 << 10];
+    let mut list = vec![0u8; if copy { 256 << 10 } else { 0 }];
     for _ in 0..connections {
         let (mut stream, _) = listener.accept()?;
         loop {
-            let n = stream.read(&mut buf)?;
+            let n = if copy {
+                let n = stream.read(&mut list)?;
+                buf[..n].copy_from_slice(&list[..n]);
+                n
+            } else {
+                stream.read(&mut buf)?
+            };
             if n == 0 {
                 break;
             }
@@ -70,11 +82,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["server", addr, n] => serve(addr, n.parse().unwrap()).map(|()| true),
+        ["server", addr, n] => serve(addr, n.parse().unwrap(), false).map(|()| true),
+        ["server-copy", addr, n] => serve(addr, n.parse().unwrap(), true).map(|()| true),
         ["client", addr, total] => client(addr, total.parse().unwrap(), 64 << 10),
         ["client", addr, total, chunk] => client(addr, total.parse().unwrap(), chunk.parse().unwrap()),
         _ => {
-            eprintln!("usage: net_echo server ADDRESS CONNECTIONS | client ADDRESS:PORT BYTES [CHUNK]");
+            eprintln!("usage: net_echo server|server-copy ADDRESS CONNECTIONS | client ADDRESS:PORT BYTES [CHUNK]");
             return ExitCode::from(2);
         }
     };
