@@ -40,9 +40,9 @@ pub mod path;
 pub mod poll;
 pub mod run;
 pub mod table;
-pub mod threads;
 #[cfg(test)]
 mod tests;
+pub mod threads;
 
 pub use errno::errno;
 pub use memory::Memory;

@@ -131,8 +131,8 @@ fn eight_threads_share_the_descriptor_table() {
     });
     for (t, result) in results.into_iter().enumerate() {
         assert_eq!(result, Ok(line(t, 0).into_bytes()), "thread {t}");
-        let written = std::fs::read_to_string(dir.path().join(format!("file{t}")))
-            .expect("the file exists");
+        let written =
+            std::fs::read_to_string(dir.path().join(format!("file{t}"))).expect("the file exists");
         let want: String = (0..ROUNDS).map(|r| line(t, r)).collect();
         assert_eq!(written, want, "file{t}");
     }
