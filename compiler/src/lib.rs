@@ -25,5 +25,6 @@ pub mod install;
 pub mod link;
 pub mod preview1;
 pub mod program;
+pub mod staticlib;
 pub mod target;
 pub mod wast;
