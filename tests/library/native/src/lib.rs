@@ -78,14 +78,14 @@ pub fn split_at(s: &str, at: u32) -> (String, String) {
 
 pub fn parse_number(s: &str) -> Result<u32, String> {
     s.parse::<u32>()
-        .map_err(|e| format!("not a number: \"{s}\" ({e})"))
+        .map_err(|e| format!("not a number: '{s}' ({e})"))
 }
 
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         Err("empty name".to_owned())
     } else if let Some(c) = name.chars().find(|c| !c.is_ascii_alphanumeric()) {
-        Err(format!("bad character U+{:04X} in \"{name}\"", c as u32))
+        Err(format!("bad character U+{:04X} in '{name}'", c as u32))
     } else {
         Ok(())
     }
