@@ -958,7 +958,7 @@ class Harness:
         try:
             with open(os.path.join(DOCS, "benchmarks.json")) as f:
                 old = json.load(f)
-            for kept in ("ripgrep", "http", "threads", "interrupt", "gc"):
+            for kept in ("ripgrep", "http", "threads", "interrupt", "gc", "library"):
                 if old.get(kept):
                     rep[kept] = old[kept]
         except (OSError, ValueError):
@@ -1206,6 +1206,9 @@ def markdown(rep: dict) -> str:
         out += interrupt_cost.markdown(rep["interrupt"], geomean)
     if rep.get("gc"):
         out += gc_markdown(rep["gc"])
+    if rep.get("library"):
+        import library_call
+        out += library_call.markdown(rep["library"])
     out.append("## Programs")
     out.append("")
     out.append("Sources in `bench/programs/src/bin/`, built with the same `[profile.release]` "
