@@ -308,6 +308,7 @@ fn borrow_stream_and_future_are_refused() {
         ("stream<u8>", "stream<u8>"),
         ("future<string>", "future<string>"),
         ("list<option<stream<u8>>>", "stream<u8>"),
+        ("result<u8, error-context>", "error-context"),
     ] {
         let wit = format!(
             "package test:res;
@@ -447,5 +448,30 @@ fn clashing_c_names_are_reported() {
     match c_header(&wasm, "c") {
         Err(LibraryError::NameClash { name, .. }) => assert_eq!(name, "c_new"),
         other => panic!("expected NameClash, got {other:?}"),
+    }
+}
+
+#[test]
+fn flags_past_32_labels_are_refused() {
+    // WIT refuses to declare them; a component's binary can hold a type
+    // with 33, which the validator refuses (the header generator's own
+    // check is a second line).
+    let labels: Vec<String> = (0..33).map(|i| format!("\"l{i}\"")).collect();
+    let wasm = wat::parse_str(format!(
+        r#"(component
+            (type $big (flags {}))
+            (export $t "big" (type $big))
+            (core module $m (func (export "set") (param i32)))
+            (core instance $i (instantiate $m))
+            (func $set (param "x" $t) (canon lift (core func $i "set")))
+            (export "set" (func $set)))"#,
+        labels.join(" ")
+    ))
+    .unwrap();
+    match exported_functions(&wasm) {
+        Err(LibraryError::Decode(message)) => {
+            assert!(message.contains("more than 32 flags"), "{message}")
+        }
+        other => panic!("expected Decode, got {other:?}"),
     }
 }
