@@ -806,11 +806,12 @@ static inline void {p}_string_free({p}_string_t *v) {{
 
 /* A NUL-terminated string as an argument (borrowed: not copied here). */
 static inline {p}_string_t {p}_string_from_cstr(const char *s) {{
-    size_t len = 0;
-    while (s[len] != '\0') {{
-        len++;
+    {p}_string_t result;
+    result.ptr = (uint8_t *)(uintptr_t)s;
+    result.len = 0;
+    while (s[result.len] != '\0') {{
+        result.len++;
     }}
-    {p}_string_t result = {{(uint8_t *)s, len}};
     return result;
 }}
 

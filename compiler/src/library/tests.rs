@@ -130,7 +130,13 @@ fn compile(headers: &[(&str, &str)], body: &str) -> Result<(), String> {
 fn run_compiler(compiler: &str, flags: &[&str], main: &Path, dir: &Path) -> Result<(), String> {
     let output = match Command::new(compiler)
         .args(flags)
-        .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+        .args([
+            "-Wall",
+            "-Wextra",
+            "-Wcast-qual",
+            "-Werror",
+            "-fsyntax-only",
+        ])
         .arg(main)
         .current_dir(dir)
         .output()
@@ -474,4 +480,215 @@ fn flags_past_32_labels_are_refused() {
         }
         other => panic!("expected Decode, got {other:?}"),
     }
+}
+
+/// A stand-in for the runtime: checks the argument bytes at the offsets
+/// CanonicalABI.md's layout gives (64-bit pointers), writes results the
+/// way the runtime must (malloc'd strings and lists), and traps on
+/// `nothing`. The program frees every result with the header's helpers;
+/// AddressSanitizer's leak check then finds any byte they miss.
+const MOCK_RUNTIME: &str = r#"
+#include <stdio.h>
+#include <string.h>
+
+static void set_string(mylib_string_t *s, const char *text) {
+    s->len = strlen(text);
+    s->ptr = (uint8_t *)malloc(s->len + 1);
+    memcpy(s->ptr, text, s->len + 1);
+}
+
+static void set_person(mylib_types_person_t *p, const char *name) {
+    set_string(&p->name, name);
+    p->age = 42;
+    p->tags.len = 2;
+    p->tags.ptr = (mylib_string_t *)malloc(2 * sizeof(mylib_string_t));
+    set_string(&p->tags.ptr[0], "x");
+    set_string(&p->tags.ptr[1], "yz");
+    p->home.tag = MYLIB_OPTION_SOME;
+    p->home.val.some.x = 1.0;
+    p->home.val.some.y = 2.0;
+}
+
+#define FIELD(type, offset) (*(const type *)(const void *)((const uint8_t *)args + (offset)))
+
+int smelt_lib_call(smelt_instance *instance, uint32_t func, const void *args, void *ret,
+                   char **error) {
+    (void)instance;
+    switch (func) {
+    case N_MAKE_PERSON:
+        /* (name: string @0, age: u32 @16) */
+        if (FIELD(size_t, 8) != 3 || memcmp(FIELD(uint8_t *, 0), "ann", 3) != 0
+            || FIELD(uint32_t, 16) != 42) return 2;
+        set_person((mylib_types_person_t *)ret, "ann");
+        return 0;
+    case N_MANY: {
+        /* (a: s8 @0, b: u16 @2, c: s32 @4, d: u64 @8, e: f32 @16) */
+        if (FIELD(int8_t, 0) != -1 || FIELD(uint16_t, 2) != 2 || FIELD(int32_t, 4) != -3
+            || FIELD(uint64_t, 8) != 4 || FIELD(float, 16) != 5.0f) return 2;
+        mylib_list_list_types_person_t *r = (mylib_list_list_types_person_t *)ret;
+        r->len = 2;
+        r->ptr = (mylib_list_types_person_t *)malloc(2 * sizeof(mylib_list_types_person_t));
+        r->ptr[0].len = 0;
+        r->ptr[0].ptr = NULL;
+        r->ptr[1].len = 2;
+        r->ptr[1].ptr = (mylib_types_person_t *)malloc(2 * sizeof(mylib_types_person_t));
+        set_person(&r->ptr[1].ptr[0], "bo");
+        set_person(&r->ptr[1].ptr[1], "cy");
+        return 0;
+    }
+    case N_MAYBE: {
+        /* (x: option<option<u8>>: tag @0, inner tag @1, value @2) */
+        if (FIELD(uint8_t, 0) != 1 || FIELD(uint8_t, 1) != 1 || FIELD(uint8_t, 2) != 7) return 2;
+        mylib_option_string_t *r = (mylib_option_string_t *)ret;
+        r->tag = MYLIB_OPTION_SOME;
+        set_string(&r->val.some, "seven");
+        return 0;
+    }
+    case N_PARSE: {
+        mylib_result_s64_string_t *r = (mylib_result_s64_string_t *)ret;
+        r->tag = MYLIB_RESULT_ERR;
+        set_string(&r->val.err, "not a number");
+        return 0;
+    }
+    case N_TOKENS: {
+        mylib_list_types_token_t *r = (mylib_list_types_token_t *)ret;
+        r->len = 3;
+        r->ptr = (mylib_types_token_t *)malloc(3 * sizeof(mylib_types_token_t));
+        r->ptr[0].tag = MYLIB_TYPES_TOKEN_WORD;
+        set_string(&r->ptr[0].val.word, "hello");
+        r->ptr[1].tag = MYLIB_TYPES_TOKEN_NUMBER;
+        r->ptr[1].val.number = -5;
+        r->ptr[2].tag = MYLIB_TYPES_TOKEN_END;
+        return 0;
+    }
+    case N_RUN_IT:
+        /* (default: u32 @0, self: string @8) */
+        if (FIELD(uint32_t, 0) != 7 || FIELD(size_t, 16) != 2
+            || memcmp(FIELD(uint8_t *, 8), "hi", 2) != 0) return 2;
+        set_string((mylib_string_t *)ret, "ran");
+        return 0;
+    case N_NOTHING:
+        if (args != NULL || ret != NULL) return 2;
+        if (error != NULL) {
+            *error = (char *)malloc(32);
+            strcpy(*error, "wasm trap: unreachable");
+        }
+        return 1;
+    default:
+        return 3;
+    }
+}
+
+smelt_instance *smelt_lib_new(const smelt_config *config, char **error) {
+    (void)config;
+    (void)error;
+    return (smelt_instance *)malloc(1);
+}
+
+void smelt_lib_free(smelt_instance *instance) {
+    free(instance);
+}
+
+#define CHECK(condition) \
+    if (!(condition)) { printf("failed: %s (line %d)\n", #condition, __LINE__); return 1; }
+
+int main(void) {
+    mylib_t *lib = mylib_new(NULL, NULL);
+    char *error = NULL;
+
+    mylib_types_person_t person;
+    CHECK(mylib_types_make_person(lib, mylib_string_from_cstr("ann"), 42, &person, &error));
+    CHECK(person.tags.len == 2 && person.name.ptr[person.name.len] == '\0');
+    mylib_types_person_free(&person);
+    CHECK(person.name.ptr == NULL && person.tags.len == 0);
+
+    mylib_list_list_types_person_t people;
+    CHECK(mylib_types_many(lib, -1, 2, -3, 4, 5.0f, &people, &error));
+    CHECK(people.len == 2 && people.ptr[1].ptr[1].name.len == 2);
+    mylib_list_list_types_person_free(&people);
+
+    mylib_option_option_u8_t x;
+    x.tag = MYLIB_OPTION_SOME;
+    x.val.some.tag = MYLIB_OPTION_SOME;
+    x.val.some.val.some = 7;
+    mylib_option_string_t maybe;
+    CHECK(mylib_types_maybe(lib, x, &maybe, &error) && maybe.tag == MYLIB_OPTION_SOME);
+    mylib_option_string_free(&maybe);
+
+    mylib_result_s64_string_t parsed;
+    CHECK(mylib_types_parse(lib, mylib_string_from_cstr("x"), &parsed, &error));
+    CHECK(parsed.tag == MYLIB_RESULT_ERR && parsed.val.err.len == 12);
+    mylib_result_s64_string_free(&parsed);
+
+    mylib_list_types_token_t tokens;
+    CHECK(mylib_types_tokens(lib, mylib_string_from_cstr("hello -5"), &tokens, &error));
+    CHECK(tokens.len == 3 && tokens.ptr[1].val.number == -5);
+    mylib_list_types_token_free(&tokens);
+
+    mylib_string_t ran;
+    CHECK(mylib_run_it(lib, 7, mylib_string_from_cstr("hi"), &ran, &error));
+    mylib_string_free(&ran);
+
+    CHECK(!mylib_types_nothing(lib, &error));
+    CHECK(error != NULL && strcmp(error, "wasm trap: unreachable") == 0);
+    free(error);
+
+    mylib_free(lib);
+    printf("ok\n");
+    return 0;
+}
+"#;
+
+#[test]
+fn free_helpers_free_every_result_under_address_sanitizer() {
+    let wasm = componentize(LIB_WIT, "lib");
+    let header = c_header(&wasm, "mylib").unwrap();
+    let functions = exported_functions(&wasm).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mylib.h"), &header).unwrap();
+    std::fs::write(
+        dir.path().join("main.c"),
+        format!("#include \"mylib.h\"\n{MOCK_RUNTIME}"),
+    )
+    .unwrap();
+    // The mock's function numbers, by key.
+    let defines: Vec<String> = [
+        ("N_MAKE_PERSON", "test:lib/types@0.1.0#make-person"),
+        ("N_MANY", "test:lib/types@0.1.0#many"),
+        ("N_MAYBE", "test:lib/types@0.1.0#maybe"),
+        ("N_PARSE", "test:lib/types@0.1.0#parse"),
+        ("N_TOKENS", "test:lib/types@0.1.0#tokens"),
+        ("N_RUN_IT", "run-it"),
+        ("N_NOTHING", "test:lib/types@0.1.0#nothing"),
+    ]
+    .iter()
+    .map(|(name, key)| {
+        let number = functions.iter().position(|f| f.key == *key).unwrap();
+        format!("-D{name}={number}")
+    })
+    .collect();
+    let build = Command::new("gcc")
+        .args(["-std=c11", "-g", "-Wall", "-Wextra", "-Werror"])
+        .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
+        .args(&defines)
+        .args(["main.c", "-o", "main"])
+        .current_dir(dir.path())
+        .output()
+        .expect("gcc runs");
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let run = Command::new(dir.path().join("main"))
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success() && run.stdout == b"ok\n",
+        "status {}\nstdout: {}\nstderr: {}",
+        run.status,
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
