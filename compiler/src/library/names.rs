@@ -148,122 +148,38 @@ pub(super) fn is_identifier(prefix: &str) -> bool {
 /// for themselves (`self`, `ret`, `error`, `args`).
 pub(super) fn member(name: &str) -> String {
     let name = snake(name);
-    if RESERVED.contains(&name.as_str()) || name.ends_with("_t") {
+    if is_reserved(&name) || name.ends_with("_t") {
         format!("{name}_")
     } else {
         name
     }
 }
 
-/// C11 and C++20 keywords, the macros of the standard headers the header
-/// includes that a lower-case name can meet, and the generated code's own
-/// names.
-const RESERVED: &[&str] = &[
-    // C11
-    "auto",
-    "break",
-    "case",
-    "char",
-    "const",
-    "continue",
-    "default",
-    "do",
-    "double",
-    "else",
-    "enum",
-    "extern",
-    "float",
-    "for",
-    "goto",
-    "if",
-    "inline",
-    "int",
-    "long",
-    "register",
-    "restrict",
-    "return",
-    "short",
-    "signed",
-    "sizeof",
-    "static",
-    "struct",
-    "switch",
-    "typedef",
-    "union",
-    "unsigned",
-    "void",
-    "volatile",
-    "while", // <stdbool.h>, C23, C++
-    "bool",
-    "true",
-    "false",
-    "alignas",
-    "alignof",
-    "static_assert",
-    "thread_local",
-    "and",
-    "and_eq",
-    "asm",
-    "bitand",
-    "bitor",
-    "catch",
-    "char8_t",
-    "char16_t",
-    "char32_t",
-    "class",
-    "compl",
-    "concept",
-    "const_cast",
-    "consteval",
-    "constexpr",
-    "constinit",
-    "co_await",
-    "co_return",
-    "co_yield",
-    "decltype",
-    "delete",
-    "dynamic_cast",
-    "explicit",
-    "export",
-    "friend",
-    "mutable",
-    "namespace",
-    "new",
-    "noexcept",
-    "not",
-    "not_eq",
-    "nullptr",
-    "operator",
-    "or",
-    "or_eq",
-    "private",
-    "protected",
-    "public",
-    "reinterpret_cast",
-    "requires",
-    "static_cast",
-    "template",
-    "this",
-    "throw",
-    "try",
-    "typeid",
-    "typename",
-    "using",
-    "virtual",
-    "wchar_t",
-    "xor",
-    "xor_eq", // <stddef.h>, <stdlib.h>, <stdint.h> macros and functions used
-    "offsetof",
-    "errno",
-    "free",
-    "malloc",
-    "unix",
-    "linux", // the generated functions' own
-    "self",
-    "ret",
-    "error",
-    "args",
+/// Names a member or parameter must not have, by group (space-separated):
+/// C11 keywords; `<stdbool.h>`'s, C23's and C++20's keywords; the macros
+/// and functions of the standard headers the header includes (and GNU C's
+/// predefined `unix`/`linux`) that a lower-case name can meet; the
+/// generated code's own names.
+const RESERVED: [&str; 4] = [
+    "auto break case char const continue default do double else enum extern float for goto if \
+     inline int long register restrict return short signed sizeof static struct switch typedef \
+     union unsigned void volatile while",
+    "bool true false alignas alignof static_assert thread_local and and_eq asm bitand bitor \
+     catch char8_t char16_t char32_t class compl concept const_cast consteval constexpr \
+     constinit co_await co_return co_yield decltype delete dynamic_cast explicit export friend \
+     mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected \
+     public reinterpret_cast requires static_cast template this throw try typeid typename using \
+     virtual wchar_t xor xor_eq",
+    "offsetof errno free malloc unix linux",
+    "self ret error args smelt_lib_call smelt_lib_new smelt_lib_free",
 ];
+
+/// Whether `name` is in [`RESERVED`].
+fn is_reserved(name: &str) -> bool {
+    RESERVED
+        .iter()
+        .any(|group| group.split_whitespace().any(|word| word == name))
+}
 
 /// How WIT spells `ty` (a named type by its name), for comments and
 /// error messages.

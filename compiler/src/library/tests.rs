@@ -59,6 +59,9 @@ interface types {
     flags perms { read, write, exec }
     flags wide { b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16 }
     type bytes = list<u8>;
+    /// C and C++ keywords and a typedef-like name as field and case names.
+    record keywords { class: u8, new: u8, int: u8, size-t: u8 }
+    variant cases { default(keywords), this, register(u32) }
     make-person: func(name: string, age: u32) -> person;
     area: func(s: shape) -> f32;
     parse: func(s: string) -> result<s64, string>;
@@ -71,6 +74,7 @@ interface types {
     ok-only: func() -> result<u32>;
     err-only: func() -> result<_, color>;
     tokens: func(s: string) -> list<token>;
+    kw: func(operator: cases) -> keywords;
 }
 
 interface geometry {
@@ -166,7 +170,7 @@ fn functions_are_numbered_by_sorted_key() {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    assert_eq!(keys.len(), 17);
+    assert_eq!(keys.len(), 18);
     assert_eq!(keys[0], "run-it");
     assert_eq!(keys[1], "test:lib/geometry@0.1.0#distance");
     assert_eq!(keys[2], "test:lib/strings@0.1.0#concat");
@@ -198,6 +202,14 @@ fn functions_are_numbered_by_sorted_key() {
 fn header_compiles_as_c_and_cpp() {
     let wasm = componentize(LIB_WIT, "lib");
     let header = c_header(&wasm, "mylib").unwrap();
+    for escaped in [
+        "uint8_t class_;",
+        "uint8_t size_t_;",
+        "keywords_t default_;",
+    ] {
+        assert!(header.contains(escaped), "{escaped}");
+    }
+    assert!(header.contains("mylib_types_cases_t operator_, mylib_types_keywords_t *ret"));
     // Calls through the wrappers, and frees the results.
     let body = r#"
 int use(mylib_t *lib) {
