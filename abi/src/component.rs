@@ -186,6 +186,29 @@ pub fn discriminant_size(cases: usize) -> u32 {
     }
 }
 
+/// Which memory a value's layout is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// A guest's 32-bit linear memory (the Canonical ABI's layout):
+    /// `string` and `list` are a 4-byte pointer and a 4-byte length.
+    Guest,
+    /// The native memory of a program embedding a library (`smelt build
+    /// --emit staticlib`): the same layout with 64-bit pointers and
+    /// lengths (`string` and `list` are `{ T *ptr; size_t len; }`, 16
+    /// bytes aligned to 8): a C struct's layout of the same fields.
+    Native,
+}
+
+impl Model {
+    /// The size and alignment of a pointer (and a length), in bytes.
+    pub fn pointer_size(self) -> u32 {
+        match self {
+            Model::Guest => 4,
+            Model::Native => 8,
+        }
+    }
+}
+
 /// A table of value types with their layouts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TypeTable {
@@ -208,23 +231,49 @@ impl TypeTable {
         &self.types[t as usize]
     }
 
-    /// Alignment of `t` in bytes.
+    /// Alignment of `t` in bytes, in a guest's linear memory.
     pub fn alignment(&self, t: TypeId) -> u32 {
+        self.alignment_in(t, Model::Guest)
+    }
+
+    /// Size of `t` in bytes (its element size in a list), in a guest's
+    /// linear memory.
+    pub fn size(&self, t: TypeId) -> u32 {
+        self.size_in(t, Model::Guest)
+    }
+
+    /// Offset of a variant's payload from its start, in bytes, in a
+    /// guest's linear memory.
+    pub fn payload_offset(&self, cases: &[Option<TypeId>]) -> u32 {
+        self.payload_offset_in(cases, Model::Guest)
+    }
+
+    /// Offsets of a record's fields, in bytes, in a guest's linear memory.
+    pub fn field_offsets(&self, fields: &[TypeId]) -> Vec<u32> {
+        self.field_offsets_in(fields, Model::Guest)
+    }
+
+    /// Alignment of `t` in bytes in memory model `m` (CanonicalABI.md
+    /// "Alignment").
+    pub fn alignment_in(&self, t: TypeId, m: Model) -> u32 {
         match self.get(t) {
             ValType::Bool | ValType::S8 | ValType::U8 => 1,
             ValType::S16 | ValType::U16 => 2,
             ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
             ValType::S64 | ValType::U64 | ValType::F64 => 8,
-            ValType::String
-            | ValType::List(_)
-            | ValType::Own(_)
+            ValType::String | ValType::List(_) => m.pointer_size(),
+            ValType::Own(_)
             | ValType::Borrow(_)
             | ValType::Stream(_)
             | ValType::Future(_)
             | ValType::ErrorContext => 4,
-            ValType::Record(fields) => fields.iter().map(|&f| self.alignment(f)).max().unwrap_or(1),
+            ValType::Record(fields) => fields
+                .iter()
+                .map(|&f| self.alignment_in(f, m))
+                .max()
+                .unwrap_or(1),
             ValType::Variant(cases) => {
-                discriminant_size(cases.len()).max(self.max_case_alignment(cases))
+                discriminant_size(cases.len()).max(self.max_case_alignment(cases, m))
             }
             ValType::Flags(n) => match n {
                 0..=8 => 1,
@@ -234,23 +283,24 @@ impl TypeTable {
         }
     }
 
-    fn max_case_alignment(&self, cases: &[Option<TypeId>]) -> u32 {
+    fn max_case_alignment(&self, cases: &[Option<TypeId>], m: Model) -> u32 {
         cases
             .iter()
             .flatten()
-            .map(|&c| self.alignment(c))
+            .map(|&c| self.alignment_in(c, m))
             .max()
             .unwrap_or(1)
     }
 
-    /// Size of `t` in bytes (its element size in a list).
-    pub fn size(&self, t: TypeId) -> u32 {
+    /// Size of `t` in bytes in memory model `m` (CanonicalABI.md "Element
+    /// Size").
+    pub fn size_in(&self, t: TypeId, m: Model) -> u32 {
         match self.get(t) {
             ValType::Bool | ValType::S8 | ValType::U8 => 1,
             ValType::S16 | ValType::U16 => 2,
             ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => 4,
             ValType::S64 | ValType::U64 | ValType::F64 => 8,
-            ValType::String | ValType::List(_) => 8,
+            ValType::String | ValType::List(_) => 2 * m.pointer_size(),
             ValType::Own(_)
             | ValType::Borrow(_)
             | ValType::Stream(_)
@@ -259,20 +309,19 @@ impl TypeTable {
             ValType::Record(fields) => {
                 let mut s = 0;
                 for &f in fields {
-                    s = align_to(s, self.alignment(f)) + self.size(f);
+                    s = align_to(s, self.alignment_in(f, m)) + self.size_in(f, m);
                 }
-                align_to(s, self.alignment(t))
+                align_to(s, self.alignment_in(t, m))
             }
             ValType::Variant(cases) => {
-                let mut s = discriminant_size(cases.len());
-                s = align_to(s, self.max_case_alignment(cases));
+                let mut s = self.payload_offset_in(cases, m);
                 s += cases
                     .iter()
                     .flatten()
-                    .map(|&c| self.size(c))
+                    .map(|&c| self.size_in(c, m))
                     .max()
                     .unwrap_or(0);
-                align_to(s, self.alignment(t))
+                align_to(s, self.alignment_in(t, m))
             }
             ValType::Flags(n) => match n {
                 0 => 0,
@@ -283,23 +332,24 @@ impl TypeTable {
         }
     }
 
-    /// Offset of a variant's payload from its start, in bytes.
-    pub fn payload_offset(&self, cases: &[Option<TypeId>]) -> u32 {
+    /// Offset of a variant's payload from its start, in bytes, in memory
+    /// model `m`.
+    pub fn payload_offset_in(&self, cases: &[Option<TypeId>], m: Model) -> u32 {
         align_to(
             discriminant_size(cases.len()),
-            self.max_case_alignment(cases),
+            self.max_case_alignment(cases, m),
         )
     }
 
-    /// Offsets of a record's fields, in bytes.
-    pub fn field_offsets(&self, fields: &[TypeId]) -> Vec<u32> {
+    /// Offsets of a record's fields, in bytes, in memory model `m`.
+    pub fn field_offsets_in(&self, fields: &[TypeId], m: Model) -> Vec<u32> {
         let mut s = 0;
         fields
             .iter()
             .map(|&f| {
-                s = align_to(s, self.alignment(f));
+                s = align_to(s, self.alignment_in(f, m));
                 let at = s;
-                s += self.size(f);
+                s += self.size_in(f, m);
                 at
             })
             .collect()
@@ -814,6 +864,66 @@ pub enum Ref {
     /// The host side of a call from outside (the test harness or the
     /// program's entry): its instance, memory and realloc.
     Host,
+}
+
+/// What the `init` of a [`crate::program::ProgramKind::Library`] program
+/// holds: how to instantiate the component, and the functions the
+/// embedding program can call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryDesc {
+    /// The initializers, as a component's.
+    pub init: Vec<InitOp>,
+    /// The exported functions, by function number (the order of their
+    /// keys: see [`LibraryExport::key`]).
+    pub exports: Vec<LibraryExport>,
+}
+
+/// One exported function of a library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryExport {
+    /// `"<instance export name>#<function>"`, or the function's name for a
+    /// function exported at the top level: the key the C header's function
+    /// numbers are the sorted order of.
+    pub key: String,
+    /// The export adapter, whose caller is the host (the embedding
+    /// program), lowered synchronously.
+    pub trampoline: TrampolineIndex,
+    /// The function's type.
+    pub func: FuncTypeIndex,
+}
+
+impl Encode for LibraryDesc {
+    fn encode(&self, w: &mut Writer) {
+        w.list(&self.init);
+        w.list(&self.exports);
+    }
+}
+
+impl Decode for LibraryDesc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(LibraryDesc {
+            init: r.list()?,
+            exports: r.list()?,
+        })
+    }
+}
+
+impl Encode for LibraryExport {
+    fn encode(&self, w: &mut Writer) {
+        self.key.encode(w);
+        self.trampoline.encode(w);
+        self.func.encode(w);
+    }
+}
+
+impl Decode for LibraryExport {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(LibraryExport {
+            key: String::decode(r)?,
+            trampoline: Decode::decode(r)?,
+            func: Decode::decode(r)?,
+        })
+    }
 }
 
 /// One step of instantiating a flattened component, in order.

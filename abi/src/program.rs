@@ -54,6 +54,12 @@ pub enum ProgramKind {
     /// per import, in import order), then its `_start` export
     /// [`ProgramDesc::entry_export`] called ([`crate::preview1`]).
     Preview1 = 4,
+    /// A component built as a library (`smelt build --emit staticlib`):
+    /// no `main`; the embedding program instantiates it through the
+    /// runtime's C API (`smelt_lib_new`), which runs the initializers of
+    /// the [`crate::component::LibraryDesc`] in [`ProgramDesc::init`], and
+    /// calls its exports (`smelt_lib_call`).
+    Library = 5,
 }
 
 impl ProgramKind {
@@ -68,6 +74,7 @@ impl ProgramKind {
             ProgramKind::Component => "smelt_run_component",
             ProgramKind::HttpServer => "smelt_run_http_server",
             ProgramKind::Preview1 => "smelt_run_preview1",
+            ProgramKind::Library => "smelt_run_library",
         }
     }
 }

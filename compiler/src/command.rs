@@ -76,6 +76,26 @@ pub enum CommandError {
     /// A WASI preview1 module that cannot be compiled.
     #[error(transparent)]
     Preview1(#[from] crate::preview1::Preview1Error),
+    /// `--emit staticlib` was given for something else than a component.
+    #[error(
+        "--emit staticlib builds components into libraries; this is a core module (build it as \
+         an executable, or make it a component with `wasm-tools component new`)"
+    )]
+    LibraryOfModule,
+    /// A library component exports no function.
+    #[error("the component exports no function to call from a library{0}")]
+    NoLibraryExports(String),
+    /// A library export uses a type the C interface does not carry yet.
+    #[error(
+        "the exported function `{function}` uses {what}, which --emit staticlib does not support \
+         yet (strings, lists, records, variants, enums, options, results, flags and scalars are)"
+    )]
+    UnsupportedLibraryType {
+        /// The function's key (`"<instance>#<function>"`).
+        function: String,
+        /// The type, in WIT words.
+        what: &'static str,
+    },
 }
 
 /// How a component that exports a `wasi:http` handler is served
@@ -252,6 +272,119 @@ pub fn compile_component(
         ..wasi.clone()
     };
     Ok(program.compile(target, Entry::Component { init, entry, wasi })?)
+}
+
+/// Compiles `wasm`, a component, into an object for a static library
+/// (`smelt build --emit staticlib`): its initializers, and an export
+/// adapter with the host as the caller for each exported function, each
+/// function of an exported instance and each function exported at the top
+/// level (resource methods, constructors and static functions are left
+/// out), numbered by the sorted order of their keys
+/// ([`smelt_abi::component::LibraryExport::key`]).
+///
+/// # Errors
+///
+/// What [`compile_component`] reports, no exported function, or an export
+/// whose type holds a resource handle, a stream, a future or an error
+/// context ([`CommandError::UnsupportedLibraryType`]).
+pub fn compile_library(
+    wasm: &[u8],
+    target: &Target,
+    wasi: &WasiConfig,
+) -> Result<Vec<u8>, CommandError> {
+    use smelt_abi::component::{LibraryDesc, LibraryExport};
+    if !wasmparser::Parser::is_component(wasm) {
+        return Err(CommandError::LibraryOfModule);
+    }
+    let mut program = ProgramBuilder::new();
+    let root = program.add_component(wasm)?;
+    let instantiation = program.instantiate_with_host(root)?;
+    let mut funcs = Vec::new();
+    for (name, item) in &instantiation.instance.exports {
+        match item {
+            ItemDef::Func(f) => funcs.push((name.clone(), f.clone())),
+            ItemDef::Instance(i) => {
+                for (func, item) in &i.exports {
+                    if let ItemDef::Func(f) = item
+                        && !func.starts_with('[')
+                    {
+                        funcs.push((format!("{name}#{func}"), f.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if funcs.is_empty() {
+        let names: Vec<&str> = instantiation
+            .instance
+            .exports
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        return Err(CommandError::NoLibraryExports(if names.is_empty() {
+            " (it exports nothing)".to_string()
+        } else {
+            format!(" (it exports: {})", names.join(", "))
+        }));
+    }
+    funcs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut init = instantiation.ops;
+    let mut exports = Vec::with_capacity(funcs.len());
+    for (key, f) in funcs {
+        let (trampoline, func, ops) = program.host_entry(&f, false)?;
+        let types = &program.component_state().types;
+        let ty = &types.funcs[func.index()];
+        for &t in ty.params.iter().chain(&ty.result) {
+            if let Some(what) = unsupported_in_library(&types.table, t) {
+                return Err(CommandError::UnsupportedLibraryType {
+                    function: key,
+                    what,
+                });
+            }
+        }
+        init.extend(ops);
+        exports.push(LibraryExport {
+            key,
+            trampoline,
+            func,
+        });
+    }
+    let wasi = WasiConfig {
+        serve: None,
+        ..wasi.clone()
+    };
+    Ok(program.compile(
+        target,
+        Entry::Library {
+            desc: LibraryDesc { init, exports },
+            wasi,
+        },
+    )?)
+}
+
+/// The first type in `t` that a library's C interface cannot carry, in
+/// WIT words.
+fn unsupported_in_library(
+    table: &TypeTable,
+    t: smelt_abi::component::TypeId,
+) -> Option<&'static str> {
+    match table.get(t) {
+        ValType::Own(_) | ValType::Borrow(_) => Some("a resource handle"),
+        ValType::Stream(_) => Some("a `stream`"),
+        ValType::Future(_) => Some("a `future`"),
+        ValType::ErrorContext => Some("an `error-context`"),
+        ValType::Flags(n) if *n > 32 => Some("`flags` with more than 32 labels"),
+        ValType::List(e) => unsupported_in_library(table, *e),
+        ValType::Record(fields) => fields
+            .iter()
+            .find_map(|&f| unsupported_in_library(table, f)),
+        ValType::Variant(cases) => cases
+            .iter()
+            .flatten()
+            .find_map(|&c| unsupported_in_library(table, c)),
+        _ => None,
+    }
 }
 
 /// Checks the type of an HTTP handler's `handle`: WASI 0.2's

@@ -361,6 +361,16 @@ pub(crate) fn emit_program(
                 *start,
             )
         }
+        Entry::Library { desc, wasi } => {
+            init_bytes = smelt_abi::codec::to_bytes(desc);
+            wasi_bytes = smelt_abi::codec::to_bytes(wasi);
+            (
+                ProgramKind::Library,
+                &[][..],
+                init_bytes.as_slice(),
+                u32::MAX,
+            )
+        }
         Entry::Component { init, entry, wasi } => {
             init_bytes = smelt_abi::codec::to_bytes(init);
             wasi_bytes = smelt_abi::codec::to_bytes(wasi);

@@ -26,5 +26,6 @@ pub mod library;
 pub mod link;
 pub mod preview1;
 pub mod program;
+pub mod staticlib;
 pub mod target;
 pub mod wast;

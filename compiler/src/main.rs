@@ -334,6 +334,11 @@ enum Emit {
     Exe,
     /// A relocatable object.
     Obj,
+    /// A static library (`libNAME.a`) of a component, to link into a C,
+    /// C++, Zig or Rust program, which calls the component's exported
+    /// functions through the C header written beside it (`NAME.h`, or
+    /// --header).
+    Staticlib,
 }
 
 fn target(name: Option<&str>) -> Result<Target> {
@@ -467,6 +472,7 @@ fn build_bytes(
         .with_context(|| format!("failed to compile {}", input.display()))
     };
     match emit {
+        Emit::Staticlib => build_staticlib(wasm, input, output, (target, wasi, options)),
         Emit::Obj => std::fs::write(output, compile()?)
             .with_context(|| format!("failed to write {}", output.display())),
         Emit::Exe => {
@@ -476,6 +482,48 @@ fn build_bytes(
             Ok(())
         }
     }
+}
+
+/// The library name of a static library's path: `libNAME.a` gives `NAME`
+/// (`-` and `.` become `_`, a C identifier's characters).
+fn library_name(output: &Path) -> Result<String> {
+    let file = output
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or_default();
+    let stem = file.strip_suffix(".a").unwrap_or(file);
+    let stem = stem.strip_prefix("lib").unwrap_or(stem);
+    let name: String = stem
+        .chars()
+        .map(|c| if c == '-' || c == '.' { '_' } else { c })
+        .collect();
+    if name.is_empty()
+        || name.starts_with(|c: char| c.is_ascii_digit())
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        bail!(
+            "cannot name a C library after {}: name the output libNAME.a, NAME a C identifier",
+            output.display()
+        );
+    }
+    Ok(name)
+}
+
+fn build_staticlib(
+    wasm: &[u8],
+    input: &Path,
+    output: &Path,
+    (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
+) -> Result<()> {
+    if options.invoke.is_some() {
+        bail!("--invoke applies to core modules; a library exports its component's functions");
+    }
+    let name = library_name(output)?;
+    let target = &target.clone().with_pic()?;
+    let object = smelt::command::compile_library(wasm, target, wasi)
+        .with_context(|| format!("failed to compile {}", input.display()))?;
+    smelt::staticlib::write(target, &object, &format!("{name}.o"), output)?;
+    Ok(())
 }
 
 fn run() -> Result<ExitCode> {

@@ -63,6 +63,16 @@ pub enum Entry {
         /// The capabilities (`smelt_abi::wasi::WasiConfig`).
         wasi: smelt_abi::wasi::WasiConfig,
     },
+    /// A component built as a static library: its initializers and
+    /// exported functions, called by the embedding program through the
+    /// runtime's C API.
+    Library {
+        /// The initializers and the export adapters.
+        desc: smelt_abi::component::LibraryDesc,
+        /// The capabilities built in (network grants, limits); arguments,
+        /// environment and directories come from the embedding program.
+        wasi: smelt_abi::wasi::WasiConfig,
+    },
     /// A `.wast` test executable with this encoded script
     /// (`smelt_abi::script`).
     WastScript(Vec<u8>),

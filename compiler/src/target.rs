@@ -328,6 +328,8 @@ pub struct Target {
     spec: Arc<TargetSpec>,
     /// The CPU level (`baseline`, or what [`Target::with_cpu`] was given).
     cpu: String,
+    /// Whether code is position-independent ([`Target::with_pic`]).
+    pic: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -365,13 +367,14 @@ impl Target {
         {
             return Err(TargetError::Unsupported(triple.to_string()));
         }
-        let isa = build_isa(&parsed, &[], false)?;
+        let isa = build_isa(&parsed, &[], false, false)?;
         let spec = TargetSpec::load(triple)?;
         Ok(Target {
             triple: parsed,
             isa,
             spec: Arc::new(spec),
             cpu: "baseline".to_string(),
+            pic: false,
         })
     }
 
@@ -391,19 +394,28 @@ impl Target {
                     cpu: cpu.to_string(),
                 });
             }
-            build_isa(&self.triple, &[], true)?
+            build_isa(&self.triple, &[], true, self.pic)?
         } else {
             let features = cpu_features(&self.triple, cpu).ok_or_else(|| TargetError::Cpu {
                 triple,
                 cpu: cpu.to_string(),
             })?;
-            build_isa(&self.triple, features, false)?
+            build_isa(&self.triple, features, false, self.pic)?
         };
         Ok(Target {
             isa,
             cpu: cpu.to_string(),
             ..self
         })
+    }
+
+    /// The target with position-independent code (calls and data
+    /// references through the GOT), for an object linked into another
+    /// program, which may be a PIE or a shared library (`--emit
+    /// staticlib`). Executables smelt links are not PIE and need none.
+    pub fn with_pic(self) -> Result<Target, TargetError> {
+        let cpu = self.cpu.clone();
+        Target { pic: true, ..self }.with_cpu(&cpu)
     }
 
     /// The CPU level: `baseline`, or what [`Target::with_cpu`] was given.
@@ -545,7 +557,12 @@ fn cpu_features(triple: &Triple, cpu: &str) -> Option<&'static [&'static str]> {
 
 /// The ISA for `triple` with smelt's settings, its baseline extensions and
 /// `extra`; with `native`, also every extension this machine's CPU has.
-fn build_isa(triple: &Triple, extra: &[&str], native: bool) -> Result<OwnedTargetIsa, TargetError> {
+fn build_isa(
+    triple: &Triple,
+    extra: &[&str],
+    native: bool,
+    pic: bool,
+) -> Result<OwnedTargetIsa, TargetError> {
     let err = |message: String| TargetError::Isa {
         triple: triple.to_string(),
         message,
@@ -558,8 +575,9 @@ fn build_isa(triple: &Triple, extra: &[&str], native: bool) -> Result<OwnedTarge
         ("preserve_frame_pointers", "true"),
         // Functions with many results return them through memory.
         ("enable_multi_ret_implicit_sret", "true"),
-        // Executables are linked non-PIE: direct calls, absolute addresses.
-        ("is_pic", "false"),
+        // Executables are linked non-PIE: direct calls, absolute addresses
+        // (a library's object is position-independent: `Target::with_pic`).
+        ("is_pic", if pic { "true" } else { "false" }),
         // The stack limit check in every prologue covers the whole frame.
         ("enable_probestack", "false"),
         // No DWARF unwind tables for wasm code: backtraces follow the frame

@@ -53,6 +53,7 @@ pub mod clocks;
 pub mod fs;
 pub mod http;
 pub mod io;
+pub mod library;
 pub mod net;
 pub mod p1;
 pub mod p2;
@@ -121,6 +122,18 @@ pub fn install(host: WasiHost) -> Option<WasiHost> {
     // host calls.
     HOST.with(|h| unsafe { (*h.get()).replace(host) })
 }
+
+/// Takes the calling thread's host state out, putting `previous` back in
+/// its place: the end of what [`install`] began.
+pub fn uninstall(previous: Option<WasiHost>) -> Option<WasiHost> {
+    // SAFETY: no reference to the thread's host state is live between
+    // host calls.
+    HOST.with(|h| unsafe { core::mem::replace(&mut *h.get(), previous) })
+}
+
+/// Whether the program is a library ([`library`]): `wasi:cli/exit` then
+/// ends the call with a trap, not the embedding process.
+static LIBRARY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// The capabilities read from the executable by [`init`], from which every
 /// thread's host state is made.
@@ -271,6 +284,11 @@ pub fn guest_exit(code: i32) -> smelt_rt::component::host::HostResult<()> {
     if template().serve.is_some() {
         return Err(smelt_rt::component::host::HostTrap::Message(format!(
             "the guest called wasi:cli/exit with status {code} while handling a request"
+        )));
+    }
+    if LIBRARY.load(core::sync::atomic::Ordering::Relaxed) {
+        return Err(smelt_rt::component::host::HostTrap::Message(format!(
+            "the guest called wasi:cli/exit with status {code}"
         )));
     }
     cli::exit(code)

@@ -82,7 +82,9 @@ pub fn install(limits: Limits, program: &ProgramDesc) {
     );
     if let Some(ms) = limits.timeout_ms {
         TIMEOUT_MS.store(ms, Ordering::Relaxed);
-        if program.kind != ProgramKind::HttpServer as u32 {
+        if program.kind != ProgramKind::HttpServer as u32
+            && program.kind != ProgramKind::Library as u32
+        {
             let _ = PROCESS_DEADLINE.set(Instant::now() + Duration::from_millis(ms));
         }
     }

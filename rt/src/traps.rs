@@ -241,8 +241,26 @@ pub fn set_thread_stack_size(size: usize) {
     STACK_SIZE.set(size);
 }
 
-/// How much stack guest code may use on this thread, in bytes.
+/// How much stack guest code may use on this thread, in bytes: worked out
+/// once per thread ([`compute_stack_budget`]), as the outermost [`catch`]
+/// of every call into the guest needs it (a library's caller makes one
+/// per call).
 fn stack_budget() -> usize {
+    thread_local! {
+        static BUDGET: Cell<usize> = const { Cell::new(0) };
+    }
+    let budget = BUDGET.get();
+    if budget != 0 {
+        return budget;
+    }
+    let budget = compute_stack_budget();
+    BUDGET.set(budget);
+    budget
+}
+
+/// [`stack_budget`], from the size the runtime gave the thread, else from
+/// `RLIMIT_STACK` (the main thread's stack size).
+fn compute_stack_budget() -> usize {
     let thread_stack = STACK_SIZE.get();
     if thread_stack != 0 {
         return thread_stack.saturating_sub(2 * HOST_STACK_RESERVE);

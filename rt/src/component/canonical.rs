@@ -23,8 +23,9 @@
 use std::rc::Rc;
 
 use smelt_abi::component::{
-    CanonOptions, Context, CoreSignature, FuncType, FuncTypeIndex, SideRefs, StringEncoding,
-    TrampolineKind, TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType, discriminant_size,
+    CanonOptions, Context, CoreSignature, FuncType, FuncTypeIndex, MAX_FLAT_PARAMS, SideRefs,
+    StringEncoding, TrampolineKind, TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType,
+    discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -1227,6 +1228,10 @@ unsafe fn call(
         subtask,
         scope,
     });
+    // This frame keeps no reference of its own to the call: a trap in the
+    // callee skips it (`traps::catch`), and what it owned would leak; the
+    // task owns the call, and frees it with itself.
+    let call_ptr = Rc::as_ptr(&call);
     let task = sched.add_task(Task {
         inst: callee.instance,
         async_ft: f.async_,
@@ -1239,7 +1244,7 @@ unsafe fn call(
         threads: 0,
         waiting_to_enter: None,
         subtask,
-        call: Some(call.clone()),
+        call: Some(call),
     });
     sched
         .waitables
@@ -1257,7 +1262,9 @@ unsafe fn call(
         // A function that is not `async` cannot block: it runs here.
         let thread = sched.inline_thread(task);
         let prev = sched.enter(Some(thread));
-        let result = run_sync_task(rt, &call, task);
+        // SAFETY: the task owns the call until `finish_thread` below
+        // removes it.
+        let result = run_sync_task(rt, unsafe { &*call_ptr }, task);
         sched.enter(prev);
         sched.finish_thread(thread);
         result?;
@@ -1323,11 +1330,18 @@ fn run_sync_task(rt: &Runtime, call: &Call, task: TaskId) -> Result<(), Componen
     let (callee_func, post_return, _) = call.callee_funcs();
     let lift = &call.sigs().lift;
     progress(rt, call.subtask, SubtaskState::Started);
-    let mut values = call.lift_args(rt)?;
+    // The flat values live in this frame, not on the heap: a trap in the
+    // callee skips the frame, and would leak them.
+    let mut values = [0 as ValRaw; MAX_FLAT_PARAMS + 1];
+    let n_values = {
+        let lifted = call.lift_args(rt)?;
+        values[..lifted.len()].copy_from_slice(&lifted);
+        lifted.len()
+    };
     let n_results = lift.results.len();
-    values.resize(values.len().max(n_results).max(1), 0);
+    let values = &mut values[..n_values.max(n_results).max(1)];
     // SAFETY: the callee's core function has the lifted signature.
-    unsafe { callee_func.call(&mut values) }?;
+    unsafe { callee_func.call(values) }?;
     task_return(rt, task, &values[..n_results], lift.results_indirect)?;
     if let Some(post) = post_return {
         let mut values = values[..n_results].to_vec();

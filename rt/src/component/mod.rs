@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod handles;
 pub mod host;
 pub mod hostio;
+pub mod library;
 pub mod stream;
 pub mod task;
 pub mod trap;

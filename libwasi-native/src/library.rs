@@ -1,0 +1,324 @@
+//! The C API of a component built as a library (`smelt build --emit
+//! staticlib`): the functions the generated header's inline functions
+//! call. Each instance has its own component runtime and its own WASI
+//! host state (arguments, environment, preopened directories, open
+//! descriptors), installed on the calling thread for the length of each
+//! call. An instance is used from the thread that created it.
+//!
+//! Errors come back as messages in memory from `malloc`, which the caller
+//! frees with `free`; a trap ends the call, not the process.
+
+use core::ffi::{CStr, c_char, c_int};
+use std::sync::OnceLock;
+
+use smelt_abi::component::LibraryDesc;
+use smelt_abi::program::ProgramDesc;
+use smelt_rt::component::Runtime;
+
+use crate::{HOST_TABLE, WasiHost, install};
+
+unsafe extern "C" {
+    /// The program descriptor the compiler emits into the library's
+    /// object (`smelt_abi::PROGRAM_SYMBOL`).
+    #[link_name = concat!("smelt_program_v", smelt_abi::abi_version!())]
+    static PROGRAM: ProgramDesc;
+}
+
+/// The capabilities of a new instance (`smelt_config` in the header).
+/// Each field pairs a pointer to an array of C strings with its length;
+/// a null pointer is an empty array.
+#[repr(C)]
+pub struct Config {
+    /// The guest's arguments (`wasi:cli/environment#get-arguments`), the
+    /// program name first.
+    pub args: *const *const c_char,
+    /// Number of `args`.
+    pub args_len: usize,
+    /// The guest's environment, as `NAME=VALUE` strings.
+    pub env: *const *const c_char,
+    /// Number of `env`.
+    pub env_len: usize,
+    /// Preopened directories: `HOST_PATH` (the same path in the guest) or
+    /// `HOST_PATH::GUEST_PATH`.
+    pub dirs: *const *const c_char,
+    /// Number of `dirs`.
+    pub dirs_len: usize,
+}
+
+/// A live instance of the library's component (`smelt_instance`).
+pub struct Instance {
+    rt: Box<Runtime>,
+    /// The instance's WASI host state while no call runs (a call installs
+    /// it on the thread).
+    host: Option<WasiHost>,
+    /// The first line of the trap that ended a call, after which the
+    /// instance may not be entered again (Explainer.md: a trap leaves the
+    /// component instance unusable).
+    trapped: Option<String>,
+}
+
+/// The library descriptor, decoded by the first instance; with the
+/// process-wide set-up done, or why it failed.
+fn library() -> Result<&'static LibraryDesc, String> {
+    static LIBRARY: OnceLock<Result<LibraryDesc, String>> = OnceLock::new();
+    LIBRARY
+        .get_or_init(|| {
+            // SAFETY: the descriptor the compiler emitted into this library.
+            let program: &'static ProgramDesc = unsafe { &*core::ptr::addr_of!(PROGRAM) };
+            if program.abi_version != smelt_abi::ABI_VERSION {
+                return Err(format!(
+                    "the library's code was compiled for runtime ABI {}, but its runtime has ABI {}",
+                    program.abi_version,
+                    smelt_abi::ABI_VERSION
+                ));
+            }
+            smelt_rt::program::set(program);
+            let limits = smelt_rt::limits::of_program(program)?;
+            smelt_rt::limits::install(limits, program);
+            // SAFETY: no arguments: the template takes the configuration
+            // baked into the library; each instance gets its own below.
+            unsafe { crate::init(program, 0, core::ptr::null()) }.map_err(|e| e.to_string())?;
+            crate::LIBRARY.store(true, core::sync::atomic::Ordering::Relaxed);
+            // SAFETY: the compiler emits the descriptor with this length.
+            let bytes = unsafe { smelt_rt::entry::slice(program.init, program.init_len) };
+            smelt_abi::codec::from_bytes(bytes)
+                .map_err(|e| format!("malformed library descriptor: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The C strings of one of [`Config`]'s arrays, as bytes.
+///
+/// # Safety
+///
+/// `ptr` must be null or point to `len` valid C strings.
+unsafe fn strings(ptr: *const *const c_char, len: usize) -> Vec<Vec<u8>> {
+    if ptr.is_null() {
+        return Vec::new();
+    }
+    (0..len)
+        .map(|i| {
+            // SAFETY: the caller's contract.
+            unsafe { CStr::from_ptr(*ptr.add(i)) }.to_bytes().to_vec()
+        })
+        .collect()
+}
+
+/// The WASI host state `config` asks for.
+///
+/// # Safety
+///
+/// `config` must be null or valid (see [`Config`]).
+unsafe fn host_of(config: *const Config) -> Result<WasiHost, String> {
+    let mut host = WasiHost::fresh();
+    host.args = Vec::new();
+    host.env = Vec::new();
+    host.preopens = Vec::new();
+    // SAFETY: the caller's contract.
+    let Some(config) = (unsafe { config.as_ref() }) else {
+        return Ok(host);
+    };
+    // SAFETY: the caller's contract.
+    let (args, env, dirs) = unsafe {
+        (
+            strings(config.args, config.args_len),
+            strings(config.env, config.env_len),
+            strings(config.dirs, config.dirs_len),
+        )
+    };
+    host.args = args;
+    for var in env {
+        let Some(eq) = var.iter().position(|&b| b == b'=') else {
+            return Err(format!(
+                "environment entry `{}` is not NAME=VALUE",
+                String::from_utf8_lossy(&var)
+            ));
+        };
+        host.env.push((var[..eq].to_vec(), var[eq + 1..].to_vec()));
+    }
+    for dir in dirs {
+        let dir = String::from_utf8(dir)
+            .map_err(|e| format!("directory `{}` is not UTF-8", e.into_bytes().escape_ascii()))?;
+        let (host_path, guest) = match dir.split_once("::") {
+            Some((h, g)) => (h.to_string(), g.to_string()),
+            None => (dir.clone(), dir),
+        };
+        host.preopens.push((host_path, guest));
+    }
+    crate::fs::open_preopens(&mut host)?;
+    Ok(host)
+}
+
+/// Writes `message` to `*error` (when `error` is not null) as a C string
+/// in memory from `malloc`.
+///
+/// # Safety
+///
+/// `error` must be null or valid for a write.
+unsafe fn set_error(error: *mut *mut c_char, message: &str) {
+    if error.is_null() {
+        return;
+    }
+    let bytes = message.as_bytes();
+    // SAFETY: a plain allocation, checked for null.
+    let out = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
+    if !out.is_null() {
+        // SAFETY: `out` has room for the message and its NUL.
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len());
+            *out.add(bytes.len()) = 0;
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe { *error = out.cast() };
+}
+
+/// Creates an instance of the library's component with the capabilities
+/// `config` (null: no arguments, environment or directories): runs its
+/// initializers (start functions, data segments).
+///
+/// Returns null on failure, with the message in `*error` (when `error` is
+/// not null): a directory that cannot be opened, a malformed entry in
+/// `config`, a trap during instantiation.
+///
+/// # Safety
+///
+/// `config` must be null or valid (see [`Config`]); `error` null or valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smelt_lib_new(
+    config: *const Config,
+    error: *mut *mut c_char,
+) -> *mut Instance {
+    let made = (|| {
+        library()?;
+        smelt_rt::traps::init();
+        // SAFETY: the caller's contract.
+        let host = unsafe { host_of(config) }?;
+        // SAFETY: the descriptor the compiler emitted into this library.
+        let program: &'static ProgramDesc = unsafe { &*core::ptr::addr_of!(PROGRAM) };
+        // SAFETY: as above.
+        let rt = unsafe { Runtime::new(program, &HOST_TABLE) }
+            .map_err(|e| format!("cannot start the component runtime: {e:?}"))?;
+        let mut instance = Instance {
+            rt,
+            host: Some(host),
+            trapped: None,
+        };
+        let init = &library()?.init;
+        // SAFETY: the initializers of this program.
+        with_instance(&mut instance, |rt| unsafe { rt.run(init) })
+            .map_err(|trap| trap.to_string())?;
+        Ok::<_, String>(instance)
+    })();
+    match made {
+        Ok(instance) => Box::into_raw(Box::new(instance)),
+        Err(message) => {
+            // SAFETY: the caller's contract.
+            unsafe { set_error(error, &message) };
+            core::ptr::null_mut()
+        }
+    }
+}
+
+/// Runs `f` with `instance`'s runtime current and its host state
+/// installed on this thread.
+fn with_instance<T>(instance: &mut Instance, f: impl FnOnce(&Runtime) -> T) -> T {
+    let previous = install(instance.host.take().expect("no call is in progress"));
+    let result = {
+        let _current = instance.rt.enter();
+        f(&instance.rt)
+    };
+    instance.host = crate::uninstall(previous);
+    result
+}
+
+/// Frees an instance made by [`smelt_lib_new`] (null: nothing), with its
+/// memories and the host objects its guest held.
+///
+/// # Safety
+///
+/// `instance` must be null or an instance not yet freed, with no call in
+/// progress.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smelt_lib_free(instance: *mut Instance) {
+    if !instance.is_null() {
+        // SAFETY: the caller's contract: made by `smelt_lib_new`.
+        drop(unsafe { Box::from_raw(instance) });
+    }
+}
+
+/// Calls exported function number `func` of `instance` (the header's
+/// numbering: the sorted order of the exports' keys) with its parameters
+/// at `args` (a struct of the parameter types, in the native layout) and
+/// writes its result at `ret` (null when it has none).
+///
+/// Returns 0; or 1 on a trap, or a function number out of range, with the
+/// message in `*error` (when `error` is not null) and nothing written at
+/// `ret`.
+///
+/// # Safety
+///
+/// `instance` must be live; `args` and `ret` as the function's type says
+/// (see `smelt_rt::component::Runtime::call_native`); `error` null or
+/// valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smelt_lib_call(
+    instance: *mut Instance,
+    func: u32,
+    args: *const u8,
+    ret: *mut u8,
+    error: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let instance = unsafe { &mut *instance };
+    let export = match library() {
+        Ok(lib) => lib.exports.get(func as usize),
+        Err(_) => None,
+    };
+    let Some(export) = export else {
+        // SAFETY: the caller's contract.
+        unsafe { set_error(error, &format!("no exported function number {func}")) };
+        return 1;
+    };
+    if let Some(first) = &instance.trapped {
+        let message = format!(
+            "the instance trapped in an earlier call ({first}) and cannot be called again: free \
+             it and create another"
+        );
+        // SAFETY: the caller's contract.
+        unsafe { set_error(error, &message) };
+        return 1;
+    }
+    // SAFETY: the caller's contract.
+    match with_instance(instance, |rt| unsafe { rt.call_native(export, args, ret) }) {
+        Ok(()) => 0,
+        Err(trap) => {
+            let message = trap.to_string();
+            instance.trapped = Some(message.lines().next().unwrap_or_default().to_string());
+            // SAFETY: the caller's contract.
+            unsafe { set_error(error, &message) };
+            1
+        }
+    }
+}
+
+/// What the run pointer of a library's descriptor points to: a library
+/// has no `main`, so reaching it means the object was linked as an
+/// executable.
+///
+/// # Safety
+///
+/// None needed; the signature is `smelt_rt::entry::RunFn`'s.
+#[unsafe(export_name = "smelt_run_library")]
+pub unsafe fn run_library(
+    _program: &'static ProgramDesc,
+    _host: &'static smelt_rt::component::HostTable,
+) -> i32 {
+    eprintln!(
+        "smelt: this object is a library (--emit staticlib): link it into a program and call it \
+         through its header"
+    );
+    smelt_rt::entry::EXIT_SOFTWARE
+}
