@@ -22,6 +22,7 @@ mod emit;
 pub mod error;
 mod gc_emit;
 pub mod install;
+pub mod library;
 pub mod link;
 pub mod preview1;
 pub mod program;

@@ -70,15 +70,15 @@ static void put_point(shapes_shapes_point_t p) {
 
 static void put_shape(shapes_shapes_shape_t s) {
     switch (s.tag) {
-    case shapes_shapes_shape_circle:
+    case SHAPES_SHAPES_SHAPE_CIRCLE:
         printf("circle(%.3f)", s.val.circle);
         break;
-    case shapes_shapes_shape_rect:
+    case SHAPES_SHAPES_SHAPE_RECT:
         printf("rect(");
         put_point(s.val.rect);
         printf(")");
         break;
-    case shapes_shapes_shape_empty:
+    case SHAPES_SHAPES_SHAPE_EMPTY:
         printf("empty");
         break;
     default:
@@ -88,9 +88,9 @@ static void put_shape(shapes_shapes_shape_t s) {
 
 static void put_color(shapes_shapes_color_t c) {
     switch (c) {
-    case shapes_shapes_color_red: printf("red"); break;
-    case shapes_shapes_color_green: printf("green"); break;
-    case shapes_shapes_color_blue: printf("blue"); break;
+    case SHAPES_SHAPES_COLOR_RED: printf("red"); break;
+    case SHAPES_SHAPES_COLOR_GREEN: printf("green"); break;
+    case SHAPES_SHAPES_COLOR_BLUE: printf("blue"); break;
     default: printf("<bad color %u>", (unsigned)c);
     }
 }
@@ -350,9 +350,9 @@ static void shapes_calls(shapes_t *a) {
          shapes_shapes_scale(a, (shapes_shapes_point_t){1.5, -2.25}, 2.0, &p, &error));
     put_point(p); end();
 
-    shapes_shapes_shape_t circle = {.tag = shapes_shapes_shape_circle, .val.circle = 1.5};
-    shapes_shapes_shape_t rect = {.tag = shapes_shapes_shape_rect, .val.rect = {2.0, 3.5}};
-    shapes_shapes_shape_t empty = {.tag = shapes_shapes_shape_empty};
+    shapes_shapes_shape_t circle = {.tag = SHAPES_SHAPES_SHAPE_CIRCLE, .val.circle = 1.5};
+    shapes_shapes_shape_t rect = {.tag = SHAPES_SHAPES_SHAPE_RECT, .val.rect = {2.0, 3.5}};
+    shapes_shapes_shape_t empty = {.tag = SHAPES_SHAPES_SHAPE_EMPTY};
     double area;
     CALL("a", "shapes.area(circle(1.5))", shapes_shapes_area(a, circle, &area, &error));
     printf("%.3f", area); end();
@@ -365,14 +365,14 @@ static void shapes_calls(shapes_t *a) {
     CALL("a", "shapes.describe(rect({x: 2, y: 3.5}))", shapes_shapes_describe(a, rect, &info, &error));
     put_shape_info(info); end();
     shapes_shapes_shape_info_free(&info);
-    shapes_shapes_shape_t unit = {.tag = shapes_shapes_shape_circle, .val.circle = 1.0};
+    shapes_shapes_shape_t unit = {.tag = SHAPES_SHAPES_SHAPE_CIRCLE, .val.circle = 1.0};
     CALL("a", "shapes.describe(circle(1))", shapes_shapes_describe(a, unit, &info, &error));
     put_shape_info(info); end();
     shapes_shapes_shape_info_free(&info);
 
     shapes_shapes_shape_t several[] = {
         unit,
-        {.tag = shapes_shapes_shape_rect, .val.rect = {2.0, 3.0}},
+        {.tag = SHAPES_SHAPES_SHAPE_RECT, .val.rect = {2.0, 3.0}},
         empty,
     };
     shapes_option_shapes_shape_t biggest;
@@ -394,8 +394,8 @@ static void shapes_calls(shapes_t *a) {
     }
 
     shapes_shapes_shape_t grown;
-    shapes_shapes_shape_t small = {.tag = shapes_shapes_shape_circle, .val.circle = 1.25};
-    shapes_shapes_shape_t thin = {.tag = shapes_shapes_shape_rect, .val.rect = {0.5, 4.0}};
+    shapes_shapes_shape_t small = {.tag = SHAPES_SHAPES_SHAPE_CIRCLE, .val.circle = 1.25};
+    shapes_shapes_shape_t thin = {.tag = SHAPES_SHAPES_SHAPE_RECT, .val.rect = {0.5, 4.0}};
     CALL("a", "shapes.grow(circle(1.25))", shapes_shapes_grow(a, small, &grown, &error));
     put_shape(grown); end();
     CALL("a", "shapes.grow(rect({x: 0.5, y: 4}))", shapes_shapes_grow(a, thin, &grown, &error));
@@ -404,13 +404,13 @@ static void shapes_calls(shapes_t *a) {
     put_shape(grown); end();
 
     shapes_shapes_color_t color;
-    CALL("a", "shapes.next-color(blue)", shapes_shapes_next_color(a, shapes_shapes_color_blue, &color, &error));
+    CALL("a", "shapes.next-color(blue)", shapes_shapes_next_color(a, SHAPES_SHAPES_COLOR_BLUE, &color, &error));
     put_color(color); end();
-    CALL("a", "shapes.next-color(red)", shapes_shapes_next_color(a, shapes_shapes_color_red, &color, &error));
+    CALL("a", "shapes.next-color(red)", shapes_shapes_next_color(a, SHAPES_SHAPES_COLOR_RED, &color, &error));
     put_color(color); end();
 
     shapes_string_t s;
-    CALL("a", "shapes.color-name(green)", shapes_shapes_color_name(a, shapes_shapes_color_green, &s, &error));
+    CALL("a", "shapes.color-name(green)", shapes_shapes_color_name(a, SHAPES_SHAPES_COLOR_GREEN, &s, &error));
     put_string(s); end();
     shapes_string_free(&s);
 
