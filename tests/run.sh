@@ -57,10 +57,14 @@ log=target/wast-logs
 mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
-  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), wasi-threads (tests/programs-threads), sockets, HTTP servers and clients"
+  echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), wasi-threads (tests/programs-threads), sockets, HTTP servers and clients, component libraries"
+  # Component libraries (tests/library) on the glibc targets, whose cross C
+  # compilers are here.
+  library=()
+  [[ "$t" == *-gnu ]] && library=(--test library)
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test threads --test sockets --test http_serve --test http_client \
-    || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP")
+    --test threads --test sockets --test http_serve --test http_client "${library[@]}" \
+    || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP, libraries")
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")

@@ -5,6 +5,7 @@
  * time. Prints one line per version: its name and the nanoseconds per call.
  *
  *   usage: call N */
+#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

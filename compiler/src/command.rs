@@ -276,21 +276,23 @@ pub fn compile_component(
 
 /// Compiles `wasm`, a component, into an object for a static library
 /// (`smelt build --emit staticlib`): its initializers, and an export
-/// adapter with the host as the caller for each exported function, each
-/// function of an exported instance and each function exported at the top
-/// level (resource methods, constructors and static functions are left
-/// out), numbered by the sorted order of their keys
+/// adapter with the host as the caller for each function of `keys`
+/// ([`crate::library::exported_functions`]: a function of an exported
+/// instance, `"<instance>#<function>"`, or one exported at the top level),
+/// which is the function number of the C header
 /// ([`smelt_abi::component::LibraryExport::key`]).
 ///
 /// # Errors
 ///
-/// What [`compile_component`] reports, no exported function, or an export
-/// whose type holds a resource handle, a stream, a future or an error
-/// context ([`CommandError::UnsupportedLibraryType`]).
+/// What [`compile_component`] reports, no function to export, a key the
+/// component does not export, or an export whose type holds a resource
+/// handle, a stream, a future or an error context
+/// ([`CommandError::UnsupportedLibraryType`]).
 pub fn compile_library(
     wasm: &[u8],
     target: &Target,
     wasi: &WasiConfig,
+    keys: &[String],
 ) -> Result<Vec<u8>, CommandError> {
     use smelt_abi::component::{LibraryDesc, LibraryExport};
     if !wasmparser::Parser::is_component(wasm) {
@@ -299,23 +301,7 @@ pub fn compile_library(
     let mut program = ProgramBuilder::new();
     let root = program.add_component(wasm)?;
     let instantiation = program.instantiate_with_host(root)?;
-    let mut funcs = Vec::new();
-    for (name, item) in &instantiation.instance.exports {
-        match item {
-            ItemDef::Func(f) => funcs.push((name.clone(), f.clone())),
-            ItemDef::Instance(i) => {
-                for (func, item) in &i.exports {
-                    if let ItemDef::Func(f) = item
-                        && !func.starts_with('[')
-                    {
-                        funcs.push((format!("{name}#{func}"), f.clone()));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if funcs.is_empty() {
+    if keys.is_empty() {
         let names: Vec<&str> = instantiation
             .instance
             .exports
@@ -328,24 +314,36 @@ pub fn compile_library(
             format!(" (it exports: {})", names.join(", "))
         }));
     }
-    funcs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut init = instantiation.ops;
-    let mut exports = Vec::with_capacity(funcs.len());
-    for (key, f) in funcs {
-        let (trampoline, func, ops) = program.host_entry(&f, false)?;
+    let exported = &instantiation.instance;
+    let mut init = instantiation.ops.clone();
+    let mut exports = Vec::with_capacity(keys.len());
+    for key in keys {
+        let func = match key.split_once('#') {
+            Some((instance, func)) => match exported.get(instance) {
+                Some(ItemDef::Instance(i)) => i.get(func),
+                _ => None,
+            },
+            None => exported.get(key),
+        };
+        let Some(ItemDef::Func(f)) = func else {
+            return Err(CommandError::NoLibraryExports(format!(
+                " (no function `{key}`, which its WIT types name)"
+            )));
+        };
+        let (trampoline, func, ops) = program.host_entry(f, false)?;
         let types = &program.component_state().types;
         let ty = &types.funcs[func.index()];
         for &t in ty.params.iter().chain(&ty.result) {
             if let Some(what) = unsupported_in_library(&types.table, t) {
                 return Err(CommandError::UnsupportedLibraryType {
-                    function: key,
+                    function: key.clone(),
                     what,
                 });
             }
         }
         init.extend(ops);
         exports.push(LibraryExport {
-            key,
+            key: key.clone(),
             trampoline,
             func,
         });

@@ -49,6 +49,10 @@ enum Command {
         /// yourself with libsmelt_runtime.a.
         #[arg(long, value_enum, default_value_t = Emit::Exe)]
         emit: Emit,
+        /// With --emit staticlib: where to write the C header (default:
+        /// NAME.h beside the output libNAME.a).
+        #[arg(long, value_name = "FILE")]
+        header: Option<PathBuf>,
     },
     /// Compile a component or module (into a cache) and run it.
     ///
@@ -434,11 +438,23 @@ fn check_output(input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
-fn build(input: &Path, output: &Path, options: &BuildOptions, emit: Emit) -> Result<()> {
+fn build(
+    input: &Path,
+    output: &Path,
+    options: &BuildOptions,
+    emit: Emit,
+    header: Option<&Path>,
+) -> Result<()> {
     check_output(input, output)?;
+    if header.is_some() && !matches!(emit, Emit::Staticlib) {
+        bail!("--header applies to --emit staticlib");
+    }
     let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
+    if let Emit::Staticlib = emit {
+        return build_staticlib(&wasm, input, output, (&target, &wasi, options), header);
+    }
     build_bytes(&wasm, input, output, (&target, &wasi, options), emit)
 }
 
@@ -472,7 +488,7 @@ fn build_bytes(
         .with_context(|| format!("failed to compile {}", input.display()))
     };
     match emit {
-        Emit::Staticlib => build_staticlib(wasm, input, output, (target, wasi, options)),
+        Emit::Staticlib => build_staticlib(wasm, input, output, (target, wasi, options), None),
         Emit::Obj => std::fs::write(output, compile()?)
             .with_context(|| format!("failed to write {}", output.display())),
         Emit::Exe => {
@@ -514,15 +530,29 @@ fn build_staticlib(
     input: &Path,
     output: &Path,
     (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
+    header: Option<&Path>,
 ) -> Result<()> {
     if options.invoke.is_some() {
         bail!("--invoke applies to core modules; a library exports its component's functions");
     }
     let name = library_name(output)?;
+    let header_path = match header {
+        Some(path) => path.to_path_buf(),
+        None => output.with_file_name(format!("{name}.h")),
+    };
+    check_output(input, &header_path)?;
+    let failed = || format!("failed to compile {}", input.display());
+    if !wasmparser::Parser::is_component(wasm) {
+        return Err(smelt::command::CommandError::LibraryOfModule).with_context(failed);
+    }
+    let functions = smelt::library::exported_functions(wasm).with_context(failed)?;
+    let header = smelt::library::c_header(wasm, &name).with_context(failed)?;
+    let keys: Vec<String> = functions.into_iter().map(|f| f.key).collect();
     let target = &target.clone().with_pic()?;
-    let object = smelt::command::compile_library(wasm, target, wasi)
-        .with_context(|| format!("failed to compile {}", input.display()))?;
+    let object = smelt::command::compile_library(wasm, target, wasi, &keys).with_context(failed)?;
     smelt::staticlib::write(target, &object, &format!("{name}.o"), output)?;
+    std::fs::write(&header_path, header)
+        .with_context(|| format!("failed to write {}", header_path.display()))?;
     Ok(())
 }
 
@@ -534,8 +564,9 @@ fn run() -> Result<ExitCode> {
             output,
             options,
             emit,
+            header,
         } => {
-            build(&input, &output, &options, emit)?;
+            build(&input, &output, &options, emit, header.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {

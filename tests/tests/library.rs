@@ -1,0 +1,164 @@
+//! A component as a C library (`smelt build --emit staticlib`, issue 18):
+//! the component of `tests/library/guest` is built into `libshapes.a` and
+//! `shapes.h` for the test target, `tests/library/c/main.c` calls it
+//! through the header, and its output must equal what
+//! `tests/library/native`'s `expected` prints, the same library built as
+//! a native Rust crate making the same calls.
+//!
+//! On this machine's target the C program is built with AddressSanitizer
+//! (its leak checker included): the generated header, the runtime's
+//! conversions and the free helpers must neither touch memory they do not
+//! own nor lose any. For aarch64 and riscv64 it is built with the target's
+//! cross C compiler and run under qemu-user. Libraries are tested on the
+//! glibc targets: a musl target's library links with a musl C toolchain,
+//! which this machine has for none of them.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Builds `native`'s `expected` for this machine and returns its output.
+fn expected() -> Result<String> {
+    let root = smelt_tests::repo_root();
+    let project = root.join("tests/library/native");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["build", "--release", "--locked", "--bin", "expected"])
+        .arg("--manifest-path")
+        .arg(project.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(project.join("target"))
+        .output()
+        .context("failed to run cargo")?;
+    if !out.status.success() {
+        bail!(
+            "building tests/library/native failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let run = Command::new(project.join("target/release/expected")).output()?;
+    if !run.status.success() {
+        bail!("expected failed: {}", smelt_tests::describe(run.status));
+    }
+    Ok(String::from_utf8(run.stdout)?)
+}
+
+/// Compiles `tests/library/c/main.c` against the library in `dir` with
+/// the target's C compiler; returns the executable's path.
+fn build_c(
+    target: &smelt::target::Target,
+    dir: &Path,
+    sanitize: bool,
+) -> Result<std::path::PathBuf> {
+    let root = smelt_tests::repo_root();
+    let exe = dir.join("main");
+    let mut cc = Command::new(&target.spec().link.linker);
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]);
+    if sanitize {
+        cc.arg("-fsanitize=address");
+    }
+    cc.arg(format!("-I{}", dir.display()))
+        .arg(root.join("tests/library/c/main.c"))
+        .arg(dir.join("libshapes.a"))
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe);
+    let out = cc.output().context("failed to run the C compiler")?;
+    if !out.status.success() {
+        bail!(
+            "compiling tests/library/c/main.c failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(exe)
+}
+
+#[test]
+fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let triple = target.triple().to_string();
+    if triple.ends_with("-musl") {
+        bail!(
+            "libraries are tested on the glibc targets (see the module documentation), not {triple}"
+        );
+    }
+    let guests = smelt_tests::build_guests("tests/library/guest", "wasm32-wasip2")
+        .map_err(anyhow::Error::msg)?;
+    let dir = tempfile::tempdir()?;
+    let lib = dir.path().join("libshapes.a");
+    let mut args = vec![
+        "build".to_string(),
+        guests
+            .join("smelt_library_guest.wasm")
+            .display()
+            .to_string(),
+        "--emit".into(),
+        "staticlib".into(),
+        "-o".into(),
+        lib.display().to_string(),
+    ];
+    args.extend(smelt_tests::target_flags());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let built = smelt_tests::smelt(&args)?;
+    if !built.status.success() {
+        bail!(
+            "smelt build --emit staticlib failed:\n{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+    }
+    assert!(
+        dir.path().join("shapes.h").is_file(),
+        "the header is written beside the library"
+    );
+    let sanitize = target.is_native_arch();
+    let exe = build_c(&target, dir.path(), sanitize)?;
+    let run = smelt_tests::run(&exe, &[])?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "{} failed ({}):\n{stdout}\n{stderr}",
+        exe.display(),
+        smelt_tests::describe(run.status)
+    );
+    assert!(
+        !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
+        "the sanitizer reported:\n{stderr}"
+    );
+    let expected = expected()?;
+    assert_eq!(
+        stdout, expected,
+        "the C program's output differs from the native crate's"
+    );
+    // The trap came back to C as an error carrying the trap's message and
+    // the function it happened in.
+    assert!(
+        stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
+        "the trap's message:\n{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_core_module_is_not_a_library() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let wat = dir.path().join("m.wat");
+    std::fs::write(&wat, "(module (func (export \"f\")))")?;
+    let lib = dir.path().join("libm.a");
+    let out = smelt_tests::smelt(&[
+        "build",
+        wat.to_str().unwrap(),
+        "--emit",
+        "staticlib",
+        "-o",
+        lib.to_str().unwrap(),
+    ])?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("builds components into libraries"),
+        "{stderr}"
+    );
+    assert!(!lib.exists(), "nothing is written");
+    Ok(())
+}
