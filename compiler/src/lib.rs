@@ -29,3 +29,5 @@ pub mod program;
 pub mod staticlib;
 pub mod target;
 pub mod wast;
+
+pub use library::Build;

@@ -541,19 +541,8 @@ fn build_staticlib(
         None => output.with_file_name(format!("{name}.h")),
     };
     check_output(input, &header_path)?;
-    let failed = || format!("failed to compile {}", input.display());
-    if !wasmparser::Parser::is_component(wasm) {
-        return Err(smelt::command::CommandError::LibraryOfModule).with_context(failed);
-    }
-    let functions = smelt::library::exported_functions(wasm).with_context(failed)?;
-    let header = smelt::library::c_header(wasm, &name).with_context(failed)?;
-    let keys: Vec<String> = functions.into_iter().map(|f| f.key).collect();
-    let target = &target.clone().with_pic()?;
-    let object = smelt::command::compile_library(wasm, target, wasi, &keys).with_context(failed)?;
-    smelt::staticlib::write(target, &object, &format!("{name}.o"), output)?;
-    std::fs::write(&header_path, header)
-        .with_context(|| format!("failed to write {}", header_path.display()))?;
-    Ok(())
+    smelt::library::write_staticlib(wasm, &name, target, wasi, None, output, &header_path)
+        .with_context(|| format!("failed to compile {}", input.display()))
 }
 
 fn run() -> Result<ExitCode> {

@@ -62,8 +62,23 @@ pub fn write(
     member: &str,
     output: &Path,
 ) -> Result<(), StaticLibError> {
-    let runtime = find_runtime(target)?;
-    let bytes = std::fs::read(&runtime).map_err(|error| StaticLibError::Io {
+    write_with_runtime(&find_runtime(target)?, object, member, output)
+}
+
+/// Writes `output` as [`write`] does, with the runtime library at
+/// `runtime` (a `libsmelt_runtime.a` built for the object's target).
+///
+/// # Errors
+///
+/// An unreadable or malformed runtime library, or an output that cannot
+/// be written.
+pub fn write_with_runtime(
+    runtime: &Path,
+    object: &[u8],
+    member: &str,
+    output: &Path,
+) -> Result<(), StaticLibError> {
+    let bytes = std::fs::read(runtime).map_err(|error| StaticLibError::Io {
         what: "cannot read the runtime library",
         path: runtime.display().to_string(),
         error,

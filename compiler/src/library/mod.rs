@@ -4,7 +4,9 @@
 //! In: a component's bytes. Out: its exported functions, numbered as
 //! `smelt_lib_call` numbers them ([`exported_functions`]), and the C header
 //! `P.h` that declares a typed C function for each ([`c_header`]), laid out
-//! as [`native_layout`] says. The contract between the header, the runtime
+//! as [`native_layout`] says; [`write_staticlib`] writes the library and
+//! its header, [`rust_bindings`] the typed Rust module of the same
+//! functions, and [`Build`] does both from a Rust build script. The contract between the header, the runtime
 //! and the caller is `CONTRACT.md` (issue 18).
 //!
 //! Invariant: a function's number is its position in the byte-ordered list
@@ -15,9 +17,12 @@
 //! list in this version; a function whose types hold a handle (`own`,
 //! `borrow`), a `stream`, a `future` or an `error-context` is refused.
 
+mod build;
 mod header;
 mod layout;
 mod names;
+mod output;
+mod rust;
 #[cfg(test)]
 mod tests;
 
@@ -27,8 +32,11 @@ use thiserror::Error;
 use wit_parser::decoding::DecodedWasm;
 use wit_parser::{Function, FunctionKind, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
 
+pub use build::{Build, Built};
 pub use header::c_header;
 pub use layout::{NativeLayout, native_layout};
+pub use output::{BuildError, write_staticlib};
+pub use rust::rust_bindings;
 
 /// Why a component cannot be made into a library, or its header written.
 #[derive(Debug, Error)]
