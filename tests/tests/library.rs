@@ -12,6 +12,13 @@
 //! cross C compiler and run under qemu-user. Libraries are tested on the
 //! glibc targets: a musl target's library links with a musl C toolchain,
 //! which this machine has for none of them.
+//!
+//! From Rust: `tests/library/rust`, whose `build.rs` compiles the same
+//! component with `smelt::Build` and whose `main` makes the same calls
+//! through the generated bindings, must print the same output. It is
+//! built and run for this machine's target only (a build script links for
+//! the target cargo builds for, and the test builds for the host), whatever
+//! the test target is.
 
 use std::path::Path;
 use std::process::Command;
@@ -132,6 +139,65 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
     );
     // The trap came back to C as an error carrying the trap's message and
     // the function it happened in.
+    assert!(
+        stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
+        "the trap's message:\n{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
+    let root = smelt_tests::repo_root();
+    let guests = smelt_tests::build_guests("tests/library/guest", "wasm32-wasip2")
+        .map_err(anyhow::Error::msg)?;
+    let project = root.join("tests/library/rust");
+    // The runtime library is built beside the smelt executable.
+    let smelt = smelt_tests::smelt_bin()?;
+    let runtime_dir = smelt.parent().context("the smelt executable's folder")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = std::time::Instant::now();
+    let out = Command::new(&cargo)
+        .args(["build", "--release", "--locked"])
+        .arg("--manifest-path")
+        .arg(project.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(project.join("target"))
+        .env(
+            "SMELT_LIBRARY_GUEST_WASM",
+            guests.join("smelt_library_guest.wasm"),
+        )
+        .env("SMELT_RUNTIME_DIR", runtime_dir)
+        .output()
+        .context("failed to run cargo")?;
+    let elapsed = started.elapsed();
+    if !out.status.success() {
+        bail!(
+            "building tests/library/rust failed ({}, after {:.1} s):\n{}{}",
+            smelt_tests::describe(out.status),
+            elapsed.as_secs_f64(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let built = String::from_utf8_lossy(&out.stderr);
+    let exe = project.join("target/release/smelt-library-rust");
+    let run = Command::new(&exe)
+        .output()
+        .with_context(|| format!("failed to run {}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "{} failed ({}):\n{stdout}\n{stderr}\ncargo's output:\n{built}",
+        exe.display(),
+        smelt_tests::describe(run.status)
+    );
+    assert_eq!(
+        stdout,
+        expected()?,
+        "the Rust program's output differs from the native crate's\ncargo's output:\n{built}"
+    );
     assert!(
         stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
         "the trap's message:\n{stderr}"
