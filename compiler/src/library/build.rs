@@ -8,14 +8,12 @@
 //! link instructions on stdout.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     smelt::Build::new()
-//!         .component("guest/shapes.wasm")
-//!         .compile()
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//! }
-//! // main.rs: include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
+//! // In build.rs's main:
+//! smelt::Build::new()
+//!     .component("guest/shapes.wasm")
+//!     .compile()
+//!     .unwrap_or_else(|e| panic!("{e}"));
+//! // In the crate: include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
 //! ```
 
 use std::path::{Path, PathBuf};

@@ -24,6 +24,8 @@ mod names;
 mod output;
 mod rust;
 #[cfg(test)]
+mod rust_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -399,7 +399,7 @@ impl Generator<'_> {
                     )
                     .unwrap();
                 }
-                let all = if f.flags.len() == bits_of(&bits) {
+                let all = if f.flags.len() == bits_of(bits) {
                     format!("{bits}::MAX")
                 } else {
                     format!("(1 << {}) - 1", f.flags.len())

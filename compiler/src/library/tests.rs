@@ -13,7 +13,7 @@ use super::{LibraryError, c_header, exported_functions};
 
 /// A component that implements world `world` of the WIT `wit` with a
 /// dummy core module (its functions trap; only the types matter here).
-fn componentize(wit: &str, world: &str) -> Vec<u8> {
+pub(super) fn componentize(wit: &str, world: &str) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let package = resolve.push_str("test.wit", wit).expect("test WIT parses");
     let world = resolve
@@ -39,7 +39,7 @@ fn componentize(wit: &str, world: &str) -> Vec<u8> {
 /// A world exporting strings, lists, records, variants, enums, options,
 /// results, flags, tuples, chars and floats, an interface `use`-ing another
 /// one's type, and a top-level function with a C keyword as a parameter.
-const LIB_WIT: &str = r#"
+pub(super) const LIB_WIT: &str = r#"
 package test:lib@0.1.0;
 
 interface strings {

@@ -1,0 +1,104 @@
+//! Tests of the Rust bindings: generated for the header tests' world
+//! (every kind of type, keywords as names, an interface `use`-ing another
+//! one's type) and compiled by `rustc` with warnings denied, so the
+//! `const` assertions check the native layouts against rustc's.
+
+use std::process::Command;
+
+use super::tests::{LIB_WIT, componentize};
+use super::{LibraryError, rust_bindings};
+
+/// Compiles `bindings` (as `lib.rs`, included by a crate whose extra code
+/// is `body`) into an rlib; the compiler's messages on failure.
+fn compile(bindings: &str, body: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lib.rs"), bindings).unwrap();
+    let main = dir.path().join("main.rs");
+    std::fs::write(&main, format!("include!(\"lib.rs\");\n{body}\n")).unwrap();
+    let out = Command::new("rustc")
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "lib",
+            "-D",
+            "warnings",
+            "--out-dir",
+        ])
+        .arg(dir.path())
+        .arg(&main)
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn bindings_compile_and_their_layouts_hold() {
+    let wasm = componentize(LIB_WIT, "lib");
+    let text = rust_bindings(&wasm, "lib").unwrap();
+    for expected in [
+        "pub fn strings_concat(&mut self, a: &str, b: &str) -> Result<String, Trap>",
+        "pub fn types_make_person(&mut self, name: &str, age: u32) -> Result<types::Person, Trap>",
+        "pub fn types_checksum(&mut self, b: &[u8]) -> Result<u64, Trap>",
+        "pub fn types_nothing(&mut self) -> Result<(), Trap>",
+        "pub fn types_kw(&mut self, operator: types::Cases) -> Result<types::Keywords, Trap>",
+        "pub fn geometry_distance(&mut self, a: types::Point, b: types::Point) -> Result<f64, Trap>",
+        "pub fn run_it(&mut self, default: u32, self_: &str) -> Result<String, Trap>",
+        "pub const EXEC: Perms = Perms(1 << 2);",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    // Every type is used, so that a wrong layout or a missing conversion
+    // fails to compile.
+    let body = r#"
+        pub fn use_all(i: &mut Instance) -> Result<(), Trap> {
+            let p = types::Person { name: "x".into(), age: 1, tags: vec![], home: None };
+            let _: types::Person = i.types_make_person(&p.name, p.age)?;
+            let _: f32 = i.types_area(types::Shape::Rect((types::Point { x: 0.0, y: 0.0 }, types::Point { x: 1.0, y: 1.0 })))?;
+            let _: Result<i64, String> = i.types_parse("1")?;
+            let _: Result<(), ()> = i.types_check(types::Perms::READ | types::Perms::WRITE, types::Wide::all(), types::Color::Blue)?;
+            let _: (char, bool, i16) = i.types_pair(&(1, "a".to_string()))?;
+            let _: Option<String> = i.types_maybe(Some(None))?;
+            let _: Vec<Vec<types::Person>> = i.types_many(-1, 2, -3, 4, 5.0)?;
+            let _: Result<u32, ()> = i.types_ok_only()?;
+            let _: Result<(), types::Color> = i.types_err_only()?;
+            let _: Vec<types::Token> = i.types_tokens("a 1")?;
+            let _: Vec<String> = i.strings_split("a b", ' ')?;
+            Ok(())
+        }
+    "#;
+    compile(&text, body).unwrap();
+    // The assertions are live: a wrong size fails.
+    let wrong = text.replacen(
+        "std::mem::size_of::<RawPoint>() == 16",
+        "std::mem::size_of::<RawPoint>() == 24",
+        1,
+    );
+    assert_ne!(wrong, text);
+    let error = compile(&wrong, "").unwrap_err();
+    assert!(error.contains("point: native layout"), "{error}");
+}
+
+#[test]
+fn bad_names_are_refused() {
+    let wasm = componentize(LIB_WIT, "lib");
+    for name in ["", "1lib", "my-lib"] {
+        assert!(
+            matches!(
+                rust_bindings(&wasm, name),
+                Err(LibraryError::InvalidPrefix(_))
+            ),
+            "{name:?}"
+        );
+    }
+    let wit = "package test:c; world w { record instance { a: u8 } export f: func() -> instance; }";
+    let wasm = componentize(wit, "w");
+    match rust_bindings(&wasm, "c") {
+        Err(LibraryError::NameClash { name, .. }) => assert_eq!(name, "Instance"),
+        other => panic!("expected NameClash, got {other:?}"),
+    }
+}
