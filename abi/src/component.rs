@@ -343,16 +343,42 @@ impl TypeTable {
 
     /// Offsets of a record's fields, in bytes, in memory model `m`.
     pub fn field_offsets_in(&self, fields: &[TypeId], m: Model) -> Vec<u32> {
+        self.field_offsets_iter(fields, m).collect()
+    }
+
+    /// [`TypeTable::field_offsets_in`], computed as they are read (no
+    /// allocation).
+    pub fn field_offsets_iter<'a>(
+        &'a self,
+        fields: &'a [TypeId],
+        m: Model,
+    ) -> impl Iterator<Item = u32> + 'a {
         let mut s = 0;
-        fields
-            .iter()
-            .map(|&f| {
-                s = align_to(s, self.alignment_in(f, m));
-                let at = s;
-                s += self.size_in(f, m);
-                at
-            })
-            .collect()
+        fields.iter().map(move |&f| {
+            s = align_to(s, self.alignment_in(f, m));
+            let at = s;
+            s += self.size_in(f, m);
+            at
+        })
+    }
+
+    /// The number of flat values of `t` (the length of
+    /// [`TypeTable::flat`], without building it).
+    pub fn flat_len(&self, t: TypeId) -> usize {
+        match self.get(t) {
+            ValType::String | ValType::List(_) => 2,
+            ValType::Record(fields) => fields.iter().map(|&f| self.flat_len(f)).sum(),
+            ValType::Variant(cases) => {
+                1 + cases
+                    .iter()
+                    .flatten()
+                    .map(|&c| self.flat_len(c))
+                    .max()
+                    .unwrap_or(0)
+            }
+            ValType::Flags(n) => n.div_ceil(32) as usize,
+            _ => 1,
+        }
     }
 
     /// Appends the flat representation of `t` to `out`.

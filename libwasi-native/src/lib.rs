@@ -94,7 +94,7 @@ pub struct WasiHost {
 thread_local! {
     /// The host state of this OS thread: every thread that runs guest code
     /// has its own ([`install`]).
-    static HOST: UnsafeCell<Option<WasiHost>> = const { UnsafeCell::new(None) };
+    static HOST: UnsafeCell<Option<Box<WasiHost>>> = const { UnsafeCell::new(None) };
 }
 
 /// The host state of the calling thread, for the generated shims.
@@ -108,7 +108,7 @@ pub fn host() -> &'static mut WasiHost {
     // keeps a reference across a call into the guest (see the module
     // documentation); it lives as long as the thread.
     let host = HOST
-        .with(|h| unsafe { (*h.get()).as_mut() })
+        .with(|h| unsafe { (*h.get()).as_deref_mut() })
         .expect("the thread's WASI host is installed before the guest runs");
     host.calls = host.calls.wrapping_add(1);
     host
@@ -118,17 +118,17 @@ pub fn host() -> &'static mut WasiHost {
 /// replaces. A server gives each request of a WASI 0.2 component a fresh
 /// host ([`WasiHost::fresh`]), as it gives it a fresh instance.
 pub fn install(host: WasiHost) -> Option<WasiHost> {
-    // SAFETY: no reference to the thread's host state is live between
-    // host calls.
-    HOST.with(|h| unsafe { (*h.get()).replace(host) })
+    swap(Some(Box::new(host))).map(|previous| *previous)
 }
 
-/// Takes the calling thread's host state out, putting `previous` back in
-/// its place: the end of what [`install`] began.
-pub fn uninstall(previous: Option<WasiHost>) -> Option<WasiHost> {
+/// Puts `host` in place of the calling thread's host state (none: takes
+/// it out), and returns that: a library's instance installs its own for
+/// each call, and takes it back after ([`library`]). Boxed, so that a
+/// swap moves a pointer.
+pub fn swap(host: Option<Box<WasiHost>>) -> Option<Box<WasiHost>> {
     // SAFETY: no reference to the thread's host state is live between
     // host calls.
-    HOST.with(|h| unsafe { core::mem::replace(&mut *h.get(), previous) })
+    HOST.with(|h| unsafe { core::mem::replace(&mut *h.get(), host) })
 }
 
 /// Whether the program is a library ([`library`]): `wasi:cli/exit` then

@@ -15,7 +15,7 @@ use smelt_abi::component::LibraryDesc;
 use smelt_abi::program::ProgramDesc;
 use smelt_rt::component::Runtime;
 
-use crate::{HOST_TABLE, WasiHost, install};
+use crate::{HOST_TABLE, WasiHost, swap};
 
 unsafe extern "C" {
     /// The program descriptor the compiler emits into the library's
@@ -50,7 +50,7 @@ pub struct Instance {
     rt: Box<Runtime>,
     /// The instance's WASI host state while no call runs (a call installs
     /// it on the thread).
-    host: Option<WasiHost>,
+    host: Option<Box<WasiHost>>,
     /// The first line of the trap that ended a call, after which the
     /// instance may not be entered again (Explainer.md: a trap leaves the
     /// component instance unusable).
@@ -203,7 +203,7 @@ pub unsafe extern "C" fn smelt_lib_new(
             .map_err(|e| format!("cannot start the component runtime: {e:?}"))?;
         let mut instance = Instance {
             rt,
-            host: Some(host),
+            host: Some(Box::new(host)),
             trapped: None,
         };
         let init = &library()?.init;
@@ -225,12 +225,12 @@ pub unsafe extern "C" fn smelt_lib_new(
 /// Runs `f` with `instance`'s runtime current and its host state
 /// installed on this thread.
 fn with_instance<T>(instance: &mut Instance, f: impl FnOnce(&Runtime) -> T) -> T {
-    let previous = install(instance.host.take().expect("no call is in progress"));
+    let previous = swap(Some(instance.host.take().expect("no call is in progress")));
     let result = {
         let _current = instance.rt.enter();
         f(&instance.rt)
     };
-    instance.host = crate::uninstall(previous);
+    instance.host = swap(previous);
     result
 }
 

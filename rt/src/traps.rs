@@ -117,7 +117,9 @@ impl fmt::Display for Trap {
 /// allocating.
 struct TrapRecord {
     code: Option<TrapCode>,
-    pcs: [usize; MAX_FRAMES],
+    /// The first `captured` are set: left uninitialized until a trap, as
+    /// every entry into the guest makes a record (512 bytes to clear).
+    pcs: [MaybeUninit<usize>; MAX_FRAMES],
     captured: usize,
     total: usize,
 }
@@ -125,7 +127,7 @@ struct TrapRecord {
 impl TrapRecord {
     fn push(&mut self, pc: usize) {
         if self.captured < MAX_FRAMES {
-            self.pcs[self.captured] = pc;
+            self.pcs[self.captured] = MaybeUninit::new(pc);
             self.captured += 1;
         }
         self.total += 1;
@@ -174,7 +176,11 @@ impl TrapRecord {
         Trap {
             code,
             detail,
-            frames: self.pcs[..self.captured].to_vec(),
+            frames: self.pcs[..self.captured]
+                .iter()
+                // SAFETY: `push` set the first `captured`.
+                .map(|pc| unsafe { pc.assume_init() })
+                .collect(),
             total_frames: self.total,
         }
     }
@@ -331,7 +337,7 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
         jmp_buf: core::ptr::null_mut(),
         record: TrapRecord {
             code: None,
-            pcs: [0; MAX_FRAMES],
+            pcs: [MaybeUninit::uninit(); MAX_FRAMES],
             captured: 0,
             total: 0,
         },

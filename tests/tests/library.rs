@@ -119,30 +119,44 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
     );
     let sanitize = target.is_native_arch();
     let exe = build_c(&target, dir.path(), sanitize)?;
-    let run = smelt_tests::run(&exe, &[])?;
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "{} failed ({}):\n{stdout}\n{stderr}",
-        exe.display(),
-        smelt_tests::describe(run.status)
-    );
-    assert!(
-        !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
-        "the sanitizer reported:\n{stderr}"
-    );
     let expected = expected()?;
-    assert_eq!(
-        stdout, expected,
-        "the C program's output differs from the native crate's"
-    );
-    // The trap came back to C as an error carrying the trap's message and
-    // the function it happened in.
-    assert!(
-        stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
-        "the trap's message:\n{stderr}"
-    );
+    // Both paths of a call (rt/src/component/library.rs): direct, which
+    // this component's calls take, and through the export adapter, which
+    // the environment variable forces.
+    for via_adapter in [false, true] {
+        let mut command = smelt_tests::under_runner(Command::new(&exe));
+        if via_adapter {
+            command.env("SMELT_LIBRARY_VIA_ADAPTER", "1");
+        }
+        let run = command.output()?;
+        let path = if via_adapter {
+            "through the adapter"
+        } else {
+            "direct"
+        };
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            run.status.success(),
+            "{} ({path}) failed ({}):\n{stdout}\n{stderr}",
+            exe.display(),
+            smelt_tests::describe(run.status)
+        );
+        assert!(
+            !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
+            "the sanitizer reported ({path}):\n{stderr}"
+        );
+        assert_eq!(
+            stdout, expected,
+            "the C program's output ({path}) differs from the native crate's"
+        );
+        // The trap came back to C as an error carrying the trap's message
+        // and the function it happened in.
+        assert!(
+            stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
+            "the trap's message ({path}):\n{stderr}"
+        );
+    }
     Ok(())
 }
 

@@ -857,7 +857,8 @@ pub(super) unsafe extern "C" fn adapter_trampoline(
 #[derive(Debug)]
 pub struct Signatures {
     lower: CoreSignature,
-    lift: CoreSignature,
+    /// The callee's lifting (a library's direct calls read it).
+    pub(super) lift: CoreSignature,
     /// The parameters as a tuple in memory: field offsets, size and
     /// alignment.
     params: (Vec<u32>, u32, u32),

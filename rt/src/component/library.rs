@@ -4,21 +4,98 @@
 //! out in a linear memory but with 64-bit pointers and lengths
 //! ([`Model::Native`]: the C header's structs).
 //!
-//! A call passes through the host memory, as every call whose caller is
-//! the host does: the arguments are copied from native memory into it in
-//! the guest layout ([`Model::Guest`]), the export adapter lifts them from
-//! there into the callee and lowers the result back into it, and the
-//! result is copied out into memory from `malloc`, which the caller owns.
+//! A call takes one of two paths:
+//!
+//! - **Direct** ([`Runtime::call_native`] by itself), when the callee is a
+//!   synchronous function with UTF-8 strings in a component that uses no
+//!   task built-ins: the arguments go from native memory straight into the
+//!   callee's flat arguments and memory (its `realloc` allocating), the
+//!   core function is called, the result comes from its flat result or its
+//!   memory straight into native memory, then its `post-return` runs
+//!   (CanonicalABI.md `canon lift`, with the host as the caller).
+//! - **Through the adapter** otherwise, as every other call whose caller
+//!   is the host: the arguments are copied from native memory into the
+//!   host memory in the guest layout ([`Model::Guest`]), the export
+//!   adapter lifts them from there into the callee and lowers the result
+//!   back into it, and the result is copied out.
+//!
+//! Either way the result's strings and lists are copied into memory from
+//! `malloc`, which the caller owns.
 
 use smelt_abi::component::{
-    Context, LibraryExport, Model, StringEncoding, TypeId, TypeTable, ValType, discriminant_size,
+    Context, LibraryExport, MAX_FLAT_PARAMS, Model, StringEncoding, TrampolineKind, TrampolineRefs,
+    TypeId, TypeTable, ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
 use super::canonical::{Dst, Side, Src, Transfer};
 use super::trap::ComponentTrap;
-use super::{Realloc, Runtime};
-use crate::traps::Trap;
+use super::{CoreFunc, Memory, Realloc, Runtime};
+use crate::traps::{self, Trap};
+
+/// Where values in the guest layout are read from: a linear memory, or
+/// the bytes of a flat result.
+#[derive(Clone, Copy)]
+enum GuestBytes<'a> {
+    Memory(Memory),
+    Local(&'a [u8]),
+}
+
+impl GuestBytes<'_> {
+    /// The bytes `[at, at + size)`.
+    fn read(&self, at: u32, size: u32) -> Result<&[u8], Trap> {
+        match *self {
+            GuestBytes::Memory(mem) => {
+                if !mem.contains(u64::from(at), u64::from(size)) {
+                    return Err(runtime_trap(ComponentTrap::ListOutOfBounds { host: false }));
+                }
+                // SAFETY: in bounds; nothing writes the memory meanwhile.
+                Ok(unsafe { mem.slice(at, size) })
+            }
+            GuestBytes::Local(bytes) => bytes
+                .get(at as usize..(at as usize).saturating_add(size as usize))
+                .ok_or_else(|| runtime_trap(ComponentTrap::ListOutOfBounds { host: false })),
+        }
+    }
+}
+
+/// Allocates guest memory for a lowered value: `(align, size)` to the
+/// address, checked.
+type Alloc<'a> = dyn FnMut(u32, u32) -> Result<u32, Trap> + 'a;
+
+/// Flat arguments being built, on the stack (a trap in the callee skips
+/// the frames that own them, so they must own nothing on the heap).
+/// Left uninitialized but for the first `len` (and what
+/// [`FlatArgs::slots`] clears): every call makes one.
+struct FlatArgs {
+    values: [core::mem::MaybeUninit<ValRaw>; MAX_FLAT_PARAMS + 1],
+    len: usize,
+}
+
+impl FlatArgs {
+    fn new() -> FlatArgs {
+        FlatArgs {
+            values: [core::mem::MaybeUninit::uninit(); MAX_FLAT_PARAMS + 1],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, v: u64) {
+        self.values[self.len] = core::mem::MaybeUninit::new(ValRaw::from(v));
+        self.len += 1;
+    }
+
+    /// The first `n` slots (at most `MAX_FLAT_PARAMS + 1`), those past the
+    /// pushed values zeroed: the argument and result slots of a call.
+    fn slots(&mut self, n: usize) -> &mut [ValRaw] {
+        for slot in &mut self.values[self.len..n] {
+            *slot = core::mem::MaybeUninit::new(0);
+        }
+        self.len = self.len.max(n);
+        // SAFETY: the first `n` are initialized now.
+        unsafe { core::slice::from_raw_parts_mut(self.values.as_mut_ptr().cast::<ValRaw>(), n) }
+    }
+}
 
 /// A trap of the runtime's own making (a value the callee's lifting or
 /// the host memory rejects), as the call's error.
@@ -52,6 +129,21 @@ fn tuple_layout(types: &TypeTable, params: &[TypeId], m: Model) -> (Vec<u32>, u3
     (offsets, smelt_abi::component::align_to(end, align), align)
 }
 
+/// The size and alignment of a parameter list as a tuple in memory model
+/// `m`, in bytes (no allocation, unlike [`tuple_layout`]).
+fn tuple_size(types: &TypeTable, params: &[TypeId], m: Model) -> (u32, u32) {
+    let align = params
+        .iter()
+        .map(|&p| types.alignment_in(p, m))
+        .max()
+        .unwrap_or(1);
+    let end = match (types.field_offsets_iter(params, m).last(), params.last()) {
+        (Some(at), Some(&p)) => at + types.size_in(p, m),
+        _ => 0,
+    };
+    (smelt_abi::component::align_to(end, align), align)
+}
+
 impl Runtime {
     /// Calls the library export `export` with its parameters at `args`
     /// (native memory: a struct of the parameter types in order, laid out
@@ -62,9 +154,8 @@ impl Runtime {
     /// # Errors
     ///
     /// A trap in the callee, or an argument its lifting rejects (a string
-    /// that is not UTF-8, a list too long for the host memory): nothing is
-    /// written at `ret` then, and the instance is recovered for the next
-    /// call.
+    /// that is not UTF-8, a list too long for the guest's memory): nothing
+    /// is written at `ret` then, and the callee's instance is poisoned.
     ///
     /// # Safety
     ///
@@ -79,6 +170,18 @@ impl Runtime {
         args: *const u8,
         ret: *mut u8,
     ) -> Result<(), Trap> {
+        let direct = {
+            let mut cache = self.library_direct.borrow_mut();
+            let at = export.trampoline.index();
+            if cache.len() <= at {
+                cache.resize(at + 1, None);
+            }
+            *cache[at].get_or_insert_with(|| self.direct_callee(export))
+        };
+        if let Some(direct) = direct {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.call_direct(export, &direct, args, ret) };
+        }
         self.host_bump.set(0);
         let f = &self.desc.funcs[export.func.index()];
         let types = &self.desc.types;
@@ -86,6 +189,8 @@ impl Runtime {
         let (guest_offsets, size, align) = tuple_layout(types, &f.params, Model::Guest);
         let (native_offsets, _, _) = tuple_layout(types, &f.params, Model::Native);
         let tuple = self.host_alloc(align, size)?;
+        let host_memory = self.host_memory;
+        let mut alloc = |align, size| self.host_alloc(align, size);
         for (i, &p) in f.params.iter().enumerate() {
             // SAFETY: the caller's contract: the parameter is at its native
             // offset.
@@ -94,6 +199,8 @@ impl Runtime {
                     p,
                     args.add(native_offsets[i] as usize),
                     tuple + guest_offsets[i],
+                    host_memory,
+                    &mut alloc,
                 )
             }?;
         }
@@ -133,22 +240,182 @@ impl Runtime {
         let Some(r) = f.result else {
             return Ok(());
         };
-        let at = match out {
-            Some(at) => at,
-            None => {
-                // One flat value: its low bytes are the value in memory
-                // (little-endian), whatever its type.
-                let size = types.size(r);
-                let at = self.host_alloc(types.alignment(r), size.max(1))?;
-                let bytes = (results[0] as u64).to_le_bytes();
-                // SAFETY: just allocated, `size` ≤ 8 for a flat result.
-                unsafe { self.host_memory.slice(at, size) }
-                    .copy_from_slice(&bytes[..size as usize]);
-                at
-            }
+        let local = (results[0] as u64).to_le_bytes();
+        let (src, at) = match out {
+            Some(at) => (GuestBytes::Memory(host_memory), at),
+            None => (GuestBytes::Local(&local), 0),
         };
         // SAFETY: the caller's contract on `ret`.
-        unsafe { self.lift_native(r, at, ret) }
+        unsafe { self.lift_native(r, src, at, ret) }
+    }
+
+    /// The callee of `export`, when a call may take the direct path (see
+    /// the module documentation).
+    ///
+    /// `SMELT_LIBRARY_VIA_ADAPTER` set in the environment sends every call
+    /// through the adapter (what the tests of that path use).
+    fn direct_callee(&self, export: &LibraryExport) -> Option<Direct> {
+        if self.has_builtins || std::env::var_os("SMELT_LIBRARY_VIA_ADAPTER").is_some() {
+            return None;
+        }
+        let TrampolineKind::Adapter { func, callee, .. } =
+            self.desc.trampolines[export.trampoline.index()]
+        else {
+            return None;
+        };
+        let f = &self.desc.funcs[func.index()];
+        if f.async_
+            || callee.async_
+            || callee.callback
+            || callee.string_encoding != StringEncoding::Utf8
+        {
+            return None;
+        }
+        let trampolines = self.trampolines.borrow();
+        let state = trampolines[export.trampoline.index()].as_deref()?;
+        let TrampolineRefs::Adapter {
+            callee: refs,
+            func: core,
+            post_return,
+            ..
+        } = state.refs
+        else {
+            return None;
+        };
+        let instance = refs.instance.instance();
+        if instance.uses_threads.get() {
+            return None;
+        }
+        let lift = &state.sigs.as_deref()?.lift;
+        Some(Direct {
+            params_indirect: lift.params_indirect,
+            results_indirect: lift.results_indirect,
+            results: lift.results.len(),
+            instance,
+            func: core.func()?,
+            post_return: post_return.func(),
+            memory: self.host_option(refs.memory, true).memory(),
+            realloc: self.host_option(refs.realloc, false).func(),
+        })
+    }
+
+    /// The direct path of [`Runtime::call_native`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Runtime::call_native`].
+    unsafe fn call_direct(
+        &self,
+        export: &LibraryExport,
+        direct: &Direct,
+        args: *const u8,
+        ret: *mut u8,
+    ) -> Result<(), Trap> {
+        let instance = direct.instance;
+        if instance.poisoned.get() {
+            return Err(runtime_trap(ComponentTrap::CannotEnter));
+        }
+        let f = &self.desc.funcs[export.func.index()];
+        let types = &self.desc.types;
+        let mut flat = FlatArgs::new();
+        // Lowering may fail without a trap (a string that is not UTF-8):
+        // the reason is kept here, and the call is not made.
+        let mut refused: Option<Trap> = None;
+        let memory = direct.memory;
+        let realloc = direct.realloc;
+        let mut alloc = |align: u32, size: u32| -> Result<u32, Trap> {
+            let (Some(f), Some(mem)) = (realloc, memory) else {
+                return Err(runtime_trap(ComponentTrap::ReallocOutOfBounds));
+            };
+            let mut v = [0, 0, ValRaw::from(align), ValRaw::from(size)];
+            instance.may_leave.set(false);
+            // SAFETY: realloc has type (i32, i32, i32, i32) -> i32; a trap
+            // in it is caught by the `catch` around the whole call.
+            unsafe { f.call(&mut v) }.map_err(runtime_trap)?;
+            instance.may_leave.set(true);
+            let ptr = v[0] as u32;
+            if !ptr.is_multiple_of(align) {
+                return Err(runtime_trap(ComponentTrap::ReallocUnaligned));
+            }
+            if !mem.contains(u64::from(ptr), u64::from(size)) {
+                return Err(runtime_trap(ComponentTrap::ReallocOutOfBounds));
+            }
+            Ok(ptr)
+        };
+        // Whether the result was lifted to `ret` (to free it if the
+        // post-return traps).
+        let mut lifted = false;
+        // One `catch` for the whole call: the frames it may skip own
+        // nothing on the heap (the flat values are on the stack, the
+        // offsets computed as they are read).
+        // SAFETY: the callee's core function has the lifted signature; the
+        // caller's contract on `args` and `ret`.
+        let caught = unsafe {
+            traps::catch(|| {
+                let lowered = if direct.params_indirect {
+                    let (size, align) = tuple_size(types, &f.params, Model::Guest);
+                    alloc(align, size).and_then(|tuple| {
+                        let mem = memory.expect("validated: indirect parameters need a memory");
+                        let guest = types.field_offsets_iter(&f.params, Model::Guest);
+                        let native = types.field_offsets_iter(&f.params, Model::Native);
+                        for ((&p, g), n) in f.params.iter().zip(guest).zip(native) {
+                            self.lower_native(p, args.add(n as usize), tuple + g, mem, &mut alloc)?;
+                        }
+                        flat.push(u64::from(tuple));
+                        Ok(())
+                    })
+                } else {
+                    let native = types.field_offsets_iter(&f.params, Model::Native);
+                    f.params.iter().zip(native).try_for_each(|(&p, at)| {
+                        self.flatten_native(p, args.add(at as usize), &mut flat, memory, &mut alloc)
+                    })
+                };
+                if let Err(e) = lowered {
+                    refused = Some(e);
+                    return;
+                }
+                let n = flat.len.max(direct.results).max(1);
+                let values = flat.slots(n);
+                if let Err(e) = direct.func.call(values) {
+                    refused = Some(runtime_trap(e));
+                    return;
+                }
+                let results = &values[..direct.results];
+                if let Some(r) = f.result {
+                    let local = (results.first().copied().unwrap_or(0) as u64).to_le_bytes();
+                    let (src, at) = if direct.results_indirect {
+                        let mem = memory.expect("validated: indirect results need a memory");
+                        (GuestBytes::Memory(mem), results[0] as u32)
+                    } else {
+                        (GuestBytes::Local(&local), 0)
+                    };
+                    match self.lift_native(r, src, at, ret) {
+                        Ok(()) => lifted = true,
+                        Err(e) => refused = Some(e),
+                    }
+                }
+                if let Some(post) = direct.post_return {
+                    let mut values = [0 as ValRaw; 2];
+                    values[..results.len()].copy_from_slice(results);
+                    instance.may_leave.set(false);
+                    if let Err(e) = post.call(&mut values) {
+                        refused.get_or_insert(runtime_trap(e));
+                    }
+                    instance.may_leave.set(true);
+                }
+            })
+        };
+        if let Err(trap) = caught.and_then(|()| refused.take().map_or(Ok(()), Err)) {
+            if lifted && let Some(r) = f.result {
+                // SAFETY: the result was lifted there.
+                unsafe { self.free_native(r, ret) };
+            }
+            instance.may_leave.set(true);
+            self.recover();
+            instance.poisoned.set(true);
+            return Err(trap);
+        }
+        Ok(())
     }
 
     /// The host as a side of a call, for moving values within the host
@@ -169,70 +436,183 @@ impl Runtime {
             .ok_or_else(|| runtime_trap(ComponentTrap::ListOutOfBounds { host: true }))
     }
 
-    /// Copies the value of type `ty` at native address `src` into the host
-    /// memory at `dst`, in the guest layout.
+    /// Appends the flat values of the value of type `ty` at native address
+    /// `src` to `out` (CanonicalABI.md `lower_flat`), its strings and lists
+    /// lowered into `memory` with `alloc`.
     ///
     /// # Safety
     ///
     /// `src` must hold a value of type `ty` in the native layout.
-    unsafe fn lower_native(&self, ty: TypeId, src: *const u8, dst: u32) -> Result<(), Trap> {
+    unsafe fn flatten_native(
+        &self,
+        ty: TypeId,
+        src: *const u8,
+        out: &mut FlatArgs,
+        memory: Option<Memory>,
+        alloc: &mut Alloc<'_>,
+    ) -> Result<(), Trap> {
         let types = &self.desc.types;
-        let mem = self.host_memory;
-        match types.get(ty) {
-            ValType::String | ValType::List(_) => {
-                // SAFETY: a string or list is a pointer and a length.
-                let (ptr, len) = unsafe {
-                    (
-                        src.cast::<*const u8>().read_unaligned(),
-                        src.add(8).cast::<usize>().read_unaligned(),
-                    )
-                };
-                let (elem, elem_native, elem_align) = match types.get(ty) {
-                    ValType::List(e) => (
-                        Some(*e),
-                        types.size_in(*e, Model::Native) as usize,
-                        types.alignment(*e),
-                    ),
-                    _ => (None, 1, 1),
-                };
-                let elem_guest = elem.map_or(1, |e| types.size(e));
-                let bytes = u32::try_from(len)
-                    .ok()
-                    .and_then(|n| n.checked_mul(elem_guest))
-                    .ok_or_else(|| runtime_trap(ComponentTrap::ListOutOfBounds { host: true }))?;
-                let at = self.host_alloc(elem_align, bytes)?;
-                match elem {
-                    None if len > 0 => {
-                        // SAFETY: the caller's contract: `len` bytes at `ptr`.
-                        let text = unsafe { core::slice::from_raw_parts(ptr, len) };
-                        // SAFETY: just allocated `len` bytes.
-                        unsafe { mem.slice(at, bytes) }.copy_from_slice(text);
-                    }
-                    None => {}
-                    Some(e) => {
-                        for i in 0..len {
-                            // SAFETY: element `i` of the caller's list.
-                            unsafe {
-                                self.lower_native(
-                                    e,
-                                    ptr.add(i * elem_native),
-                                    at + i as u32 * elem_guest,
-                                )
-                            }?;
-                        }
+        // SAFETY: reads of the caller's value, by its type.
+        unsafe {
+            match types.get(ty) {
+                ValType::Bool => out.push(u64::from(*src != 0)),
+                ValType::S8 => out.push(u64::from(i32::from(*src.cast::<i8>()) as u32)),
+                ValType::U8 => out.push(u64::from(*src)),
+                ValType::S16 => out.push(u64::from(
+                    i32::from(src.cast::<i16>().read_unaligned()) as u32
+                )),
+                ValType::U16 => out.push(u64::from(src.cast::<u16>().read_unaligned())),
+                ValType::S32 | ValType::U32 | ValType::F32 | ValType::Char => {
+                    out.push(u64::from(src.cast::<u32>().read_unaligned()))
+                }
+                ValType::S64 | ValType::U64 | ValType::F64 => {
+                    out.push(src.cast::<u64>().read_unaligned())
+                }
+                ValType::Flags(n) => match n {
+                    0 => {}
+                    1..=8 => out.push(u64::from(*src)),
+                    9..=16 => out.push(u64::from(src.cast::<u16>().read_unaligned())),
+                    _ => out.push(u64::from(src.cast::<u32>().read_unaligned())),
+                },
+                ValType::String | ValType::List(_) => {
+                    let mem = memory.expect("validated: strings and lists need a memory");
+                    let (ptr, len) = self.lower_sequence(ty, src, mem, alloc)?;
+                    out.push(u64::from(ptr));
+                    out.push(u64::from(len));
+                }
+                ValType::Record(fields) => {
+                    let native = types.field_offsets_iter(fields, Model::Native);
+                    for (&field, at) in fields.iter().zip(native) {
+                        self.flatten_native(field, src.add(at as usize), out, memory, alloc)?;
                     }
                 }
-                self.store_guest(dst, &at.to_le_bytes());
-                self.store_guest(dst + 4, &(len as u32).to_le_bytes());
+                ValType::Variant(cases) => {
+                    let n = discriminant_size(cases.len());
+                    let mut tag = [0u8; 4];
+                    core::ptr::copy_nonoverlapping(src, tag.as_mut_ptr(), n as usize);
+                    let case = u32::from_le_bytes(tag);
+                    let Some(payload) = cases.get(case as usize) else {
+                        return Err(runtime_trap(ComponentTrap::InvalidDiscriminant));
+                    };
+                    out.push(u64::from(case));
+                    // The joined payload slots: a case's values are raw
+                    // bits, which need no conversion to a joined type
+                    // (CanonicalABI.md `lower_flat_variant`); the slots
+                    // it leaves are zero.
+                    let end = out.len + types.flat_len(ty) - 1;
+                    if let Some(p) = payload {
+                        let native = types.payload_offset_in(cases, Model::Native);
+                        self.flatten_native(*p, src.add(native as usize), out, memory, alloc)?;
+                    }
+                    while out.len < end {
+                        out.push(0);
+                    }
+                }
+                ValType::Own(_)
+                | ValType::Borrow(_)
+                | ValType::Stream(_)
+                | ValType::Future(_)
+                | ValType::ErrorContext => {
+                    unreachable!("the compiler refuses handles in library exports")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lowers the string or list at native address `src` into `mem`:
+    /// its address and length there.
+    ///
+    /// # Safety
+    ///
+    /// `src` must hold a string or list of type `ty` in the native layout.
+    unsafe fn lower_sequence(
+        &self,
+        ty: TypeId,
+        src: *const u8,
+        mem: Memory,
+        alloc: &mut Alloc<'_>,
+    ) -> Result<(u32, u32), Trap> {
+        let types = &self.desc.types;
+        // SAFETY: a string or list is a pointer and a length.
+        let (ptr, len) = unsafe {
+            (
+                src.cast::<*const u8>().read_unaligned(),
+                src.add(8).cast::<usize>().read_unaligned(),
+            )
+        };
+        let too_long = || runtime_trap(ComponentTrap::ListOutOfBounds { host: true });
+        let len32 = u32::try_from(len).map_err(|_| too_long())?;
+        match types.get(ty) {
+            ValType::List(e) => {
+                let e = *e;
+                let (guest, native) = (types.size(e), types.size_in(e, Model::Native) as usize);
+                let bytes = len32.checked_mul(guest).ok_or_else(too_long)?;
+                let at = alloc(types.alignment(e), bytes)?;
+                for i in 0..len {
+                    // SAFETY: element `i` of the caller's list.
+                    unsafe {
+                        self.lower_native(e, ptr.add(i * native), at + i as u32 * guest, mem, alloc)
+                    }?;
+                }
+                Ok((at, len32))
+            }
+            _ => {
+                let text: &[u8] = if len == 0 {
+                    &[]
+                } else {
+                    // SAFETY: the caller's contract: `len` bytes at `ptr`.
+                    unsafe { core::slice::from_raw_parts(ptr, len) }
+                };
+                if core::str::from_utf8(text).is_err() {
+                    return Err(runtime_trap(ComponentTrap::Pending(
+                        "a string argument is not UTF-8".into(),
+                    )));
+                }
+                let at = alloc(1, len32)?;
+                if len > 0 {
+                    // SAFETY: just allocated and checked `len` bytes.
+                    unsafe { mem.slice(at, len32) }.copy_from_slice(text);
+                }
+                Ok((at, len32))
+            }
+        }
+    }
+
+    /// Copies the value of type `ty` at native address `src` into `mem`
+    /// at `dst`, in the guest layout, its strings and lists allocated with
+    /// `alloc`.
+    ///
+    /// # Safety
+    ///
+    /// `src` must hold a value of type `ty` in the native layout, and
+    /// `[dst, dst + size)` must be allocated in `mem`.
+    unsafe fn lower_native(
+        &self,
+        ty: TypeId,
+        src: *const u8,
+        dst: u32,
+        mem: Memory,
+        alloc: &mut Alloc<'_>,
+    ) -> Result<(), Trap> {
+        let types = &self.desc.types;
+        let store = |at: u32, bytes: &[u8]| {
+            // SAFETY: the callers write inside what they allocated.
+            unsafe { mem.slice(at, bytes.len() as u32) }.copy_from_slice(bytes);
+        };
+        match types.get(ty) {
+            ValType::String | ValType::List(_) => {
+                // SAFETY: forwarded from the caller.
+                let (at, len) = unsafe { self.lower_sequence(ty, src, mem, alloc) }?;
+                store(dst, &at.to_le_bytes());
+                store(dst + 4, &len.to_le_bytes());
             }
             ValType::Record(fields) => {
-                let guest = types.field_offsets_in(fields, Model::Guest);
-                let native = types.field_offsets_in(fields, Model::Native);
-                for (i, &field) in fields.iter().enumerate() {
-                    // SAFETY: field `i` of the caller's record.
-                    unsafe {
-                        self.lower_native(field, src.add(native[i] as usize), dst + guest[i])
-                    }?;
+                let guest = types.field_offsets_iter(fields, Model::Guest);
+                let native = types.field_offsets_iter(fields, Model::Native);
+                for ((&field, g), n) in fields.iter().zip(guest).zip(native) {
+                    // SAFETY: a field of the caller's record.
+                    unsafe { self.lower_native(field, src.add(n as usize), dst + g, mem, alloc) }?;
                 }
             }
             ValType::Variant(cases) => {
@@ -244,52 +624,51 @@ impl Runtime {
                 let Some(payload) = cases.get(case) else {
                     return Err(runtime_trap(ComponentTrap::InvalidDiscriminant));
                 };
-                self.store_guest(dst, &tag[..n as usize]);
+                store(dst, &tag[..n as usize]);
                 if let Some(p) = payload {
                     let guest = types.payload_offset_in(cases, Model::Guest);
                     let native = types.payload_offset_in(cases, Model::Native);
                     // SAFETY: the case's payload follows.
-                    unsafe { self.lower_native(*p, src.add(native as usize), dst + guest) }?;
+                    unsafe {
+                        self.lower_native(*p, src.add(native as usize), dst + guest, mem, alloc)
+                    }?;
                 }
             }
+            ValType::Bool => {
+                // SAFETY: a bool is one byte.
+                store(dst, &[u8::from(unsafe { *src } != 0)]);
+            }
             _ => {
-                // Scalars, flags and handles: the same bytes in both.
+                // Numbers, chars and flags: the same bytes in both.
                 let size = types.size(ty);
                 // SAFETY: the caller's value of this size.
-                let bytes = unsafe { core::slice::from_raw_parts(src, size as usize) };
-                self.store_guest(dst, bytes);
+                store(dst, unsafe {
+                    core::slice::from_raw_parts(src, size as usize)
+                });
             }
         }
         Ok(())
     }
 
-    /// Writes `bytes` into the host memory at `at`, allocated by
-    /// [`Runtime::host_alloc`].
-    fn store_guest(&self, at: u32, bytes: &[u8]) {
-        // SAFETY: the callers write inside what they allocated.
-        unsafe { self.host_memory.slice(at, bytes.len() as u32) }.copy_from_slice(bytes);
-    }
-
-    /// Copies the value of type `ty` at `src` in the host memory (the
-    /// guest layout) to native address `dst`, in the native layout; its
-    /// strings and lists go in memory from `malloc`.
+    /// Copies the value of type `ty` at `at` in `src` (the guest layout)
+    /// to native address `dst`, in the native layout; its strings and
+    /// lists go in memory from `malloc`. On an error nothing is left
+    /// allocated.
     ///
     /// # Safety
     ///
     /// `dst` must have room for the value's native layout.
-    unsafe fn lift_native(&self, ty: TypeId, src: u32, dst: *mut u8) -> Result<(), Trap> {
+    unsafe fn lift_native(
+        &self,
+        ty: TypeId,
+        src: GuestBytes<'_>,
+        at: u32,
+        dst: *mut u8,
+    ) -> Result<(), Trap> {
         let types = &self.desc.types;
-        let mem = self.host_memory;
-        let read = |at: u32, size: u32| -> Result<&[u8], Trap> {
-            if !mem.contains(u64::from(at), u64::from(size)) {
-                return Err(runtime_trap(ComponentTrap::ListOutOfBounds { host: true }));
-            }
-            // SAFETY: in bounds; nothing writes the host memory meanwhile.
-            Ok(unsafe { mem.slice(at, size) })
-        };
         match types.get(ty) {
             ValType::String | ValType::List(_) => {
-                let pair = read(src, 8)?;
+                let pair = src.read(at, 8)?;
                 let ptr = u32::from_le_bytes(pair[..4].try_into().expect("4 bytes"));
                 let len = u32::from_le_bytes(pair[4..].try_into().expect("4 bytes"));
                 let (elem, elem_native, elem_align) = match types.get(ty) {
@@ -312,7 +691,14 @@ impl Runtime {
                 }
                 match elem {
                     None => {
-                        let text = read(ptr, len)?;
+                        let text = match src.read(ptr, len) {
+                            Ok(text) => text,
+                            Err(e) => {
+                                // SAFETY: allocated above.
+                                unsafe { libc::free(out.cast()) };
+                                return Err(e);
+                            }
+                        };
                         // SAFETY: `out` has `len + 1` bytes.
                         unsafe {
                             core::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len());
@@ -321,19 +707,31 @@ impl Runtime {
                     }
                     Some(e) => {
                         for i in 0..len {
-                            let at = elem_guest
+                            let lifted = elem_guest
                                 .checked_mul(i)
                                 .and_then(|o| ptr.checked_add(o))
                                 .ok_or_else(|| {
-                                    runtime_trap(ComponentTrap::ListOutOfBounds { host: true })
-                                })?;
-                            // SAFETY: element `i` of the new list.
-                            let lifted = unsafe {
-                                self.lift_native(e, at, out.add(i as usize * elem_native))
-                            };
+                                    runtime_trap(ComponentTrap::ListOutOfBounds { host: false })
+                                })
+                                .and_then(|at| {
+                                    // SAFETY: element `i` of the new list.
+                                    unsafe {
+                                        self.lift_native(
+                                            e,
+                                            src,
+                                            at,
+                                            out.add(i as usize * elem_native),
+                                        )
+                                    }
+                                });
                             if let Err(trap) = lifted {
-                                // SAFETY: allocated above; the elements lifted
-                                // so far are lost (their own allocations too).
+                                for j in 0..i {
+                                    // SAFETY: the elements lifted so far.
+                                    unsafe {
+                                        self.free_native(e, out.add(j as usize * elem_native))
+                                    };
+                                }
+                                // SAFETY: allocated above.
                                 unsafe { libc::free(out.cast()) };
                                 return Err(trap);
                             }
@@ -347,18 +745,25 @@ impl Runtime {
                 }
             }
             ValType::Record(fields) => {
-                let guest = types.field_offsets_in(fields, Model::Guest);
-                let native = types.field_offsets_in(fields, Model::Native);
-                for (i, &field) in fields.iter().enumerate() {
-                    // SAFETY: field `i` of the native record.
-                    unsafe {
-                        self.lift_native(field, src + guest[i], dst.add(native[i] as usize))
-                    }?;
+                let guest = types.field_offsets_iter(fields, Model::Guest);
+                let native = types.field_offsets_iter(fields, Model::Native);
+                for (i, ((&field, g), n)) in fields.iter().zip(guest).zip(native).enumerate() {
+                    // SAFETY: a field of the native record.
+                    let lifted =
+                        unsafe { self.lift_native(field, src, at + g, dst.add(n as usize)) };
+                    if let Err(trap) = lifted {
+                        let done = types.field_offsets_iter(fields, Model::Native);
+                        for (&field, n) in fields[..i].iter().zip(done) {
+                            // SAFETY: the fields lifted so far.
+                            unsafe { self.free_native(field, dst.add(n as usize)) };
+                        }
+                        return Err(trap);
+                    }
                 }
             }
             ValType::Variant(cases) => {
                 let n = discriminant_size(cases.len());
-                let tag = read(src, n)?;
+                let tag = src.read(at, n)?;
                 let mut padded = [0u8; 4];
                 padded[..n as usize].copy_from_slice(tag);
                 let case = u32::from_le_bytes(padded) as usize;
@@ -371,18 +776,94 @@ impl Runtime {
                     let guest = types.payload_offset_in(cases, Model::Guest);
                     let native = types.payload_offset_in(cases, Model::Native);
                     // SAFETY: the case's payload follows.
-                    unsafe { self.lift_native(*p, src + guest, dst.add(native as usize)) }?;
+                    unsafe { self.lift_native(*p, src, at + guest, dst.add(native as usize)) }?;
                 }
+            }
+            ValType::Bool => {
+                let b = src.read(at, 1)?[0];
+                // SAFETY: `dst` has room for a bool.
+                unsafe { *dst = u8::from(b != 0) };
+            }
+            ValType::Char => {
+                let bytes = src.read(at, 4)?;
+                let c = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+                if char::from_u32(c).is_none() {
+                    return Err(runtime_trap(ComponentTrap::InvalidChar));
+                }
+                // SAFETY: `dst` has room for a char.
+                unsafe { dst.cast::<u32>().write_unaligned(c) };
             }
             _ => {
                 let size = types.size(ty);
-                let bytes = read(src, size)?;
+                let bytes = src.read(at, size)?;
                 // SAFETY: `dst` has room for the value.
                 unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
             }
         }
         Ok(())
     }
+
+    /// Frees what [`Runtime::lift_native`] allocated for the value of type
+    /// `ty` at `at`.
+    ///
+    /// # Safety
+    ///
+    /// `at` must hold such a value, not freed yet.
+    unsafe fn free_native(&self, ty: TypeId, at: *mut u8) {
+        let types = &self.desc.types;
+        // SAFETY: the caller's contract.
+        unsafe {
+            match types.get(ty) {
+                ValType::String => libc::free(at.cast::<*mut libc::c_void>().read_unaligned()),
+                ValType::List(e) => {
+                    let ptr = at.cast::<*mut u8>().read_unaligned();
+                    let len = at.add(8).cast::<usize>().read_unaligned();
+                    let size = types.size_in(*e, Model::Native) as usize;
+                    for i in 0..len {
+                        self.free_native(*e, ptr.add(i * size));
+                    }
+                    libc::free(ptr.cast());
+                }
+                ValType::Record(fields) => {
+                    let native = types.field_offsets_iter(fields, Model::Native);
+                    for (&field, n) in fields.iter().zip(native) {
+                        self.free_native(field, at.add(n as usize));
+                    }
+                }
+                ValType::Variant(cases) => {
+                    let n = discriminant_size(cases.len());
+                    let mut tag = [0u8; 4];
+                    core::ptr::copy_nonoverlapping(at, tag.as_mut_ptr(), n as usize);
+                    if let Some(Some(p)) = cases.get(u32::from_le_bytes(tag) as usize) {
+                        let native = types.payload_offset_in(cases, Model::Native);
+                        self.free_native(*p, at.add(native as usize));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The callee of a call that may take the direct path.
+#[derive(Clone, Copy)]
+pub(super) struct Direct {
+    /// Its component instance.
+    instance: &'static super::InstanceState,
+    /// Whether its parameters are passed in its memory (one pointer).
+    params_indirect: bool,
+    /// Whether its result is returned in its memory (a pointer).
+    results_indirect: bool,
+    /// The number of its flat results (0 or 1).
+    results: usize,
+    /// The lifted core function.
+    func: CoreFunc,
+    /// Its `post-return`, if any.
+    post_return: Option<CoreFunc>,
+    /// The memory of its `memory` option.
+    memory: Option<Memory>,
+    /// The function of its `realloc` option.
+    realloc: Option<CoreFunc>,
 }
 
 #[cfg(test)]

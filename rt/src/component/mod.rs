@@ -366,6 +366,14 @@ pub struct Runtime {
     scopes: RefCell<task::Slab<CallScope>>,
     /// Tasks, threads, waitables.
     pub sched: task::Sched,
+    /// Whether the program has task built-ins (`context.get`, streams,
+    /// waitable sets, ...), which need a current task: a library's calls
+    /// then go through the adapter ([`library`]).
+    has_builtins: bool,
+    /// For each export adapter a library has called, by trampoline index:
+    /// whether its calls take the direct path, and its callee's
+    /// references then (worked out at the first call).
+    library_direct: RefCell<Vec<Option<Option<library::Direct>>>>,
 }
 
 thread_local! {
@@ -501,7 +509,13 @@ impl Runtime {
                 host_drop: Some(r.drop),
             })
             .collect();
+        let has_builtins = desc
+            .trampolines
+            .iter()
+            .any(|t| matches!(t, TrampolineKind::Builtin(_)));
         Ok(Box::new(Runtime {
+            has_builtins,
+            library_direct: RefCell::new(Vec::new()),
             desc,
             layouts,
             code,

@@ -31,6 +31,10 @@ impl text::Guest for Lib {
         native::concat(&a, &b)
     }
 
+    fn echo(s: String) -> String {
+        s
+    }
+
     fn count_chars(s: String) -> u32 {
         native::count_chars(&s)
     }
