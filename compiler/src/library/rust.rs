@@ -172,15 +172,15 @@ impl Generator<'_> {
             Type::F32 => "f32".into(),
             Type::F64 => "f64".into(),
             Type::Char => "char".into(),
-            Type::String => "String".into(),
+            Type::String => "::std::string::String".into(),
             Type::ErrorContext => return Err(self.unsupported("error-context".into())),
             Type::Id(id) => match &self.resolve.types[id].kind {
-                TypeDefKind::List(t) => format!("Vec<{}>", self.owned(t, at)?),
-                TypeDefKind::Option(t) => format!("Option<{}>", self.owned(t, at)?),
+                TypeDefKind::List(t) => format!("::std::vec::Vec<{}>", self.owned(t, at)?),
+                TypeDefKind::Option(t) => format!("::std::option::Option<{}>", self.owned(t, at)?),
                 TypeDefKind::Result(r) => {
                     let ok = self.owned_or_unit(r.ok.as_ref(), at)?;
                     let err = self.owned_or_unit(r.err.as_ref(), at)?;
-                    format!("Result<{ok}, {err}>")
+                    format!("::std::result::Result<{ok}, {err}>")
                 }
                 TypeDefKind::Tuple(t) => {
                     if t.types.len() > MAX_TUPLE {
@@ -432,28 +432,28 @@ impl Generator<'_> {
     }}
 }}
 
-impl std::ops::BitOr for {name} {{
+impl ::std::ops::BitOr for {name} {{
     type Output = {name};
     fn bitor(self, other: {name}) -> {name} {{
         {name}(self.0 | other.0)
     }}
 }}
 
-impl std::ops::BitAnd for {name} {{
+impl ::std::ops::BitAnd for {name} {{
     type Output = {name};
     fn bitand(self, other: {name}) -> {name} {{
         {name}(self.0 & other.0)
     }}
 }}
 
-impl std::ops::BitXor for {name} {{
+impl ::std::ops::BitXor for {name} {{
     type Output = {name};
     fn bitxor(self, other: {name}) -> {name} {{
         {name}(self.0 ^ other.0)
     }}
 }}
 
-impl std::ops::Not for {name} {{
+impl ::std::ops::Not for {name} {{
     type Output = {name};
     fn not(self) -> {name} {{
         {name}(!self.0 & {name}::all().0)
@@ -477,7 +477,7 @@ impl std::ops::Not for {name} {{
         }
         writeln!(
             out,
-            "const _: () = assert!(\n    std::mem::size_of::<{raw}>() == {} && std::mem::align_of::<{raw}>() == {},\n    \"{wit_name}: native layout\"\n);\n",
+            "const _: () = assert!(\n    ::std::mem::size_of::<{raw}>() == {} && ::std::mem::align_of::<{raw}>() == {},\n    \"{wit_name}: native layout\"\n);\n",
             layout.size, layout.align
         )
         .unwrap();
@@ -569,13 +569,13 @@ impl std::ops::Not for {name} {{
         writeln!(m, "`, function number {number}.\n    ///\n    /// # Errors\n    ///\n    /// The guest trapped (the instance may not be called again).").unwrap();
         writeln!(
             m,
-            "    pub fn {method}(&mut self{}) -> Result<{}, Trap> {{",
+            "    pub fn {method}(&mut self{}) -> ::std::result::Result<{}, Trap> {{",
             params.iter().map(|p| format!(", {p}")).collect::<String>(),
             result.as_deref().unwrap_or("()")
         )
         .unwrap();
         let args = if fields.is_empty() {
-            "std::ptr::null()".to_string()
+            "::std::ptr::null()".to_string()
         } else {
             let layout =
                 super::layout::record_layout(resolve, wit_function.params.iter().map(|p| &p.ty))
@@ -591,7 +591,7 @@ impl std::ops::Not for {name} {{
             .unwrap();
             writeln!(
                 m,
-                "        const _: () = assert!(std::mem::size_of::<Args>() == {} && std::mem::align_of::<Args>() == {});",
+                "        const _: () = assert!(::std::mem::size_of::<Args>() == {} && ::std::mem::align_of::<Args>() == {});",
                 layout.size, layout.align
             )
             .unwrap();
@@ -606,13 +606,13 @@ impl std::ops::Not for {name} {{
                 writeln!(m, "        type Ret = <{rust} as __smelt::Abi>::Raw;").unwrap();
                 writeln!(
                     m,
-                    "        const _: () = assert!(std::mem::size_of::<Ret>() == {} && std::mem::align_of::<Ret>() == {});",
+                    "        const _: () = assert!(::std::mem::size_of::<Ret>() == {} && ::std::mem::align_of::<Ret>() == {});",
                     layout.size, layout.align
                 )
                 .unwrap();
                 writeln!(
                     m,
-                    "        let mut __ret = std::mem::MaybeUninit::<Ret>::uninit();"
+                    "        let mut __ret = ::std::mem::MaybeUninit::<Ret>::uninit();"
                 )
                 .unwrap();
                 writeln!(m, "        // SAFETY: the parameters and the result in the layout of function {number}.").unwrap();
@@ -636,7 +636,7 @@ impl std::ops::Not for {name} {{
                 writeln!(m, "        // SAFETY: the parameters in the layout of function {number}; no result.").unwrap();
                 writeln!(
                     m,
-                    "        unsafe {{ self.call({number}, {args}, std::ptr::null_mut()) }}"
+                    "        unsafe {{ self.call({number}, {args}, ::std::ptr::null_mut()) }}"
                 )
                 .unwrap();
             }

@@ -41,13 +41,13 @@ fn bindings_compile_and_their_layouts_hold() {
     let wasm = componentize(LIB_WIT, "lib");
     let text = rust_bindings(&wasm, "lib").unwrap();
     for expected in [
-        "pub fn strings_concat(&mut self, a: &str, b: &str) -> Result<String, Trap>",
-        "pub fn types_make_person(&mut self, name: &str, age: u32) -> Result<types::Person, Trap>",
-        "pub fn types_checksum(&mut self, b: &[u8]) -> Result<u64, Trap>",
-        "pub fn types_nothing(&mut self) -> Result<(), Trap>",
-        "pub fn types_kw(&mut self, operator: types::Cases) -> Result<types::Keywords, Trap>",
-        "pub fn geometry_distance(&mut self, a: types::Point, b: types::Point) -> Result<f64, Trap>",
-        "pub fn run_it(&mut self, default: u32, self_: &str) -> Result<String, Trap>",
+        "pub fn strings_concat(&mut self, a: &str, b: &str) -> ::std::result::Result<::std::string::String, Trap>",
+        "pub fn types_make_person(&mut self, name: &str, age: u32) -> ::std::result::Result<types::Person, Trap>",
+        "pub fn types_checksum(&mut self, b: &[u8]) -> ::std::result::Result<u64, Trap>",
+        "pub fn types_nothing(&mut self) -> ::std::result::Result<(), Trap>",
+        "pub fn types_kw(&mut self, operator: types::Cases) -> ::std::result::Result<types::Keywords, Trap>",
+        "pub fn geometry_distance(&mut self, a: types::Point, b: types::Point) -> ::std::result::Result<f64, Trap>",
+        "pub fn run_it(&mut self, default: u32, self_: &str) -> ::std::result::Result<::std::string::String, Trap>",
         "pub const EXEC: Perms = Perms(1 << 2);",
     ] {
         assert!(text.contains(expected), "no `{expected}` in:\n{text}");
@@ -74,8 +74,8 @@ fn bindings_compile_and_their_layouts_hold() {
     compile(&text, body).unwrap();
     // The assertions are live: a wrong size fails.
     let wrong = text.replacen(
-        "std::mem::size_of::<RawPoint>() == 16",
-        "std::mem::size_of::<RawPoint>() == 24",
+        "::std::mem::size_of::<RawPoint>() == 16",
+        "::std::mem::size_of::<RawPoint>() == 24",
         1,
     );
     assert_ne!(wrong, text);
@@ -101,4 +101,29 @@ fn bad_names_are_refused() {
         Err(LibraryError::NameClash { name, .. }) => assert_eq!(name, "Instance"),
         other => panic!("expected NameClash, got {other:?}"),
     }
+}
+
+#[test]
+fn names_like_the_standard_library_s_do_not_shadow_it() {
+    // An interface `std` (a module at the include site) and types that
+    // would be `Vec` and `String` in it.
+    let wit = "package test:n;
+        interface std {
+            record vec { x: f32 }
+            record %string { s: string }
+            enum %option { a, b }
+            f: func(v: vec, xs: list<vec>, o: %option) -> result<%string, string>;
+        }
+        world w { export std; }";
+    let wasm = componentize(wit, "w");
+    let text = rust_bindings(&wasm, "n").unwrap();
+    let body = r#"
+        pub fn call(i: &mut Instance) -> Result<(), Trap> {
+            let v = std::Vec { x: 1.0 };
+            let r: Result<std::String, String> = i.std_f(v, &[v], std::Option::A)?;
+            let _ = r.map(|s| s.s);
+            Ok(())
+        }
+    "#;
+    compile(&text, body).unwrap();
 }
