@@ -58,13 +58,16 @@ mkdir -p "$log"
 summary=()
 for t in "${cross[@]}"; do
   echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), wasi-threads (tests/programs-threads), sockets, HTTP servers and clients, component libraries"
-  # Component libraries (tests/library) on the glibc targets, whose cross C
-  # compilers are here.
-  library=()
-  [[ "$t" == *-gnu ]] && library=(--test library)
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
-    --test threads --test sockets --test http_serve --test http_client "${library[@]}" \
-    || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP, libraries")
+    --test threads --test sockets --test http_serve --test http_client \
+    || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP")
+  # Component libraries (tests/library) from C on the glibc targets, whose
+  # cross C compilers are here (the Rust program's test builds for this
+  # machine only: it ran with the workspace's tests).
+  if [[ "$t" == *-gnu ]]; then
+    SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test library \
+      -- --skip a_rust_program || failed+=("$t: component libraries")
+  fi
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")
