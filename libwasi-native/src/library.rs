@@ -55,6 +55,18 @@ pub struct Instance {
     /// instance may not be entered again (Explainer.md: a trap leaves the
     /// component instance unusable).
     trapped: Option<String>,
+    /// The thread that created it ([`thread_token`]), the only one that
+    /// may call it: the runtime and its host state are the thread's.
+    thread: usize,
+}
+
+/// An address unique to the calling thread while it lives (a
+/// thread-local's).
+fn thread_token() -> usize {
+    thread_local! {
+        static TOKEN: u8 = const { 0 };
+    }
+    TOKEN.with(|t| core::ptr::from_ref(t) as usize)
 }
 
 /// The library descriptor, decoded by the first instance; with the
@@ -205,6 +217,7 @@ pub unsafe extern "C" fn smelt_lib_new(
             rt,
             host: Some(Box::new(host)),
             trapped: None,
+            thread: thread_token(),
         };
         let init = &library()?.init;
         // SAFETY: the initializers of this program.
@@ -235,7 +248,9 @@ fn with_instance<T>(instance: &mut Instance, f: impl FnOnce(&Runtime) -> T) -> T
 }
 
 /// Frees an instance made by [`smelt_lib_new`] (null: nothing), with its
-/// memories and the host objects its guest held.
+/// memories and the host objects its guest held. From another thread than
+/// the one that created it, it says so on stderr and leaves the instance
+/// allocated.
 ///
 /// # Safety
 ///
@@ -243,9 +258,19 @@ fn with_instance<T>(instance: &mut Instance, f: impl FnOnce(&Runtime) -> T) -> T
 /// progress.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn smelt_lib_free(instance: *mut Instance) {
-    if !instance.is_null() {
-        // SAFETY: the caller's contract: made by `smelt_lib_new`.
-        drop(unsafe { Box::from_raw(instance) });
+    if instance.is_null() {
+        return;
+    }
+    // SAFETY: the caller's contract: made by `smelt_lib_new`.
+    let instance = unsafe { Box::from_raw(instance) };
+    if instance.thread != thread_token() {
+        // Its runtime shares state with the thread that made it: freeing
+        // it here could race with that thread. Left allocated.
+        eprintln!(
+            "smelt: an instance was freed from another thread than the one that created it; \
+             it is left allocated"
+        );
+        core::mem::forget(instance);
     }
 }
 
@@ -254,8 +279,8 @@ pub unsafe extern "C" fn smelt_lib_free(instance: *mut Instance) {
 /// at `args` (a struct of the parameter types, in the native layout) and
 /// writes its result at `ret` (null when it has none).
 ///
-/// Returns 0; or 1 on a trap, or a function number out of range, with the
-/// message in `*error` (when `error` is not null) and nothing written at
+/// Returns 0; or 1 on a trap, a function number out of range, or a call
+/// from another thread than the instance's, with the message in `*error` (when `error` is not null) and nothing written at
 /// `ret`.
 ///
 /// # Safety
@@ -273,6 +298,13 @@ pub unsafe extern "C" fn smelt_lib_call(
 ) -> c_int {
     // SAFETY: the caller's contract.
     let instance = unsafe { &mut *instance };
+    if instance.thread != thread_token() {
+        let message = "the instance is called from another thread than the one that created it \
+                       (an instance is used from the thread that called smelt_lib_new)";
+        // SAFETY: the caller's contract.
+        unsafe { set_error(error, message) };
+        return 1;
+    }
     let export = match library() {
         Ok(lib) => lib.exports.get(func as usize),
         Err(_) => None,

@@ -13,6 +13,10 @@
 //! glibc targets: a musl target's library links with a musl C toolchain,
 //! which this machine has for none of them.
 //!
+//! `tests/library/c/threads.c` checks that an instance refuses calls from
+//! another thread than its creator's, while that thread can make and use
+//! an instance of its own.
+//!
 //! From Rust: `tests/library/rust`, whose `build.rs` compiles the same
 //! component with `smelt::Build` and whose `main` makes the same calls
 //! through the generated bindings, must print the same output. It is
@@ -51,38 +55,39 @@ fn expected() -> Result<String> {
     Ok(String::from_utf8(run.stdout)?)
 }
 
-/// Compiles `tests/library/c/main.c` against the library in `dir` with
-/// the target's C compiler; returns the executable's path.
+/// Compiles `tests/library/c/NAME.c` against the library in `dir` with the
+/// target's C compiler; returns the executable's path (`dir/NAME`).
 fn build_c(
     target: &smelt::target::Target,
     dir: &Path,
+    name: &str,
     sanitize: bool,
 ) -> Result<std::path::PathBuf> {
     let root = smelt_tests::repo_root();
-    let exe = dir.join("main");
+    let exe = dir.join(name);
     let mut cc = Command::new(&target.spec().link.linker);
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"]);
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread"]);
     if sanitize {
         cc.arg("-fsanitize=address");
     }
     cc.arg(format!("-I{}", dir.display()))
-        .arg(root.join("tests/library/c/main.c"))
+        .arg(root.join(format!("tests/library/c/{name}.c")))
         .arg(dir.join("libshapes.a"))
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe);
     let out = cc.output().context("failed to run the C compiler")?;
     if !out.status.success() {
         bail!(
-            "compiling tests/library/c/main.c failed:\n{}",
+            "compiling tests/library/c/{name}.c failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     Ok(exe)
 }
 
-#[test]
-fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
-    let target = smelt_tests::test_target()?;
+/// Builds tests/library's component into `libshapes.a` and `shapes.h` for
+/// the test target, in a new temporary folder.
+fn build_library(target: &smelt::target::Target) -> Result<tempfile::TempDir> {
     let triple = target.triple().to_string();
     if triple.ends_with("-musl") {
         bail!(
@@ -117,8 +122,15 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
         dir.path().join("shapes.h").is_file(),
         "the header is written beside the library"
     );
+    Ok(dir)
+}
+
+#[test]
+fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let dir = build_library(&target)?;
     let sanitize = target.is_native_arch();
-    let exe = build_c(&target, dir.path(), sanitize)?;
+    let exe = build_c(&target, dir.path(), "main", sanitize)?;
     let expected = expected()?;
     // Both paths of a call (rt/src/component/library.rs): direct, which
     // this component's calls take, and through the export adapter, which
@@ -157,6 +169,29 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
             "the trap's message ({path}):\n{stderr}"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn an_instance_belongs_to_the_thread_that_created_it() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let dir = build_library(&target)?;
+    let exe = build_c(&target, dir.path(), "threads", target.is_native_arch())?;
+    let run = smelt_tests::run(&exe, &[])?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{} failed ({}):\n{stdout}\n{}",
+        exe.display(),
+        smelt_tests::describe(run.status),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "other thread, first instance: refused\n\
+         other thread, own instance: z\n\
+         main thread, first instance: y\n"
+    );
     Ok(())
 }
 
