@@ -635,6 +635,42 @@ pub enum TrampolineKind {
     /// One of the component model's async built-ins (task, waitable set,
     /// subtask, stream, future and error-context operations).
     Builtin(Builtin),
+    /// A function the component imports that the user's native code
+    /// implements (issue 18, native imports): the arguments are lifted from
+    /// the caller into native memory ([`Model::Native`]), the C function
+    /// [`native_import_symbol`]`(key)` is called with them, and its result
+    /// is lowered back into the caller.
+    Native {
+        /// The import's key: `"<interface>#<function>"` (e.g.
+        /// `"test:imports/host@0.1.0#add"`), or the function's name for a
+        /// function imported at the top level.
+        key: String,
+        /// Its type as the caller sees it.
+        ty: FuncTypeIndex,
+        /// The caller's (lowering) options.
+        options: CanonOptions,
+    },
+}
+
+/// The C symbol of the glue that calls the native implementation of the
+/// imported function `key` (see [`TrampolineKind::Native`]):
+/// `smelt_import_` followed by `key` with every byte that is not an ASCII
+/// letter or digit written as `_` and two lower-case hex digits (so
+/// `"a:b/c#d-e"` is `smelt_import_a_3ab_2fc_23d_2de`), one symbol per key.
+///
+/// The glue, which the library's C header defines, has the C signature
+/// `void (const void *args, void *ret)`: `args` points to the parameters as
+/// a struct in the native layout, `ret` to room for the result.
+pub fn native_import_symbol(key: &str) -> String {
+    let mut symbol = String::from("smelt_import_");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() {
+            symbol.push(char::from(b));
+        } else {
+            symbol.push_str(&format!("_{b:02x}"));
+        }
+    }
+    symbol
 }
 
 /// Which async built-in a [`Builtin`] trampoline is (CanonicalABI.md,
@@ -1189,6 +1225,12 @@ impl Encode for TrampolineKind {
                 w.u8(u8::from(b.async_));
                 b.options.encode(w);
             }
+            TrampolineKind::Native { key, ty, options } => {
+                w.u8(6);
+                key.encode(w);
+                ty.encode(w);
+                options.encode(w);
+            }
         }
     }
 }
@@ -1228,6 +1270,11 @@ impl Decode for TrampolineKind {
                     options: CanonOptions::decode(r)?,
                 })
             }
+            6 => TrampolineKind::Native {
+                key: Decode::decode(r)?,
+                ty: Decode::decode(r)?,
+                options: CanonOptions::decode(r)?,
+            },
             _ => return Err(DecodeError(at)),
         })
     }
@@ -1573,6 +1620,11 @@ mod tests {
                     async_: true,
                     options: CanonOptions::plain(StringEncoding::Utf16),
                 }),
+                TrampolineKind::Native {
+                    key: "test:imports/host@0.1.0#add".into(),
+                    ty: FuncTypeIndex(1),
+                    options: CanonOptions::plain(StringEncoding::Utf8),
+                },
             ],
         };
         assert_eq!(from_bytes::<ComponentDesc>(&to_bytes(&desc)).unwrap(), desc);
@@ -1632,5 +1684,16 @@ mod tests {
             },
         ];
         assert_eq!(from_bytes::<Vec<InitOp>>(&to_bytes(&ops)).unwrap(), ops);
+    }
+
+    #[test]
+    fn native_import_symbols_are_c_identifiers_one_per_key() {
+        assert_eq!(
+            native_import_symbol("a:b/c#d-e"),
+            "smelt_import_a_3ab_2fc_23d_2de"
+        );
+        // `_` is escaped too, so `a_2d` and `a-` differ.
+        assert_ne!(native_import_symbol("a_2d"), native_import_symbol("a-"));
+        assert_eq!(native_import_symbol("f"), "smelt_import_f");
     }
 }

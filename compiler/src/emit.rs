@@ -283,6 +283,11 @@ pub(crate) fn emit_program(
                     TrampolineKind::Builtin(_) => {
                         Some(smelt_abi::BUILTIN_TRAMPOLINE_SYMBOL.to_string())
                     }
+                    // The glue the library's header defines, calling the
+                    // user's implementation: a missing one is a link error.
+                    TrampolineKind::Native { key, .. } => {
+                        Some(smelt_abi::component::native_import_symbol(key))
+                    }
                     _ => None,
                 };
                 if let Some(symbol) = callee {

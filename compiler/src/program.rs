@@ -295,6 +295,17 @@ impl<'data> ProgramBuilder<'data> {
             .instantiate_root(root, HashMap::new())
     }
 
+    /// As [`ProgramBuilder::instantiate_with_host`], with the root's
+    /// imports that are not WASI interfaces bound to native functions of
+    /// the user's (`Flattener::with_native_imports`): a component library,
+    /// or an executable linked with the user's objects.
+    pub fn instantiate_with_native_imports(&mut self, root: usize) -> Result<Instantiation> {
+        Flattener::new(&self.modules, &self.components, &mut self.component_state)
+            .with_host()
+            .with_native_imports()
+            .instantiate_root(root, HashMap::new())
+    }
+
     /// The program's component types and trampolines.
     pub fn component_state(&self) -> &ComponentState {
         &self.component_state

@@ -25,10 +25,11 @@ use cranelift_entity::EntityRef;
 use smelt_abi::component::{
     Builtin, BuiltinOp, CanonOptions, ComponentInstanceIndex, Context, CoreInstanceIndex,
     CoreSignature, FlatType, FuncTypeIndex, InitOp, Ref, ResourceIndex, SideRefs, StringEncoding,
-    TrampolineIndex, TrampolineKind, TrampolineRefs,
+    TrampolineIndex, TrampolineKind, TrampolineRefs, TypeId, ValType,
 };
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentEntityType, ComponentInstanceTypeId, ResourceId,
+    ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId,
+    ResourceId,
 };
 use wasmparser::types::{TypeIdentifier, TypesRef};
 use wasmparser::{
@@ -214,6 +215,17 @@ pub struct HostFunc {
     pub name: String,
 }
 
+/// A function imported by the root component that the user's native code
+/// implements (issue 18, native imports).
+#[derive(Debug)]
+pub struct NativeFunc {
+    /// `"<interface>#<function>"`, or the function's name for a function
+    /// imported at the top level (`TrampolineKind::Native`'s key).
+    pub key: String,
+    /// Its type, as the importing component sees it.
+    pub ty: FuncTypeIndex,
+}
+
 /// A component function.
 #[derive(Debug, Clone)]
 pub enum FuncDef {
@@ -221,6 +233,8 @@ pub enum FuncDef {
     Lifted(Rc<Lifted>),
     /// Provided by the host.
     Host(Rc<HostFunc>),
+    /// Provided by the user's native code.
+    Native(Rc<NativeFunc>),
 }
 
 /// A type, as far as instantiation cares.
@@ -320,6 +334,9 @@ pub struct Flattener<'a, 'data> {
     ops: Vec<InitOp>,
     depth: usize,
     host: bool,
+    /// Whether the root component's imports that are not WASI interfaces
+    /// are native functions of the user's (see [`Flattener::with_native_imports`]).
+    native_imports: bool,
     /// The component instances being instantiated, innermost last.
     parents: Vec<ComponentInstanceIndex>,
 }
@@ -342,6 +359,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             ops: Vec::new(),
             depth: 0,
             host: false,
+            native_imports: false,
             parents: Vec::new(),
         }
     }
@@ -350,6 +368,16 @@ impl<'a, 'data> Flattener<'a, 'data> {
     /// WASI host (`smelt-wit`), by interface name, any `0.2.x` version.
     pub fn with_host(mut self) -> Self {
         self.host = true;
+        self
+    }
+
+    /// With [`Flattener::with_host`]: binds the root component's imports
+    /// that are not WASI interfaces (whose names do not start with `wasi:`)
+    /// to native functions that the user's code implements, one
+    /// `TrampolineKind::Native` per lowering. Their types may not hold
+    /// handles, streams, futures or error contexts.
+    pub fn with_native_imports(mut self) -> Self {
+        self.native_imports = true;
         self
     }
 
@@ -409,6 +437,12 @@ impl<'a, 'data> Flattener<'a, 'data> {
             FuncDef::Host(h) => {
                 return Err(CompileError::unsupported(
                     format!("exporting the host function `{}` back to the host", h.name),
+                    0,
+                ));
+            }
+            FuncDef::Native(n) => {
+                return Err(CompileError::unsupported(
+                    format!("exporting the native import `{}` back to the host", n.key),
                     0,
                 ));
             }
@@ -507,7 +541,13 @@ impl<'a, 'data> Flattener<'a, 'data> {
                 let name = import.name.name;
                 let arg = match f.args.get(name) {
                     Some(arg) => arg.clone(),
-                    None if self.host && self.depth == 1 => self.host_import(f, import)?,
+                    None if self.host && self.depth == 1 => {
+                        if self.native_imports && !name.starts_with("wasi:") {
+                            self.native_import(f, import)?
+                        } else {
+                            self.host_import(f, import)?
+                        }
+                    }
                     None => {
                         return link_error(
                             format!("no definition for the import `{name}`"),
@@ -843,6 +883,29 @@ impl<'a, 'data> Flattener<'a, 'data> {
                         self.push_trampoline(f, kind, signature, refs);
                         return Ok(());
                     }
+                    FuncDef::Native(n) => {
+                        if options.async_ {
+                            return Err(CompileError::unsupported(
+                                format!("an async lowering of the native import `{}`", n.key),
+                                f.offset,
+                            ));
+                        }
+                        let ty = &self.state.types.funcs[n.ty.index()];
+                        let signature = self.state.types.table.core_signature_with(
+                            ty,
+                            Context::Lower,
+                            false,
+                            false,
+                        );
+                        let kind = TrampolineKind::Native {
+                            key: n.key.clone(),
+                            ty: n.ty,
+                            options: options.abi(),
+                        };
+                        let refs = TrampolineRefs::Host(side_refs(f.instance, &options));
+                        self.push_trampoline(f, kind, signature, refs);
+                        return Ok(());
+                    }
                 };
                 let ty = &self.state.types.funcs[callee.ty.index()];
                 let signature = self.state.types.table.core_signature_with(
@@ -1132,7 +1195,13 @@ impl<'a, 'data> Flattener<'a, 'data> {
                      (it provides the WASI 0.2 interfaces of wasi:cli, wasi:io, wasi:clocks, \
                      wasi:random, wasi:filesystem, wasi:sockets and wasi:http, and the \
                      WASI 0.3 interfaces of wasi:cli, wasi:clocks, wasi:random, \
-                     wasi:filesystem, wasi:sockets and wasi:http)"
+                     wasi:filesystem, wasi:sockets and wasi:http){}",
+                    if name.starts_with("wasi:") {
+                        ""
+                    } else {
+                        "; native code can implement it: see `smelt build --emit header` and \
+                         `--link`"
+                    }
                 ),
                 f.offset,
             );
@@ -1219,6 +1288,101 @@ impl<'a, 'data> Flattener<'a, 'data> {
         Ok(ItemDef::Instance(Rc::new(InstanceDef { exports })))
     }
 
+    /// The root component's import `import`, not a WASI interface, as
+    /// native functions (see [`Flattener::with_native_imports`]): a
+    /// function, or an instance of functions (and of types that are not
+    /// resources).
+    fn native_import(
+        &mut self,
+        f: &mut Frame<'_>,
+        import: &wasmparser::ComponentImport<'data>,
+    ) -> Result<ItemDef> {
+        let name = import.name.name;
+        let types = f.types;
+        match import.ty {
+            ComponentTypeRef::Func(_) => {
+                let id = types.component_function_at(f.funcs.len() as u32);
+                let func = self.native_func(f, name.to_string(), id)?;
+                Ok(ItemDef::Func(func))
+            }
+            ComponentTypeRef::Instance(_) => {
+                let ty = types.component_instance_at(f.instances.len() as u32);
+                let mut exports = Vec::new();
+                for (export, entity) in types[ty].exports.iter() {
+                    let item = match &entity.ty {
+                        ComponentEntityType::Func(id) => {
+                            ItemDef::Func(self.native_func(f, format!("{name}#{export}"), *id)?)
+                        }
+                        ComponentEntityType::Type {
+                            created: ComponentAnyTypeId::Resource(_),
+                            ..
+                        } => {
+                            return link_error(
+                                format!(
+                                    "the component imports resource `{export}` of `{name}`: \
+                                     native imports of resources are not supported yet"
+                                ),
+                                f.offset,
+                            );
+                        }
+                        ComponentEntityType::Type { .. } => ItemDef::Type(TypeDef::Other),
+                        _ => {
+                            return link_error(
+                                format!(
+                                    "the component imports `{export}` of `{name}` as something \
+                                     other than a function or a type, which native code cannot \
+                                     provide"
+                                ),
+                                f.offset,
+                            );
+                        }
+                    };
+                    exports.push((export.clone(), item));
+                }
+                Ok(ItemDef::Instance(Rc::new(InstanceDef { exports })))
+            }
+            _ => link_error(
+                format!(
+                    "the component imports `{name}`, which is neither a WASI interface nor a \
+                     function or instance that native code can provide"
+                ),
+                f.offset,
+            ),
+        }
+    }
+
+    /// The native function `key` of type `id` (as `f` sees it).
+    fn native_func(
+        &mut self,
+        f: &Frame<'_>,
+        key: String,
+        id: ComponentFuncTypeId,
+    ) -> Result<FuncDef> {
+        let ty = Converter {
+            types: f.types,
+            resources: &f.resources,
+            offset: f.offset,
+        }
+        .func(&mut self.state.types, id)?;
+        let fty = &self.state.types.funcs[ty.index()];
+        let table = &self.state.types.table;
+        if let Some(what) = fty
+            .params
+            .iter()
+            .chain(&fty.result)
+            .find_map(|&t| not_native(table, t))
+        {
+            return link_error(
+                format!(
+                    "the component imports function `{key}`, whose type holds {what}: \
+                     native imports cannot pass it yet"
+                ),
+                f.offset,
+            );
+        }
+        Ok(FuncDef::Native(Rc::new(NativeFunc { key, ty })))
+    }
+
     /// Adds a trampoline that core instances import as the next core
     /// function of `f`.
     fn push_trampoline(
@@ -1257,6 +1421,21 @@ fn bind_instance(f: &mut Frame<'_>, ty: ComponentInstanceTypeId, def: &InstanceD
                 _ => {}
             }
         }
+    }
+}
+
+/// What in type `ty` native code cannot pass (a handle, a stream, a
+/// future or an error context), if anything.
+fn not_native(table: &smelt_abi::component::TypeTable, ty: TypeId) -> Option<&'static str> {
+    match table.get(ty) {
+        ValType::Own(_) | ValType::Borrow(_) => Some("a resource handle"),
+        ValType::Stream(_) => Some("a stream"),
+        ValType::Future(_) => Some("a future"),
+        ValType::ErrorContext => Some("an error-context"),
+        ValType::List(e) => not_native(table, *e),
+        ValType::Record(fields) => fields.iter().find_map(|&t| not_native(table, t)),
+        ValType::Variant(cases) => cases.iter().flatten().find_map(|&t| not_native(table, t)),
+        _ => None,
     }
 }
 

@@ -112,7 +112,12 @@ pub(super) struct FlatIter<'v> {
     pos: usize,
 }
 
-impl FlatIter<'_> {
+impl<'v> FlatIter<'v> {
+    /// Reads `values` from the first.
+    pub(super) fn new(values: &'v [ValRaw]) -> Self {
+        FlatIter { values, pos: 0 }
+    }
+
     fn next(&mut self) -> u64 {
         let v = self.values[self.pos];
         self.pos += 1;
@@ -819,7 +824,12 @@ fn adapter_sides(state: &TrampolineState) -> (SideRefs<Resolved>, SideRefs<Resol
     (caller, callee)
 }
 
-fn side<'a>(rt: &'a Runtime, refs: SideRefs<Resolved>, options: CanonOptions) -> Side<'a> {
+/// The side of a call that `refs` and `options` describe.
+pub(super) fn side<'a>(
+    rt: &'a Runtime,
+    refs: SideRefs<Resolved>,
+    options: CanonOptions,
+) -> Side<'a> {
     let instance = refs.instance.instance();
     let host = core::ptr::eq(instance, &*rt.host);
     let memory = rt.host_option(refs.memory, true).memory();

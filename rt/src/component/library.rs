@@ -28,9 +28,9 @@ use smelt_abi::component::{
 };
 use smelt_abi::vm::ValRaw;
 
-use super::canonical::{Dst, Side, Src, Transfer};
+use super::canonical::{Dst, FlatIter, Side, Src, Transfer};
 use super::trap::ComponentTrap;
-use super::{CoreFunc, Memory, Realloc, Runtime};
+use super::{CoreFunc, Memory, Realloc, Runtime, TrampolineState};
 use crate::traps::{self, Trap};
 
 /// Where values in the guest layout are read from: a linear memory, or
@@ -566,7 +566,7 @@ impl Runtime {
                 };
                 if core::str::from_utf8(text).is_err() {
                     return Err(runtime_trap(ComponentTrap::Pending(
-                        "a string argument is not UTF-8".into(),
+                        "a string is not UTF-8".into(),
                     )));
                 }
                 let at = alloc(1, len32)?;
@@ -842,6 +842,251 @@ impl Runtime {
                 _ => {}
             }
         }
+    }
+}
+
+/// The trampoline function of native imports (see
+/// `smelt_abi::vm::TrampolineFn` and [`Runtime::call_native_import`]).
+///
+/// # Safety
+///
+/// `ctx` must be a native import's trampoline state; `args` must hold its
+/// flat arguments and `results` room for its flat result.
+pub(super) unsafe extern "C" fn native_import_trampoline(
+    ctx: *mut u8,
+    args: *mut ValRaw,
+    results: *mut ValRaw,
+) -> u32 {
+    // SAFETY: guaranteed by the caller.
+    let state = unsafe { &*ctx.cast::<TrampolineState>() };
+    // SAFETY: forwarded from the caller.
+    match unsafe { super::runtime().call_native_import(state, args, results) } {
+        Ok(()) => 0,
+        Err(trap) => {
+            traps::set_pending(trap.to_string());
+            1
+        }
+    }
+}
+
+/// Memory from `malloc` for a native value, freed on drop.
+struct NativeBuffer(*mut u8);
+
+impl NativeBuffer {
+    /// `size` bytes (at least one), aligned for any native value.
+    fn new(size: u32) -> Result<Self, ComponentTrap> {
+        // SAFETY: plain allocation; checked for null below.
+        let ptr = unsafe { libc::calloc(1, (size as usize).max(1)) }.cast::<u8>();
+        if ptr.is_null() {
+            return Err(ComponentTrap::ListOutOfBounds { host: true });
+        }
+        Ok(NativeBuffer(ptr))
+    }
+}
+
+impl Drop for NativeBuffer {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `new`.
+        unsafe { libc::free(self.0.cast()) };
+    }
+}
+
+/// A [`Trap`] the runtime made, as a [`ComponentTrap`].
+fn component_trap(trap: Trap) -> ComponentTrap {
+    ComponentTrap::Pending(trap.detail.unwrap_or_else(|| trap.code.to_string()))
+}
+
+impl Runtime {
+    /// Carries out a call of a native import (`TrampolineKind::Native`):
+    /// moves the caller's arguments into the host memory, lifts them from
+    /// there into native memory ([`Model::Native`], strings and lists from
+    /// `malloc`), calls the import's glue ([`smelt_abi::component::native_import_symbol`])
+    /// with the parameters' struct and room for the result, frees the
+    /// arguments, lowers the result (whose strings and lists the
+    /// implementation allocated with `malloc`) into the host memory and
+    /// frees it, then moves it into the caller (CanonicalABI.md `canon
+    /// lower`, with the native code as the callee).
+    ///
+    /// The caller's `realloc`, which may trap, runs last, when nothing of
+    /// this call is left on the heap.
+    ///
+    /// # Errors
+    ///
+    /// A trap of the Canonical ABI (a call while the caller may not leave,
+    /// an argument out of the caller's memory, a result that is not valid:
+    /// a string that is not UTF-8, a discriminant out of range).
+    ///
+    /// # Safety
+    ///
+    /// `state` must be a native import's trampoline state, `args` its flat
+    /// arguments and `results` room for its flat result; the glue must
+    /// have the C signature `void (const void *args, void *ret)`.
+    unsafe fn call_native_import(
+        &self,
+        state: &TrampolineState,
+        args: *mut ValRaw,
+        results: *mut ValRaw,
+    ) -> Result<(), ComponentTrap> {
+        let TrampolineKind::Native { key, ty, options } =
+            &self.desc.trampolines[state.index.index()]
+        else {
+            unreachable!("a native import's trampoline");
+        };
+        let smelt_abi::component::TrampolineRefs::Host(caller) = state.refs else {
+            unreachable!("a native import's references");
+        };
+        let caller = super::canonical::side(self, caller, *options);
+        if !caller.instance.may_leave.get() {
+            return Err(ComponentTrap::CannotLeave);
+        }
+        let types = &self.desc.types;
+        let f = &self.desc.funcs[ty.index()];
+        let lower = types.core_signature_with(f, Context::Lower, false, false);
+        // The flat parameters end with the result's address when the
+        // result is returned in memory.
+        let n_params = lower.params.len() - usize::from(lower.results_indirect);
+        // SAFETY: the caller passes this many flat arguments.
+        let args = unsafe { core::slice::from_raw_parts(args, lower.params.len()) };
+        let host = self.host_side();
+        let mark = self.host_bump.get();
+        // The result, lowered into the host memory (the guest layout).
+        let out = self
+            .call_native_glue(state, f, &caller, &host, args, lower.params_indirect)
+            .map_err(|e| match e {
+                ComponentTrap::Pending(m) => {
+                    ComponentTrap::Pending(format!("native import `{key}`: {m}"))
+                }
+                e => e,
+            });
+        let moved = out.and_then(|out| {
+            let (Some(r), Some(out)) = (f.result, out) else {
+                return Ok(());
+            };
+            let back = Transfer {
+                rt: self,
+                from: &host,
+                to: &caller,
+                scope: 0,
+            };
+            if lower.results_indirect {
+                let ptr = args[n_params] as u32;
+                if !ptr.is_multiple_of(types.alignment(r)) {
+                    return Err(ComponentTrap::UnalignedPointer);
+                }
+                back.value(r, &mut Src::Mem(out), &mut Dst::Mem(ptr))
+            } else {
+                let mut flat = Vec::with_capacity(1);
+                back.value(r, &mut Src::Mem(out), &mut Dst::Flat(&mut flat))?;
+                if let Some(&v) = flat.first() {
+                    // SAFETY: room for one flat result.
+                    unsafe { *results = v };
+                }
+                Ok(())
+            }
+        });
+        self.host_bump.set(mark);
+        moved
+    }
+
+    /// The part of [`Runtime::call_native_import`] that owns native memory:
+    /// from the caller's arguments to the result in the host memory (its
+    /// address there, if the function has a result).
+    fn call_native_glue(
+        &self,
+        state: &TrampolineState,
+        f: &smelt_abi::component::FuncType,
+        caller: &Side<'_>,
+        host: &Side<'_>,
+        args: &[ValRaw],
+        params_indirect: bool,
+    ) -> Result<Option<u32>, ComponentTrap> {
+        let types = &self.desc.types;
+        let host_memory = self.host_memory;
+        let (size, align) = tuple_size(types, &f.params, Model::Guest);
+        let tuple = self
+            .host_realloc(align, size)
+            .ok_or(ComponentTrap::ListOutOfBounds { host: true })?;
+        let cx = Transfer {
+            rt: self,
+            from: caller,
+            to: host,
+            scope: 0,
+        };
+        let mut flat = FlatIter::new(args);
+        let caller_tuple = if params_indirect {
+            let ptr = args[0] as u32;
+            if !ptr.is_multiple_of(align) {
+                return Err(ComponentTrap::UnalignedPointer);
+            }
+            Some(ptr)
+        } else {
+            None
+        };
+        let guest = types.field_offsets_iter(&f.params, Model::Guest);
+        for (&p, at) in f.params.iter().zip(guest) {
+            let mut src = match caller_tuple {
+                Some(t) => Src::Mem(t + at),
+                None => Src::Flat(&mut flat),
+            };
+            cx.value(p, &mut src, &mut Dst::Mem(tuple + at))?;
+        }
+        let (native_size, _) = tuple_size(types, &f.params, Model::Native);
+        let params = NativeBuffer::new(native_size)?;
+        let guest = types.field_offsets_iter(&f.params, Model::Guest);
+        let native = types.field_offsets_iter(&f.params, Model::Native);
+        for (i, ((&p, g), n)) in f.params.iter().zip(guest).zip(native).enumerate() {
+            // SAFETY: the parameters' struct has room for parameter `i`.
+            let lifted = unsafe {
+                self.lift_native(
+                    p,
+                    GuestBytes::Memory(host_memory),
+                    tuple + g,
+                    params.0.add(n as usize),
+                )
+            };
+            if let Err(trap) = lifted {
+                let done = types.field_offsets_iter(&f.params, Model::Native);
+                for (&p, n) in f.params[..i].iter().zip(done) {
+                    // SAFETY: the parameters lifted so far.
+                    unsafe { self.free_native(p, params.0.add(n as usize)) };
+                }
+                return Err(component_trap(trap));
+            }
+        }
+        let ret = NativeBuffer::new(f.result.map_or(0, |r| types.size_in(r, Model::Native)))?;
+        let glue = self.code[state.index.index()].callee;
+        assert!(!glue.is_null(), "a native import without its glue");
+        // SAFETY: the compiler points a native import's `callee` at the
+        // glue of the library's header, `void (const void *, void *)`.
+        let glue = unsafe {
+            core::mem::transmute::<*const u8, unsafe extern "C" fn(*const u8, *mut u8)>(glue)
+        };
+        // SAFETY: the parameters' struct and room for the result, as the
+        // glue's contract says.
+        unsafe { glue(params.0, ret.0) };
+        let native = types.field_offsets_iter(&f.params, Model::Native);
+        for (&p, n) in f.params.iter().zip(native) {
+            // SAFETY: the arguments lifted above, which the implementation
+            // borrowed.
+            unsafe { self.free_native(p, params.0.add(n as usize)) };
+        }
+        let Some(r) = f.result else {
+            return Ok(None);
+        };
+        let lowered = self
+            .host_realloc(types.alignment(r), types.size(r))
+            .ok_or(ComponentTrap::ListOutOfBounds { host: true })
+            .and_then(|out| {
+                let mut alloc = |align, size| self.host_alloc(align, size);
+                // SAFETY: the implementation wrote the result at `ret`.
+                unsafe { self.lower_native(r, ret.0, out, host_memory, &mut alloc) }
+                    .map_err(component_trap)?;
+                Ok(out)
+            });
+        // SAFETY: the implementation's result, whose strings and lists it
+        // allocated with `malloc` for the runtime to free.
+        unsafe { self.free_native(r, ret.0) };
+        lowered.map(Some)
     }
 }
 

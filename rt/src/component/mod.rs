@@ -685,6 +685,7 @@ impl Runtime {
                                 )
                             }
                         }
+                        TrampolineKind::Native { .. } => library::native_import_trampoline,
                         TrampolineKind::ResourceNew { .. } => resource_new,
                         TrampolineKind::ResourceRep { .. } => resource_rep,
                         TrampolineKind::ResourceDrop { .. } => resource_drop,
