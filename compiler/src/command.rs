@@ -129,7 +129,9 @@ impl Default for ServeOptions {
 /// what a component is granted; `invoke` names a core module's entry
 /// export; `serve` says how a component exporting an HTTP handler is
 /// served; `max_threads` caps the threads of a wasi-threads module
-/// ([`crate::preview1::compile`]).
+/// ([`crate::preview1::compile`]); `native_imports` makes a component's
+/// imports that are not WASI interfaces native functions
+/// ([`compile_component`]).
 pub fn compile_any(
     wasm: &[u8],
     target: &Target,
@@ -137,6 +139,7 @@ pub fn compile_any(
     wasi: &WasiConfig,
     serve: &ServeOptions,
     max_threads: Option<u32>,
+    native_imports: bool,
 ) -> Result<Vec<u8>, CommandError> {
     let is_preview1 = crate::preview1::is_preview1(wasm);
     if max_threads.is_some() && !is_preview1 {
@@ -146,7 +149,7 @@ pub fn compile_any(
         if invoke.is_some() {
             return Err(CommandError::InvokeComponent);
         }
-        compile_component(wasm, target, wasi, serve)
+        compile_component(wasm, target, wasi, serve, native_imports)
     } else if is_preview1 {
         if invoke.is_some() {
             return Err(CommandError::InvokePreview1);
@@ -191,16 +194,24 @@ fn export_func(
 /// Compiles `wasm`, a component of the `wasi:cli/command` world or one
 /// that exports a `wasi:http` handler, into an object that runs its
 /// `wasi:cli/run` export, or serves its handler (`serve`), with the
-/// capabilities `wasi`.
+/// capabilities `wasi`. With `native_imports`, its imports that are not
+/// WASI interfaces are native functions that the object refers to by
+/// symbol (`smelt_abi::component::native_import_symbol`), which the user's
+/// objects linked with it define.
 pub fn compile_component(
     wasm: &[u8],
     target: &Target,
     wasi: &WasiConfig,
     serve: &ServeOptions,
+    native_imports: bool,
 ) -> Result<Vec<u8>, CommandError> {
     let mut program = ProgramBuilder::new();
     let root = program.add_component(wasm)?;
-    let instantiation = program.instantiate_with_host(root)?;
+    let instantiation = if native_imports {
+        program.instantiate_with_native_imports(root)?
+    } else {
+        program.instantiate_with_host(root)?
+    };
     // `wasi:cli/run@0.3.x` (an async `run`) is preferred to
     // `wasi:cli/run@0.2.x`: a component built with Rust's std for WASI 0.3
     // exports both. Likewise `wasi:http/handler@0.3.x` to
@@ -300,7 +311,7 @@ pub fn compile_library(
     }
     let mut program = ProgramBuilder::new();
     let root = program.add_component(wasm)?;
-    let instantiation = program.instantiate_with_host(root)?;
+    let instantiation = program.instantiate_with_native_imports(root)?;
     if keys.is_empty() {
         let names: Vec<&str> = instantiation
             .instance

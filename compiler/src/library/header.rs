@@ -41,9 +41,34 @@ pub fn c_header(wasm: &[u8], prefix: &str) -> Result<String, LibraryError> {
         return Err(LibraryError::InvalidPrefix(prefix.to_string()));
     }
     let library = Library::decode(wasm)?;
-    let mut generator = Generator::new(&library, prefix)?;
+    let mut generator = Generator::new(&library, prefix, false)?;
     for (number, function) in library.functions.iter().enumerate() {
         generator.function(number, function)?;
+    }
+    for function in &library.imports {
+        generator.import(function)?;
+    }
+    Ok(generator.finish())
+}
+
+/// The C header of the native imports of the component `wasm` built as an
+/// executable (`smelt build --emit header`, then `--link`): the types of
+/// its imports that are not WASI interfaces, the declaration of each
+/// function's implementation `prefix_impl_<interface>_<function>`, and the
+/// glue under `PREFIX_IMPLEMENTATION`, as [`c_header`] writes them for a
+/// library, without the library's instances and exported functions.
+///
+/// # Errors
+///
+/// As [`c_header`], for the imported functions.
+pub fn c_header_of_imports(wasm: &[u8], prefix: &str) -> Result<String, LibraryError> {
+    if !names::is_identifier(prefix) {
+        return Err(LibraryError::InvalidPrefix(prefix.to_string()));
+    }
+    let library = Library::decode_with(wasm, false)?;
+    let mut generator = Generator::new(&library, prefix, true)?;
+    for function in &library.imports {
+        generator.import(function)?;
     }
     Ok(generator.finish())
 }
@@ -80,6 +105,10 @@ struct Generator<'a> {
     types: String,
     /// Function wrappers.
     functions: String,
+    /// Declarations of the native imports' implementations.
+    imports: String,
+    /// The native imports' glue, defined under `P_IMPLEMENTATION`.
+    glue: String,
     /// C types made so far, by WIT type.
     by_id: HashMap<TypeId, CType>,
     /// Anonymous C types defined so far, by mangle.
@@ -88,10 +117,13 @@ struct Generator<'a> {
     identifiers: HashMap<String, String>,
     /// The key of the function whose types are being made.
     function: String,
+    /// Whether the header is for an executable's native imports
+    /// ([`c_header_of_imports`]): no instances, no exported functions.
+    executable: bool,
 }
 
 impl<'a> Generator<'a> {
-    fn new(library: &'a Library, prefix: &'a str) -> Result<Self, LibraryError> {
+    fn new(library: &'a Library, prefix: &'a str, executable: bool) -> Result<Self, LibraryError> {
         let mut generator = Generator {
             resolve: &library.resolve,
             library,
@@ -99,10 +131,13 @@ impl<'a> Generator<'a> {
             macro_prefix: prefix.to_ascii_uppercase(),
             types: String::new(),
             functions: String::new(),
+            imports: String::new(),
+            glue: String::new(),
             by_id: HashMap::new(),
             anonymous: HashMap::new(),
             identifiers: HashMap::new(),
             function: String::new(),
+            executable,
         };
         let (p, m) = (prefix, &generator.macro_prefix);
         let builtin = [
@@ -119,6 +154,7 @@ impl<'a> Generator<'a> {
             format!("{m}_RESULT_OK"),
             format!("{m}_RESULT_ERR"),
             format!("{m}_SMELT_H"),
+            format!("{m}_IMPLEMENTATION"),
         ];
         for name in builtin {
             generator.define(&name, "the header's own definitions")?;
@@ -701,12 +737,137 @@ impl<'a> Generator<'a> {
         Ok(())
     }
 
+    /// The declaration of imported function `function`'s implementation,
+    /// `P_impl_<c_name>`, and its glue
+    /// (`smelt_abi::component::native_import_symbol`), which unpacks the
+    /// parameters' struct and stores the result.
+    fn import(&mut self, function: &LibraryFunction) -> Result<(), LibraryError> {
+        self.function = function.key.clone();
+        let resolve = self.resolve;
+        let wit_function = &function.function;
+        let mut params = Vec::new();
+        for param in &wit_function.params {
+            let ty = self.c_type(&param.ty)?;
+            params.push(Member {
+                name: member(&param.name),
+                ty,
+            });
+        }
+        let result = wit_function
+            .result
+            .as_ref()
+            .map(|t| self.c_type(t))
+            .transpose()?;
+        let name = format!("{}_impl_{}", self.prefix, function.c_name);
+        self.define(&name, &format!("imported function {}", function.key))?;
+        let params_types = wit_function.params.iter().map(|p| &p.ty);
+        let Some(layout) = record_layout(resolve, params_types) else {
+            return Err(self.unsupported("a parameter type without a layout".into()));
+        };
+
+        let f = &mut self.imports;
+        if let Some(doc) = &wit_function.docs.contents {
+            write_doc(f, doc);
+        }
+        let signature: Vec<String> = wit_function
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, names::wit(resolve, &p.ty)))
+            .collect();
+        write!(f, "/* {}: func({})", function.key, signature.join(", ")).unwrap();
+        if let Some(ty) = &wit_function.result {
+            write!(f, " -> {}", names::wit(resolve, ty)).unwrap();
+        }
+        writeln!(f, "\n * Imported: the program implements it.").unwrap();
+        if let Some(result) = &result
+            && result.free.is_some()
+        {
+            writeln!(
+                f,
+                " * Its result's strings and lists must come from malloc: the library frees them."
+            )
+            .unwrap();
+        }
+        writeln!(f, " */").unwrap();
+        let c_params: Vec<String> = params
+            .iter()
+            .map(|p| format!("{} {}", p.ty.spell, p.name))
+            .collect();
+        let c_params = if c_params.is_empty() {
+            "void".to_string()
+        } else {
+            c_params.join(", ")
+        };
+        let returns = result.as_ref().map_or("void", |r| r.spell.as_str());
+        writeln!(f, "{returns} {name}({c_params});\n").unwrap();
+
+        let symbol = smelt_abi::component::native_import_symbol(&function.key);
+        let m = &self.macro_prefix;
+        let g = &mut self.glue;
+        writeln!(g, "void {symbol}(const void *args, void *ret);").unwrap();
+        writeln!(g, "void {symbol}(const void *args, void *ret) {{").unwrap();
+        let call_args = if params.is_empty() {
+            writeln!(g, "    (void)args;").unwrap();
+            String::new()
+        } else {
+            let tag = format!("{name}_args");
+            writeln!(g, "    struct {tag} {{").unwrap();
+            for p in &params {
+                writeln!(g, "        {} {};", p.ty.spell, p.name).unwrap();
+            }
+            writeln!(g, "    }};").unwrap();
+            writeln!(
+                g,
+                "    {m}_STATIC_ASSERT(sizeof(struct {tag}) == {} && {m}_ALIGNOF(struct {tag}) == {}, \"{name}: native layout of the parameters\");",
+                layout.size, layout.align
+            )
+            .unwrap();
+            writeln!(
+                g,
+                "    const struct {tag} *in = (const struct {tag} *)args;"
+            )
+            .unwrap();
+            params
+                .iter()
+                .map(|p| format!("in->{}", p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &result {
+            Some(r) => writeln!(g, "    *({} *)ret = {name}({call_args});", r.spell).unwrap(),
+            None => writeln!(g, "    (void)ret;\n    {name}({call_args});").unwrap(),
+        }
+        writeln!(g, "}}\n").unwrap();
+        Ok(())
+    }
+
     fn finish(self) -> String {
         let (p, m) = (self.prefix, &self.macro_prefix);
         let mut h = String::new();
-        write!(
-            h,
-            r#"/* {p}.h: the C interface of the component library lib{p}.a.
+        if self.executable {
+            write!(
+                h,
+                r#"/* {p}.h: the native imports of an executable built by smelt.
+ * Generated by smelt from the component's WIT; do not edit.
+ *
+ * The component imports the functions below, which the program's own
+ * C code implements: define each {p}_impl_ function, and in exactly one
+ * C file define {m}_IMPLEMENTATION before including this header. Compile
+ * it, then link it in with `smelt build ... --link FILE.o` (and -l, -L).
+ *
+ * Types: as in a component library's header: a string is
+ * {{ uint8_t *ptr; size_t len; }} (UTF-8), a list {{ T *ptr; size_t len; }},
+ * records and tuples are structs; variants, options and results are a
+ * `tag` and a union `val`; enums are the tag alone; flags an unsigned
+ * integer; a WIT char a uint32_t Unicode scalar value.
+ */
+"#
+            )
+            .unwrap();
+        } else {
+            write!(
+                h,
+                r#"/* {p}.h: the C interface of the component library lib{p}.a.
  * Generated by smelt from the component's WIT; do not edit.
  *
  * Use:
@@ -737,7 +898,13 @@ impl<'a> Generator<'a> {
  * value. Each type's size and alignment are checked below against the
  * layout the library was built for.
  */
-#ifndef {m}_SMELT_H
+"#
+            )
+            .unwrap();
+        }
+        write!(
+            h,
+            r#"#ifndef {m}_SMELT_H
 #define {m}_SMELT_H
 
 #include <stdbool.h>
@@ -754,7 +921,13 @@ extern "C" {{
 #define {m}_ALIGNOF(type) _Alignof(type)
 #endif
 
-#ifndef SMELT_LIB_DECLARATIONS
+"#
+        )
+        .unwrap();
+        if !self.executable {
+            write!(
+                h,
+                r#"#ifndef SMELT_LIB_DECLARATIONS
 #define SMELT_LIB_DECLARATIONS
 /* The runtime's entry points (any component library's header declares
  * them). */
@@ -787,7 +960,13 @@ static inline void {p}_free({p}_t *self) {{
     smelt_lib_free(self);
 }}
 
-#define {m}_OPTION_NONE 0
+"#
+            )
+            .unwrap();
+        }
+        write!(
+            h,
+            r#"#define {m}_OPTION_NONE 0
 #define {m}_OPTION_SOME 1
 #define {m}_RESULT_OK 0
 #define {m}_RESULT_ERR 1
@@ -820,6 +999,29 @@ static inline {p}_string_t {p}_string_from_cstr(const char *s) {{
         .unwrap();
         h.push_str(&self.types);
         h.push_str(&self.functions);
+        if !self.imports.is_empty() {
+            write!(
+                h,
+                r#"/* Native imports: the functions the component imports that are not WASI
+ * interfaces, which the program implements. Define each {p}_impl_ function
+ * below, and in exactly one C file define {m}_IMPLEMENTATION before
+ * including this header: that file then defines the glue through which
+ * the library calls them. A missing implementation is a link error that
+ * names it.
+ *
+ * Ownership: the arguments are borrowed for the call (the library frees
+ * them after it; a string argument is also NUL-terminated). A result is
+ * given to the library: its strings and lists must be allocated with
+ * malloc, and the library frees them. An implementation runs on the
+ * thread of the call into the library, and must not call into the same
+ * instance.
+ */
+"#
+            )
+            .unwrap();
+            h.push_str(&self.imports);
+            write!(h, "#ifdef {m}_IMPLEMENTATION\n{}#endif\n\n", self.glue).unwrap();
+        }
         write!(
             h,
             "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {m}_SMELT_H */\n"

@@ -35,7 +35,7 @@ use wit_parser::decoding::DecodedWasm;
 use wit_parser::{Function, FunctionKind, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
 
 pub use build::{Build, Built};
-pub use header::c_header;
+pub use header::{c_header, c_header_of_imports};
 pub use layout::{NativeLayout, native_layout};
 pub use output::{BuildError, write_staticlib};
 pub use rust::rust_bindings;
@@ -52,7 +52,7 @@ pub enum LibraryError {
     Decode(String),
     /// An exported function uses something a component library cannot
     /// pass yet.
-    #[error("exported function `{function}`: {what} is not supported in a component library yet")]
+    #[error("function `{function}`: {what} is not supported in a component library yet")]
     Unsupported {
         /// The function's key (`"<export name>#<function name>"`, or the
         /// function name at the top level).
@@ -132,6 +132,10 @@ struct Library {
     resolve: Resolve,
     /// Sorted by key.
     functions: Vec<LibraryFunction>,
+    /// The functions of the imports that are not WASI interfaces (native
+    /// imports, which the user's code implements), sorted by key; their
+    /// `export` is the import's name.
+    imports: Vec<LibraryFunction>,
     /// The C name (snake case, no prefix) of each interface that an
     /// exported function or a type they use belongs to.
     interface_names: HashMap<InterfaceId, String>,
@@ -149,6 +153,12 @@ impl Library {
     /// Decodes `wasm`'s WIT, lists its exported functions and checks that
     /// their types can be passed.
     fn decode(wasm: &[u8]) -> Result<Self, LibraryError> {
+        Self::decode_with(wasm, true)
+    }
+
+    /// As [`Library::decode`]; with `exports` false, the exported
+    /// functions are left out (the native imports of an executable).
+    fn decode_with(wasm: &[u8], exports: bool) -> Result<Self, LibraryError> {
         if !wasmparser::Parser::is_component(wasm) {
             return Err(LibraryError::NotAComponent(
                 if wasmparser::Parser::is_core_wasm(wasm) {
@@ -184,15 +194,34 @@ impl Library {
             }
         }
         found.retain(|(_, f)| {
-            matches!(
-                f.kind,
-                FunctionKind::Freestanding | FunctionKind::AsyncFreestanding
-            )
+            exports
+                && matches!(
+                    f.kind,
+                    FunctionKind::Freestanding | FunctionKind::AsyncFreestanding
+                )
         });
+        // The native imports: every import but WASI's.
+        let mut imported = Vec::new();
+        for (key, item) in &resolve.worlds[world].imports {
+            match item {
+                WorldItem::Function(function) => imported.push((None, function)),
+                WorldItem::Interface { id, .. } => {
+                    let import = resolve.name_world_key(key);
+                    if import.starts_with("wasi:") {
+                        continue;
+                    }
+                    let scope = names::export_scope(&resolve, key, *id);
+                    for function in resolve.interfaces[*id].functions.values() {
+                        imported.push((Some((import.clone(), scope.clone())), function));
+                    }
+                }
+                WorldItem::Type { .. } => {}
+            }
+        }
 
         // Every interface whose name a C name will use.
         let mut scopes = Vec::new();
-        for (export, function) in &found {
+        for (export, function) in found.iter().chain(&imported) {
             let key = function_key(export.as_ref().map(|(name, _)| name), &function.name);
             if let Some((_, scope)) = export
                 && !scopes.contains(scope)
@@ -210,23 +239,30 @@ impl Library {
         }
         let scope_names = names::assign(&resolve, world, &scopes);
 
-        let mut functions: Vec<LibraryFunction> = found
-            .into_iter()
-            .map(|(export, function)| {
-                let snake = names::snake(&function.name);
-                let (export, c_name) = match export {
-                    Some((name, scope)) => (Some(name), format!("{}_{snake}", scope_names[&scope])),
-                    None => (None, snake),
-                };
-                LibraryFunction {
-                    key: function_key(export.as_ref(), &function.name),
-                    export,
-                    function: function.clone(),
-                    c_name,
-                }
-            })
-            .collect();
-        functions.sort_by(|a, b| a.key.cmp(&b.key));
+        let named = |found: Vec<(Option<(String, names::Scope)>, &Function)>| {
+            let mut functions: Vec<LibraryFunction> = found
+                .into_iter()
+                .map(|(export, function)| {
+                    let snake = names::snake(&function.name);
+                    let (export, c_name) = match export {
+                        Some((name, scope)) => {
+                            (Some(name), format!("{}_{snake}", scope_names[&scope]))
+                        }
+                        None => (None, snake),
+                    };
+                    LibraryFunction {
+                        key: function_key(export.as_ref(), &function.name),
+                        export,
+                        function: function.clone(),
+                        c_name,
+                    }
+                })
+                .collect();
+            functions.sort_by(|a, b| a.key.cmp(&b.key));
+            functions
+        };
+        let functions = named(found);
+        let imports = named(imported);
 
         let interface_names = scope_names
             .into_iter()
@@ -238,6 +274,7 @@ impl Library {
         Ok(Library {
             resolve,
             functions,
+            imports,
             interface_names,
         })
     }

@@ -9,7 +9,7 @@ use std::process::Command;
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{ManglingAndAbi, Resolve};
 
-use super::{LibraryError, c_header, exported_functions};
+use super::{LibraryError, c_header, c_header_of_imports, exported_functions};
 
 /// A component that implements world `world` of the WIT `wit` with a
 /// dummy core module (its functions trap; only the types matter here).
@@ -703,4 +703,124 @@ fn free_helpers_free_every_result_under_address_sanitizer() {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
+}
+
+/// A world importing an interface that native code implements (records,
+/// lists, strings, no result, no parameters), for a library and for a
+/// command.
+const IMPORTS_WIT: &str = r#"
+package test:imp@0.1.0;
+
+interface host {
+    record pair { a: string, b: list<u16> }
+    greet: func(name: string) -> string;
+    swap: func(p: pair) -> pair;
+    ping: func();
+}
+
+interface api {
+    use host.{pair};
+    run: func(n: u32) -> pair;
+}
+
+world lib {
+    import host;
+    export api;
+}
+"#;
+
+/// The definitions of `IMPORTS_WIT`'s host functions, with prefix `mylib`.
+const IMPORTS_IMPL: &str = r#"
+mylib_string_t mylib_impl_host_greet(mylib_string_t name) { return name; }
+mylib_host_pair_t mylib_impl_host_swap(mylib_host_pair_t p) { return p; }
+void mylib_impl_host_ping(void) {}
+"#;
+
+#[test]
+fn native_imports_get_declarations_and_glue() {
+    let wasm = componentize(IMPORTS_WIT, "lib");
+    let header = c_header(&wasm, "mylib").unwrap();
+    for declared in [
+        "mylib_string_t mylib_impl_host_greet(mylib_string_t name);",
+        "mylib_host_pair_t mylib_impl_host_swap(mylib_host_pair_t p);",
+        "void mylib_impl_host_ping(void);",
+        "#ifdef MYLIB_IMPLEMENTATION",
+    ] {
+        assert!(header.contains(declared), "{declared}\n{header}");
+    }
+    let glue = smelt_abi::component::native_import_symbol("test:imp/host@0.1.0#greet");
+    let at = header.find("#ifdef MYLIB_IMPLEMENTATION").unwrap();
+    assert!(
+        header[at..].contains(&format!("void {glue}(const void *args, void *ret) {{")),
+        "the glue is defined under MYLIB_IMPLEMENTATION"
+    );
+    // The exported function is still number 0, the imports have none.
+    assert_eq!(number_in_header(&header, "mylib", "api_run"), 0);
+    // With the glue compiled in (as C and C++), against the definitions.
+    let header = format!("#define MYLIB_IMPLEMENTATION\n{header}");
+    compile(&[("mylib.h", &header)], IMPORTS_IMPL).unwrap();
+}
+
+#[test]
+fn an_executables_import_header_has_only_the_imports() {
+    let wasm = componentize(IMPORTS_WIT, "lib");
+    let header = c_header_of_imports(&wasm, "mylib").unwrap();
+    assert!(header.contains("void mylib_impl_host_ping(void);"));
+    for absent in ["smelt_lib_call", "mylib_api_run", "mylib_new"] {
+        assert!(!header.contains(absent), "{absent} in\n{header}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mylib.h"), &header).unwrap();
+    let main = dir.path().join("main.c");
+    let source = format!("#define MYLIB_IMPLEMENTATION\n#include \"mylib.h\"\n{IMPORTS_IMPL}");
+    std::fs::write(&main, source).unwrap();
+    run_compiler("gcc", &["-std=c11", "-pedantic"], &main, dir.path()).unwrap();
+    run_compiler(
+        "g++",
+        &["-std=c++17", "-pedantic", "-x", "c++"],
+        &main,
+        dir.path(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn native_imports_of_resources_and_streams_are_refused_naming_them() {
+    let wit = r#"
+package test:imp@0.1.0;
+
+interface host {
+    resource file { read: func() -> string; }
+    open: func() -> file;
+}
+
+interface streams {
+    feed: func() -> stream<u8>;
+}
+
+interface api { run: func(n: u32) -> u32; }
+
+world with-resource { import host; export api; }
+world with-stream { import streams; export api; }
+"#;
+    let target = crate::target::Target::host().unwrap();
+    let wasi = smelt_abi::wasi::WasiConfig::default();
+    let keys = ["test:imp/api@0.1.0#run".to_string()];
+    for (world, expected) in [
+        (
+            "with-resource",
+            "imports resource `file` of `test:imp/host@0.1.0`: native imports of resources are \
+             not supported yet",
+        ),
+        (
+            "with-stream",
+            "imports function `test:imp/streams@0.1.0#feed`, whose type holds a stream",
+        ),
+    ] {
+        let wasm = componentize(wit, world);
+        let err = crate::command::compile_library(&wasm, &target, &wasi, &keys)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(expected), "{world}: {err}");
+    }
 }
