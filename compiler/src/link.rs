@@ -391,7 +391,20 @@ fn missing_error(target: &Target, readiness: &Readiness) -> LinkError {
 /// Links `object` with the runtime for `target` into the executable
 /// `output`.
 pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkError> {
-    let plan = LinkPlan::new(target)?;
+    link_with(target, object, output, &[])
+}
+
+/// As [`link`], with the user's `inputs` (object files, archives, `-lNAME`,
+/// `-LDIR`, as a C compiler driver takes them) right after the object:
+/// what defines the native imports of the program.
+pub fn link_with(
+    target: &Target,
+    object: &Path,
+    output: &Path,
+    inputs: &[std::ffi::OsString],
+) -> Result<(), LinkError> {
+    let mut plan = LinkPlan::new(target)?;
+    plan.user_inputs = inputs.to_vec();
     // The driver's own command line for its linker, run directly: the
     // driver and `collect2` take a third of the link's time. On failure
     // the driver links, and its error is the one reported.
@@ -416,6 +429,7 @@ pub fn link(target: &Target, object: &Path, output: &Path) -> Result<(), LinkErr
 pub struct PendingLink<'a> {
     target: &'a Target,
     output: PathBuf,
+    user_inputs: Vec<std::ffi::OsString>,
     started: Option<StartedLinker>,
 }
 
@@ -432,11 +446,18 @@ impl<'a> PendingLink<'a> {
     /// otherwise only remembers what to link. Never fails: errors are
     /// reported by [`PendingLink::finish`].
     pub fn start(target: &'a Target, output: &Path) -> Self {
+        Self::start_with(target, output, Vec::new())
+    }
+
+    /// As [`PendingLink::start`], with the user's `inputs` (as
+    /// [`link_with`] takes them).
+    pub fn start_with(target: &'a Target, output: &Path, inputs: Vec<std::ffi::OsString>) -> Self {
         // Not even the plan otherwise: `finish` makes it, and for musl
         // targets that asks `rustc` for its sysroot.
         let direct = target.spec().link.prefer_rust_lld;
         let plan = direct.then(|| LinkPlan::new(target).ok()).flatten();
-        let started = plan.and_then(|plan| {
+        let started = plan.and_then(|mut plan| {
+            plan.user_inputs = inputs.clone();
             let (mut cmd, lld) = plan.direct_command(Path::new("/dev/stdin"), output)?;
             let (reader, writer) = std::io::pipe().ok()?;
             let child = cmd
@@ -454,6 +475,7 @@ impl<'a> PendingLink<'a> {
         PendingLink {
             target,
             output: output.to_path_buf(),
+            user_inputs: inputs,
             started,
         }
     }
@@ -480,7 +502,7 @@ impl<'a> PendingLink<'a> {
         let dir = tempfile::tempdir().map_err(write)?;
         let path = dir.path().join("program.o");
         std::fs::write(&path, object).map_err(write)?;
-        link(self.target, &path, &self.output)
+        link_with(self.target, &path, &self.output, &self.user_inputs)
     }
 }
 
@@ -540,6 +562,8 @@ struct LinkPlan<'a> {
     linker: PathBuf,
     runtime: PathBuf,
     self_contained: String,
+    /// The user's inputs, after the object (see [`link_with`]).
+    user_inputs: Vec<std::ffi::OsString>,
 }
 
 impl<'a> LinkPlan<'a> {
@@ -575,6 +599,7 @@ impl<'a> LinkPlan<'a> {
             linker: linker.clone(),
             runtime: prelinked_runtime(target, runtime).unwrap_or_else(|| runtime.clone()),
             self_contained,
+            user_inputs: Vec::new(),
         })
     }
 
@@ -584,6 +609,7 @@ impl<'a> LinkPlan<'a> {
             object,
             runtime: &self.runtime,
             self_contained: &self.self_contained,
+            user_inputs: &self.user_inputs,
         }
     }
 
@@ -629,6 +655,7 @@ struct LinkInputs<'a> {
     object: &'a Path,
     runtime: &'a Path,
     self_contained: &'a str,
+    user_inputs: &'a [std::ffi::OsString],
 }
 
 impl LinkInputs<'_> {
@@ -637,7 +664,7 @@ impl LinkInputs<'_> {
         for arg in args {
             match arg.as_str() {
                 "{output}" => cmd.arg(self.output),
-                "{object}" => cmd.arg(self.object),
+                "{object}" => cmd.arg(self.object).args(self.user_inputs),
                 "{runtime}" => cmd.arg(self.runtime),
                 other => cmd.arg(other.replace("{self-contained}", self.self_contained)),
             };

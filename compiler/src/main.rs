@@ -53,6 +53,8 @@ enum Command {
         /// NAME.h beside the output libNAME.a).
         #[arg(long, value_name = "FILE")]
         header: Option<PathBuf>,
+        #[command(flatten)]
+        link: LinkOptions,
     },
     /// Compile a component or module (into a cache) and run it.
     ///
@@ -114,6 +116,50 @@ enum TargetsAction {
         /// The target triple (`smelt targets` lists them).
         triple: Option<String>,
     },
+}
+
+/// What an executable is linked with: the native code that implements a
+/// component's imports that are not WASI interfaces (`--emit header`
+/// writes their C declarations). Given any of these, those imports are
+/// native functions, and one the program does not define is a link error
+/// that names its C function.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct LinkOptions {
+    /// Link FILE (an object file or a static library, as a C compiler
+    /// takes them) into the executable.
+    #[arg(long = "link", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Link the library NAME (`libNAME.a` or `libNAME.so`, searched for
+    /// as `cc -lNAME` searches).
+    #[arg(short = 'l', value_name = "NAME")]
+    libs: Vec<String>,
+    /// Search DIR for -l libraries too.
+    #[arg(short = 'L', value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+}
+
+impl LinkOptions {
+    /// Whether any native code is linked in.
+    fn any(&self) -> bool {
+        !self.files.is_empty() || !self.libs.is_empty()
+    }
+
+    /// The linker's arguments for them: the files, then `-LDIR`, then
+    /// `-lNAME`.
+    fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = self
+            .files
+            .iter()
+            .map(|f| f.as_os_str().to_owned())
+            .collect();
+        for dir in &self.dirs {
+            let mut arg = std::ffi::OsString::from("-L");
+            arg.push(dir);
+            args.push(arg);
+        }
+        args.extend(self.libs.iter().map(|l| format!("-l{l}").into()));
+        args
+    }
 }
 
 /// What an executable is built for and granted.
@@ -343,6 +389,10 @@ enum Emit {
     /// functions through the C header written beside it (`NAME.h`, or
     /// --header).
     Staticlib,
+    /// The C header (`-o NAME.h`, C names `NAME_...`) of the component's
+    /// native imports: its imports that are not WASI interfaces, which
+    /// the program's own code implements and `--link` links in.
+    Header,
 }
 
 fn target(name: Option<&str>) -> Result<Target> {
@@ -444,18 +494,42 @@ fn build(
     options: &BuildOptions,
     emit: Emit,
     header: Option<&Path>,
+    link: &LinkOptions,
 ) -> Result<()> {
     check_output(input, output)?;
     if header.is_some() && !matches!(emit, Emit::Staticlib) {
         bail!("--header applies to --emit staticlib");
     }
+    if (link.any() || !link.dirs.is_empty()) && !matches!(emit, Emit::Exe) {
+        bail!(
+            "--link, -l and -L apply to executables (a library's native imports are linked by the \
+             program that links the library)"
+        );
+    }
     let target = target(options.target.as_deref())?.with_cpu(&options.cpu)?;
     let wasi = options.wasi()?;
     let wasm = read_module(input)?;
-    if let Emit::Staticlib = emit {
-        return build_staticlib(&wasm, input, output, (&target, &wasi, options), header);
+    match emit {
+        Emit::Staticlib => build_staticlib(&wasm, input, output, (&target, &wasi, options), header),
+        Emit::Header => build_imports_header(&wasm, input, output),
+        _ => build_bytes(&wasm, input, output, (&target, &wasi, options), emit, link),
     }
-    build_bytes(&wasm, input, output, (&target, &wasi, options), emit)
+}
+
+/// `--emit header`: the C header of `wasm`'s native imports, at `output`
+/// (`NAME.h`, C names `NAME_...`).
+fn build_imports_header(wasm: &[u8], input: &Path, output: &Path) -> Result<()> {
+    let file = output
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or_default();
+    let name = file
+        .strip_suffix(".h")
+        .unwrap_or(file)
+        .replace(['-', '.'], "_");
+    let header = smelt::library::c_header_of_imports(wasm, &name)
+        .with_context(|| format!("failed to write the header of {}", input.display()))?;
+    std::fs::write(output, header).with_context(|| format!("failed to write {}", output.display()))
 }
 
 fn build_bytes(
@@ -464,6 +538,7 @@ fn build_bytes(
     output: &Path,
     (target, wasi, options): (&Target, &WasiConfig, &BuildOptions),
     emit: Emit,
+    link: &LinkOptions,
 ) -> Result<()> {
     if !smelt::core::translate::interrupt::checks_enabled() {
         if options.timeout.is_some() {
@@ -484,16 +559,18 @@ fn build_bytes(
             wasi,
             &options.serve()?,
             options.max_threads,
+            link.any(),
         )
         .with_context(|| format!("failed to compile {}", input.display()))
     };
     match emit {
         Emit::Staticlib => build_staticlib(wasm, input, output, (target, wasi, options), None),
+        Emit::Header => build_imports_header(wasm, input, output),
         Emit::Obj => std::fs::write(output, compile()?)
             .with_context(|| format!("failed to write {}", output.display())),
         Emit::Exe => {
             // The linker starts now, reading the object when it is ready.
-            let link = smelt::link::PendingLink::start(target, output);
+            let link = smelt::link::PendingLink::start_with(target, output, link.args());
             link.finish(&compile()?)?;
             Ok(())
         }
@@ -554,8 +631,9 @@ fn run() -> Result<ExitCode> {
             options,
             emit,
             header,
+            link,
         } => {
-            build(&input, &output, &options, emit, header.as_deref())?;
+            build(&input, &output, &options, emit, header.as_deref(), &link)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -688,7 +766,15 @@ fn run_cached(input: &Path, options: &BuildOptions, args: &[String]) -> Result<E
     let exe = dir.join(format!("{:016x}", hasher.finish()));
     if !exe.exists() {
         let partial = smelt::link::partial_path(&exe);
-        build_bytes(&wasm, input, &partial, (&target, &wasi, options), Emit::Exe)?;
+        let link = LinkOptions::default();
+        build_bytes(
+            &wasm,
+            input,
+            &partial,
+            (&target, &wasi, options),
+            Emit::Exe,
+            &link,
+        )?;
         std::fs::rename(&partial, &exe)
             .with_context(|| format!("failed to write {}", exe.display()))?;
     }
