@@ -279,9 +279,11 @@ pub unsafe extern "C" fn smelt_lib_free(instance: *mut Instance) {
 /// at `args` (a struct of the parameter types, in the native layout) and
 /// writes its result at `ret` (null when it has none).
 ///
-/// Returns 0; or 1 on a trap, a function number out of range, or a call
-/// from another thread than the instance's, with the message in `*error` (when `error` is not null) and nothing written at
-/// `ret`.
+/// Returns 0; or 1 on a trap, a function number out of range, a call
+/// from another thread than the instance's, or a call into an instance
+/// that is already in one (from an implementation of one of its native
+/// imports), with the message in `*error` (when `error` is not null) and
+/// nothing written at `ret`.
 ///
 /// # Safety
 ///
@@ -314,6 +316,13 @@ pub unsafe extern "C" fn smelt_lib_call(
         unsafe { set_error(error, &format!("no exported function number {func}")) };
         return 1;
     };
+    if instance.host.is_none() {
+        let message = "the instance is already in a call: an implementation of a native import \
+                       called back into the instance that called it";
+        // SAFETY: the caller's contract.
+        unsafe { set_error(error, message) };
+        return 1;
+    }
     if let Some(first) = &instance.trapped {
         let message = format!(
             "the instance trapped in an earlier call ({first}) and cannot be called again: free \
