@@ -63,51 +63,73 @@ fn build_c(
     name: &str,
     sanitize: bool,
 ) -> Result<std::path::PathBuf> {
-    let root = smelt_tests::repo_root();
-    let exe = dir.join(name);
-    let mut cc = Command::new(&target.spec().link.linker);
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread"]);
-    if sanitize {
-        cc.arg("-fsanitize=address");
-    }
-    cc.arg(format!("-I{}", dir.display()))
-        .arg(root.join(format!("tests/library/c/{name}.c")))
-        .arg(dir.join("libshapes.a"))
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe);
-    let out = cc.output().context("failed to run the C compiler")?;
+    let out = compile_c(target, dir, name, "shapes", sanitize, &[])?;
     if !out.status.success() {
         bail!(
             "compiling tests/library/c/{name}.c failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(exe)
+    Ok(dir.join(name))
+}
+
+/// Runs the target's C compiler on `tests/library/c/NAME.c` with `flags`
+/// (which may name more sources), linking `dir/libLIB.a`, to `dir/NAME`;
+/// returns its output.
+fn compile_c(
+    target: &smelt::target::Target,
+    dir: &Path,
+    name: &str,
+    lib: &str,
+    sanitize: bool,
+    flags: &[&str],
+) -> Result<std::process::Output> {
+    let root = smelt_tests::repo_root();
+    let mut cc = Command::new(&target.spec().link.linker);
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread"]);
+    if sanitize {
+        cc.arg("-fsanitize=address");
+    }
+    cc.args(flags)
+        .arg(format!("-I{}", dir.display()))
+        .arg(root.join(format!("tests/library/c/{name}.c")))
+        .arg(dir.join(format!("lib{lib}.a")))
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(dir.join(name));
+    cc.output().context("failed to run the C compiler")
 }
 
 /// Builds tests/library's component into `libshapes.a` and `shapes.h` for
 /// the test target, in a new temporary folder.
 fn build_library(target: &smelt::target::Target) -> Result<tempfile::TempDir> {
+    build_component_library(target, "guest", "smelt_library_guest", "shapes")
+}
+
+/// Builds the component of `tests/library/GUEST` (`WASM.wasm`) into
+/// `libLIB.a` and `LIB.h` for the test target, in a new temporary folder.
+fn build_component_library(
+    target: &smelt::target::Target,
+    guest: &str,
+    wasm: &str,
+    lib: &str,
+) -> Result<tempfile::TempDir> {
     let triple = target.triple().to_string();
     if triple.ends_with("-musl") {
         bail!(
             "libraries are tested on the glibc targets (see the module documentation), not {triple}"
         );
     }
-    let guests = smelt_tests::build_guests("tests/library/guest", "wasm32-wasip2")
+    let guests = smelt_tests::build_guests(&format!("tests/library/{guest}"), "wasm32-wasip2")
         .map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir()?;
-    let lib = dir.path().join("libshapes.a");
+    let lib_path = dir.path().join(format!("lib{lib}.a"));
     let mut args = vec![
         "build".to_string(),
-        guests
-            .join("smelt_library_guest.wasm")
-            .display()
-            .to_string(),
+        guests.join(format!("{wasm}.wasm")).display().to_string(),
         "--emit".into(),
         "staticlib".into(),
         "-o".into(),
-        lib.display().to_string(),
+        lib_path.display().to_string(),
     ];
     args.extend(smelt_tests::target_flags());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -119,7 +141,7 @@ fn build_library(target: &smelt::target::Target) -> Result<tempfile::TempDir> {
         );
     }
     assert!(
-        dir.path().join("shapes.h").is_file(),
+        dir.path().join(format!("{lib}.h")).is_file(),
         "the header is written beside the library"
     );
     Ok(dir)
@@ -191,6 +213,167 @@ fn an_instance_belongs_to_the_thread_that_created_it() -> Result<()> {
         "other thread, first instance: refused\n\
          other thread, own instance: z\n\
          main thread, first instance: y\n"
+    );
+    Ok(())
+}
+
+/// Native imports: `tests/library/c/imports.c` implements the interface
+/// the component of `tests/library/imports` imports, through the glue the
+/// header defines, and checks what the component's exports (which call
+/// those functions) return against what it computes itself: numbers,
+/// strings both ways, lists of strings, records, variants, results, no
+/// parameters, no result, a thousand calls in one; and results the
+/// Canonical ABI forbids (a string that is not UTF-8, a variant case out
+/// of range), which must fail the call with a trap and leak nothing.
+#[test]
+fn a_c_program_implements_the_components_imports() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let dir = build_component_library(&target, "imports", "smelt_library_imports", "imports")?;
+    let sanitize = target.is_native_arch();
+    let host = smelt_tests::repo_root().join("tests/library/c/host.c");
+    let host = host.to_str().context("a UTF-8 path")?;
+    let out = compile_c(&target, dir.path(), "imports", "imports", sanitize, &[host])?;
+    assert!(
+        out.status.success(),
+        "compiling tests/library/c/imports.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exe = dir.path().join("imports");
+    let run = smelt_tests::run(&exe, &[])?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "{} failed ({}):\n{stdout}\n{stderr}",
+        exe.display(),
+        smelt_tests::describe(run.status)
+    );
+    assert!(
+        !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
+        "the sanitizer reported:\n{stderr}"
+    );
+    let checks = stdout.lines().filter(|l| l.starts_with("ok: ")).count();
+    assert_eq!(checks, 18, "every check of imports.c passed:\n{stdout}");
+    // The traps name the import and what was wrong with its result.
+    assert!(
+        stdout.contains(
+            "error: wasm trap: native import `test:imports/host@0.1.0#upper`: a string is not UTF-8"
+        ),
+        "the first trap's message:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "error: wasm trap: native import `test:imports/host@0.1.0#find`: invalid variant \
+             discriminant"
+        ),
+        "the second trap's message:\n{stdout}"
+    );
+    Ok(())
+}
+
+/// A native import the program does not implement is a link error that
+/// names its C function (`<prefix>_impl_<interface>_<function>`).
+#[test]
+fn a_missing_native_import_is_a_link_error_naming_it() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let dir = build_component_library(&target, "imports", "smelt_library_imports", "imports")?;
+    let host = smelt_tests::repo_root().join("tests/library/c/host.c");
+    let host = host.to_str().context("a UTF-8 path")?;
+    let flags = ["-DOMIT_ADD", host];
+    let out = compile_c(&target, dir.path(), "imports", "imports", false, &flags)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "linking without imports_impl_host_add succeeded"
+    );
+    assert!(
+        stderr.contains("undefined reference to `imports_impl_host_add'"),
+        "the linker's message names the missing function:\n{stderr}"
+    );
+    Ok(())
+}
+
+/// Native imports of an executable: `smelt build --emit header` writes the
+/// header of `tests/library/command`'s imports, `tests/library/c/host.c`
+/// is compiled against it, and `smelt build --link` links it into the
+/// command, which calls it and prints what it returns.
+#[test]
+fn an_executable_links_the_c_code_of_its_imports() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let guests = smelt_tests::build_guests("tests/library/command", "wasm32-wasip2")
+        .map_err(anyhow::Error::msg)?;
+    let wasm = guests.join("smelt-library-command.wasm");
+    let wasm = wasm.to_str().context("a UTF-8 path")?;
+    let dir = tempfile::tempdir()?;
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let header =
+        smelt_tests::smelt(&["build", wasm, "--emit", "header", "-o", &path("imports.h")])?;
+    assert!(
+        header.status.success(),
+        "smelt build --emit header failed:\n{}",
+        String::from_utf8_lossy(&header.stderr)
+    );
+    let root = smelt_tests::repo_root();
+    let cc = Command::new(&target.spec().link.linker)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-fPIC"])
+        .arg(format!("-I{}", dir.path().display()))
+        .arg(root.join("tests/library/c/host.c"))
+        .arg("-o")
+        .arg(path("host.o"))
+        .output()
+        .context("failed to run the C compiler")?;
+    assert!(
+        cc.status.success(),
+        "compiling tests/library/c/host.c failed:\n{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let exe = path("command");
+    let host = path("host.o");
+    let mut args = vec!["build", wasm, "--link", &host, "-o", &exe];
+    let flags = smelt_tests::target_flags();
+    args.extend(flags.iter().map(String::as_str));
+    let built = smelt_tests::smelt(&args)?;
+    assert!(
+        built.status.success(),
+        "smelt build --link failed:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let run = smelt_tests::run(Path::new(&exe), &["one", "three"])?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{exe} failed ({}):\n{stdout}\n{}",
+        smelt_tests::describe(run.status),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "upper: ONE\nupper: THREE\nsplit: [\"a\", \"b\", \"c\"]\nentry: a=1\nentry: b=2\n\
+         check: Err(\"negative: -3\")\nsum of lengths: 8\n"
+    );
+
+    // Without the implementation, the link fails naming what is missing;
+    // without --link, smelt says how to provide the imports.
+    let empty = path("empty.o");
+    let cc = Command::new(&target.spec().link.linker)
+        .args(["-x", "c", "-c", "/dev/null", "-o", &empty])
+        .output()?;
+    assert!(cc.status.success());
+    let mut args = vec!["build", wasm, "--link", &empty, "-o", &exe];
+    args.extend(flags.iter().map(String::as_str));
+    let unlinked = smelt_tests::smelt(&args)?;
+    let stderr = String::from_utf8_lossy(&unlinked.stderr);
+    assert!(
+        !unlinked.status.success() && stderr.contains("smelt_import_test_3aimports_2fhost"),
+        "a missing glue is a link error naming its symbol:\n{stderr}"
+    );
+    let mut args = vec!["build", wasm, "-o", &exe];
+    args.extend(flags.iter().map(String::as_str));
+    let refused = smelt_tests::smelt(&args)?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("--link"),
+        "without --link, smelt points to it:\n{stderr}"
     );
     Ok(())
 }
