@@ -1,5 +1,6 @@
-//! The C header `P.h` of a component library (CONTRACT.md, "The header
-//! P.h").
+//! The C header `P.h` of a component library (the README's "Libraries",
+//! docs/architecture.md's "Libraries"; the header's first comment states
+//! the contract with the caller).
 //!
 //! In: a decoded [`Library`] and the prefix `P`. Out: the header's text,
 //! valid C11 and C++17: the `smelt_lib_*` declarations, a C type for every
@@ -23,7 +24,7 @@ use super::names::{self, member, snake, upper};
 use super::{Library, LibraryError, LibraryFunction};
 
 /// The C header of the component `wasm` as a component library whose C
-/// names start with `prefix` (`P` in CONTRACT.md: `P_t`, `P_new`,
+/// names start with `prefix` (`P`: `P_t`, `P_new`,
 /// `P_<interface>_<function>`, `P_<interface>_<type>_t`; macros start with
 /// `prefix` in upper case: `P_<INTERFACE>_<TYPE>_<CASE>`).
 ///

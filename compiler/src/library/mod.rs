@@ -6,8 +6,12 @@
 //! `P.h` that declares a typed C function for each ([`c_header`]), laid out
 //! as [`native_layout`] says; [`write_staticlib`] writes the library and
 //! its header, [`rust_bindings`] the typed Rust module of the same
-//! functions, and [`Build`] does both from a Rust build script. The contract between the header, the runtime
-//! and the caller is `CONTRACT.md` (issue 18).
+//! functions, and [`Build`] does both from a Rust build script. The
+//! contract between the header, the runtime and the caller is the
+//! header's first comment. The header also declares the functions of the
+//! component's native imports (its imports that are not WASI interfaces),
+//! which the program implements ([`c_header_of_imports`] alone, for an
+//! executable).
 //!
 //! Invariant: a function's number is its position in the byte-ordered list
 //! of keys (`"<export name>#<function name>"` for a function of an exported

@@ -82,7 +82,7 @@ pub enum BuildError {
 /// Compiles the component `wasm` for `target` into the static library
 /// `output` (`libNAME.a`: the component's code and the runtime library
 /// without its `main`) and writes its C header to `header`, with C names
-/// starting with `name` (CONTRACT.md). `wasi` holds the capabilities
+/// starting with `name`. `wasi` holds the capabilities
 /// baked into the library (each instance gets its own from `smelt_config`
 /// when it is created). `runtime` is the target's `libsmelt_runtime.a`;
 /// `None` looks for it as [`crate::link::find_runtime`] does.
