@@ -115,13 +115,18 @@ impl fmt::Display for Trap {
 
 /// What the signal handler writes for [`catch`], in place, without
 /// allocating.
+///
+/// `repr(C)` with `pcs` last: the initialized fields come first, so that
+/// making a record stores them alone (in Rust's order the compiler
+/// cleared the whole record, `pcs` included, with one `memset`).
+#[repr(C)]
 struct TrapRecord {
     code: Option<TrapCode>,
+    captured: usize,
+    total: usize,
     /// The first `captured` are set: left uninitialized until a trap, as
     /// every entry into the guest makes a record (512 bytes to clear).
     pcs: [MaybeUninit<usize>; MAX_FRAMES],
-    captured: usize,
-    total: usize,
 }
 
 impl TrapRecord {
@@ -337,9 +342,9 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
         jmp_buf: core::ptr::null_mut(),
         record: TrapRecord {
             code: None,
-            pcs: [MaybeUninit::uninit(); MAX_FRAMES],
             captured: 0,
             total: 0,
+            pcs: [MaybeUninit::uninit(); MAX_FRAMES],
         },
         entry_sp,
     };

@@ -66,17 +66,19 @@ type Alloc<'a> = dyn FnMut(u32, u32) -> Result<u32, Trap> + 'a;
 /// Flat arguments being built, on the stack (a trap in the callee skips
 /// the frames that own them, so they must own nothing on the heap).
 /// Left uninitialized but for the first `len` (and what
-/// [`FlatArgs::slots`] clears): every call makes one.
+/// [`FlatArgs::slots`] clears): every call makes one. `repr(C)` with `len`
+/// first, so that making one stores `len` alone (see `traps::TrapRecord`).
+#[repr(C)]
 struct FlatArgs {
-    values: [core::mem::MaybeUninit<ValRaw>; MAX_FLAT_PARAMS + 1],
     len: usize,
+    values: [core::mem::MaybeUninit<ValRaw>; MAX_FLAT_PARAMS + 1],
 }
 
 impl FlatArgs {
     fn new() -> FlatArgs {
         FlatArgs {
-            values: [core::mem::MaybeUninit::uninit(); MAX_FLAT_PARAMS + 1],
             len: 0,
+            values: [core::mem::MaybeUninit::uninit(); MAX_FLAT_PARAMS + 1],
         }
     }
 
@@ -564,7 +566,9 @@ impl Runtime {
                     // SAFETY: the caller's contract: `len` bytes at `ptr`.
                     unsafe { core::slice::from_raw_parts(ptr, len) }
                 };
-                if core::str::from_utf8(text).is_err() {
+                // Most strings are ASCII, which `is_ascii` checks a word at
+                // a time; `from_utf8` costs more for short ones.
+                if !text.is_ascii() && core::str::from_utf8(text).is_err() {
                     return Err(runtime_trap(ComponentTrap::Pending(
                         "a string is not UTF-8".into(),
                     )));
