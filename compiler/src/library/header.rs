@@ -89,6 +89,16 @@ struct CType {
     free: Option<String>,
 }
 
+/// What [`Generator::signature`] makes of a function.
+struct Signature {
+    params: Vec<Member>,
+    result: Option<CType>,
+    /// The parameters' struct.
+    layout: NativeLayout,
+    /// `name: type` for each parameter, in WIT.
+    wit_params: Vec<String>,
+}
+
 /// A member of a generated struct or union.
 struct Member {
     name: String,
@@ -634,10 +644,12 @@ impl<'a> Generator<'a> {
         .unwrap();
     }
 
-    /// The wrapper of exported function `function`, number `number`.
-    fn function(&mut self, number: usize, function: &LibraryFunction) -> Result<(), LibraryError> {
+    /// The C types of function `function`'s parameters and result, the
+    /// native layout of its parameters' struct, and its WIT parameters as
+    /// a comment spells them (`name: type`); sets the function whose types
+    /// are being made.
+    fn signature(&mut self, function: &LibraryFunction) -> Result<Signature, LibraryError> {
         self.function = function.key.clone();
-        let resolve = self.resolve;
         let wit_function = &function.function;
         let mut params = Vec::new();
         for param in &wit_function.params {
@@ -652,22 +664,40 @@ impl<'a> Generator<'a> {
             .as_ref()
             .map(|t| self.c_type(t))
             .transpose()?;
-        let name = format!("{}_{}", self.prefix, function.c_name);
-        self.define(&name, &format!("function {}", function.key))?;
         let params_types = wit_function.params.iter().map(|p| &p.ty);
-        let Some(layout) = record_layout(resolve, params_types) else {
+        let Some(layout) = record_layout(self.resolve, params_types) else {
             return Err(self.unsupported("a parameter type without a layout".into()));
         };
+        let wit_params = wit_function
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, names::wit(self.resolve, &p.ty)))
+            .collect();
+        Ok(Signature {
+            params,
+            result,
+            layout,
+            wit_params,
+        })
+    }
+
+    /// The wrapper of exported function `function`, number `number`.
+    fn function(&mut self, number: usize, function: &LibraryFunction) -> Result<(), LibraryError> {
+        let Signature {
+            params,
+            result,
+            layout,
+            wit_params: signature,
+        } = self.signature(function)?;
+        let resolve = self.resolve;
+        let wit_function = &function.function;
+        let name = format!("{}_{}", self.prefix, function.c_name);
+        self.define(&name, &format!("function {}", function.key))?;
 
         let f = &mut self.functions;
         if let Some(doc) = &wit_function.docs.contents {
             write_doc(f, doc);
         }
-        let signature: Vec<String> = wit_function
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, names::wit(resolve, &p.ty)))
-            .collect();
         let asynchronous = match wit_function.kind {
             wit_parser::FunctionKind::AsyncFreestanding => "async ",
             _ => "",
@@ -743,38 +773,21 @@ impl<'a> Generator<'a> {
     /// (`smelt_abi::component::native_import_symbol`), which unpacks the
     /// parameters' struct and stores the result.
     fn import(&mut self, function: &LibraryFunction) -> Result<(), LibraryError> {
-        self.function = function.key.clone();
+        let Signature {
+            params,
+            result,
+            layout,
+            wit_params: signature,
+        } = self.signature(function)?;
         let resolve = self.resolve;
         let wit_function = &function.function;
-        let mut params = Vec::new();
-        for param in &wit_function.params {
-            let ty = self.c_type(&param.ty)?;
-            params.push(Member {
-                name: member(&param.name),
-                ty,
-            });
-        }
-        let result = wit_function
-            .result
-            .as_ref()
-            .map(|t| self.c_type(t))
-            .transpose()?;
         let name = format!("{}_impl_{}", self.prefix, function.c_name);
         self.define(&name, &format!("imported function {}", function.key))?;
-        let params_types = wit_function.params.iter().map(|p| &p.ty);
-        let Some(layout) = record_layout(resolve, params_types) else {
-            return Err(self.unsupported("a parameter type without a layout".into()));
-        };
 
         let f = &mut self.imports;
         if let Some(doc) = &wit_function.docs.contents {
             write_doc(f, doc);
         }
-        let signature: Vec<String> = wit_function
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, names::wit(resolve, &p.ty)))
-            .collect();
         write!(f, "/* {}: func({})", function.key, signature.join(", ")).unwrap();
         if let Some(ty) = &wit_function.result {
             write!(f, " -> {}", names::wit(resolve, ty)).unwrap();
