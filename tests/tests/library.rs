@@ -99,6 +99,25 @@ fn compile_c(
     cc.output().context("failed to run the C compiler")
 }
 
+/// The output of `run`, a run of the C program `exe` (`how`: which way it
+/// ran, for messages), asserted to have succeeded with no report of the
+/// sanitizer: its stdout and stderr.
+fn clean_run(run: &std::process::Output, exe: &Path, how: &str) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(
+        run.status.success(),
+        "{} ({how}) failed ({}):\n{stdout}\n{stderr}",
+        exe.display(),
+        smelt_tests::describe(run.status)
+    );
+    assert!(
+        !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
+        "the sanitizer reported ({how}):\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
 /// Builds tests/library's component into `libshapes.a` and `shapes.h` for
 /// the test target, in a new temporary folder.
 fn build_library(target: &smelt::target::Target) -> Result<tempfile::TempDir> {
@@ -168,18 +187,7 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
         } else {
             "direct"
         };
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(
-            run.status.success(),
-            "{} ({path}) failed ({}):\n{stdout}\n{stderr}",
-            exe.display(),
-            smelt_tests::describe(run.status)
-        );
-        assert!(
-            !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
-            "the sanitizer reported ({path}):\n{stderr}"
-        );
+        let (stdout, stderr) = clean_run(&run, &exe, path);
         assert_eq!(
             stdout, expected,
             "the C program's output ({path}) differs from the native crate's"
@@ -240,18 +248,7 @@ fn a_c_program_implements_the_components_imports() -> Result<()> {
     );
     let exe = dir.path().join("imports");
     let run = smelt_tests::run(&exe, &[])?;
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "{} failed ({}):\n{stdout}\n{stderr}",
-        exe.display(),
-        smelt_tests::describe(run.status)
-    );
-    assert!(
-        !stderr.contains("AddressSanitizer") && !stderr.contains("LeakSanitizer"),
-        "the sanitizer reported:\n{stderr}"
-    );
+    let (stdout, _) = clean_run(&run, &exe, "with host.c");
     let checks = stdout.lines().filter(|l| l.starts_with("ok: ")).count();
     assert_eq!(checks, 18, "every check of imports.c passed:\n{stdout}");
     // The traps name the import and what was wrong with its result.
