@@ -725,6 +725,7 @@ interface api {
 
 world lib {
     import host;
+    import log: func(message: string, level: u8);
     export api;
 }
 "#;
@@ -734,6 +735,7 @@ const IMPORTS_IMPL: &str = r#"
 mylib_string_t mylib_impl_host_greet(mylib_string_t name) { return name; }
 mylib_host_pair_t mylib_impl_host_swap(mylib_host_pair_t p) { return p; }
 void mylib_impl_host_ping(void) {}
+void mylib_impl_log(mylib_string_t message, uint8_t level) { (void)message; (void)level; }
 "#;
 
 #[test]
@@ -744,6 +746,7 @@ fn native_imports_get_declarations_and_glue() {
         "mylib_string_t mylib_impl_host_greet(mylib_string_t name);",
         "mylib_host_pair_t mylib_impl_host_swap(mylib_host_pair_t p);",
         "void mylib_impl_host_ping(void);",
+        "void mylib_impl_log(mylib_string_t message, uint8_t level);",
         "#ifdef MYLIB_IMPLEMENTATION",
     ] {
         assert!(header.contains(declared), "{declared}\n{header}");
@@ -756,6 +759,17 @@ fn native_imports_get_declarations_and_glue() {
     );
     // The exported function is still number 0, the imports have none.
     assert_eq!(number_in_header(&header, "mylib", "api_run"), 0);
+    // The compiler makes a native trampoline of each, the top-level
+    // function's by its name.
+    let target = crate::target::Target::host().unwrap();
+    let wasi = smelt_abi::wasi::WasiConfig::default();
+    let keys = ["test:imp/api@0.1.0#run".to_string()];
+    let object = crate::command::compile_library(&wasm, &target, &wasi, &keys).unwrap();
+    let object = String::from_utf8_lossy(&object);
+    for key in ["log", "test:imp/host@0.1.0#ping"] {
+        let symbol = smelt_abi::component::native_import_symbol(key);
+        assert!(object.contains(&symbol), "the object refers to {symbol}");
+    }
     // With the glue compiled in (as C and C++), against the definitions.
     let header = format!("#define MYLIB_IMPLEMENTATION\n{header}");
     compile(&[("mylib.h", &header)], IMPORTS_IMPL).unwrap();
