@@ -46,15 +46,22 @@ pub struct Config {
 }
 
 /// A live instance of the library's component (`smelt_instance`).
+///
+/// A call reaches it through a shared reference, its changing state in
+/// cells: an implementation of a native import may call `smelt_lib_call`
+/// on the same instance while a call is in progress, which must see that
+/// call's state (a `&mut` held across the call would let the compiler keep
+/// that state from memory, and make the second reference undefined
+/// behavior).
 pub struct Instance {
     rt: Box<Runtime>,
     /// The instance's WASI host state while no call runs (a call installs
-    /// it on the thread).
-    host: Option<Box<WasiHost>>,
+    /// it on the thread); `None` during a call.
+    host: core::cell::Cell<Option<Box<WasiHost>>>,
     /// The first line of the trap that ended a call, after which the
     /// instance may not be entered again (Explainer.md: a trap leaves the
     /// component instance unusable).
-    trapped: Option<String>,
+    trapped: core::cell::RefCell<Option<String>>,
     /// The thread that created it ([`thread_token`]), the only one that
     /// may call it: the runtime and its host state are the thread's.
     thread: usize,
@@ -213,16 +220,15 @@ pub unsafe extern "C" fn smelt_lib_new(
         // SAFETY: as above.
         let rt = unsafe { Runtime::new(program, &HOST_TABLE) }
             .map_err(|e| format!("cannot start the component runtime: {e:?}"))?;
-        let mut instance = Instance {
+        let instance = Instance {
             rt,
-            host: Some(Box::new(host)),
-            trapped: None,
+            host: core::cell::Cell::new(Some(Box::new(host))),
+            trapped: core::cell::RefCell::new(None),
             thread: thread_token(),
         };
         let init = &library()?.init;
         // SAFETY: the initializers of this program.
-        with_instance(&mut instance, |rt| unsafe { rt.run(init) })
-            .map_err(|trap| trap.to_string())?;
+        with_instance(&instance, |rt| unsafe { rt.run(init) }).map_err(|trap| trap.to_string())?;
         Ok::<_, String>(instance)
     })();
     match made {
@@ -237,13 +243,13 @@ pub unsafe extern "C" fn smelt_lib_new(
 
 /// Runs `f` with `instance`'s runtime current and its host state
 /// installed on this thread.
-fn with_instance<T>(instance: &mut Instance, f: impl FnOnce(&Runtime) -> T) -> T {
+fn with_instance<T>(instance: &Instance, f: impl FnOnce(&Runtime) -> T) -> T {
     let previous = swap(Some(instance.host.take().expect("no call is in progress")));
     let result = {
         let _current = instance.rt.enter();
         f(&instance.rt)
     };
-    instance.host = swap(previous);
+    instance.host.set(swap(previous));
     result
 }
 
@@ -299,7 +305,7 @@ pub unsafe extern "C" fn smelt_lib_call(
     error: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let instance = unsafe { &mut *instance };
+    let instance = unsafe { &*instance };
     if instance.thread != thread_token() {
         let message = "the instance is called from another thread than the one that created it \
                        (an instance is used from the thread that called smelt_lib_new)";
@@ -316,14 +322,20 @@ pub unsafe extern "C" fn smelt_lib_call(
         unsafe { set_error(error, &format!("no exported function number {func}")) };
         return 1;
     };
-    if instance.host.is_none() {
+    let in_call = {
+        let host = instance.host.take();
+        let in_call = host.is_none();
+        instance.host.set(host);
+        in_call
+    };
+    if in_call {
         let message = "the instance is already in a call: an implementation of a native import \
                        called back into the instance that called it";
         // SAFETY: the caller's contract.
         unsafe { set_error(error, message) };
         return 1;
     }
-    if let Some(first) = &instance.trapped {
+    if let Some(first) = &*instance.trapped.borrow() {
         let message = format!(
             "the instance trapped in an earlier call ({first}) and cannot be called again: free \
              it and create another"
@@ -337,7 +349,8 @@ pub unsafe extern "C" fn smelt_lib_call(
         Ok(()) => 0,
         Err(trap) => {
             let message = trap.to_string();
-            instance.trapped = Some(message.lines().next().unwrap_or_default().to_string());
+            *instance.trapped.borrow_mut() =
+                Some(message.lines().next().unwrap_or_default().to_string());
             // SAFETY: the caller's contract.
             unsafe { set_error(error, &message) };
             1
