@@ -938,6 +938,38 @@ pub struct LibraryDesc {
     /// The exported functions, by function number (the order of their
     /// keys: see [`LibraryExport::key`]).
     pub exports: Vec<LibraryExport>,
+    /// The resource types of the exported interfaces, by resource number
+    /// (the order of their keys: see [`LibraryResource::key`]): what the
+    /// C header's `_drop` functions name.
+    pub resources: Vec<LibraryResource>,
+}
+
+/// One resource type of a library's exported interfaces, whose handles
+/// the embedding program holds (a `uint32_t` index into the host's handle
+/// table) and drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryResource {
+    /// `"<instance export name>#<resource name>"`: the key the C header's
+    /// resource numbers are the sorted order of.
+    pub key: String,
+    /// The runtime resource type.
+    pub resource: ResourceIndex,
+}
+
+impl Encode for LibraryResource {
+    fn encode(&self, w: &mut Writer) {
+        self.key.encode(w);
+        self.resource.encode(w);
+    }
+}
+
+impl Decode for LibraryResource {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(LibraryResource {
+            key: String::decode(r)?,
+            resource: Decode::decode(r)?,
+        })
+    }
 }
 
 /// One exported function of a library.
@@ -958,6 +990,7 @@ impl Encode for LibraryDesc {
     fn encode(&self, w: &mut Writer) {
         w.list(&self.init);
         w.list(&self.exports);
+        w.list(&self.resources);
     }
 }
 
@@ -966,6 +999,7 @@ impl Decode for LibraryDesc {
         Ok(LibraryDesc {
             init: r.list()?,
             exports: r.list()?,
+            resources: r.list()?,
         })
     }
 }

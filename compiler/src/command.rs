@@ -21,7 +21,7 @@ use thiserror::Error;
 use smelt_abi::component::{TypeTable, ValType};
 use smelt_abi::wasi::{ServeConfig, WasiConfig};
 
-use crate::component::flatten::ItemDef;
+use crate::component::flatten::{ItemDef, TypeDef};
 use crate::core::types::EntityIndex;
 use crate::error::CompileError;
 use crate::program::{Entry, ProgramBuilder};
@@ -291,21 +291,24 @@ pub fn compile_component(
 /// ([`crate::library::exported_functions`]: a function of an exported
 /// instance, `"<instance>#<function>"`, or one exported at the top level),
 /// which is the function number of the C header
-/// ([`smelt_abi::component::LibraryExport::key`]).
+/// ([`smelt_abi::component::LibraryExport::key`]); and the runtime resource
+/// type of each resource of `resources`
+/// ([`crate::library::exported_resources`]: `"<instance>#<resource>"`),
+/// the resource number of the header's `_drop` functions.
 ///
 /// # Errors
 ///
 /// What [`compile_component`] reports, no function to export, a key the
-/// component does not export, or an export whose type holds a resource
-/// handle, a stream, a future or an error context
-/// ([`CommandError::UnsupportedLibraryType`]).
+/// component does not export, or an export whose type holds a stream, a
+/// future or an error context ([`CommandError::UnsupportedLibraryType`]).
 pub fn compile_library(
     wasm: &[u8],
     target: &Target,
     wasi: &WasiConfig,
     keys: &[String],
+    resources: &[String],
 ) -> Result<Vec<u8>, CommandError> {
-    use smelt_abi::component::{LibraryDesc, LibraryExport};
+    use smelt_abi::component::{LibraryDesc, LibraryExport, LibraryResource};
     if !wasmparser::Parser::is_component(wasm) {
         return Err(CommandError::LibraryOfModule);
     }
@@ -326,17 +329,29 @@ pub fn compile_library(
         }));
     }
     let exported = &instantiation.instance;
+    let lookup = |key: &String| match key.split_once('#') {
+        Some((instance, item)) => match exported.get(instance) {
+            Some(ItemDef::Instance(i)) => i.get(item),
+            _ => None,
+        },
+        None => exported.get(key),
+    };
+    let resources = resources
+        .iter()
+        .map(|key| match lookup(key) {
+            Some(ItemDef::Type(TypeDef::Resource(resource))) => Ok(LibraryResource {
+                key: key.clone(),
+                resource: *resource,
+            }),
+            _ => Err(CommandError::NoLibraryExports(format!(
+                " (no resource type `{key}`, which its WIT types name)"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut init = instantiation.ops.clone();
     let mut exports = Vec::with_capacity(keys.len());
     for key in keys {
-        let func = match key.split_once('#') {
-            Some((instance, func)) => match exported.get(instance) {
-                Some(ItemDef::Instance(i)) => i.get(func),
-                _ => None,
-            },
-            None => exported.get(key),
-        };
-        let Some(ItemDef::Func(f)) = func else {
+        let Some(ItemDef::Func(f)) = lookup(key) else {
             return Err(CommandError::NoLibraryExports(format!(
                 " (no function `{key}`, which its WIT types name)"
             )));
@@ -366,7 +381,11 @@ pub fn compile_library(
     Ok(program.compile(
         target,
         Entry::Library {
-            desc: LibraryDesc { init, exports },
+            desc: LibraryDesc {
+                init,
+                exports,
+                resources,
+            },
             wasi,
         },
     )?)
@@ -379,7 +398,6 @@ fn unsupported_in_library(
     t: smelt_abi::component::TypeId,
 ) -> Option<&'static str> {
     match table.get(t) {
-        ValType::Own(_) | ValType::Borrow(_) => Some("a resource handle"),
         ValType::Stream(_) => Some("a `stream`"),
         ValType::Future(_) => Some("a `future`"),
         ValType::ErrorContext => Some("an `error-context`"),

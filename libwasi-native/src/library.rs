@@ -285,11 +285,9 @@ pub unsafe extern "C" fn smelt_lib_free(instance: *mut Instance) {
 /// at `args` (a struct of the parameter types, in the native layout) and
 /// writes its result at `ret` (null when it has none).
 ///
-/// Returns 0; or 1 on a trap, a function number out of range, a call
-/// from another thread than the instance's, or a call into an instance
-/// that is already in one (from an implementation of one of its native
-/// imports), with the message in `*error` (when `error` is not null) and
-/// nothing written at `ret`.
+/// Returns 0; or 1 on a trap, a function number out of range, or a call
+/// [`enter`] refuses, with the message in `*error` (when `error` is not
+/// null) and nothing written at `ret`.
 ///
 /// # Safety
 ///
@@ -305,22 +303,85 @@ pub unsafe extern "C" fn smelt_lib_call(
     error: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: the caller's contract.
+    unsafe {
+        enter(instance, error, |rt, lib| {
+            let export = lib
+                .exports
+                .get(func as usize)
+                .ok_or_else(|| format!("no exported function number {func}"))?;
+            Ok(rt.call_native(export, args, ret))
+        })
+    }
+}
+
+/// Drops the owned handle `handle` of resource number `resource` of
+/// `instance` (the header's numbering: the sorted order of the resources'
+/// keys), running the resource's destructor
+/// (`smelt_rt::component::Runtime::drop_native`).
+///
+/// Returns 0; or 1 when the handle is not an owned handle of that
+/// resource, is lent to a call in progress, the destructor traps, the
+/// resource number is out of range, or [`enter`] refuses the call, with
+/// the message in `*error` (when `error` is not null).
+///
+/// # Safety
+///
+/// `instance` must be live; `error` null or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn smelt_lib_drop(
+    instance: *mut Instance,
+    resource: u32,
+    handle: u32,
+    error: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe {
+        enter(instance, error, |rt, lib| {
+            let resource = lib
+                .resources
+                .get(resource as usize)
+                .ok_or_else(|| format!("no resource number {resource}"))?;
+            rt.drop_native(resource.resource, handle)
+        })
+    }
+}
+
+/// Runs `call` on `instance`'s runtime, made current with its host state
+/// installed (see [`with_instance`]): 0 when it succeeds; 1 with the
+/// message in `*error` (when `error` is not null) when it fails, or when
+/// the call is refused: from another thread than the instance's, into an
+/// instance that is already in a call (from an implementation of one of
+/// its native imports), or into one that trapped. A trap from `call`
+/// poisons the instance.
+///
+/// # Safety
+///
+/// `instance` must be live; `error` null or valid for a write; `call`'s
+/// own contract is the caller's.
+unsafe fn enter(
+    instance: *mut Instance,
+    error: *mut *mut c_char,
+    call: impl FnOnce(
+        &Runtime,
+        &'static LibraryDesc,
+    ) -> Result<Result<(), smelt_rt::traps::Trap>, String>,
+) -> c_int {
+    // SAFETY: the caller's contract.
     let instance = unsafe { &*instance };
-    if instance.thread != thread_token() {
-        let message = "the instance is called from another thread than the one that created it \
-                       (an instance is used from the thread that called smelt_lib_new)";
+    let refuse = |message: &str| {
         // SAFETY: the caller's contract.
         unsafe { set_error(error, message) };
-        return 1;
-    }
-    let export = match library() {
-        Ok(lib) => lib.exports.get(func as usize),
-        Err(_) => None,
+        1
     };
-    let Some(export) = export else {
-        // SAFETY: the caller's contract.
-        unsafe { set_error(error, &format!("no exported function number {func}")) };
-        return 1;
+    if instance.thread != thread_token() {
+        return refuse(
+            "the instance is called from another thread than the one that created it (an \
+             instance is used from the thread that called smelt_lib_new)",
+        );
+    }
+    let lib = match library() {
+        Ok(lib) => lib,
+        Err(message) => return refuse(&message),
     };
     let in_call = {
         let host = instance.host.take();
@@ -329,32 +390,26 @@ pub unsafe extern "C" fn smelt_lib_call(
         in_call
     };
     if in_call {
-        let message = "the instance is already in a call: an implementation of a native import \
-                       called back into the instance that called it";
-        // SAFETY: the caller's contract.
-        unsafe { set_error(error, message) };
-        return 1;
+        return refuse(
+            "the instance is already in a call: an implementation of a native import called back \
+             into the instance that called it",
+        );
     }
     if let Some(first) = &*instance.trapped.borrow() {
-        let message = format!(
+        return refuse(&format!(
             "the instance trapped in an earlier call ({first}) and cannot be called again: free \
              it and create another"
-        );
-        // SAFETY: the caller's contract.
-        unsafe { set_error(error, &message) };
-        return 1;
+        ));
     }
-    // SAFETY: the caller's contract.
-    match with_instance(instance, |rt| unsafe { rt.call_native(export, args, ret) }) {
-        Ok(()) => 0,
-        Err(trap) => {
+    match with_instance(instance, |rt| call(rt, lib)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(trap)) => {
             let message = trap.to_string();
             *instance.trapped.borrow_mut() =
                 Some(message.lines().next().unwrap_or_default().to_string());
-            // SAFETY: the caller's contract.
-            unsafe { set_error(error, &message) };
-            1
+            refuse(&message)
         }
+        Err(message) => refuse(&message),
     }
 }
 

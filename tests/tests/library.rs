@@ -15,7 +15,10 @@
 //!
 //! `tests/library/c/threads.c` checks that an instance refuses calls from
 //! another thread than its creator's, while that thread can make and use
-//! an instance of its own.
+//! an instance of its own. `tests/library/c/resources.c` uses the resource
+//! type exported by `tests/library/resources` through its handles, and
+//! `tests/library/c/imports.c` implements the imports of
+//! `tests/library/imports` in C.
 //!
 //! From Rust: `tests/library/rust`, whose `build.rs` compiles the same
 //! component with `smelt::Build` and whose `main` makes the same calls
@@ -264,6 +267,47 @@ fn a_c_program_implements_the_components_imports() -> Result<()> {
              discriminant"
         ),
         "the second trap's message:\n{stdout}"
+    );
+    Ok(())
+}
+
+/// A C program uses the resource of tests/library/resources through the
+/// generated header (tests/library/c/resources.c): constructor, methods and
+/// a static function; handles in a record, a result and a list of borrows;
+/// an owned handle moved into a call; `_drop` running the component's
+/// destructor; a moved or dropped handle refused by name; a trap with a
+/// handle lent. Under AddressSanitizer on this machine's architecture.
+#[test]
+fn a_c_program_uses_an_exported_resource_through_handles() -> Result<()> {
+    let target = smelt_tests::test_target()?;
+    let dir = build_component_library(&target, "resources", "smelt_library_resources", "res")?;
+    let sanitize = target.is_native_arch();
+    let out = compile_c(&target, dir.path(), "resources", "res", sanitize, &[])?;
+    assert!(
+        out.status.success(),
+        "compiling tests/library/c/resources.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exe = dir.path().join("resources");
+    let run = smelt_tests::run(&exe, &[])?;
+    let (stdout, _) = clean_run(&run, &exe, "resources.c");
+    let checks = stdout.lines().filter(|l| l.starts_with("ok: ")).count();
+    assert_eq!(checks, 20, "every check of resources.c passed:\n{stdout}");
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "error: unknown handle index 2",
+            "error: unknown handle index 3",
+            "error: wasm trap: unknown handle index 3",
+            "error: wasm trap: unreachable",
+            "error: the instance trapped in an earlier call (wasm trap: unreachable) and cannot \
+             be called again: free it and create another",
+        ],
+        "the errors of the bad handles and the trap"
     );
     Ok(())
 }

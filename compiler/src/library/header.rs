@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use wit_parser::{Resolve, Type, TypeDefKind, TypeId, TypeOwner};
+use wit_parser::{Handle, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
 
 use super::layout::{NativeLayout, discriminant, native_layout, record_layout};
 use super::names::{self, member, snake, upper};
@@ -241,6 +241,14 @@ impl<'a> Generator<'a> {
         let resolve = self.resolve;
         let def = &resolve.types[id];
         let ty = Type::Id(id);
+        match &def.kind {
+            // `own<r>` and `borrow<r>` are both r's handle type.
+            TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
+                return self.c_type(&Type::Id(*r));
+            }
+            TypeDefKind::Resource => return self.resource(id),
+            _ => {}
+        }
         let Some(layout) = native_layout(resolve, &ty) else {
             return Err(self.unsupported(names::wit(resolve, &ty)));
         };
@@ -346,6 +354,74 @@ impl<'a> Generator<'a> {
             mangle,
             key,
             ..made
+        })
+    }
+
+    /// The handle type of resource `id` (one of the exported interfaces'),
+    /// `P_<interface>_<resource>_t`, and its destructor
+    /// `P_<interface>_<resource>_drop`, which calls `smelt_lib_drop` with
+    /// the resource's number.
+    fn resource(&mut self, id: TypeId) -> Result<CType, LibraryError> {
+        let library = self.library;
+        let Some((number, resource)) = library
+            .resources
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.id == id)
+        else {
+            return Err(self.unsupported(format!(
+                "{} (a resource of no exported interface)",
+                names::wit(self.resolve, &Type::Id(id))
+            )));
+        };
+        let (p, m) = (self.prefix, self.macro_prefix.clone());
+        let spell = format!("{p}_{}_t", resource.c_name);
+        let drop = format!("{p}_{}_drop", resource.c_name);
+        let what = format!("resource {}", resource.key);
+        self.define(&spell, &what)?;
+        self.define(&drop, &what)?;
+        self.comment(self.resolve.types[id].docs.contents.as_deref());
+        let t = &mut self.types;
+        writeln!(
+            t,
+            "/* resource {key}: a handle (an index into the instance's handle table).\n \
+             * An owned handle (WIT own<{name}>, what a constructor returns) is the\n \
+             * caller's until it passes it as an own<{name}> argument, which moves it\n \
+             * into the call, or drops it with {drop}. A borrowed one (borrow<{name}>)\n \
+             * is only lent to the call. The _free helpers do not drop handles. */",
+            key = resource.key,
+            name = self.resolve.types[id].name.as_deref().unwrap_or("resource"),
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "typedef struct {spell} {{\n    uint32_t handle;\n}} {spell};"
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "{m}_STATIC_ASSERT(sizeof({spell}) == 4 && {m}_ALIGNOF({spell}) == 4, \"{spell}: native layout of a handle\");"
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "/* Drops the owned handle `handle`, running the resource's destructor in\n \
+             * the component (Explainer.md `resource.drop`). False, with *error set as\n \
+             * for a trap, if the handle is not an owned {spell} of this instance,\n \
+             * is lent to a call in progress, or the destructor traps. */"
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "static inline bool {drop}({p}_t *self, {spell} handle, char **error) {{\n    \
+             return smelt_lib_drop(self, {number}, handle.handle, error) == 0;\n}}\n"
+        )
+        .unwrap();
+        Ok(CType {
+            spell,
+            mangle: resource.c_name.clone(),
+            key: resource.key.clone(),
+            free: None,
         })
     }
 
@@ -698,9 +774,10 @@ impl<'a> Generator<'a> {
         if let Some(doc) = &wit_function.docs.contents {
             write_doc(f, doc);
         }
-        let asynchronous = match wit_function.kind {
-            wit_parser::FunctionKind::AsyncFreestanding => "async ",
-            _ => "",
+        let asynchronous = if wit_function.kind.is_async() {
+            "async "
+        } else {
+            ""
         };
         write!(
             f,
@@ -958,6 +1035,7 @@ smelt_instance *smelt_lib_new(const smelt_config *config, char **error);
 void smelt_lib_free(smelt_instance *instance);
 int smelt_lib_call(smelt_instance *instance, uint32_t func, const void *args, void *ret,
                    char **error);
+int smelt_lib_drop(smelt_instance *instance, uint32_t resource, uint32_t handle, char **error);
 #endif
 
 /* An instance of the component. */

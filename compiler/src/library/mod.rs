@@ -17,9 +17,14 @@
 //! of keys (`"<export name>#<function name>"` for a function of an exported
 //! instance, `"<function name>"` at the top level), the same in the header
 //! and in the runtime, because both come from [`exported_functions`].
-//! Resource methods, constructors and static functions are left out of the
-//! list in this version; a function whose types hold a handle (`own`,
-//! `borrow`), a `stream`, a `future` or an `error-context` is refused.
+//! A resource type of an exported interface is numbered the same way, by
+//! its key `"<export name>#<resource name>"` ([`exported_resources`]); its
+//! constructor, methods and static functions are exported functions (their
+//! keys end in `#[constructor]r`, `#[method]r.f`, `#[static]r.f`), and its
+//! handles (`own<r>`, `borrow<r>`) are `uint32_t` indices into the host's
+//! handle table. A function whose types hold a handle of a resource the
+//! component imports, a `stream`, a `future` or an `error-context` is
+//! refused, and so is a native import whose types hold any handle.
 
 mod build;
 mod header;
@@ -32,11 +37,13 @@ mod rust_tests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use thiserror::Error;
 use wit_parser::decoding::DecodedWasm;
-use wit_parser::{Function, FunctionKind, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
+use wit_parser::{
+    Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, WorldItem,
+};
 
 pub use build::{Build, Built};
 pub use header::{c_header, c_header_of_imports};
@@ -103,10 +110,45 @@ pub struct ExportedFunction {
     pub is_async: bool,
 }
 
+/// One resource type of a component's exported interfaces, as a component
+/// library numbers it: its number is its position in
+/// [`exported_resources`]'s result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedResource {
+    /// The key the resources are sorted by (byte order):
+    /// `"<export name>#<resource name>"` (e.g.
+    /// `"test:lib/counters@0.1.0#counter"`).
+    pub key: String,
+    /// The C name without the prefix: `"<interface>_<resource>"` (e.g.
+    /// `"counters_counter"`); the header's handle type is `P_<c_name>_t`
+    /// and its destructor `P_<c_name>_drop`.
+    pub c_name: String,
+}
+
+/// Every resource type of the exported interfaces of the component
+/// `wasm`, sorted by key: a resource's number for `smelt_lib_drop` is its
+/// index in the result.
+///
+/// # Errors
+///
+/// As [`exported_functions`].
+pub fn exported_resources(wasm: &[u8]) -> Result<Vec<ExportedResource>, LibraryError> {
+    let library = Library::decode(wasm)?;
+    Ok(library
+        .resources
+        .into_iter()
+        .map(|r| ExportedResource {
+            key: r.key,
+            c_name: r.c_name,
+        })
+        .collect())
+}
+
 /// Every exported function of the component `wasm`, sorted by key: a
 /// function's number for `smelt_lib_call` is its index in the result.
 ///
-/// Resource methods, constructors and static functions are left out.
+/// A resource's constructor, methods and static functions are among them;
+/// getters and setters (WIT's `@since`-gated accessors) are left out.
 ///
 /// # Errors
 ///
@@ -121,7 +163,7 @@ pub fn exported_functions(wasm: &[u8]) -> Result<Vec<ExportedFunction>, LibraryE
         .functions
         .into_iter()
         .map(|f| ExportedFunction {
-            is_async: f.function.kind == FunctionKind::AsyncFreestanding,
+            is_async: f.function.kind.is_async(),
             key: f.key,
             export: f.export,
             name: f.function.name,
@@ -140,9 +182,19 @@ struct Library {
     /// imports, which the user's code implements), sorted by key; their
     /// `export` is the import's name.
     imports: Vec<LibraryFunction>,
+    /// The resource types of the exported interfaces, sorted by key.
+    resources: Vec<LibraryResource>,
     /// The C name (snake case, no prefix) of each interface that an
     /// exported function or a type they use belongs to.
     interface_names: HashMap<InterfaceId, String>,
+}
+
+/// A resource type of an exported interface of a [`Library`].
+struct LibraryResource {
+    key: String,
+    /// Its WIT type definition.
+    id: wit_parser::TypeId,
+    c_name: String,
 }
 
 /// An exported function of a [`Library`].
@@ -182,8 +234,10 @@ impl Library {
             Err(err) => return Err(LibraryError::Decode(format!("{err:#}"))),
         };
 
-        // The functions, with the scope their C name starts with.
+        // The functions, with the scope their C name starts with, and the
+        // resource types of the exported interfaces.
         let mut found = Vec::new();
+        let mut resources = Vec::new();
         for (key, item) in &resolve.worlds[world].exports {
             match item {
                 WorldItem::Function(function) => found.push((None, function)),
@@ -193,6 +247,11 @@ impl Library {
                     for function in resolve.interfaces[*id].functions.values() {
                         found.push((Some((export.clone(), scope.clone())), function));
                     }
+                    for (name, &ty) in &resolve.interfaces[*id].types {
+                        if resolve.types[ty].kind == TypeDefKind::Resource {
+                            resources.push((export.clone(), scope.clone(), name.clone(), ty));
+                        }
+                    }
                 }
                 WorldItem::Type { .. } => {}
             }
@@ -201,9 +260,20 @@ impl Library {
             exports
                 && matches!(
                     f.kind,
-                    FunctionKind::Freestanding | FunctionKind::AsyncFreestanding
+                    FunctionKind::Freestanding
+                        | FunctionKind::AsyncFreestanding
+                        | FunctionKind::Method(_)
+                        | FunctionKind::AsyncMethod(_)
+                        | FunctionKind::Static(_)
+                        | FunctionKind::AsyncStatic(_)
+                        | FunctionKind::Constructor(_)
                 )
         });
+        if !exports {
+            resources.clear();
+        }
+        let exported_resources: HashSet<wit_parser::TypeId> =
+            resources.iter().map(|&(.., id)| id).collect();
         // The native imports: every import but WASI's.
         let mut imported = Vec::new();
         for (key, item) in &resolve.worlds[world].imports {
@@ -225,7 +295,15 @@ impl Library {
 
         // Every interface whose name a C name will use.
         let mut scopes = Vec::new();
-        for (export, function) in found.iter().chain(&imported) {
+        for (_, scope, ..) in &resources {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        let no_handles = HashSet::new();
+        let exported_functions = found.iter().map(|f| (f, false));
+        let imported_functions = imported.iter().map(|f| (f, true));
+        for ((export, function), imported) in exported_functions.chain(imported_functions) {
             let key = function_key(export.as_ref().map(|(name, _)| name), &function.name);
             if let Some((_, scope)) = export
                 && !scopes.contains(scope)
@@ -237,8 +315,19 @@ impl Library {
                 .iter()
                 .map(|p| &p.ty)
                 .chain(&function.result);
+            let mut checker = Checker {
+                resolve: &resolve,
+                function: &key,
+                scopes: &mut scopes,
+                handles: if imported {
+                    &no_handles
+                } else {
+                    &exported_resources
+                },
+                imported,
+            };
             for ty in types {
-                check_type(&resolve, ty, &key, &mut scopes)?;
+                checker.check(ty)?;
             }
         }
         let scope_names = names::assign(&resolve, world, &scopes);
@@ -247,7 +336,7 @@ impl Library {
             let mut functions: Vec<LibraryFunction> = found
                 .into_iter()
                 .map(|(export, function)| {
-                    let snake = names::snake(&function.name);
+                    let snake = c_function_name(&resolve, function);
                     let (export, c_name) = match export {
                         Some((name, scope)) => {
                             (Some(name), format!("{}_{snake}", scope_names[&scope]))
@@ -267,6 +356,15 @@ impl Library {
         };
         let functions = named(found);
         let imports = named(imported);
+        let mut resources: Vec<LibraryResource> = resources
+            .into_iter()
+            .map(|(export, scope, name, id)| LibraryResource {
+                key: function_key(Some(&export), &name),
+                id,
+                c_name: format!("{}_{}", scope_names[&scope], names::snake(&name)),
+            })
+            .collect();
+        resources.sort_by(|a, b| a.key.cmp(&b.key));
 
         let interface_names = scope_names
             .into_iter()
@@ -279,6 +377,7 @@ impl Library {
             resolve,
             functions,
             imports,
+            resources,
             interface_names,
         })
     }
@@ -292,66 +391,129 @@ fn function_key(export: Option<&String>, name: &str) -> String {
     }
 }
 
-/// Checks that `ty`, a type of exported function `function`, can be
-/// passed by a component library, and adds the interfaces that own the
-/// named types in it to `scopes`.
-fn check_type(
-    resolve: &Resolve,
-    ty: &Type,
-    function: &str,
-    scopes: &mut Vec<names::Scope>,
-) -> Result<(), LibraryError> {
-    let unsupported = |what: String| LibraryError::Unsupported {
-        function: function.to_string(),
-        what,
+/// The C name of `function` without its interface: its name in snake
+/// case; for a resource's, the resource's name then the function's
+/// (`counter_add` for `[method]counter.add`, `counter_new` for the
+/// constructor).
+fn c_function_name(resolve: &Resolve, function: &Function) -> String {
+    let Some(resource) = function.kind.resource() else {
+        return names::snake(&function.name);
     };
-    let id = match ty {
-        Type::ErrorContext => return Err(unsupported("error-context".into())),
-        Type::Id(id) => *id,
-        _ => return Ok(()),
+    let resource = resolve.types[resource]
+        .name
+        .as_deref()
+        .unwrap_or("resource");
+    let item = match function.kind {
+        FunctionKind::Constructor(_) => "new",
+        _ => function.item_name(),
     };
-    let def = &resolve.types[id];
-    if def.name.is_some()
-        && let wit_parser::TypeOwner::Interface(owner) = def.owner
-    {
-        let scope = names::Scope::Interface(owner);
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
+    format!("{}_{}", names::snake(resource), names::snake(item))
+}
+
+/// Checks the types of one function of a library.
+struct Checker<'a> {
+    resolve: &'a Resolve,
+    /// The function's key.
+    function: &'a str,
+    /// The interfaces that own the named types met so far.
+    scopes: &'a mut Vec<names::Scope>,
+    /// The resource types whose handles the function may pass: those of
+    /// the exported interfaces for an exported function, none for an
+    /// imported one.
+    handles: &'a HashSet<wit_parser::TypeId>,
+    /// Whether the function is a native import.
+    imported: bool,
+}
+
+impl Checker<'_> {
+    /// Checks that `ty` can be passed by a component library, and adds the
+    /// interfaces that own the named types in it to `scopes`.
+    fn check(&mut self, ty: &Type) -> Result<(), LibraryError> {
+        let resolve = self.resolve;
+        let unsupported = |what: String| LibraryError::Unsupported {
+            function: self.function.to_string(),
+            what,
+        };
+        let id = match ty {
+            Type::ErrorContext => return Err(unsupported("error-context".into())),
+            Type::Id(id) => *id,
+            _ => return Ok(()),
+        };
+        let def = &resolve.types[id];
+        if def.name.is_some()
+            && let wit_parser::TypeOwner::Interface(owner) = def.owner
+        {
+            let scope = names::Scope::Interface(owner);
+            if !self.scopes.contains(&scope) {
+                self.scopes.push(scope);
+            }
+        }
+        match &def.kind {
+            TypeDefKind::Type(t) | TypeDefKind::List(t) | TypeDefKind::Option(t) => self.check(t),
+            TypeDefKind::Record(r) if r.fields.is_empty() => Err(unsupported(format!(
+                "record `{}` with no field",
+                names::wit(resolve, ty)
+            ))),
+            TypeDefKind::Record(r) => r.fields.iter().try_for_each(|f| self.check(&f.ty)),
+            TypeDefKind::Tuple(t) if t.types.is_empty() => Err(unsupported("tuple<>".into())),
+            TypeDefKind::Tuple(t) => t.types.iter().try_for_each(|t| self.check(t)),
+            TypeDefKind::Variant(v) if v.cases.is_empty() => Err(unsupported(format!(
+                "variant `{}` with no case",
+                names::wit(resolve, ty)
+            ))),
+            TypeDefKind::Variant(v) => v
+                .cases
+                .iter()
+                .flat_map(|c| &c.ty)
+                .try_for_each(|t| self.check(t)),
+            TypeDefKind::Enum(e) if e.cases.is_empty() => Err(unsupported(format!(
+                "enum `{}` with no case",
+                names::wit(resolve, ty)
+            ))),
+            TypeDefKind::Enum(_) => Ok(()),
+            TypeDefKind::Result(r) => r.ok.iter().chain(&r.err).try_for_each(|t| self.check(t)),
+            TypeDefKind::Flags(f) if (1..=32).contains(&f.flags.len()) => Ok(()),
+            TypeDefKind::Flags(f) => Err(unsupported(format!(
+                "flags `{}` with {} labels (1 to 32 are supported)",
+                names::wit(resolve, ty),
+                f.flags.len()
+            ))),
+            TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
+                if !self.handles.contains(&resource_definition(resolve, *r)) {
+                    return Err(unsupported(self.refused_handle(id)));
+                }
+                self.check(&Type::Id(*r))
+            }
+            TypeDefKind::Resource if self.handles.contains(&id) => Ok(()),
+            TypeDefKind::Resource => Err(unsupported(self.refused_handle(id))),
+            TypeDefKind::Future(_)
+            | TypeDefKind::Stream(_)
+            | TypeDefKind::Map(..)
+            | TypeDefKind::FixedLengthList(..) => Err(unsupported(names::wit(resolve, ty))),
+            TypeDefKind::Unknown => Err(unsupported("a type of unknown structure".into())),
         }
     }
-    let mut check = |ty: &Type| check_type(resolve, ty, function, scopes);
-    match &def.kind {
-        TypeDefKind::Type(t) | TypeDefKind::List(t) | TypeDefKind::Option(t) => check(t),
-        TypeDefKind::Record(r) if r.fields.is_empty() => Err(unsupported(format!(
-            "record `{}` with no field",
-            names::wit(resolve, ty)
-        ))),
-        TypeDefKind::Record(r) => r.fields.iter().try_for_each(|f| check(&f.ty)),
-        TypeDefKind::Tuple(t) if t.types.is_empty() => Err(unsupported("tuple<>".into())),
-        TypeDefKind::Tuple(t) => t.types.iter().try_for_each(check),
-        TypeDefKind::Variant(v) if v.cases.is_empty() => Err(unsupported(format!(
-            "variant `{}` with no case",
-            names::wit(resolve, ty)
-        ))),
-        TypeDefKind::Variant(v) => v.cases.iter().flat_map(|c| &c.ty).try_for_each(check),
-        TypeDefKind::Enum(e) if e.cases.is_empty() => Err(unsupported(format!(
-            "enum `{}` with no case",
-            names::wit(resolve, ty)
-        ))),
-        TypeDefKind::Enum(_) => Ok(()),
-        TypeDefKind::Result(r) => r.ok.iter().chain(&r.err).try_for_each(check),
-        TypeDefKind::Flags(f) if (1..=32).contains(&f.flags.len()) => Ok(()),
-        TypeDefKind::Flags(f) => Err(unsupported(format!(
-            "flags `{}` with {} labels (1 to 32 are supported)",
-            names::wit(resolve, ty),
-            f.flags.len()
-        ))),
-        TypeDefKind::Handle(_)
-        | TypeDefKind::Resource
-        | TypeDefKind::Future(_)
-        | TypeDefKind::Stream(_)
-        | TypeDefKind::Map(..)
-        | TypeDefKind::FixedLengthList(..) => Err(unsupported(names::wit(resolve, ty))),
-        TypeDefKind::Unknown => Err(unsupported("a type of unknown structure".into())),
+}
+
+impl Checker<'_> {
+    /// What is wrong with the handle type `id` (`own<r>`, `borrow<r>`, or
+    /// resource `r` itself, which is `own<r>`), which the function may not
+    /// pass.
+    fn refused_handle(&self, id: wit_parser::TypeId) -> String {
+        let why = if self.imported {
+            "a resource handle in an imported function"
+        } else {
+            "a handle of a resource the component imports"
+        };
+        format!("{} ({why})", names::wit(self.resolve, &Type::Id(id)))
+    }
+}
+
+/// The resource type definition that `id` names, through aliases (`use`
+/// makes one).
+fn resource_definition(resolve: &Resolve, id: wit_parser::TypeId) -> wit_parser::TypeId {
+    match &resolve.types[id].kind {
+        TypeDefKind::Type(Type::Id(target)) => resource_definition(resolve, *target),
+        _ => id,
     }
 }

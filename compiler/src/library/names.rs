@@ -171,7 +171,7 @@ const RESERVED: [&str; 4] = [
      public reinterpret_cast requires static_cast template this throw try typeid typename using \
      virtual wchar_t xor xor_eq",
     "offsetof errno free malloc unix linux",
-    "self ret error args smelt_lib_call smelt_lib_new smelt_lib_free",
+    "self ret error args smelt_lib_call smelt_lib_new smelt_lib_free smelt_lib_drop",
 ];
 
 /// Whether `name` is in [`RESERVED`].

@@ -114,8 +114,12 @@ pub fn write_staticlib(
     let functions = super::exported_functions(wasm)?;
     let text = super::c_header(wasm, name)?;
     let keys: Vec<String> = functions.into_iter().map(|f| f.key).collect();
+    let resources: Vec<String> = super::exported_resources(wasm)?
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
     let target = &target.clone().with_pic()?;
-    let object = crate::command::compile_library(wasm, target, wasi, &keys)?;
+    let object = crate::command::compile_library(wasm, target, wasi, &keys, &resources)?;
     let member = format!("{name}.o");
     match runtime {
         Some(runtime) => {

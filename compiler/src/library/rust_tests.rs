@@ -127,3 +127,24 @@ fn names_like_the_standard_library_s_do_not_shadow_it() {
     "#;
     compile(&text, body).unwrap();
 }
+
+#[test]
+fn resources_are_refused_naming_the_function() {
+    let wit = r#"
+        package test:res;
+        interface api {
+            resource counter {
+                constructor(start: u32);
+            }
+        }
+        world w { export api; }
+    "#;
+    let wasm = componentize(wit, "w");
+    match rust_bindings(&wasm, "res") {
+        Err(LibraryError::Unsupported { function, what }) => {
+            assert_eq!(function, "test:res/api#[constructor]counter");
+            assert_eq!(what, "own<counter>");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+}

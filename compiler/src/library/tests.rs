@@ -9,7 +9,10 @@ use std::process::Command;
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{ManglingAndAbi, Resolve};
 
-use super::{LibraryError, c_header, c_header_of_imports, exported_functions};
+use super::{
+    ExportedResource, LibraryError, c_header, c_header_of_imports, exported_functions,
+    exported_resources,
+};
 
 /// A component that implements world `world` of the WIT `wit` with a
 /// dummy core module (its functions trap; only the types matter here).
@@ -291,24 +294,27 @@ fn two_libraries_in_one_program() {
 }
 
 #[test]
-fn own_parameters_are_refused_naming_the_function() {
+fn handles_of_imported_resources_are_refused_naming_the_function() {
     let wit = r#"
         package test:res;
-        interface api {
-            resource r {
-                constructor();
-                get: func() -> u32;
-            }
-            take: func(x: r) -> u32;
+        interface host {
+            resource file;
         }
-        world w { export api; }
+        interface api {
+            use host.{file};
+            take: func(x: file) -> u32;
+        }
+        world w { import host; export api; }
     "#;
     let wasm = componentize(wit, "w");
     let error = exported_functions(&wasm).unwrap_err();
     match &error {
         LibraryError::Unsupported { function, what } => {
             assert_eq!(function, "test:res/api#take");
-            assert_eq!(what, "own<r>");
+            assert_eq!(
+                what,
+                "own<file> (a handle of a resource the component imports)"
+            );
         }
         other => panic!("expected Unsupported, got {other:?}"),
     }
@@ -320,9 +326,8 @@ fn own_parameters_are_refused_naming_the_function() {
 }
 
 #[test]
-fn borrow_stream_and_future_are_refused() {
+fn stream_future_and_error_context_are_refused() {
     for (ty, what) in [
-        ("borrow<r>", "borrow<r>"),
         ("stream<u8>", "stream<u8>"),
         ("future<string>", "future<string>"),
         ("list<option<stream<u8>>>", "stream<u8>"),
@@ -351,7 +356,7 @@ fn borrow_stream_and_future_are_refused() {
 }
 
 #[test]
-fn resource_methods_are_left_out() {
+fn a_resource_gets_a_handle_type_its_functions_and_a_drop() {
     let wit = r#"
         package test:res;
         interface api {
@@ -361,14 +366,44 @@ fn resource_methods_are_left_out() {
                 zero: static func() -> counter;
             }
             version: func() -> string;
+            sum: func(counters: list<borrow<counter>>) -> u32;
         }
         world w { export api; }
     "#;
     let wasm = componentize(wit, "w");
     let functions = exported_functions(&wasm).unwrap();
-    let keys: Vec<&str> = functions.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys, ["test:res/api#version"]);
+    let names: Vec<(&str, &str)> = functions
+        .iter()
+        .map(|f| (f.key.as_str(), f.c_name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("test:res/api#[constructor]counter", "api_counter_new"),
+            ("test:res/api#[method]counter.bump", "api_counter_bump"),
+            ("test:res/api#[static]counter.zero", "api_counter_zero"),
+            ("test:res/api#sum", "api_sum"),
+            ("test:res/api#version", "api_version"),
+        ]
+    );
+    let resources = exported_resources(&wasm).unwrap();
+    assert_eq!(
+        resources,
+        [ExportedResource {
+            key: "test:res/api#counter".into(),
+            c_name: "api_counter".into(),
+        }]
+    );
     let header = c_header(&wasm, "res").unwrap();
+    for declaration in [
+        "typedef struct res_api_counter_t {\n    uint32_t handle;\n} res_api_counter_t;",
+        "static inline bool res_api_counter_drop(res_t *self, res_api_counter_t handle, char **error) {\n    return smelt_lib_drop(self, 0, handle.handle, error) == 0;",
+        "static inline bool res_api_counter_new(res_t *self, uint32_t start, res_api_counter_t *ret, char **error) {",
+        "static inline bool res_api_counter_bump(res_t *self, res_api_counter_t self_, uint32_t *ret, char **error) {",
+        "static inline bool res_api_sum(res_t *self, res_list_api_counter_t counters, uint32_t *ret, char **error) {",
+    ] {
+        assert!(header.contains(declaration), "{declaration}\nin:\n{header}");
+    }
     compile(&[("res.h", &header)], "int main(void) { return 0; }\n").unwrap();
 }
 
@@ -764,7 +799,7 @@ fn native_imports_get_declarations_and_glue() {
     let target = crate::target::Target::host().unwrap();
     let wasi = smelt_abi::wasi::WasiConfig::default();
     let keys = ["test:imp/api@0.1.0#run".to_string()];
-    let object = crate::command::compile_library(&wasm, &target, &wasi, &keys).unwrap();
+    let object = crate::command::compile_library(&wasm, &target, &wasi, &keys, &[]).unwrap();
     let object = String::from_utf8_lossy(&object);
     for key in ["log", "test:imp/host@0.1.0#ping"] {
         let symbol = smelt_abi::component::native_import_symbol(key);
@@ -832,7 +867,7 @@ world with-stream { import streams; export api; }
         ),
     ] {
         let wasm = componentize(wit, world);
-        let err = crate::command::compile_library(&wasm, &target, &wasi, &keys)
+        let err = crate::command::compile_library(&wasm, &target, &wasi, &keys, &[])
             .expect_err("refused")
             .to_string();
         assert!(err.contains(expected), "{world}: {err}");

@@ -23,12 +23,13 @@
 //! `malloc`, which the caller owns.
 
 use smelt_abi::component::{
-    Context, LibraryExport, MAX_FLAT_PARAMS, Model, StringEncoding, TrampolineKind, TrampolineRefs,
-    TypeId, TypeTable, ValType, discriminant_size,
+    Context, LibraryExport, MAX_FLAT_PARAMS, Model, ResourceIndex, StringEncoding, TrampolineKind,
+    TrampolineRefs, TypeId, TypeTable, ValType, discriminant_size,
 };
 use smelt_abi::vm::ValRaw;
 
 use super::canonical::{Dst, FlatIter, Side, Src, Transfer};
+use super::handles::Slot;
 use super::trap::ComponentTrap;
 use super::{CoreFunc, Memory, Realloc, Runtime, TrampolineState};
 use crate::traps::{self, Trap};
@@ -115,24 +116,20 @@ fn align_usize(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align
 }
 
-/// The layout of a parameter list as a tuple in memory model `m`: field
-/// offsets, size and alignment, in bytes.
-fn tuple_layout(types: &TypeTable, params: &[TypeId], m: Model) -> (Vec<u32>, u32, u32) {
-    let offsets = types.field_offsets_in(params, m);
-    let align = params
-        .iter()
-        .map(|&p| types.alignment_in(p, m))
-        .max()
-        .unwrap_or(1);
-    let end = match (offsets.last(), params.last()) {
-        (Some(&at), Some(&p)) => at + types.size_in(p, m),
-        _ => 0,
-    };
-    (offsets, smelt_abi::component::align_to(end, align), align)
+/// Whether a value of type `ty` holds resource handles (which only the
+/// adapter moves between handle tables).
+fn holds_handles(types: &TypeTable, ty: TypeId) -> bool {
+    match types.get(ty) {
+        ValType::Own(_) | ValType::Borrow(_) => true,
+        ValType::List(e) => holds_handles(types, *e),
+        ValType::Record(fields) => fields.iter().any(|&f| holds_handles(types, f)),
+        ValType::Variant(cases) => cases.iter().flatten().any(|&c| holds_handles(types, c)),
+        _ => false,
+    }
 }
 
 /// The size and alignment of a parameter list as a tuple in memory model
-/// `m`, in bytes (no allocation, unlike [`tuple_layout`]).
+/// `m`, in bytes (its field offsets: `TypeTable::field_offsets_iter`).
 fn tuple_size(types: &TypeTable, params: &[TypeId], m: Model) -> (u32, u32) {
     let align = params
         .iter()
@@ -188,43 +185,40 @@ impl Runtime {
         let f = &self.desc.funcs[export.func.index()];
         let types = &self.desc.types;
         let lower = types.core_signature_with(f, Context::Lower, false, false);
-        let (guest_offsets, size, align) = tuple_layout(types, &f.params, Model::Guest);
-        let (native_offsets, _, _) = tuple_layout(types, &f.params, Model::Native);
-        let tuple = self.host_alloc(align, size)?;
         let host_memory = self.host_memory;
         let mut alloc = |align, size| self.host_alloc(align, size);
-        for (i, &p) in f.params.iter().enumerate() {
-            // SAFETY: the caller's contract: the parameter is at its native
-            // offset.
-            unsafe {
-                self.lower_native(
-                    p,
-                    args.add(native_offsets[i] as usize),
-                    tuple + guest_offsets[i],
-                    host_memory,
-                    &mut alloc,
-                )
-            }?;
-        }
+        // The flat arguments as the host passes them: in the host memory,
+        // a handle as the host's index (which the adapter lifts).
         let mut values: Vec<ValRaw> = Vec::with_capacity(lower.params.len() + 1);
         if lower.params_indirect {
+            let (size, align) = tuple_size(types, &f.params, Model::Guest);
+            let tuple = self.host_alloc(align, size)?;
+            let guest = types.field_offsets_iter(&f.params, Model::Guest);
+            let native = types.field_offsets_iter(&f.params, Model::Native);
+            for ((&p, g), n) in f.params.iter().zip(guest).zip(native) {
+                // SAFETY: the caller's contract: the parameter is at its
+                // native offset.
+                unsafe {
+                    self.lower_native(p, args.add(n as usize), tuple + g, host_memory, &mut alloc)
+                }?;
+            }
             values.push(ValRaw::from(tuple));
         } else {
-            let host = self.host_side();
-            let cx = Transfer {
-                rt: self,
-                from: &host,
-                to: &host,
-                scope: 0,
-            };
-            for (i, &p) in f.params.iter().enumerate() {
-                cx.value(
-                    p,
-                    &mut Src::Mem(tuple + guest_offsets[i]),
-                    &mut Dst::Flat(&mut values),
-                )
-                .map_err(runtime_trap)?;
+            let mut flat = FlatArgs::new();
+            let native = types.field_offsets_iter(&f.params, Model::Native);
+            for (&p, n) in f.params.iter().zip(native) {
+                // SAFETY: as above.
+                unsafe {
+                    self.flatten_native(
+                        p,
+                        args.add(n as usize),
+                        &mut flat,
+                        Some(host_memory),
+                        &mut alloc,
+                    )
+                }?;
             }
+            values.extend_from_slice(flat.slots(flat.len));
         }
         let out = match f.result {
             Some(r) if lower.results_indirect => {
@@ -266,10 +260,15 @@ impl Runtime {
             return None;
         };
         let f = &self.desc.funcs[func.index()];
+        let types = &self.desc.types;
         if f.async_
             || callee.async_
             || callee.callback
             || callee.string_encoding != StringEncoding::Utf8
+            || f.params
+                .iter()
+                .chain(&f.result)
+                .any(|&t| holds_handles(types, t))
         {
             return None;
         }
@@ -420,6 +419,73 @@ impl Runtime {
         Ok(())
     }
 
+    /// Drops the host's owned handle `handle` of resource type `resource`
+    /// (a library's `P_<resource>_drop`): removes it from the host's
+    /// handle table and runs the resource's destructor, if it has one, in
+    /// the component instance that implements it (CanonicalABI.md
+    /// `canon resource.drop`, with the host as the caller).
+    ///
+    /// # Errors
+    ///
+    /// The outer error, a message, when nothing was dropped: a handle that
+    /// is not an owned handle of `resource` in the host's table, or is lent
+    /// to a call in progress; an implementing instance that may not be
+    /// entered. The inner one when the destructor traps, which poisons the
+    /// implementing instance.
+    ///
+    /// # Safety
+    ///
+    /// This runtime must be current ([`Runtime::enter`]) with its
+    /// initializers run.
+    pub unsafe fn drop_native(
+        &self,
+        resource: ResourceIndex,
+        handle: u32,
+    ) -> Result<Result<(), Trap>, String> {
+        let ty = self.resource(resource);
+        let implementer = (ty.dtor.is_some() && ty.instance != super::HOST)
+            // SAFETY: instance states live as long as the runtime.
+            .then(|| unsafe { &*self.instance(ty.instance) });
+        if implementer.is_some_and(|i| i.poisoned.get()) {
+            return Err(ComponentTrap::CannotEnter.to_string());
+        }
+        let rep = (|| {
+            let mut table = self.host.table.borrow_mut();
+            let (slot, rep) = table.resource(handle, resource)?;
+            match slot {
+                Slot::Own { lend_count: 0, .. } => {}
+                Slot::Own { .. } => return Err(ComponentTrap::OwnBorrowed),
+                _ => return Err(ComponentTrap::NotOwned(handle)),
+            }
+            table.remove(handle)?;
+            Ok(rep)
+        })()
+        .map_err(|e| e.to_string())?;
+        if let Some(drop) = ty.host_drop {
+            drop(rep);
+        }
+        let (Some(dtor), Some(instance)) = (ty.dtor, implementer) else {
+            return Ok(Ok(()));
+        };
+        let mut refused = None;
+        let mut values = [ValRaw::from(rep)];
+        // SAFETY: a destructor takes the i32 representation; a trap in it
+        // unwinds to this `catch`, past frames that own nothing.
+        let caught = unsafe {
+            traps::catch(|| {
+                if let Err(e) = dtor.call(&mut values) {
+                    refused = Some(runtime_trap(e));
+                }
+            })
+        };
+        if let Err(trap) = caught.and_then(|()| refused.map_or(Ok(()), Err)) {
+            self.recover();
+            instance.poisoned.set(true);
+            return Ok(Err(trap));
+        }
+        Ok(Ok(()))
+    }
+
     /// The host as a side of a call, for moving values within the host
     /// memory.
     fn host_side(&self) -> Side<'_> {
@@ -510,12 +576,11 @@ impl Runtime {
                         out.push(0);
                     }
                 }
-                ValType::Own(_)
-                | ValType::Borrow(_)
-                | ValType::Stream(_)
-                | ValType::Future(_)
-                | ValType::ErrorContext => {
-                    unreachable!("the compiler refuses handles in library exports")
+                ValType::Own(_) | ValType::Borrow(_) => {
+                    out.push(u64::from(src.cast::<u32>().read_unaligned()))
+                }
+                ValType::Stream(_) | ValType::Future(_) | ValType::ErrorContext => {
+                    unreachable!("the compiler refuses streams and futures in library exports")
                 }
             }
         }
@@ -1125,15 +1190,13 @@ mod tests {
         let u8_ = t.intern(ValType::U8);
         let s = t.intern(ValType::String);
         let f64_ = t.intern(ValType::F64);
+        let params = [u8_, s, f64_];
+        let offsets = |m| t.field_offsets_iter(&params, m).collect::<Vec<_>>();
         // struct { uint8_t a; string s; double d; }: 0, 8, 24; 32 bytes.
-        assert_eq!(
-            tuple_layout(&t, &[u8_, s, f64_], Model::Native),
-            (vec![0, 8, 24], 32, 8)
-        );
+        assert_eq!(offsets(Model::Native), [0, 8, 24]);
+        assert_eq!(tuple_size(&t, &params, Model::Native), (32, 8));
         // The guest's: 0, 4, 16; 24 bytes.
-        assert_eq!(
-            tuple_layout(&t, &[u8_, s, f64_], Model::Guest),
-            (vec![0, 4, 16], 24, 8)
-        );
+        assert_eq!(offsets(Model::Guest), [0, 4, 16]);
+        assert_eq!(tuple_size(&t, &params, Model::Guest), (24, 8));
     }
 }
