@@ -291,8 +291,16 @@ fn a_c_program_uses_an_exported_resource_through_handles() -> Result<()> {
     let exe = dir.path().join("resources");
     let run = smelt_tests::run(&exe, &[])?;
     let (stdout, _) = clean_run(&run, &exe, "resources.c");
+    assert_resources_output(&stdout);
+    Ok(())
+}
+
+/// Asserts that `stdout`, the output of resources.c or of its Rust twin,
+/// has all 20 checks passed, and the errors of the bad handles and the
+/// trap.
+fn assert_resources_output(stdout: &str) {
     let checks = stdout.lines().filter(|l| l.starts_with("ok: ")).count();
-    assert_eq!(checks, 20, "every check of resources.c passed:\n{stdout}");
+    assert_eq!(checks, 20, "every check passed:\n{stdout}");
     let errors: Vec<&str> = stdout
         .lines()
         .filter(|l| l.starts_with("error: "))
@@ -307,9 +315,8 @@ fn a_c_program_uses_an_exported_resource_through_handles() -> Result<()> {
             "error: the instance trapped in an earlier call (wasm trap: unreachable) and cannot \
              be called again: free it and create another",
         ],
-        "the errors of the bad handles and the trap"
+        "the errors of the bad handles and the trap:\n{stdout}"
     );
-    Ok(())
 }
 
 /// A native import the program does not implement is a link error that
@@ -419,12 +426,23 @@ fn an_executable_links_the_c_code_of_its_imports() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
+/// Builds the Rust program of `tests/library/PROJECT`, whose build script
+/// compiles the component of `tests/library/GUEST` (`WASM.wasm`, passed in
+/// the environment variable `VAR`) with `smelt::Build`, and runs it: its
+/// stdout and stderr, asserted to have succeeded, and cargo's stderr.
+/// Every such program builds in `tests/library/rust/target`, so smelt is
+/// compiled for their build scripts once.
+fn run_rust_program(
+    project: &str,
+    guest: &str,
+    wasm: &str,
+    var: &str,
+) -> Result<(String, String, String)> {
     let root = smelt_tests::repo_root();
-    let guests = smelt_tests::build_guests("tests/library/guest", "wasm32-wasip2")
+    let guests = smelt_tests::build_guests(&format!("tests/library/{guest}"), "wasm32-wasip2")
         .map_err(anyhow::Error::msg)?;
-    let project = root.join("tests/library/rust");
+    let manifest = root.join(format!("tests/library/{project}/Cargo.toml"));
+    let target_dir = root.join("tests/library/rust/target");
     // The runtime library is built beside the smelt executable.
     let smelt = smelt_tests::smelt_bin()?;
     let runtime_dir = smelt.parent().context("the smelt executable's folder")?;
@@ -433,39 +451,47 @@ fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
     let out = Command::new(&cargo)
         .args(["build", "--release", "--locked"])
         .arg("--manifest-path")
-        .arg(project.join("Cargo.toml"))
+        .arg(&manifest)
         .arg("--target-dir")
-        .arg(project.join("target"))
-        .env(
-            "SMELT_LIBRARY_GUEST_WASM",
-            guests.join("smelt_library_guest.wasm"),
-        )
+        .arg(&target_dir)
+        .env(var, guests.join(format!("{wasm}.wasm")))
         .env("SMELT_RUNTIME_DIR", runtime_dir)
         .output()
         .context("failed to run cargo")?;
     let elapsed = started.elapsed();
     if !out.status.success() {
         bail!(
-            "building tests/library/rust failed ({}, after {:.1} s):\n{}{}",
+            "building tests/library/{project} failed ({}, after {:.1} s):\n{}{}",
             smelt_tests::describe(out.status),
             elapsed.as_secs_f64(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let built = String::from_utf8_lossy(&out.stderr);
-    let exe = project.join("target/release/smelt-library-rust");
+    let built = String::from_utf8_lossy(&out.stderr).into_owned();
+    let exe = target_dir.join(format!("release/smelt-library-{project}"));
     let run = Command::new(&exe)
         .output()
         .with_context(|| format!("failed to run {}", exe.display()))?;
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(
         run.status.success(),
         "{} failed ({}):\n{stdout}\n{stderr}\ncargo's output:\n{built}",
         exe.display(),
         smelt_tests::describe(run.status)
     );
+    Ok((stdout, stderr, built))
+}
+
+#[test]
+fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
+    let (stdout, stderr, built) = run_rust_program(
+        "rust",
+        "guest",
+        "smelt_library_guest",
+        "SMELT_LIBRARY_GUEST_WASM",
+    )?;
     assert_eq!(
         stdout,
         expected()?,
@@ -475,6 +501,21 @@ fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
         stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
         "the trap's message:\n{stderr}"
     );
+    Ok(())
+}
+
+/// A Rust program makes the checks of tests/library/c/resources.c through
+/// the bindings `smelt::Build` generates for tests/library/resources
+/// (`tests/library/rust-resources`), with the same output.
+#[test]
+fn a_rust_program_uses_an_exported_resource_through_handles() -> Result<()> {
+    let (stdout, ..) = run_rust_program(
+        "rust-resources",
+        "resources",
+        "smelt_library_resources",
+        "SMELT_LIBRARY_RESOURCES_WASM",
+    )?;
+    assert_resources_output(&stdout);
     Ok(())
 }
 

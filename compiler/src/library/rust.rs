@@ -18,7 +18,16 @@
 //!   `&str`, `list<T>` as `&[T]`, a value holding no string or list by
 //!   value and any other by reference, and returning `Result<T, Trap>`
 //!   with owned values (`String`, `Vec<T>`, `Option`, `Result`, tuples,
-//!   `char`).
+//!   `char`);
+//! - for each resource type of an exported interface, a handle type in its
+//!   interface's module (`counters::Counter`, a `u32` index into the
+//!   instance's handle table): its constructor, methods and static
+//!   functions are methods of `Instance` like the others
+//!   (`counters_counter_new`, `counters_counter_add(&counter, ..)`), an
+//!   `own` parameter takes the handle by value (it moves into the call), a
+//!   `borrow` one by reference, and `Instance::<iface>_<resource>_drop`
+//!   drops one, running the component's destructor. Dropping the Rust
+//!   value does not drop the handle.
 //!
 //! Each named type has a `#[repr(C)]` twin in the native layout
 //! ([`native_layout`], the C header's), checked by a `const` assertion of
@@ -31,7 +40,7 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
-use wit_parser::{Resolve, Type, TypeDefKind, TypeId, TypeOwner};
+use wit_parser::{Handle, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
 
 use super::layout::{discriminant, native_layout};
 use super::names::snake;
@@ -82,6 +91,18 @@ pub fn rust_bindings(wasm: &[u8], name: &str) -> Result<String, LibraryError> {
             });
         }
         generator.method(number, function, &method)?;
+    }
+    for (number, resource) in library.resources.iter().enumerate() {
+        generator.function = resource.key.clone();
+        let method = format!("{}_drop", method_name(&resource.c_name));
+        if !method_names.insert(method.clone()) {
+            return Err(LibraryError::NameClash {
+                name: method,
+                first: "an exported function".into(),
+                second: format!("the destructor of resource {}", resource.key),
+            });
+        }
+        generator.drop_method(number, resource.id, &method)?;
     }
     generator.finish(name)
 }
@@ -203,6 +224,14 @@ impl Generator<'_> {
                     self.define(id)?;
                     self.path_of(id, at)
                 }
+                TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
+                    let r = *r;
+                    self.owned(&Type::Id(r), at)?
+                }
+                TypeDefKind::Resource => {
+                    self.define_resource(id)?;
+                    self.path_of(id, at)
+                }
                 _ => return Err(self.unsupported(names::wit(self.resolve, ty))),
             },
         })
@@ -228,7 +257,7 @@ impl Generator<'_> {
         match self.dealias(*ty) {
             Type::String => false,
             Type::Id(id) => match &self.resolve.types[id].kind {
-                TypeDefKind::List(_) => false,
+                TypeDefKind::List(_) | TypeDefKind::Handle(_) | TypeDefKind::Resource => false,
                 TypeDefKind::Option(t) => self.is_plain(t),
                 TypeDefKind::Result(r) => r.ok.iter().chain(&r.err).all(|t| self.is_plain(t)),
                 TypeDefKind::Tuple(t) => t.types.iter().all(|t| self.is_plain(t)),
@@ -493,6 +522,98 @@ impl ::std::ops::Not for {name} {{
         Ok(())
     }
 
+    /// Defines the handle type of resource `id`.
+    fn define_resource(&mut self, id: TypeId) -> Result<(), LibraryError> {
+        if !self.done.insert(id) {
+            return Ok(());
+        }
+        let Some(resource) = self.library.resources.iter().find(|r| r.id == id) else {
+            return Err(self.unsupported(format!(
+                "{} (a resource of no exported interface)",
+                names::wit(self.resolve, &Type::Id(id))
+            )));
+        };
+        let def = &self.resolve.types[id];
+        let wit_name = def.name.clone().unwrap_or_default();
+        let name = camel(&wit_name);
+        let at = match self.module_of(id).as_str() {
+            "" => At::Top,
+            _ => At::Module,
+        };
+        let abi = format!("{}__smelt", at.root());
+        let drop = format!("{}_drop", method_name(&resource.c_name));
+        let mut out = String::new();
+        if let Some(text) = &def.docs.contents {
+            for line in text.lines() {
+                writeln!(out, "/// {line}").unwrap();
+            }
+            writeln!(out, "///").unwrap();
+        }
+        writeln!(
+            out,
+            "/// A handle of WIT resource `{wit_name}` (`{key}`): an index into the
+/// instance's handle table. A handle a function returns is owned: it is
+/// the caller's until it is passed where an `own<{wit_name}>` is taken (the
+/// call takes it) or given to `Instance::{drop}`, which runs the
+/// component's destructor. Dropping this value does not drop the handle;
+/// a clone is the same handle.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct {name}(u32);
+
+impl {name} {{
+    /// The index in the instance's handle table.
+    pub fn handle(&self) -> u32 {{
+        self.0
+    }}
+}}
+",
+            key = resource.key
+        )
+        .unwrap();
+        write_impls(
+            &mut out,
+            &name,
+            "u32",
+            &abi,
+            "self.0",
+            &format!("{name}(raw)"),
+        );
+        let module = self.module_of(id);
+        if module.is_empty() && ["Config", "Instance", "Trap"].contains(&name.as_str()) {
+            return Err(LibraryError::NameClash {
+                name,
+                first: "the bindings' own type".into(),
+                second: format!("the world's resource `{wit_name}`"),
+            });
+        }
+        self.module(&module).push_str(&out);
+        Ok(())
+    }
+
+    /// The method `method` that drops a handle of resource `id`, number
+    /// `number`.
+    fn drop_method(&mut self, number: usize, id: TypeId, method: &str) -> Result<(), LibraryError> {
+        let ty = self.owned(&Type::Id(id), At::Top)?;
+        writeln!(
+            self.methods,
+            "    /// Drops the owned handle `handle`, running the resource's destructor in
+    /// the component (resource number {number}).
+    ///
+    /// # Errors
+    ///
+    /// The handle is not an owned handle of this instance (moved into a call,
+    /// or dropped already), or the destructor trapped (the instance may not
+    /// be called again).
+    pub fn {method}(&mut self, handle: {ty}) -> ::std::result::Result<(), Trap> {{
+        self.drop_handle({number}, handle.handle())
+    }}
+"
+        )
+        .unwrap();
+        Ok(())
+    }
+
     /// The method of exported function `function`, number `number`.
     fn method(
         &mut self,
@@ -523,6 +644,26 @@ impl ::std::ops::Not for {name} {{
                         format!("[{element}]"),
                         name.clone(),
                     )
+                }
+                // A borrowed handle by reference; an owned one (the
+                // resource's type itself, or `own<r>`) by value: it moves.
+                Type::Id(id)
+                    if matches!(
+                        resolve.types[id].kind,
+                        TypeDefKind::Handle(Handle::Borrow(_))
+                    ) =>
+                {
+                    let owned = self.owned(&ty, At::Top)?;
+                    (format!("&{owned}"), owned, name.clone())
+                }
+                Type::Id(id)
+                    if matches!(
+                        resolve.types[id].kind,
+                        TypeDefKind::Resource | TypeDefKind::Handle(Handle::Own(_))
+                    ) =>
+                {
+                    let owned = self.owned(&ty, At::Top)?;
+                    (owned.clone(), owned, format!("&{name}"))
                 }
                 _ if self.is_plain(&ty) => {
                     let owned = self.owned(&ty, At::Top)?;

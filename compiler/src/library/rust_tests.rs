@@ -129,22 +129,54 @@ fn names_like_the_standard_library_s_do_not_shadow_it() {
 }
 
 #[test]
-fn resources_are_refused_naming_the_function() {
+fn resources_get_handle_types_and_drop_methods() {
     let wit = r#"
         package test:res;
         interface api {
             resource counter {
                 constructor(start: u32);
+                add: func(n: u32) -> u32;
+                absorb: func(other: counter);
+                zero: static func() -> counter;
             }
+            record named {
+                name: string,
+                counter: counter,
+            }
+            total: func(counters: list<borrow<counter>>) -> u32;
+            make: func(name: string) -> named;
+            split: func(c: borrow<counter>) -> result<counter, string>;
         }
         world w { export api; }
     "#;
     let wasm = componentize(wit, "w");
-    match rust_bindings(&wasm, "res") {
-        Err(LibraryError::Unsupported { function, what }) => {
-            assert_eq!(function, "test:res/api#[constructor]counter");
-            assert_eq!(what, "own<counter>");
-        }
-        other => panic!("expected Unsupported, got {other:?}"),
+    let bindings = rust_bindings(&wasm, "res").unwrap();
+    for expected in [
+        "pub struct Counter(u32);",
+        "pub fn api_counter_new(&mut self, start: u32) -> ::std::result::Result<api::Counter, Trap>",
+        "pub fn api_counter_add(&mut self, self_: &api::Counter, n: u32)",
+        "pub fn api_counter_absorb(&mut self, self_: &api::Counter, other: api::Counter)",
+        "pub fn api_total(&mut self, counters: &[api::Counter])",
+        "pub fn api_counter_drop(&mut self, handle: api::Counter) -> ::std::result::Result<(), Trap>",
+    ] {
+        assert!(bindings.contains(expected), "{expected}\nin:\n{bindings}");
     }
+    // The calls type-check: a borrow by reference, an own by value.
+    compile(
+        &bindings,
+        "pub fn use_it(i: &mut Instance) -> Result<u32, Trap> {
+            let a = i.api_counter_new(1)?;
+            let b = i.api_counter_zero()?;
+            let n = i.api_counter_add(&a, 2)?;
+            i.api_counter_absorb(&a, b)?;
+            let named = i.api_make(\"x\")?;
+            let total = i.api_total(&[a.clone(), named.counter])?;
+            if let Ok(c) = i.api_split(&a)? {
+                i.api_counter_drop(c)?;
+            }
+            i.api_counter_drop(a)?;
+            Ok(n + total)
+        }",
+    )
+    .unwrap();
 }
