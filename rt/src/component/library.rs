@@ -26,6 +26,8 @@ use smelt_abi::component::{
     Context, LibraryExport, MAX_FLAT_PARAMS, Model, ResourceIndex, StringEncoding, TrampolineKind,
     TrampolineRefs, TypeId, TypeTable, ValType, discriminant_size,
 };
+use std::rc::Rc;
+
 use smelt_abi::vm::ValRaw;
 
 use super::canonical::{Dst, FlatIter, Side, Src, Transfer};
@@ -175,7 +177,9 @@ impl Runtime {
             if cache.len() <= at {
                 cache.resize(at + 1, None);
             }
-            *cache[at].get_or_insert_with(|| self.direct_callee(export))
+            cache[at]
+                .get_or_insert_with(|| self.direct_callee(export).map(Rc::new))
+                .clone()
         };
         if let Some(direct) = direct {
             // SAFETY: forwarded from the caller.
@@ -288,7 +292,12 @@ impl Runtime {
             return None;
         }
         let lift = &state.sigs.as_deref()?.lift;
+        let (params_size, params_align) = tuple_size(types, &f.params, Model::Guest);
         Some(Direct {
+            native_offsets: types.field_offsets_iter(&f.params, Model::Native).collect(),
+            guest_offsets: types.field_offsets_iter(&f.params, Model::Guest).collect(),
+            params_size,
+            params_align,
             params_indirect: lift.params_indirect,
             results_indirect: lift.results_indirect,
             results: lift.results.len(),
@@ -317,7 +326,6 @@ impl Runtime {
             return Err(runtime_trap(ComponentTrap::CannotEnter));
         }
         let f = &self.desc.funcs[export.func.index()];
-        let types = &self.desc.types;
         let mut flat = FlatArgs::new();
         // Lowering may fail without a trap (a string that is not UTF-8):
         // the reason is kept here, and the call is not made.
@@ -353,21 +361,19 @@ impl Runtime {
         // caller's contract on `args` and `ret`.
         let caught = unsafe {
             traps::catch(|| {
+                let native = direct.native_offsets.iter();
                 let lowered = if direct.params_indirect {
-                    let (size, align) = tuple_size(types, &f.params, Model::Guest);
-                    alloc(align, size).and_then(|tuple| {
+                    alloc(direct.params_align, direct.params_size).and_then(|tuple| {
                         let mem = memory.expect("validated: indirect parameters need a memory");
-                        let guest = types.field_offsets_iter(&f.params, Model::Guest);
-                        let native = types.field_offsets_iter(&f.params, Model::Native);
-                        for ((&p, g), n) in f.params.iter().zip(guest).zip(native) {
+                        let guest = direct.guest_offsets.iter();
+                        for ((&p, &g), &n) in f.params.iter().zip(guest).zip(native) {
                             self.lower_native(p, args.add(n as usize), tuple + g, mem, &mut alloc)?;
                         }
                         flat.push(u64::from(tuple));
                         Ok(())
                     })
                 } else {
-                    let native = types.field_offsets_iter(&f.params, Model::Native);
-                    f.params.iter().zip(native).try_for_each(|(&p, at)| {
+                    f.params.iter().zip(native).try_for_each(|(&p, &at)| {
                         self.flatten_native(p, args.add(at as usize), &mut flat, memory, &mut alloc)
                     })
                 };
@@ -1159,9 +1165,18 @@ impl Runtime {
     }
 }
 
-/// The callee of a call that may take the direct path.
-#[derive(Clone, Copy)]
+/// The callee of a call that may take the direct path, with the layout of
+/// its parameters computed once.
 pub(super) struct Direct {
+    /// The offset of each parameter in the native parameter struct, in
+    /// bytes.
+    native_offsets: Box<[u32]>,
+    /// The offset of each parameter in the guest's parameter tuple (when
+    /// they are passed in its memory), in bytes.
+    guest_offsets: Box<[u32]>,
+    /// The size and alignment of that tuple, in bytes.
+    params_size: u32,
+    params_align: u32,
     /// Its component instance.
     instance: &'static super::InstanceState,
     /// Whether its parameters are passed in its memory (one pointer).

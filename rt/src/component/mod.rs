@@ -373,7 +373,7 @@ pub struct Runtime {
     /// For each export adapter a library has called, by trampoline index:
     /// whether its calls take the direct path, and its callee's
     /// references then (worked out at the first call).
-    library_direct: RefCell<Vec<Option<Option<library::Direct>>>>,
+    library_direct: RefCell<Vec<Option<Option<Rc<library::Direct>>>>>,
 }
 
 thread_local! {
