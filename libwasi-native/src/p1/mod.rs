@@ -66,6 +66,7 @@ use table::FdTable;
     non_camel_case_types
 )]
 pub mod bindings {
+    use super::memory::Int;
     use super::{Fault, Memory, call};
     use smelt_abi::vm::ValRaw;
     include!(concat!(env!("OUT_DIR"), "/bindings_p1.rs"));
