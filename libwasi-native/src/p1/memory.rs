@@ -271,3 +271,61 @@ impl Memory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` `iovec`s at 0 of a memory of 256 bytes: buffer `i` at `64 + 8 * i`,
+    /// `i` bytes long.
+    fn memory_with_iovecs(bytes: &mut [u8; 256], n: u32) -> Memory {
+        let mem = Memory::over(bytes);
+        for i in 0..n {
+            mem.write::<u32>(8 * i, 64 + 8 * i).unwrap();
+            mem.write::<u32>(8 * i + 4, i).unwrap();
+        }
+        mem
+    }
+
+    /// Up to `INLINE_IOVECS` on the stack and more on the heap give the same
+    /// `iovec`s.
+    #[test]
+    fn iovecs_on_the_stack_and_on_the_heap() {
+        let mut bytes = [0u8; 256];
+        let base = bytes.as_mut_ptr() as usize;
+        for n in [0, 1, INLINE_IOVECS as u32, INLINE_IOVECS as u32 + 1, 20] {
+            let mem = memory_with_iovecs(&mut bytes, n);
+            let got = mem
+                .with_iovecs(0, n, |v| {
+                    v.iter()
+                        .map(|v| (v.iov_base as usize - base, v.iov_len))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap();
+            let want: Vec<_> = (0..n as usize).map(|i| (64 + 8 * i, i)).collect();
+            assert_eq!(got, want, "{n} iovecs");
+        }
+    }
+
+    /// A misaligned or out-of-bounds array, or a buffer out of bounds,
+    /// traps, inline or not.
+    #[test]
+    fn iovecs_out_of_bounds_trap() {
+        let mut bytes = [0u8; 256];
+        for n in [2, INLINE_IOVECS as u32 + 2] {
+            let mem = memory_with_iovecs(&mut bytes, n);
+            mem.write::<u32>(8 * (n - 1) + 4, 1000).unwrap();
+            let trap = |r: P1Result<()>| matches!(r, Err(Fault::Trap(_)));
+            assert!(trap(mem.with_iovecs(0, n, |_| ())), "a buffer past the end");
+            assert!(trap(mem.with_iovecs(2, 1, |_| ())), "a misaligned array");
+            assert!(
+                trap(mem.with_iovecs(0, 40, |_| ())),
+                "an array past the end"
+            );
+            assert!(
+                trap(mem.with_iovecs(0, u32::MAX, |_| ())),
+                "an array too long"
+            );
+        }
+    }
+}
