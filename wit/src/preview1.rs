@@ -239,6 +239,32 @@ impl Gen<'_> {
                 writeln!(store, "        self.{f}.store(mem, at + {off})?;").unwrap();
             }
         }
+        // A record of integers only (`filestat`, `fdstat`, `iovec`, ...) is
+        // read and written through one bounds check of its whole size,
+        // its fields at constant offsets in that slice.
+        if fields.iter().all(|(_, t)| w.int(t).is_some()) {
+            load = "        let b = mem.slice(at, Self::SIZE)?;\n".to_string();
+            store = "        let b = mem.slice_mut(at, Self::SIZE)?;\n".to_string();
+            let mut fields_load = String::new();
+            for ((f, t), off) in fields.iter().zip(&offsets) {
+                let f = ident(f);
+                let ty = w.int(t).expect("an integer").rust();
+                let bytes = format!("b[{off}..][..<{ty} as Int>::SIZE as usize]");
+                writeln!(
+                    fields_load,
+                    "            {f}: <{ty} as Int>::from_le(&{bytes}),"
+                )
+                .unwrap();
+                writeln!(
+                    store,
+                    "        <{ty} as Int>::to_le(self.{f}, &mut {bytes});"
+                )
+                .unwrap();
+            }
+            writeln!(load, "        Ok(Self {{\n{fields_load}        }})").unwrap();
+        } else {
+            load = format!("        Ok(Self {{\n{load}        }})\n");
+        }
         writeln!(
             self.out,
             "impl {rust} {{
@@ -247,11 +273,11 @@ impl Gen<'_> {
     /// Alignment in memory, in bytes.
     pub const ALIGN: u32 = {align};
     /// Reads one at `at` (checked for alignment and bounds by the caller).
+    #[inline]
     pub fn load(mem: &Memory, at: u32) -> Result<Self, Fault> {{
-        Ok(Self {{
-{load}        }})
-    }}
+{load}    }}
     /// Writes it at `at` (checked for alignment and bounds by the caller).
+    #[inline]
     pub fn store(&self, mem: &Memory, at: u32) -> Result<(), Fault> {{
 {store}        Ok(())
     }}
@@ -495,7 +521,8 @@ impl Gen<'_> {
 
 /// Generates `libwasi-native`'s preview1 bindings (see the module
 /// documentation). The code expects, where it is included, `Memory`
-/// (bounds-checked guest memory with `read`/`write`/`store`/`check`),
+/// (bounds-checked guest memory with `read`/`write`/`store`/`check`/
+/// `slice`/`slice_mut`), `Int` (an integer's `SIZE`, `from_le`, `to_le`),
 /// `Fault` (`Errno(u16)` or a trap), `ValRaw`, and `call(name, args, n,
 /// results, f)`, which finds the host state and the memory and turns `f`'s
 /// outcome into the errno result or a trap.

@@ -129,6 +129,17 @@ pub(crate) fn stat_at_link(
             }
         }
     }
+    // One name in the base directory (the common case: a `stat` of a file
+    // of a preopened directory): no resolution, no allocation, its C
+    // string on the stack. It is what `resolve` makes of such a name,
+    // unless it is a symbolic link to follow.
+    if let Some(name) = base_name(path, &mut [0; 256]) {
+        let st = fstatat(at.dir, name, libc::AT_SYMLINK_NOFOLLOW)?;
+        let link = is_symlink(&st);
+        if !(follow && link) {
+            return Ok((st, link));
+        }
+    }
     // One component (or no `openat2`): the last component is stated as
     // it is, without a `readlinkat` to ask whether it is a symbolic link;
     // only when it is one that must be followed is it expanded.
@@ -143,6 +154,18 @@ pub(crate) fn stat_at_link(
         return Err(Errno(libc::ENOTDIR));
     }
     Ok((st, link))
+}
+
+/// `path` as a C string in `buf` when it is one name of the directory it
+/// is resolved beneath, as [`Beneath::resolve`] would leave it: not empty,
+/// without `/` or NUL, not `..`, shorter than `buf`.
+fn base_name<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b core::ffi::CStr> {
+    if path.is_empty() || path.len() >= buf.len() || path == b".." || path.contains(&b'/') {
+        return None;
+    }
+    buf[..path.len()].copy_from_slice(path);
+    buf[path.len()] = 0;
+    core::ffi::CStr::from_bytes_with_nul(&buf[..=path.len()]).ok()
 }
 
 /// `set-times-at`: sets the access and modification times of `path`.

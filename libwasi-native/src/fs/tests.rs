@@ -226,6 +226,40 @@ fn symlinks_out_of_the_sandbox_are_refused() {
     );
 }
 
+/// `stat_at` of one name states it in the base directory without
+/// resolving it (`fs::path::base_name`): the names that must still be
+/// resolved, or refused, are.
+#[test]
+fn stat_of_one_name_is_as_resolved() {
+    let (_root, dir) = sandbox("stat-one-name");
+    for s in STRATEGIES {
+        let st = stat_at(at(&dir, s), "b", false).unwrap();
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
+        let st = stat_at(at(&dir, s), "link-b", false).unwrap();
+        assert_eq!(descriptor_type(st.st_mode), FileType::SymbolicLink);
+        let st = stat_at(at(&dir, s), "link-b", true).unwrap();
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
+        let st = stat_at(at(&dir, s), ".", false).unwrap();
+        assert_eq!(descriptor_type(st.st_mode), FileType::Directory, "{s:?}");
+        assert_eq!(stat_at(at(&dir, s), "", false).err(), Some(E::NoEntry));
+        assert_eq!(
+            stat_at(at(&dir, s), "..", false).err(),
+            Some(E::NotPermitted)
+        );
+        assert_eq!(
+            stat_at(at(&dir, s), "a\0b", false).err(),
+            Some(Errno(libc::EINVAL))
+        );
+        assert_eq!(stat_at(at(&dir, s), "none", true).err(), Some(E::NoEntry));
+        assert_eq!(stat_at(at(&dir, s), "self", true).err(), Some(E::Loop));
+        let long = "x".repeat(300);
+        assert_eq!(
+            stat_at(at(&dir, s), &long, false).err(),
+            Some(Errno(libc::ENAMETOOLONG))
+        );
+    }
+}
+
 #[test]
 fn symlinks_inside_the_sandbox_are_followed() {
     let (_root, dir) = sandbox("symlink-in");

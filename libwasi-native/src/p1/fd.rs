@@ -424,12 +424,13 @@ impl Preview1Fd for Preview1Host {
     ) -> P1Result<u32> {
         let entry = self.fd(fd)?;
         check_open(&entry, Flags::READ)?;
-        let v = mem.iovecs(iovs, iovs_len)?;
-        let at = self::offset(offset)?;
-        // SAFETY: the buffers are guest memory, checked to be in bounds.
-        io(&entry, libc::POLLIN, |fd| unsafe {
-            libc::preadv(fd, v.as_ptr(), v.len() as libc::c_int, at)
-        })
+        mem.with_iovecs(iovs, iovs_len, |v| {
+            let at = self::offset(offset)?;
+            // SAFETY: the buffers are guest memory, checked to be in bounds.
+            io(&entry, libc::POLLIN, |fd| unsafe {
+                libc::preadv(fd, v.as_ptr(), v.len() as libc::c_int, at)
+            })
+        })?
     }
 
     fn fd_prestat_get(&self, _: &Memory, fd: u32) -> P1Result<Prestat> {
@@ -459,22 +460,24 @@ impl Preview1Fd for Preview1Host {
     ) -> P1Result<u32> {
         let entry = self.fd(fd)?;
         check_open(&entry, Flags::WRITE)?;
-        let v = mem.iovecs(iovs, iovs_len)?;
-        let at = self::offset(offset)?;
-        // SAFETY: the buffers are guest memory, checked to be in bounds.
-        io(&entry, libc::POLLOUT, |fd| unsafe {
-            libc::pwritev(fd, v.as_ptr(), v.len() as libc::c_int, at)
-        })
+        mem.with_iovecs(iovs, iovs_len, |v| {
+            let at = self::offset(offset)?;
+            // SAFETY: the buffers are guest memory, checked to be in bounds.
+            io(&entry, libc::POLLOUT, |fd| unsafe {
+                libc::pwritev(fd, v.as_ptr(), v.len() as libc::c_int, at)
+            })
+        })?
     }
 
     fn fd_read(&self, mem: &Memory, fd: u32, iovs: u32, iovs_len: u32) -> P1Result<u32> {
         let entry = self.fd(fd)?;
         check_open(&entry, Flags::READ)?;
-        let v = mem.iovecs(iovs, iovs_len)?;
-        // SAFETY: the buffers are guest memory, checked to be in bounds.
-        io(&entry, libc::POLLIN, |fd| unsafe {
-            libc::readv(fd, v.as_ptr(), v.len() as libc::c_int)
-        })
+        mem.with_iovecs(iovs, iovs_len, |v| {
+            // SAFETY: the buffers are guest memory, checked to be in bounds.
+            io(&entry, libc::POLLIN, |fd| unsafe {
+                libc::readv(fd, v.as_ptr(), v.len() as libc::c_int)
+            })
+        })?
     }
 
     fn fd_readdir(
@@ -527,10 +530,11 @@ impl Preview1Fd for Preview1Host {
     fn fd_write(&self, mem: &Memory, fd: u32, iovs: u32, iovs_len: u32) -> P1Result<u32> {
         let entry = self.fd(fd)?;
         check_open(&entry, Flags::WRITE)?;
-        let v = mem.iovecs(iovs, iovs_len)?;
-        // SAFETY: the buffers are guest memory, checked to be in bounds.
-        io(&entry, libc::POLLOUT, |fd| unsafe {
-            libc::writev(fd, v.as_ptr(), v.len() as libc::c_int)
-        })
+        mem.with_iovecs(iovs, iovs_len, |v| {
+            // SAFETY: the buffers are guest memory, checked to be in bounds.
+            io(&entry, libc::POLLOUT, |fd| unsafe {
+                libc::writev(fd, v.as_ptr(), v.len() as libc::c_int)
+            })
+        })?
     }
 }

@@ -66,6 +66,7 @@ use table::FdTable;
     non_camel_case_types
 )]
 pub mod bindings {
+    use super::memory::Int;
     use super::{Fault, Memory, call};
     use smelt_abi::vm::ValRaw;
     include!(concat!(env!("OUT_DIR"), "/bindings_p1.rs"));
@@ -160,8 +161,11 @@ pub unsafe fn call(
     results: *mut ValRaw,
     f: impl FnOnce(&Preview1Host, &Memory, &[ValRaw]) -> P1Result<()>,
 ) -> u32 {
+    // Borrowed, not cloned: the thread's host state keeps its `Arc` for
+    // the whole run (only `run` and a thread's start set it, before the
+    // guest runs), and a host call never re-enters.
     let host = crate::host();
-    let Some(p1) = host.preview1.clone() else {
+    let Some(p1) = host.preview1.as_deref() else {
         smelt_rt::traps::set_pending(format!(
             "wasi_snapshot_preview1::{name}: smelt bug: the preview1 host is not running"
         ));
@@ -169,7 +173,7 @@ pub unsafe fn call(
     };
     // SAFETY: guaranteed by the caller.
     let a = unsafe { core::slice::from_raw_parts(args, n) };
-    let errno = match f(&p1, &p1.memory(), a) {
+    let errno = match f(p1, &p1.memory(), a) {
         Ok(()) => 0,
         Err(Fault::Errno(e)) if name != "proc_exit" => e,
         Err(Fault::Errno(e)) => {
