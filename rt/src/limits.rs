@@ -252,11 +252,23 @@ impl Drop for Deadline {
 ///
 /// `store` must be the calling thread's live store context, and stay live
 /// until the returned value is dropped.
+#[inline]
 pub unsafe fn enter(store: *mut VMStoreContext) -> Option<Deadline> {
     let ms = TIMEOUT_MS.load(Ordering::Relaxed);
     if ms == 0 {
         return None;
     }
+    // SAFETY: the caller's contract.
+    unsafe { watch(store, ms) }
+}
+
+/// [`enter`] under a time limit of `ms` milliseconds.
+///
+/// # Safety
+///
+/// As [`enter`].
+#[cold]
+unsafe fn watch(store: *mut VMStoreContext, ms: u64) -> Option<Deadline> {
     // SAFETY: `store` is this thread's live store context.
     let flag = unsafe { &raw mut (*store).interrupt } as usize;
     // SAFETY: as above; the timer writes the word atomically too.

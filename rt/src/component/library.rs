@@ -46,6 +46,7 @@ enum GuestBytes<'a> {
 
 impl GuestBytes<'_> {
     /// The bytes `[at, at + size)`.
+    #[inline]
     fn read(&self, at: u32, size: u32) -> Result<&[u8], Trap> {
         match *self {
             GuestBytes::Memory(mem) => {
@@ -104,6 +105,7 @@ impl FlatArgs {
 
 /// A trap of the runtime's own making (a value the callee's lifting or
 /// the host memory rejects), as the call's error.
+#[cold]
 fn runtime_trap(e: ComponentTrap) -> Trap {
     Trap {
         code: smelt_abi::trap::TrapCode::Runtime,
