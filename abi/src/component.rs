@@ -172,9 +172,21 @@ pub fn join(a: FlatType, b: FlatType) -> FlatType {
     }
 }
 
-/// Rounds `n` up to a multiple of `align` (a power of two).
+/// Rounds `n` up to a multiple of `align` (a power of two: a mask, not a
+/// division).
+#[inline]
 pub fn align_to(n: u32, align: u32) -> u32 {
-    n.div_ceil(align) * align
+    debug_assert!(align.is_power_of_two());
+    (n + (align - 1)) & !(align - 1)
+}
+
+/// Whether `n` is a multiple of `align` (a power of two: a mask, not a
+/// division, which the run-time checks of guest pointers would pay on
+/// every value they move).
+#[inline]
+pub fn is_aligned(n: u32, align: u32) -> bool {
+    debug_assert!(align.is_power_of_two());
+    n & (align - 1) == 0
 }
 
 /// The size of a variant's discriminant for `cases` cases, in bytes.

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use smelt_abi::component::{
     CanonOptions, Context, CoreSignature, FuncType, FuncTypeIndex, MAX_FLAT_PARAMS, SideRefs,
     StringEncoding, TrampolineKind, TrampolineRefs, TypeId, TypeTable, UTF16_TAG, ValType,
-    discriminant_size,
+    discriminant_size, is_aligned,
 };
 use smelt_abi::vm::ValRaw;
 
@@ -41,9 +41,10 @@ use super::{
 /// Longest string the canonical ABI allows, in bytes.
 const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
 
-/// `n` rounded up to a multiple of `align`, if it fits.
+/// `n` rounded up to a multiple of `align` (a power of two), if it fits.
 pub fn align_up(n: u32, align: u32) -> Option<u32> {
-    n.checked_next_multiple_of(align)
+    debug_assert!(align.is_power_of_two());
+    Some(n.checked_add(align - 1)? & !(align - 1))
 }
 
 /// Sizes, alignments, flat counts and offsets of every type of a table,
@@ -515,7 +516,7 @@ impl Transfer<'_> {
         purpose: Purpose,
     ) -> Result<(), ComponentTrap> {
         let host = self.from.host;
-        if !ptr.is_multiple_of(align) {
+        if !is_aligned(ptr, align) {
             return Err(if host {
                 ComponentTrap::ReallocUnaligned
             } else {
@@ -555,7 +556,7 @@ impl Transfer<'_> {
         let size = self.rt.layouts.size[elem as usize];
         let align = self.rt.layouts.align[elem as usize];
         let byte_len = u64::from(len) * u64::from(size);
-        if ptr % align != 0 {
+        if !is_aligned(ptr, align) {
             return Err(ComponentTrap::UnalignedPointer);
         }
         if !self.from.memory().contains(u64::from(ptr), byte_len) {
@@ -610,7 +611,7 @@ impl Transfer<'_> {
             }
             StringEncoding::Latin1Utf16 => (Simple::Latin1, tagged, u64::from(tagged), 2),
         };
-        if !ptr.is_multiple_of(align) {
+        if !is_aligned(ptr, align) {
             return Err(ComponentTrap::UnalignedPointer);
         }
         if !self.from.memory().contains(u64::from(ptr), byte_len) {
@@ -983,7 +984,7 @@ impl Call {
         };
         let caller_tuple = if lower.params_indirect {
             let ptr = args[0] as u32;
-            if !ptr.is_multiple_of(tuple_align) {
+            if !is_aligned(ptr, tuple_align) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             if !caller
@@ -1041,7 +1042,7 @@ impl Call {
         let mut results_iter = FlatIter { values, pos: 0 };
         let mut src = if indirect {
             let ptr = values[0] as u32;
-            if !ptr.is_multiple_of(rt.layouts.align(r)) {
+            if !is_aligned(ptr, rt.layouts.align(r)) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             if !callee
@@ -1057,7 +1058,7 @@ impl Call {
         let mut flat_out = Vec::new();
         let mut dst = if lower.results_indirect {
             let ptr = self.args[lower.params.len() - 1] as u32;
-            if !ptr.is_multiple_of(rt.layouts.align(r)) {
+            if !is_aligned(ptr, rt.layouts.align(r)) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             if !caller

@@ -221,7 +221,7 @@ impl Cx<'_> {
         unsafe { realloc.call(&mut values) }?;
         self.instance.may_leave.set(true);
         let ptr = values[0] as u32;
-        if !ptr.is_multiple_of(align) {
+        if !smelt_abi::component::is_aligned(ptr, align) {
             return Err(ComponentTrap::ReallocUnaligned.into());
         }
         if !self.memory()?.contains(u64::from(ptr), u64::from(size)) {
@@ -267,9 +267,9 @@ pub trait Lower: Layout + Sized {
     fn store(self, cx: &mut Cx<'_>, addr: u32) -> HostResult<()>;
 }
 
-/// Rounds `n` up to a multiple of `align`.
+/// Rounds `n` up to a multiple of `align` (a power of two).
 pub const fn align_to(n: u32, align: u32) -> u32 {
-    n.div_ceil(align) * align
+    (n + (align - 1)) & !(align - 1)
 }
 
 /// The larger of two numbers.

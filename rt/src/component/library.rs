@@ -115,9 +115,11 @@ fn runtime_trap(e: ComponentTrap) -> Trap {
     }
 }
 
-/// Rounds `n` up to a multiple of `align`, in native sizes.
+/// Rounds `n` up to a multiple of `align` (a power of two), in native
+/// sizes.
 fn align_usize(n: usize, align: usize) -> usize {
-    n.div_ceil(align) * align
+    debug_assert!(align.is_power_of_two());
+    (n + (align - 1)) & !(align - 1)
 }
 
 /// Whether a value of type `ty` holds resource handles (which only the
@@ -345,7 +347,7 @@ impl Runtime {
             unsafe { f.call(&mut v) }.map_err(runtime_trap)?;
             instance.may_leave.set(true);
             let ptr = v[0] as u32;
-            if !ptr.is_multiple_of(align) {
+            if !smelt_abi::component::is_aligned(ptr, align) {
                 return Err(runtime_trap(ComponentTrap::ReallocUnaligned));
             }
             if !mem.contains(u64::from(ptr), u64::from(size)) {
@@ -1047,7 +1049,7 @@ impl Runtime {
             };
             if lower.results_indirect {
                 let ptr = args[n_params] as u32;
-                if !ptr.is_multiple_of(types.alignment(r)) {
+                if !smelt_abi::component::is_aligned(ptr, types.alignment(r)) {
                     return Err(ComponentTrap::UnalignedPointer);
                 }
                 back.value(r, &mut Src::Mem(out), &mut Dst::Mem(ptr))
@@ -1092,7 +1094,7 @@ impl Runtime {
         let mut flat = FlatIter::new(args);
         let caller_tuple = if params_indirect {
             let ptr = args[0] as u32;
-            if !ptr.is_multiple_of(align) {
+            if !smelt_abi::component::is_aligned(ptr, align) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             Some(ptr)

@@ -1002,7 +1002,7 @@ impl Op<'_> {
         {
             let align = rt.layouts.align(t);
             let size = rt.layouts.size(t);
-            if !ptr.is_multiple_of(align) {
+            if !smelt_abi::component::is_aligned(ptr, align) {
                 return Err(ComponentTrap::UnalignedPointer);
             }
             let mem = self.memory.expect("validated: a memory option");
