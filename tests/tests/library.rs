@@ -22,10 +22,11 @@
 //!
 //! From Rust: `tests/library/rust`, whose `build.rs` compiles the same
 //! component with `smelt::Build` and whose `main` makes the same calls
-//! through the generated bindings, must print the same output. It is
-//! built and run for this machine's target only (a build script links for
-//! the target cargo builds for, and the test builds for the host), whatever
-//! the test target is.
+//! through the generated bindings, must print the same output; so must
+//! `tests/library/rust-resources`, the Rust twin of resources.c. They are
+//! built with `cargo build --target` for the test target (linked by its C
+//! compiler, with its runtime library from `target/TRIPLE/release`) and run
+//! under qemu-user for another architecture.
 
 use std::path::Path;
 use std::process::Command;
@@ -426,10 +427,11 @@ fn an_executable_links_the_c_code_of_its_imports() -> Result<()> {
     Ok(())
 }
 
-/// Builds the Rust program of `tests/library/PROJECT`, whose build script
-/// compiles the component of `tests/library/GUEST` (`WASM.wasm`, passed in
-/// the environment variable `VAR`) with `smelt::Build`, and runs it: its
-/// stdout and stderr, asserted to have succeeded, and cargo's stderr.
+/// Builds the Rust program of `tests/library/PROJECT` for the test target,
+/// whose build script compiles the component of `tests/library/GUEST`
+/// (`WASM.wasm`, passed in the environment variable `VAR`) with
+/// `smelt::Build`, and runs it (under qemu-user for another architecture):
+/// its stdout and stderr, asserted to have succeeded, and cargo's stderr.
 /// Every such program builds in `tests/library/rust/target`, so smelt is
 /// compiled for their build scripts once.
 fn run_rust_program(
@@ -443,21 +445,49 @@ fn run_rust_program(
         .map_err(anyhow::Error::msg)?;
     let manifest = root.join(format!("tests/library/{project}/Cargo.toml"));
     let target_dir = root.join("tests/library/rust/target");
-    // The runtime library is built beside the smelt executable.
-    let smelt = smelt_tests::smelt_bin()?;
-    let runtime_dir = smelt.parent().context("the smelt executable's folder")?;
+    let target = smelt_tests::test_target()?;
+    let triple = target.triple().to_string();
+    if triple.ends_with("-musl") {
+        bail!(
+            "libraries are tested on the glibc targets (see the module documentation), not {triple}"
+        );
+    }
+    let host = smelt::target::Target::host()?.triple().to_string() == triple;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let started = std::time::Instant::now();
-    let out = Command::new(&cargo)
+    let mut build = Command::new(&cargo);
+    build
         .args(["build", "--release", "--locked"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir)
-        .env(var, guests.join(format!("{wasm}.wasm")))
-        .env("SMELT_RUNTIME_DIR", runtime_dir)
-        .output()
-        .context("failed to run cargo")?;
+        .env(var, guests.join(format!("{wasm}.wasm")));
+    let exe = if host {
+        // The runtime library is built beside the smelt executable.
+        let smelt = smelt_tests::smelt_bin()?;
+        build.env(
+            "SMELT_RUNTIME_DIR",
+            smelt.parent().context("the smelt executable's folder")?,
+        );
+        target_dir.join(format!("release/smelt-library-{project}"))
+    } else {
+        // Another target's, where tests/run.sh builds it; the program is
+        // linked by the target's C compiler, as smelt links.
+        let linker = format!(
+            "CARGO_TARGET_{}_LINKER",
+            triple.to_uppercase().replace('-', "_")
+        );
+        build
+            .args(["--target", &triple])
+            .env(linker, &target.spec().link.linker)
+            .env(
+                "SMELT_RUNTIME_DIR",
+                root.join(format!("target/{triple}/release")),
+            );
+        target_dir.join(format!("{triple}/release/smelt-library-{project}"))
+    };
+    let started = std::time::Instant::now();
+    let out = build.output().context("failed to run cargo")?;
     let elapsed = started.elapsed();
     if !out.status.success() {
         bail!(
@@ -469,10 +499,7 @@ fn run_rust_program(
         );
     }
     let built = String::from_utf8_lossy(&out.stderr).into_owned();
-    let exe = target_dir.join(format!("release/smelt-library-{project}"));
-    let run = Command::new(&exe)
-        .output()
-        .with_context(|| format!("failed to run {}", exe.display()))?;
+    let run = smelt_tests::run(&exe, &[])?;
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(
