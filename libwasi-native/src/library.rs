@@ -341,7 +341,12 @@ pub unsafe extern "C" fn smelt_lib_drop(
                 .resources
                 .get(resource as usize)
                 .ok_or_else(|| format!("no resource number {resource}"))?;
-            rt.drop_native(resource.resource, handle)
+            rt.drop_native(resource.resource, handle).map_err(|e| {
+                format!(
+                    "cannot drop handle {handle} of resource `{}`: {e}",
+                    resource.key
+                )
+            })
         })
     }
 }

@@ -309,8 +309,10 @@ fn assert_resources_output(stdout: &str) {
     assert_eq!(
         errors,
         [
-            "error: unknown handle index 2",
-            "error: unknown handle index 3",
+            "error: cannot drop handle 2 of resource `test:resources/counters@0.1.0#counter`: \
+             unknown handle index 2",
+            "error: cannot drop handle 3 of resource `test:resources/counters@0.1.0#counter`: \
+             unknown handle index 3",
             "error: wasm trap: unknown handle index 3",
             "error: wasm trap: unreachable",
             "error: the instance trapped in an earlier call (wasm trap: unreachable) and cannot \
