@@ -148,15 +148,16 @@ pub fn exported_resources(wasm: &[u8]) -> Result<Vec<ExportedResource>, LibraryE
 /// function's number for `smelt_lib_call` is its index in the result.
 ///
 /// A resource's constructor, methods and static functions are among them;
-/// getters and setters (WIT's `@since`-gated accessors) are left out.
+/// accessor functions (getters and setters) are left out.
 ///
 /// # Errors
 ///
 /// [`LibraryError::NotAComponent`] and [`LibraryError::Decode`] when
 /// `wasm` is not a component whose WIT decodes; [`LibraryError::Unsupported`]
-/// when an exported function's parameters or result hold `own`/`borrow`
-/// handles, `stream`, `future`, `error-context`, `map`, a fixed-length list,
-/// or `flags` with more than 32 labels.
+/// when an exported function's parameters or result hold a handle of a
+/// resource the component imports, `stream`, `future`, `error-context`,
+/// `map`, a fixed-length list, or `flags` with more than 32 labels, or
+/// when a native import's hold any handle.
 pub fn exported_functions(wasm: &[u8]) -> Result<Vec<ExportedFunction>, LibraryError> {
     let library = Library::decode(wasm)?;
     Ok(library

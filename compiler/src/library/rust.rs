@@ -510,15 +510,28 @@ impl ::std::ops::Not for {name} {{
             layout.size, layout.align
         )
         .unwrap();
+        self.add_item(id, name, &format!("type `{wit_name}`"), &out)
+    }
+
+    /// Adds `item`, the definition of the Rust type `name` of WIT type
+    /// `id` (`what`, for the error), to the module of `id`: an error if it
+    /// is at the top and would be named like the bindings' own types.
+    fn add_item(
+        &mut self,
+        id: TypeId,
+        name: String,
+        what: &str,
+        item: &str,
+    ) -> Result<(), LibraryError> {
         let module = self.module_of(id);
         if module.is_empty() && ["Config", "Instance", "Trap"].contains(&name.as_str()) {
             return Err(LibraryError::NameClash {
                 name,
                 first: "the bindings' own type".into(),
-                second: format!("the world's type `{wit_name}`"),
+                second: format!("the world's {what}"),
             });
         }
-        self.module(&module).push_str(&out);
+        self.module(&module).push_str(item);
         Ok(())
     }
 
@@ -579,16 +592,7 @@ impl {name} {{
             "self.0",
             &format!("{name}(raw)"),
         );
-        let module = self.module_of(id);
-        if module.is_empty() && ["Config", "Instance", "Trap"].contains(&name.as_str()) {
-            return Err(LibraryError::NameClash {
-                name,
-                first: "the bindings' own type".into(),
-                second: format!("the world's resource `{wit_name}`"),
-            });
-        }
-        self.module(&module).push_str(&out);
-        Ok(())
+        self.add_item(id, name, &format!("resource `{wit_name}`"), &out)
     }
 
     /// The method `method` that drops a handle of resource `id`, number
