@@ -319,8 +319,17 @@ def main() -> int:
     config.wasm_multi_value = True
     engine = wasmtime.Engine(config)
 
-    work = args.keep or tempfile.mkdtemp(prefix="smelt-differential-")
-    os.makedirs(work, exist_ok=True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return run_cases(args, tools, wasmtime, engine, args.keep)
+    with tempfile.TemporaryDirectory(prefix="smelt-differential-") as work:
+        return run_cases(args, tools, wasmtime, engine, work)
+
+
+def run_cases(args, tools: str, wasmtime, engine, work: str) -> int:
+    """Generates the modules of `args.seed`.. (`args.count` of them), writes
+    their scripts in `work`, runs them through `smelt wast` and reports the
+    differences; the exit status of the run."""
     scripts = []
     modules = skipped = calls = 0
     for seed in range(args.seed, args.seed + args.count):
