@@ -26,7 +26,6 @@ use smelt_abi::component::{
     Context, LibraryExport, MAX_FLAT_PARAMS, Model, ResourceIndex, StringEncoding, TrampolineKind,
     TrampolineRefs, TypeId, TypeTable, ValType, discriminant_size,
 };
-use std::rc::Rc;
 
 use smelt_abi::vm::ValRaw;
 
@@ -179,15 +178,18 @@ impl Runtime {
             let mut cache = self.library_direct.borrow_mut();
             let at = export.trampoline.index();
             if cache.len() <= at {
-                cache.resize(at + 1, None);
+                cache.resize_with(at + 1, || None);
             }
             cache[at]
-                .get_or_insert_with(|| self.direct_callee(export).map(Rc::new))
-                .clone()
+                .get_or_insert_with(|| self.direct_callee(export).map(Box::new))
+                .as_deref()
+                .map(core::ptr::from_ref)
         };
         if let Some(direct) = direct {
-            // SAFETY: forwarded from the caller.
-            return unsafe { self.call_direct(export, &direct, args, ret) };
+            // SAFETY: forwarded from the caller; an entry of the cache is
+            // set once and lives as long as the runtime, and its `Box`
+            // does not move when the vector grows.
+            return unsafe { self.call_direct(export, &*direct, args, ret) };
         }
         self.host_bump.set(0);
         let f = &self.desc.funcs[export.func.index()];
@@ -406,8 +408,8 @@ impl Runtime {
                     }
                 }
                 if let Some(post) = direct.post_return {
-                    let mut values = [0 as ValRaw; 2];
-                    values[..results.len()].copy_from_slice(results);
+                    // Its parameters are the flat results (at most one).
+                    let mut values = [results.first().copied().unwrap_or(0 as ValRaw), 0];
                     instance.may_leave.set(false);
                     if let Err(e) = post.call(&mut values) {
                         refused.get_or_insert(runtime_trap(e));
@@ -746,75 +748,68 @@ impl Runtime {
     ) -> Result<(), Trap> {
         let types = &self.desc.types;
         match types.get(ty) {
-            ValType::String | ValType::List(_) => {
+            ValType::String => {
                 let pair = src.read(at, 8)?;
                 let ptr = u32::from_le_bytes(pair[..4].try_into().expect("4 bytes"));
                 let len = u32::from_le_bytes(pair[4..].try_into().expect("4 bytes"));
-                let (elem, elem_native, elem_align) = match types.get(ty) {
-                    ValType::List(e) => (
-                        Some(*e),
-                        types.size_in(*e, Model::Native) as usize,
-                        types.alignment_in(*e, Model::Native) as usize,
-                    ),
-                    _ => (None, 1, 1),
-                };
-                let elem_guest = elem.map_or(1, |e| types.size(e));
-                let bytes = len as usize * elem_native;
-                // A string gets a NUL after it, for C; an empty list a
-                // valid pointer all the same (`free` takes it).
-                let alloc = align_usize(bytes + usize::from(elem.is_none()), elem_align).max(1);
+                let text = src.read(ptr, len)?;
+                // CanonicalABI.md `load_string_from_range`: a string that
+                // is not UTF-8 traps (`is_ascii` first: cheaper for short
+                // strings, which are mostly ASCII).
+                if !text.is_ascii()
+                    && let Err(e) = core::str::from_utf8(text)
+                {
+                    return Err(runtime_trap(ComponentTrap::InvalidUtf8(e.to_string())));
+                }
+                // A string gets a NUL after it, for C.
+                // SAFETY: plain allocation; checked for null below.
+                let out = unsafe { libc::malloc(text.len() + 1) }.cast::<u8>();
+                if out.is_null() {
+                    return Err(runtime_trap(ComponentTrap::ListOutOfBounds { host: true }));
+                }
+                // SAFETY: `out` has `len + 1` bytes; `dst` has room for a
+                // pointer and a length.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len());
+                    *out.add(text.len()) = 0;
+                    dst.cast::<*mut u8>().write_unaligned(out);
+                    dst.add(8).cast::<usize>().write_unaligned(text.len());
+                }
+            }
+            &ValType::List(e) => {
+                let pair = src.read(at, 8)?;
+                let ptr = u32::from_le_bytes(pair[..4].try_into().expect("4 bytes"));
+                let len = u32::from_le_bytes(pair[4..].try_into().expect("4 bytes"));
+                let elem_native = types.size_in(e, Model::Native) as usize;
+                let elem_align = types.alignment_in(e, Model::Native) as usize;
+                let elem_guest = types.size(e);
+                // An empty list gets a valid pointer all the same (`free`
+                // takes it).
+                let alloc = align_usize(len as usize * elem_native, elem_align).max(1);
                 // SAFETY: plain allocation; checked for null below.
                 let out = unsafe { libc::malloc(alloc) }.cast::<u8>();
                 if out.is_null() {
                     return Err(runtime_trap(ComponentTrap::ListOutOfBounds { host: true }));
                 }
-                match elem {
-                    None => {
-                        let text = match src.read(ptr, len) {
-                            Ok(text) => text,
-                            Err(e) => {
-                                // SAFETY: allocated above.
-                                unsafe { libc::free(out.cast()) };
-                                return Err(e);
+                for i in 0..len {
+                    let lifted = elem_guest
+                        .checked_mul(i)
+                        .and_then(|o| ptr.checked_add(o))
+                        .ok_or_else(|| runtime_trap(ComponentTrap::ListOutOfBounds { host: false }))
+                        .and_then(|at| {
+                            // SAFETY: element `i` of the new list.
+                            unsafe {
+                                self.lift_native(e, src, at, out.add(i as usize * elem_native))
                             }
-                        };
-                        // SAFETY: `out` has `len + 1` bytes.
-                        unsafe {
-                            core::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len());
-                            *out.add(text.len()) = 0;
+                        });
+                    if let Err(trap) = lifted {
+                        for j in 0..i {
+                            // SAFETY: the elements lifted so far.
+                            unsafe { self.free_native(e, out.add(j as usize * elem_native)) };
                         }
-                    }
-                    Some(e) => {
-                        for i in 0..len {
-                            let lifted = elem_guest
-                                .checked_mul(i)
-                                .and_then(|o| ptr.checked_add(o))
-                                .ok_or_else(|| {
-                                    runtime_trap(ComponentTrap::ListOutOfBounds { host: false })
-                                })
-                                .and_then(|at| {
-                                    // SAFETY: element `i` of the new list.
-                                    unsafe {
-                                        self.lift_native(
-                                            e,
-                                            src,
-                                            at,
-                                            out.add(i as usize * elem_native),
-                                        )
-                                    }
-                                });
-                            if let Err(trap) = lifted {
-                                for j in 0..i {
-                                    // SAFETY: the elements lifted so far.
-                                    unsafe {
-                                        self.free_native(e, out.add(j as usize * elem_native))
-                                    };
-                                }
-                                // SAFETY: allocated above.
-                                unsafe { libc::free(out.cast()) };
-                                return Err(trap);
-                            }
-                        }
+                        // SAFETY: allocated above.
+                        unsafe { libc::free(out.cast()) };
+                        return Err(trap);
                     }
                 }
                 // SAFETY: `dst` has room for a pointer and a length.

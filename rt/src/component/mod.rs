@@ -65,6 +65,7 @@ impl CoreFunc {
     ///
     /// `values` must have room for the function's parameters and results,
     /// with the parameters of its type.
+    #[inline]
     pub unsafe fn call(&self, values: &mut [ValRaw]) -> Result<(), ComponentTrap> {
         match *self {
             // SAFETY: guaranteed by the caller.
@@ -373,7 +374,7 @@ pub struct Runtime {
     /// For each export adapter a library has called, by trampoline index:
     /// whether its calls take the direct path, and its callee's
     /// references then (worked out at the first call).
-    library_direct: RefCell<Vec<Option<Option<Rc<library::Direct>>>>>,
+    library_direct: RefCell<Vec<Option<Option<Box<library::Direct>>>>>,
 }
 
 thread_local! {
