@@ -232,6 +232,10 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
             stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
             "the trap's message ({path}):\n{stderr}"
         );
+        assert!(
+            stderr.contains("text.not-utf8() trapped: wasm trap: invalid utf-8"),
+            "the trap of a result that is not UTF-8 ({path}):\n{stderr}"
+        );
     }
     Ok(())
 }
@@ -562,6 +566,10 @@ fn a_rust_program_calls_the_component_through_build_rs() -> Result<()> {
     assert!(
         stderr.contains("wasm trap: unreachable") && stderr.contains("#boom"),
         "the trap's message:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("text.not-utf8() trapped: wasm trap: invalid utf-8"),
+        "the trap of a result that is not UTF-8:\n{stderr}"
     );
     Ok(())
 }

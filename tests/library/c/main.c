@@ -496,5 +496,18 @@ int main(void) {
     shapes_string_free(&s);
     shapes_free(b);
     printf("b: freed\n");
+
+    /* A result string that is not UTF-8 is a trap too (CanonicalABI.md
+     * load_string_from_range), with nothing written at *ret. */
+    shapes_t *c = instantiate("c", NULL, 0);
+    s.ptr = NULL;
+    ok = shapes_text_not_utf8(c, &s, &error);
+    printf("c: text.not-utf8() -> %s", ok ? "no trap" : "trap");
+    if (!ok && s.ptr != NULL) printf(" (but *ret was written)");
+    end();
+    if (error != NULL) fprintf(stderr, "text.not-utf8() trapped: %s\n", error);
+    free(error);
+    shapes_free(c);
+    printf("c: freed\n");
     return 0;
 }

@@ -82,6 +82,12 @@ impl text::Guest for Lib {
     fn boom(n: u32) -> u32 {
         native::boom(n)
     }
+
+    fn not_utf8() -> String {
+        // SAFETY: none: the point is a string that is not UTF-8, which the
+        // canonical ABI must refuse when it lifts the result.
+        unsafe { String::from_utf8_unchecked(vec![b'a', 0xff, b'b']) }
+    }
 }
 
 fn point_in(p: Point) -> native::Point {

@@ -355,4 +355,18 @@ fn main() {
     line("b", call, string(&check("b", call, b.text_greet("again"))));
     drop(b);
     println!("b: freed");
+
+    // A result string that is not UTF-8 is a trap too (CanonicalABI.md
+    // `load_string_from_range`).
+    let mut c = instantiate("c", &[]);
+    let outcome = match c.text_not_utf8() {
+        Ok(_) => "no trap",
+        Err(trap) => {
+            eprintln!("text.not-utf8() trapped: {trap}");
+            "trap"
+        }
+    };
+    line("c", "text.not-utf8()", outcome.to_owned());
+    drop(c);
+    println!("c: freed");
 }

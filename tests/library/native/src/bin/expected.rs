@@ -349,4 +349,9 @@ fn main() {
     // The other instance is unaffected.
     line(b, "text.greet(\"again\")", string(&lib::greet("again")));
     println!("b: freed");
+
+    // The component's `not-utf8` returns bytes that are not UTF-8, which
+    // safe Rust cannot make into a `String`: lifting its result traps.
+    line("c", "text.not-utf8()", "trap".to_owned());
+    println!("c: freed");
 }
