@@ -64,6 +64,11 @@ entity_index! {
     ComponentInstanceIndex
 }
 
+/// The instance number standing for the host (its own instance is not
+/// numbered): the implementer of WASI's resource types and of those the
+/// user's native code implements ([`InitOp::Resource`]'s `instance`).
+pub const HOST_INSTANCE: ComponentInstanceIndex = ComponentInstanceIndex::from_u32(u32::MAX);
+
 entity_index! {
     /// A core module instance, in the order [`InitOp::CoreInstance`]
     /// creates them.

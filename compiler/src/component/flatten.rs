@@ -18,14 +18,14 @@
 //!
 //! Nesting is followed by recursion, bounded by [`MAX_DEPTH`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use cranelift_entity::EntityRef;
 use smelt_abi::component::{
     Builtin, BuiltinOp, CanonOptions, ComponentInstanceIndex, Context, CoreInstanceIndex,
-    CoreSignature, FlatType, FuncTypeIndex, InitOp, Ref, ResourceIndex, SideRefs, StringEncoding,
-    TrampolineIndex, TrampolineKind, TrampolineRefs, TypeId, ValType,
+    CoreSignature, FlatType, FuncType, FuncTypeIndex, HOST_INSTANCE, InitOp, Ref, ResourceIndex,
+    SideRefs, StringEncoding, TrampolineIndex, TrampolineKind, TrampolineRefs, TypeId, ValType,
 };
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId,
@@ -337,6 +337,9 @@ pub struct Flattener<'a, 'data> {
     /// Whether the root component's imports that are not WASI interfaces
     /// are native functions of the user's (see [`Flattener::with_native_imports`]).
     native_imports: bool,
+    /// The resource types of the native imports, which the user's native
+    /// code implements (their handles may cross to it).
+    native_resources: HashSet<ResourceIndex>,
     /// The component instances being instantiated, innermost last.
     parents: Vec<ComponentInstanceIndex>,
 }
@@ -360,6 +363,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             depth: 0,
             host: false,
             native_imports: false,
+            native_resources: HashSet::new(),
             parents: Vec::new(),
         }
     }
@@ -1314,16 +1318,12 @@ impl<'a, 'data> Flattener<'a, 'data> {
                             ItemDef::Func(self.native_func(f, format!("{name}#{export}"), *id)?)
                         }
                         ComponentEntityType::Type {
-                            created: ComponentAnyTypeId::Resource(_),
+                            created: ComponentAnyTypeId::Resource(id),
                             ..
                         } => {
-                            return link_error(
-                                format!(
-                                    "the component imports resource `{export}` of `{name}`: \
-                                     native imports of resources are not supported yet"
-                                ),
-                                f.offset,
-                            );
+                            let r = self.native_resource(f, name, export);
+                            f.resources.insert(id.resource(), r);
+                            ItemDef::Type(TypeDef::Resource(r))
                         }
                         ComponentEntityType::Type { .. } => ItemDef::Type(TypeDef::Other),
                         _ => {
@@ -1351,6 +1351,38 @@ impl<'a, 'data> Flattener<'a, 'data> {
         }
     }
 
+    /// A new resource type `resource` of the native import `import`, which
+    /// the user's native code implements: the host's, its handles'
+    /// representations the implementation's own, and its destructor the
+    /// native function `<import>#[dtor]<resource>`, of type `func(rep:
+    /// u32)` (the glue of the header's `P_impl_<interface>_<resource>_drop`).
+    fn native_resource(&mut self, f: &Frame<'_>, import: &str, resource: &str) -> ResourceIndex {
+        let rep = self.state.types.unlabeled(ValType::U32);
+        let ty = self.state.types.func(FuncType {
+            params: vec![rep],
+            result: None,
+            async_: false,
+        });
+        // The runtime calls the destructor itself (a `resource.drop` of
+        // the last handle): no code, no type for `call_indirect`.
+        let options = self.options(f, &[]).expect("no options to check");
+        let kind = TrampolineKind::Native {
+            key: format!("{import}#[dtor]{resource}"),
+            ty,
+            options: options.abi(),
+        };
+        let refs = TrampolineRefs::Host(side_refs(f.instance, &options));
+        let dtor = self.new_trampoline(kind, None, u32::MAX, refs);
+        let r = ResourceIndex::from_u32(self.state.resources);
+        self.state.resources += 1;
+        self.ops.push(InitOp::Resource {
+            instance: HOST_INSTANCE,
+            dtor: Ref::Trampoline(dtor),
+        });
+        self.native_resources.insert(r);
+        r
+    }
+
     /// The native function `key` of type `id` (as `f` sees it).
     fn native_func(
         &mut self,
@@ -1370,7 +1402,7 @@ impl<'a, 'data> Flattener<'a, 'data> {
             .params
             .iter()
             .chain(&fty.result)
-            .find_map(|&t| not_native(table, t))
+            .find_map(|&t| not_native(table, &self.native_resources, t))
         {
             return link_error(
                 format!(
@@ -1424,17 +1456,26 @@ fn bind_instance(f: &mut Frame<'_>, ty: ComponentInstanceTypeId, def: &InstanceD
     }
 }
 
-/// What in type `ty` native code cannot pass (a handle, a stream, a
-/// future or an error context), if anything.
-fn not_native(table: &smelt_abi::component::TypeTable, ty: TypeId) -> Option<&'static str> {
+/// What in type `ty` native code cannot pass (a handle of a resource
+/// type that is not one of `native`, those native code implements; a
+/// stream, a future or an error context), if anything.
+fn not_native(
+    table: &smelt_abi::component::TypeTable,
+    native: &HashSet<ResourceIndex>,
+    ty: TypeId,
+) -> Option<&'static str> {
+    let inner = |t: TypeId| not_native(table, native, t);
     match table.get(ty) {
-        ValType::Own(_) | ValType::Borrow(_) => Some("a resource handle"),
+        ValType::Own(r) | ValType::Borrow(r) if native.contains(r) => None,
+        ValType::Own(_) | ValType::Borrow(_) => {
+            Some("a handle of a resource that native code does not implement")
+        }
         ValType::Stream(_) => Some("a stream"),
         ValType::Future(_) => Some("a future"),
         ValType::ErrorContext => Some("an error-context"),
-        ValType::List(e) => not_native(table, *e),
-        ValType::Record(fields) => fields.iter().find_map(|&t| not_native(table, t)),
-        ValType::Variant(cases) => cases.iter().flatten().find_map(|&t| not_native(table, t)),
+        ValType::List(e) => inner(*e),
+        ValType::Record(fields) => fields.iter().find_map(|&t| inner(t)),
+        ValType::Variant(cases) => cases.iter().flatten().find_map(|&t| inner(t)),
         _ => None,
     }
 }

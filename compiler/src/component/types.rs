@@ -65,6 +65,12 @@ impl TypeInterner {
         id
     }
 
+    /// Interns a type that has no labels (a primitive type, a list, a
+    /// handle).
+    pub fn unlabeled(&mut self, ty: ValType) -> TypeId {
+        self.intern(ty, Labels::None)
+    }
+
     /// Interns a function type; returns its index in
     /// `ComponentDesc::funcs`.
     pub fn func(&mut self, ty: FuncType) -> FuncTypeIndex {

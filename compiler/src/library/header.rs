@@ -21,7 +21,7 @@ use wit_parser::{Handle, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
 
 use super::layout::{NativeLayout, discriminant, native_layout, record_layout};
 use super::names::{self, member, snake, upper};
-use super::{Library, LibraryError, LibraryFunction};
+use super::{Library, LibraryError, LibraryFunction, LibraryResource};
 
 /// The C header of the component `wasm` as a component library whose C
 /// names start with `prefix` (`P`: `P_t`, `P_new`,
@@ -49,6 +49,7 @@ pub fn c_header(wasm: &[u8], prefix: &str) -> Result<String, LibraryError> {
     for function in &library.imports {
         generator.import(function)?;
     }
+    generator.native_resources()?;
     Ok(generator.finish())
 }
 
@@ -71,6 +72,7 @@ pub fn c_header_of_imports(wasm: &[u8], prefix: &str) -> Result<String, LibraryE
     for function in &library.imports {
         generator.import(function)?;
     }
+    generator.native_resources()?;
     Ok(generator.finish())
 }
 
@@ -171,6 +173,18 @@ impl<'a> Generator<'a> {
             generator.define(&name, "the header's own definitions")?;
         }
         Ok(generator)
+    }
+
+    /// Makes the handle type and destructor of every resource the program
+    /// implements, those no imported function uses included: the
+    /// component may drop their handles all the same.
+    fn native_resources(&mut self) -> Result<(), LibraryError> {
+        let library = self.library;
+        for resource in &library.native_resources {
+            self.function = resource.key.clone();
+            self.c_type(&Type::Id(resource.id))?;
+        }
+        Ok(())
     }
 
     /// Records that file-scope identifier `name` is defined for `what`.
@@ -363,6 +377,9 @@ impl<'a> Generator<'a> {
     /// the resource's number.
     fn resource(&mut self, id: TypeId) -> Result<CType, LibraryError> {
         let library = self.library;
+        if let Some(resource) = library.native_resources.iter().find(|r| r.id == id) {
+            return self.native_resource(resource);
+        }
         let Some((number, resource)) = library
             .resources
             .iter()
@@ -420,6 +437,78 @@ impl<'a> Generator<'a> {
         Ok(CType {
             spell,
             mangle: resource.c_name.clone(),
+            key: resource.key.clone(),
+            free: None,
+        })
+    }
+
+    /// The handle type of `resource`, which the program implements (a
+    /// resource of a native import's interface),
+    /// `P_impl_<interface>_<resource>_t`: the representation the
+    /// implementation chose. Declares its destructor
+    /// `P_impl_<interface>_<resource>_drop`, which the program implements
+    /// too, and defines its glue (the native import
+    /// `<import>#[dtor]<resource>`, of type `func(rep: u32)`).
+    fn native_resource(&mut self, resource: &LibraryResource) -> Result<CType, LibraryError> {
+        let (p, m) = (self.prefix, self.macro_prefix.clone());
+        let spell = format!("{p}_impl_{}_t", resource.c_name);
+        let drop = format!("{p}_impl_{}_drop", resource.c_name);
+        let what = format!("imported resource {}", resource.key);
+        self.define(&spell, &what)?;
+        self.define(&drop, &what)?;
+        let name = self.resolve.types[resource.id]
+            .name
+            .as_deref()
+            .unwrap_or("resource");
+        self.comment(self.resolve.types[resource.id].docs.contents.as_deref());
+        let t = &mut self.types;
+        writeln!(
+            t,
+            "/* resource {key}: implemented by the program. A handle is the\n \
+             * representation the implementation chose for a resource (an index into\n \
+             * a table of its own, for example). One it returns (from the constructor,\n \
+             * or as an own<{name}> in a result) is the component's from then on, until\n \
+             * the component drops it: then {drop} is called. One it receives as an\n \
+             * own<{name}> argument is the implementation's again (no {drop} follows);\n \
+             * as a borrow<{name}> argument, it is only lent for the call. */",
+            key = resource.key,
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "typedef struct {spell} {{\n    uint32_t rep;\n}} {spell};"
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "{m}_STATIC_ASSERT(sizeof({spell}) == 4 && {m}_ALIGNOF({spell}) == 4, \"{spell}: native layout of a handle\");\n"
+        )
+        .unwrap();
+        let f = &mut self.imports;
+        writeln!(
+            f,
+            "/* {key}: the destructor (Explainer.md `resource.drop`), called when the\n \
+             * component drops the last handle of `self_`.\n \
+             * Imported: the program implements it.\n \
+             */\nvoid {drop}({spell} self_);\n",
+            key = resource.key,
+        )
+        .unwrap();
+        let (import, item) = resource
+            .key
+            .rsplit_once('#')
+            .expect("a resource's key is <import>#<resource>");
+        let symbol = smelt_abi::component::native_import_symbol(&format!("{import}#[dtor]{item}"));
+        let g = &mut self.glue;
+        writeln!(g, "void {symbol}(const void *args, void *ret);").unwrap();
+        writeln!(
+            g,
+            "void {symbol}(const void *args, void *ret) {{\n    (void)ret;\n    {drop}(*(const {spell} *)args);\n}}\n"
+        )
+        .unwrap();
+        Ok(CType {
+            spell,
+            mangle: format!("impl_{}", resource.c_name),
             key: resource.key.clone(),
             free: None,
         })

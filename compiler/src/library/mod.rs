@@ -22,9 +22,12 @@
 //! constructor, methods and static functions are exported functions (their
 //! keys end in `#[constructor]r`, `#[method]r.f`, `#[static]r.f`), and its
 //! handles (`own<r>`, `borrow<r>`) are `uint32_t` indices into the host's
-//! handle table. A function whose types hold a handle of a resource the
-//! component imports, a `stream`, a `future` or an `error-context` is
-//! refused, and so is a native import whose types hold any handle.
+//! handle table. A resource type of a native import's interface is the
+//! native code's: its handles there are the representations the
+//! implementation chose, and its destructor is one more native function.
+//! A function whose types hold a handle of another resource the component
+//! imports (WASI's), a `stream`, a `future` or an `error-context` is
+//! refused.
 
 mod build;
 mod header;
@@ -157,7 +160,8 @@ pub fn exported_resources(wasm: &[u8]) -> Result<Vec<ExportedResource>, LibraryE
 /// when an exported function's parameters or result hold a handle of a
 /// resource the component imports, `stream`, `future`, `error-context`,
 /// `map`, a fixed-length list, or `flags` with more than 32 labels, or
-/// when a native import's hold any handle.
+/// when a native import's hold such types or a handle of a resource that
+/// no native import defines.
 pub fn exported_functions(wasm: &[u8]) -> Result<Vec<ExportedFunction>, LibraryError> {
     let library = Library::decode(wasm)?;
     Ok(library
@@ -185,13 +189,18 @@ struct Library {
     imports: Vec<LibraryFunction>,
     /// The resource types of the exported interfaces, sorted by key.
     resources: Vec<LibraryResource>,
+    /// The resource types of the native imports' interfaces, which the
+    /// user's code implements, sorted by key.
+    native_resources: Vec<LibraryResource>,
     /// The C name (snake case, no prefix) of each interface that an
     /// exported function or a type they use belongs to.
     interface_names: HashMap<InterfaceId, String>,
 }
 
-/// A resource type of an exported interface of a [`Library`].
+/// A resource type of an exported interface of a [`Library`], or of one of
+/// its native imports.
 struct LibraryResource {
+    /// `"<export or import name>#<resource name>"`.
     key: String,
     /// Its WIT type definition.
     id: wit_parser::TypeId,
@@ -275,8 +284,10 @@ impl Library {
         }
         let exported_resources: HashSet<wit_parser::TypeId> =
             resources.iter().map(|&(.., id)| id).collect();
-        // The native imports: every import but WASI's.
+        // The native imports: every import but WASI's, with the resource
+        // types of their interfaces, which native code implements.
         let mut imported = Vec::new();
+        let mut native_resources = Vec::new();
         for (key, item) in &resolve.worlds[world].imports {
             match item {
                 WorldItem::Function(function) => imported.push((None, function)),
@@ -289,19 +300,30 @@ impl Library {
                     for function in resolve.interfaces[*id].functions.values() {
                         imported.push((Some((import.clone(), scope.clone())), function));
                     }
+                    for (name, &ty) in &resolve.interfaces[*id].types {
+                        if resolve.types[ty].kind == TypeDefKind::Resource {
+                            native_resources.push((
+                                import.clone(),
+                                scope.clone(),
+                                name.clone(),
+                                ty,
+                            ));
+                        }
+                    }
                 }
                 WorldItem::Type { .. } => {}
             }
         }
+        let implemented: HashSet<wit_parser::TypeId> =
+            native_resources.iter().map(|&(.., id)| id).collect();
 
         // Every interface whose name a C name will use.
         let mut scopes = Vec::new();
-        for (_, scope, ..) in &resources {
+        for (_, scope, ..) in resources.iter().chain(&native_resources) {
             if !scopes.contains(scope) {
                 scopes.push(scope.clone());
             }
         }
-        let no_handles = HashSet::new();
         let exported_functions = found.iter().map(|f| (f, false));
         let imported_functions = imported.iter().map(|f| (f, true));
         for ((export, function), imported) in exported_functions.chain(imported_functions) {
@@ -321,7 +343,7 @@ impl Library {
                 function: &key,
                 scopes: &mut scopes,
                 handles: if imported {
-                    &no_handles
+                    &implemented
                 } else {
                     &exported_resources
                 },
@@ -357,15 +379,20 @@ impl Library {
         };
         let functions = named(found);
         let imports = named(imported);
-        let mut resources: Vec<LibraryResource> = resources
-            .into_iter()
-            .map(|(export, scope, name, id)| LibraryResource {
-                key: function_key(Some(&export), &name),
-                id,
-                c_name: format!("{}_{}", scope_names[&scope], names::snake(&name)),
-            })
-            .collect();
-        resources.sort_by(|a, b| a.key.cmp(&b.key));
+        let sorted = |found: Vec<(String, names::Scope, String, wit_parser::TypeId)>| {
+            let mut resources: Vec<LibraryResource> = found
+                .into_iter()
+                .map(|(export, scope, name, id)| LibraryResource {
+                    key: function_key(Some(&export), &name),
+                    id,
+                    c_name: format!("{}_{}", scope_names[&scope], names::snake(&name)),
+                })
+                .collect();
+            resources.sort_by(|a, b| a.key.cmp(&b.key));
+            resources
+        };
+        let resources = sorted(resources);
+        let native_resources = sorted(native_resources);
 
         let interface_names = scope_names
             .into_iter()
@@ -379,6 +406,7 @@ impl Library {
             functions,
             imports,
             resources,
+            native_resources,
             interface_names,
         })
     }
@@ -419,8 +447,8 @@ struct Checker<'a> {
     /// The interfaces that own the named types met so far.
     scopes: &'a mut Vec<names::Scope>,
     /// The resource types whose handles the function may pass: those of
-    /// the exported interfaces for an exported function, none for an
-    /// imported one.
+    /// the exported interfaces for an exported function, those of the
+    /// native imports for an imported one.
     handles: &'a HashSet<wit_parser::TypeId>,
     /// Whether the function is a native import.
     imported: bool,
@@ -502,7 +530,7 @@ impl Checker<'_> {
     /// pass.
     fn refused_handle(&self, id: wit_parser::TypeId) -> String {
         let why = if self.imported {
-            "a resource handle in an imported function"
+            "a handle of a resource that native code does not implement, in an imported function"
         } else {
             "a handle of a resource the component imports"
         };

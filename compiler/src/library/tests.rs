@@ -834,7 +834,7 @@ fn an_executables_import_header_has_only_the_imports() {
 }
 
 #[test]
-fn native_imports_of_resources_and_streams_are_refused_naming_them() {
+fn native_imports_of_streams_are_refused_and_their_resources_are_the_programs() {
     let wit = r#"
 package test:imp@0.1.0;
 
@@ -855,21 +855,28 @@ world with-stream { import streams; export api; }
     let target = crate::target::Target::host().unwrap();
     let wasi = smelt_abi::wasi::WasiConfig::default();
     let keys = ["test:imp/api@0.1.0#run".to_string()];
-    for (world, expected) in [
-        (
-            "with-resource",
-            "imports resource `file` of `test:imp/host@0.1.0`: native imports of resources are \
-             not supported yet",
-        ),
-        (
-            "with-stream",
-            "imports function `test:imp/streams@0.1.0#feed`, whose type holds a stream",
-        ),
+    let wasm = componentize(wit, "with-stream");
+    let err = crate::command::compile_library(&wasm, &target, &wasi, &keys, &[])
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("imports function `test:imp/streams@0.1.0#feed`, whose type holds a stream"),
+        "{err}"
+    );
+
+    // A resource of a native import is the program's: a handle type of
+    // its representation, and a destructor with its glue.
+    let wasm = componentize(wit, "with-resource");
+    crate::command::compile_library(&wasm, &target, &wasi, &keys, &[]).expect("compiled");
+    let header = c_header(&wasm, "p").unwrap();
+    let dtor = smelt_abi::component::native_import_symbol("test:imp/host@0.1.0#[dtor]file");
+    for expected in [
+        "typedef struct p_impl_host_file_t {\n    uint32_t rep;\n} p_impl_host_file_t;",
+        "void p_impl_host_file_drop(p_impl_host_file_t self_);",
+        "p_impl_host_file_t p_impl_host_open(void);",
+        "p_string_t p_impl_host_file_read(p_impl_host_file_t self_);",
+        &format!("void {dtor}(const void *args, void *ret) {{"),
     ] {
-        let wasm = componentize(wit, world);
-        let err = crate::command::compile_library(&wasm, &target, &wasi, &keys, &[])
-            .expect_err("refused")
-            .to_string();
-        assert!(err.contains(expected), "{world}: {err}");
+        assert!(header.contains(expected), "{expected}:\n{header}");
     }
 }

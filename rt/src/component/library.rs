@@ -719,6 +719,25 @@ impl Runtime {
                 // SAFETY: a bool is one byte.
                 store(dst, &[u8::from(unsafe { *src } != 0)]);
             }
+            ValType::Own(r) if self.resource(*r).instance == super::HOST => {
+                // A new resource of the native code that implements its
+                // type (a native import's result): its representation
+                // gets an owned handle in the host's table, which the
+                // result then moves to the caller.
+                // SAFETY: a handle is a `uint32_t`.
+                let rep = unsafe { src.cast::<u32>().read_unaligned() };
+                let handle = self
+                    .host
+                    .table
+                    .borrow_mut()
+                    .add(Slot::Own {
+                        resource: *r,
+                        rep,
+                        lend_count: 0,
+                    })
+                    .map_err(runtime_trap)?;
+                store(dst, &handle.to_le_bytes());
+            }
             _ => {
                 // Numbers, chars and flags: the same bytes in both.
                 let size = types.size(ty);
@@ -852,6 +871,24 @@ impl Runtime {
                     // SAFETY: the case's payload follows.
                     unsafe { self.lift_native(*p, src, at + guest, dst.add(native as usize)) }?;
                 }
+            }
+            ValType::Own(r) if self.resource(*r).instance == super::HOST => {
+                // A resource that native code implements, given to it (a
+                // native import's parameter): the implementation takes
+                // its representation and owns it from then on, and the
+                // host's handle goes without a destructor call. (A
+                // `borrow` of one comes as its representation already:
+                // CanonicalABI.md `lift_borrow` for the implementer.)
+                let bytes = src.read(at, 4)?;
+                let handle = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+                let rep = {
+                    let mut table = self.host.table.borrow_mut();
+                    let (_, rep) = table.resource(handle, *r).map_err(runtime_trap)?;
+                    table.remove(handle).map_err(runtime_trap)?;
+                    rep
+                };
+                // SAFETY: `dst` has room for a handle.
+                unsafe { dst.cast::<u32>().write_unaligned(rep) };
             }
             ValType::Bool => {
                 let b = src.read(at, 1)?[0];
@@ -1023,15 +1060,26 @@ impl Runtime {
         let args = unsafe { core::slice::from_raw_parts(args, lower.params.len()) };
         let host = self.host_side();
         let mark = self.host_bump.get();
+        // The call's borrow scope: the caller's own handles lent to it
+        // (CanonicalABI.md `lift_borrow`) are lent until it returns.
+        let scope = self.scopes.borrow_mut().add(super::CallScope::default());
+        let into_host = Transfer {
+            rt: self,
+            from: &caller,
+            to: &host,
+            scope,
+        };
         // The result, lowered into the host memory (the guest layout).
         let out = self
-            .call_native_glue(state, f, &caller, &host, args, lower.params_indirect)
+            .call_native_glue(state, f, &into_host, args, lower.params_indirect)
             .map_err(|e| match e {
                 ComponentTrap::Pending(m) => {
                     ComponentTrap::Pending(format!("native import `{key}`: {m}"))
                 }
                 e => e,
             });
+        super::canonical::end_lends(self, scope);
+        self.scopes.borrow_mut().remove(scope);
         let moved = out.and_then(|out| {
             let (Some(r), Some(out)) = (f.result, out) else {
                 return Ok(());
@@ -1063,14 +1111,14 @@ impl Runtime {
     }
 
     /// The part of [`Runtime::call_native_import`] that owns native memory:
-    /// from the caller's arguments to the result in the host memory (its
-    /// address there, if the function has a result).
+    /// from the caller's arguments (moved into the host memory by `cx`) to
+    /// the result in the host memory (its address there, if the function
+    /// has a result).
     fn call_native_glue(
         &self,
         state: &TrampolineState,
         f: &smelt_abi::component::FuncType,
-        caller: &Side<'_>,
-        host: &Side<'_>,
+        cx: &Transfer<'_>,
         args: &[ValRaw],
         params_indirect: bool,
     ) -> Result<Option<u32>, ComponentTrap> {
@@ -1080,12 +1128,6 @@ impl Runtime {
         let tuple = self
             .host_realloc(align, size)
             .ok_or(ComponentTrap::ListOutOfBounds { host: true })?;
-        let cx = Transfer {
-            rt: self,
-            from: caller,
-            to: host,
-            scope: 0,
-        };
         let mut flat = FlatIter::new(args);
         let caller_tuple = if params_indirect {
             let ptr = args[0] as u32;

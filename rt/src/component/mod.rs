@@ -201,7 +201,7 @@ pub struct ResourceType {
 }
 
 /// The instance number standing for the host.
-pub const HOST: ComponentInstanceIndex = ComponentInstanceIndex::from_u32(u32::MAX);
+pub const HOST: ComponentInstanceIndex = smelt_abi::component::HOST_INSTANCE;
 
 /// A host resource type.
 #[derive(Debug)]

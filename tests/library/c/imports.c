@@ -1,8 +1,9 @@
 /* smelt's native-imports test (tests/tests/library.rs): links the
- * component of tests/library/imports, whose imports (test:imports/host)
- * host.c implements, and checks what its exports, which call them,
- * return against what this program computes. Prints one line per check;
- * exits 1 on the first that fails. */
+ * component of tests/library/imports, whose imports host.c
+ * (test:imports/host) and this file (test:imports/sensors, a resource)
+ * implement, and checks what its exports, which call them, return against
+ * what this program computes. Prints one line per check; exits 1 on the
+ * first that fails. */
 #include "imports.h"
 
 #include <stdio.h>
@@ -12,6 +13,79 @@ extern unsigned add_calls;
 extern uint64_t ticks;
 extern char last_note[64];
 extern void (*on_tick)(void);
+
+/* test:imports/sensors: the sensors live in this table, and a handle is
+ * an index into it. */
+#define MAX_SENSORS 4
+static struct {
+    bool live;
+    char name[16];
+    uint32_t value;
+} sensors[MAX_SENSORS];
+/* The destructor's calls, and the handle of the last. */
+static unsigned sensor_drops;
+static uint32_t last_dropped = UINT32_MAX;
+/* A handle that is not a live sensor's, seen by an implementation. */
+static bool bad_handle;
+
+static uint32_t sensor_at(imports_impl_sensors_sensor_t s) {
+    if (s.rep >= MAX_SENSORS || !sensors[s.rep].live) {
+        bad_handle = true;
+        return 0;
+    }
+    return s.rep;
+}
+
+imports_impl_sensors_sensor_t imports_impl_sensors_sensor_new(imports_string_t name, uint32_t start) {
+    for (uint32_t i = 0; i < MAX_SENSORS; i++) {
+        if (!sensors[i].live) {
+            sensors[i].live = true;
+            snprintf(sensors[i].name, sizeof sensors[i].name, "%.*s", (int)name.len, (const char *)name.ptr);
+            sensors[i].value = start;
+            return (imports_impl_sensors_sensor_t){i};
+        }
+    }
+    printf("FAIL: more than %d sensors\n", MAX_SENSORS);
+    exit(1);
+}
+
+uint32_t imports_impl_sensors_sensor_read(imports_impl_sensors_sensor_t self_) {
+    return sensors[sensor_at(self_)].value++;
+}
+
+imports_string_t imports_impl_sensors_sensor_name(imports_impl_sensors_sensor_t self_) {
+    const char *name = sensors[sensor_at(self_)].name;
+    imports_string_t out = {(uint8_t *)malloc(strlen(name) + 1), strlen(name)};
+    memcpy(out.ptr, name, out.len + 1);
+    return out;
+}
+
+uint32_t imports_impl_sensors_read_all(imports_list_impl_sensors_sensor_t list) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i < list.len; i++) {
+        sum += imports_impl_sensors_sensor_read(list.ptr[i]);
+    }
+    return sum;
+}
+
+uint32_t imports_impl_sensors_retire(imports_impl_sensors_sensor_t s) {
+    /* The program owns it again: it is done with it. */
+    uint32_t value = imports_impl_sensors_sensor_read(s);
+    sensors[sensor_at(s)].live = false;
+    return value;
+}
+
+void imports_impl_sensors_sensor_drop(imports_impl_sensors_sensor_t self_) {
+    sensor_drops++;
+    last_dropped = self_.rep;
+    sensors[sensor_at(self_)].live = false;
+}
+
+static unsigned live_sensors(void) {
+    unsigned n = 0;
+    for (int i = 0; i < MAX_SENSORS; i++) n += sensors[i].live;
+    return n;
+}
 
 /* The instance whose host.tick calls back into it. */
 static imports_t *reentered;
@@ -89,6 +163,16 @@ int main(void) {
     check(imports_app_ticks(lib, 1000, &last, NULL) && last == 1000 && ticks == 1000,
           "ticks(1000) calls host.tick 1000 times");
     check(strcmp(last_note, "ticked 1000 times") == 0, "host.note got the message");
+
+    /* A resource the program implements: the component makes sensors
+     * (handles 0 and 1 here), reads them through borrows, gives one back
+     * and drops the other, which calls the destructor. */
+    check(imports_app_sense(lib, &out, NULL) && string_is(out, "10 11 32 b 21"),
+          "sense() is \"10 11 32 b 21\"");
+    imports_string_free(&out);
+    check(!bad_handle, "every handle an implementation got was a live sensor's");
+    check(sensor_drops == 1 && last_dropped == 0, "dropping sensor a called the destructor, once");
+    check(live_sensors() == 0, "no sensor is left: b was given back, a dropped");
 
     /* An implementation calling back into its instance gets an error,
      * and the instance goes on. */

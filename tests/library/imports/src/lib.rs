@@ -1,9 +1,11 @@
 //! The component of smelt's native-imports test: `test:imports/app`
-//! (`../wit/imports.wit`) calls `test:imports/host`, which the C program
-//! linking the library implements (`../../c/imports.c`).
+//! (`../wit/imports.wit`) calls `test:imports/host` and uses the resource
+//! of `test:imports/sensors`, which the C program linking the library
+//! implements (`../../c/host.c`, `../../c/imports.c`).
 
 use exports::test::imports::app;
 use test::imports::host::{self, Lookup};
+use test::imports::sensors::{self, Sensor};
 
 wit_bindgen::generate!({
     world: "imports",
@@ -57,6 +59,18 @@ impl app::Guest for App {
         }
         host::note(&format!("ticked {n} times"));
         last
+    }
+
+    fn sense() -> String {
+        let a = Sensor::new("a", 10);
+        let b = Sensor::new("b", 20);
+        let first = a.read();
+        let second = a.read();
+        let all = sensors::read_all(&[&a, &b]);
+        let name = b.name();
+        let retired = sensors::retire(b);
+        drop(a);
+        format!("{first} {second} {all} {name} {retired}")
     }
 }
 
