@@ -29,12 +29,15 @@ macro_rules! foreach_builtin {
             memory_new(memory: pointer, min_pages: i64, max_pages: i64, reservation: i64, flags: i32) -> i32;
             /// `memory.grow`: returns the old size in pages, or -1.
             memory_grow(memory: pointer, delta_pages: i64) -> i64;
-            /// `memory.copy`: returns 0, or 1 when out of bounds (the
-            /// caller traps with `MemoryOutOfBounds`).
-            memory_copy(dst_memory: pointer, dst: i64, src_memory: pointer, src: i64, len: i64) -> i32;
-            /// `memory.fill`: returns 0, or 1 when out of bounds
-            /// (`MemoryOutOfBounds`).
-            memory_fill(memory: pointer, dst: i64, value: i32, len: i64) -> i32;
+            /// The copy of a `memory.copy` whose bounds the generated code
+            /// has checked: `len` bytes from native address `src` to native
+            /// address `dst` (the ranges may overlap). Returns `dst`, as C's
+            /// `memmove` does.
+            memmove(dst: pointer, src: pointer, len: i64) -> pointer;
+            /// The stores of a `memory.fill` whose bounds the generated code
+            /// has checked: `len` bytes at native address `dst` set to the
+            /// low byte of `value`. Returns `dst`, as C's `memset` does.
+            memset(dst: pointer, value: i32, len: i64) -> pointer;
             /// `memory.init` from the `VMSegment` at `segment`: returns 0, or
             /// 1 when out of bounds (`MemoryOutOfBounds`).
             memory_init(memory: pointer, dst: i64, segment: pointer, src: i64, len: i64) -> i32;

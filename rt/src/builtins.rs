@@ -80,40 +80,29 @@ pub unsafe extern "C" fn memory_grow(def: *mut u8, delta_pages: i64) -> i64 {
         .map_or(-1, |old| old as i64)
 }
 
-/// `memory_copy`.
+/// `memmove`: the copy of a `memory.copy` checked by the caller.
 ///
 /// # Safety
 ///
-/// Both pointers must point to live memories.
-#[unsafe(export_name = "smelt_rt_memory_copy")]
-pub unsafe extern "C" fn memory_copy(
-    dst_memory: *mut u8,
-    dst: i64,
-    src_memory: *mut u8,
-    src: i64,
-    len: i64,
-) -> i32 {
-    // SAFETY: forwarded from the caller.
-    status(unsafe {
-        memory::copy(
-            dst_memory.cast(),
-            dst as u64,
-            src_memory.cast(),
-            src as u64,
-            len as u64,
-        )
-    })
+/// `src..src + len` and `dst..dst + len` must be accessible bytes of live
+/// memories.
+#[unsafe(export_name = "smelt_rt_memmove")]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *mut u8, len: i64) -> *mut u8 {
+    // SAFETY: forwarded from the caller; `copy` allows overlap.
+    unsafe { core::ptr::copy(src, dst, len as usize) };
+    dst
 }
 
-/// `memory_fill`.
+/// `memset`: the stores of a `memory.fill` checked by the caller.
 ///
 /// # Safety
 ///
-/// `def` must point to a live memory.
-#[unsafe(export_name = "smelt_rt_memory_fill")]
-pub unsafe extern "C" fn memory_fill(def: *mut u8, dst: i64, value: i32, len: i64) -> i32 {
+/// `dst..dst + len` must be accessible bytes of a live memory.
+#[unsafe(export_name = "smelt_rt_memset")]
+pub unsafe extern "C" fn memset(dst: *mut u8, value: i32, len: i64) -> *mut u8 {
     // SAFETY: forwarded from the caller.
-    status(unsafe { memory::fill(def.cast(), dst as u64, value as u8, len as u64) })
+    unsafe { core::ptr::write_bytes(dst, value as u8, len as usize) };
+    dst
 }
 
 /// `memory_init`.

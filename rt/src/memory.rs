@@ -227,55 +227,6 @@ pub(crate) fn in_bounds(start: u64, len: u64, limit: u64) -> bool {
     start.checked_add(len).is_some_and(|end| end <= limit)
 }
 
-/// `memory.copy`: copies `len` bytes from `src` in `s` to `dst` in `d`
-/// (the ranges may overlap); `false` when either range is out of bounds.
-///
-/// # Safety
-///
-/// Both definitions must point to live memories.
-pub unsafe fn copy(
-    d: *const VMMemoryDefinition,
-    dst: u64,
-    s: *const VMMemoryDefinition,
-    src: u64,
-    len: u64,
-) -> bool {
-    // SAFETY: the caller guarantees both are live memories.
-    let (d_len, s_len) = unsafe { (length(d), length(s)) };
-    // SAFETY: as above: both point to live memory definitions.
-    let (d, s) = unsafe { (&*d, &*s) };
-    if !in_bounds(dst, len, d_len) || !in_bounds(src, len, s_len) {
-        return false;
-    }
-    // SAFETY: both ranges were checked against the accessible lengths;
-    // `copy` allows overlap, as memory.copy requires.
-    unsafe {
-        core::ptr::copy(
-            s.base.add(src as usize),
-            d.base.add(dst as usize),
-            len as usize,
-        )
-    };
-    true
-}
-
-/// `memory.fill`: sets `len` bytes at `dst` to `value`; `false` when out of
-/// bounds.
-///
-/// # Safety
-///
-/// `def` must point to a live memory.
-pub unsafe fn fill(def: *const VMMemoryDefinition, dst: u64, value: u8, len: u64) -> bool {
-    // SAFETY: the caller guarantees `def` is a live memory.
-    let (d, d_len) = unsafe { (&*def, length(def)) };
-    if !in_bounds(dst, len, d_len) {
-        return false;
-    }
-    // SAFETY: the range was checked against the accessible length.
-    unsafe { core::ptr::write_bytes(d.base.add(dst as usize), value, len as usize) };
-    true
-}
-
 /// `memory.init`: copies `len` bytes from `src` in the data segment to
 /// `dst`; `false` when out of bounds of the memory or the segment.
 ///
@@ -385,21 +336,10 @@ mod tests {
     }
 
     #[test]
-    fn bulk_operations_check_bounds() {
+    fn memory_init_checks_bounds() {
         let def = new_memory(1, None, false);
         let p = &def as *const VMMemoryDefinition;
-        let page = WASM_PAGE_SIZE;
         unsafe {
-            assert!(fill(p, 10, 0xab, 4));
-            assert_eq!(*def.base.add(13), 0xab);
-            assert!(copy(p, 100, p, 10, 4));
-            assert_eq!(*def.base.add(103), 0xab);
-            assert!(copy(p, 11, p, 10, 4), "overlapping copy");
-            assert_eq!(*def.base.add(14), 0xab);
-            assert!(!fill(p, page - 1, 1, 2));
-            assert!(fill(p, page, 1, 0), "empty at the end");
-            assert!(!fill(p, page + 1, 1, 0));
-            assert!(!copy(p, 0, p, u64::MAX, 1));
             let bytes = [1u8, 2, 3];
             let seg = VMSegment {
                 ptr: bytes.as_ptr(),

@@ -70,6 +70,34 @@ impl FuncTranslator<'_, '_> {
             .load(I64, Self::trusted(), def, MEMORY_LENGTH as i32)
     }
 
+    /// The native address of the `len` bytes at `index` in memory `m`
+    /// (both `i64`, zero-extended for a 32-bit memory), trapping with
+    /// `MemoryOutOfBounds` unless all of them are accessible: the bounds
+    /// check of `memory.copy` and `memory.fill`, done before any byte is
+    /// written, as the spec requires.
+    fn checked_range(&mut self, m: MemoryIndex, index: Value, len: Value) -> Value {
+        // Two zero-extended 32-bit values cannot overflow 64 bits.
+        let end = if self.is_memory64(m) {
+            self.builder
+                .ins()
+                .uadd_overflow_trap(index, len, trap(TrapCode::MemoryOutOfBounds))
+        } else {
+            self.builder.ins().iadd(index, len)
+        };
+        let length = if self.is_shared(m) {
+            self.shared_memory_length(m)
+        } else {
+            self.memory_length(m)
+        };
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+        let base = self.memory_base(m);
+        self.builder.ins().iadd(base, index)
+    }
+
     pub(super) fn is_memory64(&self, m: MemoryIndex) -> bool {
         self.env.info.memories[m].memory64
     }
@@ -224,25 +252,17 @@ impl FuncTranslator<'_, '_> {
                 let (dst, value, len) = self.pop3();
                 let dst = self.extend_to_i64(dst);
                 let len = self.extend_to_i64(len);
-                let def = self.memory_def(m);
-                self.call_builtin_checked(
-                    Builtin::memory_fill,
-                    &[def, dst, value, len],
-                    TrapCode::MemoryOutOfBounds,
-                );
+                let dst = self.checked_range(m, dst, len);
+                self.call_builtin(Builtin::memset, &[dst, value, len]);
             }
             MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
                 let dst = self.extend_to_i64(dst);
                 let src = self.extend_to_i64(src);
                 let len = self.extend_to_i64(len);
-                let dst_def = self.memory_def(MemoryIndex::from_u32(dst_mem));
-                let src_def = self.memory_def(MemoryIndex::from_u32(src_mem));
-                self.call_builtin_checked(
-                    Builtin::memory_copy,
-                    &[dst_def, dst, src_def, src, len],
-                    TrapCode::MemoryOutOfBounds,
-                );
+                let dst = self.checked_range(MemoryIndex::from_u32(dst_mem), dst, len);
+                let src = self.checked_range(MemoryIndex::from_u32(src_mem), src, len);
+                self.call_builtin(Builtin::memmove, &[dst, src, len]);
             }
             MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
