@@ -38,6 +38,7 @@ use crate::component::parse::StaticComponent;
 use crate::core::env::{
     BuiltinIds, ModuleEnv, POINTER, builtin_signature, exit_stub_signature, wasm_signature,
 };
+use crate::core::forward::{self, Forward};
 use crate::core::gc_types::TypeRegistry;
 use crate::core::init::DataBlob;
 use crate::core::module::{self, FunctionInput, ModuleInfo};
@@ -493,6 +494,12 @@ impl<'data> ProgramBuilder<'data> {
                     })
                 })
                 .collect();
+        // Forwarding functions, whose direct calls go to the end of their
+        // chain (see `core::forward`).
+        let mut forwards: PrimaryMap<ModuleIndex, HashMap<FuncIndex, Forward>> = bodies
+            .iter()
+            .map(|(m, module_bodies)| forward::forwarders(&modules[m], module_bodies))
+            .collect();
         let envs: PrimaryMap<ModuleIndex, ModuleEnv<'_>> = modules
             .iter()
             .map(|(m, info)| ModuleEnv {
@@ -511,6 +518,7 @@ impl<'data> ProgramBuilder<'data> {
                 types_data,
                 stack_maps,
                 entry_checks: entry_checks[m].clone(),
+                forwards: std::mem::take(&mut forwards[m]),
             })
             .collect();
         let roots_ids: HashMap<ModuleIndex, DataId> =

@@ -61,8 +61,9 @@ const CASES: &[Case] = &[
     Case {
         name: "unreachable_with_backtrace",
         wat: r#"(module
-            (func $outer (call $middle))
-            (func $middle (call $inner))
+            (global $g (mut i32) (i32.const 0))
+            (func $outer (call $middle) (global.set $g (i32.const 1)))
+            (func $middle (call $inner) (global.set $g (i32.const 2)))
             (func $inner unreachable)
             (func (export "_start") (call $outer)))"#,
         trap: Some(("unreachable", &["inner", "middle", "outer"])),

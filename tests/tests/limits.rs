@@ -280,57 +280,58 @@ fn endless_tail_calls_are_interrupted_at_function_entry() {
 /// out the entry check of a function that calls nothing and the header
 /// check of a loop whose every iteration calls a function that checks on
 /// entry: each program is stopped only if that reasoning keeps a check on
-/// its cycle.
+/// its cycle. (`$leaf` is not empty and `$calls` makes two calls so that
+/// neither is a forwarding function, whose calls smelt resolves away.)
 const CYCLES: &[(&str, &str)] = &[
     (
         "a loop whose only call is to a leaf (which has no entry check)",
         r#"(module
-          (func $leaf)
+          (func $leaf (drop (i32.const 0)))
           (func (export "_start") (loop (call $leaf) (br 0))))"#,
     ),
     (
         "a loop calling a function with an entry check (the loop has none)",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start") (loop (call $calls) (br 0))))"#,
     ),
     (
         "a loop that branches back before its call",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start")
             (loop (br_if 0 (i32.const 1)) (call $calls) (br 0))))"#,
     ),
     (
         "a loop whose call is in an `if` not taken",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start") (local $n i32)
             (loop (if (local.get $n) (then (call $calls))) (br 0))))"#,
     ),
     (
         "a loop that branches back from a `br_table` before its call",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start")
             (loop (block (br_table 1 0 (i32.const 0))) (call $calls) (br 0))))"#,
     ),
     (
         "a loop calling, inside a `block`, a function with an entry check",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start") (loop (block (call $calls)) (br 0))))"#,
     ),
     (
         "a loop that branches out of the `block` around its call, skipping it",
         r#"(module
-          (func $leaf)
-          (func $calls (call $leaf))
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (call $leaf) (call $leaf))
           (func (export "_start")
             (loop (block (br_if 0 (i32.const 1)) (call $calls)) (br 0))))"#,
     ),
@@ -346,6 +347,29 @@ const CYCLES: &[(&str, &str)] = &[
             (call $a (i64.sub (local.get $n) (i64.const 1)))
             (call $a (i64.sub (local.get $n) (i64.const 1))))
           (func (export "_start") (call $a (i64.const 60))))"#,
+    ),
+    (
+        "recursion through a forwarding function (2^60 calls, 60 deep)",
+        r#"(module
+          (func $a (param $n i64)
+            (if (i64.eqz (local.get $n)) (then return))
+            (call $forward (i64.sub (local.get $n) (i64.const 1)))
+            (call $forward (i64.sub (local.get $n) (i64.const 1))))
+          (func $forward (param i64) (call $a (local.get 0)))
+          (func (export "_start") (call $a (i64.const 60))))"#,
+    ),
+    (
+        "a loop calling a forwarding function (with an entry check) of a leaf",
+        r#"(module
+          (func $leaf (drop (i32.const 0)))
+          (func $forward (call $leaf))
+          (func (export "_start") (loop (call $forward) (br 0))))"#,
+    ),
+    (
+        "a loop calling an exported function that does nothing (the call is dropped)",
+        r#"(module
+          (func $empty (export "empty"))
+          (func (export "_start") (loop (call $empty) (br 0))))"#,
     ),
     (
         "a cycle of tail calls between two functions",

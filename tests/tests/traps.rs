@@ -101,8 +101,9 @@ fn deep_finite_recursion_completes() {
 fn backtrace_lists_frames_innermost_first() {
     let stderr = assert_traps(
         r#"(module
-            (func $outer (call $middle))
-            (func $middle (call $inner))
+            (global $g (mut i32) (i32.const 0))
+            (func $outer (call $middle) (global.set $g (i32.const 1)))
+            (func $middle (call $inner) (global.set $g (i32.const 2)))
             (func $inner unreachable)
             (func (export "_start") (call $outer)))"#,
         "unreachable",
@@ -113,6 +114,23 @@ fn backtrace_lists_frames_innermost_first() {
         ["0: inner", "1: middle", "2: outer"],
         "{stderr}"
     );
+}
+
+#[test]
+fn forwarding_functions_are_not_in_the_backtrace() {
+    // `$forward` only passes its parameter on: its caller calls `$inner`
+    // directly (compiler/src/core/forward.rs), so it never has a frame.
+    let stderr = assert_traps(
+        r#"(module
+            (global $g (mut i32) (i32.const 0))
+            (func $outer (call $forward (i32.const 7)) (global.set $g (i32.const 1)))
+            (func $forward (param i32) (call $inner (local.get 0)))
+            (func $inner (param i32) unreachable)
+            (func (export "_start") (call $outer)))"#,
+        "unreachable",
+    );
+    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    assert_eq!(&frames[..2], ["0: inner", "1: outer"], "{stderr}");
 }
 
 #[test]
@@ -253,8 +271,9 @@ fn uncaught_exception_is_a_trap_with_the_thrower_in_the_backtrace() {
     let stderr = assert_traps(
         r#"(module
             (tag $e (param i32))
+            (global $g (mut i32) (i32.const 0))
             (func $thrower (throw $e (i32.const 1)))
-            (func $middle (call $thrower))
+            (func $middle (call $thrower) (global.set $g (i32.const 1)))
             (func (export "_start") (call $middle)))"#,
         "uncaught exception",
     );

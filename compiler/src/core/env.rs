@@ -15,6 +15,7 @@ use cranelift_entity::PrimaryMap;
 use cranelift_module::FuncId;
 use smelt_abi::builtins::{AbiType, Builtin};
 
+use super::forward::Forward;
 use super::module::ModuleInfo;
 use super::offsets::VMOffsets;
 use super::types::*;
@@ -60,6 +61,9 @@ pub struct ModuleEnv<'a> {
     /// [`super::translate::interrupt`]); `None` when no code has checks
     /// (`SMELT_NO_INTERRUPT_CHECKS`).
     pub entry_checks: Option<PrimaryMap<DefinedFuncIndex, bool>>,
+    /// The module's forwarding functions (see [`super::forward`]): what a
+    /// direct call of each does instead.
+    pub forwards: HashMap<FuncIndex, Forward>,
 }
 
 impl ModuleEnv<'_> {

@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod exit;
+pub mod forward;
 pub mod gc_types;
 pub mod heap;
 pub mod init;

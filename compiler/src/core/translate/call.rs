@@ -20,6 +20,7 @@ use smelt_abi::vm::{FUNCREF_TYPE_ID, FUNCREF_VMCTX, FUNCREF_WASM_CALL};
 use super::exceptions::Callee;
 use super::{FuncTranslator, trap};
 use crate::core::env::POINTER;
+use crate::core::forward::Forward;
 use crate::core::types::*;
 use crate::core::vmctx;
 
@@ -93,7 +94,18 @@ impl FuncTranslator<'_, '_> {
     /// `call f` or `return_call f`.
     pub(super) fn call(&mut self, f: FuncIndex, tail: bool) {
         let nparams = self.env.info.func_type(f).params.len();
-        let args = self.popn(nparams);
+        let mut args = self.popn(nparams);
+        // A forwarding function: the end of its chain instead.
+        let f = match self.env.forwards.get(&f) {
+            Some(Forward::Call { target, args: keep }) => {
+                args = keep.iter().map(|&i| args[i as usize]).collect();
+                *target
+            }
+            // A tail call of a function that does nothing is a return,
+            // which the call itself gives; only a plain call is dropped.
+            Some(Forward::Nothing) if !tail => return,
+            _ => f,
+        };
         match self.env.info.defined_func(f) {
             Some(def) => {
                 let callee = self.direct_callee(def);

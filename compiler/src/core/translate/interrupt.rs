@@ -55,12 +55,15 @@
 //! back edge, so every header loads again, while loads of every other
 //! region are unaffected.
 
+use std::collections::HashMap;
+
 use cranelift_codegen::ir::{AliasRegionData, InstBuilder, MemFlagsData};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{STORE_INTERRUPT, VMCTX_STORE};
 use wasmparser::{FunctionBody, Operator};
 
 use super::{FuncTranslator, POINTER, trap};
+use crate::core::forward::Forward;
 use crate::core::module::ModuleInfo;
 use crate::core::types::{DefinedFuncIndex, EntityIndex, FuncIndex};
 use cranelift_entity::PrimaryMap;
@@ -159,6 +162,7 @@ pub fn loops_without_checks(
     body: &FunctionBody<'_>,
     info: &ModuleInfo<'_>,
     entry_checks: &PrimaryMap<DefinedFuncIndex, bool>,
+    forwards: &HashMap<FuncIndex, Forward>,
 ) -> Vec<bool> {
     let mut exempt = Vec::new();
     let mut control = vec![Frame::new(Kind::Other)];
@@ -216,8 +220,15 @@ pub fn loops_without_checks(
                 }
             }
             Operator::Call { function_index } => {
-                let checks = info
-                    .defined_func(FuncIndex::from_u32(function_index))
+                // The function the call reaches (see `core::forward`): a
+                // call of one that does nothing is no call.
+                let callee = match forwards.get(&FuncIndex::from_u32(function_index)) {
+                    Some(Forward::Call { target, .. }) => Some(*target),
+                    Some(Forward::Nothing) => None,
+                    None => Some(FuncIndex::from_u32(function_index)),
+                };
+                let checks = callee
+                    .and_then(|f| info.defined_func(f))
                     .is_some_and(|def| entry_checks.get(def) == Some(&true));
                 // The innermost loop around the call, when only `block`s
                 // are between them and nothing branched yet to any of them
@@ -289,9 +300,10 @@ mod tests {
         let (info, bodies) = crate::core::module::parse(&mut validator, &wasm).unwrap();
         let calls = bodies.iter().map(|b| checks_on_entry(&b.body)).collect();
         let entry = entry_checks(&info, calls);
+        let forwards = crate::core::forward::forwarders(&info, &bodies);
         let loops = bodies
             .iter()
-            .map(|b| loops_without_checks(&b.body, &info, &entry))
+            .map(|b| loops_without_checks(&b.body, &info, &entry, &forwards))
             .collect();
         (entry.values().copied().collect(), loops)
     }
@@ -322,8 +334,8 @@ mod tests {
               (type $t (func))
               (import "env" "imported" (func $imported))
               (table 1 funcref)
-              (func $leaf)
-              (func $checks (call $leaf))
+              (func $leaf (drop (i32.const 0)))
+              (func $checks (call $leaf) (call $leaf))
               (func
                 ;; 0: exempt, the call at the loop's level
                 (loop (call $checks) (br 0))
@@ -358,5 +370,26 @@ mod tests {
             ]
         );
         assert!(loops[0].is_empty() && loops[1].is_empty());
+    }
+
+    #[test]
+    fn a_call_of_a_forwarding_function_counts_as_a_call_of_its_target() {
+        let (entry, loops) = plan(
+            r#"(module
+              (func $leaf (drop (i32.const 0)))
+              (func $empty (export "e"))
+              (func $to_leaf (call $leaf))
+              (func $checks (call $leaf) (call $leaf))
+              (func $to_checks (call $checks))
+              (func
+                ;; 0: the call is dropped (the exported $empty checks on
+                ;; entry, but only when the host calls it)
+                (loop (call $empty) (br 0))
+                ;; 1: reaches the leaf, 2: reaches $checks
+                (loop (call $to_leaf) (br 0))
+                (loop (call $to_checks) (br 0))))"#,
+        );
+        assert_eq!(entry, [false, true, true, true, true, true]);
+        assert_eq!(loops[5], [false, false, true]);
     }
 }

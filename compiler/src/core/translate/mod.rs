@@ -155,7 +155,7 @@ pub fn translate_function(
         let builder = FunctionBuilder::new(&mut func, &mut ctx.builder);
         let loop_checks = match &env.entry_checks {
             Some(entry_checks) => {
-                interrupt::loops_without_checks(&input.body, env.info, entry_checks)
+                interrupt::loops_without_checks(&input.body, env.info, entry_checks, &env.forwards)
                     .into_iter()
                     .map(|exempt| !exempt)
                     .collect()
