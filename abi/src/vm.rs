@@ -61,10 +61,13 @@ use core::mem::{offset_of, size_of};
 /// when its frame would go below it. Generated code allocates a GC object
 /// of `n` bytes (a multiple of 8) by bumping `gc_next` when `gc_next + n <=
 /// gc_limit` (the area is zeroed), and otherwise calls the `gc_alloc`
-/// built-in, which may collect. Every function entry and every loop
-/// header loads `interrupt` and traps with
+/// built-in, which may collect. Every loop header and function entry that
+/// needs an explicit check (see `compiler/src/core/translate/interrupt.rs`)
+/// loads `interrupt` and traps with
 /// [`crate::trap::TrapCode::Interrupted`] when it is not zero; another
-/// thread (the runtime's timer) sets it, with a relaxed atomic store.
+/// thread (the runtime's timer) sets it, and sets `stack_limit` to
+/// [`STACK_LIMIT_INTERRUPTED`], which makes the prologue's stack check of
+/// every function that makes calls trap (reported as an interruption).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMStoreContext {
@@ -104,6 +107,13 @@ pub const STORE_GC_LIMIT: u32 = offset_of!(VMStoreContext, gc_limit) as u32;
 pub const STORE_ENTRIES: u32 = offset_of!(VMStoreContext, entries) as u32;
 /// Offset of [`VMStoreContext::interrupt`], in bytes.
 pub const STORE_INTERRUPT: u32 = offset_of!(VMStoreContext, interrupt) as u32;
+/// The [`VMStoreContext::stack_limit`] of a store whose `interrupt` is set:
+/// above every stack address (user space ends below 2^57 on every target),
+/// so the stack check in the prologue of every function that makes calls
+/// traps, which is that function's interruption check; and far enough
+/// below `usize::MAX` that adding a frame size (Cranelift adds frames below
+/// 32 KiB to the limit before comparing) cannot wrap.
+pub const STACK_LIMIT_INTERRUPTED: usize = usize::MAX >> 1;
 
 /// A callable function: what a `funcref` points to.
 ///

@@ -481,19 +481,21 @@ impl<'data> ProgramBuilder<'data> {
         // Which functions check for an interruption on entry (a first
         // pass over every body, in parallel).
         let checks = translate::interrupt::checks_enabled();
-        let entry_checks: PrimaryMap<ModuleIndex, Option<PrimaryMap<DefinedFuncIndex, bool>>> =
-            bodies
-                .iter()
-                .map(|(m, module_bodies)| {
-                    checks.then(|| {
-                        let calls: Vec<bool> = module_bodies
-                            .par_iter()
-                            .map(|input| translate::interrupt::checks_on_entry(&input.body))
-                            .collect();
-                        translate::interrupt::entry_checks(&modules[m], calls)
-                    })
+        let entry_checks: PrimaryMap<
+            ModuleIndex,
+            Option<PrimaryMap<DefinedFuncIndex, translate::interrupt::EntryCheck>>,
+        > = bodies
+            .iter()
+            .map(|(m, module_bodies)| {
+                checks.then(|| {
+                    let calls: Vec<bool> = module_bodies
+                        .par_iter()
+                        .map(|input| translate::interrupt::checks_on_entry(&input.body))
+                        .collect();
+                    translate::interrupt::entry_checks(&modules[m], calls)
                 })
-                .collect();
+            })
+            .collect();
         // Forwarding functions, whose direct calls go to the end of their
         // chain (see `core::forward`).
         let mut forwards: PrimaryMap<ModuleIndex, HashMap<FuncIndex, Forward>> = bodies

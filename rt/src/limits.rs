@@ -19,8 +19,12 @@
 //!
 //! **Time.** A timer thread, started with the first deadline, sets
 //! [`smelt_abi::vm::VMStoreContext::interrupt`] of every store whose
-//! deadline passed; compiled code checks the flag at every function entry
-//! and loop header and traps with `interrupt`. The deadline is the
+//! deadline passed, and its `stack_limit` to
+//! [`smelt_abi::vm::STACK_LIMIT_INTERRUPTED`]; compiled code checks the flag
+//! in loop headers and the entries of functions that make no call, and
+//! the stack limit in the prologue of every function that makes calls, and
+//! traps with `interrupt` (the trap handler reports a stack check that
+//! failed in an interrupted store as the interruption). The deadline is the
 //! process's start plus the limit for a command (its whole run), and the
 //! start of each outermost call into the guest plus the limit for an HTTP
 //! server (one request's handling, or for a WASI 0.3 server one run of
@@ -33,7 +37,7 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use smelt_abi::program::{ProgramDesc, ProgramKind};
-use smelt_abi::vm::VMStoreContext;
+use smelt_abi::vm::{STACK_LIMIT_INTERRUPTED, VMStoreContext};
 use smelt_abi::wasi::{Limits, WasiConfig};
 
 /// The limits in force (`u64::MAX`: none).
@@ -163,8 +167,8 @@ pub fn used() -> (u64, u64) {
 /// A store watched by the timer.
 struct Watch {
     id: u64,
-    /// The address of the store context's `interrupt` word.
-    flag: usize,
+    /// The address of the store context.
+    store: usize,
     deadline: Instant,
 }
 
@@ -176,12 +180,65 @@ struct Timer {
 static TIMER: OnceLock<&'static Timer> = OnceLock::new();
 static NEXT_WATCH: AtomicU64 = AtomicU64::new(1);
 
-/// Sets the interrupt word at `flag`.
-fn raise(flag: usize) {
-    // SAFETY: `flag` is the `interrupt` word of a live store context: a
-    // watch is removed (under the timer's lock) before its thread leaves
-    // the call that registered it.
-    unsafe { AtomicUsize::from_ptr(flag as *mut usize) }.store(1, Ordering::Relaxed);
+/// The `interrupt` word and the stack limit of the store context at
+/// `store`, as atomics: the timer writes them while the store's thread
+/// runs.
+///
+/// # Safety
+///
+/// `store` must point to a live store context.
+unsafe fn words<'a>(store: usize) -> (&'a AtomicUsize, &'a AtomicUsize) {
+    let store = store as *mut VMStoreContext;
+    // SAFETY: the caller's contract; both are aligned `usize`s.
+    unsafe {
+        (
+            AtomicUsize::from_ptr(&raw mut (*store).interrupt),
+            AtomicUsize::from_ptr(&raw mut (*store).stack_limit),
+        )
+    }
+}
+
+/// Interrupts the store context at `store`: sets its `interrupt` word,
+/// then its stack limit to `STACK_LIMIT_INTERRUPTED` (in that order: see
+/// [`set_stack_limit`]).
+fn raise(store: usize) {
+    // SAFETY: `store` is a live store context: a watch is removed (under
+    // the timer's lock) before its thread leaves the call that registered
+    // it.
+    let (interrupt, limit) = unsafe { words(store) };
+    interrupt.store(1, Ordering::SeqCst);
+    limit.store(STACK_LIMIT_INTERRUPTED, Ordering::SeqCst);
+}
+
+/// Sets the stack limit of this thread's store context `store` to `limit`
+/// (a coroutine's, or the one saved when it suspended) and returns the one
+/// it replaces, unless the store is interrupted, whose limit stays
+/// `STACK_LIMIT_INTERRUPTED`. Whichever of this and [`raise`] comes last,
+/// the limit ends up right: `raise` sets the word before the limit, and
+/// this reads the word after setting the limit.
+///
+/// # Safety
+///
+/// `store` must be this thread's live store context.
+pub unsafe fn replace_stack_limit(store: *mut VMStoreContext, limit: usize) -> usize {
+    // SAFETY: the caller's contract.
+    let (interrupt, stack_limit) = unsafe { words(store as usize) };
+    let old = stack_limit.swap(limit, Ordering::SeqCst);
+    if interrupt.load(Ordering::SeqCst) != 0 {
+        stack_limit.store(STACK_LIMIT_INTERRUPTED, Ordering::SeqCst);
+    }
+    old
+}
+
+/// Whether the store context `store` is interrupted: a stack check that
+/// fails in it is the interruption, not an overflow.
+///
+/// # Safety
+///
+/// `store` must point to a live store context.
+pub unsafe fn interrupted(store: *mut VMStoreContext) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { words(store as usize) }.0.load(Ordering::SeqCst) != 0
 }
 
 /// The timer, started on first use: a thread that sleeps until the
@@ -202,7 +259,7 @@ fn timer() -> &'static Timer {
                     let now = Instant::now();
                     watches.retain(|w| {
                         if w.deadline <= now {
-                            raise(w.flag);
+                            raise(w.store);
                             false
                         } else {
                             true
@@ -269,16 +326,16 @@ pub unsafe fn enter(store: *mut VMStoreContext) -> Option<Deadline> {
 /// As [`enter`].
 #[cold]
 unsafe fn watch(store: *mut VMStoreContext, ms: u64) -> Option<Deadline> {
-    // SAFETY: `store` is this thread's live store context.
-    let flag = unsafe { &raw mut (*store).interrupt } as usize;
-    // SAFETY: as above; the timer writes the word atomically too.
-    unsafe { AtomicUsize::from_ptr(flag as *mut usize) }.store(0, Ordering::Relaxed);
+    let store = store as usize;
+    // SAFETY: `store` is this thread's live store context; its stack limit
+    // was just set by the call's entry.
+    unsafe { words(store) }.0.store(0, Ordering::SeqCst);
     let deadline = match PROCESS_DEADLINE.get() {
         Some(&d) => d,
         None => Instant::now() + Duration::from_millis(ms),
     };
     if deadline <= Instant::now() {
-        raise(flag);
+        raise(store);
         return None;
     }
     let id = NEXT_WATCH.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +344,11 @@ unsafe fn watch(store: *mut VMStoreContext, ms: u64) -> Option<Deadline> {
         .watches
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(Watch { id, flag, deadline });
+        .push(Watch {
+            id,
+            store,
+            deadline,
+        });
     timer.changed.notify_one();
     Some(Deadline(id))
 }

@@ -328,6 +328,9 @@ pub unsafe fn catch<F: FnOnce()>(f: F) -> Result<(), Trap> {
     let prev = CURRENT.get();
     if prev.is_null() {
         // SAFETY: the store context is this thread's own.
+        // (A plain store: the time limit, if any, is watched from
+        // `limits::enter` below, which clears the interrupt word; no
+        // interrupt of this call can come before.)
         unsafe { (*store_context()).stack_limit = entry_sp - stack_budget() };
     }
     // The time limit, if any, runs from the outermost call.
@@ -571,7 +574,15 @@ unsafe extern "C" fn on_signal(signo: c_int, info: *mut libc::siginfo_t, context
         // SAFETY: we are in a signal handler with its context.
         let regs = unsafe { Regs::read(context) };
         let tables = CodeTables::current();
-        if let Some(code) = tables.trap_code_at(regs.pc) {
+        if let Some(mut code) = tables.trap_code_at(regs.pc) {
+            // A prologue's stack check also fails when the store is
+            // interrupted (its limit raised: `limits::raise`).
+            // SAFETY: the store context is this thread's own.
+            if code == TrapCode::StackOverflow
+                && unsafe { crate::limits::interrupted(store_context()) }
+            {
+                code = TrapCode::Interrupted;
+            }
             // SAFETY: `state` is the innermost active catch on this thread,
             // whose frame encloses the interrupted compiled code.
             unsafe {

@@ -34,6 +34,8 @@ struct Case {
     /// `None`: exits 0 with empty stderr; `Some((message, frames))`: traps
     /// with `message`, and the backtrace starts with `frames`.
     trap: Option<(&'static str, &'static [&'static str])>,
+    /// `SMELT_TIMEOUT` for the run, if any.
+    timeout: Option<&'static str>,
 }
 
 /// `v128` code, checked lane by lane: run for every target, riscv64 with
@@ -52,10 +54,24 @@ const SIMD_CASE: Case = Case {
                                                 (v128.const i32x4 10 20 30 40))))
             (then unreachable))))"#,
     trap: None,
+    timeout: None,
 };
 
 /// The cases, each aimed at one architecture-specific part.
 const CASES: &[Case] = &[
+    // A time limit (`SMELT_TIMEOUT`): the timer raises the store's stack
+    // limit, and the stack check in the prologue of a function that makes
+    // calls traps (the loop calling it has no check of its own).
+    Case {
+        name: "interrupt_at_a_prologue",
+        wat: r#"(module
+            (func $leaf (param i64) (result i64) (i64.add (local.get 0) (i64.const 1)))
+            (func $step (param i64) (result i64) (call $leaf (call $leaf (local.get 0))))
+            (func (export "_start") (local $n i64)
+              (loop (local.set $n (call $step (local.get $n))) (br 0))))"#,
+        trap: Some(("interrupt: the time limit passed", &["step"])),
+        timeout: Some("0.2"),
+    },
     // Cranelift's trap instruction (ud2, udf, unimp) raises SIGILL; the
     // handler reads the PC and walks the frame pointers.
     Case {
@@ -67,6 +83,7 @@ const CASES: &[Case] = &[
             (func $inner unreachable)
             (func (export "_start") (call $outer)))"#,
         trap: Some(("unreachable", &["inner", "middle", "outer"])),
+        timeout: None,
     },
     // x86_64 faults in the divide instruction (SIGFPE); aarch64 and
     // riscv64 do not, and Cranelift checks explicitly.
@@ -76,6 +93,7 @@ const CASES: &[Case] = &[
             (func $div (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
             (func (export "_start") (drop (call $div (i32.const 0)))))"#,
         trap: Some(("integer divide by zero", &["div"])),
+        timeout: None,
     },
     Case {
         name: "integer_overflow",
@@ -84,6 +102,7 @@ const CASES: &[Case] = &[
               (i64.div_s (i64.const 0x8000000000000000) (local.get 0)))
             (func (export "_start") (drop (call $div (i64.const -1)))))"#,
         trap: Some(("integer overflow", &["div"])),
+        timeout: None,
     },
     // A load from the guard region: SIGSEGV at a recorded trap site.
     Case {
@@ -92,6 +111,7 @@ const CASES: &[Case] = &[
             (func $load (param i32) (result i64) (i64.load (local.get 0)))
             (func (export "_start") (drop (call $load (i32.const 65530)))))"#,
         trap: Some(("out of bounds memory access", &["load"])),
+        timeout: None,
     },
     // The stack limit check in every prologue.
     Case {
@@ -101,6 +121,7 @@ const CASES: &[Case] = &[
               (i64.add (local.get 0) (call $recurse (i64.add (local.get 0) (i64.const 1)))))
             (func (export "_start") (drop (call $recurse (i64.const 0)))))"#,
         trap: Some(("call stack exhausted", &["recurse", "recurse"])),
+        timeout: None,
     },
     // Deep but finite recursion fits the guest stack budget.
     Case {
@@ -113,6 +134,7 @@ const CASES: &[Case] = &[
             (func (export "_start")
               (if (i32.ne (call $down (i32.const 50000)) (i32.const 50000)) (then unreachable))))"#,
         trap: None,
+        timeout: None,
     },
     // Floating point and conversions that trap (checked explicitly on
     // every architecture).
@@ -124,6 +146,7 @@ const CASES: &[Case] = &[
               (if (i32.ne (call $cvt (f64.const -2.75)) (i32.const -2)) (then unreachable))
               (drop (call $cvt (f64.const 3e9)))))"#,
         trap: Some(("integer overflow", &["cvt"])),
+        timeout: None,
     },
 ];
 
@@ -185,9 +208,12 @@ fn build(target: &Target, dir: &Path, name: &str, wat: &str) -> Result<PathBuf, 
     Ok(exe)
 }
 
-fn run(target: &Target, exe: &Path) -> Result<Output, String> {
-    target
-        .run_command(exe)
+fn run(target: &Target, exe: &Path, timeout: Option<&str>) -> Result<Output, String> {
+    let mut command = target.run_command(exe);
+    if let Some(timeout) = timeout {
+        command.env("SMELT_TIMEOUT", timeout);
+    }
+    command
         .output()
         .map_err(|e| format!("failed to run {}: {e}", exe.display()))
 }
@@ -197,7 +223,7 @@ fn run_case(target: &Target, case: &Case) -> Result<(), Failed> {
     let triple = target.triple().to_string();
     let exe = build(target, dir.path(), case.name, case.wat)?;
     check_elf(&exe, &triple)?;
-    let out = run(target, &exe)?;
+    let out = run(target, &exe, case.timeout)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     match case.trap {
         None if out.status.code() == Some(0) && stderr.is_empty() => Ok(()),
@@ -325,7 +351,7 @@ fn a_pending_link_reads_its_object_from_a_pipe() -> Result<(), Failed> {
     if read(&output)? != read(&from_file)? {
         return Err("the executables linked from a pipe and from a file differ".into());
     }
-    let out = run(&target, &output)?;
+    let out = run(&target, &output, None)?;
     if !out.status.success() {
         return Err(format!("the executable exited with {}", out.status).into());
     }

@@ -436,6 +436,19 @@ fn every_kind_of_cycle_is_interrupted() {
 }
 
 #[test]
+fn a_stack_overflow_under_a_time_limit_is_still_a_stack_overflow() {
+    // The timer interrupts a function entry by raising the stack limit; a
+    // real overflow before the time is up must still say so.
+    let dir = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (func $recurse (param i64) (result i64)
+        (i64.add (local.get 0) (call $recurse (i64.add (local.get 0) (i64.const 1)))))
+      (func (export "_start") (drop (call $recurse (i64.const 0)))))"#;
+    let exe = build(dir.path(), wat, &["--timeout", "60"]);
+    assert_trap(&run_with(&exe, &[]), "call stack exhausted");
+}
+
+#[test]
 fn the_environment_sets_a_timeout_the_build_did_not() {
     let dir = tempfile::tempdir().unwrap();
     let exe = build(dir.path(), SPIN, &[]);

@@ -975,6 +975,14 @@ fn run_case(case: &Case, wasm_dir: &Path) -> Result<(), Failed> {
 /// Cases of programs that only have a WASI 0.3 version.
 fn p3_cases() -> Vec<Case> {
     vec![
+        // A guest computing forever in its task's coroutine is stopped by
+        // the time limit (an async task swaps the store's stack limit,
+        // which is also how an interruption reaches function entries).
+        Case::new("spin/interrupted", "spin")
+            .flags(&["--timeout", "0.3"])
+            .stdout("spinning\n")
+            .status(134)
+            .stderr_contains(&["wasm trap: interrupt: the time limit passed\n"]),
         // Three `wait-for`s joined must overlap: the program checks that
         // they took at least one wait and less than two.
         Case::new("timers", "timers").stdout(concat!(

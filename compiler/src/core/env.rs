@@ -60,7 +60,7 @@ pub struct ModuleEnv<'a> {
     /// Which defined functions check for an interruption on entry (see
     /// [`super::translate::interrupt`]); `None` when no code has checks
     /// (`SMELT_NO_INTERRUPT_CHECKS`).
-    pub entry_checks: Option<PrimaryMap<DefinedFuncIndex, bool>>,
+    pub entry_checks: Option<PrimaryMap<DefinedFuncIndex, super::translate::interrupt::EntryCheck>>,
     /// The module's forwarding functions (see [`super::forward`]): what a
     /// direct call of each does instead.
     pub forwards: HashMap<FuncIndex, Forward>,

@@ -363,12 +363,13 @@ impl Sched {
             let prev = self.enter(Some(t));
             // SAFETY: the store context is this thread's; compiled code on
             // the coroutine's stack must stop before its reserve.
-            let saved_limit = unsafe { core::mem::replace(&mut (*store).stack_limit, limit) };
+            // (An interrupted store keeps its interrupted limit.)
+            let saved_limit = unsafe { crate::limits::replace_stack_limit(store, limit) };
             // SAFETY: `coro` is this thread's live coroutine; no borrow is
             // held.
             let result = unsafe { (*coro).resume(()) };
             // SAFETY: as above.
-            unsafe { (*store).stack_limit = saved_limit };
+            unsafe { crate::limits::replace_stack_limit(store, saved_limit) };
             self.enter(prev);
             match result {
                 CoroutineResult::Yield(()) => {

@@ -10,16 +10,27 @@
 //! one branch to an out-of-line (cold) trap per check. Code without limits
 //! pays the same, so that a limit can be set when the executable starts.
 //!
+//! Most function entries need no such check: the timer also sets the
+//! store's stack limit to [`smelt_abi::vm::STACK_LIMIT_INTERRUPTED`], above
+//! every stack address, so the stack check that Cranelift puts in the
+//! prologue of every function that makes calls traps at its next entry
+//! (the trap handler reports a stack check that fails in an interrupted
+//! store as [`TrapCode::Interrupted`]). Such a function gets an 8-byte
+//! frame slot so that its prologue keeps the check even if all of its
+//! calls turn out unreachable and are removed ([`EntryCheck::Prologue`]).
+//!
 //! # Where the checks are
 //!
 //! Execution that goes on for long either iterates a loop or makes calls
 //! (a body without either runs each of its instructions at most once).
 //! The checks are placed so that both pass a check, and soon:
 //!
-//! - **Function entries**, except in a function whose body has no call
-//!   instruction of any kind (`call`, `call_indirect`, `call_ref` and their
-//!   `return_call` forms) and that the host cannot call (not exported, not
-//!   the start function): such a leaf only runs its own body, whose loops
+//! - **Function entries** (the prologue's stack check, or an explicit
+//!   check in a function that makes no call), except in a function whose
+//!   body has no call instruction of any kind (`call`, `call_indirect`,
+//!   `call_ref` and their `return_call` forms) and that the host cannot
+//!   call (not exported, not the start function): such a leaf only runs
+//!   its own body, whose loops
 //!   have their own checks, and returns. (The host may call an export again
 //!   and again with no guest call between, as it does an async callback
 //!   that keeps yielding.) Every cycle of the call graph —
@@ -103,14 +114,48 @@ pub fn checks_on_entry(body: &FunctionBody<'_>) -> bool {
     false
 }
 
-/// Which defined functions of `info` check on entry, given which have a
-/// call instruction (`calls`, by defined function index; see
-/// [`checks_on_entry`]): those, and every function the host may call
-/// (exports and the start function), which the host may call again and
-/// again (an async callback that always yields) with no guest call
-/// between.
-pub fn entry_checks(info: &ModuleInfo<'_>, calls: Vec<bool>) -> PrimaryMap<DefinedFuncIndex, bool> {
-    let mut checks: PrimaryMap<DefinedFuncIndex, bool> = calls.into_iter().collect();
+/// How a function checks for an interruption on entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryCheck {
+    /// It does not.
+    None,
+    /// With the stack check of its prologue, which Cranelift emits in
+    /// every function that makes calls and which fails once the store is
+    /// interrupted (its stack limit is then
+    /// `smelt_abi::vm::STACK_LIMIT_INTERRUPTED`): free.
+    Prologue,
+    /// With an explicit check of the `interrupt` word: a function that
+    /// makes no call, whose prologue may have no stack check.
+    Explicit,
+}
+
+impl EntryCheck {
+    /// Whether every entry of the function passes a check.
+    pub fn checks(self) -> bool {
+        self != EntryCheck::None
+    }
+}
+
+/// How each defined function of `info` checks on entry, given which have
+/// a call instruction (`calls`, by defined function index; see
+/// [`checks_on_entry`]): those with the stack check of their prologue, and
+/// every other function the host may call (exports and the start
+/// function), which the host may call again and again (an async callback
+/// that always yields) with no guest call between, explicitly.
+pub fn entry_checks(
+    info: &ModuleInfo<'_>,
+    calls: Vec<bool>,
+) -> PrimaryMap<DefinedFuncIndex, EntryCheck> {
+    let mut checks: PrimaryMap<DefinedFuncIndex, EntryCheck> = calls
+        .into_iter()
+        .map(|calls| {
+            if calls {
+                EntryCheck::Prologue
+            } else {
+                EntryCheck::None
+            }
+        })
+        .collect();
     let exported = info.exports.iter().filter_map(|e| match e.index {
         EntityIndex::Func(f) => Some(f),
         _ => None,
@@ -118,8 +163,9 @@ pub fn entry_checks(info: &ModuleInfo<'_>, calls: Vec<bool>) -> PrimaryMap<Defin
     for f in exported.chain(info.start) {
         if let Some(def) = info.defined_func(f)
             && let Some(check) = checks.get_mut(def)
+            && *check == EntryCheck::None
         {
-            *check = true;
+            *check = EntryCheck::Explicit;
         }
     }
     checks
@@ -161,7 +207,7 @@ impl Frame {
 pub fn loops_without_checks(
     body: &FunctionBody<'_>,
     info: &ModuleInfo<'_>,
-    entry_checks: &PrimaryMap<DefinedFuncIndex, bool>,
+    entry_checks: &PrimaryMap<DefinedFuncIndex, EntryCheck>,
     forwards: &HashMap<FuncIndex, Forward>,
 ) -> Vec<bool> {
     let mut exempt = Vec::new();
@@ -229,7 +275,7 @@ pub fn loops_without_checks(
                 };
                 let checks = callee
                     .and_then(|f| info.defined_func(f))
-                    .is_some_and(|def| entry_checks.get(def) == Some(&true));
+                    .is_some_and(|def| entry_checks.get(def).is_some_and(|c| c.checks()));
                 // The innermost loop around the call, when only `block`s
                 // are between them and nothing branched yet to any of them
                 // (a branch to one of these blocks would skip the call, one
@@ -305,7 +351,7 @@ mod tests {
             .iter()
             .map(|b| loops_without_checks(&b.body, &info, &entry, &forwards))
             .collect();
-        (entry.values().copied().collect(), loops)
+        (entry.values().map(|c| c.checks()).collect(), loops)
     }
 
     #[test]

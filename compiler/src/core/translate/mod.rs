@@ -32,8 +32,8 @@ mod table;
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{
-    self, BlockArg, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef, UserFuncName,
-    Value,
+    self, BlockArg, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef, StackSlotData,
+    StackSlotKind, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use smelt_abi::builtins::Builtin;
@@ -162,7 +162,10 @@ pub fn translate_function(
             }
             None => Vec::new(),
         };
-        let entry_check = env.entry_checks.as_ref().is_some_and(|c| c[def]);
+        let entry_check = env
+            .entry_checks
+            .as_ref()
+            .map_or(interrupt::EntryCheck::None, |c| c[def]);
         let mut t = FuncTranslator::new(env, builder, ty, entry_check);
         t.loop_checks = loop_checks;
         let result = t.run(&input.body, &mut validator);
@@ -216,7 +219,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         env: &'a ModuleEnv<'a>,
         mut builder: FunctionBuilder<'f>,
         ty: &FuncType,
-        entry_check: bool,
+        entry_check: interrupt::EntryCheck,
     ) -> Self {
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
@@ -269,8 +272,20 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             let var = t.declare_local(wasm_ty);
             t.builder.def_var(var, value);
         }
-        if entry_check {
-            t.check_interrupt();
+        match entry_check {
+            interrupt::EntryCheck::None => {}
+            interrupt::EntryCheck::Explicit => t.check_interrupt(),
+            // The prologue's stack check is the function's check: a frame
+            // slot makes sure Cranelift emits it even where the function's
+            // calls all turn out unreachable and are removed (it leaves it
+            // out of a function with no call and no frame).
+            interrupt::EntryCheck::Prologue => {
+                t.builder.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    8,
+                    0,
+                ));
+            }
         }
         t
     }
