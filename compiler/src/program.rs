@@ -621,9 +621,15 @@ fn compile_job(
     tctx: &mut TranslatorContext,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<CompiledFunction> {
+    // Whether the function's entry check is its prologue's stack check.
+    let mut prologue_check = false;
     let (func, id, display_name, kind) = match job {
         Job::Wasm { module, def, input } => {
             let env = &envs[module];
+            prologue_check = env
+                .entry_checks
+                .as_ref()
+                .is_some_and(|c| c[def] == translate::interrupt::EntryCheck::Prologue);
             let func = translate::translate_function(env, def, input, tctx)?;
             let f = env.info.func_index(def);
             let display = match env.info.func_name(f) {
@@ -712,12 +718,19 @@ fn compile_job(
             )
         }
     };
+    let codegen_error = |e: cranelift_codegen::CompileError<'_>| CompileError::Codegen {
+        func: display_name.clone(),
+        message: format!("{:?}", e.inner),
+    };
     let mut ctx = cranelift_codegen::Context::for_function(func);
     ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen {
-            func: display_name.clone(),
-            message: format!("{:?}", e.inner),
-        })?;
+        .map_err(codegen_error)?;
+    if prologue_check && translate::interrupt::entry_check_if_no_calls(&mut ctx.func) {
+        let func = ctx.func.clone();
+        ctx = cranelift_codegen::Context::for_function(func);
+        ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
+            .map_err(codegen_error)?;
+    }
     let code = ctx.compiled_code().expect("just compiled");
     let relocs = code
         .buffer

@@ -372,6 +372,13 @@ const CYCLES: &[(&str, &str)] = &[
           (func (export "_start") (loop (call $empty) (br 0))))"#,
     ),
     (
+        "a loop calling a function whose only call is unreachable (no stack check in its prologue)",
+        r#"(module
+          (func $leaf (drop (i32.const 0)))
+          (func $calls (if (i32.const 0) (then (call $leaf))))
+          (func (export "_start") (loop (call $calls) (br 0))))"#,
+    ),
+    (
         "a cycle of tail calls between two functions",
         r#"(module
           (func $a (return_call $b))

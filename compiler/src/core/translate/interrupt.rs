@@ -15,9 +15,9 @@
 //! every stack address, so the stack check that Cranelift puts in the
 //! prologue of every function that makes calls traps at its next entry
 //! (the trap handler reports a stack check that fails in an interrupted
-//! store as [`TrapCode::Interrupted`]). Such a function gets an 8-byte
-//! frame slot so that its prologue keeps the check even if all of its
-//! calls turn out unreachable and are removed ([`EntryCheck::Prologue`]).
+//! store as [`TrapCode::Interrupted`]). A function whose calls all turn
+//! out unreachable and are removed gets an explicit check after all
+//! ([`entry_check_if_no_calls`]).
 //!
 //! # Where the checks are
 //!
@@ -68,7 +68,8 @@
 
 use std::collections::HashMap;
 
-use cranelift_codegen::ir::{AliasRegionData, InstBuilder, MemFlagsData};
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
+use cranelift_codegen::ir::{self, AliasRegionData, InstBuilder, MemFlagsData};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::{STORE_INTERRUPT, VMCTX_STORE};
 use wasmparser::{FunctionBody, Operator};
@@ -122,7 +123,8 @@ pub enum EntryCheck {
     /// With the stack check of its prologue, which Cranelift emits in
     /// every function that makes calls and which fails once the store is
     /// interrupted (its stack limit is then
-    /// `smelt_abi::vm::STACK_LIMIT_INTERRUPTED`): free.
+    /// `smelt_abi::vm::STACK_LIMIT_INTERRUPTED`): free (or explicit after
+    /// all, where no call is left: [`entry_check_if_no_calls`]).
     Prologue,
     /// With an explicit check of the `interrupt` word: a function that
     /// makes no call, whose prologue may have no stack check.
@@ -298,6 +300,44 @@ pub fn loops_without_checks(
         }
     }
     exempt
+}
+
+/// Gives `func`, a compiled (and so optimized) wasm function whose entry
+/// check is its prologue's stack check ([`EntryCheck::Prologue`]), an
+/// explicit check at its entry when optimization left it no call
+/// instruction (its calls were unreachable): Cranelift leaves the stack
+/// check out of a function that makes no call and has no frame. Returns
+/// whether it did, in which case `func` must be compiled again. (The check
+/// needs no cold path: only loop headers do, see the module
+/// documentation.)
+pub fn entry_check_if_no_calls(func: &mut ir::Function) -> bool {
+    let calls = func.layout.blocks().any(|block| {
+        func.layout
+            .block_insts(block)
+            .any(|inst| func.dfg.insts[inst].opcode().is_call())
+    });
+    let Some(entry) = func.layout.entry_block() else {
+        return false;
+    };
+    if calls {
+        return false;
+    }
+    let vmctx = func.dfg.block_params(entry)[0];
+    let mut pos = FuncCursor::new(func).at_first_insertion_point(entry);
+    let store = pos.ins().load(
+        POINTER,
+        MemFlagsData::trusted().with_readonly(),
+        vmctx,
+        VMCTX_STORE as i32,
+    );
+    let flag = pos.ins().load(
+        POINTER,
+        MemFlagsData::trusted(),
+        store,
+        STORE_INTERRUPT as i32,
+    );
+    pos.ins().trapnz(flag, trap(TrapCode::Interrupted));
+    true
 }
 
 impl FuncTranslator<'_, '_> {

@@ -32,8 +32,8 @@ mod table;
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{
-    self, BlockArg, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef, StackSlotData,
-    StackSlotKind, UserFuncName, Value,
+    self, BlockArg, Function, GlobalValueData, InstBuilder, MemFlagsData, SigRef, UserFuncName,
+    Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use smelt_abi::builtins::Builtin;
@@ -275,17 +275,9 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         match entry_check {
             interrupt::EntryCheck::None => {}
             interrupt::EntryCheck::Explicit => t.check_interrupt(),
-            // The prologue's stack check is the function's check: a frame
-            // slot makes sure Cranelift emits it even where the function's
-            // calls all turn out unreachable and are removed (it leaves it
-            // out of a function with no call and no frame).
-            interrupt::EntryCheck::Prologue => {
-                t.builder.create_sized_stack_slot(StackSlotData::new(
-                    StackSlotKind::ExplicitSlot,
-                    8,
-                    0,
-                ));
-            }
+            // The prologue's stack check is the function's check (see
+            // `interrupt::entry_check_if_no_calls` for when it has none).
+            interrupt::EntryCheck::Prologue => {}
         }
         t
     }
