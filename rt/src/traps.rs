@@ -577,11 +577,11 @@ unsafe extern "C" fn on_signal(signo: c_int, info: *mut libc::siginfo_t, context
         if let Some(mut code) = tables.trap_code_at(regs.pc) {
             // A prologue's stack check also fails when the store is
             // interrupted (its limit raised: `limits::raise`).
-            // SAFETY: the store context is this thread's own.
-            if code == TrapCode::StackOverflow
-                && unsafe { crate::limits::interrupted(store_context()) }
-            {
-                code = TrapCode::Interrupted;
+            if code == TrapCode::StackOverflow {
+                // SAFETY: the store context is this thread's own.
+                if unsafe { crate::limits::interrupted(store_context()) } {
+                    code = TrapCode::Interrupted;
+                }
             }
             // SAFETY: `state` is the innermost active catch on this thread,
             // whose frame encloses the interrupted compiled code.

@@ -159,19 +159,15 @@ fn clean_run(run: &std::process::Output, exe: &Path, how: &str) -> (String, Stri
 }
 
 /// Builds tests/library's component into `libshapes.a` and `shapes.h` for
-/// the test target, in a new temporary folder.
-fn build_library(target: &smelt::target::Target) -> Result<tempfile::TempDir> {
-    build_component_library(target, "guest", "smelt_library_guest", "shapes")
+/// the test target (`SMELT_TEST_TARGET`), in a new temporary folder.
+fn build_library() -> Result<tempfile::TempDir> {
+    build_component_library("guest", "smelt_library_guest", "shapes")
 }
 
 /// Builds the component of `tests/library/GUEST` (`WASM.wasm`) into
-/// `libLIB.a` and `LIB.h` for the test target, in a new temporary folder.
-fn build_component_library(
-    target: &smelt::target::Target,
-    guest: &str,
-    wasm: &str,
-    lib: &str,
-) -> Result<tempfile::TempDir> {
+/// `libLIB.a` and `LIB.h` for the test target (`SMELT_TEST_TARGET`), in a
+/// new temporary folder.
+fn build_component_library(guest: &str, wasm: &str, lib: &str) -> Result<tempfile::TempDir> {
     let guests = smelt_tests::build_guests(&format!("tests/library/{guest}"), "wasm32-wasip2")
         .map_err(anyhow::Error::msg)?;
     let dir = tempfile::tempdir()?;
@@ -203,7 +199,7 @@ fn build_component_library(
 #[test]
 fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
     let target = smelt_tests::test_target()?;
-    let dir = build_library(&target)?;
+    let dir = build_library()?;
     let sanitize = sanitized(&target);
     let exe = build_c(&target, dir.path(), "main", sanitize)?;
     let expected = expected()?;
@@ -243,7 +239,7 @@ fn a_c_program_calls_the_component_as_the_native_crate_does() -> Result<()> {
 #[test]
 fn an_instance_belongs_to_the_thread_that_created_it() -> Result<()> {
     let target = smelt_tests::test_target()?;
-    let dir = build_library(&target)?;
+    let dir = build_library()?;
     let exe = build_c(&target, dir.path(), "threads", sanitized(&target))?;
     let run = smelt_tests::run(&exe, &[])?;
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -278,7 +274,7 @@ fn an_instance_belongs_to_the_thread_that_created_it() -> Result<()> {
 #[test]
 fn a_c_program_implements_the_components_imports() -> Result<()> {
     let target = smelt_tests::test_target()?;
-    let dir = build_component_library(&target, "imports", "smelt_library_imports", "imports")?;
+    let dir = build_component_library("imports", "smelt_library_imports", "imports")?;
     let sanitize = sanitized(&target);
     let host = smelt_tests::repo_root().join("tests/library/c/host.c");
     let host = host.to_str().context("a UTF-8 path")?;
@@ -319,7 +315,7 @@ fn a_c_program_implements_the_components_imports() -> Result<()> {
 #[test]
 fn a_c_program_uses_an_exported_resource_through_handles() -> Result<()> {
     let target = smelt_tests::test_target()?;
-    let dir = build_component_library(&target, "resources", "smelt_library_resources", "res")?;
+    let dir = build_component_library("resources", "smelt_library_resources", "res")?;
     let sanitize = sanitized(&target);
     let out = compile_c(&target, dir.path(), "resources", "res", sanitize, &[])?;
     assert!(
@@ -365,7 +361,7 @@ fn assert_resources_output(stdout: &str) {
 #[test]
 fn a_missing_native_import_is_a_link_error_naming_it() -> Result<()> {
     let target = smelt_tests::test_target()?;
-    let dir = build_component_library(&target, "imports", "smelt_library_imports", "imports")?;
+    let dir = build_component_library("imports", "smelt_library_imports", "imports")?;
     let host = smelt_tests::repo_root().join("tests/library/c/host.c");
     let host = host.to_str().context("a UTF-8 path")?;
     let flags = ["-DOMIT_ADD", host];
