@@ -8,10 +8,15 @@ no imports. Wasmtime (the PyPI `wasmtime` package, with the same proposals
 enabled) instantiates it and calls every exported function whose
 parameters and results its Python API can pass (numbers, and null or
 non-null function and external references), with zero and null
-arguments, in export order, recording what each call returns, or that it trapped or
-threw. Those outcomes become the assertions of a `.wast` script
-(`assert_return`, `assert_trap`, `assert_exception`), which `smelt wast`
-compiles and runs: every failed assertion is a difference between the two.
+arguments, in export order, recording what each call returns, or that it
+trapped or threw; then the state the calls left: the value of each
+exported global of those types, and the size and a hash of the contents
+of each exported memory and table (of an abstract element type), which a
+checker module importing it computes (the same module in both engines).
+Those outcomes become the assertions of a `.wast` script (`assert_return`,
+`assert_trap`, `assert_exception`, `get` of a global, the checker modules
+after `register`), which `smelt wast` compiles and runs: every failed
+assertion is a difference between the two.
 
     python3 tests/differential/run.py [--count N] [--seed S] [--smelt PATH]
                                       [--target TRIPLE] [--keep DIR]
@@ -20,7 +25,7 @@ Each module gets its own script, so that one whose test executable the
 system kills (a module that allocates more memory than the machine has:
 Wasmtime may have had it) is reported as killed, not as a difference.
 Prints one line per difference and `differential: N modules, N calls,
-N differences, N modules killed`; exits 1 when there is a difference (or
+N state checks, N differences, N modules killed`; exits 1 when there is a difference (or
 smelt cannot run the scripts), 2 when a tool is missing. Wasmtime is the reference: where it
 refuses a module (an unsupported combination), the module is skipped and
 counted.
@@ -147,69 +152,241 @@ def valtype(r: Reader) -> str | None:
     return SIMPLE.get(t)
 
 
-def exported_functions(wasm: bytes) -> list[tuple[bytes, list, list]]:
-    """The exported functions of a module without imports: (name, params,
-    results), types as in SIMPLE or None."""
-    r = Reader(wasm)
-    r.pos = 8
-    types: list[tuple[list, list] | None] = []
-    funcs: list[int] = []
-    exports: list[tuple[bytes, int]] = []
+# Abstract heap types by their one-byte encoding (the shorthand of a
+# nullable reference), as the text format names them.
+HEAP_TYPES = {
+    0x70: "func", 0x6F: "extern", 0x6E: "any", 0x6D: "eq", 0x6C: "i31", 0x6B: "struct",
+    0x6A: "array", 0x69: "exn", 0x73: "nofunc", 0x72: "noextern", 0x71: "none", 0x74: "noexn",
+}
 
-    def composite() -> tuple[list, list] | None:
-        form = r.byte()
-        if form == 0x60:
-            params = [valtype(r) for _ in range(r.uleb())]
-            results = [valtype(r) for _ in range(r.uleb())]
-            return params, results
-        if form == 0x5F:
-            for _ in range(r.uleb()):
+
+def reftype_text(r: Reader) -> str | None:
+    """A reference type's text (`(ref null func)`), or None for a
+    concrete (indexed) heap type."""
+    t = r.byte()
+    if t in HEAP_TYPES:
+        return f"(ref null {HEAP_TYPES[t]})"
+    if t in (0x63, 0x64):
+        ht = r.sleb()
+        if ht >= 0 or (ht & 0x7F) not in HEAP_TYPES:
+            return None
+        null = " null" if t == 0x63 else ""
+        return f"(ref{null} {HEAP_TYPES[ht & 0x7F]})"
+    raise ValueError(f"reference type 0x{t:02x}")
+
+
+def limits(r: Reader) -> bool:
+    """Skips a memory's or table's limits; whether its addresses are i64."""
+    flags = r.byte()
+    r.uleb()
+    if flags & 1:
+        r.uleb()
+    if flags & 8:
+        r.uleb()
+    return bool(flags & 4)
+
+
+def const_expr(r: Reader) -> None:
+    """Skips a constant expression (through its `end`); ValueError on an
+    instruction it does not know."""
+    while True:
+        op = r.byte()
+        if op == 0x0B:
+            return
+        if op in (0x41, 0x42):
+            r.sleb()
+        elif op == 0x43:
+            r.pos += 4
+        elif op == 0x44:
+            r.pos += 8
+        elif op in (0x23, 0xD2):
+            r.uleb()
+        elif op == 0xD0:
+            r.sleb()
+        elif op in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):
+            pass
+        elif op == 0xFB:
+            sub = r.uleb()
+            if sub in (0, 1, 6, 7):
+                r.uleb()
+            elif sub == 8:
+                r.uleb()
+                r.uleb()
+            elif sub not in (0x1A, 0x1B, 0x1C):
+                raise ValueError(f"constant instruction 0xfb {sub}")
+        else:
+            raise ValueError(f"constant instruction 0x{op:02x}")
+
+
+class ModuleInfo:
+    """What the differential test needs of a module without imports: its
+    exported functions (name, params, results; types as in SIMPLE or None),
+    and its exported globals (name, type in SIMPLE or None), memories
+    (name, is 64-bit) and tables (name, element type text or None, is
+    64-bit)."""
+
+    def __init__(self, wasm: bytes):
+        r = Reader(wasm)
+        r.pos = 8
+        types: list[tuple[list, list] | None] = []
+        funcs: list[int] = []
+        globals_: list[str | None] = []
+        memories: list[bool] = []
+        tables: list[tuple[str | None, bool]] = []
+        exports: list[tuple[bytes, int, int]] = []
+
+        def composite() -> tuple[list, list] | None:
+            form = r.byte()
+            if form == 0x60:
+                params = [valtype(r) for _ in range(r.uleb())]
+                results = [valtype(r) for _ in range(r.uleb())]
+                return params, results
+            if form == 0x5F:
+                for _ in range(r.uleb()):
+                    valtype(r)
+                    r.byte()
+            elif form == 0x5E:
                 valtype(r)
                 r.byte()
-        elif form == 0x5E:
-            valtype(r)
+            return None
+
+        def subtype() -> tuple[list, list] | None:
+            if r.data[r.pos] in (0x50, 0x4F):
+                r.byte()
+                for _ in range(r.uleb()):
+                    r.uleb()
+            return composite()
+
+        def table() -> tuple[str | None, bool]:
+            if r.data[r.pos] == 0x40:
+                r.pos += 2
+                elem = reftype_text(r)
+                is64 = limits(r)
+                const_expr(r)
+                return elem, is64
+            elem = reftype_text(r)
+            return elem, limits(r)
+
+        def global_() -> str | None:
+            ty = valtype(r)
             r.byte()
+            const_expr(r)
+            return ty
+
+        while r.pos < len(wasm):
+            section, size = r.byte(), r.uleb()
+            end = r.pos + size
+            if section == 1:
+                for _ in range(r.uleb()):
+                    if r.data[r.pos] == 0x4E:
+                        r.byte()
+                        types.extend(subtype() for _ in range(r.uleb()))
+                    else:
+                        types.append(subtype())
+            elif section == 3:
+                funcs = [r.uleb() for _ in range(r.uleb())]
+            elif section == 4:
+                tables = [table() for _ in range(r.uleb())]
+            elif section == 5:
+                memories = [limits(r) for _ in range(r.uleb())]
+            elif section == 6:
+                globals_ = [global_() for _ in range(r.uleb())]
+            elif section == 7:
+                for _ in range(r.uleb()):
+                    name, kind = r.name(), r.byte()
+                    exports.append((name, kind, r.uleb()))
+            r.pos = end
+
+        self.functions: list[tuple[bytes, list, list]] = []
+        self.globals: list[tuple[bytes, str | None]] = []
+        self.memories: list[tuple[bytes, bool]] = []
+        self.tables: list[tuple[bytes, str | None, bool]] = []
+        for name, kind, index in exports:
+            if kind == 0:
+                sig = types[funcs[index]] if index < len(funcs) else None
+                if sig is not None:
+                    self.functions.append((name, sig[0], sig[1]))
+            elif kind == 1:
+                self.tables.append((name, *tables[index]))
+            elif kind == 2:
+                self.memories.append((name, memories[index]))
+            elif kind == 3:
+                self.globals.append((name, globals_[index]))
+
+
+def module_info(wasm: bytes) -> ModuleInfo | None:
+    """The module's ModuleInfo, or None where the parser above does not
+    know an encoding (the module is then checked by its calls alone)."""
+    try:
+        return ModuleInfo(wasm)
+    except (ValueError, IndexError):
         return None
 
-    def subtype() -> tuple[list, list] | None:
-        if r.data[r.pos] in (0x50, 0x4F):
-            r.byte()
-            for _ in range(r.uleb()):
-                r.uleb()
-        return composite()
 
-    while r.pos < len(wasm):
-        section, size = r.byte(), r.uleb()
-        end = r.pos + size
-        if section == 1:
-            for _ in range(r.uleb()):
-                if r.data[r.pos] == 0x4E:
-                    r.byte()
-                    types.extend(subtype() for _ in range(r.uleb()))
-                else:
-                    types.append(subtype())
-        elif section == 3:
-            funcs = [r.uleb() for _ in range(r.uleb())]
-        elif section == 7:
-            for _ in range(r.uleb()):
-                name, kind, index = r.name(), r.byte(), r.uleb()
-                if kind == 0:
-                    exports.append((name, index))
-        r.pos = end
-    out = []
-    for name, index in exports:
-        sig = types[funcs[index]] if index < len(funcs) else None
-        if sig is not None:
-            out.append((name, sig[0], sig[1]))
-    return out
+# Memories and tables larger than these are compared by size alone: a
+# hash of every byte or element would take longer than the rest of the case.
+HASHED_MEMORY_BYTES = 1 << 28
+HASHED_TABLE_ELEMENTS = 1 << 20
+
+
+def memory_checker(name: bytes, is64: bool) -> str:
+    """A module that imports the memory `name` of module `m` and exports
+    `size` (its size in pages, as an i64) and `hash` (an i64 over all of its
+    bytes, 8 at a time: h = (h ^ word) * p, a bijection of h for each word,
+    so that a single differing word changes the result)."""
+    index = "i64" if is64 else "i32"
+    size = "(memory.size)" if is64 else "(i64.extend_i32_u (memory.size))"
+    addr = "(local.get $i)" if is64 else "(i32.wrap_i64 (local.get $i))"
+    return f"""(module
+  (import "m" {wast_string(name)} (memory {index} 0))
+  (func (export "size") (result i64) {size})
+  (func (export "hash") (result i64) (local $i i64) (local $end i64) (local $h i64)
+    (local.set $h (i64.const 0xcbf29ce484222325))
+    (local.set $end (i64.mul {size} (i64.const 65536)))
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $end)))
+        (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load {addr}))
+                               (i64.const 0x100000001b3)))
+        (local.set $i (i64.add (local.get $i) (i64.const 8)))
+        (br $next)))
+    (local.get $h)))"""
+
+
+def table_checker(name: bytes, elem: str, is64: bool) -> str:
+    """A module that imports the table `name` of module `m` and exports
+    `size` (its length in elements, as an i64) and `hash` (an i64 over which
+    of its elements are null)."""
+    index = "i64" if is64 else "i32"
+    size = "(table.size)" if is64 else "(i64.extend_i32_u (table.size))"
+    elem_index = "(local.get $i)" if is64 else "(i32.wrap_i64 (local.get $i))"
+    return f"""(module
+  (import "m" {wast_string(name)} (table {index} 0 {elem}))
+  (func (export "size") (result i64) {size})
+  (func (export "hash") (result i64) (local $i i64) (local $end i64) (local $h i64)
+    (local.set $end {size})
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $end)))
+        (local.set $h (i64.add (i64.mul (local.get $h) (i64.const 31))
+                               (i64.extend_i32_u (i32.add (i32.const 1)
+                                 (ref.is_null (table.get {elem_index}))))))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br $next)))
+    (local.get $h)))"""
+
 
 class Case:
-    """One module and the outcomes Wasmtime gives its calls."""
+    """One module and the outcomes Wasmtime gives it: its calls'
+    assertions, then those of its state after the calls (`directives`);
+    `calls` and `state_checks` count the two kinds."""
 
     def __init__(self, wasm: bytes):
         self.wasm = wasm
         self.trapped_at_instantiation = False
         self.directives: list[str] = []
+        self.calls = 0
+        self.state_checks = 0
 
 
 def resource_limit(trap) -> bool:
@@ -217,6 +394,24 @@ def resource_limit(trap) -> bool:
     too large for its GC heap), where smelt may well succeed."""
     text = str(trap)
     return "allocation size too large" in text or "out of memory" in text
+
+
+def pattern(kind: str, value) -> str:
+    """The `.wast` result pattern of a value of SIMPLE type `kind` as the
+    Python API returns it."""
+    if kind == "i32":
+        return f"(i32.const {value})"
+    if kind == "i64":
+        return f"(i64.const {value})"
+    if kind == "f32":
+        bits = struct.unpack("<I", struct.pack("<f", value))[0]
+        return f"(f32.const {f32_text(bits)})"
+    if kind == "f64":
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+        return f"(f64.const {f64_text(bits)})"
+    if value is None:
+        return f"(ref.null {kind})"
+    return f"(ref.{kind})"
 
 
 def run_in_wasmtime(wasmtime, engine, wasm: bytes) -> Case | None:
@@ -241,9 +436,12 @@ def run_in_wasmtime(wasmtime, engine, wasm: bytes) -> Case | None:
     except Exception:
         return None
     exports = instance.exports(store)
+    info = module_info(wasm)
+    if info is None:
+        return case
     # The Python API aborts the process on a type it cannot represent:
     # only functions of SIMPLE types are touched.
-    for name, params, results in exported_functions(wasm):
+    for name, params, results in info.functions:
         if None in params or None in results:
             continue
         args = " ".join(
@@ -255,39 +453,64 @@ def run_in_wasmtime(wasmtime, engine, wasm: bytes) -> Case | None:
             got = func(store, *[0 if p in NUMBERS else None for p in params])
         except wasmtime.Trap as trap:
             if resource_limit(trap):
-                # Where an implementation's limits lie is its own: stop.
-                break
+                # Where an implementation's limits lie is its own: stop,
+                # and compare no state (the call may have changed it).
+                return case
             if "thrown Wasm exception" in str(trap):
                 case.directives.append(f"(assert_exception {call})")
             else:
                 case.directives.append(f'(assert_trap {call} "")')
+            case.calls += 1
             continue
         except Exception:
-            # A value the Python API cannot convert: calls after it would
-            # see a state smelt reaches differently, so stop here.
-            break
+            # A value the Python API cannot convert: calls after it, and
+            # the state, would be what smelt reaches differently, so stop.
+            return case
         if len(results) == 1:
             got = [got]
         elif not results:
             got = []
-        patterns = []
-        for kind, value in zip(results, got):
-            if kind == "i32":
-                patterns.append(f"(i32.const {value})")
-            elif kind == "i64":
-                patterns.append(f"(i64.const {value})")
-            elif kind == "f32":
-                bits = struct.unpack("<I", struct.pack("<f", value))[0]
-                patterns.append(f"(f32.const {f32_text(bits)})")
-            elif kind == "f64":
-                bits = struct.unpack("<Q", struct.pack("<d", value))[0]
-                patterns.append(f"(f64.const {f64_text(bits)})")
-            elif value is None:
-                patterns.append(f"(ref.null {kind})")
-            else:
-                patterns.append(f"(ref.{kind})")
-        case.directives.append(f"(assert_return {call} {' '.join(patterns)})")
+        patterns = " ".join(pattern(kind, value) for kind, value in zip(results, got))
+        case.directives.append(f"(assert_return {call} {patterns})")
+        case.calls += 1
+    compare_state(wasmtime, engine, store, exports, info, case)
     return case
+
+
+def compare_state(wasmtime, engine, store, exports, info: ModuleInfo, case: Case) -> None:
+    """Appends to `case` the assertions of the instance's state after its
+    calls: the value of each exported global of a SIMPLE type, and the size
+    and a hash of each exported memory and table (of an abstract element
+    type), read by a checker module that imports it (the same module in
+    both engines)."""
+    for name, kind in info.globals:
+        if kind is None:
+            continue
+        value = exports[name.decode("utf-8")].value(store)
+        case.directives.append(f"(assert_return (get {wast_string(name)}) {pattern(kind, value)})")
+        case.state_checks += 1
+    checkers = []
+    for name, is64 in info.memories:
+        memory = exports[name.decode("utf-8")]
+        hashed = memory.data_len(store) <= HASHED_MEMORY_BYTES
+        checkers.append((memory_checker(name, is64), memory, hashed))
+    for name, elem, is64 in info.tables:
+        if elem is None:
+            continue
+        table = exports[name.decode("utf-8")]
+        hashed = table.size(store) <= HASHED_TABLE_ELEMENTS
+        checkers.append((table_checker(name, elem, is64), table, hashed))
+    if not checkers:
+        return
+    case.directives.append('(register "m")')
+    for text, item, hashed in checkers:
+        checker = wasmtime.Instance(store, wasmtime.Module(engine, text), [item])
+        functions = checker.exports(store)
+        case.directives.append(text)
+        for function in ("size", "hash") if hashed else ("size",):
+            value = functions[function](store)
+            case.directives.append(f'(assert_return (invoke "{function}") (i64.const {value}))')
+            case.state_checks += 1
 
 
 def main() -> int:
@@ -331,7 +554,7 @@ def run_cases(args, tools: str, wasmtime, engine, work: str) -> int:
     their scripts in `work`, runs them through `smelt wast` and reports the
     differences; the exit status of the run."""
     scripts = []
-    modules = skipped = calls = 0
+    modules = skipped = calls = state_checks = 0
     for seed in range(args.seed, args.seed + args.count):
         noise = random.Random(seed).randbytes(4096)
         smith = subprocess.run([tools, "smith", *SMITH_FLAGS], input=noise,
@@ -350,7 +573,8 @@ def run_cases(args, tools: str, wasmtime, engine, work: str) -> int:
         else:
             lines.append(f"(module binary {wast_string(case.wasm)})")
             lines.extend(case.directives)
-            calls += len(case.directives)
+            calls += case.calls
+            state_checks += case.state_checks
         # One script per module: a module that kills its test executable
         # takes no other module's results with it.
         script = os.path.join(work, f"seed-{seed}.wast")
@@ -371,7 +595,8 @@ def run_cases(args, tools: str, wasmtime, engine, work: str) -> int:
     if failed_to_run:
         print(smelt.stdout[-4000:], smelt.stderr[-4000:], sep="\n")
     print(f"differential: {modules} modules ({skipped} skipped), {calls} calls, "
-          f"{len(differences)} differences, {len(killed)} modules killed")
+          f"{state_checks} state checks, {len(differences)} differences, "
+          f"{len(killed)} modules killed")
     return 1 if differences or failed_to_run else 0
 
 
