@@ -490,6 +490,10 @@ def compare_state(wasmtime, engine, store, exports, info: ModuleInfo, case: Case
         if kind is None:
             continue
         value = exports[name.decode("utf-8")].value(store)
+        if isinstance(value, wasmtime.Val):
+            # What `Global.value` returns for a null reference: the Val
+            # itself, its `value` None.
+            value = value.value
         case.directives.append(f"(assert_return (get {wast_string(name)}) {pattern(kind, value)})")
         case.state_checks += 1
     checkers = []
