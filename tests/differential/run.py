@@ -9,10 +9,14 @@ enabled) instantiates it and calls every exported function whose
 parameters and results its Python API can pass (numbers, and null or
 non-null function and external references), with zero and null
 arguments, in export order, recording what each call returns, or that it
-trapped or threw; then the state the calls left: the value of each
-exported global of those types, and the size and a hash of the contents
-of each exported memory and table (of an abstract element type), which a
-checker module importing it computes (the same module in both engines).
+trapped or threw (a call returning an externref is made, not compared:
+the Python API reads a non-null one that holds no Python object as null);
+then the state the calls left: the value of each exported global of a
+number type, whether each exported global of an abstract reference type
+holds null, and the size and a hash of the contents of each exported
+memory and table (of an abstract element type), the last two computed by
+a checker module that imports the global, memory or table (the same
+module in both engines).
 Those outcomes become the assertions of a `.wast` script (`assert_return`,
 `assert_trap`, `assert_exception`, `get` of a global, the checker modules
 after `register`), which `smelt wast` compiles and runs: every failed
@@ -223,7 +227,8 @@ def const_expr(r: Reader) -> None:
 class ModuleInfo:
     """What the differential test needs of a module without imports: its
     exported functions (name, params, results; types as in SIMPLE or None),
-    and its exported globals (name, type in SIMPLE or None), memories
+    and its exported globals (name, type in SIMPLE or None, reference type
+    text or None (for a number, or a concrete heap type), mutable), memories
     (name, is 64-bit) and tables (name, element type text or None, is
     64-bit)."""
 
@@ -232,7 +237,7 @@ class ModuleInfo:
         r.pos = 8
         types: list[tuple[list, list] | None] = []
         funcs: list[int] = []
-        globals_: list[str | None] = []
+        globals_: list[tuple[str | None, str | None, bool]] = []
         memories: list[bool] = []
         tables: list[tuple[str | None, bool]] = []
         exports: list[tuple[bytes, int, int]] = []
@@ -269,11 +274,16 @@ class ModuleInfo:
             elem = reftype_text(r)
             return elem, limits(r)
 
-        def global_() -> str | None:
+        def global_() -> tuple[str | None, str | None, bool]:
+            start = r.pos
             ty = valtype(r)
-            r.byte()
+            reference = None
+            if wasm[start] in HEAP_TYPES or wasm[start] in (0x63, 0x64):
+                r.pos = start
+                reference = reftype_text(r)
+            mutable = r.byte() == 1
             const_expr(r)
-            return ty
+            return ty, reference, mutable
 
         while r.pos < len(wasm):
             section, size = r.byte(), r.uleb()
@@ -300,7 +310,7 @@ class ModuleInfo:
             r.pos = end
 
         self.functions: list[tuple[bytes, list, list]] = []
-        self.globals: list[tuple[bytes, str | None]] = []
+        self.globals: list[tuple[bytes, str | None, str | None, bool]] = []
         self.memories: list[tuple[bytes, bool]] = []
         self.tables: list[tuple[bytes, str | None, bool]] = []
         for name, kind, index in exports:
@@ -313,7 +323,7 @@ class ModuleInfo:
             elif kind == 2:
                 self.memories.append((name, memories[index]))
             elif kind == 3:
-                self.globals.append((name, globals_[index]))
+                self.globals.append((name, *globals_[index]))
 
 
 def module_info(wasm: bytes) -> ModuleInfo | None:
@@ -353,6 +363,15 @@ def memory_checker(name: bytes, is64: bool) -> str:
         (local.set $i (i64.add (local.get $i) (i64.const 8)))
         (br $next)))
     (local.get $h)))"""
+
+
+def global_checker(name: bytes, reference: str, mutable: bool) -> str:
+    """A module that imports the global `name` of module `m`, of reference
+    type `reference`, and exports `is_null` (1 when it holds null)."""
+    ty = f"(mut {reference})" if mutable else reference
+    return f"""(module
+  (import "m" {wast_string(name)} (global {ty}))
+  (func (export "is_null") (result i32) (ref.is_null (global.get 0))))"""
 
 
 def table_checker(name: bytes, elem: str, is64: bool) -> str:
@@ -473,50 +492,59 @@ def run_in_wasmtime(wasmtime, engine, wasm: bytes) -> Case | None:
             got = [got]
         elif not results:
             got = []
+        case.calls += 1
+        if any(kind == "extern" and value is None for kind, value in zip(results, got)):
+            # A non-null externref that holds no Python object reads as
+            # None too: the call is made, its results are not compared.
+            case.directives.append(call)
+            continue
         patterns = " ".join(pattern(kind, value) for kind, value in zip(results, got))
         case.directives.append(f"(assert_return {call} {patterns})")
-        case.calls += 1
     compare_state(wasmtime, engine, store, exports, info, case)
     return case
 
 
 def compare_state(wasmtime, engine, store, exports, info: ModuleInfo, case: Case) -> None:
     """Appends to `case` the assertions of the instance's state after its
-    calls: the value of each exported global of a SIMPLE type, and the size
-    and a hash of each exported memory and table (of an abstract element
-    type), read by a checker module that imports it (the same module in
-    both engines)."""
-    for name, kind in info.globals:
-        if kind is None:
-            continue
-        value = exports[name.decode("utf-8")].value(store)
-        if isinstance(value, wasmtime.Val):
-            # What `Global.value` returns for a null reference: the Val
-            # itself, its `value` None.
-            value = value.value
-        case.directives.append(f"(assert_return (get {wast_string(name)}) {pattern(kind, value)})")
-        case.state_checks += 1
+    calls: the value of each exported global of a number type, and whether
+    each one of an abstract reference type holds null, and the size and a
+    hash of each exported memory and table (of an abstract element type),
+    the last two read by a checker module that imports the global, memory
+    or table (the same module in both engines)."""
     checkers = []
+    for name, kind, reference, mutable in info.globals:
+        if kind in NUMBERS:
+            value = exports[name.decode("utf-8")].value(store)
+            case.directives.append(
+                f"(assert_return (get {wast_string(name)}) {pattern(kind, value)})")
+            case.state_checks += 1
+        elif reference is not None:
+            # Whether a reference is null is read by a checker: the Python
+            # API reads a non-null externref that holds no Python object
+            # (an `extern.convert_any` of a GC reference) as None.
+            global_ = exports[name.decode("utf-8")]
+            checkers.append((global_checker(name, reference, mutable), global_, ("is_null",)))
     for name, is64 in info.memories:
         memory = exports[name.decode("utf-8")]
         hashed = memory.data_len(store) <= HASHED_MEMORY_BYTES
-        checkers.append((memory_checker(name, is64), memory, hashed))
+        checkers.append((memory_checker(name, is64), memory, ("size", "hash")[:1 + hashed]))
     for name, elem, is64 in info.tables:
         if elem is None:
             continue
         table = exports[name.decode("utf-8")]
         hashed = table.size(store) <= HASHED_TABLE_ELEMENTS
-        checkers.append((table_checker(name, elem, is64), table, hashed))
+        checkers.append((table_checker(name, elem, is64), table, ("size", "hash")[:1 + hashed]))
     if not checkers:
         return
     case.directives.append('(register "m")')
-    for text, item, hashed in checkers:
+    for text, item, functions in checkers:
         checker = wasmtime.Instance(store, wasmtime.Module(engine, text), [item])
-        functions = checker.exports(store)
+        exported = checker.exports(store)
         case.directives.append(text)
-        for function in ("size", "hash") if hashed else ("size",):
-            value = functions[function](store)
-            case.directives.append(f'(assert_return (invoke "{function}") (i64.const {value}))')
+        for function in functions:
+            value = exported[function](store)
+            ty = "i32" if function == "is_null" else "i64"
+            case.directives.append(f'(assert_return (invoke "{function}") ({ty}.const {value}))')
             case.state_checks += 1
 
 
