@@ -37,16 +37,26 @@ for t in "${targets[@]}"; do
   [ "$t" = "$host" ] || cross+=("$t")
 done
 
+# The wall time of each step, printed at the end.
+last=$SECONDS
+times=()
+mark() {
+  times+=("$(printf '%6d s  %s' $((SECONDS - last)) "$1")")
+  last=$SECONDS
+}
 cargo build --release --workspace --locked
+mark "cargo build"
 # The runtime library for each other target. A musl target that rustup
 # cannot install here is built from source (targets/musl-from-source.sh).
 for t in "${cross[@]}"; do
   bash targets/runtime.sh "$t"
+  mark "$t: runtime library"
 done
 # Every suite runs even when one before it failed; the script fails at the
 # end if any did.
 failed=()
 cargo test --release --workspace --locked || failed+=("cargo test")
+mark "cargo test"
 
 # $SMELT_TESTSUITE names the suite of a checkout that is not next to shared/.
 suite=${SMELT_TESTSUITE:-../shared/testsuite}
@@ -61,6 +71,7 @@ for t in "${cross[@]}"; do
   SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
     --test threads --test sockets --test http_serve --test http_client \
     || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP")
+  mark "$t: trap tests, tests/programs, wasi-threads, sockets, HTTP"
   # Component libraries (tests/library): from C and from Rust (cargo build
   # --target) on the glibc targets, whose cross C compilers are here; from
   # C alone on the musl targets (Zig's clang and musl: no Rust programs).
@@ -72,10 +83,12 @@ for t in "${cross[@]}"; do
     SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test library \
       -- --skip a_rust_program || failed+=("$t: component libraries")
   fi
+  mark "$t: component libraries"
   echo "== $t: smelt wast"
   ./target/release/smelt wast --target "$t" --skip-list tests/wast-skip.txt "${scripts[@]}" \
     | tee "$log/$t.txt" || failed+=("$t: smelt wast")
   summary+=("$t: $(tail -1 "$log/$t.txt")")
+  mark "$t: smelt wast"
 done
 # riscv64 with the vector extension (`--cpu rv64gcv`, run by qemu with V):
 # the SIMD scripts, which the RV64GC baseline refuses, run there too.
@@ -85,6 +98,7 @@ for t in "${cross[@]}"; do
   ./target/release/smelt wast --target "$t" --cpu rv64gcv --skip-list tests/wast-skip.txt \
     "${scripts[@]}" | tee "$log/$t-rv64gcv.txt" || failed+=("$t --cpu rv64gcv: smelt wast")
   summary+=("$t --cpu rv64gcv: $(tail -1 "$log/$t-rv64gcv.txt")")
+  mark "$t --cpu rv64gcv: smelt wast"
 done
 # aarch64 with LSE atomics (`--cpu armv8.1-a`, run by qemu's default CPU;
 # the baseline runs on a Cortex-A57, which has no LSE): the scripts of the
@@ -95,6 +109,7 @@ for t in "${cross[@]}"; do
   ./target/release/smelt wast --target "$t" --cpu armv8.1-a --skip-list tests/wast-skip.txt \
     "${threads_scripts[@]}" | tee "$log/$t-armv8.1-a.txt" || failed+=("$t --cpu armv8.1-a: smelt wast")
   summary+=("$t --cpu armv8.1-a (threads scripts): $(tail -1 "$log/$t-armv8.1-a.txt")")
+  mark "$t --cpu armv8.1-a: smelt wast (threads)"
 done
 # What `file` and `ldd` say of each target's executable, and that it runs
 # here: the hello program of tests/programs (built by the programs test).
@@ -133,9 +148,13 @@ for t in "$host" "${cross[@]}"; do
   echo "$t: ${run[*]} prints: $out"
   [ "$out" = "hello from a smelt test program" ] || failed+=("$t: the executable does not run here")
 done
+mark "executables per target"
 ./target/release/smelt wast --skip-list tests/wast-skip.txt "${scripts[@]}" \
   | tee "$log/$host.txt" || failed+=("$host: smelt wast")
 summary+=("$host: $(tail -1 "$log/$host.txt")")
+mark "$host: smelt wast"
+echo "== wall time per step"
+printf '%s\n' "${times[@]}"
 if [ ${#failed[@]} -ne 0 ]; then
   echo "== failed"
   printf '%s\n' "${failed[@]}"
