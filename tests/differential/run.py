@@ -341,6 +341,26 @@ HASHED_MEMORY_BYTES = 1 << 28
 HASHED_TABLE_ELEMENTS = 1 << 20
 
 
+def size_hash_checker(import_: str, size: str, end: str, step: int, init: str, mix: str) -> str:
+    """A module with the one import `import_` that exports `size` (the
+    expression `size`, an i64) and `hash`: a loop of $i from 0 to `end`
+    in steps of `step` that folds `mix` (an expression of $h and $i) into
+    $h, from `init`."""
+    return f"""(module
+  {import_}
+  (func (export "size") (result i64) {size})
+  (func (export "hash") (result i64) (local $i i64) (local $end i64) (local $h i64)
+    (local.set $h (i64.const {init}))
+    (local.set $end {end})
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $end)))
+        (local.set $h {mix})
+        (local.set $i (i64.add (local.get $i) (i64.const {step})))
+        (br $next)))
+    (local.get $h)))"""
+
+
 def memory_checker(name: bytes, is64: bool) -> str:
     """A module that imports the memory `name` of module `m` and exports
     `size` (its size in pages, as an i64) and `hash` (an i64 over all of its
@@ -349,20 +369,10 @@ def memory_checker(name: bytes, is64: bool) -> str:
     index = "i64" if is64 else "i32"
     size = "(memory.size)" if is64 else "(i64.extend_i32_u (memory.size))"
     addr = "(local.get $i)" if is64 else "(i32.wrap_i64 (local.get $i))"
-    return f"""(module
-  (import "m" {wast_string(name)} (memory {index} 0))
-  (func (export "size") (result i64) {size})
-  (func (export "hash") (result i64) (local $i i64) (local $end i64) (local $h i64)
-    (local.set $h (i64.const 0xcbf29ce484222325))
-    (local.set $end (i64.mul {size} (i64.const 65536)))
-    (block $done
-      (loop $next
-        (br_if $done (i64.ge_u (local.get $i) (local.get $end)))
-        (local.set $h (i64.mul (i64.xor (local.get $h) (i64.load {addr}))
-                               (i64.const 0x100000001b3)))
-        (local.set $i (i64.add (local.get $i) (i64.const 8)))
-        (br $next)))
-    (local.get $h)))"""
+    return size_hash_checker(
+        f"(import \"m\" {wast_string(name)} (memory {index} 0))", size,
+        f"(i64.mul {size} (i64.const 65536))", 8, "0xcbf29ce484222325",
+        f"(i64.mul (i64.xor (local.get $h) (i64.load {addr})) (i64.const 0x100000001b3))")
 
 
 def global_checker(name: bytes, reference: str, mutable: bool) -> str:
@@ -377,24 +387,14 @@ def global_checker(name: bytes, reference: str, mutable: bool) -> str:
 def table_checker(name: bytes, elem: str, is64: bool) -> str:
     """A module that imports the table `name` of module `m` and exports
     `size` (its length in elements, as an i64) and `hash` (an i64 over which
-    of its elements are null)."""
+    of its elements are null: h = h * 31 + 1 + is_null)."""
     index = "i64" if is64 else "i32"
     size = "(table.size)" if is64 else "(i64.extend_i32_u (table.size))"
     elem_index = "(local.get $i)" if is64 else "(i32.wrap_i64 (local.get $i))"
-    return f"""(module
-  (import "m" {wast_string(name)} (table {index} 0 {elem}))
-  (func (export "size") (result i64) {size})
-  (func (export "hash") (result i64) (local $i i64) (local $end i64) (local $h i64)
-    (local.set $end {size})
-    (block $done
-      (loop $next
-        (br_if $done (i64.ge_u (local.get $i) (local.get $end)))
-        (local.set $h (i64.add (i64.mul (local.get $h) (i64.const 31))
-                               (i64.extend_i32_u (i32.add (i32.const 1)
-                                 (ref.is_null (table.get {elem_index}))))))
-        (local.set $i (i64.add (local.get $i) (i64.const 1)))
-        (br $next)))
-    (local.get $h)))"""
+    return size_hash_checker(
+        f"(import \"m\" {wast_string(name)} (table {index} 0 {elem}))", size, size, 1, "0",
+        f"(i64.add (i64.mul (local.get $h) (i64.const 31)) (i64.extend_i32_u (i32.add "
+        f"(i32.const 1) (ref.is_null (table.get {elem_index})))))")
 
 
 class Case:
