@@ -490,7 +490,7 @@ impl<'data> ProgramBuilder<'data> {
                 checks.then(|| {
                     let calls: Vec<bool> = module_bodies
                         .par_iter()
-                        .map(|input| translate::interrupt::checks_on_entry(&input.body))
+                        .map(|input| translate::interrupt::has_calls(&input.body))
                         .collect();
                     translate::interrupt::entry_checks(&modules[m], calls)
                 })
@@ -608,6 +608,10 @@ impl<'data> ProgramBuilder<'data> {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "what every job of a compile shares, then the job and its thread's contexts"
+)]
 fn compile_job(
     target: &Target,
     envs: &PrimaryMap<ModuleIndex, ModuleEnv<'_>>,

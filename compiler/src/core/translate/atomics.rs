@@ -129,15 +129,7 @@ impl FuncTranslator<'_, '_> {
         if explicit_bounds || !covered_by_guard {
             let length = self.memory_length(m);
             let k = self.builder.ins().iconst(I64, i64::from(size));
-            let end =
-                self.builder
-                    .ins()
-                    .uadd_overflow_trap(ea, k, trap(TrapCode::MemoryOutOfBounds));
-            let oob = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+            self.trap_unless_within(ea, k, length, true);
         }
         let base = self.memory_base(m);
         Ok((m, self.builder.ins().iadd(base, ea)))

@@ -91,10 +91,11 @@ pub fn checks_enabled() -> bool {
     std::env::var_os("SMELT_NO_INTERRUPT_CHECKS").is_none_or(|v| v.is_empty() || v == "0")
 }
 
-/// Whether a function with body `body` checks for an interruption on
-/// entry: whether it has a call instruction. A body that cannot be read
-/// counts as one with calls (its translation reports the error).
-pub fn checks_on_entry(body: &FunctionBody<'_>) -> bool {
+/// Whether the function with body `body` has a call instruction (then its
+/// prologue's stack check is its interruption check on entry, see
+/// [`EntryCheck::Prologue`]). A body that cannot be read counts as one with
+/// calls (its translation reports the error).
+pub fn has_calls(body: &FunctionBody<'_>) -> bool {
     let Ok(mut reader) = body.get_operators_reader() else {
         return true;
     };
@@ -140,7 +141,7 @@ impl EntryCheck {
 
 /// How each defined function of `info` checks on entry, given which have
 /// a call instruction (`calls`, by defined function index; see
-/// [`checks_on_entry`]): those with the stack check of their prologue, and
+/// [`has_calls`]): those with the stack check of their prologue, and
 /// every other function the host may call (exports and the start
 /// function), which the host may call again and again (an async callback
 /// that always yields) with no guest call between, explicitly.
@@ -384,7 +385,7 @@ mod tests {
         let wasm = wat::parse_str(wat).unwrap();
         let mut validator = wasmparser::Validator::new_with_features(crate::core::features());
         let (info, bodies) = crate::core::module::parse(&mut validator, &wasm).unwrap();
-        let calls = bodies.iter().map(|b| checks_on_entry(&b.body)).collect();
+        let calls = bodies.iter().map(|b| has_calls(&b.body)).collect();
         let entry = entry_checks(&info, calls);
         let forwards = crate::core::forward::forwarders(&info, &bodies);
         let loops = bodies

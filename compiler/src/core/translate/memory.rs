@@ -76,26 +76,41 @@ impl FuncTranslator<'_, '_> {
     /// check of `memory.copy` and `memory.fill`, done before any byte is
     /// written, as the spec requires.
     fn checked_range(&mut self, m: MemoryIndex, index: Value, len: Value) -> Value {
-        // Two zero-extended 32-bit values cannot overflow 64 bits.
-        let end = if self.is_memory64(m) {
-            self.builder
-                .ins()
-                .uadd_overflow_trap(index, len, trap(TrapCode::MemoryOutOfBounds))
-        } else {
-            self.builder.ins().iadd(index, len)
-        };
         let length = if self.is_shared(m) {
             self.shared_memory_length(m)
         } else {
             self.memory_length(m)
+        };
+        // Two zero-extended 32-bit values cannot overflow 64 bits.
+        let may_overflow = self.is_memory64(m);
+        self.trap_unless_within(index, len, length, may_overflow);
+        let base = self.memory_base(m);
+        self.builder.ins().iadd(base, index)
+    }
+
+    /// Traps with `MemoryOutOfBounds` unless `start + len` (`i64`s) is at
+    /// most `length` (the memory's length in bytes, `i64`): the explicit
+    /// bounds check of every access. Where `may_overflow`, a sum that
+    /// overflows 64 bits traps too; otherwise the caller knows it cannot.
+    pub(super) fn trap_unless_within(
+        &mut self,
+        start: Value,
+        len: Value,
+        length: Value,
+        may_overflow: bool,
+    ) {
+        let end = if may_overflow {
+            self.builder
+                .ins()
+                .uadd_overflow_trap(start, len, trap(TrapCode::MemoryOutOfBounds))
+        } else {
+            self.builder.ins().iadd(start, len)
         };
         let oob = self
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThan, end, length);
         self.trap_if(oob, TrapCode::MemoryOutOfBounds);
-        let base = self.memory_base(m);
-        self.builder.ins().iadd(base, index)
     }
 
     pub(super) fn is_memory64(&self, m: MemoryIndex) -> bool {
@@ -123,16 +138,7 @@ impl FuncTranslator<'_, '_> {
             match end_offset {
                 Some(end_offset) => {
                     let k = self.builder.ins().iconst(I64, end_offset as i64);
-                    let end = self.builder.ins().uadd_overflow_trap(
-                        index,
-                        k,
-                        trap(TrapCode::MemoryOutOfBounds),
-                    );
-                    let oob = self
-                        .builder
-                        .ins()
-                        .icmp(IntCC::UnsignedGreaterThan, end, length);
-                    self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+                    self.trap_unless_within(index, k, length, true);
                 }
                 None => {
                     self.builder.ins().trap(trap(TrapCode::MemoryOutOfBounds));
