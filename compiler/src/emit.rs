@@ -105,6 +105,10 @@ pub(crate) fn define_local(
 }
 
 /// Emits everything but the code.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the program's parts, each built by a different stage of compile"
+)]
 pub(crate) fn emit_program(
     obj: &mut ObjectModule,
     modules: &PrimaryMap<ModuleIndex, ModuleInfo<'_>>,

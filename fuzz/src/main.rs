@@ -103,26 +103,28 @@ impl Rng {
 
 /// The features of the modules `wasm-smith` makes: what smelt supports.
 fn smith_config(run: bool) -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.gc_enabled = true;
-    c.exceptions_enabled = true;
-    c.tail_call_enabled = true;
-    c.reference_types_enabled = true;
-    c.memory64_enabled = true;
-    c.simd_enabled = true;
-    c.relaxed_simd_enabled = true;
-    c.multi_value_enabled = true;
-    c.bulk_memory_enabled = true;
-    c.threads_enabled = !run;
-    c.custom_page_sizes_enabled = false;
-    c.wide_arithmetic_enabled = false;
-    c.shared_everything_threads_enabled = false;
-    c.custom_descriptors_enabled = false;
-    c.max_memory32_bytes = 1 << 24;
-    c.max_memory64_bytes = 1 << 24;
-    c.max_table_elements = 10_000;
-    c.canonicalize_nans = run;
-    c.allow_start_export = !run;
+    let mut c = wasm_smith::Config {
+        gc_enabled: true,
+        exceptions_enabled: true,
+        tail_call_enabled: true,
+        reference_types_enabled: true,
+        memory64_enabled: true,
+        simd_enabled: true,
+        relaxed_simd_enabled: true,
+        multi_value_enabled: true,
+        bulk_memory_enabled: true,
+        threads_enabled: !run,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        max_memory32_bytes: 1 << 24,
+        max_memory64_bytes: 1 << 24,
+        max_table_elements: 10_000,
+        canonicalize_nans: run,
+        allow_start_export: !run,
+        ..wasm_smith::Config::default()
+    };
     if run {
         c.max_imports = 0;
         c.min_funcs = 1;

@@ -43,7 +43,7 @@ pub fn monotonic_resolution() -> u64 {
 /// The real-time clock: seconds since the epoch and nanoseconds.
 pub fn realtime_now() -> (i64, u32) {
     let ts = clock(libc::CLOCK_REALTIME);
-    (ts.tv_sec as i64, ts.tv_nsec as u32)
+    (ts.tv_sec, ts.tv_nsec as u32)
 }
 
 /// The resolution of the real-time clock, in nanoseconds (at least 1).

@@ -238,11 +238,13 @@ mod tests {
     #[test]
     fn not_equal_and_zero_timeout_return_at_once() {
         let mut word = 5u32;
+        // SAFETY: the word is a live, aligned local.
         unsafe {
             assert_eq!(wait32(&mut word, 4, -1), WaitResult::NotEqual);
             assert_eq!(wait32(&mut word, 5, 0), WaitResult::TimedOut);
         }
         let mut wide = u64::MAX;
+        // SAFETY: as above.
         unsafe {
             assert_eq!(wait64(&mut wide, u64::MAX >> 1, -1), WaitResult::NotEqual);
             assert_eq!(wait64(&mut wide, u64::MAX, 0), WaitResult::TimedOut);
@@ -255,6 +257,7 @@ mod tests {
         let mut word = 0u32;
         let start = Instant::now();
         assert_eq!(
+            // SAFETY: the word is a live, aligned local.
             unsafe { wait32(&mut word, 0, 20_000_000) },
             WaitResult::TimedOut
         );
@@ -273,6 +276,7 @@ mod tests {
                 let (word, started) = (word.clone(), started.clone());
                 std::thread::spawn(move || {
                     started.fetch_add(1, Ordering::SeqCst);
+                    // SAFETY: the word is live for the whole wait (the Arc holds it) and aligned.
                     unsafe { wait32(word.as_ptr(), 0, -1) }
                 })
             })
@@ -303,6 +307,7 @@ mod tests {
     fn a_notify_at_another_address_wakes_nobody() {
         let words = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
         let w = words.clone();
+        // SAFETY: the word is live for the whole wait (the Arc holds it) and aligned.
         let t = std::thread::spawn(move || unsafe { wait32(w[0].as_ptr(), 0, 50_000_000) });
         assert_eq!(notify(words[1].as_ptr() as usize, u32::MAX), 0);
         assert_eq!(t.join().unwrap(), WaitResult::TimedOut);

@@ -264,7 +264,9 @@ mod tests {
 
     fn new_memory(min: u64, max: Option<u64>, memory64: bool) -> VMMemoryDefinition {
         let mut def = core::mem::MaybeUninit::uninit();
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe { create(def.as_mut_ptr(), min, max, 0, memory64).unwrap() };
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe { def.assume_init() }
     }
 
@@ -301,6 +303,7 @@ mod tests {
     fn grow_changes_protection_in_place_and_respects_maximum() {
         let mut def = new_memory(1, Some(3), false);
         let base = def.base;
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             assert_eq!(grow(&mut def, 1), Some(1));
             assert_eq!(def.base, base, "memories never move");
@@ -320,6 +323,7 @@ mod tests {
     #[test]
     fn memory32_cannot_grow_past_4gib() {
         let mut def = new_memory(0, None, false);
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             assert_eq!(grow(&mut def, 65537), None);
             assert_eq!(grow(&mut def, 65536), Some(0));
@@ -331,6 +335,7 @@ mod tests {
     #[test]
     fn initial_size_past_maximum_is_an_error() {
         let mut def = core::mem::MaybeUninit::uninit();
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         let r = unsafe { create(def.as_mut_ptr(), 65537, None, 0, false) };
         assert_eq!(r, Err(MemoryError::TooLarge));
     }
@@ -339,6 +344,7 @@ mod tests {
     fn memory_init_checks_bounds() {
         let def = new_memory(1, None, false);
         let p = &def as *const VMMemoryDefinition;
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             let bytes = [1u8, 2, 3];
             let seg = VMSegment {

@@ -194,17 +194,21 @@ mod tests {
 
     fn new_table(min: u64, max: Option<u64>, init: u64) -> VMTableDefinition {
         let mut def = core::mem::MaybeUninit::uninit();
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         assert!(unsafe { create(def.as_mut_ptr(), min, max, init) });
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe { def.assume_init() }
     }
 
     fn elements(t: &VMTableDefinition) -> Vec<u64> {
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe { core::slice::from_raw_parts(t.base, t.length as usize).to_vec() }
     }
 
     #[test]
     fn grow_keeps_elements_and_respects_maximum() {
         let mut t = new_table(2, Some(5), 7);
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             assert_eq!(grow(&mut t, 2, 9), Some(2));
             assert_eq!(elements(&t), [7, 7, 9, 9]);
@@ -218,12 +222,14 @@ mod tests {
     #[test]
     fn grow_from_empty_and_past_the_global_limit() {
         let mut t = new_table(0, None, 0);
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             assert_eq!(grow(&mut t, 3, 4), Some(0));
             assert_eq!(elements(&t), [4, 4, 4]);
             assert_eq!(grow(&mut t, MAX_TABLE_ELEMENTS, 0), None);
         }
         let mut def = core::mem::MaybeUninit::uninit();
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         assert!(!unsafe { create(def.as_mut_ptr(), MAX_TABLE_ELEMENTS + 1, None, 0) });
     }
 
@@ -231,6 +237,7 @@ mod tests {
     fn bulk_operations_check_bounds() {
         let t = new_table(4, None, 0);
         let p = &t as *const VMTableDefinition;
+        // SAFETY: the definition is one this test created with `create` (or the place `create` initializes), used on this thread only.
         unsafe {
             assert!(fill(p, 1, 5, 2));
             assert_eq!(elements(&*p), [0, 5, 5, 0]);

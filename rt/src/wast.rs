@@ -277,7 +277,12 @@ unsafe fn run_command(
                     if instances.len() <= slot {
                         instances.resize_with(slot + 1, || None);
                     }
-                    instances[slot] = Some(Arc::new(new));
+                    #[expect(
+                        clippy::arc_with_non_send_sync,
+                        reason = "a thread of the script shares the instance (ThreadStart's Send)"
+                    )]
+                    let new = Arc::new(new);
+                    instances[slot] = Some(new);
                     Outcome::Ok(Vec::new())
                 }
                 Err(trap) => trapped(&trap),

@@ -41,6 +41,10 @@ fn binary_trees(iters: u32) -> String {
 /// Runs `command` to completion; returns its exit status and peak
 /// resident set size in KiB.
 fn run_measured(mut command: Command) -> (i32, i64) {
+    #[expect(
+        clippy::zombie_processes,
+        reason = "wait4 below waits for it, and gives its resource usage"
+    )]
     let child = command.spawn().expect("spawn");
     let mut status = 0;
     // SAFETY: zeroed rusage is valid; wait4 on our own child's pid.

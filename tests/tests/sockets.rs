@@ -73,6 +73,9 @@ struct Case {
     p3: Option<&'static str>,
 }
 
+/// A trial's body: given the folder of the built guest programs.
+type RunCase = Box<dyn FnOnce(&Path) -> Result<(), Failed> + Send>;
+
 fn cases() -> Vec<Case> {
     let both = |text| (Some(text), Some(text));
     let case = |name, program, flags, (p2, p3)| Case {
@@ -444,7 +447,7 @@ fn main() {
             );
         }
         let v = version.name();
-        let trial = |name: String, run: Box<dyn FnOnce(&Path) -> Result<(), Failed> + Send>| {
+        let trial = |name: String, run: RunCase| {
             let built = built.clone();
             Trial::test(name, move || match &built {
                 Ok(dir) => run(dir),

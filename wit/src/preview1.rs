@@ -486,7 +486,7 @@ impl Gen<'_> {
                 };
             let body = match &func.result {
                 None => format!("Err({call})"),
-                Some(None) => format!("{call}"),
+                Some(None) => call.to_string(),
                 Some(Some(Type::Tuple(ts))) => {
                     let names: Vec<String> = (0..ts.len()).map(|i| format!("r{i}")).collect();
                     let mut s = format!("let ({}) = {call}?;", names.join(", "));

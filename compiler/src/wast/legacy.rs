@@ -44,8 +44,7 @@ pub fn flatten_try(text: &str) -> String {
             let end = string_end(text, i);
             out.push_str(&text[i..end]);
             i = end;
-        } else if rest.starts_with('(') {
-            let after = &rest[1..];
+        } else if let Some(after) = rest.strip_prefix('(') {
             let head_start = after.len() - after.trim_start().len();
             let head: String = after[head_start..]
                 .chars()

@@ -145,11 +145,12 @@ pub fn send(
     }
 }
 
+/// What `future-incoming-response.get` gives once the response is ready:
+/// `Err(())` when it was already taken, else the response or its error.
+pub type ResponseOutcome = Result<Result<Own<IncomingResponseRes>, ErrorCode>, ()>;
+
 /// `future-incoming-response.get`.
-pub fn get_response(
-    host: &mut WasiHost,
-    rep: u32,
-) -> HostResult<Option<Result<Result<Own<IncomingResponseRes>, ErrorCode>, ()>>> {
+pub fn get_response(host: &mut WasiHost, rep: u32) -> HostResult<Option<ResponseOutcome>> {
     let future = host.table.future_incoming_response(rep)?;
     if future.taken {
         return Ok(Some(Err(())));

@@ -111,10 +111,7 @@ pub fn send(request: Request) -> HostResult<Async<Sent>> {
             between_bytes: ns(o.between_bytes_timeout()),
         });
     let (parts, body) = request.into_parts();
-    let shared_body = match &body {
-        None => None,
-        Some(_) => Some(SharedBody::default()),
-    };
+    let shared_body = body.as_ref().map(|_| SharedBody::default());
     let outgoing = Outgoing {
         method: method_token(&parts.method),
         https,

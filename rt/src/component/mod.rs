@@ -377,13 +377,16 @@ pub struct Runtime {
     library_direct: RefCell<Vec<Option<Option<Box<library::Direct>>>>>,
 }
 
+/// A program's descriptor (by address) with its decoded component
+/// descriptor and layouts.
+type Decoded = (*const ProgramDesc, Rc<ComponentDesc>, Rc<Layouts>);
+
 thread_local! {
     /// The runtime whose code this OS thread runs ([`Runtime::enter`]).
     static CURRENT: Cell<*const Runtime> = const { Cell::new(core::ptr::null()) };
     /// The decoded descriptor and layouts of the program, shared by every
     /// runtime this thread creates for it.
-    static DECODED: RefCell<Option<(*const ProgramDesc, Rc<ComponentDesc>, Rc<Layouts>)>> =
-        const { RefCell::new(None) };
+    static DECODED: RefCell<Option<Decoded>> = const { RefCell::new(None) };
 }
 
 /// Why the component runtime could not start.
