@@ -37,11 +37,12 @@ for t in "${targets[@]}"; do
   [ "$t" = "$host" ] || cross+=("$t")
 done
 
-# The wall time of each step, printed at the end.
+# The wall time of each step, printed as it ends and all together at the end.
 last=$SECONDS
 times=()
 mark() {
   times+=("$(printf '%6d s  %s' $((SECONDS - last)) "$1")")
+  echo "== ${times[-1]}"
   last=$SECONDS
 }
 cargo build --release --workspace --locked
@@ -66,9 +67,12 @@ scripts=("$suite"/core/*.wast "$suite"/core/legacy/*.wast "$suite"/core/proposal
 log=target/wast-logs
 mkdir -p "$log"
 summary=()
+# The test binaries are those `cargo test --workspace` built: `-p smelt-tests`
+# would resolve the dependencies' features for that package alone and build
+# them again (about two minutes).
 for t in "${cross[@]}"; do
   echo "== $t: trap tests, tests/programs (with the WASI 0.3 twins of tests/programs-p3), wasi-threads (tests/programs-threads), sockets, HTTP servers and clients, component libraries"
-  SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test traps --test programs \
+  SMELT_TEST_TARGET=$t cargo test --release --locked --workspace --test traps --test programs \
     --test threads --test sockets --test http_serve --test http_client \
     || failed+=("$t: trap tests, tests/programs, wasi-threads, sockets, HTTP")
   mark "$t: trap tests, tests/programs, wasi-threads, sockets, HTTP"
@@ -76,11 +80,11 @@ for t in "${cross[@]}"; do
   # --target) on the glibc targets, whose cross C compilers are here; from
   # C alone on the musl targets (Zig's clang and musl: no Rust programs).
   if [[ "$t" == *-gnu ]]; then
-    SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test library \
+    SMELT_TEST_TARGET=$t cargo test --release --locked --workspace --test library \
       || failed+=("$t: component libraries")
   else
     echo "$t: the Rust programs of tests/library are skipped (tested on the glibc targets)"
-    SMELT_TEST_TARGET=$t cargo test --release --locked -p smelt-tests --test library \
+    SMELT_TEST_TARGET=$t cargo test --release --locked --workspace --test library \
       -- --skip a_rust_program || failed+=("$t: component libraries")
   fi
   mark "$t: component libraries"
