@@ -38,13 +38,7 @@ for t in "${targets[@]}"; do
 done
 
 # The wall time of each step, printed as it ends and all together at the end.
-last=$SECONDS
-times=()
-mark() {
-  times+=("$(printf '%6d s  %s' $((SECONDS - last)) "$1")")
-  echo "== ${times[-1]}"
-  last=$SECONDS
-}
+source tests/steps.sh
 cargo build --release --workspace --locked
 mark "cargo build"
 # The runtime library for each other target. A musl target that rustup
