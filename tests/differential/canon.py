@@ -491,7 +491,12 @@ def data_text(data: bytes) -> str:
 # block a growth leaves), so that the hash sees what the lowering left in
 # the blocks it holds, not the scratch bytes a transcoder wrote beyond a
 # string's end before shrinking it (Wasmtime copies the UTF-8 source
-# there, smelt leaves the bytes as they were).
+# there, smelt leaves the bytes as they were). It hashes its calls'
+# arguments into `$calls`, which the results include: the specification
+# orders and sizes the allocations of a lowering. The alignment counts
+# only for a new block: the shrink of a UTF-16 string to Latin-1 passes
+# alignment 1 (CanonicalABI.md `store_probably_utf16_to_latin1_or_utf16`)
+# where Wasmtime passes 2.
 HASH_FUNCS = """
     (func $mix (param $h i64) (param $x i64) (result i64)
       (i64.mul (i64.xor (local.get $h) (local.get $x)) (i64.const 0x100000001b3)))
@@ -507,6 +512,10 @@ REALLOC = """
     (func $realloc (export "realloc") (param $old i32) (param $old_size i32)
                    (param $align i32) (param $new_size i32) (result i32)
       (local $ptr i32) (local $end i32)
+      (global.set $calls (call $mix (call $mix (call $mix (call $mix (global.get $calls)
+        (i64.extend_i32_u (local.get $old))) (i64.extend_i32_u (local.get $old_size)))
+        (i64.extend_i32_u (select (local.get $align) (i32.const 0) (i32.eqz (local.get $old)))))
+        (i64.extend_i32_u (local.get $new_size))))
       (if (i32.and (i32.ne (local.get $old) (i32.const 0))
                    (i32.le_u (local.get $new_size) (local.get $old_size)))
         (then (memory.fill (i32.add (local.get $old) (local.get $new_size)) (i32.const 0)
@@ -627,6 +636,7 @@ def case(seed: int) -> Case:
     (core module $M
       (memory (export "mem") {a_pages})
       (global $bump (mut i32) (i32.const {a_heap}))
+      (global $calls (mut i64) (i64.const {FNV_OFFSET - (1 << 64)}))
       (data (i32.const {DATA}) {data_text(a_memory.bytes)})
       {HASH_FUNCS}
       {REALLOC}
@@ -636,7 +646,8 @@ def case(seed: int) -> Case:
         (local $h i64)
         (local.set $h (i64.const {FNV_OFFSET - (1 << 64)}))
         {hash_flat(a_params, 0)}
-        (call $bytes (local.get $h) (i32.const {a_heap}) (global.get $bump))))
+        (call $mix (call $bytes (local.get $h) (i32.const {a_heap}) (global.get $bump))
+                   (global.get $calls))))
     (core instance $m (instantiate $M))
     (func (export "get") (result {t_text})
       (canon lift (core func $m "get") (memory (core memory $m "mem"))
@@ -663,6 +674,8 @@ def case(seed: int) -> Case:
     (core module $Libc
       (memory (export "mem") {b_pages})
       (global $bump (export "bump") (mut i32) (i32.const {b_heap}))
+      (global $calls (export "calls") (mut i64) (i64.const {FNV_OFFSET - (1 << 64)}))
+      {HASH_FUNCS}
       {REALLOC})
     (core instance $libc (instantiate $Libc))
     (core func $get (canon lower (func $a "get") (memory (core memory $libc "mem"))
@@ -672,6 +685,7 @@ def case(seed: int) -> Case:
     (core module $Main
       (import "libc" "mem" (memory 1))
       (import "libc" "bump" (global $bump (mut i32)))
+      (import "libc" "calls" (global $calls (mut i64)))
       (import "a" "get" (func $get {get_lowered}))
       (import "a" "put" (func $put (param {' '.join(a_params)}) (result i64)))
       (data (i32.const {DATA}) {data_text(b_memory.bytes)})
@@ -707,4 +721,5 @@ def run_get_text(flat: list[str], t_size: int) -> str:
     else:
         body = "(local.set $x (call $get))\n      " + hash_flat([flat[0]], 1)
     return (init + body + "\n      "
-            f"(call $bytes (local.get $h) (i32.const {DATA}) (global.get $bump))")
+            f"(call $mix (call $bytes (local.get $h) (i32.const {DATA}) (global.get $bump))\n"
+            "        (global.get $calls))")
