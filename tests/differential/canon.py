@@ -4,8 +4,10 @@ boundary, for the differential test of the canonical ABI (CanonicalABI.md:
 string transcodings).
 
 A case is a type T (records, tuples, variants, enums, options, results,
-flags, lists, strings, chars, bools, integers and floats, nested to depth
-three), up to two more parameter types, and values of them. Component `$A`
+flags, lists, strings, chars, bools, integers and floats, and in three
+cases of ten handles of a resource `r` that `$A` defines, nested to depth
+three), up to two more parameter types (which may also borrow `r`), and
+values of them. Component `$A`
 exports `get: func() -> T`, whose core function hands over a value as it
 is stored in `$A`'s memory (or as its one flat value), and `put: func(p0:
 T, ...) -> u64`, whose core function returns a hash of its flat parameters
@@ -18,12 +20,16 @@ the other with its `realloc`). `$B`'s exports `get` and `put`, each
 `func() -> u64`, make the calls: `get` returns a hash of the result as
 lowered into `$B`'s memory and of what the lowering allocated, `put`
 passes values stored in `$B`'s memory and returns `$A`'s hash. The outer
-component re-exports them.
+component re-exports them. A handle is made where the value holds one,
+when the core function runs: with `resource.new` in `$A`, by calling
+`$A`'s `make: func(rep: u32) -> own<r>` in `$B`; the hashes see the
+handles' indices, and a borrow that reaches `$A` is its representation.
 
 In a third of the calls, one place of the value is corrupted where the
 callee or the caller stores it: a discriminant, a char, a bool, flags'
 unused bits, a string's pointer, length, Latin-1 tag or one of its bytes
-or code units, a list's pointer or length, an integer's unused high bits. Lifting the value
+or code units, a list's pointer or length, an integer's unused high bits,
+a handle's index. Lifting the value
 then traps or reads something else, as the specification says; the two
 engines must agree on which. Floats are never NaN (the specification
 lets a NaN's bits change across the boundary) and are never corrupted.
@@ -86,7 +92,7 @@ def alignment(t) -> int:
         return INTS[kind][0]
     if kind == "bool":
         return 1
-    if kind in ("char", "f32", "string", "list"):
+    if kind in ("char", "f32", "string", "list", "own", "borrow"):
         return 4
     if kind == "f64":
         return 8
@@ -112,7 +118,7 @@ def size(t) -> int:
         return INTS[kind][0]
     if kind == "bool":
         return 1
-    if kind in ("char", "f32"):
+    if kind in ("char", "f32", "own", "borrow"):
         return 4
     if kind == "f64":
         return 8
@@ -148,7 +154,7 @@ def flatten(t) -> list[str]:
     kind = t[0]
     if kind in ("u64", "s64"):
         return ["i64"]
-    if kind in INTS or kind in ("bool", "char", "flags"):
+    if kind in INTS or kind in ("bool", "char", "flags", "own", "borrow"):
         return ["i32"]
     if kind in ("f32", "f64"):
         return [kind]
@@ -175,6 +181,8 @@ def type_text(t, names: dict) -> str:
     kind = t[0]
     if kind in PRIMITIVES:
         return kind
+    if kind in ("own", "borrow"):
+        return f"({kind} $r)"
     if kind in ("record", "variant", "enum", "flags"):
         return names[t]
     if kind == "list":
@@ -227,32 +235,38 @@ class Gen:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
         self.label = 0
+        # Whether this case's types hold handles of `$A`'s resource `r`.
+        self.resources = self.rng.random() < 0.3
 
     def name(self) -> str:
         self.label += 1
         return f"l{self.label}"
 
-    def type(self, depth: int):
+    def type(self, depth: int, borrow: bool = False):
+        """A type of nesting `depth` at most; with `borrow`, it may hold
+        borrowed handles (a parameter's type, not a result's)."""
         rng = self.rng
         if depth == 0 or rng.random() < 0.3:
+            if self.resources and rng.random() < 0.4:
+                return ("borrow",) if borrow and rng.random() < 0.4 else ("own",)
             # Strings take the most of an adapter: a quarter of the leaves.
             return ("string",) if rng.random() < 0.25 else (rng.choice(PRIMITIVES),)
         kind = rng.choice(["list", "record", "tuple", "variant", "enum", "option",
                            "result", "flags", "record", "variant"])
         if kind == "list":
-            return ("list", self.type(depth - 1))
+            return ("list", self.type(depth - 1, borrow))
         if kind == "option":
-            return ("option", self.type(depth - 1))
+            return ("option", self.type(depth - 1, borrow))
         if kind == "result":
-            return ("result", *(self.type(depth - 1) if rng.random() < 0.7 else None
+            return ("result", *(self.type(depth - 1, borrow) if rng.random() < 0.7 else None
                                 for _ in range(2)))
         if kind == "record":
-            return ("record", tuple((self.name(), self.type(depth - 1))
+            return ("record", tuple((self.name(), self.type(depth - 1, borrow))
                                     for _ in range(rng.randint(1, 4))))
         if kind == "tuple":
-            return ("tuple", tuple(self.type(depth - 1) for _ in range(rng.randint(1, 4))))
+            return ("tuple", tuple(self.type(depth - 1, borrow) for _ in range(rng.randint(1, 4))))
         if kind == "variant":
-            return ("variant", tuple((self.name(), self.type(depth - 1)
+            return ("variant", tuple((self.name(), self.type(depth - 1, borrow)
                                       if rng.random() < 0.7 else None)
                                      for _ in range(rng.randint(1, 5))))
         count = rng.choice([1, 2, 3, 8, 9, 16, 17, 32])
@@ -287,6 +301,9 @@ class Gen:
             return v - (1 << bits) if signed and v >= 1 << (bits - 1) else v
         if kind == "bool":
             return rng.random() < 0.5
+        if kind in ("own", "borrow"):
+            # The resource's representation.
+            return rng.randrange(1 << 32)
         if kind == "char":
             return chr(rng.choice([0, 0x41, 0xE9, 0xD7FF, 0xE000, 0x10FFFF, 0x1F600]))
         if kind == "f32":
@@ -314,8 +331,15 @@ class Memory:
     stored in them as the canonical ABI stores them in `encoding`, and the
     corruption of the `corrupt`th place that lifting checks (None: none)."""
 
-    def __init__(self, encoding: str, corrupt: int | None, rng: random.Random):
+    def __init__(self, encoding: str, corrupt: int | None, rng: random.Random,
+                 handles: str):
         self.encoding = encoding
+        # A handle is made when the core function runs, by calling
+        # `handles` (`$new`: `resource.new`; `$make`: `$A`'s `make`) with
+        # the representation: stored at an address (`inits`), or as a
+        # flat value, ("handle", rep).
+        self.handles = handles
+        self.inits: list[tuple[int, int]] = []
         self.bytes = bytearray()
         self.corrupt = corrupt
         self.sites: list[str] = []
@@ -396,6 +420,11 @@ class Memory:
             self.write(addr, v, INTS[kind][0])
         elif kind == "bool":
             self.write(addr, self.rng.randint(2, 255) if self.site("a bool") else int(v), 1)
+        elif kind in ("own", "borrow"):
+            if self.site("a handle"):
+                self.write(addr, self.bad_handle(), 4)
+            else:
+                self.inits.append((addr, v))
         elif kind == "char":
             self.write(addr, self.bad_char() if self.site("a char") else ord(v), 4)
         elif kind == "f32":
@@ -421,6 +450,27 @@ class Memory:
             if p is not None:
                 self.store(p, payload, addr + payload_offset(t))
 
+    def bad_handle(self) -> int:
+        """An index that is no handle of the caller's table (0 never is),
+        or one that may be, but of another value than the one meant."""
+        return self.rng.choice([0, 1, 2, 1000, 0xFFFFFFFF])
+
+    def init_text(self) -> str:
+        """The instructions that make the handles stored in memory."""
+        return "\n        ".join(f"(i32.store {const('i32', addr)} {self.make(rep)})"
+                                   for addr, rep in self.inits)
+
+    def make(self, rep: int) -> str:
+        """The call that makes a handle to `rep`."""
+        return f"(call {self.handles} {const('i32', rep)})"
+
+    def const(self, core: str, bits) -> str:
+        """A flat value's instructions: a constant, or a made handle."""
+        if isinstance(bits, tuple):
+            call = self.make(bits[1])
+            return call if core == "i32" else f"(i64.extend_i32_u {call})"
+        return const(core, bits)
+
     def bad_char(self) -> int:
         return self.rng.choice([0xD800, 0xDFFF, 0x110000, 0xFFFFFFFF])
 
@@ -445,6 +495,8 @@ class Memory:
             return [(core, bits)]
         if kind == "bool":
             return [("i32", self.rng.randint(2, 1 << 31) if self.site("a bool") else int(v))]
+        if kind in ("own", "borrow"):
+            return [("i32", self.bad_handle() if self.site("a handle") else ("handle", v))]
         if kind == "char":
             return [("i32", self.bad_char() if self.site("a char") else ord(v))]
         if kind in ("f32", "f64"):
@@ -574,7 +626,7 @@ def case(seed: int) -> Case:
     # `put`'s parameters: a value of T and up to two more, as the tuple
     # that is passed by pointer when it flattens to more than 16 values.
     while True:
-        params = ("tuple", (t, *(g.type(2) for _ in range(rng.choice([0, 0, 1, 2])))))
+        params = ("tuple", (t, *(g.type(2, borrow=True) for _ in range(rng.choice([0, 0, 1, 2])))))
         if size(params) <= 512:
             break
     named: list = []
@@ -584,7 +636,7 @@ def case(seed: int) -> Case:
 
     # `get`: the value as `$A` stores it, corrupted in a third of the cases.
     get_value = g.value(t)
-    a_memory = Memory(a_encoding, None, rng)
+    a_memory = Memory(a_encoding, None, rng, "$new")
     flat = flatten(t)
     if len(flat) > MAX_FLAT_RESULTS:
         ptr = a_memory.allocate(size(t), alignment(t))
@@ -593,7 +645,8 @@ def case(seed: int) -> Case:
     else:
         get_result = a_memory.lower_flat(t, get_value)
     if rng.random() < 1 / 3 and a_memory.sites:
-        a_memory = Memory(a_encoding, pick_site(a_memory.sites, rng), random.Random(seed ^ 0x5EED))
+        a_memory = Memory(a_encoding, pick_site(a_memory.sites, rng),
+                          random.Random(seed ^ 0x5EED), "$new")
         if len(flat) > MAX_FLAT_RESULTS:
             ptr = a_memory.allocate(size(t), alignment(t))
             a_memory.store(t, get_value, ptr)
@@ -604,7 +657,7 @@ def case(seed: int) -> Case:
     # `put`: the value as the caller stores it, its flat parameters or a
     # pointer to it, corrupted in a third of the cases.
     put_value = g.value(params)
-    b_memory = Memory(b_encoding, None, rng)
+    b_memory = Memory(b_encoding, None, rng, "$make")
     by_pointer = len(flatten(params)) > MAX_FLAT_PARAMS
 
     def lower_put(memory: Memory) -> list[tuple[str, int]]:
@@ -616,7 +669,8 @@ def case(seed: int) -> Case:
 
     put_args = lower_put(b_memory)
     if rng.random() < 1 / 3 and b_memory.sites:
-        b_memory = Memory(b_encoding, pick_site(b_memory.sites, rng), random.Random(seed ^ 0xB0B))
+        b_memory = Memory(b_encoding, pick_site(b_memory.sites, rng),
+                          random.Random(seed ^ 0xB0B), "$make")
         put_args = lower_put(b_memory)
     b_heap = align_to(DATA + len(b_memory.bytes), 8)
 
@@ -632,23 +686,31 @@ def case(seed: int) -> Case:
     b_pages = (b_heap + PAGE - 1) // PAGE + 1
     component_a = f"""
   (component $A
+    (type $r' (resource (rep i32)))
+    (export $r "r" (type $r'))
     {types}
+    (core func $new (canon resource.new $r'))
     (core module $M
+      (import "r" "new" (func $new (param i32) (result i32)))
       (memory (export "mem") {a_pages})
       (global $bump (mut i32) (i32.const {a_heap}))
       (global $calls (mut i64) (i64.const {FNV_OFFSET - (1 << 64)}))
       (data (i32.const {DATA}) {data_text(a_memory.bytes)})
       {HASH_FUNCS}
       {REALLOC}
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
       (func (export "get") (result {' '.join(get_core_results)})
-        {' '.join(const(c, b) for c, b in get_result)})
+        {a_memory.init_text()}
+        {' '.join(a_memory.const(c, b) for c, b in get_result)})
       (func (export "put") (param {' '.join(a_params)}) (result i64)
         (local $h i64)
         (local.set $h (i64.const {FNV_OFFSET - (1 << 64)}))
         {hash_flat(a_params, 0)}
         (call $mix (call $bytes (local.get $h) (i32.const {a_heap}) (global.get $bump))
                    (global.get $calls))))
-    (core instance $m (instantiate $M))
+    (core instance $m (instantiate $M (with "r" (instance (export "new" (func $new))))))
+    (func (export "make") (param "rep" u32) (result (own $r))
+      (canon lift (core func $m "make")))
     (func (export "get") (result {t_text})
       (canon lift (core func $m "get") (memory (core memory $m "mem"))
         string-encoding={a_encoding}))
@@ -668,7 +730,9 @@ def case(seed: int) -> Case:
     main = f"""
   (component $B
     (import "a" (instance $a
+      (export "r" (type $r (sub resource)))
       {import_types}
+      (export "make" (func (param "rep" u32) (result (own $r))))
       (export "get" (func (result {t_text})))
       (export "put" (func {params_text} (result u64)))))
     (core module $Libc
@@ -682,10 +746,12 @@ def case(seed: int) -> Case:
       (realloc (core func $libc "realloc")) string-encoding={b_encoding}))
     (core func $put (canon lower (func $a "put") (memory (core memory $libc "mem"))
       string-encoding={b_encoding}))
+    (core func $make (canon lower (func $a "make")))
     (core module $Main
       (import "libc" "mem" (memory 1))
       (import "libc" "bump" (global $bump (mut i32)))
       (import "libc" "calls" (global $calls (mut i64)))
+      (import "a" "make" (func $make (param i32) (result i32)))
       (import "a" "get" (func $get {get_lowered}))
       (import "a" "put" (func $put (param {' '.join(a_params)}) (result i64)))
       (data (i32.const {DATA}) {data_text(b_memory.bytes)})
@@ -693,9 +759,11 @@ def case(seed: int) -> Case:
       (func (export "get") (result i64)
         {run_get})
       (func (export "put") (result i64)
-        (call $put {' '.join(const(c, b) for c, b in put_args)})))
+        {b_memory.init_text()}
+        (call $put {' '.join(b_memory.const(c, b) for c, b in put_args)})))
     (core instance $main (instantiate $Main (with "libc" (instance $libc))
-      (with "a" (instance (export "get" (func $get)) (export "put" (func $put))))))
+      (with "a" (instance (export "get" (func $get)) (export "put" (func $put))
+                          (export "make" (func $make))))))
     (func (export "get") (result u64) (canon lift (core func $main "get")))
     (func (export "put") (result u64) (canon lift (core func $main "put"))))
   (instance $a (instantiate $A))
