@@ -640,6 +640,36 @@ def component_case(wasmtime, engine, seed: int) -> list[str]:
     return lines
 
 
+def module_case(args, tools: str | None, wasmtime, engine,
+                seed: int) -> tuple[list[str], int, int] | None:
+    """The script of the case of `seed` from `args.generator`, with the
+    number of calls and state checks it makes; None when the case is
+    skipped (smith made no module, or Wasmtime refuses it)."""
+    if args.generator == "canon":
+        return component_case(wasmtime, engine, seed), 2, 0
+    if args.generator == "bulk":
+        # Every module of bulk.py is valid: one Wasmtime refuses is
+        # a defect of the generator, not a case to skip.
+        wasm = wasmtime.wat2wasm(bulk.module_text(seed))
+    else:
+        noise = random.Random(seed).randbytes(4096)
+        smith = subprocess.run([tools, "smith", *SMITH_FLAGS], input=noise,
+                               capture_output=True, timeout=60)
+        if smith.returncode != 0:
+            return None
+        wasm = smith.stdout
+    case = run_in_wasmtime(wasmtime, engine, wasm)
+    if case is None:
+        return None
+    lines = [f";; seed {seed}: Wasmtime's outcomes (tests/differential/run.py)"]
+    if case.trapped_at_instantiation:
+        lines.append(f'(assert_trap (module binary {wast_string(case.wasm)}) "")')
+        return lines, 0, 0
+    lines.append(f"(module binary {wast_string(case.wasm)})")
+    lines.extend(case.directives)
+    return lines, case.calls, case.state_checks
+
+
 def run_cases(args, tools: str | None, wasmtime, engine, work: str) -> int:
     """Generates the modules of `args.seed`.. (`args.count` of them), writes
     their scripts in `work`, runs them through `smelt wast` and reports the
@@ -647,40 +677,14 @@ def run_cases(args, tools: str | None, wasmtime, engine, work: str) -> int:
     scripts = []
     modules = skipped = calls = state_checks = 0
     for seed in range(args.seed, args.seed + args.count):
-        if args.generator == "canon":
-            lines = component_case(wasmtime, engine, seed)
-            modules += 1
-            calls += 2
-            script = os.path.join(work, f"seed-{seed}.wast")
-            with open(script, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            scripts.append(script)
-            continue
-        if args.generator == "bulk":
-            # Every module of bulk.py is valid: one Wasmtime refuses is
-            # a defect of the generator, not a case to skip.
-            wasm = wasmtime.wat2wasm(bulk.module_text(seed))
-        else:
-            noise = random.Random(seed).randbytes(4096)
-            smith = subprocess.run([tools, "smith", *SMITH_FLAGS], input=noise,
-                                   capture_output=True, timeout=60)
-            if smith.returncode != 0:
-                skipped += 1
-                continue
-            wasm = smith.stdout
-        case = run_in_wasmtime(wasmtime, engine, wasm)
-        if case is None:
+        lines = module_case(args, tools, wasmtime, engine, seed)
+        if lines is None:
             skipped += 1
             continue
+        lines, case_calls, case_state_checks = lines
         modules += 1
-        lines = [f";; seed {seed}: Wasmtime's outcomes (tests/differential/run.py)"]
-        if case.trapped_at_instantiation:
-            lines.append(f'(assert_trap (module binary {wast_string(case.wasm)}) "")')
-        else:
-            lines.append(f"(module binary {wast_string(case.wasm)})")
-            lines.extend(case.directives)
-            calls += case.calls
-            state_checks += case.state_checks
+        calls += case_calls
+        state_checks += case_state_checks
         # One script per module: a module that kills its test executable
         # takes no other module's results with it.
         script = os.path.join(work, f"seed-{seed}.wast")
