@@ -49,6 +49,10 @@ INTS = {"u8": (1, False), "s8": (1, True), "u16": (2, False), "s16": (2, True),
         "u32": (4, False), "s32": (4, True), "u64": (8, False), "s64": (8, True)}
 PRIMITIVES = ["bool", "char", "f32", "f64", "string", *INTS]
 ENCODINGS = ["utf8", "utf16", "latin1+utf16"]
+# The size and alignment in bytes of the types whose layout is fixed.
+FIXED = {"bool": (1, 1), "char": (4, 4), "f32": (4, 4), "f64": (8, 8),
+         "string": (8, 4), "list": (8, 4), "own": (4, 4), "borrow": (4, 4),
+         **{kind: (width, width) for kind, (width, _) in INTS.items()}}
 MAX_FLAT_PARAMS = 16
 MAX_FLAT_RESULTS = 1
 # Where the outer component's result area and data begin, and where
@@ -88,14 +92,8 @@ def align_to(x: int, a: int) -> int:
 
 def alignment(t) -> int:
     kind = t[0]
-    if kind in INTS:
-        return INTS[kind][0]
-    if kind == "bool":
-        return 1
-    if kind in ("char", "f32", "string", "list", "own", "borrow"):
-        return 4
-    if kind == "f64":
-        return 8
+    if kind in FIXED:
+        return FIXED[kind][1]
     if kind in ("record", "tuple"):
         return max([1, *(alignment(f) for f in fields_of(t))])
     if kind == "flags":
@@ -114,16 +112,8 @@ def flags_size(n: int) -> int:
 
 def size(t) -> int:
     kind = t[0]
-    if kind in INTS:
-        return INTS[kind][0]
-    if kind == "bool":
-        return 1
-    if kind in ("char", "f32", "own", "borrow"):
-        return 4
-    if kind == "f64":
-        return 8
-    if kind in ("string", "list"):
-        return 8
+    if kind in FIXED:
+        return FIXED[kind][0]
     if kind in ("record", "tuple"):
         s = 0
         for f in fields_of(t):
@@ -131,9 +121,7 @@ def size(t) -> int:
         return align_to(s, alignment(t))
     if kind == "flags":
         return flags_size(len(t[1]))
-    cases = cases_of(t)
-    s = align_to(discriminant_size(len(cases)), max_case_alignment(cases))
-    s += max([0, *(size(p) for _, p in cases if p is not None)])
+    s = payload_offset(t) + max([0, *(size(p) for _, p in cases_of(t) if p is not None)])
     return align_to(s, alignment(t))
 
 
