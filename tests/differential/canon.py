@@ -29,10 +29,13 @@ In a third of the calls, one place of the value is corrupted where the
 callee or the caller stores it: a discriminant, a char, a bool, flags'
 unused bits, a string's pointer, length, Latin-1 tag or one of its bytes
 or code units, a list's pointer or length, an integer's unused high bits,
-a handle's index. Lifting the value
-then traps or reads something else, as the specification says; the two
-engines must agree on which. Floats are never NaN (the specification
-lets a NaN's bits change across the boundary) and are never corrupted.
+a handle's index. Lifting the value then traps or reads something else,
+as the specification says; the two engines must agree on which. Floats
+are never NaN (the specification lets a NaN's bits change across the
+boundary) and are never corrupted. Some strings and lists of numbers are
+long (up to 70,000 elements), and half the memories end right after
+where the allocations begin, so that lowering grows the memory (75 of
+the 1,000 calls of seeds 0-499).
 
     case(seed) -> Case    the component of `seed` (`Case.fields`: the
                           component's fields in the text format) and its
@@ -49,6 +52,7 @@ INTS = {"u8": (1, False), "s8": (1, True), "u16": (2, False), "s16": (2, True),
         "u32": (4, False), "s32": (4, True), "u64": (8, False), "s64": (8, True)}
 PRIMITIVES = ["bool", "char", "f32", "f64", "string", *INTS]
 ENCODINGS = ["utf8", "utf16", "latin1+utf16"]
+NUMBERS = {"bool", "char", "f32", "f64", *INTS}
 # The size and alignment in bytes of the types whose layout is fixed.
 FIXED = {"bool": (1, 1), "char": (4, 4), "f32": (4, 4), "f64": (8, 8),
          "string": (8, 4), "list": (8, 4), "own": (4, 4), "borrow": (4, 4),
@@ -268,7 +272,15 @@ class Gen:
         rng = self.rng
         alphabet = rng.choice(["ascii", "latin1", "bmp", "astral"])
         chars = []
-        for _ in range(rng.choice([0, 1, 2, 5, 9])):
+        count = rng.choice([0, 1, 2, 5, 9])
+        # Now and then a long one, and rarely one whose transcoding makes
+        # `realloc` grow the memory (and move it, where it moves).
+        chance = rng.random()
+        if chance < 0.05:
+            count = rng.randint(100, 3000)
+        elif chance < 0.06:
+            count = rng.randint(20000, 40000)
+        for _ in range(count):
             if alphabet == "ascii" or rng.random() < 0.4:
                 chars.append(chr(rng.randint(0x20, 0x7E)))
             elif alphabet == "latin1":
@@ -303,7 +315,10 @@ class Gen:
         if kind == "string":
             return self.string()
         if kind == "list":
-            return [self.value(t[1]) for _ in range(rng.choice([0, 1, 2, 3]))]
+            count = rng.choice([0, 1, 2, 3])
+            if t[1][0] in NUMBERS and rng.random() < 0.1:
+                count = rng.choice([rng.randint(50, 3000), rng.randint(20000, 70000)])
+            return [self.value(t[1]) for _ in range(count)]
         if kind in ("record", "tuple"):
             return [self.value(f) for f in fields_of(t)]
         if kind == "flags":
@@ -597,6 +612,17 @@ def hash_flat(types: list[str], first: int) -> str:
     return "\n      ".join(out)
 
 
+def heap_start(data_end: int, rng: random.Random) -> int:
+    """Where a memory's allocations begin, after its data; the memory
+    ends at the page that holds it. Half the time it is close to the
+    end of that page, so that an allocation makes `realloc` grow the
+    memory, during the adapter's lowering."""
+    heap = align_to(data_end, 8)
+    if rng.random() < 0.5:
+        heap = max(heap, align_to(heap + 1, PAGE) - rng.choice([0, 8, 64, 512]))
+    return heap
+
+
 def pick_site(sites: list[str], rng: random.Random) -> int:
     """A place to corrupt: a kind of place first, then one of its kind
     (a variant's discriminants would otherwise take most cases)."""
@@ -640,7 +666,7 @@ def case(seed: int) -> Case:
             a_memory.store(t, get_value, ptr)
         else:
             get_result = a_memory.lower_flat(t, get_value)
-    a_heap = align_to(DATA + len(a_memory.bytes), 8)
+    a_heap = heap_start(DATA + len(a_memory.bytes), rng)
 
     # `put`: the value as the caller stores it, its flat parameters or a
     # pointer to it, corrupted in a third of the cases.
@@ -660,7 +686,7 @@ def case(seed: int) -> Case:
         b_memory = Memory(b_encoding, pick_site(b_memory.sites, rng),
                           random.Random(seed ^ 0xB0B), "$make")
         put_args = lower_put(b_memory)
-    b_heap = align_to(DATA + len(b_memory.bytes), 8)
+    b_heap = heap_start(DATA + len(b_memory.bytes), rng)
 
     a_params = ["i32"] if by_pointer else flatten(params)
     get_core_results = ["i32"] if len(flat) > MAX_FLAT_RESULTS else flat
@@ -670,8 +696,8 @@ def case(seed: int) -> Case:
     t_text = type_text(t, names)
     params_text = " ".join(f'(param "p{i}" {type_text(p, names)})'
                            for i, p in enumerate(params[1]))
-    a_pages = (a_heap + PAGE - 1) // PAGE + 1
-    b_pages = (b_heap + PAGE - 1) // PAGE + 1
+    a_pages = (a_heap + PAGE - 1) // PAGE
+    b_pages = (b_heap + PAGE - 1) // PAGE
     component_a = f"""
   (component $A
     (type $r' (resource (rep i32)))
