@@ -652,20 +652,19 @@ def case(seed: int) -> Case:
     get_value = g.value(t)
     a_memory = Memory(a_encoding, None, rng, "$new")
     flat = flatten(t)
-    if len(flat) > MAX_FLAT_RESULTS:
-        ptr = a_memory.allocate(size(t), alignment(t))
-        a_memory.store(t, get_value, ptr)
-        get_result = [("i32", ptr)]
-    else:
-        get_result = a_memory.lower_flat(t, get_value)
+
+    def lower_get(memory: Memory) -> list[tuple[str, int]]:
+        if len(flat) > MAX_FLAT_RESULTS:
+            p = memory.allocate(size(t), alignment(t))
+            memory.store(t, get_value, p)
+            return [("i32", p)]
+        return memory.lower_flat(t, get_value)
+
+    get_result = lower_get(a_memory)
     if rng.random() < 1 / 3 and a_memory.sites:
         a_memory = Memory(a_encoding, pick_site(a_memory.sites, rng),
                           random.Random(seed ^ 0x5EED), "$new")
-        if len(flat) > MAX_FLAT_RESULTS:
-            ptr = a_memory.allocate(size(t), alignment(t))
-            a_memory.store(t, get_value, ptr)
-        else:
-            get_result = a_memory.lower_flat(t, get_value)
+        get_result = lower_get(a_memory)
     a_heap = heap_start(DATA + len(a_memory.bytes), rng)
 
     # `put`: the value as the caller stores it, its flat parameters or a
