@@ -42,7 +42,7 @@ pub mod wasi;
 #[macro_export]
 macro_rules! abi_version {
     () => {
-        18
+        19
     };
 }
 

@@ -102,6 +102,11 @@ pub struct ProgramDesc {
     pub handler_sites: *const HandlerSite,
     /// Number of entries in `handler_sites`.
     pub n_handler_sites: u64,
+    /// Code of inlined functions in all functions; each function's are a
+    /// contiguous run sorted by start offset.
+    pub inline_sites: *const InlineSite,
+    /// Number of entries in `inline_sites`.
+    pub n_inline_sites: u64,
     /// Stack maps of all functions; each function's are a contiguous run
     /// sorted by return address.
     pub stack_map_sites: *const crate::gc::StackMapSite,
@@ -188,7 +193,7 @@ pub struct TrampolineCode {
 /// One compiled function, for backtraces, trap, handler and stack map
 /// lookup.
 ///
-/// # Layout (48 bytes)
+/// # Layout (56 bytes)
 #[repr(C)]
 #[derive(Debug)]
 pub struct FuncInfo {
@@ -217,6 +222,11 @@ pub struct FuncInfo {
     pub stack_maps_start: u32,
     /// Number of the function's stack map sites.
     pub stack_maps_len: u32,
+    /// Index of the function's first inline site in
+    /// [`ProgramDesc::inline_sites`].
+    pub inlines_start: u32,
+    /// Number of the function's inline sites.
+    pub inlines_len: u32,
 }
 
 /// What a compiled function is.
@@ -262,6 +272,22 @@ pub struct HandlerSite {
     /// Distance from the frame pointer down to the stack pointer at the
     /// call, in bytes.
     pub frame_offset: u32,
+}
+
+/// A range of a function's code that came from another function inlined
+/// into it (see the compiler's `core::inline`), for backtraces: a program
+/// counter in `start..end` is in `callee`, called from the function.
+///
+/// # Layout (12 bytes)
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct InlineSite {
+    /// Offset of the range's first byte from its function's start.
+    pub start: u32,
+    /// Offset of the byte after the range.
+    pub end: u32,
+    /// The inlined function: an index into [`ProgramDesc::funcs`].
+    pub callee: u32,
 }
 
 /// One compiled core module.

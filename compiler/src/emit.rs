@@ -8,14 +8,15 @@
 //! runtime's.
 
 use core::mem::{offset_of, size_of};
+use std::collections::HashMap;
 
 use cranelift_entity::{EntityRef, PrimaryMap};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::ObjectModule;
 use smelt_abi::component::TrampolineKind;
 use smelt_abi::program::{
-    ExportDesc, ExportKind, FuncInfo, HandlerSite, ModuleDesc, ProgramDesc, ProgramKind,
-    TrampolineCode, TrapSite,
+    ExportDesc, ExportKind, FuncInfo, HandlerSite, InlineSite, ModuleDesc, ProgramDesc,
+    ProgramKind, TrampolineCode, TrapSite,
 };
 
 use crate::component::flatten::ComponentState;
@@ -146,6 +147,13 @@ pub(crate) fn emit_program(
     let mut n_handlers = 0u32;
     let mut n_maps = 0u32;
     let mut n_map_slots = 0u32;
+    let mut inlines = DataWriter::default();
+    let mut n_inlines = 0u32;
+    let func_index: HashMap<FuncId, u32> = compiled
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id, i as u32))
+        .collect();
     for f in compiled {
         let name_start = names.bytes.len() as u32;
         names.bytes.extend_from_slice(f.display_name.as_bytes());
@@ -187,6 +195,21 @@ pub(crate) fn emit_program(
             f.stack_maps.len() as u32,
         );
         n_maps += f.stack_maps.len() as u32;
+        for site in &f.inlined {
+            let at = inlines.element(size_of::<InlineSite>());
+            inlines.u32(at + offset_of!(InlineSite, start), site.start);
+            inlines.u32(at + offset_of!(InlineSite, end), site.end);
+            inlines.u32(
+                at + offset_of!(InlineSite, callee),
+                func_index[&site.callee],
+            );
+        }
+        funcs.u32(at + offset_of!(FuncInfo, inlines_start), n_inlines);
+        funcs.u32(
+            at + offset_of!(FuncInfo, inlines_len),
+            f.inlined.len() as u32,
+        );
+        n_inlines += f.inlined.len() as u32;
         crate::gc_emit::push_stack_maps(
             &mut map_sites,
             &mut map_slots,
@@ -199,6 +222,7 @@ pub(crate) fn emit_program(
     let sites = define_local(obj, "smelt::trap_sites", sites)?;
     let funcs = define_local(obj, "smelt::functions", funcs)?;
     let handlers = define_local(obj, "smelt::handler_sites", handlers)?;
+    let inlines = define_local(obj, "smelt::inline_sites", inlines)?;
     let map_sites = define_local(obj, "smelt::stack_map_sites", map_sites)?;
     let map_slots = define_local(obj, "smelt::stack_map_slots", map_slots)?;
 
@@ -438,6 +462,11 @@ pub(crate) fn emit_program(
     p.u64(
         at + offset_of!(ProgramDesc, n_handler_sites),
         u64::from(n_handlers),
+    );
+    p.data(at + offset_of!(ProgramDesc, inline_sites), inlines);
+    p.u64(
+        at + offset_of!(ProgramDesc, n_inline_sites),
+        u64::from(n_inlines),
     );
     p.data(at + offset_of!(ProgramDesc, stack_map_sites), map_sites);
     p.u64(

@@ -154,6 +154,20 @@ pub(crate) struct CompiledFunction {
     pub handlers: Vec<HandlerSite>,
     /// Call sites with references in the frame, sorted by return address.
     pub stack_maps: Vec<gc_emit::StackMap>,
+    /// Code that came from inlined functions, sorted by offset.
+    pub inlined: Vec<InlinedRange>,
+}
+
+/// A range of a compiled function's code that came from an inlined
+/// function (see `core::inline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InlinedRange {
+    /// Offset of the first byte from the function's start.
+    pub start: u32,
+    /// Offset of the byte after the range.
+    pub end: u32,
+    /// The inlined function.
+    pub callee: FuncId,
 }
 
 /// What to compile, in object order.
@@ -162,6 +176,12 @@ enum Job<'data> {
         module: ModuleIndex,
         def: DefinedFuncIndex,
         input: FunctionInput<'data>,
+    },
+    /// A wasm function translated before the others, to be inlined.
+    Translated {
+        module: ModuleIndex,
+        def: DefinedFuncIndex,
+        func: Box<ir::Function>,
     },
     Trampoline {
         module: ModuleIndex,
@@ -553,6 +573,35 @@ impl<'data> ProgramBuilder<'data> {
             jobs.push(Job::HostImport { index });
         }
         jobs.extend(stub_jobs);
+        // Small leaf functions are translated first, so that their direct
+        // callers can inline them (see `core::inline`).
+        let inline = core_wasm::inline::enabled();
+        let jobs = jobs
+            .into_par_iter()
+            .with_max_len(1)
+            .map_init(TranslatorContext::default, |tctx, job| match job {
+                Job::Wasm { module, def, input }
+                    if inline && core_wasm::inline::candidate(&input) =>
+                {
+                    let func = translate::translate_function(&envs[module], def, input, tctx)?;
+                    Ok(Job::Translated {
+                        module,
+                        def,
+                        func: Box::new(func),
+                    })
+                }
+                job => Ok(job),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let inline_bodies: HashMap<FuncId, ir::Function> = jobs
+            .iter()
+            .filter_map(|job| match job {
+                Job::Translated { module, def, func } if core_wasm::inline::small_enough(func) => {
+                    Some((ids[*module].funcs[*def], (**func).clone()))
+                }
+                _ => None,
+            })
+            .collect();
         // Longest first, so that no thread is left compiling one large
         // function after the others have finished (1 ms of sha256's 31).
         let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().enumerate().collect();
@@ -569,6 +618,7 @@ impl<'data> ProgramBuilder<'data> {
                         (&ids, &roots_ids),
                         (&component_state, &trampoline_ids),
                         (host_imports, &host_import_ids),
+                        &inline_bodies,
                         job,
                         tctx,
                         fctx,
@@ -621,6 +671,7 @@ fn compile_job(
     ),
     (components, trampoline_ids): (&ComponentState, &[Option<FuncId>]),
     (host_imports, host_import_ids): (&[HostImport], &[FuncId]),
+    inline_bodies: &HashMap<FuncId, ir::Function>,
     job: Job<'_>,
     tctx: &mut TranslatorContext,
     fctx: &mut FunctionBuilderContext,
@@ -635,13 +686,20 @@ fn compile_job(
                 .as_ref()
                 .is_some_and(|c| c[def] == translate::interrupt::EntryCheck::Prologue);
             let func = translate::translate_function(env, def, input, tctx)?;
-            let f = env.info.func_index(def);
-            let display = match env.info.func_name(f) {
-                Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
-                None => format!("wasm-function[{}]", f.index()),
-            };
-            (func, ids[module].funcs[def], display, FuncKind::Wasm)
+            (
+                func,
+                ids[module].funcs[def],
+                wasm_display_name(env, def),
+                FuncKind::Wasm,
+            )
         }
+        // A leaf, whose entry check is never its prologue's.
+        Job::Translated { module, def, func } => (
+            *func,
+            ids[module].funcs[def],
+            wasm_display_name(&envs[module], def),
+            FuncKind::Wasm,
+        ),
         Job::Trampoline { module, func } => {
             let id = ids[module].trampolines[&func];
             let name = UserFuncName::user(0, id.as_u32());
@@ -727,6 +785,19 @@ fn compile_job(
         message: format!("{:?}", e.inner),
     };
     let mut ctx = cranelift_codegen::Context::for_function(func);
+    let mut inlined_callees = Vec::new();
+    if kind == FuncKind::Wasm && !inline_bodies.is_empty() {
+        let mut inliner = core_wasm::inline::Inliner {
+            bodies: inline_bodies,
+            inlined: Vec::new(),
+        };
+        ctx.inline(&mut inliner)
+            .map_err(|e| CompileError::Codegen {
+                func: display_name.clone(),
+                message: format!("inlining: {e:?}"),
+            })?;
+        inlined_callees = inliner.mark(&mut ctx.func);
+    }
     ctx.compile(target.isa().as_ref(), &mut ControlPlane::default())
         .map_err(codegen_error)?;
     if prologue_check && translate::interrupt::entry_check_if_no_calls(&mut ctx.func) {
@@ -780,6 +851,27 @@ fn compile_job(
             (*ret, *frame_size, slots)
         })
         .collect();
+    // Ranges marked by `Inliner::mark`: location `k + 1` is
+    // `inlined_callees[k]`; adjacent ranges of one callee are merged.
+    let mut inlined: Vec<InlinedRange> = Vec::new();
+    for range in code.buffer.get_srclocs_sorted() {
+        let Some(&callee) = (range.loc.bits() as usize)
+            .checked_sub(1)
+            .and_then(|k| inlined_callees.get(k))
+        else {
+            continue;
+        };
+        match inlined.last_mut() {
+            Some(last) if last.callee == callee && last.end == range.start => {
+                last.end = range.end;
+            }
+            _ => inlined.push(InlinedRange {
+                start: range.start,
+                end: range.end,
+                callee,
+            }),
+        }
+    }
     Ok(CompiledFunction {
         id,
         kind,
@@ -790,7 +882,18 @@ fn compile_job(
         traps,
         handlers,
         stack_maps,
+        inlined,
     })
+}
+
+/// The name of defined function `def` in messages: its name-section name,
+/// demangled, or `wasm-function[N]`.
+fn wasm_display_name(env: &ModuleEnv<'_>, def: DefinedFuncIndex) -> String {
+    let f = env.info.func_index(def);
+    match env.info.func_name(f) {
+        Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+        None => format!("wasm-function[{}]", f.index()),
+    }
 }
 
 /// Hands out unique symbol names.

@@ -9,7 +9,7 @@
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use smelt_abi::gc::{StackMapSite, VMTypeInfo};
-use smelt_abi::program::{FuncInfo, HandlerSite, ProgramDesc, TrapSite};
+use smelt_abi::program::{FuncInfo, HandlerSite, InlineSite, ProgramDesc, TrapSite};
 use smelt_abi::trap::TrapCode;
 
 static PROGRAM: AtomicPtr<ProgramDesc> = AtomicPtr::new(core::ptr::null_mut());
@@ -45,6 +45,7 @@ pub struct CodeTables {
     funcs: &'static [FuncInfo],
     trap_sites: &'static [TrapSite],
     handler_sites: &'static [HandlerSite],
+    inline_sites: &'static [InlineSite],
     stack_map_sites: &'static [StackMapSite],
     stack_map_slots: &'static [u32],
     names: &'static [u8],
@@ -74,6 +75,7 @@ impl CodeTables {
                 funcs: table(program.funcs, program.n_funcs),
                 trap_sites: table(program.trap_sites, program.n_trap_sites),
                 handler_sites: table(program.handler_sites, program.n_handler_sites),
+                inline_sites: table(program.inline_sites, program.n_inline_sites),
                 stack_map_sites: table(program.stack_map_sites, program.n_stack_map_sites),
                 stack_map_slots: table(program.stack_map_slots, program.n_stack_map_slots),
                 names: table(program.names, program.names_len),
@@ -89,6 +91,7 @@ impl CodeTables {
                 funcs: &[],
                 trap_sites: &[],
                 handler_sites: &[],
+                inline_sites: &[],
                 stack_map_sites: &[],
                 stack_map_slots: &[],
                 names: &[],
@@ -154,6 +157,23 @@ impl CodeTables {
         Some((site.frame_size as usize, slots))
     }
 
+    /// The function inlined into `f` whose code holds offset `offset` of
+    /// `f`, if any ([`InlineSite`]), with its index.
+    pub fn inlined_at(&self, f: &FuncInfo, offset: u32) -> Option<(usize, &'static FuncInfo)> {
+        let start = f.inlines_start as usize;
+        let sites = self
+            .inline_sites
+            .get(start..start + f.inlines_len as usize)?;
+        let i = sites
+            .partition_point(|s| s.start <= offset)
+            .checked_sub(1)?;
+        let site = sites[i];
+        let callee = site.callee as usize;
+        (offset < site.end)
+            .then(|| self.funcs.get(callee).map(|f| (callee, f)))
+            .flatten()
+    }
+
     /// The name of function `f` (from the name section; may be empty).
     pub fn name(&self, f: &FuncInfo) -> &'static str {
         let start = f.name_start as usize;
@@ -189,6 +209,8 @@ mod tests {
                 handlers_len: 0,
                 stack_maps_start: 0,
                 stack_maps_len: 0,
+                inlines_start: 0,
+                inlines_len: u32::from(off == 0),
             };
         let tables = CodeTables {
             funcs: leak(vec![func(0, 16, 0, 2, (0, 3)), func(32, 8, 2, 1, (3, 0))]),
@@ -207,6 +229,11 @@ mod tests {
                 },
             ]),
             handler_sites: &[],
+            inline_sites: leak(vec![InlineSite {
+                start: 8,
+                end: 12,
+                callee: 1,
+            }]),
             stack_map_sites: &[],
             stack_map_slots: &[],
             names: b"fac",
@@ -230,5 +257,15 @@ mod tests {
         assert_eq!(tables.trap_code_at(pc(32)), Some(TrapCode::StackOverflow));
         assert_eq!(tables.name(&tables.funcs[0]), "fac");
         assert_eq!(tables.name(&tables.funcs[1]), "");
+        let inlined = |off| {
+            tables
+                .inlined_at(&tables.funcs[0], off)
+                .map(|(i, f)| (i, f.addr as usize - base as usize))
+        };
+        assert_eq!(inlined(7), None);
+        assert_eq!(inlined(8), Some((1, 32)));
+        assert_eq!(inlined(11), Some((1, 32)));
+        assert_eq!(inlined(12), None);
+        assert!(tables.inlined_at(&tables.funcs[1], 8).is_none());
     }
 }

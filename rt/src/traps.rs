@@ -35,7 +35,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use std::sync::Once;
 
-use smelt_abi::program::FuncKind;
+use smelt_abi::program::{FuncInfo, FuncKind};
 use smelt_abi::trap::TrapCode;
 use smelt_abi::vm::VMStoreContext;
 
@@ -77,18 +77,40 @@ impl Trap {
     }
 
     /// The function names of the captured guest frames, innermost first
-    /// (frames of code smelt generated around them are left out).
+    /// (frames of code smelt generated around them are left out). A frame
+    /// whose program counter is in code inlined into its function shows
+    /// the inlined function first, as the frame it would have had.
     pub fn frame_names(&self) -> Vec<String> {
         let tables = CodeTables::current();
-        self.frames
-            .iter()
-            .filter_map(|&pc| match tables.func_at(pc) {
-                Some((_, f)) if f.kind != FuncKind::Wasm as u32 => None,
-                Some((_, f)) if !tables.name(f).is_empty() => Some(tables.name(f).to_string()),
-                Some((i, _)) => Some(format!("<wasm function {i}>")),
-                None => Some(format!("<unknown code at {pc:#x}>")),
-            })
-            .collect()
+        let mut names = Vec::with_capacity(self.frames.len());
+        for (i, &pc) in self.frames.iter().enumerate() {
+            let (index, f) = match tables.func_at(pc) {
+                Some((_, f)) if f.kind != FuncKind::Wasm as u32 => continue,
+                Some(found) => found,
+                None => {
+                    names.push(format!("<unknown code at {pc:#x}>"));
+                    continue;
+                }
+            };
+            // The trapping instruction itself, or (a return address) the
+            // call before it.
+            let faulting = i == 0 && tables.trap_code_at(pc) == Some(self.code);
+            let offset = (pc - f.addr as usize).saturating_sub(usize::from(!faulting)) as u32;
+            if let Some((callee_index, callee)) = tables.inlined_at(f, offset) {
+                names.push(display_name(&tables, callee, callee_index));
+            }
+            names.push(display_name(&tables, f, index));
+        }
+        names
+    }
+}
+
+/// How function `f`, number `index` in the function table, is named in a
+/// backtrace.
+fn display_name(tables: &CodeTables, f: &FuncInfo, index: usize) -> String {
+    match tables.name(f) {
+        "" => format!("<wasm function {index}>"),
+        name => name.to_string(),
     }
 }
 

@@ -134,6 +134,36 @@ fn forwarding_functions_are_not_in_the_backtrace() {
 }
 
 #[test]
+fn inlined_functions_keep_their_frames() {
+    // `$load` is a small leaf: it is inlined at both of `$sum`'s calls
+    // (compiler/src/core/inline.rs), and the second faults.
+    let stderr = assert_traps(
+        r#"(module (memory 1)
+            (func $load (param i32) (result i32) (i32.load (local.get 0)))
+            (func $sum (param i32) (result i32)
+              (i32.add (call $load (i32.const 16)) (call $load (local.get 0))))
+            (func (export "_start") (drop (call $sum (i32.const 65536)))))"#,
+        "out of bounds memory access",
+    );
+    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    assert_eq!(&frames[..2], ["0: load", "1: sum"], "{stderr}");
+}
+
+#[test]
+fn code_after_an_inlined_call_is_its_callers() {
+    let stderr = assert_traps(
+        r#"(module (memory 1)
+            (global $g (mut i32) (i32.const 0))
+            (func $get (result i32) (i32.load (i32.const 8)))
+            (func $after (global.set $g (call $get)) unreachable)
+            (func (export "_start") (call $after)))"#,
+        "unreachable",
+    );
+    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    assert_eq!(frames[0], "0: after", "{stderr}");
+}
+
+#[test]
 fn out_of_bounds_load_past_the_last_page() {
     assert_traps(
         r#"(module (memory 1)

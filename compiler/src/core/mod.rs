@@ -9,6 +9,7 @@ pub mod forward;
 pub mod gc_types;
 pub mod heap;
 pub mod init;
+pub mod inline;
 pub mod module;
 pub mod offsets;
 pub mod trampoline;
