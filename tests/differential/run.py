@@ -41,7 +41,8 @@ Each module gets its own script, so that one whose test executable the
 system kills (a module that allocates more memory than the machine has:
 Wasmtime may have had it) is reported as killed, not as a difference.
 Prints one line per difference and `differential: N modules, N calls,
-N state checks, N differences, N modules killed`; exits 1 when there is a difference (or
+N state checks, N differences, N modules killed` (components, for
+`--generator canon`); exits 1 when there is a difference (or
 smelt cannot run the scripts), 2 when a tool is missing. Wasmtime is the reference: where it
 refuses a module (an unsupported combination), the module is skipped and
 counted.
@@ -704,9 +705,10 @@ def run_cases(args, tools: str | None, wasmtime, engine, work: str) -> int:
     failed_to_run = smelt.returncode != 0 and not differences and not killed
     if failed_to_run:
         print(smelt.stdout[-4000:], smelt.stderr[-4000:], sep="\n")
-    print(f"differential: {modules} modules ({skipped} skipped), {calls} calls, "
+    unit = "components" if args.generator == "canon" else "modules"
+    print(f"differential: {modules} {unit} ({skipped} skipped), {calls} calls, "
           f"{state_checks} state checks, {len(differences)} differences, "
-          f"{len(killed)} modules killed")
+          f"{len(killed)} {unit} killed")
     return 1 if differences or failed_to_run else 0
 
 
