@@ -25,6 +25,11 @@ fn assert_traps(wat: &str, message: &str) -> String {
     stderr
 }
 
+/// The backtrace lines of a trap's stderr (`N: name`), trimmed.
+fn frames(stderr: &str) -> Vec<&str> {
+    stderr.lines().skip(2).map(str::trim).collect()
+}
+
 #[test]
 fn infinite_recursion_is_call_stack_exhausted() {
     let stderr = assert_traps(
@@ -108,7 +113,7 @@ fn backtrace_lists_frames_innermost_first() {
             (func (export "_start") (call $outer)))"#,
         "unreachable",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(
         &frames[..3],
         ["0: inner", "1: middle", "2: outer"],
@@ -129,7 +134,7 @@ fn forwarding_functions_are_not_in_the_backtrace() {
             (func (export "_start") (call $outer)))"#,
         "unreachable",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(&frames[..2], ["0: inner", "1: outer"], "{stderr}");
 }
 
@@ -145,7 +150,7 @@ fn inlined_functions_keep_their_frames() {
             (func (export "_start") (drop (call $sum (i32.const 65536)))))"#,
         "out of bounds memory access",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(&frames[..2], ["0: load", "1: sum"], "{stderr}");
 }
 
@@ -159,7 +164,7 @@ fn code_after_an_inlined_call_is_its_callers() {
             (func (export "_start") (call $after)))"#,
         "unreachable",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(frames[0], "0: after", "{stderr}");
 }
 
@@ -307,7 +312,7 @@ fn uncaught_exception_is_a_trap_with_the_thrower_in_the_backtrace() {
             (func (export "_start") (call $middle)))"#,
         "uncaught exception",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(&frames[..2], ["0: thrower", "1: middle"], "{stderr}");
 }
 
@@ -325,7 +330,7 @@ fn exception_passed_on_by_a_handler_is_uncaught_from_the_handler() {
             (func $start (export "_start") (call $middle)))"#,
         "uncaught exception",
     );
-    let frames: Vec<&str> = stderr.lines().skip(2).map(str::trim).collect();
+    let frames = frames(&stderr);
     assert_eq!(&frames[..2], ["0: middle", "1: start"], "{stderr}");
 }
 

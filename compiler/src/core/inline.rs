@@ -40,9 +40,10 @@ use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_module::FuncId;
 
-use wasmparser::Operator;
+use wasmparser::{FunctionBody, Operator};
 
 use super::module::FunctionInput;
+use super::translate::interrupt;
 
 /// Largest wasm body (in bytes, locals included) considered for inlining.
 pub const MAX_BODY_BYTES: u64 = 160;
@@ -60,22 +61,20 @@ pub fn enabled() -> bool {
 /// wasm body tells (see the module documentation).
 pub fn candidate(input: &FunctionInput<'_>) -> bool {
     let range = input.body.range();
-    if range.end - range.start > MAX_BODY_BYTES {
-        return false;
-    }
-    let Ok(mut reader) = input.body.get_operators_reader() else {
-        return false;
+    range.end - range.start <= MAX_BODY_BYTES
+        && !interrupt::has_calls(&input.body)
+        && !has_exception_instructions(&input.body)
+}
+
+/// Whether `body` has an exception instruction (or cannot be read).
+fn has_exception_instructions(body: &FunctionBody<'_>) -> bool {
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return true;
     };
     while !reader.eof() {
         match reader.read() {
             Ok(
-                Operator::Call { .. }
-                | Operator::CallIndirect { .. }
-                | Operator::CallRef { .. }
-                | Operator::ReturnCall { .. }
-                | Operator::ReturnCallIndirect { .. }
-                | Operator::ReturnCallRef { .. }
-                | Operator::TryTable { .. }
+                Operator::TryTable { .. }
                 | Operator::Throw { .. }
                 | Operator::ThrowRef
                 | Operator::Try { .. }
@@ -84,11 +83,11 @@ pub fn candidate(input: &FunctionInput<'_>) -> bool {
                 | Operator::Rethrow { .. }
                 | Operator::Delegate { .. },
             )
-            | Err(_) => return false,
+            | Err(_) => return true,
             Ok(_) => {}
         }
     }
-    true
+    false
 }
 
 /// Whether translated candidate `func` is small enough to inline.
