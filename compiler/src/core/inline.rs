@@ -39,7 +39,6 @@ use std::collections::HashMap;
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_module::FuncId;
-
 use wasmparser::{FunctionBody, Operator};
 
 use super::module::FunctionInput;
