@@ -80,8 +80,11 @@ use crate::core::module::ModuleInfo;
 use crate::core::types::{DefinedFuncIndex, EntityIndex, FuncIndex};
 use cranelift_entity::PrimaryMap;
 
-/// The `user_id` of the alias region of the `interrupt` word (unique within
-/// a function, which is all Cranelift needs without inlining).
+/// The `user_id` of the alias region of the `interrupt` word, unique within
+/// a function. Cranelift keeps one region per `user_id`, so the checks of
+/// a leaf inlined into a function (`core::inline`) share the caller's
+/// region, each with its own store on its cold path, as the checks of the
+/// caller's own loops do.
 const INTERRUPT_REGION: u32 = 0x696e_7472;
 
 /// Whether interruption checks are emitted at all: they are unless
